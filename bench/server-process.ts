@@ -1,0 +1,131 @@
+/**
+ * Starts a model's server as its own process (optionally pinned with taskset), waits for its ready line, and stops
+ * it: SIGTERM, then SIGKILL to the whole process group if it has not exited in time. Used by the orchestrator and
+ * by the tests, so both start servers exactly the same way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
+import { findModel } from '../servers/registry.js';
+import { nativeArgs } from '../servers/native/args.js';
+
+const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SERVE_ENTRY = path.join(distRoot, 'servers', 'serve.js');
+
+export interface ServerLaunch {
+  model: string;
+  protocol?: Protocol;
+  host?: string;
+  port?: number;
+  work?: string;
+  workers?: number;
+  maxChildren?: number;
+  cpuRate?: number;
+  /** CPU list for taskset -c, e.g. "0" or "0,1"; undefined runs unpinned. */
+  cpus?: string;
+  readyTimeoutMs?: number;
+  /** Extra environment (e.g. NODE_CLUSTER_SCHED_POLICY is set by models themselves, not here). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ServerProcess {
+  ready: ReadyInfo;
+  pid: number;
+  child: ChildProcess;
+  /** Everything the server wrote to stderr so far (for error messages). */
+  stderr(): string;
+  /** SIGTERM, wait, SIGKILL the group if needed. Resolves with how it ended. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }>;
+}
+
+export function serverCommand(launch: ServerLaunch): { command: string; args: string[] } {
+  const model = findModel(launch.model);
+  const host = launch.host ?? '127.0.0.1';
+  const port = launch.port ?? 0;
+  const work = launch.work ?? 'none';
+  let command: string;
+  let args: string[];
+  if (model.runtime === 'native') {
+    command = model.binary();
+    args = nativeArgs({ model: model.name, host, port, work });
+  } else {
+    command = process.execPath;
+    args = [SERVE_ENTRY, '--model', model.name, '--protocol', launch.protocol ?? 'tcp', '--host', host, '--port', String(port), '--work', work];
+    if (launch.workers !== undefined) args.push('--workers', String(launch.workers));
+    if (launch.maxChildren !== undefined) args.push('--max-children', String(launch.maxChildren));
+    if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));
+  }
+  if (launch.cpus !== undefined) return { command: 'taskset', args: ['-c', launch.cpus, command, ...args] };
+  return { command, args };
+}
+
+export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
+  const { command, args } = serverCommand(launch);
+  // detached: the server leads its own process group, so a forced stop reaches its workers and children too.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...launch.env } });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    if (stderr.length < 64_000) stderr += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  const stop: ServerProcess['stop'] = async (timeoutMs = 8000) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return { code: child.exitCode, signal: child.signalCode, forced: false };
+    }
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const first = await Promise.race([exited, timedOut]);
+    clearTimeout(timer);
+    if (first !== 'timeout') {
+      killGroup(child.pid!); // anything the server failed to reap
+      return { ...first, forced: false };
+    }
+    killGroup(child.pid!);
+    return { ...(await exited), forced: true };
+  };
+
+  return new Promise((resolve, reject) => {
+    const timeoutMs = launch.readyTimeoutMs ?? 15_000;
+    const timer = setTimeout(() => {
+      void stop(1000);
+      reject(new Error(`${launch.model} did not report ready within ${timeoutMs} ms${tail(stderr)}`));
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${launch.model}: ${error.message}`));
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${launch.model} exited before ready (code ${code}, signal ${signal})${tail(stderr)}`));
+    });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const ready = parseReadyLine(line);
+      if (!ready) return;
+      clearTimeout(timer);
+      resolve({ ready, pid: child.pid!, child, stderr: () => stderr, stop });
+    });
+  });
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is already gone
+  }
+}
+
+function tail(stderr: string): string {
+  const text = stderr.trim();
+  return text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
+}

@@ -1,0 +1,86 @@
+/**
+ * The one list of concurrency models. Adding a model is one file in servers/models/ and one entry here; the bench,
+ * the CLI and the contract tests all read this list.
+ */
+import type { Protocol } from './protocol.js';
+import type { ModelModule } from './types.js';
+import { nativeBinaryStatus } from './native/binary.js';
+
+export type Availability = { ok: true } | { ok: false; reason: string };
+
+interface ModelBase {
+  name: string;
+  summary: string;
+  protocols: readonly Protocol[];
+  /** Can run handler work for two connections at the same time on two CPUs. */
+  parallel: boolean;
+  /** Honours --workers (the count of workers, children or threads). */
+  usesWorkers: boolean;
+  available(): Availability;
+}
+
+export interface NodeModel extends ModelBase {
+  runtime: 'node';
+  load(): Promise<ModelModule>;
+}
+
+/** A model served by a program that is not Node (the native epoll ceiling). */
+export interface NativeModel extends ModelBase {
+  runtime: 'native';
+  binary(): string;
+}
+
+export type Model = NodeModel | NativeModel;
+
+const always = (): Availability => ({ ok: true });
+
+export const MODELS: readonly Model[] = [
+  {
+    name: 'iterative',
+    summary: 'one connection at a time; the others wait in accept order',
+    runtime: 'node',
+    protocols: ['tcp'],
+    parallel: false,
+    usesWorkers: false,
+    available: always,
+    load: () => import('./models/iterative.js'),
+  },
+  {
+    name: 'event-loop',
+    summary: 'one net.Server on one thread, all connections multiplexed by libuv epoll',
+    runtime: 'node',
+    protocols: ['tcp'],
+    parallel: false,
+    usesWorkers: false,
+    available: always,
+    load: () => import('./models/event-loop.js'),
+  },
+  {
+    name: 'native-epoll',
+    summary: 'C epoll echo server speaking the same protocol: the ceiling row',
+    runtime: 'native',
+    protocols: ['tcp'],
+    parallel: false,
+    usesWorkers: false,
+    available: nativeBinaryStatus,
+    binary: () => nativeBinaryStatusPath(),
+  },
+];
+
+function nativeBinaryStatusPath(): string {
+  const status = nativeBinaryStatus();
+  if (!status.ok) throw new Error(`native-epoll is unavailable: ${status.reason}`);
+  return status.path;
+}
+
+export const MODEL_NAMES: readonly string[] = MODELS.map((m) => m.name);
+
+export class UnknownModelError extends Error {
+  override name = 'UnknownModelError';
+}
+
+export function findModel(name: string): Model {
+  const model = MODELS.find((m) => m.name === name);
+  if (!model) throw new UnknownModelError(`unknown model "${name}"; known models: ${MODEL_NAMES.join(', ')}`);
+  return model;
+}
