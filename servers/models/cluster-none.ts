@@ -1,0 +1,7 @@
+/** node:cluster, SCHED_NONE: every worker accepts on the shared listening handle itself. See cluster-common.ts. */
+import type { RunningServer, ServerOptions } from '../types.js';
+import { startCluster } from './cluster-common.js';
+
+export function start(options: ServerOptions): Promise<RunningServer> {
+  return startCluster(options, 'none');
+}
