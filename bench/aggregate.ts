@@ -1,0 +1,107 @@
+/**
+ * Folds the repetitions of each cell into one summary: throughput interval over runs, latency percentiles from the
+ * merged histograms (never averaged), medians of resource use, summed error counts. Pure.
+ */
+import { mergeHistograms, summarize, type LatencySummary } from '../clients/histogram.js';
+import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
+import { confidenceInterval, median, type Interval } from './stats.js';
+import { cellKey, type CellParams, type RunRecord } from './record.js';
+
+export interface CellSummary {
+  key: string;
+  workload: string;
+  model: string;
+  params: CellParams;
+  status: 'ok' | 'errored' | 'skipped';
+  /** Reasons of skipped/errored runs (deduplicated). */
+  reasons: string[];
+  okRuns: number;
+  totalRuns: number;
+  /** msgs/s of each ok run, in run order. */
+  samples: number[];
+  throughput: Interval;
+  bytesPerSec: number;
+  latency: LatencySummary;
+  latencyUncorrected?: LatencySummary;
+  latencyResolution: 'us' | 'ms';
+  serverCpuPercent: number;
+  serverRssBytes: number;
+  clientCpuPercent: number;
+  /** Most runs of this cell had a saturated client: the number is the client's limit, not the server's. */
+  clientSaturated: boolean;
+  clientReason?: string;
+  errors: ErrorCounts;
+  errorTotal: number;
+  workers: number;
+  serverCpus?: string;
+  clientCpus?: string;
+}
+
+function sumErrors(list: ErrorCounts[]): ErrorCounts {
+  const total = noErrors();
+  for (const e of list) for (const k of Object.keys(total) as (keyof ErrorCounts)[]) total[k] += e[k] ?? 0;
+  return total;
+}
+
+export function summarizeCell(records: readonly RunRecord[]): CellSummary {
+  const first = records[0]!;
+  const ok = records.filter((r) => r.status === 'ok' && r.result);
+  const results = ok.map((r) => r.result!);
+  const samples = results.map((r) => r.msgsPerSec);
+  const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
+  const latency =
+    histograms.length === results.length && histograms.length > 0
+      ? summarize(mergeHistograms(histograms))
+      : medianLatency(results.map((r) => r.latency));
+  const uncorrected = results.map((r) => r.latencyUncorrected).filter((l): l is LatencySummary => l !== undefined);
+  const saturatedRuns = results.filter((r) => r.client.saturated);
+  const errors = sumErrors(results.map((r) => r.errors));
+  const reasons = [...new Set(records.filter((r) => r.reason).map((r) => r.reason!))];
+  const usage = ok.map((r) => r.server?.usage).filter((u) => u !== undefined);
+  const status = ok.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : 'errored';
+  return {
+    key: cellKey(first),
+    workload: first.workload,
+    model: first.model,
+    params: first.params,
+    status,
+    reasons,
+    okRuns: ok.length,
+    totalRuns: records.length,
+    samples,
+    throughput: confidenceInterval(samples),
+    bytesPerSec: median(results.map((r) => r.bytesPerSec)),
+    latency,
+    ...(uncorrected.length > 0 ? { latencyUncorrected: medianLatency(uncorrected) } : {}),
+    latencyResolution: results.some((r) => r.latencyResolution === 'ms') ? 'ms' : 'us',
+    serverCpuPercent: median(usage.map((u) => u.cpuPercent)),
+    serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
+    clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
+    clientSaturated: saturatedRuns.length * 2 > results.length,
+    ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
+    errors,
+    errorTotal: totalErrors(errors),
+    workers: ok[0]?.server?.workers ?? first.server?.workers ?? 0,
+    ...(first.server?.cpus ? { serverCpus: first.server.cpus } : {}),
+    ...(first.clientCpus ? { clientCpus: first.clientCpus } : {}),
+  };
+}
+
+/** Without histograms (e.g. a driver that gives only percentiles), the median of each percentile over runs. */
+function medianLatency(list: LatencySummary[]): LatencySummary {
+  const pick = (k: keyof LatencySummary): number => median(list.map((l) => l[k]));
+  if (list.length === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  return { count: list.reduce((s, l) => s + l.count, 0), mean: pick('mean'), p50: pick('p50'), p90: pick('p90'), p99: pick('p99'), p999: pick('p999'), max: Math.max(...list.map((l) => l.max)) };
+}
+
+/** Groups records by cell, keeping the order in which cells first appear. */
+export function summarizeRecords(records: readonly RunRecord[]): CellSummary[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    const key = cellKey(r);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map(summarizeCell);
+}

@@ -1,0 +1,59 @@
+/**
+ * Runs a load driver as its own (optionally pinned) process. Every driver entry speaks the same line protocol on
+ * stdout: "CONBENCH_PHASE measure" when the measured window opens, "CONBENCH_PHASE done" when it closes, and one
+ * "CONBENCH_RESULT {LoadResult}" line. Keeping the client out of the orchestrator's process means its CPU can be
+ * pinned and measured on its own.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { LoadResult } from '../clients/load-result.js';
+import { PHASE_PREFIX, RESULT_PREFIX } from '../clients/line-protocol.js';
+
+
+export interface ClientRun {
+  command: string;
+  args: string[];
+  cpus?: string;
+  /** Hard limit: the client is killed past it (a hung client must not hang the suite). */
+  timeoutMs: number;
+  onPhase?: (phase: 'measure' | 'done') => void;
+}
+
+export function runClientProcess(run: ClientRun): Promise<LoadResult> {
+  const [command, args] = run.cpus !== undefined ? ['taskset', ['-c', run.cpus, run.command, ...run.args]] : [run.command, run.args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command as string, args as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let result: LoadResult | undefined;
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 16_000) stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith(PHASE_PREFIX)) {
+        const phase = line.slice(PHASE_PREFIX.length).trim();
+        if (phase === 'measure' || phase === 'done') run.onPhase?.(phase);
+      } else if (line.startsWith(RESULT_PREFIX)) {
+        try {
+          result = JSON.parse(line.slice(RESULT_PREFIX.length)) as LoadResult;
+        } catch {
+          // reported below as a missing result
+        }
+      }
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start the load client (${run.command}): ${error.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (result) resolve(result);
+      else {
+        const why = signal === 'SIGKILL' ? `killed after ${run.timeoutMs} ms` : `exit code ${code}`;
+        const text = stderr.trim().split('\n').slice(-3).join(' | ');
+        reject(new Error(`load client gave no result (${why})${text ? `: ${text}` : ''}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,27 @@
+/** The context every record carries, so a number can be traced to the machine and commit that produced it. */
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import type { Environment } from './record.js';
+
+function git(args: string[]): string | undefined {
+  const r = spawnSync('git', args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function captureEnvironment(): Environment {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    gitCommit: git(['rev-parse', '--short=12', 'HEAD']) ?? 'unknown',
+    gitDirty: (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    hostname: os.hostname(),
+    taskset: process.platform === 'linux' && hasCommand('taskset'),
+  };
+}

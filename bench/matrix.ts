@@ -1,0 +1,103 @@
+/**
+ * Expands workload families into workloads (the cartesian product of their array axes), applies overrides, and
+ * decides by rule which (model × workload) cells make sense. Nothing is filtered by hand.
+ */
+import { formatSize } from '../scripts/format/units.js';
+import type { Model } from '../servers/registry.js';
+import { DEFAULT_PARAMS, type Workload, type WorkloadFamily, type WorkloadParams } from './workloads.js';
+
+export const UDP_MAX_PAYLOAD = 65_507;
+/** A cell whose frames in flight would hold more than this is not run. */
+export const MAX_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
+
+const AXIS_ORDER: readonly (keyof WorkloadParams)[] = ['protocol', 'connections', 'inFlight', 'payloadBytes', 'work', 'pattern', 'rate', 'pin', 'driver'];
+
+function label(axis: keyof WorkloadParams, value: unknown): string {
+  switch (axis) {
+    case 'payloadBytes':
+      return formatSize(value as number).replace(' ', '');
+    case 'connections':
+      return `c${value}`;
+    case 'inFlight':
+      return `d${value}`;
+    case 'rate':
+      return `${value}/s`;
+    default:
+      return String(value);
+  }
+}
+
+/** The workloads of one family, with `overrides` replacing (and so un-sweeping) any axis they name. */
+export function expandFamily(family: WorkloadFamily, overrides: Partial<WorkloadParams> = {}): Workload[] {
+  const axes: Record<string, unknown> = { ...DEFAULT_PARAMS, ...family.axes, ...overrides };
+  let combos: { params: Record<string, unknown>; labels: string[] }[] = [{ params: {}, labels: [] }];
+  for (const axis of AXIS_ORDER) {
+    const value = axes[axis];
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    const swept = Array.isArray(value) && values.length > 1;
+    combos = combos.flatMap((c) =>
+      values.map((v) => ({ params: { ...c.params, [axis]: v }, labels: swept ? [...c.labels, label(axis, v)] : c.labels })),
+    );
+  }
+  return combos.map(({ params, labels }) => {
+    const p = params as unknown as WorkloadParams;
+    // One echo per connection is the whole point of connect-per-request.
+    if (p.pattern === 'connect-per-request') p.inFlight = 1;
+    return {
+      ...p,
+      name: labels.length > 0 ? `${family.name}/${labels.join(',')}` : family.name,
+      family: family.name,
+      description: family.description,
+      predicts: family.predicts,
+    };
+  });
+}
+
+/** Why a workload cannot run at all (whatever the model), or undefined. */
+export function workloadExclusion(w: WorkloadParams): string | undefined {
+  if (w.rate !== undefined && w.pattern === 'connect-per-request') return 'an open-loop rate applies to persistent connections only';
+  if (w.protocol === 'udp' && w.payloadBytes > UDP_MAX_PAYLOAD) return `UDP payloads stop at ${UDP_MAX_PAYLOAD} B`;
+  if (w.protocol === 'udp' && w.pattern === 'connect-per-request') return 'UDP has no connections';
+  const inFlightBytes = w.connections * w.inFlight * w.payloadBytes;
+  if (inFlightBytes > MAX_BYTES_IN_FLIGHT) {
+    return `${w.connections} connections × ${w.inFlight} × ${formatSize(w.payloadBytes)} in flight exceeds ${formatSize(MAX_BYTES_IN_FLIGHT)}`;
+  }
+  return undefined;
+}
+
+/** Why this model is not run on this workload, or undefined. Unavailable models are run as skipped records instead. */
+export function cellExclusion(model: Model, w: WorkloadParams): string | undefined {
+  if (!model.protocols.includes(w.protocol)) return `${model.name} does not serve ${w.protocol}`;
+  return workloadExclusion(w);
+}
+
+export interface Cell {
+  workload: Workload;
+  model: Model;
+}
+
+export interface Plan {
+  workloads: Workload[];
+  cells: Cell[];
+  excluded: { workload: string; model: string; reason: string }[];
+}
+
+export function planCells(workloads: readonly Workload[], models: readonly Model[]): Plan {
+  const cells: Cell[] = [];
+  const excluded: Plan['excluded'] = [];
+  const kept: Workload[] = [];
+  for (const workload of workloads) {
+    let any = false;
+    for (const model of models) {
+      const reason = cellExclusion(model, workload);
+      if (reason) excluded.push({ workload: workload.name, model: model.name, reason });
+      else {
+        cells.push({ workload, model });
+        any = true;
+      }
+    }
+    if (any) kept.push(workload);
+  }
+  return { workloads: kept, cells, excluded };
+}

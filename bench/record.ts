@@ -1,0 +1,78 @@
+/**
+ * RunRecord: one measured (or skipped, or failed) run of one cell, self-describing: its parameters, the server's
+ * resources, the driver's LoadResult and the machine it ran on. Everything downstream (tables, Markdown, CSV,
+ * charts, the regression gate) is a function of a list of these.
+ */
+import type { LoadResult } from '../clients/load-result.js';
+import type { Protocol } from '../servers/protocol.js';
+import type { ConnectionPattern } from '../clients/tcp.js';
+
+export const RECORD_SCHEMA = 1;
+
+export interface CellParams {
+  protocol: Protocol;
+  connections: number;
+  inFlight: number;
+  payloadBytes: number;
+  work: string;
+  pattern: ConnectionPattern;
+  /** Open loop total rate; absent = closed loop. */
+  rate?: number;
+  /** How CPUs are split between server and client. */
+  pin: PinMode;
+  /** Load driver (tcp, udp, autocannon, wrk). */
+  driver: string;
+}
+
+export type PinMode = 'separate' | 'shared' | 'off';
+
+export interface Environment {
+  node: string;
+  cpuModel: string;
+  cores: number;
+  os: string;
+  gitCommit: string;
+  gitDirty: boolean;
+  hostname: string;
+  taskset: boolean;
+}
+
+export interface ServerUsage {
+  /** CPU time of the server's whole process tree over the window, % of one core. */
+  cpuPercent: number;
+  /** Highest summed RSS of the process tree seen during the window. */
+  rssPeakBytes: number;
+  /** Processes in the tree at the end of the window (primary + workers/children). */
+  processes: number;
+}
+
+export type RunStatus = 'ok' | 'errored' | 'skipped';
+
+export interface RunRecord {
+  schema: typeof RECORD_SCHEMA;
+  /** The bench invocation this run belongs to. */
+  suiteId: string;
+  time: string;
+  workload: string;
+  model: string;
+  /** 0-based repetition index of this cell. */
+  run: number;
+  params: CellParams;
+  status: RunStatus;
+  /** Why a run was skipped or errored. */
+  reason?: string;
+  server?: {
+    workers: number;
+    cpus: string;
+    details?: Record<string, string | number | boolean>;
+    usage?: ServerUsage;
+  };
+  clientCpus?: string;
+  result?: LoadResult;
+  env: Environment;
+}
+
+/** A stable key for a cell (workload × model), used to group repetitions and to match baselines. */
+export function cellKey(r: Pick<RunRecord, 'workload' | 'model'> & { params: Pick<CellParams, 'protocol'> }): string {
+  return `${r.params.protocol}/${r.workload}/${r.model}`;
+}

@@ -1,0 +1,84 @@
+/**
+ * Server resource use over a window: CPU time and RSS summed over the server's whole process tree (primary,
+ * cluster workers, forked children; threads are inside their process). CPU comes from /proc/<pid>/stat
+ * utime+stime+cutime+cstime, so children that exit and are reaped during the window still count (their time moves
+ * into the parent's cutime).
+ */
+import { readFileSync } from 'node:fs';
+import pidtree from 'pidtree';
+import type { ServerUsage } from './record.js';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+const PAGE_BYTES = 4096;
+
+interface TreeSample {
+  cpuSeconds: number;
+  rssBytes: number;
+  processes: number;
+}
+
+function readProc(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at index 0 = state (field 3).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    const rssPages = Number(fields[21]);
+    return { cpuSeconds: ticks / CLOCK_TICKS, rssBytes: rssPages * PAGE_BYTES };
+  } catch {
+    return undefined; // exited between listing and reading
+  }
+}
+
+async function sampleTree(rootPid: number): Promise<TreeSample> {
+  let pids: number[] = [];
+  try {
+    pids = await pidtree(rootPid, { root: true });
+  } catch {
+    pids = [rootPid];
+  }
+  let cpuSeconds = 0;
+  let rssBytes = 0;
+  let processes = 0;
+  for (const pid of pids) {
+    const p = readProc(pid);
+    if (!p) continue;
+    cpuSeconds += p.cpuSeconds;
+    rssBytes += p.rssBytes;
+    processes++;
+  }
+  return { cpuSeconds, rssBytes, processes };
+}
+
+export function procAvailable(): boolean {
+  return readProc(process.pid) !== undefined;
+}
+
+/** Starts sampling now; finish() returns the window's usage. RSS is polled so the peak is seen. */
+export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<{ finish(): Promise<ServerUsage | undefined> }> {
+  if (!procAvailable()) return { finish: async () => undefined };
+  const t0 = performance.now();
+  const first = await sampleTree(rootPid);
+  let rssPeak = first.rssBytes;
+  let polling = false;
+  const timer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void sampleTree(rootPid).then((s) => {
+      rssPeak = Math.max(rssPeak, s.rssBytes);
+      polling = false;
+    });
+  }, rssIntervalMs);
+  return {
+    async finish() {
+      clearInterval(timer);
+      const last = await sampleTree(rootPid);
+      const wall = (performance.now() - t0) / 1000;
+      return {
+        cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
+        rssPeakBytes: Math.max(rssPeak, last.rssBytes),
+        processes: last.processes,
+      };
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Statistics over repeated runs: medians, a 95% confidence interval (Student's t on the mean, so it widens
+ * honestly when runs are few), and Welch's t-test for "is A really different from B". Quantiles and tests come from
+ * maintained libraries (simple-statistics, @stdlib).
+ */
+import { median as ssMedian, mean as ssMean, sampleStandardDeviation } from 'simple-statistics';
+import ttest2 from '@stdlib/stats-ttest2';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+
+export function median(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : ssMedian([...xs]);
+}
+
+export interface Interval {
+  n: number;
+  mean: number;
+  median: number;
+  low: number;
+  high: number;
+  /** Half-width of the interval as a fraction of the mean (the margin of error). */
+  relativeMargin: number;
+}
+
+/** 95% interval of the mean; a single sample has no interval (low = high = the sample, margin NaN). */
+export function confidenceInterval(xs: readonly number[], level = 0.95): Interval {
+  const n = xs.length;
+  if (n === 0) return { n, mean: NaN, median: NaN, low: NaN, high: NaN, relativeMargin: NaN };
+  const mean = ssMean([...xs]);
+  const med = median(xs);
+  if (n < 2) return { n, mean, median: med, low: mean, high: mean, relativeMargin: NaN };
+  const half = tQuantile(1 - (1 - level) / 2, n - 1) * (sampleStandardDeviation([...xs]) / Math.sqrt(n));
+  return { n, mean, median: med, low: mean - half, high: mean + half, relativeMargin: mean !== 0 ? half / Math.abs(mean) : NaN };
+}
+
+export interface Comparison {
+  /** (b − a) / a of the means: +0.10 means b is 10 % higher. */
+  change: number;
+  pValue: number;
+  /** The difference is significant at `alpha` (and both sides had ≥ 2 samples). */
+  significant: boolean;
+  test: 'welch-t' | 'none';
+  note?: string;
+}
+
+/** Welch's two-sample t-test (unequal variances), two-sided. */
+export function compareSamples(a: readonly number[], b: readonly number[], alpha = 0.05): Comparison {
+  const ma = a.length ? ssMean([...a]) : NaN;
+  const mb = b.length ? ssMean([...b]) : NaN;
+  const change = ma !== 0 ? (mb - ma) / Math.abs(ma) : NaN;
+  if (a.length < 2 || b.length < 2) {
+    return { change, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 runs per side' };
+  }
+  const sa = sampleStandardDeviation([...a]);
+  const sb = sampleStandardDeviation([...b]);
+  if (sa === 0 && sb === 0) {
+    // No spread at all: any difference in the means is exact.
+    return { change, pValue: ma === mb ? 1 : 0, significant: ma !== mb, test: 'welch-t', note: 'zero variance' };
+  }
+  const result = ttest2([...a], [...b], { alpha });
+  return { change, pValue: result.pValue, significant: result.pValue < alpha, test: 'welch-t' };
+}

@@ -1,0 +1,115 @@
+/**
+ * Workloads as data. A workload family lists its axes; an axis given as an array is swept (each value becomes its
+ * own workload, named after the family and the swept values). Profiles name the families they run.
+ */
+import type { CellParams } from './record.js';
+
+export type WorkloadParams = CellParams;
+
+export interface Workload extends WorkloadParams {
+  name: string;
+  family: string;
+  description: string;
+  /** What the models' designs predict for this workload (printed with the verdict). */
+  predicts: string;
+}
+
+type Axes<T> = { [K in keyof T]: T[K] | readonly T[K][] };
+
+export interface WorkloadFamily {
+  name: string;
+  description: string;
+  predicts: string;
+  axes: Partial<Axes<WorkloadParams>>;
+}
+
+/** Every workload starts from these and overrides what it is about. */
+export const DEFAULT_PARAMS: WorkloadParams = {
+  protocol: 'tcp',
+  connections: 50,
+  inFlight: 1,
+  payloadBytes: 64,
+  work: 'none',
+  pattern: 'persistent',
+  pin: 'separate',
+  driver: 'tcp',
+};
+
+export const FAMILIES: readonly WorkloadFamily[] = [
+  {
+    name: 'echo',
+    description: '50 persistent connections, 64 B frames, no handler work',
+    predicts: 'the single loop and native epoll lead: pure I/O with nothing to parallelize on one server CPU',
+    axes: {},
+  },
+  {
+    name: 'connections',
+    description: 'connection sweep, 64 B frames, no handler work',
+    predicts: 'iterative collapses past 1 connection; epoll-based loops stay flat as connections grow',
+    axes: { connections: [1, 10, 100, 1000] },
+  },
+  {
+    name: 'payload',
+    description: 'payload sweep on 10 connections; 1 MiB is the file-transfer case (streamed, not buffered)',
+    predicts: 'per-message overhead dominates small frames; copying bandwidth levels the models at 1 MiB',
+    axes: { connections: 10, payloadBytes: [64, 4096, 65536, 1048576] },
+  },
+  {
+    name: 'cpu',
+    description: 'CPU-bound handler (cpu:200 µs per frame), server may use every CPU',
+    predicts: 'parallel models (cluster, worker-threads, piscina, fork-pool) beat one loop by up to the CPU count',
+    axes: { work: 'cpu:200', pin: 'shared' },
+  },
+  {
+    name: 'blocking',
+    description: 'blocking handler (block:5 ms per frame, like a blocking syscall), server may use every CPU',
+    predicts: 'iterative and the single loop collapse to 1 frame per block time; more workers, more throughput',
+    axes: { work: 'block:5', pin: 'shared' },
+  },
+  {
+    name: 'async',
+    description: 'asynchronous wait in the handler (async:5 ms per frame)',
+    predicts: 'one event loop overlaps all waits and shines; extra processes add nothing but cost',
+    axes: { work: 'async:5' },
+  },
+  {
+    name: 'connect-per-request',
+    description: 'connect, one 64 B echo, close (the time-server pattern): accept and spawn cost',
+    predicts: 'fork-per-connection pays a ~100 ms process start per request; loops pay only accept',
+    axes: { pattern: 'connect-per-request', connections: 10 },
+  },
+  {
+    name: 'open-loop',
+    description: 'constant 5000 frames/s on 50 connections; latency from the intended send time (wrk2 style)',
+    predicts: 'every model keeps up; tail latency shows scheduling and handoff costs without coordinated omission',
+    axes: { rate: 5000 },
+  },
+];
+
+export interface Profile {
+  name: string;
+  description: string;
+  families: readonly string[];
+  runs: number;
+  warmupSec: number;
+  durationSec: number;
+}
+
+export const PROFILES: readonly Profile[] = [
+  {
+    name: 'quick',
+    description: 'the default: pure echo and CPU-bound work, every model, within about 3 minutes',
+    families: ['echo', 'cpu'],
+    runs: 3,
+    warmupSec: 0.5,
+    durationSec: 1.5,
+  },
+  {
+    name: 'full',
+    description: 'the whole matrix: connection and payload sweeps, CPU, blocking and async work, connect-per-request, open loop',
+    families: FAMILIES.map((f) => f.name),
+    runs: 3,
+    warmupSec: 1,
+    durationSec: 3,
+  },
+];

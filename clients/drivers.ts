@@ -1,0 +1,69 @@
+/**
+ * The load drivers, like Node core's benchmark tool registry: each says whether it is present, which protocol it
+ * drives, and the command line of its entry (which prints the CONBENCH_* lines). The orchestrator knows nothing else
+ * about them.
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { Protocol } from '../servers/protocol.js';
+import type { ConnectionPattern } from './tcp.js';
+
+export type Availability = { ok: true } | { ok: false; reason: string };
+
+export interface LoadSpec {
+  host: string;
+  port: number;
+  connections: number;
+  inFlight: number;
+  payloadBytes: number;
+  pattern: ConnectionPattern;
+  rate?: number;
+  warmupSec: number;
+  durationSec: number;
+  timeoutMs: number;
+}
+
+export interface Driver {
+  name: string;
+  protocol: Protocol;
+  present(): Availability;
+  command(spec: LoadSpec): { command: string; args: string[] };
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeEntry = (file: string): string => path.join(here, file);
+
+function commonArgs(s: LoadSpec): string[] {
+  const args = [
+    '--target', `${s.host}:${s.port}`,
+    '--connections', String(s.connections),
+    '--size', String(s.payloadBytes),
+    '--duration', String(s.durationSec),
+    '--warmup', String(s.warmupSec),
+    '--timeout', String(s.timeoutMs),
+    '--json',
+  ];
+  if (s.rate !== undefined) args.push('--rate', String(s.rate));
+  return args;
+}
+
+export const DRIVERS: readonly Driver[] = [
+  {
+    name: 'tcp',
+    protocol: 'tcp',
+    present: () => ({ ok: true }),
+    command: (s) => ({
+      command: process.execPath,
+      args: [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight), '--pattern', s.pattern],
+    }),
+  },
+];
+
+export function findDriver(name: string): Driver | undefined {
+  return DRIVERS.find((d) => d.name === name);
+}
+
+/** The driver used for a protocol when none is named. */
+export function defaultDriver(protocol: Protocol): string {
+  return DRIVERS.find((d) => d.protocol === protocol)?.name ?? protocol;
+}

@@ -1,0 +1,53 @@
+/** µs latency histograms (HdrHistogram). Percentiles are read from histograms, and merged, never averaged. */
+import * as hdr from 'hdr-histogram-js';
+
+export type Histogram = hdr.Histogram;
+
+/** 1 µs to 10 minutes at 3 significant digits: wide enough that no real latency is clamped. */
+export function latencyHistogram(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export function summarize(h: Histogram): LatencySummary {
+  if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  return {
+    count: h.totalCount,
+    mean: Math.round(h.mean),
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+  };
+}
+
+export function encodeHistogram(h: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(h);
+}
+
+export function decodeHistogram(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded);
+}
+
+/** One histogram holding every sample of the given ones (for percentiles across repeated runs). */
+export function mergeHistograms(encoded: readonly string[]): Histogram {
+  const merged = latencyHistogram();
+  for (const e of encoded) merged.add(decodeHistogram(e));
+  return merged;
+}
+
+/** Records a latency given in ms (performance.now() differences) as whole µs, at least 1. */
+export function recordMillis(h: Histogram, millis: number): void {
+  const micros = Math.round(millis * 1000);
+  h.recordValue(micros < 1 ? 1 : micros > 600_000_000 ? 600_000_000 : micros);
+}

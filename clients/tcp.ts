@@ -1,0 +1,378 @@
+/**
+ * The verifying TCP load client for the framed echo protocol.
+ *
+ * N connections each keep D frames in flight (closed loop) or send at a fixed total rate (open loop, latency from
+ * the intended send time as wrk2 does); or, for connect-per-request, each of N slots connects, echoes one frame and
+ * closes, again and again. Every echoed byte is compared with what was sent: payloads are a per-connection random
+ * template stamped with the frame's sequence number and connection id, so a lost, reordered, misrouted or corrupted
+ * frame is a mismatch. Latency goes into an HdrHistogram in µs; a warmup is run and discarded first.
+ */
+import net from 'node:net';
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
+import { latencyHistogram, recordMillis, summarize, encodeHistogram, type Histogram } from './histogram.js';
+import { noErrors, type ErrorCounts, type LoadResult } from './load-result.js';
+import { NumberRing } from './ring.js';
+import { measureClientUsage } from './usage.js';
+
+export type ConnectionPattern = 'persistent' | 'connect-per-request';
+
+export interface TcpLoadOptions {
+  host: string;
+  port: number;
+  connections: number;
+  /** Closed loop: frames in flight per connection. */
+  inFlight: number;
+  payloadBytes: number;
+  warmupSec: number;
+  durationSec: number;
+  pattern: ConnectionPattern;
+  /** Open loop: total frames per second across all connections; undefined = closed loop. */
+  rate?: number;
+  /** A frame unanswered this long counts as a timeout (and so does a connect that takes this long). */
+  timeoutMs: number;
+  /** Called when the measured window starts and when it ends (the orchestrator samples the server then). */
+  onPhase?: (phase: 'measure' | 'done') => void;
+}
+
+/** Bytes of the payload that carry the sequence number (u32 LE) and connection id (u32 LE). */
+const TAG_BYTES = 8;
+/** Above this a frame is sent as a fresh prefix plus the shared immutable template, not copied whole. */
+const COPY_LIMIT = 64 * 1024;
+/** Open loop: at most this many frames outstanding per connection; later sends are counted as backlogged. */
+const OPEN_LOOP_MAX_OUTSTANDING = 100_000;
+
+class Stats {
+  recording = false;
+  messages = 0;
+  bytes = 0;
+  errors: ErrorCounts = noErrors();
+  backlogged = 0;
+  readonly latency: Histogram = latencyHistogram();
+  readonly uncorrected: Histogram = latencyHistogram();
+
+  reset(): void {
+    this.messages = 0;
+    this.bytes = 0;
+    this.errors = noErrors();
+    this.backlogged = 0;
+    this.latency.reset();
+    this.uncorrected.reset();
+  }
+}
+
+function classify(stats: Stats, error: NodeJS.ErrnoException, connecting: boolean): void {
+  if (!stats.recording) return;
+  if (connecting) stats.errors.connectFailures++;
+  else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') stats.errors.resets++;
+  else stats.errors.errors++;
+}
+
+/** One TCP connection's worth of sending, verifying and timing. */
+class EchoConnection {
+  private socket: net.Socket | undefined;
+  private connecting = false;
+  private connectStartedAt = 0;
+  private readonly frameBytes: number;
+  private readonly tagBytes: number;
+  /** Header + random payload; bytes 4..4+tagBytes are overwritten per frame. Never mutated after construction. */
+  private readonly template: Buffer;
+  private readonly expectedPrefix: Buffer;
+  private sendSeq = 0;
+  private recvSeq = 0;
+  private recvOffset = 0;
+  private frameMismatched = false;
+  private readonly sentAt = new NumberRing();
+  private readonly intendedAt = new NumberRing();
+  private timedOutThrough = 0;
+  /** Open loop: frames sent (or skipped) so far, to know how many are due. */
+  private scheduled = 0;
+  private closedOnPurpose = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly o: TcpLoadOptions,
+    private readonly stats: Stats,
+    private readonly isRunning: () => boolean,
+  ) {
+    this.frameBytes = HEADER_BYTES + o.payloadBytes;
+    this.tagBytes = Math.min(TAG_BYTES, o.payloadBytes);
+    this.template = Buffer.alloc(this.frameBytes);
+    this.template.writeUInt32BE(o.payloadBytes, 0);
+    randomFillSync(this.template, HEADER_BYTES);
+    this.expectedPrefix = Buffer.from(this.template.subarray(0, HEADER_BYTES + this.tagBytes));
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  stop(): void {
+    this.closedOnPurpose = true;
+    this.socket?.destroy();
+  }
+
+  /** Open loop: sends every frame whose intended time has come. */
+  sendDue(now: number, startedAt: number, perConnectionRate: number): void {
+    if (!this.socket || this.connecting) return;
+    // Frame k is due at startedAt + k / rate, so by now frames 0 … floor(elapsed · rate) are.
+    const due = Math.floor(((now - startedAt) / 1000) * perConnectionRate) + 1;
+    if (due <= this.scheduled) return;
+    this.socket.cork();
+    while (this.scheduled < due) {
+      const intended = startedAt + (this.scheduled * 1000) / perConnectionRate;
+      this.scheduled++;
+      if (this.sentAt.length >= OPEN_LOOP_MAX_OUTSTANDING) {
+        if (this.stats.recording) this.stats.backlogged++;
+        continue;
+      }
+      this.sendFrame(now, intended);
+    }
+    this.socket.uncork();
+  }
+
+  /** Counts frames outstanding longer than the timeout, each once. */
+  checkTimeouts(now: number): void {
+    if (this.connecting && now - this.connectStartedAt > this.o.timeoutMs) {
+      classify(this.stats, Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }), true);
+      this.restart();
+      return;
+    }
+    const outstanding = this.sentAt.length;
+    for (let i = Math.max(0, this.timedOutThrough - this.recvSeq); i < outstanding; i++) {
+      if (now - this.sentAt.at(i) <= this.o.timeoutMs) break;
+      this.timedOutThrough = this.recvSeq + i + 1;
+      if (this.stats.recording) this.stats.errors.timeouts++;
+    }
+  }
+
+  private connect(): void {
+    this.connecting = true;
+    this.connectStartedAt = performance.now();
+    this.sendSeq = 0;
+    this.recvSeq = 0;
+    this.recvOffset = 0;
+    this.timedOutThrough = 0;
+    this.sentAt.clear();
+    this.intendedAt.clear();
+    const socket = net.connect({ host: this.o.host, port: this.o.port, noDelay: true });
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.connecting = false;
+      if (this.o.pattern === 'connect-per-request') {
+        // Latency of a connect-per-request exchange includes the connect.
+        this.sendFrame(this.connectStartedAt, this.connectStartedAt);
+      } else if (this.o.rate === undefined) {
+        socket.cork();
+        for (let i = 0; i < this.o.inFlight; i++) this.sendFrame(performance.now(), NaN);
+        socket.uncork();
+      }
+    });
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (!this.closedOnPurpose) classify(this.stats, error, this.connecting);
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket || this.closedOnPurpose || !this.isRunning()) return;
+      if (this.o.pattern === 'connect-per-request') {
+        if (this.sentAt.length > 0 && this.stats.recording) this.stats.errors.errors++; // closed before the echo
+        this.connect();
+      } else {
+        // The server dropped a persistent connection: count it (via 'error' or here) and reconnect shortly.
+        if (this.stats.recording && !socket.errored) this.stats.errors.errors++;
+        setTimeout(() => this.isRunning() && !this.closedOnPurpose && this.connect(), 50);
+      }
+    });
+  }
+
+  private restart(): void {
+    const old = this.socket;
+    this.socket = undefined;
+    old?.destroy();
+    if (this.isRunning() && !this.closedOnPurpose) this.connect();
+  }
+
+  private sendFrame(now: number, intended: number): void {
+    const socket = this.socket!;
+    const seq = this.sendSeq++;
+    if (this.frameBytes <= COPY_LIMIT) {
+      const frame = Buffer.allocUnsafe(this.frameBytes);
+      this.template.copy(frame);
+      this.stamp(frame, seq);
+      socket.write(frame);
+    } else {
+      const prefix = Buffer.from(this.expectedPrefix);
+      this.stamp(prefix, seq);
+      socket.write(prefix);
+      socket.write(this.template.subarray(prefix.length));
+    }
+    this.sentAt.push(now);
+    this.intendedAt.push(intended);
+  }
+
+  /** Writes seq and connection id into a frame's first payload bytes (as many as the payload has). */
+  private stamp(frame: Buffer, seq: number): void {
+    if (this.tagBytes === TAG_BYTES) {
+      frame.writeUInt32LE(seq >>> 0, HEADER_BYTES);
+      frame.writeUInt32LE(this.id >>> 0, HEADER_BYTES + 4);
+      return;
+    }
+    const tag = Buffer.allocUnsafe(TAG_BYTES);
+    tag.writeUInt32LE(seq >>> 0, 0);
+    tag.writeUInt32LE(this.id >>> 0, 4);
+    tag.copy(frame, HEADER_BYTES, 0, this.tagBytes);
+  }
+
+  private receive(chunk: Buffer): void {
+    let pos = 0;
+    const socket = this.socket!;
+    const closedLoop = this.o.rate === undefined && this.o.pattern === 'persistent';
+    if (closedLoop) socket.cork();
+    while (pos < chunk.length) {
+      if (this.recvOffset === 0) {
+        if (this.sentAt.length === 0) {
+          // Bytes nobody asked for.
+          if (this.stats.recording) this.stats.errors.mismatches++;
+          socket.destroy();
+          return;
+        }
+        this.stamp(this.expectedPrefix, this.recvSeq);
+        this.frameMismatched = false;
+      }
+      const take = Math.min(this.frameBytes - this.recvOffset, chunk.length - pos);
+      if (!this.frameMismatched && !this.matches(chunk, pos, take)) this.frameMismatched = true;
+      pos += take;
+      this.recvOffset += take;
+      if (this.recvOffset === this.frameBytes) {
+        this.recvOffset = 0;
+        this.completeFrame(closedLoop);
+        if (this.o.pattern === 'connect-per-request') {
+          socket.end();
+          return;
+        }
+      }
+    }
+    if (closedLoop) socket.uncork();
+  }
+
+  private matches(chunk: Buffer, pos: number, take: number): boolean {
+    const prefixBytes = this.expectedPrefix.length;
+    let offset = this.recvOffset;
+    const end = offset + take;
+    if (offset < prefixBytes) {
+      const upto = Math.min(end, prefixBytes);
+      if (chunk.compare(this.expectedPrefix, offset, upto, pos, pos + (upto - offset)) !== 0) return false;
+      pos += upto - offset;
+      offset = upto;
+    }
+    return offset >= end || chunk.compare(this.template, offset, end, pos, pos + (end - offset)) === 0;
+  }
+
+  private completeFrame(closedLoop: boolean): void {
+    const now = performance.now();
+    const sent = this.sentAt.shift();
+    const intended = this.intendedAt.shift();
+    this.recvSeq++;
+    const stats = this.stats;
+    if (stats.recording) {
+      if (this.frameMismatched) {
+        stats.errors.mismatches++;
+      } else {
+        stats.messages++;
+        stats.bytes += this.frameBytes;
+        if (Number.isNaN(intended)) {
+          recordMillis(stats.latency, now - sent);
+        } else {
+          recordMillis(stats.latency, now - intended);
+          recordMillis(stats.uncorrected, now - sent);
+        }
+      }
+    }
+    if (closedLoop && this.isRunning()) this.sendFrame(now, NaN);
+  }
+}
+
+export class TcpLoadError extends Error {
+  override name = 'TcpLoadError';
+}
+
+export function validateTcpLoadOptions(o: TcpLoadOptions): void {
+  const check = (ok: boolean, message: string): void => {
+    if (!ok) throw new TcpLoadError(message);
+  };
+  check(Number.isInteger(o.connections) && o.connections >= 1, `connections must be a positive integer (got ${o.connections})`);
+  check(Number.isInteger(o.inFlight) && o.inFlight >= 1, `inFlight must be a positive integer (got ${o.inFlight})`);
+  check(
+    Number.isInteger(o.payloadBytes) && o.payloadBytes >= 0 && o.payloadBytes <= MAX_PAYLOAD_BYTES,
+    `payloadBytes must be an integer from 0 to ${MAX_PAYLOAD_BYTES} (got ${o.payloadBytes})`,
+  );
+  check(o.durationSec > 0, `durationSec must be positive (got ${o.durationSec})`);
+  check(o.warmupSec >= 0, `warmupSec must be ≥ 0 (got ${o.warmupSec})`);
+  check(o.timeoutMs > 0, `timeoutMs must be positive (got ${o.timeoutMs})`);
+  check(o.rate === undefined || o.rate > 0, `rate must be positive (got ${o.rate})`);
+  check(!(o.rate !== undefined && o.pattern === 'connect-per-request'), 'an open-loop rate applies to persistent connections only');
+}
+
+/** Runs one load: warmup (discarded), then the measured window. Resolves with the window's result. */
+export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
+  validateTcpLoadOptions(o);
+  const stats = new Stats();
+  let running = true;
+  const connections = Array.from({ length: o.connections }, (_, i) => new EchoConnection(i, o, stats, () => running));
+  const startedAt = performance.now();
+  for (const c of connections) c.start();
+
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(
+    setInterval(() => {
+      const now = performance.now();
+      for (const c of connections) c.checkTimeouts(now);
+    }, 20),
+  );
+  if (o.rate !== undefined) {
+    const perConnection = o.rate / o.connections;
+    timers.push(
+      setInterval(() => {
+        const now = performance.now();
+        for (const c of connections) c.sendDue(now, startedAt, perConnection);
+      }, 1),
+    );
+  }
+
+  await sleep(o.warmupSec * 1000);
+  stats.reset();
+  stats.recording = true;
+  const usage = measureClientUsage();
+  const windowStart = performance.now();
+  o.onPhase?.('measure');
+  await sleep(o.durationSec * 1000);
+  stats.recording = false;
+  const seconds = (performance.now() - windowStart) / 1000;
+  const client = usage.finish();
+  running = false;
+  for (const t of timers) clearInterval(t);
+  for (const c of connections) c.stop();
+  o.onPhase?.('done');
+
+  const openLoop = o.rate !== undefined;
+  return {
+    driver: 'tcp',
+    seconds,
+    messages: stats.messages,
+    bytes: stats.bytes,
+    msgsPerSec: stats.messages / seconds,
+    bytesPerSec: stats.bytes / seconds,
+    latency: summarize(stats.latency),
+    ...(openLoop ? { latencyUncorrected: summarize(stats.uncorrected) } : {}),
+    histogram: encodeHistogram(stats.latency),
+    latencyResolution: 'us',
+    errors: stats.errors,
+    client,
+    ...(openLoop ? { openLoop: { targetRate: o.rate!, backlogged: stats.backlogged } } : {}),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,50 @@
+/** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+import type { CellSummary } from '../../bench/aggregate.js';
+import type { Environment } from '../../bench/record.js';
+import { describeParams, groupByWorkload } from './table.js';
+import { formatBytes, formatMicros, formatPercent, formatRate } from './units.js';
+
+function row(cells: string[]): string {
+  return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+}
+
+export function markdownReport(title: string, env: Environment, split: string, cells: readonly CellSummary[], verdict?: string): string {
+  const out: string[] = [
+    `# ${title}`,
+    '',
+    `Node ${env.node} · ${env.cpuModel} · ${env.cores} CPUs · ${env.os} · commit ${env.gitCommit}${env.gitDirty ? ' (dirty)' : ''}`,
+    '',
+    `CPU split: ${split}`,
+    '',
+  ];
+  for (const [workload, group] of groupByWorkload(cells)) {
+    out.push(`## ${workload}`, '', describeParams(group[0]!), '');
+    out.push(row(['model', 'workers', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'server RSS', 'client CPU', 'errors']));
+    out.push(row(Array(11).fill('---')));
+    for (const c of group) {
+      if (c.status !== 'ok') {
+        out.push(row([c.model, '', c.status, c.reasons.join('; '), '', '', '', '', '', '', '']));
+        continue;
+      }
+      const t = c.throughput;
+      out.push(
+        row([
+          c.model,
+          String(c.workers),
+          formatRate(t.median),
+          Number.isFinite(t.relativeMargin) ? `${formatRate(t.low)}–${formatRate(t.high)}` : 'n/a',
+          formatMicros(c.latency.p50),
+          formatMicros(c.latency.p99),
+          formatMicros(c.latency.p999),
+          formatPercent(c.serverCpuPercent),
+          Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
+          formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠ saturated' : ''),
+          String(c.errorTotal),
+        ]),
+      );
+    }
+    out.push('');
+  }
+  if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
+  return out.join('\n');
+}

@@ -1,0 +1,83 @@
+/** The per-workload cli-table3 tables. A pure function of cell summaries (plus the split to print). */
+import Table from 'cli-table3';
+import type { CellSummary } from '../../bench/aggregate.js';
+import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from './units.js';
+
+export function describeParams(c: CellSummary): string {
+  const p = c.params;
+  const parts = [
+    p.protocol,
+    `${p.connections} conn`,
+    p.pattern === 'connect-per-request' ? 'connect-per-request' : p.rate !== undefined ? `open loop ${formatRate(p.rate)}/s` : `${p.inFlight} in flight`,
+    formatSize(p.payloadBytes),
+    `work ${p.work}`,
+    `driver ${p.driver}`,
+  ];
+  return parts.join(' · ');
+}
+
+function errorsCell(c: CellSummary): string {
+  if (c.errorTotal === 0) return '0';
+  return Object.entries(c.errors)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function throughputCell(c: CellSummary): string {
+  const t = c.throughput;
+  const margin = Number.isFinite(t.relativeMargin) ? ` ±${(t.relativeMargin * 100).toFixed(0)}%` : '';
+  return `${formatRate(t.median)}${margin}`;
+}
+
+/** One table for the cells of one workload (already in display order). */
+export function workloadTable(workload: string, cells: readonly CellSummary[], plain = false): string {
+  const first = cells[0];
+  if (!first) return '';
+  const ms = cells.some((c) => c.latencyResolution === 'ms');
+  const unit = ms ? 'ms→µs' : 'µs';
+  const table = new Table({
+    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'server RSS', 'client CPU', 'errors'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    ...(plain ? { style: { head: [], border: [] } } : {}),
+  });
+  for (const c of cells) {
+    if (c.status !== 'ok') {
+      table.push([c.model, '', { colSpan: 8, content: `${c.status}: ${c.reasons.join('; ')}` }]);
+      continue;
+    }
+    table.push([
+      c.model,
+      String(c.workers),
+      throughputCell(c),
+      formatMicros(c.latency.p50),
+      formatMicros(c.latency.p99),
+      formatMicros(c.latency.p999),
+      formatPercent(c.serverCpuPercent),
+      Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
+      formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠' : ''),
+      errorsCell(c),
+    ]);
+  }
+  const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
+  const notes: string[] = [];
+  if (cells.some((c) => c.clientSaturated)) notes.push('⚠ client saturated: that row measures the load client, not the server');
+  if (ms) notes.push('latency from autocannon has whole-millisecond resolution');
+  if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
+  const okRuns = cells.filter((c) => c.status === 'ok').map((c) => c.okRuns);
+  if (okRuns.length > 0) notes.push(`runs per model: ${Math.min(...okRuns)}${Math.max(...okRuns) !== Math.min(...okRuns) ? `–${Math.max(...okRuns)}` : ''}`);
+  if (notes.length > 0) lines.push(notes.join('; '));
+  return lines.join('\n');
+}
+
+/** Cells grouped by workload, in first-seen order. */
+export function groupByWorkload(cells: readonly CellSummary[]): Map<string, CellSummary[]> {
+  const groups = new Map<string, CellSummary[]>();
+  for (const c of cells) {
+    const key = `${c.params.protocol}/${c.workload}`;
+    const list = groups.get(key) ?? [];
+    list.push(c);
+    groups.set(key, list);
+  }
+  return groups;
+}
