@@ -61,7 +61,7 @@ export async function startCluster(options: ServerOptions, policy: SchedPolicy):
         restarts++;
         const replacement = fork();
         waitForReady(replacement.process, `cluster-${policy} replacement worker ${replacement.process.pid}`, readyTimeoutMs(1)).catch(
-          (error: Error) => process.stderr.write(`${error.message}\n`),
+          (error: Error) => closing || process.stderr.write(`${error.message}\n`),
         );
       }, delay);
       restartTimers.add(timer);

@@ -1,0 +1,100 @@
+/**
+ * Process per connection, the classic accept-then-fork design: the parent accepts with pauseOnConnect and forks a
+ * fresh child for each connection, hands it the socket with child.send('socket', socket) (keepOpen false: the
+ * parent's copy is closed once the child has it), and the child serves that one connection and exits when it
+ * closes. Nothing is forked ahead of time, so every connection pays a Node start (~100 ms and ~40 MB here).
+ *
+ * Cap: at most options.maxChildren children are alive at once (starting ones included). Over the cap a new
+ * connection is not refused: it WAITS, paused in the parent (its bytes stay in the kernel), in a FIFO queue and gets
+ * a child as soon as one exits. That mirrors a pre-fork server that has hit its process limit, where new clients sit
+ * in the accept queue; refusing instead would turn overload into errors rather than latency.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { childEnv } from '../entries/child-config.js';
+import { listenOn } from '../listen.js';
+import type { RunningServer, ServerOptions } from '../types.js';
+import { FORK_CHILD_ENTRY } from './fork-pool.js';
+import { stopChild, waitForReady } from './supervise.js';
+
+/** A child that has not reported ready in this time is given up (and its connection with it). */
+const CHILD_READY_TIMEOUT_MS = 15_000;
+
+export async function start(options: ServerOptions): Promise<RunningServer> {
+  if (options.protocol !== 'tcp') throw new Error(`fork-per-connection serves tcp only (got ${options.protocol})`);
+  const env = childEnv({ protocol: options.protocol, host: options.host, port: options.port, work: options.work });
+  const maxChildren = options.maxChildren;
+  const children = new Set<ChildProcess>();
+  const waiting: net.Socket[] = [];
+  let closing = false;
+
+  const serveNextWaiting = (): void => {
+    while (!closing && children.size < maxChildren && waiting.length > 0) {
+      const socket = waiting.shift()!;
+      if (!socket.destroyed) forkFor(socket);
+    }
+  };
+
+  const forkFor = (socket: net.Socket): void => {
+    const child = fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.add(child);
+    let gone = false;
+    let handed = false;
+    const onGone = (): void => {
+      if (gone) return;
+      gone = true;
+      children.delete(child);
+      if (!socket.destroyed && !handed) socket.destroy();
+      serveNextWaiting();
+    };
+    child.once('exit', onGone);
+    child.on('error', () => {
+      if (child.pid === undefined) onGone(); // never started: no 'exit' will come
+    });
+    waitForReady(child, `fork-per-connection child ${child.pid}`, CHILD_READY_TIMEOUT_MS).then(
+      () => {
+        if (closing || socket.destroyed) {
+          void stopChild(child);
+          return;
+        }
+        handed = true;
+        child.send('socket', socket, { keepOpen: false }, (error) => {
+          if (!error) return;
+          socket.destroy();
+          void stopChild(child);
+        });
+      },
+      (error: Error) => {
+        if (!closing) process.stderr.write(`${error.message}\n`);
+        socket.destroy();
+        void stopChild(child);
+      },
+    );
+  };
+
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    waiting.push(socket);
+    serveNextWaiting();
+  });
+  const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const port = await listenOn(server, options.host, options.port);
+
+  return {
+    port,
+    workers: maxChildren,
+    details: { maxChildren, overCap: 'queue', childStart: 'fork per accepted connection' },
+    close: async () => {
+      closing = true;
+      server.close();
+      for (const socket of waiting.splice(0)) socket.destroy();
+      await Promise.all([...children].map((c) => stopChild(c)));
+      // server.close() waits for the sockets handed to children; their exits (IPC disconnect) settle that.
+      await serverClosed;
+    },
+  };
+}
