@@ -23,6 +23,7 @@ import { formatRate, parseSize } from '../scripts/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';
+import { compiled } from '../servers/paths.js';
 
 const USAGE = `usage: npm run bench [-- options]
 
@@ -242,7 +243,7 @@ function splitsFor(plan: Plan, tasksetAvailable: boolean): Map<PinMode, CpuSplit
 }
 
 function calibrateCpuRate(cpus: string | undefined): number {
-  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'servers', 'calibrate.js');
+  const entry = compiled('servers/calibrate.ts');
   const [command, args] = cpus !== undefined ? ['taskset', ['-c', cpus.split(/[,-]/)[0]!, process.execPath, entry]] : [process.execPath, [entry]];
   const r = spawnSync(command as string, args as string[], { encoding: 'utf8' });
   const rate = Number(r.stdout.trim());

@@ -4,15 +4,13 @@
  * by the tests, so both start servers exactly the same way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
 import { nativeArgs } from '../servers/native/args.js';
+import { compiled } from '../servers/paths.js';
 
-const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const SERVE_ENTRY = path.join(distRoot, 'servers', 'serve.js');
+export const SERVE_ENTRY = compiled('servers/serve.ts');
 
 export interface ServerLaunch {
   model: string;

@@ -3,10 +3,9 @@
  * drives, and the command line of its entry (which prints the CONBENCH_* lines). The orchestrator knows nothing else
  * about them.
  */
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import type { Protocol } from '../servers/protocol.js';
 import type { ConnectionPattern } from './tcp.js';
+import { compiled } from '../servers/paths.js';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -30,8 +29,7 @@ export interface Driver {
   command(spec: LoadSpec): { command: string; args: string[] };
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeEntry = (file: string): string => path.join(here, file);
+const nodeEntry = (file: string): string => compiled(`clients/${file}`);
 
 function commonArgs(s: LoadSpec): string[] {
   const args = [

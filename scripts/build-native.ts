@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { NATIVE_BINARY, NATIVE_SKIP_FILE } from '../servers/native/binary.js';
+import { PROJECT_ROOT } from '../servers/paths.js';
 
-const source = path.resolve('servers/native/epoll-echo.c');
+const source = path.join(PROJECT_ROOT, 'servers/native/epoll-echo.c');
 mkdirSync(path.dirname(NATIVE_BINARY), { recursive: true });
 
 function skip(reason: string): void {

@@ -1,13 +1,11 @@
 /** Where the native epoll server is built, and whether it exists (built by scripts/build-native at `npm run build`). */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { compiled } from '../paths.js';
 
-/** dist/servers/native/ at run time; the binary sits next to the compiled JS. */
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const NATIVE_BINARY = path.join(here, 'epoll-echo');
+/** The binary sits next to the compiled JS in dist/servers/native/. */
+export const NATIVE_BINARY = compiled('servers/native/epoll-echo');
 /** Written by the build when the binary could not be made: the reason, shown instead of a row. */
-export const NATIVE_SKIP_FILE = path.join(here, 'epoll-echo.skipped');
+export const NATIVE_SKIP_FILE = compiled('servers/native/epoll-echo.skipped');
 
 export type NativeStatus = { ok: true; path: string } | { ok: false; reason: string };
 

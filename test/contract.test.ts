@@ -1,0 +1,47 @@
+/**
+ * The contract every registered model must keep, run over the registry so a new model is covered by adding it:
+ * byte-exact echo under 50+ concurrent connections with every kind of handler work, and a clean stop that leaves
+ * no process or listening port behind.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { MODELS } from '../servers/registry.js';
+import { startServer, type ServerProcess } from '../bench/server-process.js';
+import { concurrentExchange } from './helpers/echo.js';
+import { groupAlive, portClosed, waitFor } from './helpers/processes.js';
+
+const WORK_KINDS = ['none', 'cpu:50', 'block:1', 'async:2'] as const;
+const CONNECTIONS = 50;
+// Zero-length, tiny, odd, and one frame larger than a socket buffer.
+const SIZES = [0, 1, 64, 1000, 70_000];
+
+let running: ServerProcess | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+for (const model of MODELS) {
+  const availability = model.available();
+  describe.skipIf(!availability.ok)(`${model.name}${availability.ok ? '' : ` (unavailable: ${availability.reason})`}`, () => {
+    for (const work of WORK_KINDS) {
+      it(`echoes byte-exactly on ${CONNECTIONS} concurrent connections with work ${work}, then stops cleanly`, async () => {
+        running = await startServer({ model: model.name, work, workers: 2, cpuRate: 100 });
+        const { port } = running.ready;
+        const pid = running.pid;
+        expect(running.ready.model).toBe(model.name);
+
+        const report = await concurrentExchange(port, CONNECTIONS, SIZES);
+        expect(report.failures).toEqual([]);
+        expect(report.mismatches).toBe(0);
+        expect(report.frames).toBe(CONNECTIONS * SIZES.length);
+
+        const stopped = await running.stop();
+        running = undefined;
+        expect(stopped.forced).toBe(false);
+        expect(stopped.code).toBe(0);
+        expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+        expect(await portClosed(port)).toBe(true);
+      });
+    }
+  });
+}

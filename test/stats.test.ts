@@ -1,0 +1,50 @@
+import { describe, it, expect } from 'vitest';
+import { confidenceInterval, compareSamples, median } from '../bench/stats.js';
+
+describe('statistics', () => {
+  it('median of odd and even samples', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('95% interval of the mean uses Student t (known values)', () => {
+    // mean 10, sd 1, n 4: half-width = t(0.975, 3) · 1/2 = 3.182446 / 2
+    const ci = confidenceInterval([9, 9, 11, 11].map((x) => x + 0 * 1), 0.95);
+    const sd = Math.sqrt(4 / 3);
+    const half = 3.182446305284263 * (sd / 2);
+    expect(ci.mean).toBe(10);
+    expect(ci.low).toBeCloseTo(10 - half, 6);
+    expect(ci.high).toBeCloseTo(10 + half, 6);
+    expect(ci.relativeMargin).toBeCloseTo(half / 10, 6);
+  });
+
+  it('one sample has no interval', () => {
+    const ci = confidenceInterval([5]);
+    expect(ci.low).toBe(5);
+    expect(ci.relativeMargin).toBeNaN();
+  });
+
+  it('Welch t-test: a clear difference is significant, overlapping noise is not', () => {
+    const a = [100, 102, 98, 101, 99];
+    const b = [120, 122, 118, 121, 119];
+    const clear = compareSamples(a, b);
+    expect(clear.significant).toBe(true);
+    expect(clear.change).toBeCloseTo(0.2, 6);
+    expect(clear.pValue).toBeLessThan(0.001);
+    const noise = compareSamples([100, 110, 90], [105, 95, 101]);
+    expect(noise.significant).toBe(false);
+    expect(noise.pValue).toBeGreaterThan(0.05);
+  });
+
+  it('Welch t-test matches scipy.stats.ttest_ind(equal_var=False): p = 0.0078469', () => {
+    const r = compareSamples([19.1, 18.7, 20.3, 19.9, 18.2], [21.5, 20.8, 22.9, 20.1, 21.7]);
+    expect(r.pValue).toBeCloseTo(0.0078469, 6);
+  });
+
+  it('too few runs or zero variance are handled, not NaN-significant', () => {
+    expect(compareSamples([1], [2]).significant).toBe(false);
+    expect(compareSamples([5, 5], [5, 5]).significant).toBe(false);
+    expect(compareSamples([5, 5], [6, 6]).significant).toBe(true);
+  });
+});
