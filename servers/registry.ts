@@ -96,6 +96,16 @@ export const MODELS: readonly Model[] = [
     load: () => import('./models/fork-per-connection.js'),
   },
   {
+    name: 'worker-threads',
+    summary: 'worker_threads that each accept on the same listening socket and own their connections',
+    runtime: 'node',
+    protocols: ['tcp'],
+    parallel: true,
+    usesWorkers: true,
+    available: always,
+    load: () => import('./models/worker-threads.js'),
+  },
+  {
     name: 'native-epoll',
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
     runtime: 'native',
