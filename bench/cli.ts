@@ -18,6 +18,8 @@ import { newSuiteId, ResultsDir } from './results-dir.js';
 import { summarizeRecords, type CellSummary } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
 import { markdownReport } from '../scripts/format/markdown.js';
+import { verdictTable } from '../scripts/format/verdict.js';
+import { verdict } from './verdict.js';
 import { recordsToCsv } from '../scripts/format/csv.js';
 import { formatRate, parseSize } from '../scripts/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
@@ -336,16 +338,32 @@ async function main(): Promise<void> {
 
   const cells = summarizeRecords(records);
   const splitText = [...splits].map(([mode, s]) => `${mode}: ${s.describe}`).join('; ');
-  const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group)).join('\n\n');
+  const plain = !process.stdout.isTTY; // no colour codes in files and pipes
+  const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
-  writeReports(results, env, splitText, cells, records);
+  process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
+  writeReports(results, env, splitText, cells, records, verdictReport(cells, plan.workloads, true));
   err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv)\n`);
   if (interrupted) process.exitCode = 130;
 }
 
-function writeReports(results: ResultsDir, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[]): void {
+/** The verdict matrix, then one line per workload: who won, and what the designs predict. */
+export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
+  const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
+  const rows = verdict(cells, { references });
+  const present = new Set(cells.map((c) => c.model));
+  const models = MODELS.map((m) => m.name).filter((m) => present.has(m));
+  const lines = rows.map((row) => {
+    const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
+    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no server ranked: the client saturated first' : 'nothing ranked';
+    return `  ${row.workload}: ${won}${predicts ? ` — predicted: ${predicts}` : ''}`;
+  });
+  return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
+}
+
+function writeReports(results: ResultsDir, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[], verdictText: string): void {
   results.write('summary.json', JSON.stringify({ suiteId: results.suiteId, env, split, cells }, null, 2) + '\n');
-  results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells));
+  results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells, verdictText));
   results.write('results.csv', recordsToCsv(records));
 }
 

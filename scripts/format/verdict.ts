@@ -1,0 +1,49 @@
+/** The verdict matrix: rows workloads, columns models, throughput relative to the row's best. Pure. */
+import Table from 'cli-table3';
+import type { VerdictCell, VerdictRow } from '../../bench/verdict.js';
+
+const MARK: Record<VerdictCell['status'], string> = {
+  winner: '★',
+  tie: '≈',
+  ranked: '',
+  saturated: 'client-sat',
+  errored: 'error',
+  skipped: 'skipped',
+  invalid: 'BAD ECHO',
+  ceiling: 'ceiling',
+};
+
+export function verdictCellText(c: VerdictCell | undefined): string {
+  if (!c) return '—';
+  const rel = c.relative !== undefined ? c.relative.toFixed(2) : '';
+  const dagger = c.timeouts ? '†' : '';
+  switch (c.status) {
+    case 'winner':
+    case 'tie':
+      return `${rel} ${MARK[c.status]}${dagger}`;
+    case 'ranked':
+      return `${rel}${dagger}`;
+    case 'saturated':
+    case 'ceiling':
+      return `${rel} ${MARK[c.status]}`.trim();
+    default:
+      return MARK[c.status];
+  }
+}
+
+export const VERDICT_LEGEND =
+  'throughput relative to the best Node model in the row · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
+  'client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)';
+
+export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
+  const table = new Table({
+    head: ['workload', ...models, 'winner'],
+    ...(plain ? { style: { head: [], border: [] } } : {}),
+  });
+  for (const row of rows) {
+    const byModel = new Map(row.cells.map((c) => [c.model, c]));
+    const winner = row.winners.length === 0 ? (row.clientBound ? 'client-bound' : 'none ranked') : row.winners.join(' ≈ ');
+    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner + (row.clientBound && row.winners.length > 0 ? ' (client-bound)' : '')]);
+  }
+  return `${table.toString()}\n${VERDICT_LEGEND}`;
+}

@@ -1,0 +1,56 @@
+/** Synthetic run records for tests of the pure parts (aggregation, verdict, formatters). */
+import { latencyHistogram, encodeHistogram, summarize } from '../../clients/histogram.js';
+import { noErrors, type ErrorCounts, type LoadResult } from '../../clients/load-result.js';
+import { RECORD_SCHEMA, type RunRecord } from '../../bench/record.js';
+import { DEFAULT_PARAMS } from '../../bench/workloads.js';
+
+export const ENV: RunRecord['env'] = {
+  node: 'v20.0.0', cpuModel: 'test cpu', cores: 2, os: 'Linux test', gitCommit: 'abc', gitDirty: false, hostname: 'h', taskset: true,
+};
+
+export interface FakeRun {
+  workload?: string;
+  model: string;
+  msgsPerSec: number;
+  run?: number;
+  saturated?: boolean;
+  errors?: Partial<ErrorCounts>;
+  status?: RunRecord['status'];
+  reason?: string;
+  latencies?: number[];
+}
+
+export function fakeRecord(f: FakeRun): RunRecord {
+  const base = {
+    schema: RECORD_SCHEMA,
+    suiteId: 's',
+    time: '2026-01-01T00:00:00.000Z',
+    workload: f.workload ?? 'w',
+    model: f.model,
+    run: f.run ?? 0,
+    params: { ...DEFAULT_PARAMS },
+    env: ENV,
+  } as const;
+  if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
+  const h = latencyHistogram();
+  for (const v of f.latencies ?? [100]) h.recordValue(v);
+  const result: LoadResult = {
+    driver: 'tcp',
+    seconds: 1,
+    messages: f.msgsPerSec,
+    bytes: f.msgsPerSec * 68,
+    msgsPerSec: f.msgsPerSec,
+    bytesPerSec: f.msgsPerSec * 68,
+    latency: summarize(h),
+    histogram: encodeHistogram(h),
+    latencyResolution: 'us',
+    errors: { ...noErrors(), ...f.errors },
+    client: { cpuPercent: f.saturated ? 99 : 40, saturated: f.saturated ?? false },
+  };
+  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: 90, rssPeakBytes: 50e6, processes: 1 } }, clientCpus: '1', result };
+}
+
+/** Three runs per model with the given throughputs. */
+export function runsOf(model: string, samples: number[], extra: Partial<FakeRun> = {}): RunRecord[] {
+  return samples.map((msgsPerSec, run) => fakeRecord({ model, msgsPerSec, run, ...extra }));
+}

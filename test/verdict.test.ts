@@ -1,0 +1,106 @@
+import { describe, it, expect } from 'vitest';
+import { summarizeRecords } from '../bench/aggregate.js';
+import { verdict } from '../bench/verdict.js';
+import { verdictTable, verdictCellText } from '../scripts/format/verdict.js';
+import { runsOf, fakeRecord } from './helpers/records.js';
+
+const options = { references: ['native-epoll'] };
+
+function rowFor(records: ReturnType<typeof runsOf>) {
+  return verdict(summarizeRecords(records), options)[0]!;
+}
+
+describe('verdict ranking', () => {
+  it('marks the best model the winner and others relative to it', () => {
+    const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49])]);
+    expect(row.winners).toEqual(['a']);
+    const b = row.cells.find((c) => c.model === 'b')!;
+    expect(b.status).toBe('ranked');
+    expect(b.relative).toBeCloseTo(0.5, 2);
+    expect(b.pValue).toBeLessThan(0.05);
+  });
+
+  it('a difference that is not significant is a tie', () => {
+    const row = rowFor([...runsOf('a', [100, 130, 80]), ...runsOf('b', [95, 120, 85])]);
+    expect(row.winners.sort()).toEqual(['a', 'b']);
+    expect(row.cells.find((c) => c.model !== row.winners[0] && c.status === 'tie')).toBeDefined();
+  });
+
+  it('a saturated client is shown, not ranked, and flags the row client-bound when it was fastest', () => {
+    const row = rowFor([...runsOf('a', [100, 101, 99], { saturated: true }), ...runsOf('b', [60, 61, 59])]);
+    expect(row.winners).toEqual(['b']);
+    expect(row.cells.find((c) => c.model === 'a')!.status).toBe('saturated');
+    expect(row.clientBound).toBe(true);
+  });
+
+  it('errored, skipped and wrong-echo cells are never ranked', () => {
+    const row = rowFor([
+      ...runsOf('a', [100, 100, 100], { errors: { mismatches: 3 } }),
+      fakeRecord({ model: 'b', msgsPerSec: 0, status: 'errored', reason: 'crashed' }),
+      fakeRecord({ model: 'c', msgsPerSec: 0, status: 'skipped', reason: 'no cc' }),
+      ...runsOf('d', [10, 11, 9]),
+    ]);
+    const status = Object.fromEntries(row.cells.map((c) => [c.model, c.status]));
+    expect(status).toEqual({ a: 'invalid', b: 'errored', c: 'skipped', d: 'winner' });
+    expect(row.winners).toEqual(['d']);
+  });
+
+  it('the native ceiling is shown relative to the best Node model but never wins', () => {
+    const row = rowFor([...runsOf('native-epoll', [200, 201, 199]), ...runsOf('a', [100, 101, 99])]);
+    expect(row.winners).toEqual(['a']);
+    const native = row.cells.find((c) => c.model === 'native-epoll')!;
+    expect(native.status).toBe('ceiling');
+    expect(native.relative).toBeCloseTo(2, 2);
+  });
+
+  it('timeouts are marked on the cell', () => {
+    const row = rowFor([...runsOf('a', [100, 100, 101]), ...runsOf('it', [10, 10, 11], { errors: { timeouts: 5 } })]);
+    expect(verdictCellText(row.cells.find((c) => c.model === 'it'))).toMatch(/†/);
+  });
+
+  it('nothing ranked when every contender saturated', () => {
+    const row = rowFor(runsOf('a', [100, 100, 100], { saturated: true }));
+    expect(row.winners).toEqual([]);
+    expect(row.clientBound).toBe(true);
+  });
+
+  it('formats a matrix with one column per model and the winner', () => {
+    const rows = verdict(
+      summarizeRecords([...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49]), ...runsOf('a', [10, 11, 9], { workload: 'x' })]),
+      options,
+    );
+    const text = verdictTable(rows, ['a', 'b'], true);
+    expect(text).toMatch(/1\.00 ★/);
+    expect(text).toMatch(/0\.50/);
+    expect(text).toMatch(/—/); // b did not run workload x
+    expect(text.split('\n').filter((l) => l.includes(' w ') || l.includes(' x ')).length).toBe(2);
+  });
+});
+
+describe('aggregation', () => {
+  it('merges histograms for percentiles rather than averaging them', () => {
+    const records = [
+      fakeRecord({ model: 'a', msgsPerSec: 1, run: 0, latencies: Array(99).fill(10) }),
+      fakeRecord({ model: 'a', msgsPerSec: 1, run: 1, latencies: [10_000] }),
+    ];
+    const [cell] = summarizeRecords(records);
+    expect(cell!.latency.count).toBe(100);
+    expect(cell!.latency.p50).toBe(10);
+    expect(cell!.latency.max).toBeGreaterThanOrEqual(9990);
+  });
+
+  it('sums errors, takes medians of resources and keeps run samples in order', () => {
+    const [cell] = summarizeRecords([
+      fakeRecord({ model: 'a', msgsPerSec: 5, run: 0, errors: { timeouts: 2 } }),
+      fakeRecord({ model: 'a', msgsPerSec: 7, run: 1, errors: { timeouts: 1, resets: 4 } }),
+      fakeRecord({ model: 'a', msgsPerSec: 0, run: 2, status: 'errored', reason: 'x' }),
+    ]);
+    expect(cell!.samples).toEqual([5, 7]);
+    expect(cell!.okRuns).toBe(2);
+    expect(cell!.totalRuns).toBe(3);
+    expect(cell!.errors.timeouts).toBe(3);
+    expect(cell!.errorTotal).toBe(7);
+    expect(cell!.reasons).toEqual(['x']);
+    expect(cell!.status).toBe('ok');
+  });
+});
