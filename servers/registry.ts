@@ -106,6 +106,16 @@ export const MODELS: readonly Model[] = [
     load: () => import('./models/worker-threads.js'),
   },
   {
+    name: 'piscina',
+    summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
+    runtime: 'node',
+    protocols: ['tcp'],
+    parallel: true,
+    usesWorkers: true,
+    available: always,
+    load: () => import('./models/piscina.js'),
+  },
+  {
     name: 'native-epoll',
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
     runtime: 'native',

@@ -1,0 +1,58 @@
+/**
+ * Event loop plus a Piscina thread pool: the main thread's event loop does all the I/O (the shared endpoint, as in
+ * event-loop), but each frame's handler work is dispatched to the pool with pool.run(work) and the connection waits
+ * for it. It is always dispatched, even for work none, so the rows show what the hop to a thread really costs
+ * (structured clone of the work object, a MessagePort round trip, a promise) next to what it buys for cpu/block work.
+ *
+ * Pool: minThreads = maxThreads = options.workers, threads never idle out, one task per thread at a time
+ * (Piscina's default concurrentTasksPerWorker: async work holds its thread for its whole delay), unbounded queue.
+ */
+import { Piscina } from 'piscina';
+import { openEndpoint } from '../endpoint.js';
+import type { RunningServer, ServerOptions } from '../types.js';
+
+const TASK_FILE = new URL('../entries/piscina-task.js', import.meta.url).href;
+/** How long each start-up probe task holds its thread, so N concurrent probes must use N threads. */
+const PROBE_HOLD_MS = 20;
+
+export async function start(options: ServerOptions): Promise<RunningServer> {
+  const threads = options.workers;
+  const pool = new Piscina({
+    filename: TASK_FILE,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    concurrentTasksPerWorker: 1,
+  });
+  pool.on('error', (error: Error) => process.stderr.write(`piscina: ${error.stack ?? error.message}\n`));
+
+  try {
+    // Ready means every thread has loaded the task file and run a task: N probes held concurrently need N threads.
+    const ids = await Promise.all(Array.from({ length: threads }, () => pool.run(PROBE_HOLD_MS, { name: 'whichThread' }) as Promise<number>));
+    const distinct = new Set(ids).size;
+    if (distinct !== threads) throw new Error(`piscina: ${threads} start-up probes ran on ${distinct} thread(s), expected ${threads}`);
+  } catch (error) {
+    await pool.destroy();
+    throw error;
+  }
+
+  const work = options.work;
+  let endpoint;
+  try {
+    endpoint = await openEndpoint(options.protocol, options, () => pool.run(work) as Promise<void>);
+  } catch (error) {
+    await pool.destroy();
+    throw error;
+  }
+  const { port, close: closeEndpoint } = endpoint;
+
+  return {
+    port,
+    workers: threads,
+    details: { pool: 'piscina', piscinaVersion: Piscina.version, concurrentTasksPerWorker: 1, dispatch: 'every frame' },
+    close: async () => {
+      await closeEndpoint();
+      await pool.destroy();
+    },
+  };
+}
