@@ -6,6 +6,7 @@
 import type { Protocol } from '../servers/protocol.js';
 import type { ConnectionPattern } from './tcp.js';
 import { compiled } from '../servers/paths.js';
+import { wrkAvailable } from './http-wrk.js';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -53,6 +54,36 @@ export const DRIVERS: readonly Driver[] = [
     command: (s) => ({
       command: process.execPath,
       args: [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight), '--pattern', s.pattern],
+    }),
+  },
+  {
+    name: 'autocannon',
+    protocol: 'http',
+    present: () => ({ ok: true }),
+    command: (s) => ({
+      command: process.execPath,
+      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight)],
+    }),
+  },
+  {
+    name: 'wrk',
+    protocol: 'http',
+    present: () => {
+      const w = wrkAvailable();
+      return w.ok ? { ok: true } : w;
+    },
+    command: (s) => ({
+      command: process.execPath,
+      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'wrk'],
+    }),
+  },
+  {
+    name: 'udp',
+    protocol: 'udp',
+    present: () => ({ ok: true }),
+    command: (s) => ({
+      command: process.execPath,
+      args: [nodeEntry('udp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight)],
     }),
   },
 ];

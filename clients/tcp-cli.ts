@@ -3,11 +3,11 @@
  * not) and prints throughput, µs latency percentiles, verification and the client's own CPU.
  * With --json it prints machine lines instead: "CONBENCH_PHASE measure|done" and "CONBENCH_RESULT {json}".
  */
-import Table from 'cli-table3';
 import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, runMain, UsageError } from '../bench/cli-args.js';
 import { runTcpLoad, type ConnectionPattern } from './tcp.js';
-import { totalErrors } from './load-result.js';
-import { formatBytes, formatMicros, formatRate, formatPercent, parseSize } from '../scripts/format/units.js';
+import { parseSize } from '../scripts/format/units.js';
+import { parseTarget } from './target.js';
+import { printResult } from './print-result.js';
 import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
 
@@ -27,13 +27,6 @@ Drives a framed TCP echo server (4-byte big-endian length + payload) and verifie
   --timeout MS         a frame unanswered this long is a timeout (default 5000)
   --json               machine output for the orchestrator
   --help               this text`;
-
-export function parseTarget(text: string): { host: string; port: number } {
-  const m = /^(.+):(\d+)$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`--target must be HOST:PORT with a port from 1 to 65535 (got "${text}")`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
-}
 
 async function main(): Promise<void> {
   const { values } = parseFlags(process.argv.slice(2), {
@@ -80,24 +73,7 @@ async function main(): Promise<void> {
     process.stdout.write(RESULT_PREFIX + JSON.stringify(result) + '\n');
     return;
   }
-  const table = new Table({ head: ['msgs/s', 'bytes/s', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'client CPU', 'errors'] });
-  const e = result.errors;
-  table.push([
-    formatRate(result.msgsPerSec),
-    `${formatBytes(result.bytesPerSec)}/s`,
-    formatMicros(result.latency.p50),
-    formatMicros(result.latency.p90),
-    formatMicros(result.latency.p99),
-    formatMicros(result.latency.p999),
-    formatMicros(result.latency.max),
-    formatPercent(result.client.cpuPercent) + (result.client.saturated ? ' ⚠' : ''),
-    totalErrors(e) === 0 ? '0' : Object.entries(e).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', '),
-  ]);
-  process.stdout.write(`${values.target}: ${result.messages} verified echoes in ${result.seconds.toFixed(2)} s\n${table.toString()}\n`);
-  if (result.client.saturated) process.stdout.write(`⚠ ${result.client.reason}: the client may be the bottleneck, not the server\n`);
-  if (result.latencyUncorrected) {
-    process.stdout.write(`open loop at ${rate}/s: latency above is from the intended send time; uncorrected p99 ${formatMicros(result.latencyUncorrected.p99)} µs\n`);
-  }
+  process.stdout.write(printResult(values.target, result));
 }
 
 runMain(main, USAGE);

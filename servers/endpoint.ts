@@ -3,11 +3,15 @@
  * (event loop, cluster worker, thread, pool child) goes through here, so they all speak exactly the same protocol.
  */
 import net from 'node:net';
+import http from 'node:http';
+import dgram from 'node:dgram';
 import type { Protocol } from './protocol.js';
 import { serveEchoConnection, type FrameHandler } from './tcp-echo.js';
-import { closeServer, listenOn, trackSockets } from './listen.js';
+import { httpEchoListener } from './http-echo.js';
+import { serveUdpEcho } from './udp-echo.js';
+import { bindUdp, closeServer, listenOn, trackSockets } from './listen.js';
 
-export type ListenTarget = { host: string; port: number } | { fd: number };
+export type ListenTarget = { host: string; port: number; reusePort?: boolean } | { fd: number };
 
 export interface Endpoint {
   port: number;
@@ -16,20 +20,32 @@ export interface Endpoint {
 
 export async function openEndpoint(protocol: Protocol, target: ListenTarget, handler: FrameHandler): Promise<Endpoint> {
   switch (protocol) {
-    case 'tcp':
-      return openTcp(target, handler);
-    default:
-      throw new Error(`protocol ${protocol} is not served by this endpoint`);
+    case 'tcp': {
+      const open = new Set<net.Socket>();
+      const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+        trackSockets(open, socket);
+        serveEchoConnection(socket, handler);
+      });
+      return listenStream(server, open, target);
+    }
+    case 'http': {
+      const open = new Set<net.Socket>();
+      const server = http.createServer({ keepAlive: true }, httpEchoListener(handler));
+      server.on('connection', (socket: net.Socket) => trackSockets(open, socket));
+      return listenStream(server, open, target);
+    }
+    case 'udp': {
+      if ('fd' in target) throw new Error('a UDP endpoint cannot listen on an inherited fd');
+      const socket = dgram.createSocket({ type: target.host.includes(':') ? 'udp6' : 'udp4', ...(target.reusePort ? { reusePort: true } : {}) } as dgram.SocketOptions);
+      serveUdpEcho(socket, handler);
+      const port = await bindUdp(socket, target.host, target.port);
+      return { port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+    }
   }
 }
 
-async function openTcp(target: ListenTarget, handler: FrameHandler): Promise<Endpoint> {
-  const open = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    trackSockets(open, socket);
-    serveEchoConnection(socket, handler);
-  });
-  const port = 'fd' in target ? await listenFd(server, target.fd) : await listenOn(server, target.host, target.port);
+async function listenStream(server: net.Server, open: Set<net.Socket>, target: ListenTarget): Promise<Endpoint> {
+  const port = 'fd' in target ? await listenFd(server, target.fd) : await listenOn(server, target.host, target.port, target.reusePort === true);
   return { port, close: () => closeServer(server, open) };
 }
 
@@ -44,7 +60,27 @@ function listenFd(server: net.Server, fd: number): Promise<number> {
   });
 }
 
-/** Makes a server serve sockets handed to it (by a parent process or a queue) rather than ones it accepts. */
+/**
+ * Serves sockets accepted elsewhere (handed over by a parent process or taken from a queue) in the given protocol.
+ * Returns the function to call with each socket.
+ */
+export function handedSocketServer(protocol: Protocol, handler: FrameHandler): (socket: net.Socket) => void {
+  switch (protocol) {
+    case 'tcp':
+      return (socket) => serveEchoConnection(socket, handler);
+    case 'http': {
+      const server = http.createServer({ keepAlive: true }, httpEchoListener(handler));
+      return (socket) => {
+        server.emit('connection', socket);
+        socket.resume();
+      };
+    }
+    case 'udp':
+      throw new Error('UDP has no connections to hand over');
+  }
+}
+
+/** Kept for callers that hand TCP sockets. */
 export function serveHandedSocket(socket: net.Socket, handler: FrameHandler): void {
   serveEchoConnection(socket, handler);
 }

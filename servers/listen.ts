@@ -2,10 +2,11 @@ import type { Server as NetServer } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
 
 /** Listens and resolves with the bound port (port 0 picks a free one). */
-export function listenOn(server: NetServer, host: string, port: number): Promise<number> {
+export function listenOn(server: NetServer, host: string, port: number, reusePort = false): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port, backlog: 4096 }, () => {
+    // reusePort (SO_REUSEPORT) exists from Node 22.12; older Node ignores the unknown option.
+    server.listen({ host, port, backlog: 4096, ...(reusePort ? { reusePort: true } : {}) }, () => {
       server.off('error', reject);
       const address = server.address();
       if (address === null || typeof address === 'string') reject(new Error('server has no TCP address'));
