@@ -14,7 +14,10 @@ import { parseWorkSpec } from '../servers/work.js';
 import { captureEnvironment } from './env.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
 import { estimateSeconds, runSuite } from './orchestrator.js';
-import { newSuiteId, ResultsDir } from './results-dir.js';
+import { newSuiteId, readRecords, ResultsDir } from './results-dir.js';
+import { compareSuites, pickReference } from './compare.js';
+import { compareTable } from '../scripts/format/compare.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { summarizeRecords, type CellSummary } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
 import { markdownReport } from '../scripts/format/markdown.js';
@@ -60,6 +63,12 @@ Measuring
   --max-children N     fork-per-connection's cap on live children (default 32)
   --timeout MS         a message unanswered this long is a timeout (default 5000)
   --out DIR            results root (default results)
+
+Regression gate
+  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl); exit 1 when a cell's
+                       throughput dropped significantly (Welch p < 0.05) by more than --threshold
+  --threshold PCT      regression threshold in percent (default 10)
+  --save-baseline      also write this suite's records to <out>/baseline/records.jsonl
   --help               this text`;
 
 interface Settings {
@@ -73,6 +82,9 @@ interface Settings {
   out: string;
   dryRun: boolean;
   profile: string;
+  baseline?: RunRecord[];
+  thresholdPercent: number;
+  saveBaseline: boolean;
 }
 
 const SET_KEYS: Record<string, keyof WorkloadParams> = {
@@ -142,6 +154,9 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     'max-children': { type: 'string' },
     timeout: { type: 'string' },
     out: { type: 'string' },
+    baseline: { type: 'string' },
+    threshold: { type: 'string' },
+    'save-baseline': { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (values.help) return 'help';
@@ -208,6 +223,10 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     out: values.out ?? 'results',
     dryRun: values['dry-run'] === true,
     profile: profile.name,
+    // Read now, so a bad baseline fails before minutes of measuring.
+    ...(values.baseline !== undefined ? { baseline: readRecords(values.baseline) } : {}),
+    thresholdPercent: positiveNumber('threshold', values.threshold, 10),
+    saveBaseline: values['save-baseline'] === true,
   };
 }
 
@@ -344,6 +363,19 @@ async function main(): Promise<void> {
   process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
   writeReports(results, env, splitText, cells, records, verdictReport(cells, plan.workloads, true));
   err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv)\n`);
+  if (settings.saveBaseline) {
+    const dir = path.join(settings.out, 'baseline');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    err.write(`saved as the baseline: ${dir}/records.jsonl\n`);
+  }
+  if (settings.baseline) {
+    const reference = pickReference(settings.baseline, records, MODELS.filter((m) => m.runtime === 'native').map((m) => m.name));
+    const report = compareSuites(settings.baseline, records, { threshold: settings.thresholdPercent / 100, alpha: 0.05, ...(reference ? { reference } : {}) });
+    process.stdout.write(`\nAgainst the baseline\n${compareTable(report, settings.thresholdPercent, plain)}\n`);
+    results.write('compare.txt', compareTable(report, settings.thresholdPercent, true) + '\n');
+    if (report.regressions.length > 0) process.exitCode = 1;
+  }
   if (interrupted) process.exitCode = 130;
 }
 
