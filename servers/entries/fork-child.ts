@@ -1,15 +1,16 @@
 /**
  * A child of the fork-pool and fork-per-connection models. The parent accepts with pauseOnConnect and sends each
- * socket here with child.send('socket', socket); this child serves it with the shared echo code.
+ * socket here with child.send('socket', socket); this child serves it with the shared handed-socket code of the
+ * endpoint (so it speaks whatever stream protocol the endpoint does).
  *
  * argv[2] is the mode: `pool` serves every socket it is handed for as long as it lives; `single` serves one socket
  * and exits when that connection closes (process-per-connection). Either way the child exits if its parent goes.
  */
 import type { Socket } from 'node:net';
 import { Socket as NetSocket } from 'node:net';
+import { handedSocketServer } from '../endpoint.js';
 import { localHandler } from '../handler.js';
 import { trackSockets } from '../listen.js';
-import { serveEchoConnection } from '../tcp-echo.js';
 import { reportStartFailure, type ChildMessage } from '../models/supervise.js';
 import { readChildConfig } from './child-config.js';
 
@@ -18,8 +19,7 @@ function main(): void {
   if (mode !== 'pool' && mode !== 'single') throw new Error(`fork-child mode must be pool or single (got ${mode})`);
   if (!process.send) throw new Error('fork-child needs an IPC channel: it is started by child_process.fork');
   const config = readChildConfig();
-  if (config.protocol !== 'tcp') throw new Error(`fork children serve handed TCP sockets only (got ${config.protocol})`);
-  const handler = localHandler(config.work);
+  const serve = handedSocketServer(config.protocol, localHandler(config.work));
   const open = new Set<Socket>();
   let served = 0;
 
@@ -35,7 +35,7 @@ function main(): void {
     handle.allowHalfOpen = true;
     trackSockets(open, handle);
     if (mode === 'single') handle.once('close', () => process.exit(0));
-    serveEchoConnection(handle, handler);
+    serve(handle);
     handle.resume();
   });
   // The parent is gone (or dropped us): nothing will hand us sockets or stop us, so leave now.

@@ -21,7 +21,7 @@ import { stopChild, waitForReady } from './supervise.js';
 const CHILD_READY_TIMEOUT_MS = 15_000;
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
-  if (options.protocol !== 'tcp') throw new Error(`fork-per-connection serves tcp only (got ${options.protocol})`);
+  if (options.protocol === 'udp') throw new Error('fork-per-connection hands over connections; UDP has none');
   const env = childEnv({ protocol: options.protocol, host: options.host, port: options.port, work: options.work });
   const maxChildren = options.maxChildren;
   const children = new Set<ChildProcess>();

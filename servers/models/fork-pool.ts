@@ -18,7 +18,7 @@ import { hasExited, readyTimeoutMs, RestartBackoff, stopChild, waitForReady } fr
 export const FORK_CHILD_ENTRY = fileURLToPath(new URL('../entries/fork-child.js', import.meta.url));
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
-  if (options.protocol !== 'tcp') throw new Error(`fork-pool serves tcp only (got ${options.protocol})`);
+  if (options.protocol === 'udp') throw new Error('fork-pool hands over connections; UDP has none');
   const env = childEnv({ protocol: options.protocol, host: options.host, port: options.port, work: options.work });
   const children = new Set<ChildProcess>();
   /** Children that reported ready and are alive, in rotation order. */

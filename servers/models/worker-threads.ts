@@ -40,7 +40,7 @@ interface Thread {
 }
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
-  if (options.protocol !== 'tcp') throw new Error(`worker-threads serves tcp only (got ${options.protocol})`);
+  if (options.protocol === 'udp') throw new Error('worker-threads shares a listening stream socket; UDP is not supported');
   const count = options.workers;
   const threads: Thread[] = [];
   const frameCounts = new Int32Array(new SharedArrayBuffer(4 * count));
