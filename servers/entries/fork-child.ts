@@ -24,7 +24,12 @@ function main(): void {
   let served = 0;
 
   process.on('message', (message: unknown, handle: unknown) => {
-    if (message !== 'socket' || !(handle instanceof NetSocket)) return;
+    if (message !== 'socket') return;
+    if (!(handle instanceof NetSocket)) {
+      // The parent's copy was gone before it could be sent: a single-connection child has nothing left to serve.
+      if (mode === 'single' && served === 0) process.exit(0);
+      return;
+    }
     if (mode === 'single' && served > 0) {
       handle.destroy();
       return;

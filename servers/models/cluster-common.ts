@@ -4,7 +4,8 @@
  * - rr (SCHED_RR): the primary (the serve.js process) accepts every connection and hands it to the next worker over
  *   IPC. Even spread, one extra hop per connection, and the primary's single thread is on the accept path.
  * - none (SCHED_NONE): the primary sends the listening handle to every worker and the workers accept themselves;
- *   the kernel decides who wins each accept, so the spread can be uneven.
+ *   the kernel decides who wins each accept, so the spread can be uneven: a worker that wakes first accepts every
+ *   pending connection, so two connections arriving together share one worker about half the time.
  *
  * Node freezes the policy at the first cluster.setupPrimary()/fork() in a process, so one process can run only one
  * policy: starting the other one after that is refused rather than silently run with the wrong policy.
