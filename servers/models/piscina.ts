@@ -4,8 +4,8 @@
  * for it. It is always dispatched, even for work none, so the rows show what the hop to a thread really costs
  * (structured clone of the work object, a MessagePort round trip, a promise) next to what it buys for cpu/block work.
  *
- * Pool: minThreads = maxThreads = options.workers, threads never idle out, one task per thread at a time
- * (Piscina's default concurrentTasksPerWorker: async work holds its thread for its whole delay), unbounded queue.
+ * Pool: minThreads = maxThreads = options.workers, threads never idle out, unbounded queue; one task per thread at a
+ * time for cpu/block work, many for async work (a waiting task does not occupy its thread).
  */
 import { Piscina } from 'piscina';
 import { openEndpoint } from '../endpoint.js';
@@ -14,15 +14,19 @@ import type { RunningServer, ServerOptions } from '../types.js';
 const TASK_FILE = new URL('../entries/piscina-task.js', import.meta.url).href;
 /** How long each start-up probe task holds its thread, so N concurrent probes must use N threads. */
 const PROBE_HOLD_MS = 20;
+const ASYNC_TASKS_PER_THREAD = 1024;
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
   const threads = options.workers;
+  // Async work only waits: a thread can hold many such tasks at once, as one event loop holds many timers.
+  // CPU and blocking work occupy the thread, so one task per thread there (Piscina's default).
+  const concurrentTasksPerWorker = options.work.kind === 'async' ? ASYNC_TASKS_PER_THREAD : 1;
   const pool = new Piscina({
     filename: TASK_FILE,
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Infinity,
-    concurrentTasksPerWorker: 1,
+    concurrentTasksPerWorker,
   });
   pool.on('error', (error: Error) => process.stderr.write(`piscina: ${error.stack ?? error.message}\n`));
 
@@ -49,7 +53,7 @@ export async function start(options: ServerOptions): Promise<RunningServer> {
   return {
     port,
     workers: threads,
-    details: { pool: 'piscina', piscinaVersion: Piscina.version, concurrentTasksPerWorker: 1, dispatch: 'every frame' },
+    details: { pool: 'piscina', piscinaVersion: Piscina.version, concurrentTasksPerWorker, dispatch: 'every frame' },
     close: async () => {
       await closeEndpoint();
       await pool.destroy();
