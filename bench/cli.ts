@@ -11,9 +11,11 @@ import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
 import { PROTOCOLS } from '../servers/protocol.js';
 import { parseWorkSpec } from '../servers/work.js';
-import { captureEnvironment } from './env.js';
+import { captureEnvironment, openFilesLimit } from './env.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
-import { estimateSeconds, runSuite } from './orchestrator.js';
+import { estimateSeconds, orderRuns, runSuite } from './orchestrator.js';
+import { applyDriverCeiling, ceilingSubject, httpCeilingTarget, isCeiling } from './ceiling.js';
+import type { CellSubject } from './run-cell.js';
 import { newSuiteId, readRecords, ResultsDir } from './results-dir.js';
 import { compareSuites, pickReference } from './compare.js';
 import { compareTable } from '../scripts/format/compare.js';
@@ -62,6 +64,7 @@ Measuring
   --workers N          workers/children/threads for parallel models (default: the CPUs the server is given)
   --max-children N     fork-per-connection's cap on live children (default 32)
   --timeout MS         a message unanswered this long is a timeout (default 5000)
+  --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
   --out DIR            results root (default results)
 
 Regression gate
@@ -85,6 +88,7 @@ interface Settings {
   baseline?: RunRecord[];
   thresholdPercent: number;
   saveBaseline: boolean;
+  skipCeiling: boolean;
 }
 
 const SET_KEYS: Record<string, keyof WorkloadParams> = {
@@ -157,6 +161,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     baseline: { type: 'string' },
     threshold: { type: 'string' },
     'save-baseline': { type: 'boolean' },
+    'skip-ceiling': { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (values.help) return 'help';
@@ -207,7 +212,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
   let models: readonly Model[] = MODELS;
   if (values.model !== undefined) models = list('model', values.model).map(findModel);
 
-  const plan = planCells(workloads, models);
+  const openFiles = openFilesLimit();
+  const plan = planCells(workloads, models, openFiles !== undefined ? { openFiles } : {});
   if (plan.cells.length === 0) {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
@@ -227,6 +233,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     ...(values.baseline !== undefined ? { baseline: readRecords(values.baseline) } : {}),
     thresholdPercent: positiveNumber('threshold', values.threshold, 10),
     saveBaseline: values['save-baseline'] === true,
+    skipCeiling: values['skip-ceiling'] === true,
   };
 }
 
@@ -285,12 +292,21 @@ async function main(): Promise<void> {
   const { plan, runs, warmupSec, durationSec } = settings;
   const env = captureEnvironment();
   const splits = splitsFor(plan, env.taskset);
-  const estimate = estimateSeconds(plan, runs, warmupSec, durationSec);
+  // One schedule per CPU split (workloads of a split run together), each with the driver ceiling where it applies.
+  const schedules = [...splits].map(([mode, split]) => {
+    const sub: Plan = { ...plan, workloads: plan.workloads.filter((w) => w.pin === mode), cells: plan.cells.filter((c) => c.workload.pin === mode) };
+    const ceiling = httpCeilingTarget(settings.workers ?? split.serverCpuCount);
+    const extra = (w: Workload): CellSubject[] => (w.protocol === 'http' && !settings.skipCeiling ? [ceilingSubject(ceiling)] : []);
+    return { split, order: orderRuns(sub, runs, extra), ceiling: sub.workloads.some((w) => extra(w).length > 0) ? ceiling : undefined };
+  });
+  const total = schedules.reduce((n, s) => n + s.order.length, 0);
+  const estimate = estimateSeconds(total, warmupSec, durationSec);
   const err = process.stderr;
   err.write(
     `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells × ${runs} runs (${warmupSec}+${durationSec} s each); about ${formatDuration(estimate)}\n`,
   );
   for (const [mode, split] of splits) err.write(`CPU split (${mode}): ${split.describe}\n`);
+  for (const s of schedules) if (s.ceiling) err.write(`driver ceiling measured against ${s.ceiling.describe}; rows within 20% of it are marked client-bound\n`);
   if (plan.excluded.length > 0) {
     const byReason = new Map<string, number>();
     for (const e of plan.excluded) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
@@ -322,13 +338,10 @@ async function main(): Promise<void> {
 
   const records: RunRecord[] = [];
   // Runs grouped by pin mode, so each group gets its own split.
-  for (const [mode, split] of splits) {
-    const sub: Plan = { ...plan, workloads: plan.workloads.filter((w) => w.pin === mode), cells: plan.cells.filter((c) => c.workload.pin === mode) };
+  for (const { split, order } of schedules) {
     const done = records.length;
-    const total = plan.cells.length * runs;
     const got = await runSuite(
-      sub,
-      runs,
+      order,
       {
         suiteId,
         env,
@@ -355,7 +368,8 @@ async function main(): Promise<void> {
     if (interrupted) break;
   }
 
-  const cells = summarizeRecords(records);
+  // Ceiling rows go last in each table; rows near the ceiling are marked client-bound.
+  const cells = applyDriverCeiling(summarizeRecords(records)).sort((a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)));
   const splitText = [...splits].map(([mode, s]) => `${mode}: ${s.describe}`).join('; ');
   const plain = !process.stdout.isTTY; // no colour codes in files and pipes
   const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
@@ -381,10 +395,10 @@ async function main(): Promise<void> {
 
 /** The verdict matrix, then one line per workload: who won, and what the designs predict. */
 export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
-  const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
+  const references = [...MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), ...new Set(cells.map((c) => c.model).filter(isCeiling))];
   const rows = verdict(cells, { references });
   const present = new Set(cells.map((c) => c.model));
-  const models = MODELS.map((m) => m.name).filter((m) => present.has(m));
+  const models = [...MODELS.map((m) => m.name).filter((m) => present.has(m)), ...[...present].filter(isCeiling)];
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
     const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no server ranked: the client saturated first' : 'nothing ranked';

@@ -25,3 +25,10 @@ export function captureEnvironment(): Environment {
     taskset: process.platform === 'linux' && hasCommand('taskset'),
   };
 }
+
+/** The soft open-files limit child processes inherit, or undefined when it cannot be read. */
+export function openFilesLimit(): number | undefined {
+  const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
+  const n = Number(r.stdout.trim());
+  return r.status === 0 && Number.isFinite(n) && n > 0 ? n : undefined; // "unlimited" → undefined
+}

@@ -7,6 +7,7 @@ import type { Model } from '../servers/registry.js';
 import { DEFAULT_PARAMS, type Workload, type WorkloadFamily, type WorkloadParams } from './workloads.js';
 
 export const UDP_MAX_PAYLOAD = 65_507;
+export const UDP_MIN_PAYLOAD = 8;
 /** A cell whose frames in flight would hold more than this is not run. */
 export const MAX_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
 
@@ -54,11 +55,25 @@ export function expandFamily(family: WorkloadFamily, overrides: Partial<Workload
   });
 }
 
+/** Descriptors a process needs beyond one per connection (stdio, epoll, pipes, node internals). */
+export const FD_HEADROOM = 64;
+
+export interface HostLimits {
+  /** The soft RLIMIT_NOFILE the client and server processes inherit. */
+  openFiles?: number;
+}
+
 /** Why a workload cannot run at all (whatever the model), or undefined. */
-export function workloadExclusion(w: WorkloadParams): string | undefined {
+export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): string | undefined {
+  if (limits.openFiles !== undefined && w.connections + FD_HEADROOM > limits.openFiles) {
+    return `${w.connections} connections need about ${w.connections + FD_HEADROOM} open files per process but ulimit -n is ${limits.openFiles} (raise it with ulimit -n)`;
+  }
   if (w.rate !== undefined && w.pattern === 'connect-per-request') return 'an open-loop rate applies to persistent connections only';
   if (w.protocol === 'udp' && w.payloadBytes > UDP_MAX_PAYLOAD) return `UDP payloads stop at ${UDP_MAX_PAYLOAD} B`;
   if (w.protocol === 'udp' && w.pattern === 'connect-per-request') return 'UDP has no connections';
+  if (w.protocol === 'udp' && w.payloadBytes < UDP_MIN_PAYLOAD) return `UDP datagrams need ≥ ${UDP_MIN_PAYLOAD} B for the flow id and sequence number`;
+  if (w.driver === 'wrk' && w.pattern === 'connect-per-request') return 'wrk keeps its connections open (no connect-per-request)';
+  if (w.driver === 'wrk' && w.rate !== undefined) return 'wrk has no constant-rate mode (that is wrk2)';
   const inFlightBytes = w.connections * w.inFlight * w.payloadBytes;
   if (inFlightBytes > MAX_BYTES_IN_FLIGHT) {
     return `${w.connections} connections × ${w.inFlight} × ${formatSize(w.payloadBytes)} in flight exceeds ${formatSize(MAX_BYTES_IN_FLIGHT)}`;
@@ -67,9 +82,9 @@ export function workloadExclusion(w: WorkloadParams): string | undefined {
 }
 
 /** Why this model is not run on this workload, or undefined. Unavailable models are run as skipped records instead. */
-export function cellExclusion(model: Model, w: WorkloadParams): string | undefined {
-  if (!model.protocols.includes(w.protocol)) return `${model.name} does not serve ${w.protocol}`;
-  return workloadExclusion(w);
+export function cellExclusion(model: Model, w: WorkloadParams, limits: HostLimits = {}): string | undefined {
+  if (!model.protocols.includes(w.protocol)) return `${model.name} does not serve ${w.protocol}${model.whyNot?.[w.protocol] ? `: ${model.whyNot[w.protocol]}` : ''}`;
+  return workloadExclusion(w, limits);
 }
 
 export interface Cell {
@@ -83,14 +98,14 @@ export interface Plan {
   excluded: { workload: string; model: string; reason: string }[];
 }
 
-export function planCells(workloads: readonly Workload[], models: readonly Model[]): Plan {
+export function planCells(workloads: readonly Workload[], models: readonly Model[], limits: HostLimits = {}): Plan {
   const cells: Cell[] = [];
   const excluded: Plan['excluded'] = [];
   const kept: Workload[] = [];
   for (const workload of workloads) {
     let any = false;
     for (const model of models) {
-      const reason = cellExclusion(model, workload);
+      const reason = cellExclusion(model, workload, limits);
       if (reason) excluded.push({ workload: workload.name, model: model.name, reason });
       else {
         cells.push({ workload, model });

@@ -4,7 +4,8 @@
  * `onRecord` as soon as it exists, so nothing measured is lost if the suite is interrupted.
  */
 import type { Plan } from './matrix.js';
-import { runCell, type CellContext } from './run-cell.js';
+import { modelSubject, runCell, type CellContext, type CellSubject } from './run-cell.js';
+import type { Workload } from './workloads.js';
 import type { RunRecord } from './record.js';
 
 export interface Progress {
@@ -22,24 +23,35 @@ export interface SuiteHooks {
   shouldStop?(): boolean;
 }
 
-export function orderRuns(plan: Plan, runs: number): { cell: Plan['cells'][number]; run: number }[] {
-  const order: { cell: Plan['cells'][number]; run: number }[] = [];
+export interface ScheduledRun {
+  subject: CellSubject;
+  workload: Workload;
+  run: number;
+}
+
+/**
+ * Every cell `runs` times, round by round within a workload, the model order rotated each round. Extra subjects per
+ * workload (the driver's ceiling) open every round.
+ */
+export function orderRuns(plan: Plan, runs: number, extra: (w: Workload) => CellSubject[] = () => []): ScheduledRun[] {
+  const order: ScheduledRun[] = [];
   for (const workload of plan.workloads) {
-    const cells = plan.cells.filter((c) => c.workload === workload);
+    const subjects = plan.cells.filter((c) => c.workload === workload).map((c) => modelSubject(c.model));
+    const leading = extra(workload);
     for (let run = 0; run < runs; run++) {
-      for (let i = 0; i < cells.length; i++) order.push({ cell: cells[(i + run) % cells.length]!, run });
+      for (const subject of leading) order.push({ subject, workload, run });
+      for (let i = 0; i < subjects.length; i++) order.push({ subject: subjects[(i + run) % subjects.length]!, workload, run });
     }
   }
   return order;
 }
 
-export async function runSuite(plan: Plan, runs: number, ctx: CellContext, hooks: SuiteHooks): Promise<RunRecord[]> {
-  const order = orderRuns(plan, runs);
+export async function runSuite(order: readonly ScheduledRun[], ctx: CellContext, hooks: SuiteHooks): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   const started = performance.now();
-  for (const [i, { cell, run }] of order.entries()) {
+  for (const [i, { subject, workload, run }] of order.entries()) {
     if (hooks.shouldStop?.()) break;
-    const record = await runCell(cell.model, cell.workload, run, ctx);
+    const record = await runCell(subject, workload, run, ctx);
     records.push(record);
     hooks.onRecord(record);
     const elapsed = (performance.now() - started) / 1000;
@@ -48,7 +60,7 @@ export async function runSuite(plan: Plan, runs: number, ctx: CellContext, hooks
   return records;
 }
 
-/** Rough seconds a plan takes: per cell, warmup + duration + ~1 s to start and stop processes. */
-export function estimateSeconds(plan: Plan, runs: number, warmupSec: number, durationSec: number): number {
-  return plan.cells.length * runs * (warmupSec + durationSec + 1);
+/** Rough seconds a schedule takes: per run, warmup + duration + ~1 s to start and stop processes. */
+export function estimateSeconds(scheduled: number, warmupSec: number, durationSec: number): number {
+  return scheduled * (warmupSec + durationSec + 1);
 }

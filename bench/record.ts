@@ -76,3 +76,10 @@ export interface RunRecord {
 export function cellKey(r: Pick<RunRecord, 'workload' | 'model'> & { params: Pick<CellParams, 'protocol'> }): string {
   return `${r.params.protocol}/${r.workload}/${r.model}`;
 }
+
+/** Records of the load driver's own ceiling (not a model) are named "ceiling:<server>". */
+export const CEILING_PREFIX = 'ceiling:';
+
+export function isCeiling(model: string): boolean {
+  return model.startsWith(CEILING_PREFIX);
+}

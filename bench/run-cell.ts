@@ -26,19 +26,47 @@ export interface CellContext {
   cpuRate?: number;
 }
 
-export async function runCell(model: Model, workload: Workload, run: number, ctx: CellContext): Promise<RunRecord> {
+/** What a cell measures: a registered model, or the driver's ceiling target. */
+export interface CellSubject {
+  name: string;
+  available(): { ok: true } | { ok: false; reason: string };
+  start(workload: Workload, workers: number, ctx: CellContext): Promise<ServerProcess>;
+  /** The load actually applied to it (the ceiling is measured with GET). */
+  load(workload: Workload): Workload;
+}
+
+export function modelSubject(model: Model): CellSubject {
+  return {
+    name: model.name,
+    available: () => model.available(),
+    load: (w) => w,
+    start: (workload, workers, ctx) =>
+      startServer({
+        model: model.name,
+        protocol: workload.protocol,
+        work: workload.work,
+        workers,
+        ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
+        ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
+        ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
+      }),
+  };
+}
+
+export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext): Promise<RunRecord> {
+  const workload = subject.load(cellWorkload);
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
   const base = {
     schema: RECORD_SCHEMA,
     suiteId: ctx.suiteId,
     time: new Date().toISOString(),
     workload: workload.name,
-    model: model.name,
+    model: subject.name,
     run,
     params,
     env: ctx.env,
   } as const;
-  const availability = model.available();
+  const availability = subject.available();
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
   const driver = findDriver(workload.driver);
   if (!driver) return { ...base, status: 'skipped', reason: `unknown driver ${workload.driver}` };
@@ -48,15 +76,7 @@ export async function runCell(model: Model, workload: Workload, run: number, ctx
   const workers = ctx.workers ?? ctx.split.serverCpuCount;
   let server: ServerProcess | undefined;
   try {
-    server = await startServer({
-      model: model.name,
-      protocol: workload.protocol,
-      work: workload.work,
-      workers,
-      ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
-      ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
-      ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
-    });
+    server = await subject.start(workload, workers, ctx);
     const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}) };
     let sampler: Promise<{ finish(): Promise<ServerUsage | undefined> }> | undefined;
     let usage: Promise<ServerUsage | undefined> | undefined;

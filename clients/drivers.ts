@@ -62,7 +62,7 @@ export const DRIVERS: readonly Driver[] = [
     present: () => ({ ok: true }),
     command: (s) => ({
       command: process.execPath,
-      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight)],
+      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight), '--pattern', s.pattern],
     }),
   },
   {

@@ -21,6 +21,8 @@ export interface HttpLoadOptions {
   timeoutMs: number;
   /** Requests per second in total (autocannon's overallRate); undefined = as fast as possible. */
   rate?: number;
+  /** A new connection for every request (autocannon's reconnectRate 1). */
+  connectPerRequest?: boolean;
   onPhase?: (phase: 'measure' | 'done') => void;
 }
 
@@ -40,6 +42,7 @@ function cannonOptions(o: HttpLoadOptions, body: string | undefined, durationSec
       ? { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, expectBody: body }
       : { method: 'GET', expectBody: HTTP_GET_BODY.toString() }),
     ...(o.rate !== undefined ? { overallRate: o.rate } : {}),
+    ...(o.connectPerRequest ? { reconnectRate: 1 } : {}),
   } as autocannon.Options;
 }
 

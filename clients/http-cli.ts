@@ -23,6 +23,7 @@ HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET 
   --warmup SEC         discarded warmup run first (default 1)
   --rate R             total requests/s (autocannon only)
   --threads T          wrk threads (default 1)
+  --pattern P          persistent (default) or connect-per-request (autocannon only)
   --timeout MS         request timeout (default 5000)
   --json               machine output for the orchestrator`;
 
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     warmup: { type: 'string' },
     rate: { type: 'string' },
     threads: { type: 'string' },
+    pattern: { type: 'string' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
   if (size === undefined || size > 64 * 1024 * 1024) throw new UsageError(`--size must be a byte count up to 64MiB (got "${values.size}")`);
   const rate = values.rate === undefined ? undefined : positiveNumber('rate', values.rate, 1);
   if (driver === 'wrk' && rate !== undefined) throw new UsageError('--rate is not supported with wrk (use wrk2 for a constant rate)');
+  const pattern = oneOf('pattern', values.pattern, ['persistent', 'connect-per-request'] as const, 'persistent');
+  if (driver === 'wrk' && pattern !== 'persistent') throw new UsageError('wrk keeps its connections open: --pattern connect-per-request needs autocannon');
   const json = values.json === true;
   const options = {
     host,
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     warmupSec: nonNegativeNumber('warmup', values.warmup, 1),
     timeoutMs: positiveNumber('timeout', values.timeout, 5000),
     ...(rate !== undefined ? { rate } : {}),
+    ...(pattern === 'connect-per-request' ? { connectPerRequest: true } : {}),
     ...(json ? { onPhase: (phase: string) => process.stdout.write(`${PHASE_PREFIX}${phase}\n`) } : {}),
   };
   let result;

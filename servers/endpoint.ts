@@ -79,8 +79,3 @@ export function handedSocketServer(protocol: Protocol, handler: FrameHandler): (
       throw new Error('UDP has no connections to hand over');
   }
 }
-
-/** Kept for callers that hand TCP sockets. */
-export function serveHandedSocket(socket: net.Socket, handler: FrameHandler): void {
-  serveEchoConnection(socket, handler);
-}

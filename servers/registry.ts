@@ -5,6 +5,7 @@
 import type { Protocol } from './protocol.js';
 import type { ModelModule } from './types.js';
 import { nativeBinaryStatus } from './native/binary.js';
+import { reusePortSupported, WORKER_THREADS_UDP_UNSUPPORTED } from './node-features.js';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -12,10 +13,14 @@ interface ModelBase {
   name: string;
   summary: string;
   protocols: readonly Protocol[];
+  /** Why the model does not serve a protocol it lacks (shown instead of a row). */
+  whyNot?: Partial<Record<Protocol, string>>;
   /** Can run handler work for two connections at the same time on two CPUs. */
   parallel: boolean;
   /** Honours --workers (the count of workers, children or threads). */
   usesWorkers: boolean;
+  /** Serves one connection at a time: a client that keeps its connection open makes the others wait. */
+  oneConnectionAtATime?: boolean;
   available(): Availability;
 }
 
@@ -37,9 +42,11 @@ const always = (): Availability => ({ ok: true });
 export const MODELS: readonly Model[] = [
   {
     name: 'iterative',
+    oneConnectionAtATime: true,
     summary: 'one connection at a time; the others wait in accept order',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http'],
+    whyNot: { udp: 'UDP has no connections to serve one at a time (an iterative UDP server is just the event loop)' },
     parallel: false,
     usesWorkers: false,
     available: always,
@@ -49,7 +56,7 @@ export const MODELS: readonly Model[] = [
     name: 'event-loop',
     summary: 'one net.Server on one thread, all connections multiplexed by libuv epoll',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http', 'udp'],
     parallel: false,
     usesWorkers: false,
     available: always,
@@ -59,7 +66,7 @@ export const MODELS: readonly Model[] = [
     name: 'cluster-rr',
     summary: 'node:cluster workers on one port; the primary accepts and hands connections round-robin',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http', 'udp'],
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -69,7 +76,7 @@ export const MODELS: readonly Model[] = [
     name: 'cluster-none',
     summary: 'node:cluster workers on one port; each worker accepts on the shared listening socket itself (SCHED_NONE)',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http', 'udp'],
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -79,7 +86,8 @@ export const MODELS: readonly Model[] = [
     name: 'fork-pool',
     summary: 'pre-forked child processes; the parent accepts and hands each socket round-robin over IPC',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http'],
+    whyNot: { udp: 'UDP has no connections to hand to a child' },
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -89,7 +97,8 @@ export const MODELS: readonly Model[] = [
     name: 'fork-per-connection',
     summary: 'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http'],
+    whyNot: { udp: 'UDP has no connections to give a process each' },
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -99,7 +108,8 @@ export const MODELS: readonly Model[] = [
     name: 'worker-threads',
     summary: 'worker_threads that each accept on the same listening socket and own their connections',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: reusePortSupported() ? ['tcp', 'http', 'udp'] : ['tcp', 'http'],
+    whyNot: { udp: WORKER_THREADS_UDP_UNSUPPORTED },
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -109,7 +119,7 @@ export const MODELS: readonly Model[] = [
     name: 'piscina',
     summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
     runtime: 'node',
-    protocols: ['tcp'],
+    protocols: ['tcp', 'http', 'udp'],
     parallel: true,
     usesWorkers: true,
     available: always,
@@ -120,6 +130,7 @@ export const MODELS: readonly Model[] = [
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
     runtime: 'native',
     protocols: ['tcp'],
+    whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },
     parallel: false,
     usesWorkers: false,
     available: nativeBinaryStatus,

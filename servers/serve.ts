@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   const model = findModel(values.model);
   const protocol = oneOf('protocol', values.protocol, PROTOCOLS, 'tcp');
   if (!model.protocols.includes(protocol)) {
-    throw new UsageError(`model ${model.name} does not serve ${protocol} (it serves ${model.protocols.join(', ')})`);
+    const why = model.whyNot?.[protocol];
+    throw new UsageError(`model ${model.name} does not serve ${protocol}${why ? `: ${why}` : ''} (it serves ${model.protocols.join(', ')})`);
   }
   const availability = model.available();
   if (!availability.ok) throw new UsageError(`model ${model.name} is unavailable: ${availability.reason}`);

@@ -6,7 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { MODELS } from '../servers/registry.js';
 import { startServer, type ServerProcess } from '../bench/server-process.js';
-import { concurrentExchange } from './helpers/echo.js';
+import { concurrentExchange, httpExchange, udpExchange } from './helpers/echo.js';
 import { groupAlive, portClosed, waitFor } from './helpers/processes.js';
 
 const WORK_KINDS = ['none', 'cpu:50', 'block:1', 'async:2'] as const;
@@ -43,5 +43,29 @@ for (const model of MODELS) {
         expect(await portClosed(port)).toBe(true);
       });
     }
+
+    // A one-connection-at-a-time server would keep every other keep-alive client waiting: its clients close instead.
+    const keepAlive = !model.oneConnectionAtATime;
+    it.runIf(model.protocols.includes('http'))(`HTTP: echoes POST bodies and GETs the fixed body on 50 concurrent ${keepAlive ? 'keep-alive' : 'connection-per-request'} clients`, async () => {
+      running = await startServer({ model: model.name, protocol: 'http', work: 'async:1', workers: 2, cpuRate: 100 });
+      const report = await httpExchange(running.ready.port, CONNECTIONS, 3, [0, 64, 70_000], keepAlive);
+      expect(report.failures).toEqual([]);
+      expect(report.mismatches).toBe(0);
+      const pid = running.pid;
+      expect((await running.stop()).code).toBe(0);
+      running = undefined;
+      expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+    });
+
+    it.runIf(model.protocols.includes('udp'))('UDP: echoes datagrams on 50 concurrent flows', async () => {
+      running = await startServer({ model: model.name, protocol: 'udp', work: 'cpu:20', workers: 2, cpuRate: 100 });
+      const report = await udpExchange(running.ready.port, CONNECTIONS, 5, 512);
+      expect(report.failures).toEqual([]);
+      expect(report.mismatches).toBe(0);
+      const pid = running.pid;
+      expect((await running.stop()).code).toBe(0);
+      running = undefined;
+      expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+    });
   });
 }

@@ -34,6 +34,10 @@ describe('workload matrix', () => {
     expect(workloadExclusion({ ...DEFAULT_PARAMS, rate: 100, pattern: 'connect-per-request' })).toMatch(/open-loop/);
     expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000, inFlight: 1, payloadBytes: 1048576 })).toMatch(/exceeds/);
     expect(workloadExclusion(DEFAULT_PARAMS)).toBeUndefined();
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000 }, { openFiles: 1024 })).toMatch(/ulimit -n is 1024/);
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000 }, { openFiles: 20000 })).toBeUndefined();
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'udp', payloadBytes: 4 })).toMatch(/≥ 8 B/);
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'http', driver: 'wrk', pattern: 'connect-per-request' })).toMatch(/wrk/);
     const tcpOnly = { ...MODELS[0]!, name: 'tcp-only', protocols: ['tcp'] } as Model;
     expect(cellExclusion(tcpOnly, { ...DEFAULT_PARAMS, protocol: 'http' })).toBe('tcp-only does not serve http');
   });

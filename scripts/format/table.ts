@@ -1,6 +1,7 @@
 /** The per-workload cli-table3 tables. A pure function of cell summaries (plus the split to print). */
 import Table from 'cli-table3';
 import type { CellSummary } from '../../bench/aggregate.js';
+import { isCeiling } from '../../bench/record.js';
 import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from './units.js';
 
 export function describeParams(c: CellSummary): string {
@@ -47,7 +48,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
       continue;
     }
     table.push([
-      c.model,
+      isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model,
       String(c.workers),
       throughputCell(c),
       formatMicros(c.latency.p50),
@@ -61,7 +62,8 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   }
   const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
   const notes: string[] = [];
-  if (cells.some((c) => c.clientSaturated)) notes.push('⚠ client saturated: that row measures the load client, not the server');
+  const saturated = cells.filter((c) => c.clientSaturated);
+  if (saturated.length > 0) notes.push(`⚠ client-bound (${[...new Set(saturated.map((c) => c.clientReason ?? 'client CPU ≥ 90%'))].join('; ')}): such a row measures the load client, not the server`);
   if (ms) notes.push('latency from autocannon has whole-millisecond resolution');
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
   const okRuns = cells.filter((c) => c.status === 'ok').map((c) => c.okRuns);

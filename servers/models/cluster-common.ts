@@ -14,7 +14,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { listenOn } from '../listen.js';
+import dgram from 'node:dgram';
+import { bindUdp, listenOn } from '../listen.js';
 import type { RunningServer, ServerOptions } from '../types.js';
 import { childEnv } from '../entries/child-config.js';
 import { readyTimeoutMs, RestartBackoff, stopChild, waitForReady } from './supervise.js';
@@ -85,7 +86,7 @@ export async function startCluster(options: ServerOptions, policy: SchedPolicy):
     // Every worker must listen with the same arguments: the primary keys its shared handles by address and port, so a
     // worker asking for port 0 and one asking for the port it got would get two different sockets (EADDRINUSE).
     // A free port is picked first, so replacements can rebind it even if every worker had died.
-    if (port === 0) port = await pickFreePort(options.host);
+    if (port === 0) port = await pickFreePort(options.host, options.protocol === 'udp');
     const initial = Array.from({ length: count }, () => fork());
     await Promise.all(initial.map((w) => waitForReady(w.process, `cluster-${policy} worker ${w.process.pid}`, readyTimeoutMs(count))));
     started = true;
@@ -105,8 +106,14 @@ export async function startCluster(options: ServerOptions, policy: SchedPolicy):
   };
 }
 
-/** Binds port 0 on `host` for a moment to learn a free port for the workers to share. */
-async function pickFreePort(host: string): Promise<number> {
+/** Binds port 0 on `host` for a moment to learn a free port (of the right kind) for the workers to share. */
+async function pickFreePort(host: string, udp: boolean): Promise<number> {
+  if (udp) {
+    const probe = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const port = await bindUdp(probe, host, 0);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  }
   const probe = net.createServer();
   const port = await listenOn(probe, host, 0);
   await new Promise((resolve) => probe.close(resolve));

@@ -1,16 +1,17 @@
 /**
- * Iterative: one connection is served to its end before the next is started; the others wait in the accept queue
- * order. (server.maxConnections = 1 would drop them instead of making them wait.)
+ * Iterative: one connection is served to its end before the next is started; the others wait in accept order.
+ * (server.maxConnections = 1 would drop them instead of making them wait.) Serves TCP and HTTP the same way: the
+ * accepted socket is handed to the protocol's connection server only when its turn comes.
  */
 import net from 'node:net';
 import { localHandler } from '../handler.js';
+import { handedSocketServer } from '../endpoint.js';
 import { closeServer, listenOn, trackSockets } from '../listen.js';
-import { serveEchoConnection } from '../tcp-echo.js';
 import type { RunningServer, ServerOptions } from '../types.js';
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
-  if (options.protocol !== 'tcp') throw new Error(`iterative serves tcp only (got ${options.protocol})`);
-  const handler = localHandler(options.work);
+  if (options.protocol === 'udp') throw new Error('iterative serves tcp and http only');
+  const serve = handedSocketServer(options.protocol, localHandler(options.work));
   const open = new Set<net.Socket>();
   const waiting: net.Socket[] = [];
   let serving: net.Socket | undefined;
@@ -22,7 +23,7 @@ export async function start(options: ServerOptions): Promise<RunningServer> {
       if (next.destroyed) continue;
       serving = next;
       next.once('close', serveNext);
-      serveEchoConnection(next, handler);
+      serve(next);
       next.resume();
       return;
     }

@@ -21,14 +21,11 @@ import { Worker } from 'node:worker_threads';
 import type { RunningServer, ServerOptions } from '../types.js';
 import type { ThreadData, ThreadMessage } from '../entries/echo-thread.js';
 import { readyTimeoutMs } from './supervise.js';
+import { reusePortSupported, WORKER_THREADS_UDP_UNSUPPORTED } from '../node-features.js';
 
 const THREAD_ENTRY = new URL('../entries/echo-thread.js', import.meta.url);
 
-export function reusePortSupported(versions: NodeJS.ProcessVersions = process.versions, platform = process.platform): boolean {
-  if (platform !== 'linux') return false;
-  const [major = 0, minor = 0] = versions.node.split('.').map(Number);
-  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
+export { reusePortSupported };
 
 class ThreadStartError extends Error {
   constructor(message: string, readonly code?: string) {
@@ -44,7 +41,8 @@ interface Thread {
 }
 
 export async function start(options: ServerOptions): Promise<RunningServer> {
-  if (options.protocol === 'udp') throw new Error('worker-threads shares a listening stream socket; UDP is not supported');
+  // UDP: every thread binds its own socket with reusePort; there is no listening fd to share on older Node.
+  if (options.protocol === 'udp' && !reusePortSupported()) throw new Error(WORKER_THREADS_UDP_UNSUPPORTED);
   const count = options.workers;
   const threads: Thread[] = [];
   const frameCounts = new Int32Array(new SharedArrayBuffer(4 * count));
@@ -107,7 +105,7 @@ export async function start(options: ServerOptions): Promise<RunningServer> {
   let port: number;
   try {
     const useReusePort = mechanism === 'reusePort';
-    const first = startThread(0, { host: options.host, port: options.port, ...(useReusePort ? { reusePort: true } : {}) }, true);
+    const first = startThread(0, { host: options.host, port: options.port, ...(useReusePort ? { reusePort: true } : {}) }, options.protocol !== 'udp');
     const firstReady = await first.ready;
     port = firstReady.port;
     const fdTarget = (): ThreadData['target'] => {
@@ -121,7 +119,7 @@ export async function start(options: ServerOptions): Promise<RunningServer> {
     const results = await Promise.allSettled(rest.map((t) => t.ready));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ thread: rest[i]!, error: r.reason as ThreadStartError }] : []));
     if (failed.length > 0) {
-      if (!(useReusePort && failed.every((f) => f.error.code === 'EADDRINUSE'))) throw failed[0]!.error;
+      if (!(useReusePort && options.protocol !== 'udp' && failed.every((f) => f.error.code === 'EADDRINUSE'))) throw failed[0]!.error;
       // The endpoint did not pass reusePort to listen(): join thread 0's listening socket instead.
       mechanism = 'shared-listen-fd';
       fallbackReason = 'reusePort not passed to listen() by the endpoint';

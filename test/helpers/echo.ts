@@ -89,3 +89,82 @@ export async function echoOnce(socket: net.Socket, size = 16): Promise<void> {
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** `clients` concurrent HTTP clients (keep-alive unless told otherwise) each POST `requests` random bodies and GET once; all must echo. */
+export async function httpExchange(port: number, clients: number, requests: number, sizes: readonly number[], keepAlive = true): Promise<ExchangeReport> {
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive, maxSockets: clients });
+  const report: ExchangeReport = { connections: clients, frames: 0, mismatches: 0, failures: [] };
+  const request = (method: string, body?: Buffer): Promise<{ status: number; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path: '/', agent, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.setTimeout(20_000, () => req.destroy(new Error('request timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      try {
+        for (let r = 0; r < requests; r++) {
+          const body = randomBytes(sizes[(i + r) % sizes.length]!);
+          const res = await request('POST', body);
+          report.frames++;
+          if (res.status !== 200 || !res.body.equals(body)) report.mismatches++;
+        }
+        const get = await request('GET');
+        if (get.status !== 200 || get.body.toString() !== 'conbench ok\n') report.mismatches++;
+      } catch (error) {
+        report.failures.push(`client ${i}: ${(error as Error).message}`);
+      }
+    }),
+  );
+  agent.destroy();
+  return report;
+}
+
+/** `flows` UDP sockets each send `count` datagrams one at a time and check every echo. */
+export async function udpExchange(port: number, flows: number, count: number, size: number): Promise<ExchangeReport> {
+  const dgram = await import('node:dgram');
+  const report: ExchangeReport = { connections: flows, frames: 0, mismatches: 0, failures: [] };
+  await Promise.all(
+    Array.from({ length: flows }, async (_, i) => {
+      const socket = dgram.createSocket('udp4');
+      try {
+        await new Promise<void>((resolve) => socket.connect(port, '127.0.0.1', () => resolve()));
+        for (let n = 0; n < count; n++) {
+          const datagram = randomBytes(size);
+          // Retry a lost datagram a few times: loopback UDP may drop under load, and loss is not what this checks.
+          let echoed: Buffer | undefined;
+          for (let attempt = 0; attempt < 5 && !echoed; attempt++) {
+            echoed = await new Promise<Buffer | undefined>((resolve) => {
+              const timer = setTimeout(() => {
+                socket.off('message', onMessage);
+                resolve(undefined);
+              }, 1000);
+              const onMessage = (m: Buffer): void => {
+                if (!m.equals(datagram)) return; // a late echo of an earlier try
+                clearTimeout(timer);
+                socket.off('message', onMessage);
+                resolve(m);
+              };
+              socket.on('message', onMessage);
+              socket.send(datagram);
+            });
+          }
+          report.frames++;
+          if (!echoed) report.mismatches++;
+        }
+      } catch (error) {
+        report.failures.push(`flow ${i}: ${(error as Error).message}`);
+      } finally {
+        socket.close();
+      }
+    }),
+  );
+  return report;
+}
