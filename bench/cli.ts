@@ -24,7 +24,8 @@ import { summarizeRecords, type CellSummary } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
 import { markdownReport } from '../scripts/format/markdown.js';
 import { verdictTable } from '../scripts/format/verdict.js';
-import { verdict } from './verdict.js';
+import { verdict, type VerdictRow } from './verdict.js';
+import { renderSvg, throughputSpec, verdictSpec } from '../scripts/format/charts.js';
 import { recordsToCsv } from '../scripts/format/csv.js';
 import { formatRate, parseSize } from '../scripts/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
@@ -376,7 +377,11 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
   process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
   writeReports(results, env, splitText, cells, records, verdictReport(cells, plan.workloads, true));
-  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv)\n`);
+  const charts = await writeCharts(results, cells).catch((error: Error) => {
+    err.write(`charts not written: ${error.message}\n`);
+    return 0;
+  });
+  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv, ${charts} chart(s) in charts/)\n`);
   if (settings.saveBaseline) {
     const dir = path.join(settings.out, 'baseline');
     mkdirSync(dir, { recursive: true });
@@ -393,18 +398,35 @@ async function main(): Promise<void> {
   if (interrupted) process.exitCode = 130;
 }
 
-/** The verdict matrix, then one line per workload: who won, and what the designs predict. */
-export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
+/** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
+function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
   const references = [...MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), ...new Set(cells.map((c) => c.model).filter(isCeiling))];
-  const rows = verdict(cells, { references });
   const present = new Set(cells.map((c) => c.model));
   const models = [...MODELS.map((m) => m.name).filter((m) => present.has(m)), ...[...present].filter(isCeiling)];
+  return { rows: verdict(cells, { references }), models };
+}
+
+/** The verdict matrix, then one line per workload: who won, and what the designs predict. */
+export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
+  const { rows, models } = verdictOf(cells);
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
-    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no server ranked: the client saturated first' : 'nothing ranked';
+    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no winner: the load client saturated at a rate no ranked model beat' : 'nothing ranked';
     return `  ${row.workload}: ${won}${predicts ? ` — predicted: ${predicts}` : ''}`;
   });
   return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
+}
+
+/** One throughput chart per workload and the verdict heatmap, as SVG. Returns how many were written. */
+async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
+  let n = 0;
+  for (const [name, group] of groupByWorkload(cells)) {
+    results.write(`charts/throughput-${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.svg`, await renderSvg(throughputSpec(name, group)));
+    n++;
+  }
+  const { rows, models } = verdictOf(cells);
+  results.write('charts/verdict.svg', await renderSvg(verdictSpec(rows, models)));
+  return n + 1;
 }
 
 function writeReports(results: ResultsDir, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[], verdictText: string): void {

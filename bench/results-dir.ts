@@ -28,6 +28,7 @@ export class ResultsDir {
 
   write(name: string, content: string): string {
     const file = path.join(this.dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, content);
     return file;
   }

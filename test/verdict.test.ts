@@ -26,11 +26,18 @@ describe('verdict ranking', () => {
     expect(row.cells.find((c) => c.model !== row.winners[0] && c.status === 'tie')).toBeDefined();
   });
 
-  it('a saturated client is shown, not ranked, and flags the row client-bound when it was fastest', () => {
+  it('a saturated client is shown, not ranked; when it was fastest the row is client-bound and has no winner', () => {
     const row = rowFor([...runsOf('a', [100, 101, 99], { saturated: true }), ...runsOf('b', [60, 61, 59])]);
-    expect(row.winners).toEqual(['b']);
+    expect(row.winners).toEqual([]);
     expect(row.cells.find((c) => c.model === 'a')!.status).toBe('saturated');
+    expect(row.cells.find((c) => c.model === 'b')!.status).toBe('ranked');
     expect(row.clientBound).toBe(true);
+  });
+
+  it('a saturated row slower than the best does not stop the best from winning', () => {
+    const row = rowFor([...runsOf('a', [50, 51, 49], { saturated: true }), ...runsOf('b', [100, 101, 99])]);
+    expect(row.winners).toEqual(['b']);
+    expect(row.clientBound).toBe(false);
   });
 
   it('errored, skipped and wrong-echo cells are never ranked', () => {

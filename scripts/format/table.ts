@@ -63,7 +63,10 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
   const notes: string[] = [];
   const saturated = cells.filter((c) => c.clientSaturated);
-  if (saturated.length > 0) notes.push(`⚠ client-bound (${[...new Set(saturated.map((c) => c.clientReason ?? 'client CPU ≥ 90%'))].join('; ')}): such a row measures the load client, not the server`);
+  if (saturated.length > 0) {
+    const why = saturated.some((c) => c.clientReason?.includes('ceiling')) ? 'client CPU ≥ 90 % or within 20 % of the driver ceiling' : 'client CPU ≥ 90 %';
+    notes.push(`⚠ client-bound (${why}): ${saturated.map((c) => c.model).join(', ')} measure the load client, not the server`);
+  }
   if (ms) notes.push('latency from autocannon has whole-millisecond resolution');
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
   const okRuns = cells.filter((c) => c.status === 'ok').map((c) => c.okRuns);

@@ -32,7 +32,7 @@ export function verdictCellText(c: VerdictCell | undefined): string {
 }
 
 export const VERDICT_LEGEND =
-  'throughput relative to the best Node model in the row · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
+  'throughput relative to the best ranked Node model in the row (to the fastest row when none is ranked) · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
   'client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)';
 
 export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
@@ -42,8 +42,8 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    const winner = row.winners.length === 0 ? (row.clientBound ? 'client-bound' : 'none ranked') : row.winners.join(' ≈ ');
-    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner + (row.clientBound && row.winners.length > 0 ? ' (client-bound)' : '')]);
+    const winner = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'none: client-bound' : 'none ranked';
+    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner]);
   }
   return `${table.toString()}\n${VERDICT_LEGEND}`;
 }
