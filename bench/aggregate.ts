@@ -25,6 +25,8 @@ export interface CellSummary {
   latencyUncorrected?: LatencySummary;
   latencyResolution: 'us' | 'ms';
   serverCpuPercent: number;
+  /** Server CPU time per verified message, µs (median over runs): its cost, whoever the bottleneck was. */
+  serverCpuUsPerMsg: number;
   serverRssBytes: number;
   clientCpuPercent: number;
   /** Most runs of this cell had a saturated client: the number is the client's limit, not the server's. */
@@ -32,6 +34,8 @@ export interface CellSummary {
   clientReason?: string;
   errors: ErrorCounts;
   errorTotal: number;
+  /** Connections that got no answer in the window, summed over runs (a server that starves clients). */
+  starved: number;
   workers: number;
   serverCpus?: string;
   clientCpus?: string;
@@ -75,12 +79,16 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     ...(uncorrected.length > 0 ? { latencyUncorrected: medianLatency(uncorrected) } : {}),
     latencyResolution: results.some((r) => r.latencyResolution === 'ms') ? 'ms' : 'us',
     serverCpuPercent: median(usage.map((u) => u.cpuPercent)),
+    serverCpuUsPerMsg: median(
+      ok.filter((r) => r.server?.usage && r.result!.msgsPerSec > 0).map((r) => (r.server!.usage!.cpuPercent / 100) * (1e6 / r.result!.msgsPerSec)),
+    ),
     serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
     clientSaturated: saturatedRuns.length * 2 > results.length,
     ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
     errors,
     errorTotal: totalErrors(errors),
+    starved: results.reduce((n, r) => n + (r.connections ? r.connections.total - r.connections.served : 0), 0),
     workers: ok[0]?.server?.workers ?? first.server?.workers ?? 0,
     ...(first.server?.cpus ? { serverCpus: first.server.cpus } : {}),
     ...(first.clientCpus ? { clientCpus: first.clientCpus } : {}),

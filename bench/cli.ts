@@ -21,7 +21,7 @@ import { compareSuites, pickReference } from './compare.js';
 import { compareTable } from '../scripts/format/compare.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { summarizeRecords, type CellSummary } from './aggregate.js';
-import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
+import { formatCpuPerMsg, groupByWorkload, workloadTable } from '../scripts/format/table.js';
 import { markdownReport } from '../scripts/format/markdown.js';
 import { verdictTable } from '../scripts/format/verdict.js';
 import { verdict, type VerdictRow } from './verdict.js';
@@ -412,7 +412,15 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
     const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no winner: the load client saturated at a rate no ranked model beat' : 'nothing ranked';
-    return `  ${row.workload}: ${won}${predicts ? ` — predicted: ${predicts}` : ''}`;
+    // When the client set the pace, the servers' CPU cost per message still tells them apart.
+    const costs = row.clientBound
+      ? cells
+          .filter((c) => c.workload === row.workload && c.params.protocol === row.protocol && Number.isFinite(c.serverCpuUsPerMsg) && !isCeiling(c.model))
+          .sort((a, b) => a.serverCpuUsPerMsg - b.serverCpuUsPerMsg)
+          .map((c) => `${c.model} ${formatCpuPerMsg(c.serverCpuUsPerMsg)}`)
+      : [];
+    const cost = costs.length > 0 ? `; server CPU µs per message, cheapest first: ${costs.join(', ')}` : '';
+    return `  ${row.workload}: ${won}${cost}${predicts ? ` — predicted: ${predicts}` : ''}`;
   });
   return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
 }

@@ -43,6 +43,12 @@ export const FAMILIES: readonly WorkloadFamily[] = [
     axes: {},
   },
   {
+    name: 'pipelined',
+    description: '50 persistent connections, 16 frames in flight each, 64 B, no handler work',
+    predicts: 'servers answer a whole chunk of frames per syscall, so the per-frame-verifying client saturates first; CPU µs/msg ranks the servers',
+    axes: { inFlight: 16 },
+  },
+  {
     name: 'connections',
     description: 'connection sweep, 64 B frames, no handler work',
     predicts: 'iterative collapses past 1 connection; epoll-based loops stay flat as connections grow',

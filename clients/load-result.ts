@@ -60,6 +60,8 @@ export interface LoadResult {
   latencyResolution: 'us' | 'ms';
   errors: ErrorCounts;
   client: ClientUsage;
+  /** Connections (or flows) opened, and how many got at least one answer in the window. */
+  connections?: { total: number; served: number };
   /** Open loop: the rate asked for, and sends skipped because too many frames were already outstanding. */
   openLoop?: { targetRate: number; backlogged: number };
 }

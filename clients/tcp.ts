@@ -89,6 +89,8 @@ class EchoConnection {
   /** Open loop: frames sent (or skipped) so far, to know how many are due. */
   private scheduled = 0;
   private closedOnPurpose = false;
+  /** Completed at least one verified echo while recording. */
+  served = false;
 
   constructor(
     private readonly id: number,
@@ -281,6 +283,7 @@ class EchoConnection {
       } else {
         stats.messages++;
         stats.bytes += this.frameBytes;
+        this.served = true;
         if (Number.isNaN(intended)) {
           recordMillis(stats.latency, now - sent);
         } else {
@@ -342,6 +345,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
 
   await sleep(o.warmupSec * 1000);
   stats.reset();
+  for (const c of connections) c.served = false;
   stats.recording = true;
   const usage = measureClientUsage();
   const windowStart = performance.now();
@@ -369,6 +373,8 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     latencyResolution: 'us',
     errors: stats.errors,
     client,
+    // Connect-per-request slots are not long-lived connections: serving is counted per persistent connection only.
+    ...(o.pattern === 'persistent' ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } } : {}),
     ...(openLoop ? { openLoop: { targetRate: o.rate!, backlogged: stats.backlogged } } : {}),
   };
 }

@@ -58,6 +58,8 @@ class Flow {
   /** Seqs already answered or declared lost, recent ones only (to tell duplicates from strangers). */
   private readonly settled = new Set<number>();
   private highestAnswered = -1;
+  /** Got at least one verified echo while recording. */
+  served = false;
   private scheduled = 0;
 
   constructor(
@@ -150,6 +152,7 @@ class Flow {
         if (seq < this.highestAnswered) c.errors.reordered++;
         c.messages++;
         c.bytes += msg.length;
+        this.served = true;
         const [sent, intended] = entry;
         if (Number.isNaN(intended)) recordMillis(c.latency, now - sent);
         else {
@@ -192,6 +195,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
       : undefined;
   await sleep(o.warmupSec * 1000);
   c.reset();
+  for (const f of flows) f.served = false;
   c.recording = true;
   const usage = measureClientUsage();
   const t0 = performance.now();
@@ -201,6 +205,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
   const messages = c.messages;
   const bytes = c.bytes;
   const client = usage.finish();
+  const served = flows.filter((f) => f.served).length;
   c.recording = false;
   c.countingLoss = true;
   // Stop sending; what is still outstanding gets a grace period to come back, then counts as lost.
@@ -226,6 +231,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
     latencyResolution: 'us',
     errors: c.errors,
     client,
+    connections: { total: flows.length, served },
   };
 }
 

@@ -1,7 +1,7 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
-import { describeParams, groupByWorkload } from './table.js';
+import { describeParams, errorsCell, formatCpuPerMsg, groupByWorkload } from './table.js';
 import { formatBytes, formatMicros, formatPercent, formatRate } from './units.js';
 
 function row(cells: string[]): string {
@@ -19,11 +19,11 @@ export function markdownReport(title: string, env: Environment, split: string, c
   ];
   for (const [workload, group] of groupByWorkload(cells)) {
     out.push(`## ${workload}`, '', describeParams(group[0]!), '');
-    out.push(row(['model', 'workers', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'server RSS', 'client CPU', 'errors']));
-    out.push(row(Array(11).fill('---')));
+    out.push(row(['model', 'workers', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', 'errors']));
+    out.push(row(Array(12).fill('---')));
     for (const c of group) {
       if (c.status !== 'ok') {
-        out.push(row([c.model, '', c.status, c.reasons.join('; '), '', '', '', '', '', '', '']));
+        out.push(row([c.model, '', c.status, c.reasons.join('; '), '', '', '', '', '', '', '', '']));
         continue;
       }
       const t = c.throughput;
@@ -37,9 +37,10 @@ export function markdownReport(title: string, env: Environment, split: string, c
           formatMicros(c.latency.p99),
           formatMicros(c.latency.p999),
           formatPercent(c.serverCpuPercent),
+          formatCpuPerMsg(c.serverCpuUsPerMsg),
           Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
           formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠ saturated' : ''),
-          String(c.errorTotal),
+          errorsCell(c),
         ]),
       );
     }

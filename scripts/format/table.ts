@@ -17,18 +17,22 @@ export function describeParams(c: CellSummary): string {
   return parts.join(' · ');
 }
 
-function errorsCell(c: CellSummary): string {
-  if (c.errorTotal === 0) return '0';
-  return Object.entries(c.errors)
+export function errorsCell(c: CellSummary): string {
+  const parts = Object.entries(c.errors)
     .filter(([, v]) => v > 0)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
+    .map(([k, v]) => `${k} ${v}`);
+  if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections * c.okRuns} conn`);
+  return parts.length === 0 ? '0' : parts.join(', ');
 }
 
 function throughputCell(c: CellSummary): string {
   const t = c.throughput;
   const margin = Number.isFinite(t.relativeMargin) ? ` ±${(t.relativeMargin * 100).toFixed(0)}%` : '';
   return `${formatRate(t.median)}${margin}`;
+}
+
+export function formatCpuPerMsg(us: number): string {
+  return Number.isFinite(us) ? (us >= 100 ? us.toFixed(0) : us.toFixed(2)) : '–';
 }
 
 /** One table for the cells of one workload (already in display order). */
@@ -38,13 +42,13 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const ms = cells.some((c) => c.latencyResolution === 'ms');
   const unit = ms ? 'ms→µs' : 'µs';
   const table = new Table({
-    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'server RSS', 'client CPU', 'errors'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', 'errors'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
     ...(plain ? { style: { head: [], border: [] } } : {}),
   });
   for (const c of cells) {
     if (c.status !== 'ok') {
-      table.push([c.model, '', { colSpan: 8, content: `${c.status}: ${c.reasons.join('; ')}` }]);
+      table.push([c.model, '', { colSpan: 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
       continue;
     }
     table.push([
@@ -55,6 +59,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
       formatMicros(c.latency.p99),
       formatMicros(c.latency.p999),
       formatPercent(c.serverCpuPercent),
+      formatCpuPerMsg(c.serverCpuUsPerMsg),
       Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
       formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠' : ''),
       errorsCell(c),
