@@ -46,9 +46,13 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
   const isReference = (c: CellSummary): boolean => options.references.includes(c.model);
   const contenders = cells.filter((c) => rankable(c) && !isReference(c));
   const best = contenders.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
-  // Relative to the best ranked model; with none ranked, to the fastest measured cell, so the row still reads.
   const measured = cells.filter((c) => c.status === 'ok' && c.okRuns > 0);
-  const norm = best ?? measured.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
+  const fastest = measured.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
+  // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit, so no
+  // model can be said to have won this row.
+  const clientBound = cells.some((c) => c.clientSaturated && c.status === 'ok' && (!best || c.throughput.median >= best.throughput.median * 0.95));
+  // Relative to the best ranked model; in a client-bound row (or with none ranked), to the fastest measured cell.
+  const norm = clientBound || !best ? fastest : best;
   const out: VerdictCell[] = cells.map((c) => {
     const relative = norm && norm.throughput.median > 0 && c.status === 'ok' && c.okRuns > 0 ? c.throughput.median / norm.throughput.median : undefined;
     const common = { model: c.model, timeouts: c.errors.timeouts > 0, ...(relative !== undefined ? { relative } : {}) };
@@ -62,9 +66,6 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     const tie = test.test === 'welch-t' ? !test.significant : false;
     return { ...common, status: tie ? 'tie' : 'ranked', ...(Number.isFinite(test.pValue) ? { pValue: test.pValue } : {}) };
   });
-  // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit, so no
-  // model can be said to have won this row.
-  const clientBound = cells.some((c) => c.clientSaturated && c.status === 'ok' && (!best || c.throughput.median >= best.throughput.median * 0.95));
   if (clientBound) for (const c of out) if (c.status === 'winner' || c.status === 'tie') c.status = 'ranked';
   const winners = out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model);
   return { workload: first.workload, protocol: first.params.protocol, cells: out, winners, clientBound };

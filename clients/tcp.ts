@@ -14,7 +14,7 @@ import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 import { latencyHistogram, recordMillis, summarize, encodeHistogram, type Histogram } from './histogram.js';
 import { noErrors, type ErrorCounts, type LoadResult } from './load-result.js';
 import { NumberRing } from './ring.js';
-import { measureClientUsage } from './usage.js';
+import { measureWindow } from './window.js';
 
 export type ConnectionPattern = 'persistent' | 'connect-per-request';
 
@@ -343,17 +343,16 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     );
   }
 
-  await sleep(o.warmupSec * 1000);
-  stats.reset();
-  for (const c of connections) c.served = false;
-  stats.recording = true;
-  const usage = measureClientUsage();
-  const windowStart = performance.now();
-  o.onPhase?.('measure');
-  await sleep(o.durationSec * 1000);
-  stats.recording = false;
-  const seconds = (performance.now() - windowStart) / 1000;
-  const client = usage.finish();
+  const { seconds, client } = await measureWindow(o, {
+    open: () => {
+      stats.reset();
+      for (const c of connections) c.served = false;
+      stats.recording = true;
+    },
+    close: () => {
+      stats.recording = false;
+    },
+  });
   running = false;
   for (const t of timers) clearInterval(t);
   for (const c of connections) c.stop();
@@ -377,8 +376,4 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     ...(o.pattern === 'persistent' ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } } : {}),
     ...(openLoop ? { openLoop: { targetRate: o.rate!, backlogged: stats.backlogged } } : {}),
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,7 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { latencyHistogram, recordMillis, summarize, encodeHistogram, type Histogram } from './histogram.js';
 import { noErrors, type ErrorCounts, type LoadResult } from './load-result.js';
-import { measureClientUsage } from './usage.js';
+import { measureWindow, sleep } from './window.js';
 
 export interface UdpLoadOptions {
   host: string;
@@ -193,21 +193,24 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
           for (const f of flows) f.sendDue(now, startedAt, perFlow);
         }, 1)
       : undefined;
-  await sleep(o.warmupSec * 1000);
-  c.reset();
-  for (const f of flows) f.served = false;
-  c.recording = true;
-  const usage = measureClientUsage();
-  const t0 = performance.now();
-  o.onPhase?.('measure');
-  await sleep(o.durationSec * 1000);
-  const seconds = (performance.now() - t0) / 1000;
-  const messages = c.messages;
-  const bytes = c.bytes;
-  const client = usage.finish();
-  const served = flows.filter((f) => f.served).length;
-  c.recording = false;
-  c.countingLoss = true;
+  let messages = 0;
+  let bytes = 0;
+  let served = 0;
+  const { seconds, client } = await measureWindow(o, {
+    open: () => {
+      c.reset();
+      for (const f of flows) f.served = false;
+      c.recording = true;
+    },
+    close: () => {
+      messages = c.messages;
+      bytes = c.bytes;
+      served = flows.filter((f) => f.served).length;
+      c.recording = false;
+      c.countingLoss = true;
+    },
+  });
+  o.onPhase?.('done'); // the server's resources are sampled over the window only, not the grace period below
   // Stop sending; what is still outstanding gets a grace period to come back, then counts as lost.
   running = false;
   clearInterval(ticker);
@@ -217,7 +220,6 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
   for (const f of flows) f.expire(final);
   c.countingLoss = false;
   for (const f of flows) f.stop();
-  o.onPhase?.('done');
   return {
     driver: 'udp',
     seconds,
@@ -233,8 +235,4 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
     client,
     connections: { total: flows.length, served },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

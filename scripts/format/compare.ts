@@ -9,7 +9,7 @@ export function compareTable(report: CompareReport, thresholdPercent: number, pl
   const table = new Table({
     head: ['cell', 'baseline', 'current', 'change', 'p (Welch)', 'verdict'],
     colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
-    ...(plain ? { style: { head: [], border: [] } } : {}),
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const r of report.rows) {
     table.push([

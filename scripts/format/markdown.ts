@@ -44,7 +44,10 @@ export function markdownReport(title: string, env: Environment, split: string, c
         ]),
       );
     }
-    out.push('');
+    const notes: string[] = [];
+    if (group.some((c) => c.latencyResolution === 'ms')) notes.push('Latency from autocannon: whole-millisecond resolution.');
+    if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
+    out.push('', ...notes.flatMap((n) => [n, '']));
   }
   if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');

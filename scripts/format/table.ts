@@ -40,11 +40,11 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const first = cells[0];
   if (!first) return '';
   const ms = cells.some((c) => c.latencyResolution === 'ms');
-  const unit = ms ? 'ms→µs' : 'µs';
+  const unit = ms ? 'µs (ms res.)' : 'µs';
   const table = new Table({
     head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', 'errors'],
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
-    ...(plain ? { style: { head: [], border: [] } } : {}),
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const c of cells) {
     if (c.status !== 'ok') {

@@ -32,13 +32,13 @@ export function verdictCellText(c: VerdictCell | undefined): string {
 }
 
 export const VERDICT_LEGEND =
-  'throughput relative to the best ranked Node model in the row (to the fastest row when none is ranked) · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
+  'throughput relative to the best ranked Node model in the row (to the fastest row when the row is client-bound) · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
   'client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)';
 
 export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
   const table = new Table({
     head: ['workload', ...models, 'winner'],
-    ...(plain ? { style: { head: [], border: [] } } : {}),
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));

@@ -1,0 +1,69 @@
+/** What a finished suite leaves behind besides its records: the verdict text, Markdown, CSV, summary and charts. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CellSummary } from './aggregate.js';
+import type { Workload } from './workloads.js';
+import { MODELS } from '../servers/registry.js';
+import { isCeiling, type RunRecord } from './record.js';
+import { verdict, type VerdictRow } from './verdict.js';
+import type { ResultsDir } from './results-dir.js';
+import { formatCpuPerMsg, groupByWorkload } from '../scripts/format/table.js';
+import { markdownReport } from '../scripts/format/markdown.js';
+import { verdictTable } from '../scripts/format/verdict.js';
+import { renderSvg, throughputSpec, verdictSpec } from '../scripts/format/charts.js';
+import { recordsToCsv } from '../scripts/format/csv.js';
+
+/** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
+function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
+  const references = [...MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), ...new Set(cells.map((c) => c.model).filter(isCeiling))];
+  const present = new Set(cells.map((c) => c.model));
+  const models = [...MODELS.map((m) => m.name).filter((m) => present.has(m)), ...[...present].filter(isCeiling)];
+  return { rows: verdict(cells, { references }), models };
+}
+
+/** The verdict matrix, then one line per workload: who won, and what the designs predict. */
+export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
+  const { rows, models } = verdictOf(cells);
+  const lines = rows.map((row) => {
+    const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
+    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no winner: the load client saturated at a rate no ranked model beat' : 'nothing ranked';
+    // When the client set the pace, the servers' CPU cost per message still tells them apart.
+    const costs = row.clientBound
+      ? cells
+          .filter((c) => c.workload === row.workload && c.params.protocol === row.protocol && Number.isFinite(c.serverCpuUsPerMsg) && !isCeiling(c.model))
+          .sort((a, b) => a.serverCpuUsPerMsg - b.serverCpuUsPerMsg)
+          .map((c) => `${c.model} ${formatCpuPerMsg(c.serverCpuUsPerMsg)}`)
+      : [];
+    const cost = costs.length > 0 ? `; server CPU µs per message, cheapest first: ${costs.join(', ')}` : '';
+    return `  ${row.workload}: ${won}${cost}${predicts ? ` — predicted: ${predicts}` : ''}`;
+  });
+  return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
+}
+
+/** One throughput chart per workload and the verdict heatmap, as SVG. Returns how many were written. */
+export async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
+  let n = 0;
+  for (const [name, group] of groupByWorkload(cells)) {
+    results.write(`charts/throughput-${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.svg`, await renderSvg(throughputSpec(name, group)));
+    n++;
+  }
+  const { rows, models } = verdictOf(cells);
+  results.write('charts/verdict.svg', await renderSvg(verdictSpec(rows, models)));
+  return n + 1;
+}
+
+export function writeReports(results: ResultsDir, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[], verdictText: string): void {
+  results.write('summary.json', JSON.stringify({ suiteId: results.suiteId, env, split, cells }, null, 2) + '\n');
+  results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells, verdictText));
+  results.write('results.csv', recordsToCsv(records));
+}
+
+
+/** Writes a suite's records as the baseline the regression gate compares with. */
+export function saveBaseline(root: string, records: readonly RunRecord[]): string {
+  const dir = path.join(root, 'baseline');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'records.jsonl');
+  writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return file;
+}

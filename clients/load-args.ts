@@ -1,0 +1,83 @@
+/**
+ * The flags every load CLI shares (target, connections, size, duration, warmup, rate, timeout, json, help), parsed
+ * and checked in one place, and the one way results leave a CLI (machine lines or a human table).
+ */
+import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, UsageError } from '../bench/cli-args.js';
+import { parseSize } from '../scripts/format/units.js';
+import { parseTarget } from './target.js';
+import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
+import { printResult } from './print-result.js';
+import type { LoadResult } from './load-result.js';
+
+export const COMMON_LOAD_FLAGS = {
+  target: { type: 'string' },
+  connections: { type: 'string' },
+  size: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  rate: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+export interface CommonLoad {
+  target: string;
+  host: string;
+  port: number;
+  connections: number;
+  payloadBytes: number;
+  durationSec: number;
+  warmupSec: number;
+  rate?: number;
+  timeoutMs: number;
+  json: boolean;
+  onPhase?: (phase: 'measure' | 'done') => void;
+}
+
+/** Parses the common flags plus `extra`; returns undefined after printing `usage` for --help. */
+export function parseLoadArgs<E extends FlagSpec>(
+  argv: string[],
+  extra: E,
+  usage: string,
+  limits: { minSize?: number; maxSize: number; sizeNote?: string; defaultTimeoutMs: number },
+): { common: CommonLoad; values: Record<string, string | boolean | undefined> } | undefined {
+  const { values } = parseFlags(argv, { ...COMMON_LOAD_FLAGS, ...extra });
+  const v = values as Record<string, string | boolean | undefined>;
+  if (v.help) {
+    process.stdout.write(usage + '\n');
+    return undefined;
+  }
+  if (typeof v.target !== 'string') throw new UsageError('--target HOST:PORT is required');
+  const { host, port } = parseTarget(v.target);
+  const sizeText = typeof v.size === 'string' ? v.size : undefined;
+  const size = sizeText === undefined ? 64 : parseSize(sizeText);
+  if (size === undefined || size < (limits.minSize ?? 0) || size > limits.maxSize) {
+    throw new UsageError(`--size must be ${limits.sizeNote ?? `a byte count up to ${limits.maxSize}`} such as 64, 4k or 1MiB (got "${sizeText}")`);
+  }
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const json = v.json === true;
+  const rate = str('rate') === undefined ? undefined : positiveNumber('rate', str('rate'), 1);
+  return {
+    values: v,
+    common: {
+      target: v.target,
+      host,
+      port,
+      connections: positiveInteger('connections', str('connections'), 50, 100_000),
+      payloadBytes: size,
+      durationSec: positiveNumber('duration', str('duration'), 5),
+      warmupSec: nonNegativeNumber('warmup', str('warmup'), 1),
+      ...(rate !== undefined ? { rate } : {}),
+      timeoutMs: positiveNumber('timeout', str('timeout'), limits.defaultTimeoutMs),
+      json,
+      ...(json ? { onPhase: (phase: 'measure' | 'done') => process.stdout.write(`${PHASE_PREFIX}${phase}\n`) } : {}),
+    },
+  };
+}
+
+export function emitResult(common: CommonLoad, result: LoadResult): void {
+  process.stdout.write(common.json ? RESULT_PREFIX + JSON.stringify(result) + '\n' : printResult(common.target, result));
+}
