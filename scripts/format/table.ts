@@ -32,7 +32,9 @@ function throughputCell(c: CellSummary): string {
 }
 
 export function formatCpuPerMsg(us: number): string {
-  return Number.isFinite(us) ? (us >= 100 ? us.toFixed(0) : us.toFixed(2)) : '–';
+  if (!Number.isFinite(us)) return '–';
+  if (us >= 1e4) return formatMicros(us); // e.g. a process start per message: "1.99s"
+  return us >= 100 ? us.toFixed(0) : us.toFixed(2);
 }
 
 /** One table for the cells of one workload (already in display order). */
