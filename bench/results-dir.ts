@@ -15,11 +15,17 @@ export class ResultsDir {
   readonly dir: string;
   readonly recordsFile: string;
 
-  constructor(readonly root: string, readonly suiteId: string) {
+  constructor(readonly root: string, readonly suiteId: string, markLatest = true) {
     this.dir = path.join(root, suiteId);
     this.recordsFile = path.join(this.dir, 'records.jsonl');
     mkdirSync(this.dir, { recursive: true });
-    writeFileSync(path.join(root, 'LATEST'), suiteId + '\n');
+    if (markLatest) writeFileSync(path.join(root, 'LATEST'), suiteId + '\n');
+  }
+
+  /** The suite a records file belongs to (results/<suite>/records.jsonl). */
+  static of(recordsFile: string): ResultsDir {
+    const dir = path.dirname(path.resolve(recordsFile));
+    return new ResultsDir(path.dirname(dir), path.basename(dir), false);
   }
 
   append(record: RunRecord): void {
@@ -40,6 +46,11 @@ export class RecordsFileError extends Error {
 
 /** Reads records from a suite directory, a records.jsonl, or a JSON array file. */
 export function readRecords(location: string): RunRecord[] {
+  return readRecordsFile(recordsFileFor(location));
+}
+
+/** The records file a location names: itself, <dir>/records.jsonl, or <root>/<LATEST>/records.jsonl. */
+export function recordsFileFor(location: string): string {
   if (!existsSync(location)) throw new RecordsFileError(`no results at ${location}`);
   let file = location;
   if (statSync(location).isDirectory()) {
@@ -51,6 +62,11 @@ export function readRecords(location: string): RunRecord[] {
       file = path.join(location, readFileSync(latest, 'utf8').trim(), 'records.jsonl');
     }
   }
+  if (!existsSync(file)) throw new RecordsFileError(`no results at ${file}`);
+  return file;
+}
+
+function readRecordsFile(file: string): RunRecord[] {
   const text = readFileSync(file, 'utf8');
   try {
     const records = text.trimStart().startsWith('[')

@@ -50,7 +50,8 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
   const fastest = measured.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
   // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit, so no
   // model can be said to have won this row.
-  const clientBound = cells.some((c) => c.clientSaturated && c.status === 'ok' && (!best || c.throughput.median >= best.throughput.median * 0.95));
+  // (A reference row such as the driver ceiling is saturated by design and says nothing about the contenders.)
+  const clientBound = cells.some((c) => !isReference(c) && c.clientSaturated && c.status === 'ok' && (!best || c.throughput.median >= best.throughput.median * 0.95));
   // Relative to the best ranked model; in a client-bound row (or with none ranked), to the fastest measured cell.
   const norm = clientBound || !best ? fastest : best;
   const out: VerdictCell[] = cells.map((c) => {

@@ -139,6 +139,11 @@ describe('npm run bench, end to end (tiny)', () => {
       expect(r.result.errors.mismatches).toBe(0);
     }
     expect(existsSync(path.join(out, 'baseline', 'records.jsonl'))).toBe(true);
+    // The tables and verdict come back from the records alone.
+    const again = run('scripts/report.ts', [suite, '--no-write']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/tcp\/echo: tcp · 50 conn/);
+    expect(again.stdout).toMatch(/Verdict/);
     // Whether a rerun differs significantly is up to the machine, so here only the mechanics are checked (the
     // verdict logic is tested on known samples in compare.test.ts and through `npm run compare` below).
     const second = run('bench/cli.ts', [...args, '--baseline', path.join(out, 'baseline')]);

@@ -60,6 +60,14 @@ describe('verdict ranking', () => {
     expect(native.relative).toBeCloseTo(2, 2);
   });
 
+  it('a saturated reference (the driver ceiling) does not make the row client-bound', () => {
+    const rows = verdict(summarizeRecords([...runsOf('ceiling:nginx', [300, 301, 299], { saturated: true }), ...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49])]), {
+      references: ['ceiling:nginx'],
+    });
+    expect(rows[0]!.clientBound).toBe(false);
+    expect(rows[0]!.winners).toEqual(['a']);
+  });
+
   it('timeouts are marked on the cell', () => {
     const row = rowFor([...runsOf('a', [100, 100, 101]), ...runsOf('it', [10, 10, 11], { errors: { timeouts: 5 } })]);
     expect(verdictCellText(row.cells.find((c) => c.model === 'it'))).toMatch(/†/);

@@ -17,9 +17,10 @@ export function describeParams(c: CellSummary): string {
   return parts.join(' · ');
 }
 
-export function errorsCell(c: CellSummary): string {
+export function errorsCell(c: CellSummary, datagramColumnsShown = false): string {
+  const shown = new Set(datagramColumnsShown ? ['lost', 'duplicated', 'reordered'] : []);
   const parts = Object.entries(c.errors)
-    .filter(([, v]) => v > 0)
+    .filter(([k, v]) => v > 0 && !shown.has(k))
     .map(([k, v]) => `${k} ${v}`);
   if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections * c.okRuns} conn`);
   return parts.length === 0 ? '0' : parts.join(', ');
@@ -43,14 +44,16 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   if (!first) return '';
   const ms = cells.some((c) => c.latencyResolution === 'ms');
   const unit = ms ? 'µs (ms res.)' : 'µs';
+  // UDP has no connection to fail: what goes wrong is datagrams, so they get columns of their own.
+  const udp = first.params.protocol === 'udp';
   const table = new Table({
-    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', 'errors'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', ...(udp ? (['right', 'right', 'right'] as const) : []), 'left'],
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const c of cells) {
     if (c.status !== 'ok') {
-      table.push([c.model, '', { colSpan: 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
+      table.push([c.model, '', { colSpan: udp ? 12 : 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
       continue;
     }
     table.push([
@@ -64,7 +67,8 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
       formatCpuPerMsg(c.serverCpuUsPerMsg),
       Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
       formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠' : ''),
-      errorsCell(c),
+      ...(udp ? [String(c.errors.lost), String(c.errors.duplicated), String(c.errors.reordered)] : []),
+      errorsCell(c, udp),
     ]);
   }
   const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
