@@ -11,8 +11,9 @@ import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
-import { latencyHistogram, recordMillis, summarize, encodeHistogram, type Histogram } from './histogram.js';
-import { noErrors, type ErrorCounts, type LoadResult } from './load-result.js';
+import { summarize, encodeHistogram } from './histogram.js';
+import { WindowCounters } from './counters.js';
+import type { LoadResult } from './load-result.js';
 import { NumberRing } from './ring.js';
 import { measureWindow } from './window.js';
 
@@ -43,22 +44,13 @@ const COPY_LIMIT = 64 * 1024;
 /** Open loop: at most this many frames outstanding per connection; later sends are counted as backlogged. */
 const OPEN_LOOP_MAX_OUTSTANDING = 100_000;
 
-class Stats {
-  recording = false;
-  messages = 0;
-  bytes = 0;
-  errors: ErrorCounts = noErrors();
+class Stats extends WindowCounters {
+  /** Open loop: sends skipped because too many frames were already outstanding. */
   backlogged = 0;
-  readonly latency: Histogram = latencyHistogram();
-  readonly uncorrected: Histogram = latencyHistogram();
 
-  reset(): void {
-    this.messages = 0;
-    this.bytes = 0;
-    this.errors = noErrors();
+  override reset(): void {
+    super.reset();
     this.backlogged = 0;
-    this.latency.reset();
-    this.uncorrected.reset();
   }
 }
 
@@ -281,15 +273,8 @@ class EchoConnection {
       if (this.frameMismatched) {
         stats.errors.mismatches++;
       } else {
-        stats.messages++;
-        stats.bytes += this.frameBytes;
+        stats.answered(this.frameBytes, now, sent, intended);
         this.served = true;
-        if (Number.isNaN(intended)) {
-          recordMillis(stats.latency, now - sent);
-        } else {
-          recordMillis(stats.latency, now - intended);
-          recordMillis(stats.uncorrected, now - sent);
-        }
       }
     }
     if (closedLoop && this.isRunning()) this.sendFrame(now, NaN);

@@ -7,8 +7,9 @@
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { latencyHistogram, recordMillis, summarize, encodeHistogram, type Histogram } from './histogram.js';
-import { noErrors, type ErrorCounts, type LoadResult } from './load-result.js';
+import { summarize, encodeHistogram } from './histogram.js';
+import { WindowCounters } from './counters.js';
+import type { LoadResult } from './load-result.js';
 import { measureWindow, sleep } from './window.js';
 
 export interface UdpLoadOptions {
@@ -31,22 +32,9 @@ export interface UdpLoadOptions {
 export const UDP_TAG_BYTES = 8;
 export const UDP_MAX_PAYLOAD = 65_507;
 
-class Counters {
-  recording = false;
+class Counters extends WindowCounters {
   /** After the window: answers no longer count, but datagrams sent in it that never come back are still lost. */
   countingLoss = false;
-  messages = 0;
-  bytes = 0;
-  errors: ErrorCounts = noErrors();
-  readonly latency: Histogram = latencyHistogram();
-  readonly uncorrected: Histogram = latencyHistogram();
-  reset(): void {
-    this.messages = 0;
-    this.bytes = 0;
-    this.errors = noErrors();
-    this.latency.reset();
-    this.uncorrected.reset();
-  }
 }
 
 class Flow {
@@ -150,15 +138,8 @@ class Flow {
       if (!intact) c.errors.mismatches++;
       else {
         if (seq < this.highestAnswered) c.errors.reordered++;
-        c.messages++;
-        c.bytes += msg.length;
+        c.answered(msg.length, now, entry[0], entry[1]);
         this.served = true;
-        const [sent, intended] = entry;
-        if (Number.isNaN(intended)) recordMillis(c.latency, now - sent);
-        else {
-          recordMillis(c.latency, now - intended);
-          recordMillis(c.uncorrected, now - sent);
-        }
       }
     }
     if (seq > this.highestAnswered) this.highestAnswered = seq;
