@@ -28,13 +28,15 @@ export interface CellSummary {
   /** Server CPU time per verified message, µs (median over runs): its cost, whoever the bottleneck was. */
   serverCpuUsPerMsg: number;
   serverRssBytes: number;
+  /** Highest hypervisor steal seen in any run of the cell, % of the machine's CPU time (NaN when unknown). */
+  hostStealPercent: number;
   clientCpuPercent: number;
   /** Most runs of this cell had a saturated client: the number is the client's limit, not the server's. */
   clientSaturated: boolean;
   clientReason?: string;
   errors: ErrorCounts;
   errorTotal: number;
-  /** Connections that got no answer in the window, summed over runs (a server that starves clients). */
+  /** Connections that got no answer in the window (median over runs): a server that starves clients. */
   starved: number;
   workers: number;
   serverCpus?: string;
@@ -83,12 +85,13 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
       ok.filter((r) => r.server?.usage && r.result!.msgsPerSec > 0).map((r) => (r.server!.usage!.cpuPercent / 100) * (1e6 / r.result!.msgsPerSec)),
     ),
     serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
+    hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined) ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0)) : NaN,
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
     clientSaturated: saturatedRuns.length * 2 > results.length,
     ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
     errors,
     errorTotal: totalErrors(errors),
-    starved: results.reduce((n, r) => n + (r.connections ? r.connections.total - r.connections.served : 0), 0),
+    starved: median(results.map((r) => (r.connections ? r.connections.total - r.connections.served : 0))) || 0,
     workers: ok[0]?.server?.workers ?? first.server?.workers ?? 0,
     ...(first.server?.cpus ? { serverCpus: first.server.cpus } : {}),
     ...(first.clientCpus ? { clientCpus: first.clientCpus } : {}),

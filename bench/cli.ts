@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     const report = compareSuites(settings.baseline, records, { threshold: settings.thresholdPercent / 100, alpha: 0.05, ...(reference ? { reference } : {}) });
     process.stdout.write(`\nAgainst the baseline\n${compareTable(report, settings.thresholdPercent, plain)}\n`);
     results.write('compare.txt', compareTable(report, settings.thresholdPercent, true) + '\n');
-    if (report.regressions.length > 0) process.exitCode = 1;
+    if (report.regressions.length > 0 || report.compared === 0) process.exitCode = 1;
   }
   if (interrupted) process.exitCode = 130;
 }

@@ -9,7 +9,8 @@
  * absolute msgs/s, and the report says so.
  */
 import { cellKey, type RunRecord } from './record.js';
-import { compareSamples, median } from './stats.js';
+import { mean } from 'simple-statistics';
+import { compareSamples } from './stats.js';
 
 export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'new' | 'missing';
 
@@ -39,29 +40,50 @@ export interface CompareReport {
   /** How samples were compared: "relative to native-epoll" or "absolute msgs/s". */
   basis: string;
   regressions: CompareRow[];
+  /** Cells present in a suite but not comparable, and why (every run client-saturated, no reference run…). */
+  dropped: { key: string; reason: string }[];
+  /** Rows that were actually compared (present on both sides). */
+  compared: number;
 }
 
-/** Per-cell samples: msgs/s of ok runs, divided by the reference's same-round run when normalizing. */
-export function cellSamples(records: readonly RunRecord[], reference: string | undefined): Map<string, { workload: string; model: string; samples: number[] }> {
-  const ok = records.filter((r) => r.status === 'ok' && r.result && !r.result.client.saturated);
+/**
+ * Per-cell samples: msgs/s of ok runs whose client did not saturate, divided by the reference's same-round run when
+ * normalizing (the reference is used even when its client saturated: it then measures the round's machine speed,
+ * which is what normalizing is for). Cells left with no sample are listed in `dropped` with the reason.
+ */
+export function cellSamples(
+  records: readonly RunRecord[],
+  reference: string | undefined,
+  dropped: { key: string; reason: string }[] = [],
+): Map<string, { workload: string; model: string; samples: number[] }> {
+  const ok = records.filter((r) => r.status === 'ok' && r.result);
   const refRate = new Map<string, number>();
   if (reference) {
     for (const r of ok) if (r.model === reference) refRate.set(`${r.params.protocol}/${r.workload}#${r.run}`, r.result!.msgsPerSec);
   }
   const cells = new Map<string, { workload: string; model: string; samples: number[] }>();
+  const why = new Map<string, string>();
   for (const r of ok) {
     if (reference && r.model === reference) continue;
+    const key = cellKey(r);
+    if (r.result!.client.saturated) {
+      why.set(key, 'the load client saturated in every run');
+      continue;
+    }
     let value = r.result!.msgsPerSec;
     if (reference) {
       const ref = refRate.get(`${r.params.protocol}/${r.workload}#${r.run}`);
-      if (!ref) continue;
+      if (!ref) {
+        why.set(key, `no ${reference} run in the same round to normalize by`);
+        continue;
+      }
       value /= ref;
     }
-    const key = cellKey(r);
     const cell = cells.get(key) ?? { workload: r.workload, model: r.model, samples: [] };
     cell.samples.push(value);
     cells.set(key, cell);
   }
+  for (const [key, reason] of why) if (!cells.has(key)) dropped.push({ key, reason });
   return cells;
 }
 
@@ -72,27 +94,30 @@ export function pickReference(baseline: readonly RunRecord[], current: readonly 
 }
 
 export function compareSuites(baseline: readonly RunRecord[], current: readonly RunRecord[], options: CompareOptions): CompareReport {
-  const base = cellSamples(baseline, options.reference);
-  const cur = cellSamples(current, options.reference);
+  const dropped: { key: string; reason: string }[] = [];
+  const base = cellSamples(baseline, options.reference, dropped);
+  const cur = cellSamples(current, options.reference, dropped);
   const rows: CompareRow[] = [];
   for (const [key, c] of cur) {
     const b = base.get(key);
     if (!b) {
-      rows.push({ key, workload: c.workload, model: c.model, baseline: NaN, current: median(c.samples), change: NaN, pValue: NaN, significant: false, verdict: 'new' });
+      rows.push({ key, workload: c.workload, model: c.model, baseline: NaN, current: mean(c.samples), change: NaN, pValue: NaN, significant: false, verdict: 'new' });
       continue;
     }
     const test = compareSamples(b.samples, c.samples, options.alpha);
     let verdict: CompareVerdict = 'same';
     if (test.significant && test.change < -options.threshold) verdict = 'regression';
     else if (test.significant && test.change > options.threshold) verdict = 'improvement';
-    rows.push({ key, workload: c.workload, model: c.model, baseline: median(b.samples), current: median(c.samples), change: test.change, pValue: test.pValue, significant: test.significant, verdict });
+    rows.push({ key, workload: c.workload, model: c.model, baseline: mean(b.samples), current: mean(c.samples), change: test.change, pValue: test.pValue, significant: test.significant, verdict });
   }
   for (const [key, b] of base) {
-    if (!cur.has(key)) rows.push({ key, workload: b.workload, model: b.model, baseline: median(b.samples), current: NaN, change: NaN, pValue: NaN, significant: false, verdict: 'missing' });
+    if (!cur.has(key)) rows.push({ key, workload: b.workload, model: b.model, baseline: mean(b.samples), current: NaN, change: NaN, pValue: NaN, significant: false, verdict: 'missing' });
   }
   return {
     rows,
-    basis: options.reference ? `throughput relative to ${options.reference} in the same round` : 'absolute msgs/s',
+    basis: `${options.reference ? `throughput relative to ${options.reference} in the same round` : 'absolute msgs/s'}, means of the runs`,
     regressions: rows.filter((r) => r.verdict === 'regression'),
+    dropped,
+    compared: rows.filter((r) => r.verdict !== 'new' && r.verdict !== 'missing').length,
   };
 }

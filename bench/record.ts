@@ -44,6 +44,8 @@ export interface ServerUsage {
   rssPeakBytes: number;
   /** Processes in the tree at the end of the window (primary + workers/children). */
   processes: number;
+  /** Share of the machine's CPU time the hypervisor took (steal) during the window: a contended VM. */
+  hostStealPercent?: number;
 }
 
 export type RunStatus = 'ok' | 'errored' | 'skipped';

@@ -50,6 +50,17 @@ async function sampleTree(rootPid: number): Promise<TreeSample> {
   return { cpuSeconds, rssBytes, processes };
 }
 
+/** Cumulative CPU ticks of the whole machine from /proc/stat: all of them, and those stolen by the hypervisor. */
+function readHostTicks(): { total: number; steal: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
 export function procAvailable(): boolean {
   return readProc(process.pid) !== undefined;
 }
@@ -58,6 +69,7 @@ export function procAvailable(): boolean {
 export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<{ finish(): Promise<ServerUsage | undefined> }> {
   if (!procAvailable()) return { finish: async () => undefined };
   const t0 = performance.now();
+  const host0 = readHostTicks();
   const first = await sampleTree(rootPid);
   let rssPeak = first.rssBytes;
   let polling = false;
@@ -74,10 +86,13 @@ export async function startServerSampler(rootPid: number, rssIntervalMs = 500): 
       clearInterval(timer);
       const last = await sampleTree(rootPid);
       const wall = (performance.now() - t0) / 1000;
+      const host1 = readHostTicks();
+      const hostTicks = host0 && host1 ? host1.total - host0.total : 0;
       return {
         cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
         rssPeakBytes: Math.max(rssPeak, last.rssBytes),
         processes: last.processes,
+        ...(host0 && host1 && hostTicks > 0 ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100 } : {}),
       };
     },
   };

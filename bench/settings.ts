@@ -8,7 +8,7 @@ import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
 import { PROTOCOLS } from '../servers/protocol.js';
 import { parseWorkSpec } from '../servers/work.js';
-import { openFilesLimit } from './env.js';
+import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
 import { parseSize } from '../scripts/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
@@ -224,7 +224,11 @@ export function listEverything(): string {
   const lines = ['Models:'];
   for (const m of MODELS) {
     const a = m.available();
-    lines.push(`  ${m.name.padEnd(20)} ${m.summary}${a.ok ? '' : ` [unavailable: ${a.reason}]`} (${m.protocols.join(', ')})`);
+    const not = Object.entries(m.whyNot ?? {})
+      .filter(([p]) => !m.protocols.includes(p as never))
+      .map(([p, why]) => `not ${p}: ${why}`);
+    lines.push(`  ${m.name.padEnd(20)} ${m.summary}${a.ok ? '' : ` [unavailable: ${a.reason}]`}`);
+    lines.push(`  ${''.padEnd(20)} serves ${m.protocols.join(', ')}${not.length > 0 ? `; ${not.join('; ')}` : ''}`);
   }
   lines.push('', 'Workload families:');
   for (const f of FAMILIES) {
@@ -238,6 +242,8 @@ export function listEverything(): string {
     const a = d.present();
     lines.push(`  ${d.name.padEnd(20)} ${d.protocol}${a.ok ? '' : ` [missing: ${a.reason}]`}`);
   }
+  lines.push('', 'Tools found:');
+  for (const tool of ['taskset', 'cc', 'wrk', 'nginx']) lines.push(`  ${tool.padEnd(20)} ${hasCommand(tool) ? 'yes' : 'no'}`);
   return lines.join('\n');
 }
 

@@ -104,7 +104,7 @@ export interface Profile {
 export const PROFILES: readonly Profile[] = [
   {
     name: 'quick',
-    description: 'the default: pure echo and CPU-bound work, every model, within about 3 minutes',
+    description: 'the default: pure echo and CPU-bound work, every model, about 2½ minutes',
     families: ['echo', 'cpu'],
     runs: 3,
     warmupSec: 0.5,

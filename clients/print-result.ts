@@ -4,10 +4,15 @@ import { totalErrors, type LoadResult } from './load-result.js';
 import { formatBytes, formatMicros, formatPercent, formatRate } from '../scripts/format/units.js';
 
 export function printResult(target: string, result: LoadResult): string {
-  const unit = result.latencyResolution === 'ms' ? 'µs (ms resolution)' : 'µs';
-  const table = new Table({ head: ['msgs/s', 'bytes/s', `p50 ${unit}`, 'p90', 'p99', 'p99.9', 'max', 'client CPU', 'errors'] });
+  const unit = result.latencyResolution === 'ms' ? 'µs (ms res.)' : 'µs';
+  const plain = !process.stdout.isTTY; // no colour codes in pipes and files
+  const table = new Table({
+    head: ['conn', 'msgs/s', 'bytes/s', `p50 ${unit}`, `p90 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, `max ${unit}`, 'client CPU', 'errors'],
+    ...(plain ? { style: { head: [], border: [] } } : {}),
+  });
   const e = result.errors;
   table.push([
+    result.connections ? `${result.connections.served}/${result.connections.total}` : '–',
     formatRate(result.msgsPerSec),
     `${formatBytes(result.bytesPerSec)}/s`,
     formatMicros(result.latency.p50),

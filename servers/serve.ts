@@ -79,22 +79,33 @@ async function main(): Promise<void> {
     }) + '\n',
   );
 
+  process.stderr.write(`${model.name} serving ${protocol} on ${host}:${server.port} with ${server.workers} worker(s), work ${formatWork(spec)}; SIGTERM or Ctrl-C stops it\n`);
+
   let stopping = false;
-  const stop = (): void => {
+  const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        process.stderr.write(`${model.name} stopped (${why})\n`);
+        process.exit(0);
+      },
       (error: unknown) => {
         process.stderr.write(`error while stopping: ${(error as Error).message}\n`);
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // `npm run serve` may exit on SIGTERM without passing it on: a server whose parent is gone stops by itself
+  // rather than running on as an orphan with its workers.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('its parent process exited');
+  }, 500).unref();
 }
 
 /** The native server prints its own ready line; we pass signals through and exit with its status. */
@@ -102,6 +113,8 @@ function runNative(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
     process.on('SIGTERM', forward('SIGTERM'));
     process.on('SIGINT', forward('SIGINT'));
     child.on('error', reject);

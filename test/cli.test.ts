@@ -70,7 +70,14 @@ describe('bad input', () => {
     expect(bad.stdout).toMatch(/-30\.0%/);
     const ok = run('scripts/compare.ts', [base, same]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/no regression/);
+    expect(ok.stdout).toMatch(/no regression in 1 compared cell/);
+    // Nothing in common: the gate must not pass silently.
+    const other = path.join(dir, 'other.jsonl');
+    writeFileSync(other, runsOf('cluster-rr', [1, 2, 3]).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const none = run('scripts/compare.ts', [base, other]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toMatch(/1 baseline cell\(s\) were not measured this time/);
+    expect(none.stdout).toMatch(/nothing was compared/);
   });
 
   it('compare names a file that is not a results file', () => {

@@ -24,7 +24,7 @@ for (const model of MODELS) {
   const availability = model.available();
   describe.skipIf(!availability.ok)(`${model.name}${availability.ok ? '' : ` (unavailable: ${availability.reason})`}`, () => {
     for (const work of WORK_KINDS) {
-      it(`echoes byte-exactly on ${CONNECTIONS} concurrent connections with work ${work}, then stops cleanly`, async () => {
+      it(`${model.name}: echoes byte-exactly on ${CONNECTIONS} concurrent connections with work ${work}, then stops cleanly`, async () => {
         running = await startServer({ model: model.name, work, workers: 2, cpuRate: 100 });
         const { port } = running.ready;
         const pid = running.pid;
@@ -46,7 +46,7 @@ for (const model of MODELS) {
 
     // A one-connection-at-a-time server would keep every other keep-alive client waiting: its clients close instead.
     const keepAlive = !model.oneConnectionAtATime;
-    it.runIf(model.protocols.includes('http'))(`HTTP: echoes POST bodies and GETs the fixed body on 50 concurrent ${keepAlive ? 'keep-alive' : 'connection-per-request'} clients`, async () => {
+    it.runIf(model.protocols.includes('http'))(`${model.name}: HTTP: echoes POST bodies and GETs the fixed body on 50 concurrent ${keepAlive ? 'keep-alive' : 'connection-per-request'} clients`, async () => {
       running = await startServer({ model: model.name, protocol: 'http', work: 'async:1', workers: 2, cpuRate: 100 });
       const report = await httpExchange(running.ready.port, CONNECTIONS, 3, [0, 64, 70_000], keepAlive);
       expect(report.failures).toEqual([]);
@@ -57,7 +57,8 @@ for (const model of MODELS) {
       expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
     });
 
-    it.runIf(model.protocols.includes('udp'))('UDP: echoes datagrams on 50 concurrent flows', async () => {
+    // Models that do not serve UDP are listed as skipped here, with the reason in the title.
+    it.runIf(model.protocols.includes('udp'))(`${model.name}: UDP: echoes datagrams on 50 concurrent flows${model.protocols.includes('udp') ? '' : ` (not served: ${model.whyNot?.udp ?? 'no reason given'})`}`, async () => {
       running = await startServer({ model: model.name, protocol: 'udp', work: 'cpu:20', workers: 2, cpuRate: 100 });
       const report = await udpExchange(running.ready.port, CONNECTIONS, 5, 512);
       expect(report.failures).toEqual([]);

@@ -21,9 +21,14 @@ export function compareTable(report: CompareReport, thresholdPercent: number, pl
       r.verdict === 'regression' ? 'REGRESSION' : r.verdict,
     ]);
   }
-  const summary =
-    report.regressions.length === 0
-      ? `no regression (a regression is a significant drop of more than ${thresholdPercent}%)`
-      : `${report.regressions.length} regression(s): ${report.regressions.map((r) => r.key).join(', ')}`;
-  return `compared: ${report.basis}\n${table.toString()}\n${summary}`;
+  const lines = [`compared: ${report.basis}`, table.toString()];
+  const missing = report.rows.filter((r) => r.verdict === 'missing').length;
+  const fresh = report.rows.filter((r) => r.verdict === 'new').length;
+  if (missing > 0) lines.push(`⚠ ${missing} baseline cell(s) were not measured this time (missing): they were not checked`);
+  if (fresh > 0) lines.push(`${fresh} cell(s) have no baseline yet (new)`);
+  for (const d of report.dropped) lines.push(`not compared: ${d.key}: ${d.reason}`);
+  if (report.compared === 0) lines.push('⚠ nothing was compared: no cell is comparable in both suites');
+  else if (report.regressions.length === 0) lines.push(`no regression in ${report.compared} compared cell(s) (a regression is a significant drop of more than ${thresholdPercent}%)`);
+  else lines.push(`${report.regressions.length} regression(s): ${report.regressions.map((r) => r.key).join(', ')}`);
+  return lines.join('\n');
 }

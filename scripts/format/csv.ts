@@ -6,7 +6,7 @@ const COLUMNS = [
   'connections', 'inFlight', 'payloadBytes', 'work', 'pattern', 'rate', 'pin', 'driver',
   'workers', 'serverCpus', 'clientCpus',
   'msgsPerSec', 'bytesPerSec', 'p50us', 'p90us', 'p99us', 'p999us', 'maxUs',
-  'serverCpuPercent', 'serverRssBytes', 'clientCpuPercent', 'clientSaturated',
+  'serverCpuPercent', 'serverRssBytes', 'hostStealPercent', 'clientCpuPercent', 'clientSaturated',
   'mismatches', 'errors', 'resets', 'timeouts', 'connectFailures', 'non2xx', 'lost', 'duplicated', 'reordered',
   'node', 'gitCommit', 'cpuModel', 'cores',
 ] as const;
@@ -29,7 +29,7 @@ export function recordsToCsv(records: readonly RunRecord[]): string {
       workers: r.server?.workers, serverCpus: r.server?.cpus, clientCpus: r.clientCpus,
       msgsPerSec: res?.msgsPerSec, bytesPerSec: res?.bytesPerSec,
       p50us: res?.latency.p50, p90us: res?.latency.p90, p99us: res?.latency.p99, p999us: res?.latency.p999, maxUs: res?.latency.max,
-      serverCpuPercent: r.server?.usage?.cpuPercent, serverRssBytes: r.server?.usage?.rssPeakBytes,
+      serverCpuPercent: r.server?.usage?.cpuPercent, serverRssBytes: r.server?.usage?.rssPeakBytes, hostStealPercent: r.server?.usage?.hostStealPercent,
       clientCpuPercent: res?.client.cpuPercent, clientSaturated: res?.client.saturated,
       mismatches: e?.mismatches, errors: e?.errors, resets: e?.resets, timeouts: e?.timeouts, connectFailures: e?.connectFailures,
       non2xx: e?.non2xx, lost: e?.lost, duplicated: e?.duplicated, reordered: e?.reordered,

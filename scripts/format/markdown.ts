@@ -1,7 +1,7 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
-import { describeParams, errorsCell, formatCpuPerMsg, groupByWorkload } from './table.js';
+import { describeParams, errorsCell, formatCpuPerMsg, groupByWorkload, STEAL_WARN_PERCENT } from './table.js';
 import { formatBytes, formatMicros, formatPercent, formatRate } from './units.js';
 
 function row(cells: string[]): string {
@@ -46,6 +46,8 @@ export function markdownReport(title: string, env: Environment, split: string, c
     }
     const notes: string[] = [];
     if (group.some((c) => c.latencyResolution === 'ms')) notes.push('Latency from autocannon: whole-millisecond resolution.');
+    const steal = Math.max(...group.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
+    if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
     out.push('', ...notes.flatMap((n) => [n, '']));
   }

@@ -22,7 +22,7 @@ export function errorsCell(c: CellSummary, datagramColumnsShown = false): string
   const parts = Object.entries(c.errors)
     .filter(([k, v]) => v > 0 && !shown.has(k))
     .map(([k, v]) => `${k} ${v}`);
-  if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections * c.okRuns} conn`);
+  if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections} conn`);
   return parts.length === 0 ? '0' : parts.join(', ');
 }
 
@@ -31,6 +31,9 @@ function throughputCell(c: CellSummary): string {
   const margin = Number.isFinite(t.relativeMargin) ? ` ±${(t.relativeMargin * 100).toFixed(0)}%` : '';
   return `${formatRate(t.median)}${margin}`;
 }
+
+/** Steal time above this during a run makes the table warn that the machine was contended. */
+export const STEAL_WARN_PERCENT = 5;
 
 export function formatCpuPerMsg(us: number): string {
   if (!Number.isFinite(us)) return '–';
@@ -80,6 +83,8 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   }
   if (ms) notes.push('latency from autocannon has whole-millisecond resolution');
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
+  const steal = Math.max(...cells.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
+  if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ contended host: the hypervisor took up to ${steal.toFixed(0)}% of this VM's CPU time during these runs; treat close results and wide intervals with care`);
   const okRuns = cells.filter((c) => c.status === 'ok').map((c) => c.okRuns);
   if (okRuns.length > 0) notes.push(`runs per model: ${Math.min(...okRuns)}${Math.max(...okRuns) !== Math.min(...okRuns) ? `–${Math.max(...okRuns)}` : ''}`);
   if (notes.length > 0) lines.push(notes.join('; '));
