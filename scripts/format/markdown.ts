@@ -1,8 +1,8 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
-import { describeParams, errorsCell, formatCpuPerMsg, groupByWorkload, STEAL_WARN_PERCENT } from './table.js';
-import { formatBytes, formatMicros, formatPercent, formatRate } from './units.js';
+import { describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT } from './table.js';
+import { formatPercent, formatRate } from './units.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -33,12 +33,7 @@ export function markdownReport(title: string, env: Environment, split: string, c
           String(c.workers),
           formatRate(t.median),
           Number.isFinite(t.relativeMargin) ? `${formatRate(t.low)}–${formatRate(t.high)}` : 'n/a',
-          formatMicros(c.latency.p50),
-          formatMicros(c.latency.p99),
-          formatMicros(c.latency.p999),
-          formatPercent(c.serverCpuPercent),
-          formatCpuPerMsg(c.serverCpuUsPerMsg),
-          Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
+          ...latencyAndServerColumns(c),
           formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠ saturated' : ''),
           errorsCell(c),
         ]),

@@ -32,6 +32,18 @@ function throughputCell(c: CellSummary): string {
   return `${formatRate(t.median)}${margin}`;
 }
 
+/** p50, p99, p99.9, server CPU, CPU µs/msg, server RSS: the columns every table format shares. */
+export function latencyAndServerColumns(c: CellSummary): string[] {
+  return [
+    formatMicros(c.latency.p50),
+    formatMicros(c.latency.p99),
+    formatMicros(c.latency.p999),
+    formatPercent(c.serverCpuPercent),
+    formatCpuPerMsg(c.serverCpuUsPerMsg),
+    Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
+  ];
+}
+
 /** Steal time above this during a run makes the table warn that the machine was contended. */
 export const STEAL_WARN_PERCENT = 5;
 
@@ -63,12 +75,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
       isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model,
       String(c.workers),
       throughputCell(c),
-      formatMicros(c.latency.p50),
-      formatMicros(c.latency.p99),
-      formatMicros(c.latency.p999),
-      formatPercent(c.serverCpuPercent),
-      formatCpuPerMsg(c.serverCpuUsPerMsg),
-      Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
+      ...latencyAndServerColumns(c),
       formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠' : ''),
       ...(udp ? [String(c.errors.lost), String(c.errors.duplicated), String(c.errors.reordered)] : []),
       errorsCell(c, udp),
