@@ -26,7 +26,6 @@ export interface CeilingTarget {
   start(cpus: string | undefined): Promise<ServerProcess>;
 }
 
-export { isCeiling };
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

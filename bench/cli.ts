@@ -12,7 +12,7 @@ import { MODELS } from '../servers/registry.js';
 import { captureEnvironment } from './env.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
 import { estimateSeconds, orderRuns, runSuite } from './orchestrator.js';
-import { applyDriverCeiling, ceilingSubject, httpCeilingTarget, isCeiling } from './ceiling.js';
+import { applyDriverCeiling, ceilingSubject, httpCeilingTarget } from './ceiling.js';
 import type { CellSubject } from './run-cell.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { compareSuites, pickReference } from './compare.js';
@@ -20,7 +20,7 @@ import { compareTable } from '../scripts/format/compare.js';
 import { summarizeRecords } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
 import { formatRate } from '../scripts/format/units.js';
-import type { PinMode, RunRecord } from './record.js';
+import { isCeiling, type PinMode, type RunRecord } from './record.js';
 import { compiled } from '../servers/paths.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
@@ -64,9 +64,11 @@ async function main(): Promise<void> {
   // One schedule per CPU split (workloads of a split run together), each with the driver ceiling where it applies.
   const schedules = [...splits].map(([mode, split]) => {
     const sub: Plan = { ...plan, workloads: plan.workloads.filter((w) => w.pin === mode), cells: plan.cells.filter((c) => c.workload.pin === mode) };
-    const ceiling = httpCeilingTarget(settings.workers ?? split.serverCpuCount);
-    const extra = (w: Workload): CellSubject[] => (w.protocol === 'http' && !settings.skipCeiling ? [ceilingSubject(ceiling)] : []);
-    return { split, order: orderRuns(sub, runs, extra), ceiling: sub.workloads.some((w) => extra(w).length > 0) ? ceiling : undefined };
+    const measuresCeiling = (w: Workload): boolean => w.protocol === 'http' && !settings.skipCeiling;
+    // Looked up (is nginx installed?) only when some workload needs it.
+    const ceiling = sub.workloads.some(measuresCeiling) ? httpCeilingTarget(settings.workers ?? split.serverCpuCount) : undefined;
+    const extra = (w: Workload): CellSubject[] => (ceiling && measuresCeiling(w) ? [ceilingSubject(ceiling)] : []);
+    return { split, order: orderRuns(sub, runs, extra), ceiling };
   });
   const total = schedules.reduce((n, s) => n + s.order.length, 0);
   const estimate = estimateSeconds(total, warmupSec, durationSec);

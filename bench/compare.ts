@@ -9,8 +9,7 @@
  * absolute msgs/s, and the report says so.
  */
 import { cellKey, type RunRecord } from './record.js';
-import { mean } from 'simple-statistics';
-import { compareSamples } from './stats.js';
+import { compareSamples, mean } from './stats.js';
 
 export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'new' | 'missing';
 

@@ -4,10 +4,9 @@
  */
 import { formatSize } from '../scripts/format/units.js';
 import type { Model } from '../servers/registry.js';
+import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 import { DEFAULT_PARAMS, type Workload, type WorkloadFamily, type WorkloadParams } from './workloads.js';
 
-export const UDP_MAX_PAYLOAD = 65_507;
-export const UDP_MIN_PAYLOAD = 8;
 /** A cell whose frames in flight would hold more than this is not run. */
 export const MAX_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
 
@@ -71,7 +70,7 @@ export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): s
   if (w.rate !== undefined && w.pattern === 'connect-per-request') return 'an open-loop rate applies to persistent connections only';
   if (w.protocol === 'udp' && w.payloadBytes > UDP_MAX_PAYLOAD) return `UDP payloads stop at ${UDP_MAX_PAYLOAD} B`;
   if (w.protocol === 'udp' && w.pattern === 'connect-per-request') return 'UDP has no connections';
-  if (w.protocol === 'udp' && w.payloadBytes < UDP_MIN_PAYLOAD) return `UDP datagrams need ≥ ${UDP_MIN_PAYLOAD} B for the flow id and sequence number`;
+  if (w.protocol === 'udp' && w.payloadBytes < UDP_TAG_BYTES) return `UDP datagrams need ≥ ${UDP_TAG_BYTES} B for the flow id and sequence number`;
   if (w.driver === 'wrk' && w.pattern === 'connect-per-request') return 'wrk keeps its connections open (no connect-per-request)';
   if (w.driver === 'wrk' && w.rate !== undefined) return 'wrk has no constant-rate mode (that is wrk2)';
   const inFlightBytes = w.connections * w.inFlight * w.payloadBytes;

@@ -6,6 +6,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from './record.js';
+import { UsageError } from './cli-args.js';
 
 export function newSuiteId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
@@ -40,9 +41,7 @@ export class ResultsDir {
   }
 }
 
-export class RecordsFileError extends Error {
-  override name = 'UsageError';
-}
+export class RecordsFileError extends UsageError {}
 
 /** Reads records from a suite directory, a records.jsonl, or a JSON array file. */
 export function readRecords(location: string): RunRecord[] {

@@ -6,7 +6,7 @@ import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, 
 import { FAMILIES, PROFILES, type Workload, type WorkloadParams } from './workloads.js';
 import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
-import { PROTOCOLS } from '../servers/protocol.js';
+import { MAX_PAYLOAD_BYTES, PROTOCOLS } from '../servers/protocol.js';
 import { parseWorkSpec } from '../servers/work.js';
 import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
@@ -98,7 +98,7 @@ export function parseAxis(key: keyof WorkloadParams, text: string, flag: string)
       return positiveInteger(flag, text, 1, 10_000);
     case 'payloadBytes': {
       const size = parseSize(text);
-      if (size === undefined || size > 64 * 1024 * 1024) throw new UsageError(`--${flag} must be a byte count up to 64MiB such as 64, 4k or 1MiB (got "${text}")`);
+      if (size === undefined || size > MAX_PAYLOAD_BYTES) throw new UsageError(`--${flag} must be a byte count up to 64MiB such as 64, 4k or 1MiB (got "${text}")`);
       return size;
     }
     case 'work':

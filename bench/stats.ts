@@ -7,6 +7,10 @@ import { median as ssMedian, mean as ssMean, sampleStandardDeviation } from 'sim
 import ttest2 from '@stdlib/stats-ttest2';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
+export function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : ssMean([...xs]);
+}
+
 export function median(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : ssMedian([...xs]);
 }

@@ -6,9 +6,10 @@
 import type { Protocol } from '../servers/protocol.js';
 import type { ConnectionPattern } from './tcp.js';
 import { compiled } from '../servers/paths.js';
+import type { Availability } from '../servers/registry.js';
 import { wrkAvailable } from './http-wrk.js';
 
-export type Availability = { ok: true } | { ok: false; reason: string };
+export type { Availability };
 
 export interface LoadSpec {
   host: string;

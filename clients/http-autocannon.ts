@@ -55,7 +55,7 @@ export async function runAutocannonLoad(o: HttpLoadOptions): Promise<LoadResult>
   const client = usage.finish();
   o.onPhase?.('done');
   const seconds = r.duration;
-  const messages = r['2xx'] - r.mismatches > 0 ? r['2xx'] - r.mismatches : 0;
+  const messages = Math.max(0, r['2xx'] - r.mismatches);
   const ms = (v: number | undefined): number => Math.round((v ?? 0) * 1000);
   const lat = r.latency as unknown as Record<string, number>;
   return {

@@ -6,6 +6,7 @@ import { positiveInteger, oneOf, runMain, UsageError } from '../bench/cli-args.j
 import { runAutocannonLoad } from './http-autocannon.js';
 import { runWrkLoad, wrkAvailable } from './http-wrk.js';
 import { emitResult, parseLoadArgs } from './load-args.js';
+import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 
 const USAGE = `usage: node dist/clients/http-cli.js --target HOST:PORT [options]
 
@@ -26,7 +27,7 @@ HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET 
 
 async function main(): Promise<void> {
   const extra = { driver: { type: 'string' }, pipelining: { type: 'string' }, threads: { type: 'string' }, pattern: { type: 'string' } } as const;
-  const parsed = parseLoadArgs(process.argv.slice(2), extra, USAGE, { maxSize: 64 * 1024 * 1024, sizeNote: 'a byte count up to 64MiB', defaultTimeoutMs: 5000 });
+  const parsed = parseLoadArgs(process.argv.slice(2), extra, USAGE, { maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB', defaultTimeoutMs: 5000 });
   if (!parsed) return;
   const { common, values } = parsed;
   const str = (k: string): string | undefined => values[k] as string | undefined;

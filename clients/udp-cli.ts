@@ -3,7 +3,8 @@
  * latency. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
 import { positiveInteger, runMain } from '../bench/cli-args.js';
-import { runUdpLoad, UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from './udp.js';
+import { runUdpLoad } from './udp.js';
+import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 import { emitResult, parseLoadArgs } from './load-args.js';
 
 const USAGE = `usage: node dist/clients/udp-cli.js --target HOST:PORT [options]

@@ -11,6 +11,7 @@ import { summarize, encodeHistogram } from './histogram.js';
 import { WindowCounters } from './counters.js';
 import type { LoadResult } from './load-result.js';
 import { measureWindow, sleep } from './window.js';
+import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 
 export interface UdpLoadOptions {
   host: string;
@@ -28,9 +29,6 @@ export interface UdpLoadOptions {
   onPhase?: (phase: 'measure' | 'done') => void;
 }
 
-/** Flow id (u32) + sequence number (u32). */
-export const UDP_TAG_BYTES = 8;
-export const UDP_MAX_PAYLOAD = 65_507;
 
 class Counters extends WindowCounters {
   /** After the window: answers no longer count, but datagrams sent in it that never come back are still lost. */

@@ -5,6 +5,10 @@
 export const HEADER_BYTES = 4;
 /** Frames above this are a protocol error (the client asked for something no test needs). */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** The largest UDP payload over IPv4. */
+export const UDP_MAX_PAYLOAD = 65_507;
+/** UDP datagrams carry a flow id (u32) and a sequence number (u32), so they are at least this long. */
+export const UDP_TAG_BYTES = 8;
 
 /** The line a server prints on stdout once it can serve; the orchestrator and tests wait for it. */
 export const READY_PREFIX = 'CONBENCH_READY ';

@@ -15,6 +15,14 @@ const CONNECTIONS = 50;
 const SIZES = [0, 1, 64, 1000, 70_000];
 
 let running: ServerProcess | undefined;
+
+/** Stops the running server: exit code 0 and nothing left in its process group. */
+async function stopsCleanly(): Promise<void> {
+  const pid = running!.pid;
+  expect((await running!.stop()).code).toBe(0);
+  running = undefined;
+  expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+}
 afterEach(async () => {
   await running?.stop();
   running = undefined;
@@ -51,10 +59,7 @@ for (const model of MODELS) {
       const report = await httpExchange(running.ready.port, CONNECTIONS, 3, [0, 64, 70_000], keepAlive);
       expect(report.failures).toEqual([]);
       expect(report.mismatches).toBe(0);
-      const pid = running.pid;
-      expect((await running.stop()).code).toBe(0);
-      running = undefined;
-      expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+      await stopsCleanly();
     });
 
     // Models that do not serve UDP are listed as skipped here, with the reason in the title.
@@ -63,10 +68,7 @@ for (const model of MODELS) {
       const report = await udpExchange(running.ready.port, CONNECTIONS, 5, 512);
       expect(report.failures).toEqual([]);
       expect(report.mismatches).toBe(0);
-      const pid = running.pid;
-      expect((await running.stop()).code).toBe(0);
-      running = undefined;
-      expect(await waitFor(() => !groupAlive(pid), 3000)).toBe(true);
+      await stopsCleanly();
     });
   });
 }

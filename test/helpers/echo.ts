@@ -1,5 +1,7 @@
 /** Small deterministic echo clients for the tests (the load client is duration-based; these count exact frames). */
 import net from 'node:net';
+import http from 'node:http';
+import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 
 export function frame(payload: Buffer): Buffer {
@@ -92,7 +94,6 @@ export function delay(ms: number): Promise<void> {
 
 /** `clients` concurrent HTTP clients (keep-alive unless told otherwise) each POST `requests` random bodies and GET once; all must echo. */
 export async function httpExchange(port: number, clients: number, requests: number, sizes: readonly number[], keepAlive = true): Promise<ExchangeReport> {
-  const http = await import('node:http');
   const agent = new http.Agent({ keepAlive, maxSockets: clients });
   const report: ExchangeReport = { connections: clients, frames: 0, mismatches: 0, failures: [] };
   const request = (method: string, body?: Buffer): Promise<{ status: number; body: Buffer }> =>
@@ -129,7 +130,6 @@ export async function httpExchange(port: number, clients: number, requests: numb
 
 /** `flows` UDP sockets each send `count` datagrams one at a time and check every echo. */
 export async function udpExchange(port: number, flows: number, count: number, size: number): Promise<ExchangeReport> {
-  const dgram = await import('node:dgram');
   const report: ExchangeReport = { connections: flows, frames: 0, mismatches: 0, failures: [] };
   await Promise.all(
     Array.from({ length: flows }, async (_, i) => {
