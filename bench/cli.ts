@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runMain } from './cli-args.js';
+import { runMain } from '../lib/cli-args.js';
 import type { Workload } from './workloads.js';
 import type { Plan } from './matrix.js';
 import { MODELS } from '../servers/registry.js';
@@ -16,10 +16,10 @@ import { applyDriverCeiling, ceilingSubject, httpCeilingTarget } from './ceiling
 import type { CellSubject } from './run-cell.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { compareSuites, pickReference } from './compare.js';
-import { compareTable } from '../scripts/format/compare.js';
+import { compareTable } from '../lib/format/compare.js';
 import { summarizeRecords } from './aggregate.js';
-import { groupByWorkload, workloadTable } from '../scripts/format/table.js';
-import { formatRate } from '../scripts/format/units.js';
+import { groupByWorkload, workloadTable } from '../lib/format/table.js';
+import { formatRate } from '../lib/format/units.js';
 import { isCeiling, type PinMode, type RunRecord } from './record.js';
 import { compiled } from '../servers/paths.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';

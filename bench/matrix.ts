@@ -2,7 +2,7 @@
  * Expands workload families into workloads (the cartesian product of their array axes), applies overrides, and
  * decides by rule which (model × workload) cells make sense. Nothing is filtered by hand.
  */
-import { formatSize } from '../scripts/format/units.js';
+import { formatSize } from '../lib/format/units.js';
 import type { Model } from '../servers/registry.js';
 import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 import { DEFAULT_PARAMS, type Workload, type WorkloadFamily, type WorkloadParams } from './workloads.js';

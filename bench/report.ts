@@ -7,11 +7,11 @@ import { MODELS } from '../servers/registry.js';
 import { isCeiling, type RunRecord } from './record.js';
 import { verdict, type VerdictRow } from './verdict.js';
 import type { ResultsDir } from './results-dir.js';
-import { formatCpuPerMsg, groupByWorkload } from '../scripts/format/table.js';
-import { markdownReport } from '../scripts/format/markdown.js';
-import { verdictTable } from '../scripts/format/verdict.js';
-import { renderSvg, throughputSpec, verdictSpec } from '../scripts/format/charts.js';
-import { recordsToCsv } from '../scripts/format/csv.js';
+import { formatCpuPerMsg, groupByWorkload } from '../lib/format/table.js';
+import { markdownReport } from '../lib/format/markdown.js';
+import { verdictTable } from '../lib/format/verdict.js';
+import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
+import { recordsToCsv } from '../lib/format/csv.js';
 
 /** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
 function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {

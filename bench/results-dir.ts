@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from './record.js';
-import { UsageError } from './cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
 
 export function newSuiteId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');

@@ -2,7 +2,7 @@
  * The bench command line: flags → Settings (profile, workloads with overrides, models, plan, measuring options).
  * Every value is checked here, so a bad flag fails before anything runs.
  */
-import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, list, UsageError } from './cli-args.js';
+import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, list, UsageError } from '../lib/cli-args.js';
 import { FAMILIES, PROFILES, type Workload, type WorkloadParams } from './workloads.js';
 import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
@@ -10,7 +10,7 @@ import { MAX_PAYLOAD_BYTES, PROTOCOLS } from '../servers/protocol.js';
 import { parseWorkSpec } from '../servers/work.js';
 import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
-import { parseSize } from '../scripts/format/units.js';
+import { parseSize } from '../lib/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';

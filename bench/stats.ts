@@ -1,18 +1,25 @@
 /**
  * Statistics over repeated runs: medians, a 95% confidence interval (Student's t on the mean, so it widens
- * honestly when runs are few), and Welch's t-test for "is A really different from B". Quantiles and tests come from
- * maintained libraries (simple-statistics, @stdlib).
+ * honestly when runs are few), and Welch's t-test for "is A really different from B". Every statistic comes from
+ * one maintained library family (@stdlib).
  */
-import { median as ssMedian, mean as ssMean, sampleStandardDeviation } from 'simple-statistics';
+import stdlibMean from '@stdlib/stats-base-mean';
+import stdlibStdev from '@stdlib/stats-base-stdev';
+import medianSorted from '@stdlib/stats-base-mediansorted';
 import ttest2 from '@stdlib/stats-ttest2';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
 export function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : ssMean([...xs]);
+  return xs.length === 0 ? NaN : stdlibMean(xs.length, [...xs], 1);
 }
 
 export function median(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : ssMedian([...xs]);
+  return xs.length === 0 ? NaN : medianSorted(xs.length, [...xs].sort((a, b) => a - b), 1);
+}
+
+/** Sample standard deviation (n − 1 in the denominator). */
+export function sampleStandardDeviation(xs: readonly number[]): number {
+  return xs.length < 2 ? NaN : stdlibStdev(xs.length, 1, [...xs], 1);
 }
 
 export interface Interval {
@@ -29,11 +36,11 @@ export interface Interval {
 export function confidenceInterval(xs: readonly number[], level = 0.95): Interval {
   const n = xs.length;
   if (n === 0) return { n, mean: NaN, median: NaN, low: NaN, high: NaN, relativeMargin: NaN };
-  const mean = ssMean([...xs]);
+  const avg = mean(xs);
   const med = median(xs);
-  if (n < 2) return { n, mean, median: med, low: mean, high: mean, relativeMargin: NaN };
-  const half = tQuantile(1 - (1 - level) / 2, n - 1) * (sampleStandardDeviation([...xs]) / Math.sqrt(n));
-  return { n, mean, median: med, low: mean - half, high: mean + half, relativeMargin: mean !== 0 ? half / Math.abs(mean) : NaN };
+  if (n < 2) return { n, mean: avg, median: med, low: avg, high: avg, relativeMargin: NaN };
+  const half = tQuantile(1 - (1 - level) / 2, n - 1) * (sampleStandardDeviation(xs) / Math.sqrt(n));
+  return { n, mean: avg, median: med, low: avg - half, high: avg + half, relativeMargin: avg !== 0 ? half / Math.abs(avg) : NaN };
 }
 
 export interface Comparison {
@@ -48,14 +55,14 @@ export interface Comparison {
 
 /** Welch's two-sample t-test (unequal variances), two-sided. */
 export function compareSamples(a: readonly number[], b: readonly number[], alpha = 0.05): Comparison {
-  const ma = a.length ? ssMean([...a]) : NaN;
-  const mb = b.length ? ssMean([...b]) : NaN;
+  const ma = mean(a);
+  const mb = mean(b);
   const change = ma !== 0 ? (mb - ma) / Math.abs(ma) : NaN;
   if (a.length < 2 || b.length < 2) {
     return { change, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 runs per side' };
   }
-  const sa = sampleStandardDeviation([...a]);
-  const sb = sampleStandardDeviation([...b]);
+  const sa = sampleStandardDeviation(a);
+  const sb = sampleStandardDeviation(b);
   if (sa === 0 && sb === 0) {
     // No spread at all: any difference in the means is exact.
     return { change, pValue: ma === mb ? 1 : 0, significant: ma !== mb, test: 'welch-t', note: 'zero variance' };

@@ -2,7 +2,7 @@
  * `node dist/clients/http-cli.js --target HOST:PORT [--driver autocannon|wrk] …`: HTTP echo load through autocannon
  * (programmatic API) or wrk. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
-import { positiveInteger, oneOf, runMain, UsageError } from '../bench/cli-args.js';
+import { positiveInteger, oneOf, runMain, UsageError } from '../lib/cli-args.js';
 import { runAutocannonLoad } from './http-autocannon.js';
 import { runWrkLoad, wrkAvailable } from './http-wrk.js';
 import { emitResult, parseLoadArgs } from './load-args.js';

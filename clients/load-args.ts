@@ -2,8 +2,8 @@
  * The flags every load CLI shares (target, connections, size, duration, warmup, rate, timeout, json, help), parsed
  * and checked in one place, and the one way results leave a CLI (machine lines or a human table).
  */
-import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, UsageError } from '../bench/cli-args.js';
-import { parseSize } from '../scripts/format/units.js';
+import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, UsageError } from '../lib/cli-args.js';
+import { parseSize } from '../lib/format/units.js';
 import { parseTarget } from './target.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
 import { printResult } from './print-result.js';

@@ -1,7 +1,7 @@
 /** The human-readable report of one load run (the CLIs' output without --json). Pure. */
 import Table from 'cli-table3';
 import { totalErrors, type LoadResult } from './load-result.js';
-import { formatBytes, formatMicros, formatPercent, formatRate } from '../scripts/format/units.js';
+import { formatBytes, formatMicros, formatPercent, formatRate } from '../lib/format/units.js';
 
 export function printResult(target: string, result: LoadResult): string {
   const unit = result.latencyResolution === 'ms' ? 'µs (ms res.)' : 'µs';

@@ -1,4 +1,4 @@
-import { UsageError } from '../bench/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
 
 /** "HOST:PORT" (IPv6 as [::1]:PORT) → host and port, or a usage error. */
 export function parseTarget(text: string): { host: string; port: number } {

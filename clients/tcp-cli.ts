@@ -3,7 +3,7 @@
  * not) and prints throughput, µs latency percentiles, verification and the client's own CPU.
  * With --json it prints machine lines instead: "CONBENCH_PHASE measure|done" and "CONBENCH_RESULT {json}".
  */
-import { positiveInteger, oneOf, runMain, UsageError } from '../bench/cli-args.js';
+import { positiveInteger, oneOf, runMain, UsageError } from '../lib/cli-args.js';
 import { runTcpLoad, type ConnectionPattern } from './tcp.js';
 import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 import { emitResult, parseLoadArgs } from './load-args.js';

@@ -2,7 +2,7 @@
  * `node dist/clients/udp-cli.js --target HOST:PORT …`: UDP echo load with loss, duplicate and reorder counts and µs
  * latency. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
-import { positiveInteger, runMain } from '../bench/cli-args.js';
+import { positiveInteger, runMain } from '../lib/cli-args.js';
 import { runUdpLoad } from './udp.js';
 import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 import { emitResult, parseLoadArgs } from './load-args.js';

@@ -3,10 +3,10 @@
  * regressed (a significant drop beyond the threshold). BASELINE/CURRENT: a suite folder, a records.jsonl, or a
  * results root (its LATEST suite). CURRENT defaults to results/.
  */
-import { parseFlags, positiveNumber, runMain, UsageError } from '../bench/cli-args.js';
+import { parseFlags, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
 import { readRecords, recordsFileFor } from '../bench/results-dir.js';
 import { compareSuites, pickReference } from '../bench/compare.js';
-import { compareTable } from './format/compare.js';
+import { compareTable } from '../lib/format/compare.js';
 import { MODELS } from '../servers/registry.js';
 
 const USAGE = `usage: npm run compare -- BASELINE [CURRENT] [options]

@@ -2,7 +2,7 @@
  * `npm run report -- [SUITE]`: prints the tables and the verdict of a saved suite again (and rewrites its Markdown,
  * CSV, summary and charts) from its records alone. SUITE: a suite folder or records.jsonl; default results/LATEST.
  */
-import { parseFlags, runMain, UsageError } from '../bench/cli-args.js';
+import { parseFlags, runMain, UsageError } from '../lib/cli-args.js';
 import { readRecords, recordsFileFor, ResultsDir } from '../bench/results-dir.js';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { applyDriverCeiling } from '../bench/ceiling.js';
@@ -10,7 +10,7 @@ import { isCeiling } from '../bench/record.js';
 import { expandFamily } from '../bench/matrix.js';
 import { FAMILIES } from '../bench/workloads.js';
 import { verdictReport, writeCharts, writeReports } from '../bench/report.js';
-import { groupByWorkload, workloadTable } from './format/table.js';
+import { groupByWorkload, workloadTable } from '../lib/format/table.js';
 
 const USAGE = `usage: npm run report -- [SUITE] [--no-write]
 

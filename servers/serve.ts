@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { parseFlags, positiveInteger, portNumber, oneOf, positiveNumber, runMain, UsageError } from '../bench/cli-args.js';
+import { parseFlags, positiveInteger, portNumber, oneOf, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
 import { formatReadyLine, PROTOCOLS } from './protocol.js';
 import { findModel, MODELS } from './registry.js';
 import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { verdict } from '../bench/verdict.js';
-import { renderSvg, throughputSpec, verdictSpec } from '../scripts/format/charts.js';
-import { recordsToCsv } from '../scripts/format/csv.js';
+import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
+import { recordsToCsv } from '../lib/format/csv.js';
 import { runsOf } from './helpers/records.js';
 
 const records = [...runsOf('event-loop', [100, 110, 90]), ...runsOf('cluster-rr', [50, 55, 45], { saturated: true })];
