@@ -10,9 +10,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { hasCommand } from './env.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
+import { localHandle, type ServerHandle } from './server-host.js';
 import type { CellSummary } from './aggregate.js';
-import type { CellSubject } from './run-cell.js';
+import type { CellContext, CellSubject } from './run-cell.js';
 import { CEILING_PREFIX, isCeiling } from './record.js';
 import { HTTP_GET_BODY } from '../servers/http-echo.js';
 
@@ -23,7 +24,7 @@ export interface CeilingTarget {
   /** Record model name, e.g. "ceiling:nginx". */
   name: string;
   describe: string;
-  start(cpus: string | undefined): Promise<ServerProcess>;
+  start(ctx: CellContext): Promise<ServerHandle>;
 }
 
 
@@ -118,15 +119,22 @@ async function startNginx(cpus: string | undefined, workers: number): Promise<Se
   };
 }
 
-/** The ceiling target for HTTP: nginx if installed, else the event-loop model. */
-export function httpCeilingTarget(workers: number): CeilingTarget {
-  if (hasCommand('nginx')) {
-    return { name: `${CEILING_PREFIX}nginx`, describe: `nginx (${workers} worker${workers > 1 ? 's' : ''}) answering GET with a fixed body`, start: (cpus) => startNginx(cpus, workers) };
+/**
+ * The ceiling target for HTTP: nginx if installed, else the event-loop model. With servers on a serve agent the
+ * ceiling must cross the same network, so it is the event-loop model there (the agent starts registered models only).
+ */
+export function httpCeilingTarget(workers: number, onAgent = false): CeilingTarget {
+  if (!onAgent && hasCommand('nginx')) {
+    return {
+      name: `${CEILING_PREFIX}nginx`,
+      describe: `nginx (${workers} worker${workers > 1 ? 's' : ''}) answering GET with a fixed body`,
+      start: async (ctx) => localHandle(await startNginx(ctx.split.server, workers)),
+    };
   }
   return {
     name: `${CEILING_PREFIX}event-loop`,
-    describe: 'our event-loop HTTP server answering GET (nginx is not installed)',
-    start: (cpus) => startServer({ model: 'event-loop', protocol: 'http', ...(cpus !== undefined ? { cpus } : {}) }),
+    describe: onAgent ? 'our event-loop HTTP server on the agent answering GET' : 'our event-loop HTTP server answering GET (nginx is not installed)',
+    start: (ctx) => ctx.host.start({ model: 'event-loop', protocol: 'http', ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}), pin: ctx.split.mode }),
   };
 }
 
@@ -151,6 +159,6 @@ export function ceilingSubject(target: CeilingTarget): CellSubject {
     name: target.name,
     available: () => ({ ok: true }),
     load: (w) => ({ ...w, payloadBytes: 0, work: 'none' }),
-    start: (_workload, _workers, ctx) => target.start(ctx.split.server),
+    start: (_workload, _workers, ctx) => target.start(ctx),
   };
 }

@@ -2,7 +2,6 @@
  * `npm run bench [-- options]`: runs the workload matrix against the registered models and prints one table per
  * workload and the verdict; writes records, Markdown, CSV, summary JSON and charts under results/<suite>/.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../lib/cli-args.js';
@@ -10,7 +9,9 @@ import type { Workload } from './workloads.js';
 import type { Plan } from './matrix.js';
 import { MODELS } from '../servers/registry.js';
 import { captureEnvironment } from './env.js';
-import { cpuSplit, type CpuSplit } from './pinning.js';
+import type { CpuSplit } from './pinning.js';
+import { localHost, type ServerHost } from './server-host.js';
+import { connectAgent } from './remote-host.js';
 import { estimateSeconds, orderRuns, runSuite } from './orchestrator.js';
 import { applyDriverCeiling, ceilingSubject, httpCeilingTarget } from './ceiling.js';
 import type { CellSubject } from './run-cell.js';
@@ -21,7 +22,6 @@ import { summarizeRecords } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../lib/format/table.js';
 import { formatRate } from '../lib/format/units.js';
 import { isCeiling, type PinMode, type RunRecord } from './record.js';
-import { compiled } from '../servers/paths.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
 
@@ -33,19 +33,10 @@ function formatDuration(seconds: number): string {
 }
 
 /** Each workload's own split (separate or shared), unless --pin overrode it. */
-function splitsFor(plan: Plan, tasksetAvailable: boolean): Map<PinMode, CpuSplit> {
+function splitsFor(plan: Plan, host: ServerHost): Map<PinMode, CpuSplit> {
   const splits = new Map<PinMode, CpuSplit>();
-  for (const w of plan.workloads) if (!splits.has(w.pin)) splits.set(w.pin, cpuSplit(w.pin, tasksetAvailable));
+  for (const w of plan.workloads) if (!splits.has(w.pin)) splits.set(w.pin, host.cpuSplit(w.pin));
   return splits;
-}
-
-function calibrateCpuRate(cpus: string | undefined): number {
-  const entry = compiled('servers/calibrate.ts');
-  const [command, args] = cpus !== undefined ? ['taskset', ['-c', cpus.split(/[,-]/)[0]!, process.execPath, entry]] : [process.execPath, [entry]];
-  const r = spawnSync(command as string, args as string[], { encoding: 'utf8' });
-  const rate = Number(r.stdout.trim());
-  if (r.status !== 0 || !(rate > 0)) throw new Error(`cpu work calibration failed: ${r.stderr.trim() || r.stdout.trim()}`);
-  return rate;
 }
 
 async function main(): Promise<void> {
@@ -60,13 +51,14 @@ async function main(): Promise<void> {
   }
   const { plan, runs, warmupSec, durationSec } = settings;
   const env = captureEnvironment();
-  const splits = splitsFor(plan, env.taskset);
+  const host = settings.agent ? await connectAgent(settings.agent) : localHost(env.taskset);
+  const splits = splitsFor(plan, host);
   // One schedule per CPU split (workloads of a split run together), each with the driver ceiling where it applies.
   const schedules = [...splits].map(([mode, split]) => {
     const sub: Plan = { ...plan, workloads: plan.workloads.filter((w) => w.pin === mode), cells: plan.cells.filter((c) => c.workload.pin === mode) };
     const measuresCeiling = (w: Workload): boolean => w.protocol === 'http' && !settings.skipCeiling;
     // Looked up (is nginx installed?) only when some workload needs it.
-    const ceiling = sub.workloads.some(measuresCeiling) ? httpCeilingTarget(settings.workers ?? split.serverCpuCount) : undefined;
+    const ceiling = sub.workloads.some(measuresCeiling) ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined;
     const extra = (w: Workload): CellSubject[] => (ceiling && measuresCeiling(w) ? [ceilingSubject(ceiling)] : []);
     return { split, order: orderRuns(sub, runs, extra), ceiling };
   });
@@ -92,8 +84,7 @@ async function main(): Promise<void> {
   }
 
   const needsCpuRate = plan.workloads.some((w) => w.work.startsWith('cpu'));
-  const serverCpus = splits.values().next().value?.server;
-  const cpuRate = needsCpuRate ? calibrateCpuRate(serverCpus) : undefined;
+  const cpuRate = needsCpuRate ? await host.calibrateCpuRate(splits.values().next().value!) : undefined;
   if (cpuRate !== undefined) err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
 
   const suiteId = newSuiteId();
@@ -116,6 +107,7 @@ async function main(): Promise<void> {
       {
         suiteId,
         env,
+        host,
         split,
         warmupSec,
         durationSec,

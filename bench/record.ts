@@ -37,6 +37,12 @@ export interface Environment {
   taskset: boolean;
 }
 
+/** The machine a server ran on when a serve agent started it there (absent: this machine, as `env` says). */
+export interface AgentHost extends Environment {
+  /** HOST:PORT the bench reached the agent at. */
+  address: string;
+}
+
 export interface ServerUsage {
   /** CPU time of the server's whole process tree over the window, % of one core. */
   cpuPercent: number;
@@ -68,6 +74,8 @@ export interface RunRecord {
     cpus: string;
     details?: Record<string, string | number | boolean>;
     usage?: ServerUsage;
+    /** Set when the server ran on another host, started by `npm run agent`. */
+    agent?: AgentHost;
   };
   clientCpus?: string;
   result?: LoadResult;

@@ -4,9 +4,8 @@
  * that is unavailable is `skipped` with its reason, a failure is `errored` with its message — never thrown, so one
  * bad cell does not sink the suite.
  */
-import { startServer, type ServerProcess } from './server-process.js';
 import { runClientProcess } from './client-process.js';
-import { startServerSampler } from './sampler.js';
+import type { ServerHandle, ServerHost, ServerSampler } from './server-host.js';
 import { findDriver } from '../clients/drivers.js';
 import type { Model } from '../servers/registry.js';
 import type { Workload } from './workloads.js';
@@ -24,13 +23,15 @@ export interface CellContext {
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** Where servers run: this machine, or a serve agent's. */
+  host: ServerHost;
 }
 
 /** What a cell measures: a registered model, or the driver's ceiling target. */
 export interface CellSubject {
   name: string;
   available(): { ok: true } | { ok: false; reason: string };
-  start(workload: Workload, workers: number, ctx: CellContext): Promise<ServerProcess>;
+  start(workload: Workload, workers: number, ctx: CellContext): Promise<ServerHandle>;
   /** The load actually applied to it (the ceiling is measured with GET). */
   load(workload: Workload): Workload;
 }
@@ -41,7 +42,7 @@ export function modelSubject(model: Model): CellSubject {
     available: () => model.available(),
     load: (w) => w,
     start: (workload, workers, ctx) =>
-      startServer({
+      ctx.host.start({
         model: model.name,
         protocol: workload.protocol,
         work: workload.work,
@@ -49,6 +50,7 @@ export function modelSubject(model: Model): CellSubject {
         ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
         ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
+        pin: ctx.split.mode,
       }),
   };
 }
@@ -74,15 +76,15 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
   if (!present.ok) return { ...base, status: 'skipped', reason: present.reason };
 
   const workers = ctx.workers ?? ctx.split.serverCpuCount;
-  let server: ServerProcess | undefined;
+  let server: ServerHandle | undefined;
   try {
     server = await subject.start(workload, workers, ctx);
-    const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}) };
-    let sampler: Promise<{ finish(): Promise<ServerUsage | undefined> }> | undefined;
+    const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
+    let sampler: Promise<ServerSampler> | undefined;
     let usage: Promise<ServerUsage | undefined> | undefined;
-    const rootPid = server.pid;
+    const running = server;
     const { command, args } = driver.command({
-      host: '127.0.0.1',
+      host: server.host,
       port: server.ready.port,
       connections: workload.connections,
       inFlight: workload.inFlight,
@@ -99,7 +101,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
       timeoutMs: (ctx.warmupSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
       onPhase: (phase) => {
-        if (phase === 'measure') sampler = startServerSampler(rootPid);
+        if (phase === 'measure') sampler = running.startSampler();
         else if (phase === 'done' && sampler) usage = sampler.then((s) => s.finish());
       },
     });

@@ -9,6 +9,7 @@ import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protoc
 import { findModel } from '../servers/registry.js';
 import { nativeArgs } from '../servers/native/args.js';
 import { compiled } from '../servers/paths.js';
+import type { PinMode } from './record.js';
 
 export const SERVE_ENTRY = compiled('servers/serve.ts');
 
@@ -23,6 +24,8 @@ export interface ServerLaunch {
   cpuRate?: number;
   /** CPU list for taskset -c, e.g. "0" or "0,1"; undefined runs unpinned. */
   cpus?: string;
+  /** The pin mode `cpus` came from: a serve agent applies its own split for it instead of `cpus`. */
+  pin?: PinMode;
   readyTimeoutMs?: number;
   /** Extra environment (e.g. NODE_CLUSTER_SCHED_POLICY is set by models themselves, not here). */
   env?: NodeJS.ProcessEnv;

@@ -14,6 +14,10 @@ import { parseSize } from '../lib/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';
+import { parseTarget } from '../clients/target.js';
+import { readTokenFile } from './agent-protocol.js';
+import type { AgentAddress } from './remote-host.js';
+import { MAX_CHILDREN, MAX_WORKERS } from '../servers/serve-options.js';
 
 export const USAGE = `usage: npm run bench [-- options]
 
@@ -50,6 +54,10 @@ Measuring
   --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
   --out DIR            results root (default results)
 
+Servers on another host
+  --agent HOST:PORT    start the servers on the serve agent there (npm run agent on that host); drivers run here
+  --agent-token-file F the agent's token (the same file content as its --token-file)
+
 Regression gate
   --baseline PATH      compare every cell with a saved suite (folder or records.jsonl); exit 1 when a cell's
                        throughput dropped significantly (Welch p < 0.05) by more than --threshold
@@ -72,6 +80,8 @@ export interface Settings {
   thresholdPercent: number;
   saveBaseline: boolean;
   skipCeiling: boolean;
+  /** Servers run on this serve agent instead of this machine. */
+  agent?: AgentAddress;
 }
 
 const SET_KEYS: Record<string, keyof WorkloadParams> = {
@@ -145,10 +155,13 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     threshold: { type: 'string' },
     'save-baseline': { type: 'boolean' },
     'skip-ceiling': { type: 'boolean' },
+    agent: { type: 'string' },
+    'agent-token-file': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) return 'help';
   if (values.list) return 'list';
+  if (values['agent-token-file'] !== undefined && values.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
   const profileName = values.profile ?? 'quick';
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
@@ -207,8 +220,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
     durationSec: positiveNumber('duration', values.duration, profile.durationSec),
     timeoutMs: positiveNumber('timeout', values.timeout, 5000),
-    ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, 256) } : {}),
-    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], 32, 4096) } : {}),
+    ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, MAX_WORKERS) } : {}),
+    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], 32, MAX_CHILDREN) } : {}),
     out: values.out ?? 'results',
     dryRun: values['dry-run'] === true,
     profile: profile.name,
@@ -217,7 +230,13 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     thresholdPercent: positiveNumber('threshold', values.threshold, 10),
     saveBaseline: values['save-baseline'] === true,
     skipCeiling: values['skip-ceiling'] === true,
+    ...(values.agent !== undefined ? { agent: agentAddress(values.agent, values['agent-token-file']) } : {}),
   };
+}
+
+/** Checked (and the token read) before anything runs; without a token file the agent's own refusal is shown. */
+function agentAddress(target: string, tokenFile: string | undefined): AgentAddress {
+  return { ...parseTarget(target, 'agent'), ...(tokenFile !== undefined ? { token: readTokenFile(tokenFile, 'agent-token-file') } : {}) };
 }
 
 export function listEverything(): string {

@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { parseFlags, positiveInteger, portNumber, oneOf, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
-import { formatReadyLine, PROTOCOLS } from './protocol.js';
-import { findModel, MODELS } from './registry.js';
-import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';
+import { parseFlags, runMain } from '../lib/cli-args.js';
+import { formatReadyLine } from './protocol.js';
+import { MODELS } from './registry.js';
+import { calibrateSpin, formatWork, resolveWork } from './work.js';
+import { SERVE_FLAGS, serveOptions } from './serve-options.js';
 import { nativeArgs } from './native/args.js';
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
@@ -27,36 +28,12 @@ Runs one concurrency model's echo server until SIGTERM or SIGINT.
 Prints "CONBENCH_READY {json}" on stdout when it can serve.`;
 
 async function main(): Promise<void> {
-  const { values } = parseFlags(process.argv.slice(2), {
-    model: { type: 'string' },
-    protocol: { type: 'string' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    work: { type: 'string' },
-    workers: { type: 'string' },
-    'max-children': { type: 'string' },
-    'cpu-rate': { type: 'string' },
-    help: { type: 'boolean' },
-  });
+  const { values } = parseFlags(process.argv.slice(2), { ...SERVE_FLAGS, help: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  if (values.model === undefined) throw new UsageError('--model is required');
-  const model = findModel(values.model);
-  const protocol = oneOf('protocol', values.protocol, PROTOCOLS, 'tcp');
-  if (!model.protocols.includes(protocol)) {
-    const why = model.whyNot?.[protocol];
-    throw new UsageError(`model ${model.name} does not serve ${protocol}${why ? `: ${why}` : ''} (it serves ${model.protocols.join(', ')})`);
-  }
-  const availability = model.available();
-  if (!availability.ok) throw new UsageError(`model ${model.name} is unavailable: ${availability.reason}`);
-  const host = values.host ?? '127.0.0.1';
-  const port = portNumber('port', values.port, 0);
-  const spec = parseWorkSpec(values.work ?? 'none');
-  const workers = positiveInteger('workers', values.workers, os.availableParallelism(), 256);
-  const maxChildren = positiveInteger('max-children', values['max-children'], 32, 4096);
-  const cpuRate = values['cpu-rate'] === undefined ? undefined : positiveNumber('cpu-rate', values['cpu-rate'], 1);
+  const { model, protocol, host, port, work: spec, workers, maxChildren, cpuRate } = serveOptions(values);
 
   if (model.runtime === 'native') {
     await runNative(model.binary(), nativeArgs({ model: model.name, host, port, work: formatWork(spec) }));

@@ -1,0 +1,60 @@
+/**
+ * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/agent.ts) on the server host, until
+ * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
+ */
+import { parseFlags, portNumber, runMain, UsageError } from '../lib/cli-args.js';
+import { startAgent } from '../bench/agent.js';
+import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
+
+const USAGE = `usage: npm run agent -- --host ADDR --port P --token-file F
+
+Runs the serve agent on the server host: a bench elsewhere (npm run bench -- --agent ADDR:P --agent-token-file F)
+starts and stops servers here, and has their CPU and RSS sampled here. Servers listen on ADDR too.
+
+  --host ADDR         address to listen on (required: no default, so it is never exposed by accident)
+  --port P            port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})
+  --token-file F      file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)
+  --help              this text`;
+
+async function main(): Promise<void> {
+  const { values } = parseFlags(process.argv.slice(2), {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'token-file': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (values.host === undefined) throw new UsageError('--host is required (the address benches reach this agent at)');
+  if (values.port === undefined) throw new UsageError('--port is required (0 picks a free one)');
+  if (values['token-file'] === undefined) throw new UsageError('--token-file is required: the agent never runs without a token');
+  const port = portNumber('port', values.port, 0);
+  const token = readTokenFile(values['token-file'], 'token-file', MIN_TOKEN_CHARS);
+
+  const agent = await startAgent({ host: values.host, port, token, log: (line) => process.stderr.write(`agent: ${line}\n`) }).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot listen on ${values.host}:${port}: ${error.code ?? error.message}`);
+  });
+  process.stdout.write(`${AGENT_LISTENING_PREFIX}${JSON.stringify(agent.address)}\n`);
+  process.stderr.write(`agent: listening on ${agent.address.host}:${agent.address.port}; SIGTERM or Ctrl-C stops it and every server it started\n`);
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`agent: stopping (${why})\n`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    void agent.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // `npm run agent` may exit on a signal without passing it on: an agent whose parent is gone stops by itself.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('its parent process exited');
+  }, 500).unref();
+}
+
+runMain(main, USAGE);
