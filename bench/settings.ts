@@ -3,7 +3,7 @@
  * Every value is checked here, so a bad flag fails before anything runs.
  */
 import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, list, UsageError } from '../lib/cli-args.js';
-import { FAMILIES, PROFILES, type Workload, type WorkloadParams } from './workloads.js';
+import { FAMILIES, PROFILES, type Profile, type Workload, type WorkloadParams } from './workloads.js';
 import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
 import { MAX_PAYLOAD_BYTES, PROTOCOLS } from '../servers/protocol.js';
@@ -127,42 +127,27 @@ export function parseAxis(key: keyof WorkloadParams, text: string, flag: string)
   }
 }
 
-export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
-  const { values } = parseFlags(argv, {
-    profile: { type: 'string' },
-    model: { type: 'string' },
-    filter: { type: 'string' },
-    protocol: { type: 'string' },
-    list: { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    connections: { type: 'string' },
-    size: { type: 'string' },
-    work: { type: 'string' },
-    'in-flight': { type: 'string' },
-    pattern: { type: 'string' },
-    rate: { type: 'string' },
-    driver: { type: 'string' },
-    set: { type: 'string', multiple: true },
-    runs: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    pin: { type: 'string' },
-    workers: { type: 'string' },
-    'max-children': { type: 'string' },
-    timeout: { type: 'string' },
-    out: { type: 'string' },
-    baseline: { type: 'string' },
-    threshold: { type: 'string' },
-    'save-baseline': { type: 'boolean' },
-    'skip-ceiling': { type: 'boolean' },
-    agent: { type: 'string' },
-    'agent-token-file': { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) return 'help';
-  if (values.list) return 'list';
-  if (values['agent-token-file'] !== undefined && values.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
-  const profileName = values.profile ?? 'quick';
+/** The flags that choose and change workloads: the bench's, and the export's. */
+export const WORKLOAD_FLAGS = {
+  profile: { type: 'string' },
+  filter: { type: 'string' },
+  protocol: { type: 'string' },
+  connections: { type: 'string' },
+  size: { type: 'string' },
+  work: { type: 'string' },
+  'in-flight': { type: 'string' },
+  pattern: { type: 'string' },
+  rate: { type: 'string' },
+  driver: { type: 'string' },
+  pin: { type: 'string' },
+  set: { type: 'string', multiple: true },
+} as const;
+
+export type WorkloadFlagValues = Partial<Record<Exclude<keyof typeof WORKLOAD_FLAGS, 'set'>, string>> & { set?: string[] };
+
+/** The profile's workloads with every override applied and the filter kept, each value checked. */
+export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[] } {
+  const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
 
@@ -205,6 +190,34 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
     if (workloads.length === 0) throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
   }
+  return { profile, workloads };
+}
+
+export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
+  const { values } = parseFlags(argv, {
+    ...WORKLOAD_FLAGS,
+    model: { type: 'string' },
+    list: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    runs: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    workers: { type: 'string' },
+    'max-children': { type: 'string' },
+    timeout: { type: 'string' },
+    out: { type: 'string' },
+    baseline: { type: 'string' },
+    threshold: { type: 'string' },
+    'save-baseline': { type: 'boolean' },
+    'skip-ceiling': { type: 'boolean' },
+    agent: { type: 'string' },
+    'agent-token-file': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) return 'help';
+  if (values.list) return 'list';
+  if (values['agent-token-file'] !== undefined && values.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
+  const { profile, workloads } = workloadsFromFlags(values);
   let models: readonly Model[] = MODELS;
   if (values.model !== undefined) models = list('model', values.model).map(findModel);
 

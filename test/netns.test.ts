@@ -5,7 +5,7 @@
  * removed afterwards, also on failure, and namespaces left by a test run that was killed are swept first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { hasCommand } from '../bench/env.js';
 import { totalErrors } from '../clients/load-result.js';
 import type { RunRecord } from '../bench/record.js';
 import { startAgentProcess, tokenFile, type AgentProcess } from './helpers/agent.js';
+import { runCommand } from './helpers/processes.js';
 
 const NS_PREFIX = 'conbench-test-';
 const SERVER_ADDRESS = '10.231.0.1';
@@ -50,21 +51,6 @@ function sweepStaleNamespaces(): void {
     }
     if (!alive) ip(['netns', 'del', m[1]!]);
   }
-}
-
-function run(argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 const unavailable = namespacesUnavailable();
@@ -113,7 +99,7 @@ describe.skipIf(unavailable !== undefined)(`agent and bench in two network names
   it('runs a small suite with the servers behind the veth pair: every record ok and verified', async () => {
     agent = await startAgentProcess(SERVER_ADDRESS, secret.file, ['ip', 'netns', 'exec', serverNs]);
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-netns-'));
-    const bench = await run(
+    const bench = await runCommand(
       ['ip', 'netns', 'exec', clientNs, process.execPath, compiled('bench/cli.ts'), '--agent', `${SERVER_ADDRESS}:${agent.port}`, '--agent-token-file', secret.file,
         '--model', 'event-loop,cluster-rr', '--filter', 'echo', '--runs', '2', '--duration', '1', '--warmup', '0.3', '--out', out],
       90_000,

@@ -1,4 +1,5 @@
 /** Checks that a stopped server left nothing behind: no process in its group, nothing listening on its port. */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import pidtree from 'pidtree';
 
@@ -38,4 +39,20 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
     await new Promise((r) => setTimeout(r, stepMs));
   }
   return condition();
+}
+
+/** Runs a command to its end (killed past timeoutMs) and collects its output, without blocking the event loop. */
+export function runCommand(argv: readonly string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
