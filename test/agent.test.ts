@@ -104,6 +104,12 @@ describe('serve agent on 127.0.0.1', () => {
     expect(wrong.stderr).toMatch(/^error: agent 127\.0\.0\.1:\d+: wrong token$/m);
   });
 
+  it('the bench names an agent it cannot reach and exits 1', () => {
+    const closed = spawnSync(process.execPath, [compiled('bench/cli.ts'), '--agent', '127.0.0.1:1', '--model', 'event-loop', '--filter', 'echo'], { encoding: 'utf8', timeout: 30_000 });
+    expect(closed.status).toBe(1);
+    expect(closed.stderr).toMatch(/^error: could not reach the agent at 127\.0\.0\.1:1: ECONNREFUSED$/m);
+  });
+
   it('refuses unknown models and bad options with serve\'s own messages', async () => {
     const host = await connect();
     await expect(host.start({ model: 'nope' })).rejects.toThrow(/unknown model "nope"; known models: iterative, event-loop/);

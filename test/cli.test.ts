@@ -30,6 +30,9 @@ describe('bad input', () => {
     [['--protocol', 'http', '--driver', 'tcp'], /--driver tcp drives tcp, not http/],
     [['--baseline', '/nonexistent/x'], /no results at/],
     [['--protocol', 'udp', '--model', 'iterative'], /nothing to run: every cell was excluded \(iterative does not serve udp/],
+    [['--agent', 'somewhere'], /--agent must be HOST:PORT/],
+    [['--agent-token-file', '/tmp/x'], /--agent-token-file needs --agent HOST:PORT/],
+    [['--agent', '127.0.0.1:7000', '--agent-token-file', '/nonexistent/token'], /--agent-token-file \/nonexistent\/token: cannot read it \(ENOENT\)/],
   ])('bench %j', (args, message) => {
     const r = run('bench/cli.ts', args as string[]);
     expect(r.code).toBe(2);
