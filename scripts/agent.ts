@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
 import { parseFlags, portNumber, runMain, UsageError } from '../lib/cli-args.js';
+import { onStopRequest } from '../lib/stop-signals.js';
 import { startAgent } from '../bench/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
 
@@ -48,13 +49,7 @@ async function main(): Promise<void> {
     force.unref();
     void agent.close().then(() => process.exit(0));
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // `npm run agent` may exit on a signal without passing it on: an agent whose parent is gone stops by itself.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop('its parent process exited');
-  }, 500).unref();
+  onStopRequest(stop);
 }
 
 runMain(main, USAGE);

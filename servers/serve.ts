@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { parseFlags, runMain } from '../lib/cli-args.js';
+import { onStopRequest } from '../lib/stop-signals.js';
 import { formatReadyLine } from './protocol.js';
 import { MODELS } from './registry.js';
 import { calibrateSpin, formatWork, resolveWork } from './work.js';
@@ -75,14 +76,7 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // `npm run serve` may exit on SIGTERM without passing it on: a server whose parent is gone stops by itself
-  // rather than running on as an orphan with its workers.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop('its parent process exited');
-  }, 500).unref();
+  onStopRequest(stop);
 }
 
 /** The native server prints its own ready line; we pass signals through and exit with its status. */
