@@ -26,7 +26,12 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   const { rows, models } = verdictOf(cells);
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
-    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no winner: the load client saturated at a rate no ranked model beat' : 'nothing ranked';
+    const won =
+      row.winners.length > 0
+        ? row.winners.join(' ≈ ')
+        : row.clientBound
+          ? 'no winner: the load client saturated at a rate no ranked model beat'
+          : (row.undecided ?? 'nothing ranked');
     // When the client set the pace, the servers' CPU cost per message still tells them apart.
     const costs = row.clientBound
       ? cells

@@ -1,17 +1,18 @@
 /**
  * Runs one repetition of one cell: a fresh server process (pinned), the driver process (pinned), the server's
  * resources sampled over exactly the measured window, then the server stopped. Always returns a RunRecord: a model
- * that is unavailable is `skipped` with its reason, a failure is `errored` with its message — never thrown, so one
- * bad cell does not sink the suite.
+ * that is unavailable is `skipped` with its reason, a failure is `errored` with its message, a run cut short by the
+ * suite's abort signal (Ctrl-C, SIGTERM) is `interrupted` — never thrown, so one bad cell does not sink the suite.
  */
 import { startServer, type ServerProcess } from './server-process.js';
 import { runClientProcess } from './client-process.js';
-import { startServerSampler } from './sampler.js';
+import { startServerSampler, type ServerSampler } from './sampler.js';
 import { findDriver } from '../clients/drivers.js';
 import type { Model } from '../servers/registry.js';
+import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RunRecord, type ServerUsage } from './record.js';
+import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage } from './record.js';
 
 export interface CellContext {
   suiteId: string;
@@ -20,10 +21,17 @@ export interface CellContext {
   warmupSec: number;
   durationSec: number;
   timeoutMs: number;
+  /** Bound on the wait for the connections the model serves to have had their first answer. */
+  readyTimeoutSec: number;
+  /** A run during which the hypervisor stole more than this % of the CPU is marked discarded (and repeated). */
+  stealLimitPercent: number;
+  plan: RunPlan;
   /** Override of the worker count; default: the CPUs the server is given. */
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** Aborting stops the run at once (client and server killed) and records it as interrupted. */
+  signal?: AbortSignal;
 }
 
 /** What a cell measures: a registered model, or the driver's ceiling target. */
@@ -33,6 +41,8 @@ export interface CellSubject {
   start(workload: Workload, workers: number, ctx: CellContext): Promise<ServerProcess>;
   /** The load actually applied to it (the ceiling is measured with GET). */
   load(workload: Workload): Workload;
+  /** Persistent connections it serves at once (the rest wait: iterative, a capped process-per-connection). */
+  servesAtOnce?(connections: number, ctx: CellContext): number;
 }
 
 export function modelSubject(model: Model): CellSubject {
@@ -40,6 +50,7 @@ export function modelSubject(model: Model): CellSubject {
     name: model.name,
     available: () => model.available(),
     load: (w) => w,
+    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULT_MAX_CHILDREN }) } : {}),
     start: (workload, workers, ctx) =>
       startServer({
         model: model.name,
@@ -53,7 +64,21 @@ export function modelSubject(model: Model): CellSubject {
   };
 }
 
-export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext): Promise<RunRecord> {
+/** Connections whose first answer opens the window: all of them, unless the model serves fewer at once. */
+export function readyConnections(subject: CellSubject, workload: Workload, ctx: CellContext): number {
+  if (workload.pattern !== 'persistent') return workload.connections; // every short connection gets its turn
+  return subject.servesAtOnce ? subject.servesAtOnce(workload.connections, ctx) : workload.connections;
+}
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Interrupted('interrupted by the user');
+}
+
+export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
   const workload = subject.load(cellWorkload);
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
   const base = {
@@ -63,6 +88,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     workload: workload.name,
     model: subject.name,
     run,
+    ...(round !== undefined ? { round } : {}),
+    plan: ctx.plan,
     params,
     env: ctx.env,
   } as const;
@@ -75,12 +102,15 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
 
   const workers = ctx.workers ?? ctx.split.serverCpuCount;
   let server: ServerProcess | undefined;
+  let sampler: Promise<ServerSampler> | undefined;
+  let usage: Promise<ServerUsage | undefined> | undefined;
   try {
+    throwIfAborted(ctx.signal);
     server = await subject.start(workload, workers, ctx);
+    throwIfAborted(ctx.signal);
     const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}) };
-    let sampler: Promise<{ finish(): Promise<ServerUsage | undefined> }> | undefined;
-    let usage: Promise<ServerUsage | undefined> | undefined;
     const rootPid = server.pid;
+    const tcp = workload.protocol === 'tcp';
     const { command, args } = driver.command({
       host: '127.0.0.1',
       port: server.ready.port,
@@ -92,17 +122,20 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       warmupSec: ctx.warmupSec,
       durationSec: ctx.durationSec,
       timeoutMs: ctx.timeoutMs,
+      ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
     });
     const result = await runClientProcess({
       command,
       args,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
-      timeoutMs: (ctx.warmupSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      timeoutMs: (ctx.warmupSec + ctx.readyTimeoutSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
       onPhase: (phase) => {
         if (phase === 'measure') sampler = startServerSampler(rootPid);
         else if (phase === 'done' && sampler) usage = sampler.then((s) => s.finish());
       },
     });
+    throwIfAborted(ctx.signal);
     const serverUsage = usage ? await usage : undefined;
     const stopped = await server.stop();
     server = undefined;
@@ -114,10 +147,17 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       result,
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+    const steal = serverUsage?.hostStealPercent;
+    if (steal !== undefined && steal > ctx.stealLimitPercent) {
+      record.discarded = `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${ctx.stealLimitPercent}%)`;
+    }
     return record;
   } catch (error) {
+    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: 'interrupted by the user before the run finished' };
     return { ...base, status: 'errored', reason: (error as Error).message };
   } finally {
-    await server?.stop(2000);
+    // A sampler whose window never closed (the client died in it) must not keep polling.
+    if (sampler && !usage) await sampler.then((s) => s.finish()).catch(() => undefined);
+    await server?.stop(ctx.signal?.aborted ? 500 : 2000);
   }
 }

@@ -65,8 +65,13 @@ export function procAvailable(): boolean {
   return readProc(process.pid) !== undefined;
 }
 
+export interface ServerSampler {
+  /** Stops sampling and returns the window's usage. */
+  finish(): Promise<ServerUsage | undefined>;
+}
+
 /** Starts sampling now; finish() returns the window's usage. RSS is polled so the peak is seen. */
-export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<{ finish(): Promise<ServerUsage | undefined> }> {
+export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<ServerSampler> {
   if (!procAvailable()) return { finish: async () => undefined };
   const t0 = performance.now();
   const host0 = readHostTicks();
@@ -81,6 +86,7 @@ export async function startServerSampler(rootPid: number, rssIntervalMs = 500): 
       polling = false;
     });
   }, rssIntervalMs);
+  timer.unref(); // a window that never closes must not keep the process alive
   return {
     async finish() {
       clearInterval(timer);

@@ -11,9 +11,10 @@ import { parseWorkSpec } from '../servers/work.js';
 import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
 import { parseSize } from '../lib/format/units.js';
-import { DRIVERS, defaultDriver } from '../clients/drivers.js';
+import { DRIVERS, defaultDriver, resolveDefaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';
+import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
 
 export const USAGE = `usage: npm run bench [-- options]
 
@@ -35,17 +36,24 @@ Changing workloads (apply to every workload of the profile; a swept axis becomes
   --in-flight D        frames in flight per connection (closed loop)
   --pattern P          persistent or connect-per-request
   --rate R             open loop at R frames/s in total
-  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')}
+  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')} (TCP default: native, else node)
   --set KEY=VALUE      any axis: connections, inFlight, size, work, pattern, rate, pin, driver (repeatable)
 
 Measuring
-  --runs R             repetitions per cell (default: the profile's, 3)
+  --runs R             runs every cell gets (default: the profile's, 3)
+  --target-ci PCT      then more runs, interleaved, until a cell's 95% CI half-width of throughput and of
+                       server CPU µs/msg is ≤ PCT % of the mean (default 5); a cell still wider is inconclusive
+  --max-runs N         ... at most N runs per cell (default: the profile's, 10)
+  --max-time SEC       ... and no new round once the suite has run SEC seconds (default: the profile's)
+  --steal-limit PCT    repeat a run during which the hypervisor stole > PCT % of the CPU (default 10)
+  --ready-timeout SEC  TCP: the window opens once every connection the model serves has had an answer, or
+                       after SEC seconds (default 30)
   --duration SEC       measured seconds per run (default: the profile's)
   --warmup SEC         discarded warmup seconds per run (default: the profile's)
   --pin MODE           separate (server and client on different CPUs), shared (server on all CPUs), off;
                        default: each workload's own (separate, or shared for CPU/blocking work)
   --workers N          workers/children/threads for parallel models (default: the CPUs the server is given)
-  --max-children N     fork-per-connection's cap on live children (default 32)
+  --max-children N     fork-per-connection's cap on live children (default ${DEFAULT_MAX_CHILDREN})
   --timeout MS         a message unanswered this long is a timeout (default 5000)
   --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
   --out DIR            results root (default results)
@@ -59,7 +67,20 @@ Regression gate
 
 export interface Settings {
   plan: Plan;
+  /** Things the user should know about the plan (a driver fallback…), printed before it runs. */
+  notes: string[];
+  /** Runs every cell gets. */
   runs: number;
+  /** Budget of runs per cell while its interval is wider than targetCiPercent. */
+  maxRuns: number;
+  /** 95 % CI half-width, % of the mean, a cell's throughput and CPU µs/msg must reach. */
+  targetCiPercent: number;
+  /** Adaptive runs stop being added once the suite has run this long (the first `runs` rounds always run). */
+  maxSec?: number;
+  /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
+  stealLimitPercent: number;
+  /** Bound on the wait for every connection the model serves to have had an answer. */
+  readyTimeoutSec: number;
   warmupSec: number;
   durationSec: number;
   timeoutMs: number;
@@ -134,6 +155,11 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     driver: { type: 'string' },
     set: { type: 'string', multiple: true },
     runs: { type: 'string' },
+    'max-runs': { type: 'string' },
+    'target-ci': { type: 'string' },
+    'max-time': { type: 'string' },
+    'steal-limit': { type: 'string' },
+    'ready-timeout': { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
     pin: { type: 'string' },
@@ -177,6 +203,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     }
     overrides[key] = parseAxis(key, m[2]!, `set ${m[1]}`);
   }
+  const driverNamed = overrides.driver !== undefined;
   // A protocol change brings its default driver unless one was named.
   if (overrides.protocol !== undefined && overrides.driver === undefined) overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
   const driverName = overrides.driver as string | undefined;
@@ -184,9 +211,20 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const driver = DRIVERS.find((d) => d.name === driverName)!;
     const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
     if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
+    const present = driver.present();
+    if (driverNamed && !present.ok) throw new UsageError(`--driver ${driverName} is unavailable: ${present.reason}`);
   }
 
+  const notes = new Set<string>();
   let workloads: Workload[] = profile.families.flatMap((name) => expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>));
+  if (!driverNamed) {
+    // The preferred driver (native for TCP) when it was built, else its fallback, said once.
+    workloads = workloads.map((w) => {
+      const r = resolveDefaultDriver(w.driver);
+      if (r.fellBack) notes.add(r.fellBack);
+      return r.driver === w.driver ? w : { ...w, driver: r.driver };
+    });
+  }
   if (values.filter !== undefined) {
     const needles = list('filter', values.filter);
     workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
@@ -201,14 +239,21 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
   }
+  const runs = positiveInteger('runs', values.runs, profile.runs, 1000);
   return {
     plan,
-    runs: positiveInteger('runs', values.runs, profile.runs, 1000),
+    notes: [...notes],
+    runs,
+    maxRuns: Math.max(runs, positiveInteger('max-runs', values['max-runs'], profile.maxRuns, 1000)),
+    targetCiPercent: positiveNumber('target-ci', values['target-ci'], 5),
+    ...(values['max-time'] !== undefined || profile.maxSec !== undefined ? { maxSec: positiveNumber('max-time', values['max-time'], profile.maxSec ?? 0) } : {}),
+    stealLimitPercent: positiveNumber('steal-limit', values['steal-limit'], 10),
+    readyTimeoutSec: nonNegativeNumber('ready-timeout', values['ready-timeout'], 30),
     warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
     durationSec: positiveNumber('duration', values.duration, profile.durationSec),
     timeoutMs: positiveNumber('timeout', values.timeout, 5000),
     ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, 256) } : {}),
-    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], 32, 4096) } : {}),
+    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, 4096) } : {}),
     out: values.out ?? 'results',
     dryRun: values['dry-run'] === true,
     profile: profile.name,

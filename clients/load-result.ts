@@ -3,7 +3,8 @@
  */
 import type { LatencySummary } from './histogram.js';
 
-export type DriverName = 'tcp' | 'udp' | 'autocannon' | 'wrk';
+/** node: the Node TCP client; native: the C TCP driver (clients/native/tcp-load.c). */
+export type DriverName = 'node' | 'native' | 'udp' | 'autocannon' | 'wrk';
 
 export interface ErrorCounts {
   /** Echoed bytes that differ from what was sent (frames or datagrams). */
@@ -38,6 +39,20 @@ export interface ClientUsage {
   /** The client, not the server, was the likely bottleneck (CPU ≥ 90 %, or near the driver's own ceiling). */
   saturated: boolean;
   reason?: string;
+  /** Multi-threaded drivers: threads, and the busiest one's CPU % (what saturates first). */
+  threads?: number;
+  busiestThreadCpuPercent?: number;
+}
+
+/** How long the window waited, after the warmup, for connections to have their first answer. */
+export interface Readiness {
+  /** Connections the server was expected to serve at once (all, or the model's cap). */
+  expected: number;
+  /** Connections with at least one verified answer when the window opened. */
+  ready: number;
+  waitedSec: number;
+  /** The wait hit its bound with fewer than `expected` ready. */
+  timedOut: boolean;
 }
 
 export interface LoadResult {
@@ -64,4 +79,5 @@ export interface LoadResult {
   connections?: { total: number; served: number };
   /** Open loop: the rate asked for, and sends skipped because too many frames were already outstanding. */
   openLoop?: { targetRate: number; backlogged: number };
+  readiness?: Readiness;
 }

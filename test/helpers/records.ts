@@ -35,7 +35,7 @@ export function fakeRecord(f: FakeRun): RunRecord {
   const h = latencyHistogram();
   for (const v of f.latencies ?? [100]) h.recordValue(v);
   const result: LoadResult = {
-    driver: 'tcp',
+    driver: 'node',
     seconds: 1,
     messages: f.msgsPerSec,
     bytes: f.msgsPerSec * 68,
