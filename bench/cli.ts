@@ -102,10 +102,10 @@ async function main(): Promise<void> {
     if (stopper.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1); // a second signal: quit now
     stoppedBy = signal;
     err.write(`\n${why}: stopping the current run and writing what was measured (again to quit at once)\n`);
-    stopper.abort();
+    stopper.abort(why);
   };
-  process.on('SIGINT', () => stop('SIGINT', 'interrupted'));
-  process.on('SIGTERM', () => stop('SIGTERM', 'terminated'));
+  process.on('SIGINT', () => stop('SIGINT', 'interrupted (SIGINT)'));
+  process.on('SIGTERM', () => stop('SIGTERM', 'terminated (SIGTERM)'));
   watchParent(() => stop('SIGTERM', 'the parent process exited'));
 
   const needsCpuRate = plan.workloads.some((w) => w.work.startsWith('cpu'));

@@ -75,7 +75,7 @@ class Interrupted extends Error {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new Interrupted('interrupted by the user');
+  if (signal?.aborted) throw new Interrupted(String(signal.reason ?? 'interrupted'));
 }
 
 export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
@@ -153,7 +153,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     }
     return record;
   } catch (error) {
-    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: 'interrupted by the user before the run finished' };
+    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
     return { ...base, status: 'errored', reason: (error as Error).message };
   } finally {
     // A sampler whose window never closed (the client died in it) must not keep polling.
