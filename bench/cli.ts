@@ -7,7 +7,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../lib/cli-args.js';
 import type { Plan } from './matrix.js';
-import { MODELS } from '../servers/registry.js';
 import { captureEnvironment } from './env.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from './orchestrator.js';
@@ -15,8 +14,8 @@ import { applyDriverCeiling, ceilingSubject, httpCeilingTarget, type CeilingTarg
 import { modelSubject } from './run-cell.js';
 import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
-import { compareSuites, pickReference } from './compare.js';
-import { compareTable } from '../lib/format/compare.js';
+import { runGate } from './gate.js';
+import { compareMarkdown, compareTable } from '../lib/format/compare.js';
 import { summarizeRecords } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../lib/format/table.js';
 import { formatRate } from '../lib/format/units.js';
@@ -108,7 +107,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM', 'terminated (SIGTERM)'));
   watchParent(() => stop('SIGTERM', 'the parent process exited'));
 
-  const needsCpuRate = plan.workloads.some((w) => w.work.startsWith('cpu'));
+  const injecting = Object.keys(settings.injectCpu).length > 0;
+  if (injecting) err.write(`injected per-message overhead (test knob): ${Object.entries(settings.injectCpu).map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
+  const needsCpuRate = injecting || plan.workloads.some((w) => w.work.startsWith('cpu'));
   const serverCpus = splits.values().next().value?.server;
   const cpuRate = needsCpuRate ? calibrateCpuRate(serverCpus) : undefined;
   if (cpuRate !== undefined) err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
         ...(settings.maxChildren !== undefined ? { maxChildren: settings.maxChildren } : {}),
         ...(cpuRate !== undefined ? { cpuRate } : {}),
+        ...(injecting ? { injectCpu: settings.injectCpu } : {}),
       },
     };
   });
@@ -193,11 +195,12 @@ async function main(): Promise<void> {
   }
   if (settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
   if (settings.baseline) {
-    const reference = pickReference(settings.baseline, records, MODELS.filter((m) => m.runtime === 'native').map((m) => m.name));
-    const report = compareSuites(settings.baseline, records, { threshold: settings.thresholdPercent / 100, alpha: 0.05, ...(reference ? { reference } : {}) });
-    process.stdout.write(`\nAgainst the baseline\n${compareTable(report, settings.thresholdPercent, plain)}\n`);
-    results.write('compare.txt', compareTable(report, settings.thresholdPercent, true) + '\n');
-    if (report.regressions.length > 0 || report.compared === 0) process.exitCode = 1;
+    const gate = runGate(settings.baseline, records, { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive });
+    process.stdout.write(`\nAgainst the baseline\n${compareTable(gate.report, settings.thresholdPercent, gate.decision, plain)}\n`);
+    results.write('compare.txt', compareTable(gate.report, settings.thresholdPercent, gate.decision, true) + '\n');
+    results.write('compare.md', compareMarkdown(gate.report, settings.thresholdPercent, gate.decision));
+    results.write('compare.json', JSON.stringify(gate, null, 2) + '\n');
+    if (gate.fails) process.exitCode = 1;
   }
 }
 

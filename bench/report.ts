@@ -12,6 +12,7 @@ import { markdownReport } from '../lib/format/markdown.js';
 import { verdictTable } from '../lib/format/verdict.js';
 import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
 import { recordsToCsv } from '../lib/format/csv.js';
+import { githubBenchmarkJson } from '../lib/format/github-benchmark.js';
 
 /** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
 function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
@@ -61,6 +62,9 @@ export function writeReports(results: ResultsDir, env: RunRecord['env'], split: 
   results.write('summary.json', JSON.stringify({ suiteId: results.suiteId, env, split, cells }, null, 2) + '\n');
   results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells, verdictText));
   results.write('results.csv', recordsToCsv(records));
+  const benchmark = githubBenchmarkJson(cells);
+  results.write('github-action-benchmark/bigger-is-better.json', JSON.stringify(benchmark.bigger, null, 2) + '\n');
+  results.write('github-action-benchmark/smaller-is-better.json', JSON.stringify(benchmark.smaller, null, 2) + '\n');
 }
 
 

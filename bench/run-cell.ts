@@ -30,6 +30,8 @@ export interface CellContext {
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** The gate's test knob: µs of extra busy work per message, by model. */
+  injectCpu?: Record<string, number>;
   /** Aborting stops the run at once (client and server killed) and records it as interrupted. */
   signal?: AbortSignal;
 }
@@ -59,6 +61,7 @@ export function modelSubject(model: Model): CellSubject {
         workers,
         ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
         ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
+        ...(ctx.injectCpu?.[model.name] !== undefined ? { injectCpuMicros: ctx.injectCpu[model.name] } : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
       }),
   };

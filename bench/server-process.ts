@@ -21,6 +21,8 @@ export interface ServerLaunch {
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** The gate's test knob: µs of extra busy work per message (see servers/handler.ts). */
+  injectCpuMicros?: number;
   /** CPU list for taskset -c, e.g. "0" or "0,1"; undefined runs unpinned. */
   cpus?: string;
   readyTimeoutMs?: number;
@@ -54,6 +56,7 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
     if (launch.workers !== undefined) args.push('--workers', String(launch.workers));
     if (launch.maxChildren !== undefined) args.push('--max-children', String(launch.maxChildren));
     if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));
+    if (launch.injectCpuMicros !== undefined) args.push('--inject-cpu', String(launch.injectCpuMicros));
   }
   if (launch.cpus !== undefined) return { command: 'taskset', args: ['-c', launch.cpus, command, ...args] };
   return { command, args };

@@ -56,12 +56,16 @@ Measuring
   --max-children N     fork-per-connection's cap on live children (default ${DEFAULT_MAX_CHILDREN})
   --timeout MS         a message unanswered this long is a timeout (default 5000)
   --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
+  --inject-cpu M:US    test knob: model M does US µs of extra busy work per message (how gate:validate
+                       checks that the gate catches a known slowdown); comma-separated for several models
   --out DIR            results root (default results)
 
 Regression gate
-  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl); exit 1 when a cell's
-                       throughput dropped significantly (Welch p < 0.05) by more than --threshold
+  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,
+                       throughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse
+                       significantly (Welch p < 0.05) by more than --threshold, or could not be decided
   --threshold PCT      regression threshold in percent (default 10)
+  --allow-inconclusive pass comparisons with too few runs or an interval too wide to decide
   --save-baseline      also write this suite's records to <out>/baseline/records.jsonl
   --help               this text`;
 
@@ -93,6 +97,24 @@ export interface Settings {
   thresholdPercent: number;
   saveBaseline: boolean;
   skipCeiling: boolean;
+  /** µs of injected per-message overhead by model (the gate's test knob). */
+  injectCpu: Record<string, number>;
+  /** The gate passes cells it could not decide on (too few samples, an interval too wide). */
+  allowInconclusive: boolean;
+}
+
+/** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 }, each a Node model of the plan. */
+export function parseInjection(text: string, models: readonly Model[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list('inject-cpu', text)) {
+    const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--inject-cpu takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
+    const model = findModel(m[1]!);
+    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
+    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
+    out[model.name] = Number(m[2]);
+  }
+  return out;
 }
 
 const SET_KEYS: Record<string, keyof WorkloadParams> = {
@@ -171,6 +193,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     threshold: { type: 'string' },
     'save-baseline': { type: 'boolean' },
     'skip-ceiling': { type: 'boolean' },
+    'inject-cpu': { type: 'string' },
+    'allow-inconclusive': { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (values.help) return 'help';
@@ -262,6 +286,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     thresholdPercent: positiveNumber('threshold', values.threshold, 10),
     saveBaseline: values['save-baseline'] === true,
     skipCeiling: values['skip-ceiling'] === true,
+    injectCpu: values['inject-cpu'] !== undefined ? parseInjection(values['inject-cpu'], models) : {},
+    allowInconclusive: values['allow-inconclusive'] === true,
   };
 }
 

@@ -10,6 +10,7 @@ import { findModel, MODELS } from './registry.js';
 import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';
 import { nativeArgs } from './native/args.js';
 import { DEFAULT_MAX_CHILDREN } from './types.js';
+import { INJECT_CPU_ENV } from './handler.js';
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
 
@@ -23,6 +24,8 @@ Runs one concurrency model's echo server until SIGTERM or SIGINT.
   --workers N         workers/children/threads for parallel models (default: CPUs this process may use, ${os.availableParallelism()})
   --max-children N    fork-per-connection: children alive at once (default ${DEFAULT_MAX_CHILDREN})
   --cpu-rate R        spin-loop iterations per µs for cpu work (default: calibrated at start)
+  --inject-cpu US     test knob for the regression gate: US µs of extra busy work on every message (Node
+                      models only; npm run gate:validate uses it to measure the gate's detection rate)
   --help              this text
 
 Prints "CONBENCH_READY {json}" on stdout when it can serve.`;
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     workers: { type: 'string' },
     'max-children': { type: 'string' },
     'cpu-rate': { type: 'string' },
+    'inject-cpu': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -59,12 +63,18 @@ async function main(): Promise<void> {
   const maxChildren = positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, 4096);
   const cpuRate = values['cpu-rate'] === undefined ? undefined : positiveNumber('cpu-rate', values['cpu-rate'], 1);
 
+  const injectMicros = values['inject-cpu'] === undefined ? undefined : positiveNumber('inject-cpu', values['inject-cpu'], 1);
   if (model.runtime === 'native') {
+    if (injectMicros !== undefined) throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
     await runNative(model.binary(), nativeArgs({ model: model.name, host, port, work: formatWork(spec) }));
     return;
   }
 
-  const work = resolveWork(spec, () => cpuRate ?? calibrateSpin());
+  let rate = cpuRate;
+  const spinRate = (): number => (rate ??= calibrateSpin());
+  const work = resolveWork(spec, spinRate);
+  // Set before the model starts, so its workers, children and threads inherit it.
+  if (injectMicros !== undefined) process.env[INJECT_CPU_ENV] = String(Math.max(1, Math.round(injectMicros * spinRate())));
   const module = await model.load();
   const server = await module.start({ model: model.name, protocol, host, port, work, workers, maxChildren });
   process.stdout.write(
@@ -76,7 +86,11 @@ async function main(): Promise<void> {
       pid: process.pid,
       workers: server.workers,
       work: formatWork(spec),
-      details: { ...(work.kind === 'cpu' ? { cpuIterations: work.iterations } : {}), ...server.details },
+      details: {
+        ...(work.kind === 'cpu' ? { cpuIterations: work.iterations } : {}),
+        ...(injectMicros !== undefined ? { injectCpuMicros: injectMicros, injectCpuIterations: Number(process.env[INJECT_CPU_ENV]) } : {}),
+        ...server.details,
+      },
     }) + '\n',
   );
 
