@@ -134,6 +134,7 @@ async function main(): Promise<void> {
         timeoutMs: settings.timeoutMs,
         readyTimeoutSec: settings.readyTimeoutSec,
         stealLimitPercent: settings.stealLimitPercent,
+        otherLoadLimitPercent: settings.otherLoadLimitPercent,
         plan: { minRuns: runs, maxRuns: settings.maxRuns, targetCiPercent: settings.targetCiPercent },
         signal: stopper.signal,
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),

@@ -15,6 +15,11 @@
  * for the better is an improvement; "same" needs evidence: a non-significant change whose 95 % interval stays within
  * the threshold, or a significant one smaller than it. Anything else (too few runs, an interval too wide to rule a
  * threshold-sized change in or out) is inconclusive, never "same".
+ *
+ * Per cell: a regression on any metric fails the gate. Server CPU µs/msg decides the rest: it is the server's own
+ * cost and stays steady on a busy machine, where throughput swings with whatever else takes the CPU. When it is
+ * decided (same or better), an undecided throughput or p99 is shown but does not fail the gate; when it is itself
+ * undecided (or not measured), any undecided metric makes the cell inconclusive.
  */
 import { cellKey, isCeiling, type Environment, type RunRecord } from './record.js';
 import { countedRuns, cpuPerMessageSamples } from './aggregate.js';
@@ -58,6 +63,8 @@ export interface CompareRow {
   note?: string;
   /** Throughput divided by the reference's run nearest in time. */
   normalized?: boolean;
+  /** An inconclusive row that fails the gate (its cell's CPU µs/msg did not decide the cell). */
+  gating?: boolean;
 }
 
 export interface CompareOptions {
@@ -75,6 +82,7 @@ export interface CompareReport {
   /** How throughput was compared: "relative to native-epoll …" or "absolute msgs/s". */
   basis: string;
   regressions: CompareRow[];
+  /** Undecided rows that fail the gate (see `gating`). */
   inconclusive: CompareRow[];
   /** Metrics a cell has in one suite but could not be compared on, and why (every run client-saturated…). */
   dropped: { key: string; metric: MetricName; reason: string }[];
@@ -236,11 +244,14 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       if (v) rows.push(row(key, b, metric, { ...emptyComparison(), baseline: mean(v), nBaseline: v.length, verdict: 'missing' }));
     }
   }
+  // CPU µs/msg decides a cell unless it is itself undecided.
+  const decidedByCpu = new Set(rows.filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement')).map((r) => r.key));
+  for (const r of rows) if (r.verdict === 'inconclusive') r.gating = !decidedByCpu.has(r.key);
   return {
     rows,
     basis: options.reference ? `throughput relative to ${options.reference}'s run nearest in time in the same suite` : 'absolute msgs/s',
     regressions: rows.filter((r) => r.verdict === 'regression'),
-    inconclusive: rows.filter((r) => r.verdict === 'inconclusive'),
+    inconclusive: rows.filter((r) => r.verdict === 'inconclusive' && r.gating),
     dropped,
     compared: compared.size,
     environmentWarnings: environmentWarnings(baseline, current),

@@ -46,6 +46,13 @@ export interface ServerUsage {
   processes: number;
   /** Share of the machine's CPU time the hypervisor took (steal) during the window: a contended VM. */
   hostStealPercent?: number;
+  /** CPU time the whole machine spent running anything during the window, % of one core. */
+  hostBusyPercent?: number;
+  /**
+   * What ran besides the server and the load client (other processes, the kernel's own threads), % of one core:
+   * hostBusyPercent − server − client. High values mean the run competed for CPU with something else.
+   */
+  otherLoadPercent?: number;
 }
 
 /** interrupted: cut short by Ctrl-C/SIGTERM; like errored and skipped, it is never ranked. */

@@ -25,6 +25,8 @@ export interface CellContext {
   readyTimeoutSec: number;
   /** A run during which the hypervisor stole more than this % of the CPU is marked discarded (and repeated). */
   stealLimitPercent: number;
+  /** ... and one during which other processes used more than this % of a core (they competed with the run). */
+  otherLoadLimitPercent: number;
   plan: RunPlan;
   /** Override of the worker count; default: the CPUs the server is given. */
   workers?: number;
@@ -139,7 +141,11 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       },
     });
     throwIfAborted(ctx.signal);
-    const serverUsage = usage ? await usage : undefined;
+    const sampled = usage ? await usage : undefined;
+    const serverUsage =
+      sampled?.hostBusyPercent !== undefined
+        ? { ...sampled, otherLoadPercent: Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - result.client.cpuPercent) }
+        : sampled;
     const stopped = await server.stop();
     server = undefined;
     const record: RunRecord = {
@@ -151,8 +157,11 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
     const steal = serverUsage?.hostStealPercent;
+    const other = serverUsage?.otherLoadPercent;
     if (steal !== undefined && steal > ctx.stealLimitPercent) {
       record.discarded = `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${ctx.stealLimitPercent}%)`;
+    } else if (other !== undefined && other > ctx.otherLoadLimitPercent) {
+      record.discarded = `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${ctx.otherLoadLimitPercent}%)`;
     }
     return record;
   } catch (error) {

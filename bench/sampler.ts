@@ -50,12 +50,15 @@ async function sampleTree(rootPid: number): Promise<TreeSample> {
   return { cpuSeconds, rssBytes, processes };
 }
 
-/** Cumulative CPU ticks of the whole machine from /proc/stat: all of them, and those stolen by the hypervisor. */
-function readHostTicks(): { total: number; steal: number } | undefined {
+/**
+ * Cumulative CPU ticks of the whole machine from /proc/stat: all of them, those stolen by the hypervisor, and those
+ * spent running anything (user, nice, system, irq, softirq).
+ */
+function readHostTicks(): { total: number; steal: number; busy: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
-    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal, busy: user + nice + system + irq + softirq };
   } catch {
     return undefined;
   }
@@ -98,7 +101,9 @@ export async function startServerSampler(rootPid: number, rssIntervalMs = 500): 
         cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
         rssPeakBytes: Math.max(rssPeak, last.rssBytes),
         processes: last.processes,
-        ...(host0 && host1 && hostTicks > 0 ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100 } : {}),
+        ...(host0 && host1 && hostTicks > 0
+          ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100, hostBusyPercent: wall > 0 ? ((host1.busy - host0.busy) / CLOCK_TICKS / wall) * 100 : 0 }
+          : {}),
       };
     },
   };

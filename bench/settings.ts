@@ -46,6 +46,7 @@ Measuring
   --max-runs N         ... at most N runs per cell (default: the profile's, 10)
   --max-time SEC       ... and no new round once the suite has run SEC seconds (default: the profile's)
   --steal-limit PCT    repeat a run during which the hypervisor stole > PCT % of the CPU (default 10)
+  --other-load-limit PCT  ... or other processes used > PCT % of a CPU besides server and client (default 15)
   --ready-timeout SEC  TCP: the window opens once every connection the model serves has had an answer, or
                        after SEC seconds (default 30)
   --duration SEC       measured seconds per run (default: the profile's)
@@ -83,6 +84,8 @@ export interface Settings {
   maxSec?: number;
   /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
   stealLimitPercent: number;
+  /** ... or during which other processes used more than this % of a core. */
+  otherLoadLimitPercent: number;
   /** Bound on the wait for every connection the model serves to have had an answer. */
   readyTimeoutSec: number;
   warmupSec: number;
@@ -181,6 +184,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     'target-ci': { type: 'string' },
     'max-time': { type: 'string' },
     'steal-limit': { type: 'string' },
+    'other-load-limit': { type: 'string' },
     'ready-timeout': { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
@@ -272,6 +276,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     targetCiPercent: positiveNumber('target-ci', values['target-ci'], 5),
     ...(values['max-time'] !== undefined || profile.maxSec !== undefined ? { maxSec: positiveNumber('max-time', values['max-time'], profile.maxSec ?? 0) } : {}),
     stealLimitPercent: positiveNumber('steal-limit', values['steal-limit'], 10),
+    otherLoadLimitPercent: positiveNumber('other-load-limit', values['other-load-limit'], 15),
     readyTimeoutSec: nonNegativeNumber('ready-timeout', values['ready-timeout'], 30),
     warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
     durationSec: positiveNumber('duration', values.duration, profile.durationSec),

@@ -103,3 +103,23 @@ describe('baseline comparison, metric by metric', () => {
     expect(compareMarkdown(gate.report, 10, gate.decision)).toMatch(/\| tcp\/w\/a \| server CPU µs\/msg \|.*\*\*REGRESSION\*\*/);
   });
 });
+
+describe('which metric decides a cell', () => {
+  it('CPU µs/msg unchanged decides the cell: a throughput too noisy to judge is shown but does not fail the gate', () => {
+    // Same cost per message both times; throughput swung with whatever else ran on the machine.
+    const rates = [[100, 60, 130, 80], [70, 120, 90, 140]];
+    const [base, cur] = rates.map((rs) => rs.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: r * 0.9 })));
+    const report = compareSuites(base!, cur!, opts);
+    expect(rowOf(report, 'cpuPerMsg').verdict).toBe('same');
+    expect(rowOf(report, 'throughput')).toMatchObject({ verdict: 'inconclusive', gating: false });
+    expect(gateFails(report, false).fails).toBe(false);
+  });
+
+  it('an undecided CPU µs/msg leaves every undecided metric of the cell failing the gate', () => {
+    const cpus = [[90, 60, 120], [80, 130, 70]];
+    const [base, cur] = cpus.map((cs) => cs.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100 + run, run, serverCpuPercent: c })));
+    const report = compareSuites(base!, cur!, opts);
+    expect(rowOf(report, 'cpuPerMsg')).toMatchObject({ verdict: 'inconclusive', gating: true });
+    expect(gateFails(report, false).fails).toBe(true);
+  });
+});

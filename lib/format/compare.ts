@@ -17,7 +17,9 @@ function changeText(r: CompareRow): string {
 }
 
 function verdictText(r: CompareRow): string {
-  return r.verdict === 'regression' ? 'REGRESSION' : r.verdict === 'inconclusive' ? 'INCONCLUSIVE' : r.verdict;
+  if (r.verdict === 'regression') return 'REGRESSION';
+  if (r.verdict === 'inconclusive') return r.gating ? 'INCONCLUSIVE' : 'inconclusive (CPU µs/msg decided)';
+  return r.verdict;
 }
 
 function cells(r: CompareRow): string[] {
@@ -39,7 +41,8 @@ const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p (We
 function notes(report: CompareReport, thresholdPercent: number, decision: string): string[] {
   const lines = [
     `compared per run: server CPU µs/msg (lower is better), ${report.basis} (higher is better), p99 of open-loop cells (lower is better); ` +
-      `a regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%`,
+      `a regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%; ` +
+      `a cell whose CPU µs/msg is unchanged passes even where throughput is too noisy to decide`,
   ];
   for (const w of report.environmentWarnings) lines.push(`⚠ ${w}`);
   const missing = new Set(report.rows.filter((r) => r.verdict === 'missing').map((r) => r.key)).size;
@@ -47,7 +50,9 @@ function notes(report: CompareReport, thresholdPercent: number, decision: string
   if (missing > 0) lines.push(`⚠ ${missing} baseline cell(s) were not measured this time (missing): they were not checked`);
   if (fresh > 0) lines.push(`${fresh} cell(s) have no baseline yet (new)`);
   for (const d of report.dropped) lines.push(`not compared: ${d.key} ${METRICS[d.metric].label}: ${d.reason}`);
-  for (const r of report.inconclusive) lines.push(`inconclusive: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
+  for (const r of report.rows.filter((x) => x.verdict === 'inconclusive')) {
+    lines.push(`inconclusive${r.gating ? '' : ' (not gating: the cell\'s CPU µs/msg is unchanged)'}: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
+  }
   lines.push(decision);
   return lines;
 }

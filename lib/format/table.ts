@@ -109,7 +109,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
     notes.push(`? inconclusive (95% interval of throughput or CPU µs/msg wider than ±${first.targetCiPercent}% after ${Math.max(...wide.map((c) => c.okRuns))} runs, or one run): ${wide.map((c) => c.model).join(', ')} — not ranked`);
   }
   const discarded = cells.reduce((n, c) => n + c.discardedRuns, 0);
-  if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor stole too much CPU during them`);
+  if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor or other processes took CPU during them`);
   const waited = cells.filter((c) => c.readyWaitSec >= 0.5);
   if (waited.length > 0) notes.push(`window opened after the connections' first answers: ${waited.map((c) => `${c.model} waited ${c.readyWaitSec.toFixed(1)} s`).join(', ')}`);
   if (notes.length > 0) lines.push(notes.join('; '));
