@@ -180,6 +180,11 @@ async function main(): Promise<void> {
   const falseAlarms = results.filter((r) => r.aa.falseAlarm).length;
   const detections = results.filter((r) => r.ab.detected).length;
   const pairSec = results.map((r) => r.baselineSec + r.aa.seconds + r.ab.seconds);
+  // What the injection really cost: the calibrated spin is nominal, the gate sees the measured change.
+  const cpuChanges = (pick: (t: Trial) => number | undefined): number[] => results.map(pick).filter((c): c is number => c !== undefined && Number.isFinite(c));
+  const abChanges = cpuChanges((t) => t.ab.cpuChange);
+  const aaChanges = cpuChanges((t) => t.aa.gate?.report.rows.find((r) => r.model === target.name && r.metric === 'cpuPerMsg')?.change);
+  const meanPct = (xs: number[]): string => (xs.length > 0 ? `${((xs.reduce((a, b) => a + b, 0) / xs.length) * 100).toFixed(1)}%` : 'n/a');
   const summary = {
     trials: n,
     model: target.name,
@@ -188,6 +193,8 @@ async function main(): Promise<void> {
     suite: suiteArgs,
     falseAlarms,
     detections,
+    measuredCpuChangeAB: meanPct(abChanges),
+    measuredCpuChangeAA: meanPct(aaChanges),
     falseAlarmRate: rate(falseAlarms, n),
     detectionRate: rate(detections, n),
     meanTrialPairSec: n > 0 ? pairSec.reduce((a, b) => a + b, 0) / n : NaN,
@@ -200,6 +207,7 @@ async function main(): Promise<void> {
       `gate:validate — ${n} trial pair(s); ${target.name} +${injectMicros} µs per message (${injectPercent}% of its CPU cost); suite: ${suiteArgs.join(' ')}`,
       `false alarms (A/A, same code):        ${summary.falseAlarmRate}`,
       `detections   (A/B, ${injectPercent}% slower):      ${summary.detectionRate}`,
+      `${target.name} CPU µs/msg as the gate measured it: mean change ${summary.measuredCpuChangeAB} in A/B, ${summary.measuredCpuChangeAA} in A/A`,
       `time: ${Math.round(summary.meanTrialPairSec)} s per trial pair (baseline + A/A + A/B), ${Math.round(summary.totalSec)} s in all`,
       `details: ${path.join(out, 'gate-validate.json')}`,
     ].join('\n') + '\n',
