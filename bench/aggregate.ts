@@ -44,6 +44,8 @@ export interface CellSummary {
   /** Highest hypervisor steal seen in any run of the cell, % of the machine's CPU time (NaN when unknown). */
   hostStealPercent: number;
   clientCpuPercent: number;
+  /** The load client's CPU time per verified message, µs (median over runs): what the driver costs. */
+  clientCpuUsPerMsg: number;
   /** Most runs of this cell had a saturated client: the number is the client's limit, not the server's. */
   clientSaturated: boolean;
   clientReason?: string;
@@ -126,6 +128,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
     hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined) ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0)) : NaN,
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
+    clientCpuUsPerMsg: median(results.filter((r) => r.msgsPerSec > 0).map((r) => (r.client.cpuPercent / 100) * (1e6 / r.msgsPerSec))),
     clientSaturated: saturatedRuns.length * 2 > results.length,
     ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
     errors,

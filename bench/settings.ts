@@ -36,7 +36,8 @@ Changing workloads (apply to every workload of the profile; a swept axis becomes
   --in-flight D        frames in flight per connection (closed loop)
   --pattern P          persistent or connect-per-request
   --rate R             open loop at R frames/s in total
-  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')} (TCP default: native, else node)
+  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')} (TCP default: native, else node);
+                       several (native,node) measure the same cells with each, in the same rounds
   --set KEY=VALUE      any axis: connections, inFlight, size, work, pattern, rate, pin, driver (repeatable)
 
 Measuring
@@ -156,8 +157,11 @@ export function parseAxis(key: keyof WorkloadParams, text: string, flag: string)
       return positiveNumber(flag, text, 1);
     case 'pin':
       return oneOf<PinMode>(flag, text, ['separate', 'shared', 'off'], 'separate');
-    case 'driver':
-      return oneOf(flag, text, DRIVERS.map((d) => d.name), 'tcp');
+    case 'driver': {
+      // Several drivers sweep the axis: the same cells measured by each, in the same rounds.
+      const names = list(flag, text).map((name) => oneOf(flag, name, DRIVERS.map((d) => d.name), 'native'));
+      return (names.length === 1 ? names[0]! : names) as WorkloadParams['driver'];
+    }
     case 'protocol':
       return oneOf(flag, text, PROTOCOLS, 'tcp');
   }
@@ -234,8 +238,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
   const driverNamed = overrides.driver !== undefined;
   // A protocol change brings its default driver unless one was named.
   if (overrides.protocol !== undefined && overrides.driver === undefined) overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
-  const driverName = overrides.driver as string | undefined;
-  if (driverName !== undefined) {
+  for (const driverName of [overrides.driver ?? []].flat() as string[]) {
     const driver = DRIVERS.find((d) => d.name === driverName)!;
     const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
     if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);

@@ -38,9 +38,10 @@ export function throughputCell(c: CellSummary): string {
   return `${formatRate(t.median)}${margin}${c.conclusive ? '' : ' ?'}`;
 }
 
-/** The client's CPU and which driver it was (a ⚠ when it, not the server, set the pace). */
+/** Which driver, its CPU and its CPU per message (a ⚠ when it, not the server, set the pace). */
 export function clientCell(c: CellSummary): string {
-  return `${formatPercent(c.clientCpuPercent)}${c.clientSaturated ? ' ⚠' : ''} ${c.params.driver}`;
+  const perMsg = Number.isFinite(c.clientCpuUsPerMsg) ? ` ${formatCpuPerMsg(c.clientCpuUsPerMsg)}µs` : '';
+  return `${c.params.driver} ${formatPercent(c.clientCpuPercent)}${perMsg}${c.clientSaturated ? ' ⚠' : ''}`;
 }
 
 /** p50, p99, p99.9, server CPU, CPU µs/msg, server RSS: the columns every table format shares. */
@@ -73,7 +74,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   // UDP has no connection to fail: what goes wrong is datagrams, so they get columns of their own.
   const udp = first.params.protocol === 'udp';
   const table = new Table({
-    head: ['model', 'workers', 'runs', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
+    head: ['model', 'workers', 'runs', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU, µs/msg', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', ...(udp ? (['right', 'right', 'right'] as const) : []), 'left'],
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
