@@ -3,12 +3,16 @@
  * Prints the ready line (see protocol.ts) only once the server can serve. The orchestrator starts models the same way.
  */
 import { spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import os from 'node:os';
 import { parseFlags, positiveInteger, portNumber, oneOf, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
 import { formatReadyLine, PROTOCOLS } from './protocol.js';
 import { findModel, MODELS } from './registry.js';
 import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';
-import { nativeArgs } from './native/args.js';
+import { nativeArgs, nativeEnv } from './native/args.js';
+
+/** How long a stop may take before the process gives up on it (models stop their children within 2 s each). */
+const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
 
@@ -24,7 +28,10 @@ Runs one concurrency model's echo server until SIGTERM or SIGINT.
   --cpu-rate R        spin-loop iterations per µs for cpu work (default: calibrated at start)
   --help              this text
 
-Prints "CONBENCH_READY {json}" on stdout when it can serve.`;
+TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
+is closed and logged on stderr (one line, at most once a second).
+Prints "CONBENCH_READY {json}" on stdout when it can serve. Exit status: 0 after a clean stop, 1 on a failure,
+2 for bad usage (unknown model, bad flag, a host that does not resolve).`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags(process.argv.slice(2), {
@@ -52,6 +59,7 @@ async function main(): Promise<void> {
   const availability = model.available();
   if (!availability.ok) throw new UsageError(`model ${model.name} is unavailable: ${availability.reason}`);
   const host = values.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
   const port = portNumber('port', values.port, 0);
   const spec = parseWorkSpec(values.work ?? 'none');
   const workers = positiveInteger('workers', values.workers, os.availableParallelism(), 256);
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  await checkHostResolves(host);
   const work = resolveWork(spec, () => cpuRate ?? calibrateSpin());
   const module = await model.load();
   const server = await module.start({ model: model.name, protocol, host, port, work, workers, maxChildren });
@@ -85,8 +94,12 @@ async function main(): Promise<void> {
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+    // Not unref'd: a close() that never settles must end in this error, not in a silent exit 0 once the event loop
+    // runs dry (which is how fork-per-connection used to lose its "stopped" line).
+    setTimeout(() => {
+      process.stderr.write(`error: ${model.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (${why}); exiting anyway\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
     server.close().then(
       () => {
         process.stderr.write(`${model.name} stopped (${why})\n`);
@@ -108,10 +121,21 @@ async function main(): Promise<void> {
   }, 500).unref();
 }
 
+/** The native server resolves --host itself (exit 2 when it cannot); the Node models get the same check here. */
+async function checkHostResolves(host: string): Promise<void> {
+  try {
+    await lookup(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'temporary failure in name resolution' : (code ?? (error as Error).message);
+    throw new UsageError(`--host cannot be resolved (got "${host}": ${why})`);
+  }
+}
+
 /** The native server prints its own ready line; we pass signals through and exit with its status. */
 function runNative(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: 'inherit' });
+    const child = spawn(binary, args, { stdio: 'inherit', env: { ...process.env, ...nativeEnv() } });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const parent = process.ppid;
     setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
