@@ -24,7 +24,7 @@ import { rateLimitedLog } from '../servers/rate-limited-log.js';
 import { parseReadyLine } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
 import { compiled, PROJECT_ROOT } from '../servers/paths.js';
-import { connect, delay, echoOnce, frame } from './helpers/echo.js';
+import { connect, delay, echoOnce, frame, rawServer as startRawServer } from './helpers/echo.js';
 import { descendants, portClosed, processRunning, waitFor } from './helpers/processes.js';
 import { fakeRecord } from './helpers/records.js';
 
@@ -93,19 +93,9 @@ async function closedPort(): Promise<number> {
 
 /** A raw TCP server for the tests; closed (with its connections) after the test. */
 async function rawServer(onSocket: (s: net.Socket) => void): Promise<number> {
-  const open = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    open.add(s);
-    s.on('close', () => open.delete(s));
-    s.on('error', () => undefined);
-    onSocket(s);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
-    for (const s of open) s.destroy();
-    srv.close(() => r());
-  }));
-  return (srv.address() as net.AddressInfo).port;
+  const server = await startRawServer(onSocket);
+  cleanups.push(() => server.close());
+  return server.port;
 }
 
 /** How a connection that sends one frame ends: its echo, a refusal/reset/close, or nothing within `boundMs`. */

@@ -4,6 +4,7 @@ import { runTcpLoad, type TcpLoadOptions } from '../clients/tcp.js';
 import { openEndpoint, type Endpoint } from '../servers/endpoint.js';
 import { localHandler } from '../servers/handler.js';
 import { decodeHistogram } from '../clients/histogram.js';
+import { rawServer as startRawServer } from './helpers/echo.js';
 
 const servers: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
@@ -16,24 +17,11 @@ async function echoServer(): Promise<Endpoint> {
   return endpoint;
 }
 
-/** A raw server with custom behaviour per connection. */
+/** A raw server with custom behaviour per connection, closed after the test. */
 async function rawServer(onSocket: (s: net.Socket) => void): Promise<number> {
-  const open = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    open.add(s);
-    s.on('close', () => open.delete(s));
-    s.on('error', () => undefined);
-    onSocket(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push({
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of open) s.destroy();
-        server.close(() => r());
-      }),
-  });
-  return (server.address() as net.AddressInfo).port;
+  const server = await startRawServer(onSocket);
+  servers.push(server);
+  return server.port;
 }
 
 const base = (port: number, o: Partial<TcpLoadOptions> = {}): TcpLoadOptions => ({

@@ -6,9 +6,9 @@
  * ({ ack: seq, accepted }), and closing it then. A worker that dies between the handoff and the acknowledgement
  * (SIGKILL, a crash, or simply before the primary has noticed the previous death) never acknowledges; Node drops
  * the worker from the handle but keeps the unacknowledged connection referenced from its callback table and never
- * closes it. The client is then connected to nobody: no echo, no reset, until the primary exits. (Connections
- * still queued when the last worker goes are closed by Node itself, and later ones are refused: the primary stops
- * listening until a replacement worker listens again.)
+ * closes it. The client is then connected to nobody: no echo, no reset, until the primary exits (known upstream:
+ * nodejs/node#21746, node-v0.x-archive#7006). Connections still queued when the last worker goes are closed by Node
+ * itself, and later ones are refused: the primary stops listening until a replacement worker listens again.
  *
  * So the primary's side of every handoff is tracked here and closed when the worker disconnects or exits without
  * having acknowledged it: the client sees its connection reset, never a hang. This looks at the messages Node's cluster
