@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
-import { nativeArgs } from '../servers/native/args.js';
+import { nativeArgs, nativeEnv } from '../servers/native/args.js';
 import { compiled } from '../servers/paths.js';
 
 export const SERVE_ENTRY = compiled('servers/serve.ts');
@@ -65,7 +65,9 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
 export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   const { command, args } = serverCommand(launch);
   // detached: the server leads its own process group, so a forced stop reaches its workers and children too.
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...launch.env } });
+  // nativeEnv: the native server stops when this process dies (Node servers watch their parent themselves).
+  const env = { ...process.env, ...launch.env, ...nativeEnv() };
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {

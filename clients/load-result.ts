@@ -77,6 +77,8 @@ export interface LoadResult {
   client: ClientUsage;
   /** Connections (or flows) opened, and how many got at least one answer in the window. */
   connections?: { total: number; served: number };
+  /** The first error's message in the window (e.g. "connect ECONNREFUSED 127.0.0.1:9"), when the driver knows it. */
+  firstError?: string;
   /** Open loop: the rate asked for, and sends skipped because too many frames were already outstanding. */
   openLoop?: { targetRate: number; backlogged: number };
   readiness?: Readiness;

@@ -11,6 +11,7 @@ import { CLIENT_SATURATION_CPU_PERCENT } from './usage.js';
 import { validateTcpLoadOptions, type TcpLoadOptions } from './tcp.js';
 import type { ErrorCounts, LoadResult, Readiness } from './load-result.js';
 import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/native.js';
+import { UsageError } from '../lib/cli-args.js';
 
 export interface NativeTcpLoadOptions extends TcpLoadOptions {
   /** Event-loop threads in the driver, each pinned to one CPU of its affinity set when there are enough. */
@@ -58,6 +59,8 @@ export interface NativeRawResult {
   connections?: { total: number; served: number };
   openLoop?: { targetRate: number; backlogged: number };
   readiness?: Readiness;
+  /** The first error counted in the window, e.g. "connect ECONNREFUSED 127.0.0.1:9". */
+  firstError?: string;
   /** Sparse [µs, count] pairs in HdrHistogram's bucket layout (3 significant digits). */
   latency: [number, number][];
   latencyUncorrected?: [number, number][];
@@ -97,6 +100,7 @@ export function toLoadResult(raw: NativeRawResult): LoadResult {
     ...(raw.connections ? { connections: raw.connections } : {}),
     ...(raw.openLoop ? { openLoop: raw.openLoop } : {}),
     ...(raw.readiness ? { readiness: raw.readiness } : {}),
+    ...(raw.firstError ? { firstError: raw.firstError } : {}),
   };
 }
 
@@ -132,7 +136,8 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
       if (raw && code === 0) resolve(toLoadResult(raw));
       else {
         const why = stderr.trim().split('\n').at(-1)?.replace(/^error: /, '') || `exit code ${code ?? signal}`;
-        reject(new NativeLoadError(`native driver failed: ${why}`));
+        // Its exit 2 is bad usage (an option it refuses), the same as ours.
+        reject(code === 2 ? new UsageError(why) : new NativeLoadError(`native driver failed: ${why}`));
       }
     });
   });

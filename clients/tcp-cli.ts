@@ -8,11 +8,13 @@ import { positiveInteger, oneOf, runMain, UsageError, nonNegativeNumber } from '
 import { runTcpLoad, type ConnectionPattern, type TcpLoadOptions } from './tcp.js';
 import { nativeDriverStatus, runNativeTcpLoad } from './native-tcp.js';
 import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
-import { emitResult, parseLoadArgs } from './load-args.js';
+import { emitResult, parseLoadArgs, prepareLoad } from './load-args.js';
+import { EXIT_CODES_HELP } from './exit-status.js';
 
 const USAGE = `usage: npm run load -- --target HOST:PORT [options]
 
-Drives a framed TCP echo server (4-byte big-endian length + payload) and verifies every echoed byte.
+Drives a framed TCP echo server (4-byte big-endian length + payload, at most 64 MiB a frame: our servers close a
+connection that announces more) and verifies every echoed byte.
 
   --target HOST:PORT       server to load (required)
   --driver D               native (default when built: the C driver) or node (the Node client)
@@ -27,8 +29,11 @@ Drives a framed TCP echo server (4-byte big-endian length + payload) and verifie
   --ready-connections K    open the window only once K connections have had an echo (default 0: after warmup)
   --ready-timeout SEC      ... or once this long has passed after the warmup (default 30)
   --threads T              native driver: event-loop threads, one per CPU of its taskset (default 1)
+  --max-errors N           errors tolerated before the run fails (default 0; any mismatch fails)
   --json                   machine output for the orchestrator
-  --help                   this text`;
+  --help                   this text
+
+${EXIT_CODES_HELP}`;
 
 async function main(): Promise<void> {
   const parsed = parseLoadArgs(
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
     { maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB', defaultTimeoutMs: 5000 },
   );
   if (!parsed) return;
+  await prepareLoad(parsed.common);
   const { common, values } = parsed;
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const pattern = oneOf<ConnectionPattern>('pattern', str('pattern'), ['persistent', 'connect-per-request'], 'persistent');

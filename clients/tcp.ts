@@ -60,6 +60,7 @@ class Stats extends WindowCounters {
 
 function classify(stats: Stats, error: NodeJS.ErrnoException, connecting: boolean): void {
   if (!stats.recording) return;
+  stats.noteError(error);
   if (connecting) stats.errors.connectFailures++;
   else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') stats.errors.resets++;
   else stats.errors.errors++;
@@ -374,6 +375,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     histogram: encodeHistogram(stats.latency),
     latencyResolution: 'us',
     errors: stats.errors,
+    ...(stats.firstError !== undefined ? { firstError: stats.firstError } : {}),
     client,
     // Connect-per-request slots are not long-lived connections: serving is counted per persistent connection only.
     ...(o.pattern === 'persistent' ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } } : {}),

@@ -8,9 +8,14 @@ import { parseFlags, positiveInteger, portNumber, oneOf, positiveNumber, runMain
 import { formatReadyLine, PROTOCOLS } from './protocol.js';
 import { findModel, MODELS } from './registry.js';
 import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';
-import { nativeArgs } from './native/args.js';
+import { nativeArgs, nativeEnv } from './native/args.js';
 import { DEFAULT_MAX_CHILDREN } from './types.js';
 import { INJECT_CPU_ENV } from './handler.js';
+import { watchParent } from '../lib/parent.js';
+import { assertResolves } from '../lib/resolve.js';
+
+/** How long a stop may take before the process gives up on it (models stop their children within 2 s each). */
+const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
 
@@ -28,7 +33,10 @@ Runs one concurrency model's echo server until SIGTERM or SIGINT.
                       models only; npm run gate:validate uses it to measure the gate's detection rate)
   --help              this text
 
-Prints "CONBENCH_READY {json}" on stdout when it can serve.`;
+TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
+is closed and logged on stderr (one line, at most once a second).
+Prints "CONBENCH_READY {json}" on stdout when it can serve. Exit status: 0 after a clean stop, 1 on a failure,
+2 for bad usage (unknown model, bad flag, a host that does not resolve).`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags(process.argv.slice(2), {
@@ -57,6 +65,7 @@ async function main(): Promise<void> {
   const availability = model.available();
   if (!availability.ok) throw new UsageError(`model ${model.name} is unavailable: ${availability.reason}`);
   const host = values.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
   const port = portNumber('port', values.port, 0);
   const spec = parseWorkSpec(values.work ?? 'none');
   const workers = positiveInteger('workers', values.workers, os.availableParallelism(), 256);
@@ -70,6 +79,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  await assertResolves('host', host);
   let rate = cpuRate;
   const spinRate = (): number => (rate ??= calibrateSpin());
   const work = resolveWork(spec, spinRate);
@@ -100,8 +110,12 @@ async function main(): Promise<void> {
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+    // Not unref'd: a close() that never settles must end in this error, not in a silent exit 0 once the event loop
+    // runs dry (which is how fork-per-connection used to lose its "stopped" line).
+    setTimeout(() => {
+      process.stderr.write(`error: ${model.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (${why}); exiting anyway\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
     server.close().then(
       () => {
         process.stderr.write(`${model.name} stopped (${why})\n`);
@@ -117,19 +131,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // `npm run serve` may exit on SIGTERM without passing it on: a server whose parent is gone stops by itself
   // rather than running on as an orphan with its workers.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop('its parent process exited');
-  }, 500).unref();
+  watchParent(() => stop('its parent process exited'));
 }
 
 /** The native server prints its own ready line; we pass signals through and exit with its status. */
 function runNative(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: 'inherit' });
+    const child = spawn(binary, args, { stdio: 'inherit', env: { ...process.env, ...nativeEnv() } });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const parent = process.ppid;
-    setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
+    watchParent(() => child.kill('SIGTERM'));
     process.on('SIGTERM', forward('SIGTERM'));
     process.on('SIGINT', forward('SIGINT'));
     child.on('error', reject);

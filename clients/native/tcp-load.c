@@ -298,6 +298,7 @@ struct worker {
   struct counters c;
   int64_t next_housekeeping;
   const char *failure; /* set when the thread could not run */
+  char first_error[96]; /* the first error counted in the window, like Node's "connect ECONNREFUSED 127.0.0.1:9" */
 };
 
 static inline bool recording(void) { return atomic_load_explicit(&phase, memory_order_relaxed) == MEASURE; }
@@ -315,10 +316,25 @@ static void frame_prefix(uint8_t *out, uint64_t seq, uint32_t id) {
   memcpy(out + 4, tag, tag_bytes);
 }
 
-static void count_error(struct worker *w, int err) {
+/* Remembers the first error of the window, for the one-line reason a failed run exits with. */
+static void note_error(struct worker *w, const char *what, int err) {
+  if (!recording() || w->first_error[0]) return;
+  const char *name = strerrorname_np(err);
+  if (err == 0) snprintf(w->first_error, sizeof w->first_error, "%s: the server closed the connection to %s", what, opt.target);
+  else snprintf(w->first_error, sizeof w->first_error, "%s %s %s", what, name ? name : strerror(err), opt.target);
+}
+
+static void count_error(struct worker *w, const char *what, int err) {
   if (!recording()) return;
+  note_error(w, what, err);
   if (err == ECONNRESET || err == EPIPE) w->c.resets++;
   else w->c.errors++;
+}
+
+static void count_connect_failure(struct worker *w, int err) {
+  if (!recording()) return;
+  note_error(w, "connect", err);
+  w->c.connect_failures++;
 }
 
 static void watch(struct conn *c, uint32_t events, int op) {
@@ -341,7 +357,7 @@ static void start_connect(struct conn *c) {
   c->connect_started = now_ns();
   c->fd = socket(opt.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) {
-    if (recording()) c->w->c.connect_failures++;
+    count_connect_failure(c->w, errno);
     close_conn(c, RECONNECT_DELAY_NS);
     return;
   }
@@ -349,7 +365,7 @@ static void start_connect(struct conn *c) {
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->state = CONNECTING;
   if (connect(c->fd, (struct sockaddr *)&opt.addr, opt.addr_len) < 0 && errno != EINPROGRESS) {
-    if (recording()) c->w->c.connect_failures++;
+    count_connect_failure(c->w, errno);
     close_conn(c, RECONNECT_DELAY_NS);
     return;
   }
@@ -412,8 +428,8 @@ static int pump_writes(struct conn *c) {
   return 0;
 }
 
-static void fail_conn(struct conn *c, int err) {
-  count_error(c->w, err);
+static void fail_conn(struct conn *c, const char *what, int err) {
+  count_error(c->w, what, err);
   close_conn(c, RECONNECT_DELAY_NS);
 }
 
@@ -491,7 +507,7 @@ static void on_connected(struct conn *c) {
   socklen_t len = sizeof err;
   if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
   if (err != 0) {
-    if (recording()) c->w->c.connect_failures++;
+    count_connect_failure(c->w, err);
     close_conn(c, RECONNECT_DELAY_NS);
     return;
   }
@@ -504,7 +520,7 @@ static void on_connected(struct conn *c) {
     for (unsigned i = 0; i < opt.in_flight; i++) enqueue(c, now, 0);
   }
   int rc = pump_writes(c);
-  if (rc < 0) fail_conn(c, -rc);
+  if (rc < 0) fail_conn(c, "write", -rc);
 }
 
 static void on_readable(struct conn *c) {
@@ -515,18 +531,21 @@ static void on_readable(struct conn *c) {
       if (!receive(c, w->rbuf, (size_t)n, now_ns())) return;
       if (n < READ_BYTES) break;
     } else if (n == 0) { /* the server closed the connection */
-      if (recording() && (opt.pattern == PERSISTENT || c->recv_seq < c->next_seq)) w->c.errors++;
+      if (recording() && (opt.pattern == PERSISTENT || c->recv_seq < c->next_seq)) {
+        note_error(w, "read", 0);
+        w->c.errors++;
+      }
       close_conn(c, opt.pattern == PERSISTENT ? RECONNECT_DELAY_NS : 0);
       return;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;
     } else if (errno != EINTR) {
-      fail_conn(c, errno);
+      fail_conn(c, "read", errno);
       return;
     }
   }
   int rc = pump_writes(c);
-  if (rc < 0) fail_conn(c, -rc);
+  if (rc < 0) fail_conn(c, "write", -rc);
 }
 
 static void on_event(struct conn *c, uint32_t events) {
@@ -536,7 +555,7 @@ static void on_event(struct conn *c, uint32_t events) {
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c); /* read first: an error shows up as a failed read */
     if (c->state == OPEN && (events & EPOLLOUT)) {
       int rc = pump_writes(c);
-      if (rc < 0) fail_conn(c, -rc);
+      if (rc < 0) fail_conn(c, "write", -rc);
     }
   }
 }
@@ -564,7 +583,7 @@ static int64_t send_due(struct worker *w, int64_t now) {
     if (queued) {
       int rc = pump_writes(c);
       if (rc < 0) {
-        fail_conn(c, -rc);
+        fail_conn(c, "write", -rc);
         continue;
       }
     }
@@ -590,7 +609,7 @@ static void housekeeping(struct worker *w, int64_t now) {
     }
     if (c->state == CONNECTING) {
       if (now - c->connect_started > opt.timeout_ns) {
-        if (recording()) w->c.connect_failures++;
+        count_connect_failure(w, ETIMEDOUT);
         close_conn(c, 0);
       }
       continue;
@@ -687,6 +706,18 @@ static void print_histogram(const char *name, uint64_t *const *hists, unsigned c
     first = false;
   }
   putchar(']');
+}
+
+/* A JSON string literal (the target comes from the command line and may hold anything). */
+static void put_json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') printf("\\%c", ch);
+    else if (ch < 0x20) printf("\\u%04x", ch);
+    else putchar(ch);
+  }
+  putchar('"');
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -813,6 +844,9 @@ int main(int argc, char **argv) {
     double pct = seconds > 0 ? (cpu1[t] - cpu0[t]) / seconds * 100 : 0;
     if (pct > busiest) busiest = pct;
   }
+  const char *first_error = NULL;
+  for (unsigned t = 0; t < opt.threads && !first_error; t++)
+    if (workers[t].first_error[0]) first_error = workers[t].first_error;
   unsigned served = 0;
   for (unsigned i = 0; i < opt.connections; i++) served += conns[i].served_in_window;
 
@@ -829,6 +863,10 @@ int main(int argc, char **argv) {
   if (opt.ready_connections > 0)
     printf(",\"readiness\":{\"expected\":%u,\"ready\":%u,\"waitedSec\":%.3f,\"timedOut\":%s}", opt.ready_connections,
            ready_at_open, ready_waited, ready_at_open >= opt.ready_connections ? "false" : "true");
+  if (first_error) {
+    fputs(",\"firstError\":", stdout);
+    put_json_string(first_error);
+  }
   print_histogram("latency", lat, opt.threads);
   if (opt.rate > 0) print_histogram("latencyUncorrected", unc, opt.threads);
   printf("}\n");
