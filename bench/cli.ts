@@ -24,6 +24,7 @@ import { isCeiling, type PinMode, type RunRecord } from './record.js';
 import { compiled } from '../servers/paths.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
+import { costModelReport } from './cost-report.js'; // issue 11
 
 export { settingsFromArgs };
 
@@ -146,6 +147,11 @@ async function main(): Promise<void> {
   const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
   process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
+  // ── cost model (issue 11): predicted beside measured, from the newest `npm run bench:micro` records ──
+  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, runSec: warmupSec + durationSec, plain: plainText });
+  process.stdout.write(`\n${costModel(plain)}\n`);
+  results.write('cost-model.txt', `${costModel(true)}\n`);
+  // ── end cost model ──
   writeReports(results, env, splitText, cells, records, verdictReport(cells, plan.workloads, true));
   const charts = await writeCharts(results, cells).catch((error: Error) => {
     err.write(`charts not written: ${error.message}\n`);

@@ -1,8 +1,9 @@
-/** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+/** The Markdown report of a suite: environment, one table per workload with its charts, the verdict. Pure. */
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
 import { describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT } from './table.js';
 import { formatPercent, formatRate } from './units.js';
+import { chartFile } from './charts.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -45,6 +46,7 @@ export function markdownReport(title: string, env: Environment, split: string, c
     if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
     out.push('', ...notes.flatMap((n) => [n, '']));
+    out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
   }
   if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');
