@@ -133,8 +133,10 @@ async function main(): Promise<void> {
   const notes = microNotes(records, previous);
   process.stdout.write(`\n${microTable(records, plain)}\n${notes.map((n) => `${n}\n`).join('')}`);
   process.stdout.write(`CPU µs/op: CPU time of every process and thread involved per operation (warm-up excluded); ±mean: tinybench's 95% margin of error of the mean\n`);
-  if (records.some((r) => r.status === 'ok')) results.markLatest();
-  err.write(`wrote ${path.relative(process.cwd(), results.recordsFile)}${records.some((r) => r.status === 'ok') ? ` (${path.join(root, 'LATEST')} → ${runId})` : ''}\n`);
+  // Only a whole run becomes the one the cost model reads.
+  const complete = !abort.signal.aborted && records.some((r) => r.status === 'ok');
+  if (complete) results.markLatest();
+  err.write(`wrote ${path.relative(process.cwd(), results.recordsFile)}${complete ? ` (${path.join(root, 'LATEST')} → ${runId})` : abort.signal.aborted ? ' (interrupted: LATEST unchanged)' : ' (nothing measured: LATEST unchanged)'}\n`);
   if (records.some((r) => r.status === 'errored') && process.exitCode === undefined) process.exitCode = 1;
 }
 

@@ -82,7 +82,8 @@ export async function measurePrimitive(p: Primitive, ctx: MicroContext, options:
     await bench.run();
     const result = bench.tasks[0]!.result;
     if (result.state === 'errored') return { ...base, status: 'errored', reason: result.error.message };
-    if (result.state !== 'completed') return { ...base, status: 'errored', reason: `tinybench task ${result.state}` };
+    if (result.state === 'aborted') return { ...base, status: 'skipped', reason: 'interrupted before any sample' };
+    if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') return { ...base, status: 'errored', reason: `tinybench task ${result.state}` };
     const l = result.latency;
     const latency: MicroLatency = {
       meanUs: l.mean * US_PER_MS,
@@ -96,14 +97,15 @@ export async function measurePrimitive(p: Primitive, ctx: MicroContext, options:
     const cpuBySide = Object.fromEntries(Object.keys(cpuEnd).map((side) => [side, ((cpuEnd[side] ?? 0) - (cpuStart[side] ?? 0)) / Math.max(1, ops)]));
     const cpuUsPerOp = Object.values(cpuBySide).reduce((a, b) => a + b, 0);
     if (!Number.isFinite(cpuUsPerOp)) return { ...base, status: 'errored', reason: 'CPU time could not be read (no /proc?)' };
-    const details = f.details?.();
+    // Interrupted (Ctrl-C) after some samples: keep them, and say so.
+    const details = { ...f.details?.(), ...(result.state === 'aborted-with-statistics' ? { interrupted: 'yes' } : {}) };
     return {
       ...base,
       status: 'ok',
       latency,
       cpuUsPerOp,
       ...(Object.keys(cpuBySide).length > 1 ? { cpuBySide } : {}),
-      ...(details ? { details } : {}),
+      ...(Object.keys(details).length > 0 ? { details } : {}),
     };
   } catch (error) {
     return { ...base, status: 'errored', reason: (error as Error).message };

@@ -70,17 +70,15 @@ export function chartFile(kind: 'throughput' | 'latency', workload: string): str
   return `charts/${kind}-${workload.replace(/[^A-Za-z0-9.-]+/g, '_')}.svg`;
 }
 
-/** 1, 2, 5, 10, 20, 50 … from the decade below `low` to the step above `high`: even ticks for a log axis. */
+/** 1, 2, 5, 10, 20, 50 … from the step at or below `low` to the first at or above `high`: even ticks for a log axis. */
 export function oneTwoFive(low: number, high: number): number[] {
   if (!(low > 0) || !(high >= low)) return [];
   const ticks: number[] = [];
-  for (let decade = 10 ** Math.floor(Math.log10(low)); ; decade *= 10) {
-    for (const step of [1, 2, 5]) {
-      const t = step * decade;
-      if (t >= low / 2.0001 || ticks.length > 0) ticks.push(t);
-      if (t >= high) return ticks;
-    }
+  for (let decade = 10 ** Math.floor(Math.log10(low)); ticks.at(-1) === undefined || ticks.at(-1)! < high; decade *= 10) {
+    for (const step of [1, 2, 5]) if (ticks.at(-1) === undefined || ticks.at(-1)! < high) ticks.push(step * decade);
   }
+  while (ticks.length > 1 && ticks[1]! <= low) ticks.shift();
+  return ticks;
 }
 
 /** Ticks of the percentile axis, at 1/(1−p): 0 %, 50 %, 90 %, 99 %, 99.9 % … */

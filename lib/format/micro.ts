@@ -41,7 +41,9 @@ export function microNotes(records: readonly MicroRecord[], previous: readonly M
     const start = Number(d.iterationsPerUs);
     const end = Number(d.iterationsPerUsAtEnd);
     const target = Number(d.targetUs);
-    const parts = [`${r.title} on CPUs ${r.cpus}: ${us(r.latency!.meanUs)} µs for ${target} µs asked (${percent(r.latency!.meanUs / target - 1)})`];
+    // CPU per op is the loop's cost; wall time adds whatever took the CPU away meanwhile (other threads, steal).
+    const cpu = r.cpuUsPerOp ?? NaN;
+    const parts = [`${r.title} on CPUs ${r.cpus}: ${us(cpu)} µs of CPU for ${target} µs asked (${percent(cpu / target - 1)}), ${us(r.latency!.meanUs)} µs wall`];
     if (start > 0 && end > 0) parts.push(`calibration ${start.toFixed(1)} → ${end.toFixed(1)} iterations/µs during the run (${percent(end / start - 1)})`);
     const before = previous.find((p) => p.id === r.id && p.cpus === r.cpus && p.status === 'ok' && Number(p.details?.iterationsPerUs) > 0);
     if (before && start > 0) parts.push(`vs the previous micro run ${before.runId}: ${percent(start / Number(before.details!.iterationsPerUs) - 1)}`);
