@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
   process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
   // ── cost model (issue 11): predicted beside measured, from the newest `npm run bench:micro` records ──
-  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, runSec: warmupSec + durationSec, plain: plainText });
+  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, warmupSec, windowSec: durationSec, plain: plainText });
   process.stdout.write(`\n${costModel(plain)}\n`);
   results.write('cost-model.txt', `${costModel(true)}\n`);
   // ── end cost model ──

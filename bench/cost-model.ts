@@ -1,21 +1,25 @@
 /**
  * The cost model: each model's server CPU µs per message, predicted from the micro-costs (`npm run bench:micro`)
- * and the event loop's measured cost in the same workload, then its throughput for the CPUs it is given. Pure.
+ * and the event loop's measured cost in the same workload, then its msgs/s on the CPUs it is given. Pure.
  *
  * What it assumes, so what it can and cannot explain:
  * - Per message, a model that serves connections with the shared endpoint code (cluster, fork-pool, worker-threads,
  *   fork-per-connection's children) costs what the event loop costs: base B, measured in the same suite and workload.
  *   Piscina adds one task round trip per message (the hop to its pool and back). Iterative serves one connection at
- *   a time, so every wake-up brings one message: it costs a one-connection echo's server side, plus the work.
+ *   a time, so every wake-up brings one message: it costs a one-connection echo's server side, plus the work, and its
+ *   pace is that connection's round trip, not the CPU.
  * - `cpu:<µs>` work costs what the calibrated loop measured on the same CPU set; a model running it on several CPUs
  *   at once pays the loop's cost with every CPU busy instead (the difference is the adjustment term).
  * - Per connection: a handle pass (cluster-rr, fork-pool) or a process start plus a handle pass
  *   (fork-per-connection). Persistent connections open during the warm-up, outside the measured window, so these
  *   costs show per message only when every request opens a connection (connect-per-request).
- * - fork-per-connection starts min(connections, max-children) children at once: when that start-up CPU on the CPUs
- *   it has exceeds the run (warm-up + window), no message is answered in the window.
- * - Throughput = usable CPUs × 1e6 / CPU µs per message, usable CPUs = min(threads that can run, CPUs given); under
- *   shared pinning the client's CPU share is taken off. It is the server's capacity: a client-bound row measures less.
+ * - fork-per-connection's first connections start min(connections, max-children) children at once (the fork-burst
+ *   micro-cost per child). They are taken to be ready together once that CPU is spent on the CPUs they have; if that
+ *   is after the window, nothing is answered; otherwise the start-up CPU inside the window is spread over the
+ *   messages answered after it. Connections over the cap are never served.
+ * - msgs/s = usable CPUs × 1e6 / CPU µs per message, usable CPUs = min(threads that can run, CPUs given), less the
+ *   client's share under shared pinning. It is compared with the measured rate only where that limit was the real
+ *   one: the client was not saturated, and for a CPU limit the server used ≥ 90 % of its usable CPUs.
  * - Micro-costs are taken from the micro run's CPU set equal to the cell's server CPUs (0 for echo, 0-1 for cpu).
  */
 import type { CellSummary } from './aggregate.js';
@@ -46,7 +50,9 @@ export const COST_SHAPES: Readonly<Record<string, CostShape>> = {
 };
 
 /** Micro primitives the model reads. */
-export const MICRO_IDS = { oneConnection: 'tcp-rtt', cpuLoop: 'cpu-loop', cpuLoopParallel: 'cpu-loop-all-cpus' } as const;
+export const MICRO_IDS = { oneConnection: 'tcp-rtt', cpuLoop: 'cpu-loop', cpuLoopParallel: 'cpu-loop-all-cpus', forkBurst: 'fork-burst' } as const;
+
+export type Bound = 'cpu' | 'latency' | 'start-up';
 
 export interface Term {
   label: string;
@@ -72,9 +78,11 @@ export interface Prediction {
   /** fork-per-connection: children started at once, the seconds that takes on its CPUs, and whether that eats the run. */
   startup?: { children: number; seconds: number; starved: boolean; overCap: number };
   usableCpus?: number;
-  /** Predicted capacity, msgs/s. */
+  /** Predicted msgs/s over the measured window. */
   msgsPerSec?: number;
-  measured: { cpuUsPerMsg: number; msgsPerSec: number; clientBound: boolean };
+  /** What limits the predicted msgs/s: CPU (capacity), one connection's round trips, or the children's start-up. */
+  bound?: Bound;
+  measured: { cpuUsPerMsg: number; msgsPerSec: number; clientBound: boolean; serverCpuPercent: number };
   /** predicted / measured − 1 */
   cpuError?: number;
   /** Only when the row was server-bound (a client-bound row measures the client). */
@@ -82,8 +90,9 @@ export interface Prediction {
 }
 
 export interface CostModelOptions {
-  /** Seconds of one run (warm-up + measured window), to tell when start-up eats a run. */
-  runSec?: number;
+  /** A run's warm-up and measured window, seconds: when fork-per-connection's start-up ends against them. */
+  warmupSec?: number;
+  windowSec?: number;
 }
 
 export class MissingMicro extends Error {}
@@ -129,9 +138,58 @@ export function cpusGiven(cell: CellSummary, machineCores: number): number {
   return Math.max(0.1, n - clientShare);
 }
 
+interface Estimate {
+  /** Steady CPU µs per message, term by term. */
+  terms: Term[];
+  threads: number;
+  /** A limit other than CPU: one connection's round trips, one after the other. */
+  latencyRate?: number;
+  perConnectionUs?: number;
+  /** CPU µs to start all the children a persistent fork-per-connection run starts at once. */
+  startupCpuUs?: number;
+}
+
+function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }>, cell: CellSummary, base: CellSummary | undefined, records: readonly MicroRecord[], work: number, machineCores: number): Estimate | string {
+  const cpus = cell.serverCpus ?? 'all';
+  if (shape.base === 'one-connection') {
+    if (cell.params.protocol !== 'tcp') return 'the one-connection base is measured over TCP only';
+    const rtt = micro(records, MICRO_IDS.oneConnection, cpus);
+    const server = rtt.cpuBySide?.server;
+    if (server === undefined) throw new MissingMicro(`${rtt.id} on CPUs ${cpus} has no server side`);
+    const terms = [{ label: 'one-connection echo, server side', us: server }];
+    let workWallUs = 0;
+    if (work > 0) {
+      terms.push({ label: `cpu:${work} work`, us: workCost(records, cpus, work, false) });
+      const loop = micro(records, MICRO_IDS.cpuLoop, cpus);
+      workWallUs = (work * loop.latency!.meanUs) / Number(loop.details?.targetUs);
+    }
+    // One connection at a time with `inFlight` frames out: the round trip, not the CPU, sets the pace.
+    return { terms, threads: 1, latencyRate: (cell.params.inFlight * 1e6) / (rtt.latency!.meanUs + workWallUs) };
+  }
+  if (!base || base.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg)) return `no measured ${BASE_MODEL} cell in this workload`;
+  const threads = threadCount(shape.threads, cell);
+  const terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
+  for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
+  if (work > 0 && Math.min(threads, countCpusOf(cpus, machineCores)) >= 2) {
+    terms.push({ label: `cpu:${work} with every CPU busy − alone`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
+  }
+  const est: Estimate = { terms, threads };
+  if (shape.perConnection) {
+    est.perConnectionUs = shape.perConnection.reduce((sum, id) => sum + micro(records, id, cpus).cpuUsPerOp!, 0);
+    if (cell.params.pattern === 'connect-per-request') terms.push({ label: `per connection (${shape.perConnection.join(' + ')})`, us: est.perConnectionUs });
+  }
+  if (shape.startsPerConnection && cell.params.pattern === 'persistent') {
+    const burst = micro(records, MICRO_IDS.forkBurst, cpus);
+    const perChild = burst.cpuUsPerOp! / Number(burst.details?.children);
+    if (!(perChild > 0)) throw new MissingMicro(`${burst.id} on CPUs ${cpus} has no child count`);
+    est.startupCpuUs = threadCount('children', cell) * perChild;
+  }
+  return est;
+}
+
 export function predictCell(cell: CellSummary, base: CellSummary | undefined, records: readonly MicroRecord[], machineCores: number, options: CostModelOptions = {}): Prediction {
   const cpus = cell.serverCpus ?? 'all';
-  const measured = { cpuUsPerMsg: cell.serverCpuUsPerMsg, msgsPerSec: cell.throughput.median, clientBound: cell.clientSaturated };
+  const measured = { cpuUsPerMsg: cell.serverCpuUsPerMsg, msgsPerSec: cell.throughput.median, clientBound: cell.clientSaturated, serverCpuPercent: cell.serverCpuPercent };
   const out: Prediction = { key: cell.key, workload: cell.workload, protocol: cell.params.protocol, model: cell.model, cpus, kind: 'not-predicted', terms: [], measured };
   const shape = COST_SHAPES[cell.model];
   const work = workMicros(cell.params.work);
@@ -140,76 +198,63 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
   if (work === undefined) return { ...out, reason: `work ${cell.params.work} is not CPU per message` };
   if (cell.status !== 'ok') return { ...out, reason: `the cell ${cell.status}` };
   const given = cpusGiven(cell, machineCores);
+  if (shape.base === 'input') return { ...settle(out, [{ label: `${BASE_MODEL} measured`, us: cell.serverCpuUsPerMsg }], Math.min(1, given), 'cpu'), kind: 'input' };
+  let est: Estimate | string;
   try {
-    let terms: Term[];
-    let threads = 1;
-    let perConnectionUs: number | undefined;
-    let startup: Prediction['startup'];
-    if (shape.base === 'input') {
-      return { ...finish(out, [{ label: `${BASE_MODEL} measured`, us: cell.serverCpuUsPerMsg }], Math.min(1, given)), kind: 'input' };
-    } else if (shape.base === 'one-connection') {
-      if (cell.params.protocol !== 'tcp') return { ...out, reason: 'the one-connection base is measured over TCP only' };
-      const rtt = micro(records, MICRO_IDS.oneConnection, cpus);
-      const server = rtt.cpuBySide?.server;
-      if (server === undefined) throw new MissingMicro(`${rtt.id} on CPUs ${cpus} has no server side`);
-      terms = [{ label: 'one-connection echo, server side', us: server }];
-      if (work > 0) terms.push({ label: `cpu:${work} work`, us: workCost(records, cpus, work, false) });
-    } else {
-      if (!base || base.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg)) return { ...out, reason: `no measured ${BASE_MODEL} cell in this workload` };
-      threads = threadCount(shape.threads, cell);
-      terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
-      for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
-      const parallel = Math.min(threads, countCpusOf(cpus, machineCores)) >= 2;
-      if (work > 0 && parallel) {
-        terms.push({ label: `cpu:${work} with every CPU busy − alone`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
-      }
-      if (shape.perConnection) {
-        perConnectionUs = shape.perConnection.reduce((sum, id) => sum + micro(records, id, cpus).cpuUsPerOp!, 0);
-        if (cell.params.pattern === 'connect-per-request') terms.push({ label: `per connection (${shape.perConnection.join(' + ')})`, us: perConnectionUs });
-      }
-      if (shape.startsPerConnection && cell.params.pattern === 'persistent') {
-        const children = threadCount('children', cell);
-        const seconds = (children * micro(records, 'fork-start', cpus).cpuUsPerOp!) / 1e6 / Math.min(children, given);
-        const starved = options.runSec !== undefined && seconds >= options.runSec;
-        startup = { children, seconds, starved, overCap: Math.max(0, cell.params.connections - cell.workers) };
-      }
-    }
-    const usable = Math.min(threads, given);
-    const result = finish(out, terms, usable);
-    if (perConnectionUs !== undefined) result.perConnectionUs = perConnectionUs;
-    if (startup) {
-      result.startup = startup;
-      if (startup.starved) {
-        delete result.cpuUsPerMsg;
-        delete result.cpuError;
-        delete result.rateError;
-        result.msgsPerSec = 0;
-      }
-    }
-    return result;
+    est = estimate(shape, cell, base, records, work, machineCores);
   } catch (error) {
     if (error instanceof MissingMicro) return { ...out, reason: error.message };
     throw error;
   }
+  if (typeof est === 'string') return { ...out, reason: est };
+  const usable = Math.min(est.threads, given);
+  const steady = est.terms.reduce((sum, t) => sum + t.us, 0);
+  const capacity = (usable * 1e6) / steady;
+  const extra = est.perConnectionUs !== undefined ? { perConnectionUs: est.perConnectionUs } : {};
+  if (est.startupCpuUs === undefined) {
+    const latencyBound = est.latencyRate !== undefined && est.latencyRate < capacity;
+    return { ...settle(out, est.terms, usable, latencyBound ? 'latency' : 'cpu', latencyBound ? est.latencyRate : capacity), ...extra };
+  }
+  // fork-per-connection: its first connections start every child at once, at the start of the warm-up.
+  if (options.warmupSec === undefined || options.windowSec === undefined) return { ...out, reason: "needs the run's warm-up and window (npm run bench passes them)", ...extra };
+  const children = threadCount('children', cell);
+  const seconds = est.startupCpuUs / 1e6 / usable;
+  const windowStart = options.warmupSec;
+  const windowEnd = options.warmupSec + options.windowSec;
+  const startup = { children, seconds, starved: seconds >= windowEnd, overCap: Math.max(0, cell.params.connections - cell.workers) };
+  if (startup.starved) return { ...out, kind: 'predicted', terms: est.terms, usableCpus: usable, msgsPerSec: 0, bound: 'start-up', startup, ...extra };
+  // Children are taken to be ready together at `seconds` and to serve at full capacity after; the start-up CPU
+  // spent inside the window is spread over the messages answered in it.
+  const messages = capacity * (windowEnd - Math.max(windowStart, seconds));
+  const startupInWindow = est.startupCpuUs * (Math.max(0, seconds - windowStart) / seconds);
+  const terms = startupInWindow > 0 ? [...est.terms, { label: 'start-up CPU inside the window', us: startupInWindow / messages }] : est.terms;
+  return { ...settle(out, terms, usable, 'start-up', messages / options.windowSec), startup, ...extra };
 }
 
 function countCpusOf(cpus: string, machineCores: number): number {
   return cpus === 'all' ? machineCores : countCpus(cpus);
 }
 
-function finish(out: Prediction, terms: Term[], usable: number): Prediction {
+/** A server at ≥ 90 % of the CPUs it could use was the bottleneck: its msgs/s is its capacity. */
+export const SATURATED_SHARE = 0.9;
+
+function settle(out: Prediction, terms: Term[], usable: number, bound: Bound, rate = (usable * 1e6) / terms.reduce((sum, t) => sum + t.us, 0)): Prediction {
   const cpu = terms.reduce((sum, t) => sum + t.us, 0);
-  const rate = cpu > 0 ? (usable * 1e6) / cpu : undefined;
   const m = out.measured;
+  // Throughput is comparable only where the predicted limit was the real one: not when the client set the pace,
+  // and for a CPU limit only when the server's CPU was (nearly) all used.
+  const serverSaturated = Number.isFinite(m.serverCpuPercent) && m.serverCpuPercent >= SATURATED_SHARE * usable * 100;
+  const comparable = !m.clientBound && (bound !== 'cpu' || serverSaturated) && m.msgsPerSec > 0;
   return {
     ...out,
     kind: 'predicted',
     terms,
     cpuUsPerMsg: cpu,
     usableCpus: usable,
-    ...(rate !== undefined ? { msgsPerSec: rate } : {}),
+    bound,
+    msgsPerSec: rate,
     ...(Number.isFinite(m.cpuUsPerMsg) && m.cpuUsPerMsg > 0 ? { cpuError: cpu / m.cpuUsPerMsg - 1 } : {}),
-    ...(rate !== undefined && !m.clientBound && m.msgsPerSec > 0 ? { rateError: rate / m.msgsPerSec - 1 } : {}),
+    ...(comparable ? { rateError: rate / m.msgsPerSec - 1 } : {}),
   };
 }
 

@@ -36,11 +36,10 @@ async function main(): Promise<void> {
   const plain = !process.stdout.isTTY;
   const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
   process.stdout.write(`${tables}\n\nVerdict\n${verdictReport(cells, workloads, plain)}\n`);
-  // Micro-costs from the suite's results root (<root>/micro/LATEST). The records do not keep the warm-up, so the
-  // cost model's start-up check uses the measured window alone.
+  // Micro-costs from the suite's results root (<root>/micro/LATEST). Records do not keep the warm-up length, so
+  // fork-per-connection's start-up is predicted only by the bench itself.
   const dir = ResultsDir.of(file);
-  const runSec = records.find((r) => r.result)?.result?.seconds;
-  const costModel = (plainText: boolean): string => costModelReport(cells, dir.root, { env: records[0]!.env, ...(runSec ? { runSec } : {}), plain: plainText });
+  const costModel = (plainText: boolean): string => costModelReport(cells, dir.root, { env: records[0]!.env, plain: plainText });
   process.stdout.write(`\n${costModel(plain)}\n`);
   if (!values['no-write']) {
     dir.write('cost-model.txt', `${costModel(true)}\n`);

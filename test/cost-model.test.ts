@@ -11,18 +11,22 @@ import type { CellSummary } from '../bench/aggregate.js';
 import { ENV } from './helpers/records.js';
 import { cellOf, microRecord } from './helpers/micro.js';
 
-const ECHO = { serverCpus: '0', workers: 1, clientSaturated: false, clientCpuPercent: 50 } as const;
-const CPU = { serverCpus: '0-1', workers: 2, clientSaturated: false, clientCpuPercent: 30, params: { work: 'cpu:200', pin: 'shared' as const } };
+const ECHO = { serverCpus: '0', workers: 1, clientSaturated: false, clientCpuPercent: 50, serverCpuPercent: 97 } as const;
+const CPU = { serverCpus: '0-1', workers: 2, clientSaturated: false, clientCpuPercent: 30, serverCpuPercent: 165, params: { work: 'cpu:200', pin: 'shared' as const } };
 
 const MICRO = [
   microRecord('piscina-task', '0', 30),
   microRecord('piscina-task', '0-1', 60),
-  microRecord('tcp-rtt', '0', 50, { cpuBySide: { client: 20, server: 30 } }),
-  microRecord('tcp-rtt', '0-1', 70, { cpuBySide: { client: 30, server: 40 } }),
+  // Round trips of 80 and 100 µs wall (the helper's latency mean is the CPU figure given).
+  microRecord('tcp-rtt', '0', 80, { cpuBySide: { client: 50, server: 30 } }),
+  microRecord('tcp-rtt', '0-1', 100, { cpuBySide: { client: 60, server: 40 } }),
   microRecord('handle-pass', '0', 100),
   microRecord('handle-pass', '0-1', 150),
   microRecord('fork-start', '0', 80_000),
   microRecord('fork-start', '0-1', 90_000),
+  // A burst of 32 children: 80 ms of CPU each.
+  microRecord('fork-burst', '0', 32 * 80_000, { details: { children: 32 } }),
+  microRecord('fork-burst', '0-1', 32 * 80_000, { details: { children: 32 } }),
   // 200 µs asked costs 210 alone and 220 with every CPU busy.
   microRecord('cpu-loop', '0-1', 210, { details: { targetUs: 200 } }),
   microRecord('cpu-loop-all-cpus', '0-1', 220, { details: { targetUs: 200 } }),
@@ -51,20 +55,29 @@ describe('cost model', () => {
     expect(p.rateError).toBeCloseTo(1e6 / 40 / 20_000 - 1);
   });
 
-  it('a client-bound row gets a CPU error but no throughput error', () => {
-    const cell = cellOf('piscina', 'echo', { ...ECHO, serverCpuUsPerMsg: 50, clientSaturated: true });
-    const p = predictCell(cell, base, MICRO, 2);
-    expect(p.cpuError).toBeDefined();
-    expect(p.rateError).toBeUndefined();
+  it('msgs/s is compared only where the predicted limit was the real one', () => {
+    const clientBound = predictCell(cellOf('piscina', 'echo', { ...ECHO, serverCpuUsPerMsg: 50, clientSaturated: true }), base, MICRO, 2);
+    expect(clientBound.cpuError).toBeDefined();
+    expect(clientBound.rateError).toBeUndefined();
+    // Neither side saturated (server at 70 % of its one CPU): the capacity is only an upper bound.
+    const idle = predictCell(cellOf('piscina', 'echo', { ...ECHO, serverCpuUsPerMsg: 50, serverCpuPercent: 70 }), base, MICRO, 2);
+    expect(idle.msgsPerSec).toBeCloseTo(1e6 / 40);
+    expect(idle.rateError).toBeUndefined();
+    const text = costModelTables([idle], true);
+    expect(text).toContain('msgs/s not compared where neither side was saturated (server CPU < 90 % of its usable CPUs): piscina on echo (70%)');
   });
 
-  it('iterative = a one-connection echo’s server side + the cpu: work as the calibrated loop measured it', () => {
-    const cell = cellOf('iterative', 'cpu', { ...CPU, workers: 1, serverCpuUsPerMsg: 250 });
+  it('iterative = a one-connection echo’s server side + the cpu: work; its pace is one round trip at a time', () => {
+    const cell = withRate(cellOf('iterative', 'cpu', { ...CPU, workers: 1, serverCpuUsPerMsg: 250, serverCpuPercent: 70 }), 3000);
     const p = predictCell(cell, undefined, MICRO, 2);
     expect(p.terms.map((t) => t.us)).toEqual([40, 210]);
     expect(p.cpuUsPerMsg).toBe(250);
     expect(p.cpuError).toBe(0);
     expect(p.usableCpus).toBe(1);
+    // Round trip 100 µs wall + the loop's 210 µs wall for 200 asked: 1e6 / 310 msgs/s, below the CPU's 1e6 / 250.
+    expect(p.bound).toBe('latency');
+    expect(p.msgsPerSec).toBeCloseTo(1e6 / 310);
+    expect(p.rateError).toBeCloseTo(1e6 / 310 / 3000 - 1); // compared although the CPU was not saturated
   });
 
   it('a parallel model doing cpu: work pays the loop’s every-CPU-busy cost; usable CPUs lose the client’s share', () => {
@@ -91,16 +104,29 @@ describe('cost model', () => {
     expect(perRequest.terms.at(-1)).toEqual({ label: 'per connection (handle-pass)', us: 100 });
   });
 
-  it('fork-per-connection: when starting its children takes longer than the run, nothing is predicted answered', () => {
+  it('fork-per-connection: its children start together at the warm-up; nothing is answered if that outlasts the window', () => {
     const cell = cellOf('fork-per-connection', 'echo', { ...ECHO, workers: 32, serverCpuUsPerMsg: NaN, params: { connections: 50 } });
-    const starved = predictCell(cell, base, MICRO, 2, { runSec: 2 });
+    const starved = predictCell(cell, base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
     // 32 children × 80 ms of CPU on 1 CPU = 2.56 s ≥ 2 s.
     expect(starved.startup).toEqual({ children: 32, seconds: 2.56, starved: true, overCap: 18 });
+    expect(starved).toMatchObject({ kind: 'predicted', bound: 'start-up', msgsPerSec: 0 });
     expect(starved.cpuUsPerMsg).toBeUndefined();
-    expect(starved.msgsPerSec).toBe(0);
-    const longer = predictCell(cell, base, MICRO, 2, { runSec: 5 });
-    expect(longer.startup?.starved).toBe(false);
-    expect(longer.cpuUsPerMsg).toBe(10);
+    expect(predictCell(cell, base, MICRO, 2).reason).toBe("needs the run's warm-up and window (npm run bench passes them)");
+  });
+
+  it('fork-per-connection: start-up CPU spent inside the window is spread over the messages answered after it', () => {
+    const cpuBase = cellOf('event-loop', 'cpu', { ...CPU, workers: 1, serverCpuUsPerMsg: 215 });
+    const cell = cellOf('fork-per-connection', 'cpu', { ...CPU, workers: 32, clientCpuPercent: 0, serverCpuUsPerMsg: 900, params: { ...CPU.params, connections: 50 } });
+    const p = predictCell(cell, cpuBase, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    // 2.56 s of start-up CPU on 2 CPUs: ready at 1.28 s. Steady cost 215 + 10 µs → 2e6 / 225 msgs/s for 0.72 s.
+    expect(p.startup).toEqual({ children: 32, seconds: 1.28, starved: false, overCap: 18 });
+    const messages = (2e6 / 225) * 0.72;
+    const startupInWindow = 2.56e6 * (0.78 / 1.28);
+    expect(p.terms.at(-1)!.label).toBe('start-up CPU inside the window');
+    expect(p.terms.at(-1)!.us).toBeCloseTo(startupInWindow / messages);
+    expect(p.cpuUsPerMsg).toBeCloseTo(225 + startupInWindow / messages);
+    expect(p.msgsPerSec).toBeCloseTo(messages / 1.5);
+    expect(p.bound).toBe('start-up');
   });
 
   it('says what is missing instead of inventing a cost; the base is an input; the native row is not modelled', () => {
@@ -158,9 +184,9 @@ describe('cost model', () => {
   });
 
   it('formats a not-predicted row with its reason and a start-up bound row with its arithmetic', () => {
-    const p: Prediction = predictCell(cellOf('fork-per-connection', 'echo', { ...ECHO, workers: 32, params: { connections: 50 } }), base, MICRO, 2, { runSec: 2 });
+    const p: Prediction = predictCell(cellOf('fork-per-connection', 'echo', { ...ECHO, workers: 32, params: { connections: 50 } }), base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
     const text = costModelTables([p], true);
-    expect(text).toContain('start-up: 32 children at once = 2.6 s of CPU on 1.0 CPU, longer than the run: nothing answered; 18 connection(s) over the cap wait for ever');
+    expect(text).toContain('start-up: 32 children at once, ready after 2.56 s on 1.0 CPU, after the window: nothing answered; 18 connection(s) over the cap never served');
     expect(text).toMatch(/fork-per-connection[\s│]+no msgs/);
   });
 });

@@ -111,4 +111,48 @@ const forkStart: Primitive = {
   },
 };
 
-export const PROCESS_PRIMITIVES: readonly Primitive[] = [ipcRoundTrip('json'), ipcRoundTrip('advanced'), handlePass, forkStart];
+/** fork-per-connection's default cap: the burst its first connections cause. */
+export const FORK_BURST = 32;
+
+const forkBurst: Primitive = {
+  id: 'fork-burst',
+  title: `${FORK_BURST} × fork() at once to every first message`,
+  op: `fork ${FORK_BURST} of the fork models' child entry together, wait until all are ready; then disconnect them and wait for their exits`,
+  minSamples: 4,
+  async setup(): Promise<Fixture> {
+    const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
+    const live = new Set<ReturnType<typeof fork>>();
+    const startOne = async (): Promise<void> => {
+      const child = fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      live.add(child);
+      await waitForReady(child, 'fork-child', 60_000); // on failure, the burst's finally stops every child
+    };
+    const stopAll = async (): Promise<void> => {
+      const children = [...live];
+      live.clear();
+      await Promise.all(children.map((c) => stopChild(c)));
+    };
+    return {
+      // Latency: the burst until its last child is ready (what the first connections of fork-per-connection wait).
+      fn: async (): Promise<FnReturnedObject> => {
+        const t0 = performance.now();
+        try {
+          await Promise.all(Array.from({ length: FORK_BURST }, startOne));
+          const ready = performance.now() - t0;
+          const exits = [...live].map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))));
+          for (const c of live) c.disconnect();
+          await Promise.all(exits);
+          return { overriddenDuration: ready, overriddenIterationCost: performance.now() - t0 };
+        } finally {
+          await stopAll();
+        }
+      },
+      async: true,
+      cpu: async () => ({ parent: ownCpuUs(), children: reapedChildrenCpuUs() }),
+      details: () => ({ children: FORK_BURST, entry: 'servers/entries/fork-child.js single' }),
+      close: stopAll,
+    };
+  },
+};
+
+export const PROCESS_PRIMITIVES: readonly Primitive[] = [ipcRoundTrip('json'), ipcRoundTrip('advanced'), handlePass, forkStart, forkBurst];

@@ -1,9 +1,9 @@
 /** Predicted beside measured (the cost model), one cli-table3 table per workload, and how close it came. Pure. */
 import Table from 'cli-table3';
 import type { Prediction, Term } from '../../bench/cost-model.js';
-import { withinTolerance } from '../../bench/cost-model.js';
+import { SATURATED_SHARE, withinTolerance } from '../../bench/cost-model.js';
 import { formatCpuPerMsg } from './table.js';
-import { formatRate } from './units.js';
+import { formatPercent, formatRate } from './units.js';
 
 const us = formatCpuPerMsg;
 
@@ -20,9 +20,10 @@ function howText(p: Prediction): string {
   if (p.kind === 'not-predicted') return `not predicted: ${p.reason}`;
   if (p.kind === 'input') return 'the measured base every other prediction starts from';
   const parts = [termsText(p.terms)];
+  if (p.bound === 'latency') parts.push("pace: one connection's round trips, one at a time");
   if (p.startup) {
     const s = p.startup;
-    parts.push(`start-up: ${s.children} children at once = ${s.seconds.toFixed(1)} s of CPU on ${p.usableCpus!.toFixed(1)} CPU${s.starved ? ', longer than the run: nothing answered' : ''}${s.overCap > 0 ? `; ${s.overCap} connection(s) over the cap wait for ever` : ''}`);
+    parts.push(`start-up: ${s.children} children at once, ready after ${s.seconds.toFixed(2)} s on ${p.usableCpus!.toFixed(1)} CPU${s.starved ? ', after the window: nothing answered' : ''}${s.overCap > 0 ? `; ${s.overCap} connection(s) over the cap never served` : ''}`);
   }
   if (p.perConnectionUs !== undefined && !p.terms.some((t) => t.label.startsWith('per connection'))) parts.push(`per connection ${us(p.perConnectionUs)} (outside the window)`);
   return parts.join('; ');
@@ -69,6 +70,10 @@ export function costModelTables(predictions: readonly Prediction[], plain = fals
   );
   if (predictions.some((p) => p.measured.clientBound)) {
     out.push('⚠ client-bound row: the load client set the pace, so its msgs/s is not the server\'s capacity and its CPU µs/msg was measured below saturation');
+  }
+  const unsaturated = predictions.filter((p) => p.kind === 'predicted' && p.rateError === undefined && !p.measured.clientBound && p.msgsPerSec !== 0);
+  if (unsaturated.length > 0) {
+    out.push(`msgs/s not compared where neither side was saturated (server CPU < ${SATURATED_SHARE * 100} % of its usable CPUs): ${unsaturated.map((p) => `${p.model} on ${p.workload} (${formatPercent(p.measured.serverCpuPercent)})`).join(', ')}; the prediction is then an upper bound`);
   }
   return out.join('\n');
 }
