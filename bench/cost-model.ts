@@ -171,7 +171,7 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
   const terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
   for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
   if (work > 0 && Math.min(threads, countCpusOf(cpus, machineCores)) >= 2) {
-    terms.push({ label: `cpu:${work} with every CPU busy − alone`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
+    terms.push({ label: `cpu:${work} extra with every CPU busy`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
   }
   const est: Estimate = { terms, threads };
   if (shape.perConnection) {

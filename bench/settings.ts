@@ -14,6 +14,7 @@ import { parseSize } from '../lib/format/units.js';
 import { DRIVERS, defaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';
+import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
 
 export const USAGE = `usage: npm run bench [-- options]
 
@@ -208,7 +209,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     durationSec: positiveNumber('duration', values.duration, profile.durationSec),
     timeoutMs: positiveNumber('timeout', values.timeout, 5000),
     ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, 256) } : {}),
-    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], 32, 4096) } : {}),
+    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, 4096) } : {}),
     out: values.out ?? 'results',
     dryRun: values['dry-run'] === true,
     profile: profile.name,

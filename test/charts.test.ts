@@ -75,7 +75,9 @@ describe('charts and CSV', () => {
     expect(Math.max(...values.map((v) => v.x))).toBeCloseTo(2000);
     expect(JSON.stringify(spec.title)).toContain('no curve (nothing answered): fork-per-connection');
     const svg = await renderSvg(spec);
-    for (const label of ['0%', '90%', '99%', '99.9%', 'piscina', 'µs']) expect(svg).toContain(label);
+    for (const label of ['0%', '90%', '99%', '99.9%', 'piscina', 'µs', 'client-bound']) expect(svg).toContain(label);
+    const noneClientBound = await renderSvg(latencySpec('tcp/echo', cells.filter((c) => !c.clientSaturated)));
+    expect(noneClientBound).not.toContain('client-bound');
   });
 
   it('log-axis ticks step 1-2-5 across the data; report.md links each workload’s charts', () => {

@@ -84,7 +84,7 @@ describe('cost model', () => {
     const cpuBase = cellOf('event-loop', 'cpu', { ...CPU, workers: 1, serverCpuUsPerMsg: 215 });
     const cell = cellOf('worker-threads', 'cpu', { ...CPU, serverCpuUsPerMsg: 240 });
     const p = predictCell(cell, cpuBase, MICRO, 2);
-    expect(p.terms.map((t) => t.label)).toEqual(['event-loop measured', 'cpu:200 with every CPU busy − alone']);
+    expect(p.terms.map((t) => t.label)).toEqual(['event-loop measured', 'cpu:200 extra with every CPU busy']);
     expect(p.terms[1]!.us).toBeCloseTo(220 - 210);
     expect(cpusGiven(cell, 2)).toBeCloseTo(2 - 0.3);
     expect(p.usableCpus).toBeCloseTo(1.7);

@@ -1,15 +1,17 @@
 /**
  * Process primitives: the child_process IPC round trip (json and advanced serialization), handing a socket to a
- * child (what fork-pool and cluster-rr do once per connection), and fork() to first message (what
- * fork-per-connection pays per connection), the last one with the real fork-child entry of the fork models.
+ * child (what fork-pool and cluster-rr do once per connection), and fork() to first message, one child and a burst
+ * of 32 (what fork-per-connection pays per connection, and what its first connections cause), with the real
+ * fork-child entry of the fork models.
  */
 import net from 'node:net';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { FnReturnedObject } from 'tinybench';
 import { FORK_CHILD_ENTRY } from '../../servers/models/fork-pool.js';
 import { childEnv } from '../../servers/entries/child-config.js';
-import { stopChild, waitForReady } from '../../servers/models/supervise.js';
+import { DEFAULT_MAX_CHILDREN } from '../../servers/types.js';
+import { hasExited, stopChild, waitForReady } from '../../servers/models/supervise.js';
 import { listenOn } from '../../servers/listen.js';
 import { reapedChildrenCpuUs } from '../sampler.js';
 import { ownCpuUs } from './measure.js';
@@ -75,84 +77,54 @@ const handlePass: Primitive = {
   },
 };
 
-const forkStart: Primitive = {
-  id: 'fork-start',
-  title: 'fork() to first message',
-  op: "fork the fork models' child entry, wait for its ready message; then disconnect it and wait for its exit",
-  minSamples: 16,
-  async setup(): Promise<Fixture> {
-    const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
-    const live = new Set<ReturnType<typeof fork>>();
-    return {
-      // Latency: fork to the ready message. CPU: the whole life of the child (start, ready, exit) plus the parent's part.
-      fn: async (): Promise<FnReturnedObject> => {
-        const t0 = performance.now();
+/** fork-per-connection's default cap: the burst its first connections cause. */
+export const FORK_BURST = DEFAULT_MAX_CHILDREN;
+
+/**
+ * fork() of `count` children together (the fork models' real child entry) until every one has sent its ready message;
+ * then they are let go and their exits awaited. Latency: until the last is ready. CPU: the children's whole lives
+ * (start, ready, exit) and the parent's part, read from the reaped children's CPU time (10 ms ticks).
+ */
+function forkChildren(count: number): Primitive {
+  return {
+    id: count === 1 ? 'fork-start' : 'fork-burst',
+    title: count === 1 ? 'fork() to first message' : `${count} × fork() at once to every first message`,
+    op: count === 1 ? "fork the fork models' child entry, wait for its ready message; then let it exit" : `fork ${count} of the fork models' child entry together, wait until all are ready; then let them exit`,
+    minSamples: count === 1 ? 16 : 4,
+    async setup(): Promise<Fixture> {
+      const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
+      const live = new Set<ChildProcess>();
+      const startOne = async (): Promise<void> => {
         const child = fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         live.add(child);
-        try {
-          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          await waitForReady(child, 'fork-child', 15_000);
-          const ready = performance.now() - t0;
-          child.disconnect(); // a single-connection child exits when its parent lets go
-          await exited;
-          return { overriddenDuration: ready, overriddenIterationCost: performance.now() - t0 };
-        } finally {
-          live.delete(child);
-          await stopChild(child);
-        }
-      },
-      async: true,
-      cpu: async () => ({ parent: ownCpuUs(), children: reapedChildrenCpuUs() }),
-      details: () => ({ entry: 'servers/entries/fork-child.js single', cpuResolution: 'children: 10 ms ticks, over all samples' }),
-      close: async () => {
-        await Promise.all([...live].map((c) => stopChild(c)));
-      },
-    };
-  },
-};
+        await waitForReady(child, 'fork-child', 60_000);
+      };
+      const stopAll = async (): Promise<void> => {
+        const children = [...live];
+        live.clear();
+        await Promise.all(children.map((c) => stopChild(c)));
+      };
+      return {
+        fn: async (): Promise<FnReturnedObject> => {
+          const t0 = performance.now();
+          try {
+            await Promise.all(Array.from({ length: count }, startOne));
+            const ready = performance.now() - t0;
+            const exits = [...live].map((c) => new Promise<void>((resolve) => (hasExited(c) ? resolve() : c.once('exit', () => resolve()))));
+            for (const c of live) c.disconnect(); // a single-connection child exits when its parent lets go
+            await Promise.all(exits);
+            return { overriddenDuration: ready, overriddenIterationCost: performance.now() - t0 };
+          } finally {
+            await stopAll();
+          }
+        },
+        async: true,
+        cpu: async () => ({ parent: ownCpuUs(), children: reapedChildrenCpuUs() }),
+        details: () => ({ children: count, entry: 'servers/entries/fork-child.js single' }),
+        close: stopAll,
+      };
+    },
+  };
+}
 
-/** fork-per-connection's default cap: the burst its first connections cause. */
-export const FORK_BURST = 32;
-
-const forkBurst: Primitive = {
-  id: 'fork-burst',
-  title: `${FORK_BURST} × fork() at once to every first message`,
-  op: `fork ${FORK_BURST} of the fork models' child entry together, wait until all are ready; then disconnect them and wait for their exits`,
-  minSamples: 4,
-  async setup(): Promise<Fixture> {
-    const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
-    const live = new Set<ReturnType<typeof fork>>();
-    const startOne = async (): Promise<void> => {
-      const child = fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      live.add(child);
-      await waitForReady(child, 'fork-child', 60_000); // on failure, the burst's finally stops every child
-    };
-    const stopAll = async (): Promise<void> => {
-      const children = [...live];
-      live.clear();
-      await Promise.all(children.map((c) => stopChild(c)));
-    };
-    return {
-      // Latency: the burst until its last child is ready (what the first connections of fork-per-connection wait).
-      fn: async (): Promise<FnReturnedObject> => {
-        const t0 = performance.now();
-        try {
-          await Promise.all(Array.from({ length: FORK_BURST }, startOne));
-          const ready = performance.now() - t0;
-          const exits = [...live].map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))));
-          for (const c of live) c.disconnect();
-          await Promise.all(exits);
-          return { overriddenDuration: ready, overriddenIterationCost: performance.now() - t0 };
-        } finally {
-          await stopAll();
-        }
-      },
-      async: true,
-      cpu: async () => ({ parent: ownCpuUs(), children: reapedChildrenCpuUs() }),
-      details: () => ({ children: FORK_BURST, entry: 'servers/entries/fork-child.js single' }),
-      close: stopAll,
-    };
-  },
-};
-
-export const PROCESS_PRIMITIVES: readonly Primitive[] = [ipcRoundTrip('json'), ipcRoundTrip('advanced'), handlePass, forkStart, forkBurst];
+export const PROCESS_PRIMITIVES: readonly Primitive[] = [ipcRoundTrip('json'), ipcRoundTrip('advanced'), handlePass, forkChildren(1), forkChildren(FORK_BURST)];

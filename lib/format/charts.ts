@@ -135,7 +135,10 @@ export function latencySpec(title: string, cells: readonly CellSummary[]): TopLe
         },
       },
       color: { field: 'model', type: 'nominal', sort: drawn.map((c) => c.model), title: null },
-      strokeDash: { field: 'bound', type: 'nominal', scale: { domain: ['server-bound', 'client-bound'], range: [[1, 0], [5, 3]] }, title: null },
+      // Dashed client-bound curves (and their legend) only when some row was client-bound.
+      ...(drawn.some((c) => c.clientSaturated)
+        ? { strokeDash: { field: 'bound', type: 'nominal', scale: { domain: ['server-bound', 'client-bound'], range: [[1, 0], [5, 3]] }, title: null } }
+        : {}),
     },
   };
 }

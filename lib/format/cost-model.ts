@@ -12,8 +12,9 @@ function signedPercent(x: number | undefined): string {
   return `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)}%`;
 }
 
+/** "event-loop measured 220 + piscina-task 60.68 + cpu:200 extra with every CPU busy −0.16" */
 function termsText(terms: readonly Term[]): string {
-  return terms.map((t, i) => `${i === 0 ? '' : t.us < 0 ? '− ' : '+ '}${t.label} ${us(i === 0 ? t.us : Math.abs(t.us))}`).join(' ');
+  return terms.map((t) => `${t.label} ${t.us < 0 ? `−${us(-t.us)}` : us(t.us)}`).join(' + ');
 }
 
 function howText(p: Prediction): string {
