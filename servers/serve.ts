@@ -9,7 +9,6 @@ import { formatReadyLine, PROTOCOLS } from './protocol.js';
 import { findModel, MODELS } from './registry.js';
 import { calibrateSpin, formatWork, parseWorkSpec, resolveWork } from './work.js';
 import { nativeArgs } from './native/args.js';
-import { DEFAULT_MAX_CHILDREN } from './types.js';
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
 
@@ -56,7 +55,7 @@ async function main(): Promise<void> {
   const port = portNumber('port', values.port, 0);
   const spec = parseWorkSpec(values.work ?? 'none');
   const workers = positiveInteger('workers', values.workers, os.availableParallelism(), 256);
-  const maxChildren = positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, 4096);
+  const maxChildren = positiveInteger('max-children', values['max-children'], 32, 4096);
   const cpuRate = values['cpu-rate'] === undefined ? undefined : positiveNumber('cpu-rate', values['cpu-rate'], 1);
 
   if (model.runtime === 'native') {
