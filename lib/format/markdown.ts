@@ -1,9 +1,9 @@
-/** The Markdown report of a suite: environment, one table per workload with its charts, the verdict. Pure. */
+/** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
+import { chartFile } from './charts.js';
 import { describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT } from './table.js';
 import { formatPercent, formatRate } from './units.js';
-import { chartFile } from './charts.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
