@@ -1,7 +1,7 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+import { chartFile } from './charts.js';
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
-import { chartFile } from './charts.js';
 import { describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT } from './table.js';
 import { formatPercent, formatRate } from './units.js';
 
