@@ -2,7 +2,7 @@
  * Folds the repetitions of each cell into one summary: throughput interval over runs, latency percentiles from the
  * merged histograms (never averaged), medians of resource use, summed error counts. Pure.
  */
-import { mergeHistograms, summarize, type LatencySummary } from '../clients/histogram.js';
+import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../clients/histogram.js';
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
 import { cellKey, DEFAULT_TARGET_CI_PERCENT, type CellParams, type RunRecord } from './record.js';
@@ -33,6 +33,8 @@ export interface CellSummary {
   throughput: Interval;
   bytesPerSec: number;
   latency: LatencySummary;
+  /** The merged histogram's percentile distribution (for the latency charts); absent without histograms. */
+  latencyCurve?: PercentilePoint[];
   latencyUncorrected?: LatencySummary;
   latencyResolution: 'us' | 'ms';
   serverCpuPercent: number;
@@ -86,10 +88,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const results = ok.map((r) => r.result!);
   const samples = results.map((r) => r.msgsPerSec);
   const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
-  const latency =
-    histograms.length === results.length && histograms.length > 0
-      ? summarize(mergeHistograms(histograms))
-      : medianLatency(results.map((r) => r.latency));
+  const merged = histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
+  const latency = merged ? summarize(merged) : medianLatency(results.map((r) => r.latency));
   const uncorrected = results.map((r) => r.latencyUncorrected).filter((l): l is LatencySummary => l !== undefined);
   const saturatedRuns = results.filter((r) => r.client.saturated);
   const errors = sumErrors(results.map((r) => r.errors));
@@ -120,6 +120,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     throughput,
     bytesPerSec: median(results.map((r) => r.bytesPerSec)),
     latency,
+    ...(merged && merged.totalCount > 0 ? { latencyCurve: percentileCurve(merged) } : {}),
     ...(uncorrected.length > 0 ? { latencyUncorrected: medianLatency(uncorrected) } : {}),
     latencyResolution: results.some((r) => r.latencyResolution === 'ms') ? 'ms' : 'us',
     serverCpuPercent: median(usage.map((u) => u.cpuPercent)),

@@ -23,6 +23,7 @@ import { isCeiling, type PinMode } from './record.js';
 import { compiled } from '../servers/paths.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
+import { costModelReport } from './cost-report.js';
 
 export { settingsFromArgs };
 
@@ -181,6 +182,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
   const verdictText = verdictReport(cells, plan.workloads, true);
   process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n${stopNote ? `\n${stopNote}\n` : ''}`);
+  // The cost model: predicted beside measured, from the newest `npm run bench:micro` records.
+  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, warmupSec, windowSec: durationSec, plain: plainText });
+  process.stdout.write(`\n${costModel(plain)}\n`);
+  results.write('cost-model.txt', `${costModel(true)}\n`);
   writeReports(results, env, splitText, cells, records, stopNote ? `${verdictText}\n\n${stopNote}` : verdictText);
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
   const charts = interrupted

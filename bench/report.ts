@@ -10,7 +10,7 @@ import type { ResultsDir } from './results-dir.js';
 import { formatCpuPerMsg, groupByWorkload } from '../lib/format/table.js';
 import { markdownReport } from '../lib/format/markdown.js';
 import { verdictTable } from '../lib/format/verdict.js';
-import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
+import { chartFile, latencySpec, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
 import { recordsToCsv } from '../lib/format/csv.js';
 import { githubBenchmarkJson } from '../lib/format/github-benchmark.js';
 
@@ -46,12 +46,13 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
 }
 
-/** One throughput chart per workload and the verdict heatmap, as SVG. Returns how many were written. */
+/** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */
 export async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
   let n = 0;
   for (const [name, group] of groupByWorkload(cells)) {
-    results.write(`charts/throughput-${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.svg`, await renderSvg(throughputSpec(name, group)));
-    n++;
+    results.write(chartFile('throughput', name), await renderSvg(throughputSpec(name, group)));
+    results.write(chartFile('latency', name), await renderSvg(latencySpec(name, group)));
+    n += 2;
   }
   const { rows, models } = verdictOf(cells);
   results.write('charts/verdict.svg', await renderSvg(verdictSpec(rows, models)));

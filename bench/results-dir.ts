@@ -20,7 +20,12 @@ export class ResultsDir {
     this.dir = path.join(root, suiteId);
     this.recordsFile = path.join(this.dir, 'records.jsonl');
     mkdirSync(this.dir, { recursive: true });
-    if (markLatest) writeFileSync(path.join(root, 'LATEST'), suiteId + '\n');
+    if (markLatest) this.markLatest();
+  }
+
+  /** Names this suite in <root>/LATEST, the one a bare results root stands for. */
+  markLatest(): void {
+    writeFileSync(path.join(this.root, 'LATEST'), this.suiteId + '\n');
   }
 
   /** The suite a records file belongs to (results/<suite>/records.jsonl). */
@@ -29,7 +34,8 @@ export class ResultsDir {
     return new ResultsDir(path.dirname(dir), path.basename(dir), false);
   }
 
-  append(record: RunRecord): void {
+  /** Appends one record (a suite's RunRecord, or a micro run's MicroRecord) as a JSON line. */
+  append(record: object): void {
     appendFileSync(this.recordsFile, JSON.stringify(record) + '\n');
   }
 

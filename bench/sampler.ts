@@ -17,17 +17,31 @@ interface TreeSample {
   processes: number;
 }
 
-function readProc(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+/** CPU seconds of a process itself and of its reaped children (utime+stime, cutime+cstime), and its RSS. */
+function readProcStat(pid: number | 'self'): { ownSeconds: number; reapedSeconds: number; rssBytes: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at index 0 = state (field 3).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    const rssPages = Number(fields[21]);
-    return { cpuSeconds: ticks / CLOCK_TICKS, rssBytes: rssPages * PAGE_BYTES };
+    return {
+      ownSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      reapedSeconds: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+      rssBytes: Number(fields[21]) * PAGE_BYTES,
+    };
   } catch {
     return undefined; // exited between listing and reading
   }
+}
+
+function readProc(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+  const p = readProcStat(pid);
+  return p && { cpuSeconds: p.ownSeconds + p.reapedSeconds, rssBytes: p.rssBytes };
+}
+
+/** CPU µs of this process's children that exited and were reaped (10 ms resolution); NaN without /proc. */
+export function reapedChildrenCpuUs(): number {
+  const p = readProcStat('self');
+  return p ? p.reapedSeconds * 1e6 : NaN;
 }
 
 async function sampleTree(rootPid: number): Promise<TreeSample> {

@@ -1,4 +1,5 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+import { chartFile } from './chart-files.js';
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
 import { clientCell, describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT, throughputCell } from './table.js';
@@ -47,6 +48,7 @@ export function markdownReport(title: string, env: Environment, split: string, c
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
     if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? inconclusive: the 95% interval of throughput or CPU µs/msg is wider than ±${group[0]!.targetCiPercent}% (or one run); not ranked.`);
     out.push('', ...notes.flatMap((n) => [n, '']));
+    out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
   }
   if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');
