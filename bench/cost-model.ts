@@ -215,12 +215,14 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
     const latencyBound = est.latencyRate !== undefined && est.latencyRate < capacity;
     return { ...settle(out, est.terms, usable, latencyBound ? 'latency' : 'cpu', latencyBound ? est.latencyRate : capacity), ...extra };
   }
-  // fork-per-connection: its first connections start every child at once, at the start of the warm-up.
+  // fork-per-connection: its first connections start every child at once, at the start of the warm-up; the window
+  // waits for them (bench/run-cell.ts readiness), so start-up CPU lands inside it only if they were not all ready.
   if (options.warmupSec === undefined || options.windowSec === undefined) return { ...out, reason: "needs the run's warm-up and window (npm run bench passes them)", ...extra };
   const children = threadCount('children', cell);
   const seconds = est.startupCpuUs / 1e6 / usable;
-  const windowStart = options.warmupSec;
-  const windowEnd = options.warmupSec + options.windowSec;
+  // The window opened after the warm-up and after every served connection's first answer (the readiness wait).
+  const windowStart = options.warmupSec + (cell.readyWaitSec || 0);
+  const windowEnd = windowStart + options.windowSec;
   const startup = { children, seconds, starved: seconds >= windowEnd, overCap: Math.max(0, cell.params.connections - cell.workers) };
   if (startup.starved) return { ...out, kind: 'predicted', terms: est.terms, usableCpus: usable, msgsPerSec: 0, bound: 'start-up', startup, ...extra };
   // Children are taken to be ready together at `seconds` and to serve at full capacity after; the start-up CPU
