@@ -17,7 +17,7 @@ import { localHost, type ServerHandle, type ServerSampler } from './server-host.
 import { encode, PIN_MODES, readJsonLines, tokenMatches, type Answers, type ErrorKind, type Reply, type Request, type Welcome } from './agent-protocol.js';
 
 /** serve's flags a bench may set; host and port are the agent's to decide. */
-export const REMOTE_FLAGS: readonly ServeFlag[] = ['model', 'protocol', 'work', 'workers', 'max-children', 'cpu-rate'];
+export const REMOTE_FLAGS: readonly ServeFlag[] = ['model', 'protocol', 'work', 'workers', 'max-children', 'cpu-rate', 'inject-cpu'];
 const HELLO_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 2000;
 
@@ -121,6 +121,7 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
           workers: o.workers,
           maxChildren: o.maxChildren,
           ...(o.cpuRate !== undefined ? { cpuRate: o.cpuRate } : {}),
+          ...(o.injectMicros !== undefined ? { injectCpuMicros: o.injectMicros } : {}),
           ...(split.server !== undefined ? { cpus: split.server } : {}),
         });
         const id = nextServer++;

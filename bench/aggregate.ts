@@ -2,35 +2,52 @@
  * Folds the repetitions of each cell into one summary: throughput interval over runs, latency percentiles from the
  * merged histograms (never averaged), medians of resource use, summed error counts. Pure.
  */
-import { mergeHistograms, summarize, type LatencySummary } from '../clients/histogram.js';
+import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../clients/histogram.js';
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
-import { cellKey, type CellParams, type RunRecord } from './record.js';
+import { cellKey, DEFAULT_TARGET_CI_PERCENT, type CellParams, type RunRecord } from './record.js';
 
 export interface CellSummary {
   key: string;
   workload: string;
   model: string;
   params: CellParams;
-  status: 'ok' | 'errored' | 'skipped';
+  status: 'ok' | 'errored' | 'skipped' | 'interrupted';
   /** Reasons of skipped/errored runs (deduplicated). */
   reasons: string[];
+  /** Runs that count: ok and not set aside. */
   okRuns: number;
   totalRuns: number;
+  /** ok runs set aside (and repeated) because the hypervisor stole too much CPU during them. */
+  discardedRuns: number;
+  /** Runs cut short by Ctrl-C/SIGTERM. */
+  interruptedRuns: number;
+  /**
+   * Both intervals (throughput, and server CPU µs/msg where measured) are within the suite's target, from at least
+   * two runs. An inconclusive cell is shown but never wins or ties.
+   */
+  conclusive: boolean;
+  targetCiPercent: number;
   /** msgs/s of each ok run, in run order. */
   samples: number[];
   throughput: Interval;
   bytesPerSec: number;
   latency: LatencySummary;
+  /** The merged histogram's percentile distribution (for the latency charts); absent without histograms. */
+  latencyCurve?: PercentilePoint[];
   latencyUncorrected?: LatencySummary;
   latencyResolution: 'us' | 'ms';
   serverCpuPercent: number;
   /** Server CPU time per verified message, µs (median over runs): its cost, whoever the bottleneck was. */
   serverCpuUsPerMsg: number;
+  /** The same per run, as an interval (NaN where the server's CPU was not sampled). */
+  serverCpuInterval: Interval;
   serverRssBytes: number;
   /** Highest hypervisor steal seen in any run of the cell, % of the machine's CPU time (NaN when unknown). */
   hostStealPercent: number;
   clientCpuPercent: number;
+  /** The load client's CPU time per verified message, µs (median over runs): what the driver costs. */
+  clientCpuUsPerMsg: number;
   /** Most runs of this cell had a saturated client: the number is the client's limit, not the server's. */
   clientSaturated: boolean;
   clientReason?: string;
@@ -38,6 +55,10 @@ export interface CellSummary {
   errorTotal: number;
   /** Connections that got no answer in the window (median over runs): a server that starves clients. */
   starved: number;
+  /** Connections the model serves at once, when fewer than asked (from the driver's readiness gate). */
+  servesAtOnce?: number;
+  /** Seconds the window waited after the warmup for connections' first answers (median over runs). */
+  readyWaitSec: number;
   workers: number;
   serverCpus?: string;
   clientCpus?: string;
@@ -49,22 +70,39 @@ function sumErrors(list: ErrorCounts[]): ErrorCounts {
   return total;
 }
 
+/** Per-run server CPU µs per verified message, for the runs that sampled the server. */
+export function cpuPerMessageSamples(records: readonly RunRecord[]): number[] {
+  return records
+    .filter((r) => r.server?.usage && r.result && r.result.msgsPerSec > 0)
+    .map((r) => (r.server!.usage!.cpuPercent / 100) * (1e6 / r.result!.msgsPerSec));
+}
+
+/** Runs that count toward a cell's figures: ok and not set aside. */
+export function countedRuns(records: readonly RunRecord[]): RunRecord[] {
+  return records.filter((r) => r.status === 'ok' && r.result && !r.discarded);
+}
+
 export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const first = records[0]!;
-  const ok = records.filter((r) => r.status === 'ok' && r.result);
+  const ok = countedRuns(records);
   const results = ok.map((r) => r.result!);
   const samples = results.map((r) => r.msgsPerSec);
   const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
-  const latency =
-    histograms.length === results.length && histograms.length > 0
-      ? summarize(mergeHistograms(histograms))
-      : medianLatency(results.map((r) => r.latency));
+  const merged = histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
+  const latency = merged ? summarize(merged) : medianLatency(results.map((r) => r.latency));
   const uncorrected = results.map((r) => r.latencyUncorrected).filter((l): l is LatencySummary => l !== undefined);
   const saturatedRuns = results.filter((r) => r.client.saturated);
   const errors = sumErrors(results.map((r) => r.errors));
   const reasons = [...new Set(records.filter((r) => r.reason).map((r) => r.reason!))];
   const usage = ok.map((r) => r.server?.usage).filter((u) => u !== undefined);
-  const status = ok.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : 'errored';
+  const interruptedRuns = records.filter((r) => r.status === 'interrupted').length;
+  const status =
+    ok.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
+  const throughput = confidenceInterval(samples);
+  const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
+  const targetCiPercent = first.plan?.targetCiPercent ?? DEFAULT_TARGET_CI_PERCENT;
+  const within = (i: typeof throughput): boolean => i.relativeMargin * 100 <= targetCiPercent;
+  const conclusive = ok.length >= 2 && within(throughput) && (serverCpuInterval.n < 2 || within(serverCpuInterval));
   return {
     key: cellKey(first),
     workload: first.workload,
@@ -74,24 +112,31 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     reasons,
     okRuns: ok.length,
     totalRuns: records.length,
+    discardedRuns: records.filter((r) => r.status === 'ok' && r.discarded).length,
+    interruptedRuns,
+    conclusive,
+    targetCiPercent,
     samples,
-    throughput: confidenceInterval(samples),
+    throughput,
     bytesPerSec: median(results.map((r) => r.bytesPerSec)),
     latency,
+    ...(merged && merged.totalCount > 0 ? { latencyCurve: percentileCurve(merged) } : {}),
     ...(uncorrected.length > 0 ? { latencyUncorrected: medianLatency(uncorrected) } : {}),
     latencyResolution: results.some((r) => r.latencyResolution === 'ms') ? 'ms' : 'us',
     serverCpuPercent: median(usage.map((u) => u.cpuPercent)),
-    serverCpuUsPerMsg: median(
-      ok.filter((r) => r.server?.usage && r.result!.msgsPerSec > 0).map((r) => (r.server!.usage!.cpuPercent / 100) * (1e6 / r.result!.msgsPerSec)),
-    ),
+    serverCpuUsPerMsg: serverCpuInterval.median,
+    serverCpuInterval,
     serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
     hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined) ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0)) : NaN,
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
+    clientCpuUsPerMsg: median(results.filter((r) => r.msgsPerSec > 0).map((r) => (r.client.cpuPercent / 100) * (1e6 / r.msgsPerSec))),
     clientSaturated: saturatedRuns.length * 2 > results.length,
     ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
     errors,
     errorTotal: totalErrors(errors),
     starved: median(results.map((r) => (r.connections ? r.connections.total - r.connections.served : 0))) || 0,
+    ...(results[0]?.readiness && results[0].readiness.expected < first.params.connections ? { servesAtOnce: results[0].readiness.expected } : {}),
+    readyWaitSec: median(results.map((r) => r.readiness?.waitedSec ?? 0)) || 0,
     workers: ok[0]?.server?.workers ?? first.server?.workers ?? 0,
     ...(first.server?.cpus ? { serverCpus: first.server.cpus } : {}),
     ...(first.clientCpus ? { clientCpus: first.clientCpus } : {}),

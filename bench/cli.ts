@@ -5,25 +5,25 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../lib/cli-args.js';
-import type { Workload } from './workloads.js';
 import type { Plan } from './matrix.js';
-import { MODELS } from '../servers/registry.js';
 import { captureEnvironment } from './env.js';
 import type { CpuSplit } from './pinning.js';
 import { localHost, type ServerHost } from './server-host.js';
 import { connectAgent } from './remote-host.js';
-import { estimateSeconds, orderRuns, runSuite } from './orchestrator.js';
-import { applyDriverCeiling, ceilingSubject, httpCeilingTarget } from './ceiling.js';
-import type { CellSubject } from './run-cell.js';
+import { estimateSeconds, runSuite, type WorkloadGroup } from './orchestrator.js';
+import { applyDriverCeiling, ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
+import { modelSubject } from './run-cell.js';
+import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
-import { compareSuites, pickReference } from './compare.js';
-import { compareTable } from '../lib/format/compare.js';
+import { runGate } from './gate.js';
+import { compareMarkdown, compareTable } from '../lib/format/compare.js';
 import { summarizeRecords } from './aggregate.js';
 import { groupByWorkload, workloadTable } from '../lib/format/table.js';
 import { formatRate } from '../lib/format/units.js';
-import { isCeiling, type PinMode, type RunRecord } from './record.js';
+import { isCeiling, type PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
+import { costModelReport } from './cost-report.js';
 
 export { settingsFromArgs };
 
@@ -39,6 +39,9 @@ function splitsFor(plan: Plan, host: ServerHost): Map<PinMode, CpuSplit> {
   return splits;
 }
 
+/** Exit status of a suite stopped by a signal (128 + its number, as shells report it). */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
 async function main(): Promise<void> {
   const settings = settingsFromArgs(process.argv.slice(2));
   if (settings === 'help') {
@@ -53,23 +56,23 @@ async function main(): Promise<void> {
   const env = captureEnvironment();
   const host = settings.agent ? await connectAgent(settings.agent) : localHost(env.taskset);
   const splits = splitsFor(plan, host);
-  // One schedule per CPU split (workloads of a split run together), each with the driver ceiling where it applies.
-  const schedules = [...splits].map(([mode, split]) => {
-    const sub: Plan = { ...plan, workloads: plan.workloads.filter((w) => w.pin === mode), cells: plan.cells.filter((c) => c.workload.pin === mode) };
-    const measuresCeiling = (w: Workload): boolean => w.protocol === 'http' && !settings.skipCeiling;
+  const ceilings = new Map<PinMode, CeilingTarget | undefined>();
+  for (const [mode, split] of splits) {
+    const measuresCeiling = plan.workloads.some((w) => w.pin === mode && w.protocol === 'http') && !settings.skipCeiling;
     // Looked up (is nginx installed?) only when some workload needs it.
-    const ceiling = sub.workloads.some(measuresCeiling) ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined;
-    const extra = (w: Workload): CellSubject[] => (ceiling && measuresCeiling(w) ? [ceilingSubject(ceiling)] : []);
-    return { split, order: orderRuns(sub, runs, extra), ceiling };
-  });
-  const total = schedules.reduce((n, s) => n + s.order.length, 0);
-  const estimate = estimateSeconds(total, warmupSec, durationSec);
+    ceilings.set(mode, measuresCeiling ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined);
+  }
   const err = process.stderr;
+  const plannedCount = plan.cells.length * runs + plan.workloads.filter((w) => w.protocol === 'http' && ceilings.get(w.pin)).length * runs;
+  const estimate = estimateSeconds(plannedCount, warmupSec, durationSec);
+  const adaptive = settings.maxRuns > runs ? `, then up to ${settings.maxRuns} runs per cell until its 95% CI is within ±${settings.targetCiPercent}%` : '';
+  const budget = settings.maxSec !== undefined ? `; at most ${formatDuration(Math.max(settings.maxSec, estimate))} of runs` : '';
   err.write(
-    `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells × ${runs} runs (${warmupSec}+${durationSec} s each); about ${formatDuration(estimate)}\n`,
+    `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
   );
+  for (const note of settings.notes) err.write(`note: ${note}\n`);
   for (const [mode, split] of splits) err.write(`CPU split (${mode}): ${split.describe}\n`);
-  for (const s of schedules) if (s.ceiling) err.write(`driver ceiling measured against ${s.ceiling.describe}; rows within 20% of it are marked client-bound\n`);
+  for (const c of new Set(ceilings.values())) if (c) err.write(`driver ceiling measured against ${c.describe}; rows within 20% of it are marked client-bound\n`);
   if (plan.excluded.length > 0) {
     const byReason = new Map<string, number>();
     for (const e of plan.excluded) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
@@ -83,7 +86,23 @@ async function main(): Promise<void> {
     return;
   }
 
-  const needsCpuRate = plan.workloads.some((w) => w.work.startsWith('cpu'));
+  // Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the
+  // current run is cut short (its client and server killed) and recorded as interrupted; what finished is kept.
+  const stopper = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals, why: string): void => {
+    if (stopper.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1); // a second signal: quit now
+    stoppedBy = signal;
+    err.write(`\n${why}: stopping the current run and writing what was measured (again to quit at once)\n`);
+    stopper.abort(why);
+  };
+  process.on('SIGINT', () => stop('SIGINT', 'interrupted (SIGINT)'));
+  process.on('SIGTERM', () => stop('SIGTERM', 'terminated (SIGTERM)'));
+  watchParent(() => stop('SIGTERM', 'the parent process exited'));
+
+  const injecting = Object.keys(settings.injectCpu).length > 0;
+  if (injecting) err.write(`injected per-message overhead (test knob): ${Object.entries(settings.injectCpu).map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
+  const needsCpuRate = injecting || plan.workloads.some((w) => w.work.startsWith('cpu'));
   const cpuRate = needsCpuRate ? await host.calibrateCpuRate(splits.values().next().value!) : undefined;
   if (cpuRate !== undefined) err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
 
@@ -91,20 +110,14 @@ async function main(): Promise<void> {
   const results = new ResultsDir(settings.out, suiteId);
   err.write(`records: ${results.recordsFile}\n`);
 
-  let interrupted = false;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    err.write('\ninterrupted: finishing the current run, then writing what was measured (Ctrl-C again to quit now)\n');
-  });
-
-  const records: RunRecord[] = [];
-  // Runs grouped by pin mode, so each group gets its own split.
-  for (const { split, order } of schedules) {
-    const done = records.length;
-    const got = await runSuite(
-      order,
-      {
+  const groups: WorkloadGroup[] = plan.workloads.map((workload) => {
+    const split = splits.get(workload.pin)!;
+    const ceiling = workload.protocol === 'http' ? ceilings.get(workload.pin) : undefined;
+    return {
+      workload,
+      subjects: plan.cells.filter((c) => c.workload === workload).map((c) => modelSubject(c.model)),
+      leading: ceiling ? [ceilingSubject(ceiling)] : [],
+      ctx: {
         suiteId,
         env,
         host,
@@ -112,47 +125,81 @@ async function main(): Promise<void> {
         warmupSec,
         durationSec,
         timeoutMs: settings.timeoutMs,
+        readyTimeoutSec: settings.readyTimeoutSec,
+        stealLimitPercent: settings.stealLimitPercent,
+        otherLoadLimitPercent: settings.otherLoadLimitPercent,
+        plan: { minRuns: runs, maxRuns: settings.maxRuns, targetCiPercent: settings.targetCiPercent },
+        signal: stopper.signal,
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
         ...(settings.maxChildren !== undefined ? { maxChildren: settings.maxChildren } : {}),
         ...(cpuRate !== undefined ? { cpuRate } : {}),
+        ...(injecting ? { injectCpu: settings.injectCpu } : {}),
       },
-      {
-        onRecord: (r) => results.append(r),
-        shouldStop: () => interrupted,
-        onProgress: (p) => {
-          const r = p.record;
-          const what = r.status === 'ok' && r.result ? `${formatRate(r.result.msgsPerSec)} msgs/s${r.result.client.saturated ? ' (client saturated)' : ''}` : `${r.status}: ${r.reason}`;
-          const remaining = p.etaSec + ((total - done - p.total) * (warmupSec + durationSec + 1));
-          err.write(`[${String(done + p.done).padStart(String(total).length)}/${total} ETA ${formatDuration(remaining)}] ${r.workload} · ${r.model} · run ${r.run + 1}/${runs}: ${what}\n`);
-        },
+    };
+  });
+
+  const records = await runSuite(
+    groups,
+    {
+      minRuns: runs,
+      maxRuns: settings.maxRuns,
+      targetCiPercent: settings.targetCiPercent,
+      ...(settings.maxSec !== undefined ? { maxSec: settings.maxSec } : {}),
+      signal: stopper.signal,
+    },
+    {
+      onRecord: (r) => results.append(r),
+      onStop: (why) => err.write(`adaptive runs stopped: ${why}\n`),
+      onProgress: (p) => {
+        const r = p.record;
+        const what =
+          r.status === 'ok' && r.result
+            ? `${formatRate(r.result.msgsPerSec)} msgs/s${r.result.client.saturated ? ' (client saturated)' : ''}${r.discarded ? ` — set aside: ${r.discarded}` : ''}`
+            : `${r.status}: ${r.reason}`;
+        const count = p.adaptive ? `+${p.done - p.planned} adaptive, ≤ ${formatDuration(p.etaSec)} left` : `${String(p.done).padStart(String(p.planned).length)}/${p.planned} ETA ${formatDuration(p.etaSec)}`;
+        err.write(`[${count}] ${r.workload} · ${r.model} · run ${r.run + 1}: ${what}\n`);
       },
-    );
-    records.push(...got);
-    if (interrupted) break;
-  }
+    },
+  );
+  const interrupted = stoppedBy !== undefined;
 
   // Ceiling rows go last in each table; rows near the ceiling are marked client-bound.
   const cells = applyDriverCeiling(summarizeRecords(records)).sort((a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)));
   const splitText = [...splits].map(([mode, s]) => `${mode}: ${s.describe}`).join('; ');
   const plain = !process.stdout.isTTY; // no colour codes in files and pipes
   const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
+  const stopNote = interrupted
+    ? `⚠ the suite was interrupted (${stoppedBy}) after ${records.filter((r) => r.status === 'ok').length} completed run(s): cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
+    : '';
   process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
-  process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n`);
-  writeReports(results, env, splitText, cells, records, verdictReport(cells, plan.workloads, true));
-  const charts = await writeCharts(results, cells).catch((error: Error) => {
-    err.write(`charts not written: ${error.message}\n`);
-    return 0;
-  });
-  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv, ${charts} chart(s) in charts/)\n`);
+  const verdictText = verdictReport(cells, plan.workloads, true);
+  process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n${stopNote ? `\n${stopNote}\n` : ''}`);
+  // The cost model: predicted beside measured, from the newest `npm run bench:micro` records.
+  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, warmupSec, windowSec: durationSec, plain: plainText });
+  process.stdout.write(`\n${costModel(plain)}\n`);
+  results.write('cost-model.txt', `${costModel(true)}\n`);
+  writeReports(results, env, splitText, cells, records, stopNote ? `${verdictText}\n\n${stopNote}` : verdictText);
+  // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
+  const charts = interrupted
+    ? 0
+    : await writeCharts(results, cells).catch((error: Error) => {
+        err.write(`charts not written: ${error.message}\n`);
+        return 0;
+      });
+  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv${charts > 0 ? `, ${charts} chart(s) in charts/` : ''})\n`);
+  if (interrupted) {
+    process.exitCode = SIGNAL_EXIT[stoppedBy!] ?? 1;
+    return;
+  }
   if (settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
   if (settings.baseline) {
-    const reference = pickReference(settings.baseline, records, MODELS.filter((m) => m.runtime === 'native').map((m) => m.name));
-    const report = compareSuites(settings.baseline, records, { threshold: settings.thresholdPercent / 100, alpha: 0.05, ...(reference ? { reference } : {}) });
-    process.stdout.write(`\nAgainst the baseline\n${compareTable(report, settings.thresholdPercent, plain)}\n`);
-    results.write('compare.txt', compareTable(report, settings.thresholdPercent, true) + '\n');
-    if (report.regressions.length > 0 || report.compared === 0) process.exitCode = 1;
+    const gate = runGate(settings.baseline, records, { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive });
+    process.stdout.write(`\nAgainst the baseline\n${compareTable(gate.report, settings.thresholdPercent, gate.decision, plain)}\n`);
+    results.write('compare.txt', compareTable(gate.report, settings.thresholdPercent, gate.decision, true) + '\n');
+    results.write('compare.md', compareMarkdown(gate.report, settings.thresholdPercent, gate.decision));
+    results.write('compare.json', JSON.stringify(gate, null, 2) + '\n');
+    if (gate.fails) process.exitCode = 1;
   }
-  if (interrupted) process.exitCode = 130;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runMain(main, USAGE);

@@ -9,13 +9,14 @@ import { createInterface } from 'node:readline';
 import type { LoadResult } from '../clients/load-result.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from '../clients/line-protocol.js';
 
-
 export interface ClientRun {
   command: string;
   args: string[];
   cpus?: string;
   /** Hard limit: the client is killed past it (a hung client must not hang the suite). */
   timeoutMs: number;
+  /** Aborting kills the client at once (SIGTERM, SIGKILL 500 ms later) and rejects. */
+  signal?: AbortSignal;
   onPhase?: (phase: 'measure' | 'done') => void;
 }
 
@@ -30,6 +31,13 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
       if (stderr.length < 16_000) stderr += d;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs);
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 500);
+    };
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    if (run.signal?.aborted) onAbort();
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith(PHASE_PREFIX)) {
         const phase = line.slice(PHASE_PREFIX.length).trim();
@@ -48,9 +56,11 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (result) resolve(result);
+      clearTimeout(killTimer);
+      run.signal?.removeEventListener('abort', onAbort);
+      if (result && !run.signal?.aborted) resolve(result);
       else {
-        const why = signal === 'SIGKILL' ? `killed after ${run.timeoutMs} ms` : `exit code ${code}`;
+        const why = run.signal?.aborted ? 'interrupted' : signal === 'SIGKILL' ? `killed after ${run.timeoutMs} ms` : `exit code ${code}`;
         const text = stderr.trim().split('\n').slice(-3).join(' | ');
         reject(new Error(`load client gave no result (${why})${text ? `: ${text}` : ''}`));
       }

@@ -1,89 +1,149 @@
 /**
- * Baseline comparison for the regression gate, in the manner of Node core's compare.js: for every cell present in
- * both suites, Welch's t-test on the per-run throughputs decides whether the change is real, and only a significant
- * drop larger than the threshold is a regression (noise alone never fails the gate).
+ * The regression gate's comparison, in the manner of Node core's compare.R: for every cell present in both suites
+ * and every metric that applies to it, Welch's t-test on the per-run values decides whether a change is real, and the
+ * change is reported with its 95 % confidence interval.
  *
- * On a shared machine absolute rates drift between runs and differ between machines, so by default each run's
- * throughput is first divided by the same round's throughput of a reference model measured in the same suite (the
- * native epoll ceiling, which no change to the Node code can move). A suite without the reference is compared in
- * absolute msgs/s, and the report says so.
+ * Metrics (each run is one sample):
+ *   - server CPU µs per message (lower is better): the server's own cost, which a change to the server moves even
+ *     when the load client set the pace;
+ *   - throughput (higher is better), from runs whose client did not saturate; on a shared machine absolute rates
+ *     drift, so each run is divided by the reference model's run nearest in time in the same suite (the native
+ *     epoll ceiling, which no change to the Node code can move);
+ *   - p99 latency (lower is better) of open-loop cells, where the rate is fixed and latency is the result.
+ *
+ * Per metric: a regression is a significant change (p < alpha) for the worse by more than the threshold; the same
+ * for the better is an improvement; "same" needs evidence: a non-significant change whose 95 % interval stays within
+ * the threshold, or a significant one smaller than it. Anything else (too few runs, an interval too wide to rule a
+ * threshold-sized change in or out) is inconclusive, never "same".
+ *
+ * Per cell: a regression on any metric fails the gate. Server CPU µs/msg decides the rest: it is the server's own
+ * cost and stays steady on a busy machine, where throughput swings with whatever else takes the CPU. When it is
+ * decided (same or better), an undecided throughput or p99 is shown but does not fail the gate; when it is itself
+ * undecided (or not measured), any undecided metric makes the cell inconclusive.
  */
-import { cellKey, type RunRecord } from './record.js';
+import { cellKey, isCeiling, type Environment, type RunRecord } from './record.js';
+import { countedRuns, cpuPerMessageSamples } from './aggregate.js';
 import { compareSamples, mean } from './stats.js';
 
-export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'new' | 'missing';
+export type MetricName = 'cpuPerMsg' | 'throughput' | 'p99';
+
+export interface MetricDefinition {
+  name: MetricName;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+}
+
+export const METRICS: Record<MetricName, MetricDefinition> = {
+  cpuPerMsg: { name: 'cpuPerMsg', label: 'server CPU µs/msg', unit: 'µs', higherIsBetter: false },
+  throughput: { name: 'throughput', label: 'msgs/s', unit: 'msgs/s', higherIsBetter: true },
+  p99: { name: 'p99', label: 'p99 µs (open loop)', unit: 'µs', higherIsBetter: false },
+};
+
+export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'new' | 'missing';
 
 export interface CompareRow {
   key: string;
   workload: string;
   model: string;
+  metric: MetricName;
+  /** Means of the samples (normalized throughput when `normalized`). */
   baseline: number;
   current: number;
-  /** (current − baseline) / baseline of the means. */
+  nBaseline: number;
+  nCurrent: number;
+  /** (current − baseline) / baseline of the means: +0.10 means 10 % higher. */
   change: number;
+  /** 95 % interval of the change (Welch), same scale as `change`. */
+  changeLow: number;
+  changeHigh: number;
   pValue: number;
-  significant: boolean;
   verdict: CompareVerdict;
+  /** Why a row is inconclusive (or what else to know). */
+  note?: string;
+  /** Throughput divided by the reference's run nearest in time. */
+  normalized?: boolean;
+  /** An inconclusive row that fails the gate (its cell's CPU µs/msg did not decide the cell). */
+  gating?: boolean;
 }
 
 export interface CompareOptions {
-  /** A drop must exceed this fraction (0.10 = 10 %) and be significant to count as a regression. */
+  /** A change must exceed this fraction (0.10 = 10 %) and be significant to count. */
   threshold: number;
   alpha: number;
-  /** Reference model for normalization; undefined = absolute msgs/s. */
+  /** Reference model for normalizing throughput; undefined = absolute msgs/s. */
   reference?: string;
+  /** Fewer runs than this on a side: inconclusive. */
+  minSamples?: number;
 }
 
 export interface CompareReport {
   rows: CompareRow[];
-  /** How samples were compared: "relative to native-epoll" or "absolute msgs/s". */
+  /** How throughput was compared: "relative to native-epoll …" or "absolute msgs/s". */
   basis: string;
   regressions: CompareRow[];
-  /** Cells present in a suite but not comparable, and why (every run client-saturated, no reference run…). */
-  dropped: { key: string; reason: string }[];
-  /** Rows that were actually compared (present on both sides). */
+  /** Undecided rows that fail the gate (see `gating`). */
+  inconclusive: CompareRow[];
+  /** Metrics a cell has in one suite but could not be compared on, and why (every run client-saturated…). */
+  dropped: { key: string; metric: MetricName; reason: string }[];
+  /** Cells compared on at least one metric. */
   compared: number;
+  /** The two suites ran on different machines or Node versions: the comparison may say more about that. */
+  environmentWarnings: string[];
 }
 
-/**
- * Per-cell samples: msgs/s of ok runs whose client did not saturate, divided by the reference's same-round run when
- * normalizing (the reference is used even when its client saturated: it then measures the round's machine speed,
- * which is what normalizing is for). Cells left with no sample are listed in `dropped` with the reason.
- */
-export function cellSamples(
-  records: readonly RunRecord[],
-  reference: string | undefined,
-  dropped: { key: string; reason: string }[] = [],
-): Map<string, { workload: string; model: string; samples: number[] }> {
-  const ok = records.filter((r) => r.status === 'ok' && r.result);
-  const refRate = new Map<string, number>();
-  if (reference) {
-    for (const r of ok) if (r.model === reference) refRate.set(`${r.params.protocol}/${r.workload}#${r.run}`, r.result!.msgsPerSec);
+export const DEFAULT_MIN_SAMPLES = 3;
+
+interface CellSamples {
+  workload: string;
+  model: string;
+  values: Partial<Record<MetricName, number[]>>;
+  /** Why a metric has no samples although the cell ran. */
+  missing: Partial<Record<MetricName, string>>;
+}
+
+/** The reference's run nearest in time to `time`, in the same workload (runs of one round are back to back). */
+function nearestReference(references: readonly RunRecord[], r: RunRecord): RunRecord | undefined {
+  const t = Date.parse(r.time);
+  let best: RunRecord | undefined;
+  for (const ref of references) {
+    if (ref.workload !== r.workload || ref.params.protocol !== r.params.protocol) continue;
+    if (!best || Math.abs(Date.parse(ref.time) - t) < Math.abs(Date.parse(best.time) - t)) best = ref;
   }
-  const cells = new Map<string, { workload: string; model: string; samples: number[] }>();
-  const why = new Map<string, string>();
-  for (const r of ok) {
-    if (reference && r.model === reference) continue;
+  return best;
+}
+
+/** Per cell and metric, the per-run samples of one suite. */
+export function cellSamples(records: readonly RunRecord[], reference: string | undefined): Map<string, CellSamples> {
+  const counted = countedRuns(records);
+  const references = reference ? counted.filter((r) => r.model === reference) : [];
+  const byCell = new Map<string, RunRecord[]>();
+  for (const r of counted) {
+    if (isCeiling(r.model) || r.model === reference) continue;
     const key = cellKey(r);
-    if (r.result!.client.saturated) {
-      why.set(key, 'the load client saturated in every run');
-      continue;
-    }
-    let value = r.result!.msgsPerSec;
-    if (reference) {
-      const ref = refRate.get(`${r.params.protocol}/${r.workload}#${r.run}`);
-      if (!ref) {
-        why.set(key, `no ${reference} run in the same round to normalize by`);
-        continue;
-      }
-      value /= ref;
-    }
-    const cell = cells.get(key) ?? { workload: r.workload, model: r.model, samples: [] };
-    cell.samples.push(value);
-    cells.set(key, cell);
+    byCell.set(key, [...(byCell.get(key) ?? []), r]);
   }
-  for (const [key, reason] of why) if (!cells.has(key)) dropped.push({ key, reason });
-  return cells;
+  const out = new Map<string, CellSamples>();
+  for (const [key, runs] of byCell) {
+    const first = runs[0]!;
+    const cell: CellSamples = { workload: first.workload, model: first.model, values: {}, missing: {} };
+    const cpu = cpuPerMessageSamples(runs);
+    if (cpu.length > 0) cell.values.cpuPerMsg = cpu;
+    else cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
+    const unsaturated = runs.filter((r) => !r.result!.client.saturated);
+    if (unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
+    else if (reference) {
+      const values = unsaturated.flatMap((r) => {
+        const ref = nearestReference(references, r);
+        return ref && ref.result!.msgsPerSec > 0 ? [r.result!.msgsPerSec / ref.result!.msgsPerSec] : [];
+      });
+      if (values.length > 0) cell.values.throughput = values;
+      else cell.missing.throughput = `no ${reference} run to normalize by`;
+    } else cell.values.throughput = unsaturated.map((r) => r.result!.msgsPerSec);
+    if (first.params.rate !== undefined) cell.values.p99 = runs.map((r) => r.result!.latency.p99);
+    out.set(key, cell);
+  }
+  return out;
 }
 
 /** The reference both suites measured, if any (native first). */
@@ -92,31 +152,127 @@ export function pickReference(baseline: readonly RunRecord[], current: readonly 
   return preferred.find((m) => has(baseline, m) && has(current, m));
 }
 
+/** One metric of one cell: the test, the interval of the change, and the verdict. */
+export function compareMetric(
+  base: readonly number[],
+  cur: readonly number[],
+  metric: MetricDefinition,
+  options: CompareOptions,
+): Pick<CompareRow, 'baseline' | 'current' | 'nBaseline' | 'nCurrent' | 'change' | 'changeLow' | 'changeHigh' | 'pValue' | 'verdict' | 'note'> {
+  const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+  const test = compareSamples(base, cur, options.alpha);
+  const common = {
+    baseline: mean(base),
+    current: mean(cur),
+    nBaseline: base.length,
+    nCurrent: cur.length,
+    change: test.change,
+    changeLow: test.changeLow,
+    changeHigh: test.changeHigh,
+    pValue: test.pValue,
+  };
+  if (base.length < minSamples || cur.length < minSamples) {
+    return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})` };
+  }
+  // Signed so that positive is worse.
+  const worse = metric.higherIsBetter ? -1 : 1;
+  const t = options.threshold;
+  if (test.significant && worse * test.change > t) return { ...common, verdict: 'regression' };
+  if (test.significant && -worse * test.change > t) return { ...common, verdict: 'improvement' };
+  if (test.significant || (test.changeLow > -t && test.changeHigh < t)) return { ...common, verdict: 'same' };
+  return { ...common, verdict: 'inconclusive', note: `the 95% interval of the change (${pct(test.changeLow)} to ${pct(test.changeHigh)}) reaches the ±${pct(t, false)} threshold` };
+}
+
+function pct(x: number, signed = true): string {
+  return `${signed && x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+}
+
+/** Where the two suites ran, when it differs in a way that moves the numbers. */
+export function environmentWarnings(baseline: readonly RunRecord[], current: readonly RunRecord[]): string[] {
+  const envOf = (rs: readonly RunRecord[]): Environment | undefined => rs[0]?.env;
+  const a = envOf(baseline);
+  const b = envOf(current);
+  if (!a || !b) return [];
+  const out: string[] = [];
+  const fields: [keyof Environment, string][] = [
+    ['hostname', 'machine'],
+    ['cpuModel', 'CPU'],
+    ['cores', 'CPU count'],
+    ['node', 'Node version'],
+    ['os', 'kernel'],
+  ];
+  for (const [field, what] of fields) {
+    if (a[field] !== b[field]) out.push(`the baseline ran on another ${what} (${String(a[field])} vs ${String(b[field])}): differences may come from that, not from the code`);
+  }
+  const drivers = (rs: readonly RunRecord[]): string => [...new Set(rs.map((r) => r.params.driver))].sort().join(',');
+  if (drivers(baseline) !== drivers(current)) out.push(`the suites used different load drivers (${drivers(baseline)} vs ${drivers(current)})`);
+  return out;
+}
+
 export function compareSuites(baseline: readonly RunRecord[], current: readonly RunRecord[], options: CompareOptions): CompareReport {
-  const dropped: { key: string; reason: string }[] = [];
-  const base = cellSamples(baseline, options.reference, dropped);
-  const cur = cellSamples(current, options.reference, dropped);
+  const base = cellSamples(baseline, options.reference);
+  const cur = cellSamples(current, options.reference);
   const rows: CompareRow[] = [];
+  const dropped: CompareReport['dropped'] = [];
+  const compared = new Set<string>();
+  const row = (key: string, c: CellSamples, metric: MetricName, rest: Omit<CompareRow, 'key' | 'workload' | 'model' | 'metric'>): CompareRow => ({
+    key, workload: c.workload, model: c.model, metric, ...rest,
+    ...(metric === 'throughput' && options.reference ? { normalized: true } : {}),
+  });
   for (const [key, c] of cur) {
     const b = base.get(key);
-    if (!b) {
-      rows.push({ key, workload: c.workload, model: c.model, baseline: NaN, current: mean(c.samples), change: NaN, pValue: NaN, significant: false, verdict: 'new' });
-      continue;
+    for (const metric of Object.keys(METRICS) as MetricName[]) {
+      const curValues = c.values[metric];
+      const baseValues = b?.values[metric];
+      if (!b) {
+        if (curValues) rows.push(row(key, c, metric, { ...emptyComparison(), current: mean(curValues), nCurrent: curValues.length, verdict: 'new' }));
+        continue;
+      }
+      if (!curValues || !baseValues) {
+        const why = c.missing[metric] ?? b.missing[metric];
+        if (why) dropped.push({ key, metric, reason: `${c.missing[metric] ? 'current' : 'baseline'}: ${why}` });
+        continue;
+      }
+      compared.add(key);
+      rows.push(row(key, c, metric, compareMetric(baseValues, curValues, METRICS[metric], options)));
     }
-    const test = compareSamples(b.samples, c.samples, options.alpha);
-    let verdict: CompareVerdict = 'same';
-    if (test.significant && test.change < -options.threshold) verdict = 'regression';
-    else if (test.significant && test.change > options.threshold) verdict = 'improvement';
-    rows.push({ key, workload: c.workload, model: c.model, baseline: mean(b.samples), current: mean(c.samples), change: test.change, pValue: test.pValue, significant: test.significant, verdict });
   }
   for (const [key, b] of base) {
-    if (!cur.has(key)) rows.push({ key, workload: b.workload, model: b.model, baseline: mean(b.samples), current: NaN, change: NaN, pValue: NaN, significant: false, verdict: 'missing' });
+    if (cur.has(key)) continue;
+    for (const metric of Object.keys(METRICS) as MetricName[]) {
+      const v = b.values[metric];
+      if (v) rows.push(row(key, b, metric, { ...emptyComparison(), baseline: mean(v), nBaseline: v.length, verdict: 'missing' }));
+    }
   }
+  // CPU µs/msg decides a cell unless it is itself undecided.
+  const decidedByCpu = new Set(rows.filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement')).map((r) => r.key));
+  for (const r of rows) if (r.verdict === 'inconclusive') r.gating = !decidedByCpu.has(r.key);
   return {
     rows,
-    basis: `${options.reference ? `throughput relative to ${options.reference} in the same round` : 'absolute msgs/s'}, means of the runs`,
+    basis: options.reference ? `throughput relative to ${options.reference}'s run nearest in time in the same suite` : 'absolute msgs/s',
     regressions: rows.filter((r) => r.verdict === 'regression'),
+    inconclusive: rows.filter((r) => r.verdict === 'inconclusive' && r.gating),
     dropped,
-    compared: rows.filter((r) => r.verdict !== 'new' && r.verdict !== 'missing').length,
+    compared: compared.size,
+    environmentWarnings: environmentWarnings(baseline, current),
   };
+}
+
+function emptyComparison(): Omit<CompareRow, 'key' | 'workload' | 'model' | 'metric' | 'verdict'> {
+  return { baseline: NaN, current: NaN, nBaseline: 0, nCurrent: 0, change: NaN, changeLow: NaN, changeHigh: NaN, pValue: NaN };
+}
+
+/** The gate's decision: 1 on a regression, on nothing compared, or on an undecided cell unless allowed. */
+export function gateFails(report: CompareReport, allowInconclusive: boolean): { fails: boolean; why: string } {
+  if (report.regressions.length > 0) {
+    return { fails: true, why: `${report.regressions.length} regression(s): ${report.regressions.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` };
+  }
+  if (report.compared === 0) return { fails: true, why: 'nothing was compared: no cell is comparable in both suites' };
+  if (report.inconclusive.length > 0 && !allowInconclusive) {
+    return {
+      fails: true,
+      why: `${report.inconclusive.length} comparison(s) inconclusive (use --allow-inconclusive to pass them): ${report.inconclusive.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`,
+    };
+  }
+  return { fails: false, why: `no regression in ${report.compared} compared cell(s)` };
 }

@@ -1,66 +1,143 @@
 /**
- * Runs a plan: every cell R times, interleaved (for each workload, run 1 of every model, then run 2 …, the model
- * order rotated each round) so that drift on a shared machine hits all models alike. Each record is handed to
- * `onRecord` as soon as it exists, so nothing measured is lost if the suite is interrupted.
+ * Runs a suite in rounds so that drift on a shared machine hits all models alike: in each round every cell that
+ * still needs a run gets one, back to back, the model order rotated from round to round.
+ *
+ * The first `minRuns` rounds run every cell. After that a round holds only the cells whose 95 % interval (of
+ * throughput and of server CPU µs per message) is still wider than the target, or whose runs were set aside (the
+ * hypervisor stole too much CPU during them), until each is tight, has had `maxRuns` runs, or the suite's time
+ * budget is spent; a cell left wide is judged inconclusive downstream. Each record is handed to `onRecord` as soon
+ * as it exists, so nothing measured is lost if the suite is interrupted.
  */
-import type { Plan } from './matrix.js';
-import { modelSubject, runCell, type CellContext, type CellSubject } from './run-cell.js';
+import { runCell, type CellContext, type CellSubject } from './run-cell.js';
 import type { Workload } from './workloads.js';
-import type { RunRecord } from './record.js';
+import { cellKey, type RunRecord } from './record.js';
+import { summarizeCell } from './aggregate.js';
+
+/** One workload's cells, with the context (CPU split) its runs use. */
+export interface WorkloadGroup {
+  workload: Workload;
+  subjects: CellSubject[];
+  /** Measured in the first minRuns rounds only, ahead of the models (the driver's ceiling). */
+  leading: CellSubject[];
+  ctx: CellContext;
+}
 
 export interface Progress {
-  done: number;
-  total: number;
   record: RunRecord;
-  /** Seconds left, estimated from the cells so far. */
+  /** Runs done so far, and how many the first minRuns rounds hold in all. */
+  done: number;
+  planned: number;
+  /** true once the mandatory rounds are over and runs are added for wide intervals. */
+  adaptive: boolean;
+  /** Seconds left: the mandatory rounds at the pace so far, or (adaptive) at most the rest of the budget. */
   etaSec: number;
 }
 
 export interface SuiteHooks {
   onRecord(record: RunRecord): void;
   onProgress?(p: Progress): void;
-  /** Checked between cells: true stops the suite early (Ctrl-C). */
-  shouldStop?(): boolean;
+  /** Told once when adaptive rounds stop for a reason other than every interval being tight. */
+  onStop?(why: string): void;
 }
 
-export interface ScheduledRun {
-  subject: CellSubject;
-  workload: Workload;
-  run: number;
+export interface RunBudget {
+  minRuns: number;
+  maxRuns: number;
+  targetCiPercent: number;
+  /** No adaptive round starts after the suite has run this long. */
+  maxSec?: number;
+  /** Stops the suite: the current run is cut short and recorded as interrupted. */
+  signal?: AbortSignal;
 }
 
-/**
- * Every cell `runs` times, round by round within a workload, the model order rotated each round. Extra subjects per
- * workload (the driver's ceiling) open every round.
- */
-export function orderRuns(plan: Plan, runs: number, extra: (w: Workload) => CellSubject[] = () => []): ScheduledRun[] {
-  const order: ScheduledRun[] = [];
-  for (const workload of plan.workloads) {
-    const subjects = plan.cells.filter((c) => c.workload === workload).map((c) => modelSubject(c.model));
-    const leading = extra(workload);
-    for (let run = 0; run < runs; run++) {
-      for (const subject of leading) order.push({ subject, workload, run });
-      for (let i = 0; i < subjects.length; i++) order.push({ subject: subjects[(i + run) % subjects.length]!, workload, run });
+/** A cell's state after its runs so far: does it need another? */
+export function needsMore(records: readonly RunRecord[], budget: Pick<RunBudget, 'minRuns' | 'maxRuns' | 'targetCiPercent'>): { more: boolean; margin: number } {
+  const counted = records.filter((r) => r.status === 'ok' && !r.discarded);
+  if (records.length === 0) return { more: true, margin: Infinity };
+  // A cell that never ran ok (skipped, failing every time) gets no extra runs; set-aside runs are made up for.
+  if (records.every((r) => r.status !== 'ok')) return { more: false, margin: NaN };
+  if (counted.length >= budget.maxRuns || records.length >= 2 * budget.maxRuns) return { more: false, margin: NaN };
+  if (counted.length < budget.minRuns) return { more: true, margin: Infinity };
+  const c = summarizeCell(counted);
+  const margins = [c.throughput.relativeMargin, c.serverCpuInterval.relativeMargin].filter((m) => !Number.isNaN(m));
+  const margin = margins.length > 0 ? Math.max(...margins) : Infinity;
+  return { more: !(margin * 100 <= budget.targetCiPercent), margin };
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** Runs in the mandatory rounds (every cell minRuns times, plus the leading subjects). */
+export function plannedRuns(groups: readonly WorkloadGroup[], minRuns: number): number {
+  return groups.reduce((n, g) => n + minRuns * (g.subjects.length + g.leading.length), 0);
+}
+
+export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
+  const byCell = new Map<string, RunRecord[]>();
+  const runsOf = (g: WorkloadGroup, s: CellSubject): RunRecord[] => byCell.get(`${g.workload.protocol}/${g.workload.name}/${s.name}`) ?? [];
+  const planned = plannedRuns(groups, budget.minRuns);
+  const started = performance.now();
+  const elapsedSec = (): number => (performance.now() - started) / 1000;
+  const aborted = (): boolean => budget.signal?.aborted === true;
+
+  const runOne = async (g: WorkloadGroup, subject: CellSubject, round: number, adaptive: boolean): Promise<void> => {
+    const record = await runCell(subject, g.workload, runsOf(g, subject).length, g.ctx, round);
+    records.push(record);
+    const key = cellKey(record);
+    byCell.set(key, [...(byCell.get(key) ?? []), record]);
+    hooks.onRecord(record);
+    const perRun = elapsedSec() / records.length;
+    const etaSec = adaptive
+      ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec())
+      : perRun * Math.max(0, planned - records.length);
+    hooks.onProgress?.({ record, done: records.length, planned, adaptive, etaSec });
+  };
+
+  let round = 0;
+  for (; round < budget.minRuns && !aborted(); round++) {
+    for (const g of groups) {
+      for (const subject of [...g.leading, ...rotate(g.subjects, round)]) {
+        if (aborted()) break;
+        await runOne(g, subject, round, false);
+      }
     }
   }
-  return order;
-}
 
-export async function runSuite(order: readonly ScheduledRun[], ctx: CellContext, hooks: SuiteHooks): Promise<RunRecord[]> {
-  const records: RunRecord[] = [];
-  const started = performance.now();
-  for (const [i, { subject, workload, run }] of order.entries()) {
-    if (hooks.shouldStop?.()) break;
-    const record = await runCell(subject, workload, run, ctx);
-    records.push(record);
-    hooks.onRecord(record);
-    const elapsed = (performance.now() - started) / 1000;
-    hooks.onProgress?.({ done: i + 1, total: order.length, record, etaSec: (elapsed / (i + 1)) * (order.length - i - 1) });
+  for (; !aborted(); round++) {
+    // Each cell that is still wide, widest first, so a budget that runs out cuts the least useful runs.
+    const due: { g: WorkloadGroup; subject: CellSubject; margin: number; index: number }[] = [];
+    for (const g of groups) {
+      g.subjects.forEach((subject, index) => {
+        const state = needsMore(runsOf(g, subject), budget);
+        if (state.more) due.push({ g, subject, margin: state.margin, index });
+      });
+    }
+    if (due.length === 0) return records;
+    const perRun = records.length > 0 ? elapsedSec() / records.length : 0;
+    let fits = due.length;
+    if (budget.maxSec !== undefined) fits = Math.floor((budget.maxSec - elapsedSec()) / Math.max(perRun, 0.001));
+    if (fits <= 0) {
+      hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent; ${due.length} cell(s) are still wider than ±${budget.targetCiPercent}%`);
+      return records;
+    }
+    const chosen = new Set([...due].sort((a, b) => b.margin - a.margin).slice(0, fits));
+    for (const g of groups) {
+      const mine = due.filter((d) => d.g === g && chosen.has(d));
+      const order = rotate(mine, round); // rotation among this round's cells, as in the mandatory rounds
+      for (const d of order) {
+        if (aborted()) break;
+        await runOne(g, d.subject, round, true);
+      }
+    }
   }
   return records;
 }
 
-/** Rough seconds a schedule takes: per run, warmup + duration + ~1 s to start and stop processes. */
-export function estimateSeconds(scheduled: number, warmupSec: number, durationSec: number): number {
-  return scheduled * (warmupSec + durationSec + 1);
+/** Rough seconds of the mandatory rounds: per run, warmup + duration + ~0.8 s to start and stop processes. */
+export function estimateSeconds(runs: number, warmupSec: number, durationSec: number): number {
+  return runs * (warmupSec + durationSec + 0.8);
 }

@@ -52,9 +52,30 @@ export interface ServerUsage {
   processes: number;
   /** Share of the machine's CPU time the hypervisor took (steal) during the window: a contended VM. */
   hostStealPercent?: number;
+  /** CPU time the whole machine spent running anything during the window, % of one core. */
+  hostBusyPercent?: number;
+  /**
+   * What ran besides the server and the load client (other processes, the kernel's own threads), % of one core:
+   * hostBusyPercent − server − client. High values mean the run competed for CPU with something else.
+   */
+  otherLoadPercent?: number;
 }
 
-export type RunStatus = 'ok' | 'errored' | 'skipped';
+/** interrupted: cut short by Ctrl-C/SIGTERM; like errored and skipped, it is never ranked. */
+export type RunStatus = 'ok' | 'errored' | 'skipped' | 'interrupted';
+
+/** How the suite decided how many runs a cell gets (the same in every record of a suite). */
+export interface RunPlan {
+  /** Runs every cell gets. */
+  minRuns: number;
+  /** At most this many while the interval is wider than the target. */
+  maxRuns: number;
+  /** 95 % CI half-width, % of the mean, below which a cell is conclusive. */
+  targetCiPercent: number;
+}
+
+/** Without a plan in its records (older suites), a cell is judged against this target. */
+export const DEFAULT_TARGET_CI_PERCENT = 5;
 
 export interface RunRecord {
   schema: typeof RECORD_SCHEMA;
@@ -65,6 +86,11 @@ export interface RunRecord {
   model: string;
   /** 0-based repetition index of this cell. */
   run: number;
+  /** 0-based round of the suite's schedule this run belonged to (runs of one round ran back to back). */
+  round?: number;
+  plan?: RunPlan;
+  /** Set on an ok run that does not count (e.g. the hypervisor stole too much CPU during it); it was repeated. */
+  discarded?: string;
   params: CellParams;
   status: RunStatus;
   /** Why a run was skipped or errored. */

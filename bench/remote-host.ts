@@ -106,6 +106,7 @@ function launchOptions(launch: ServerLaunch): Record<string, string> {
   if (launch.workers !== undefined) options.workers = String(launch.workers);
   if (launch.maxChildren !== undefined) options['max-children'] = String(launch.maxChildren);
   if (launch.cpuRate !== undefined) options['cpu-rate'] = String(launch.cpuRate);
+  if (launch.injectCpuMicros !== undefined) options['inject-cpu'] = String(launch.injectCpuMicros);
   return options;
 }
 

@@ -10,8 +10,9 @@ import type { ResultsDir } from './results-dir.js';
 import { formatCpuPerMsg, groupByWorkload } from '../lib/format/table.js';
 import { markdownReport } from '../lib/format/markdown.js';
 import { verdictTable } from '../lib/format/verdict.js';
-import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
+import { chartFile, latencySpec, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
 import { recordsToCsv } from '../lib/format/csv.js';
+import { githubBenchmarkJson } from '../lib/format/github-benchmark.js';
 
 /** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
 function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
@@ -26,7 +27,12 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   const { rows, models } = verdictOf(cells);
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
-    const won = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'no winner: the load client saturated at a rate no ranked model beat' : 'nothing ranked';
+    const won =
+      row.winners.length > 0
+        ? row.winners.join(' ≈ ')
+        : row.clientBound
+          ? 'no winner: the load client saturated at a rate no ranked model beat'
+          : (row.undecided ?? 'nothing ranked');
     // When the client set the pace, the servers' CPU cost per message still tells them apart.
     const costs = row.clientBound
       ? cells
@@ -40,12 +46,13 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
 }
 
-/** One throughput chart per workload and the verdict heatmap, as SVG. Returns how many were written. */
+/** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */
 export async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
   let n = 0;
   for (const [name, group] of groupByWorkload(cells)) {
-    results.write(`charts/throughput-${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.svg`, await renderSvg(throughputSpec(name, group)));
-    n++;
+    results.write(chartFile('throughput', name), await renderSvg(throughputSpec(name, group)));
+    results.write(chartFile('latency', name), await renderSvg(latencySpec(name, group)));
+    n += 2;
   }
   const { rows, models } = verdictOf(cells);
   results.write('charts/verdict.svg', await renderSvg(verdictSpec(rows, models)));
@@ -56,6 +63,9 @@ export function writeReports(results: ResultsDir, env: RunRecord['env'], split: 
   results.write('summary.json', JSON.stringify({ suiteId: results.suiteId, env, split, cells }, null, 2) + '\n');
   results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells, verdictText));
   results.write('results.csv', recordsToCsv(records));
+  const benchmark = githubBenchmarkJson(cells);
+  results.write('github-action-benchmark/bigger-is-better.json', JSON.stringify(benchmark.bigger, null, 2) + '\n');
+  results.write('github-action-benchmark/smaller-is-better.json', JSON.stringify(benchmark.smaller, null, 2) + '\n');
 }
 
 

@@ -20,7 +20,12 @@ export class ResultsDir {
     this.dir = path.join(root, suiteId);
     this.recordsFile = path.join(this.dir, 'records.jsonl');
     mkdirSync(this.dir, { recursive: true });
-    if (markLatest) writeFileSync(path.join(root, 'LATEST'), suiteId + '\n');
+    if (markLatest) this.markLatest();
+  }
+
+  /** Names this suite in <root>/LATEST, the one a bare results root stands for. */
+  markLatest(): void {
+    writeFileSync(path.join(this.root, 'LATEST'), this.suiteId + '\n');
   }
 
   /** The suite a records file belongs to (results/<suite>/records.jsonl). */
@@ -29,7 +34,8 @@ export class ResultsDir {
     return new ResultsDir(path.dirname(dir), path.basename(dir), false);
   }
 
-  append(record: RunRecord): void {
+  /** Appends one record (a suite's RunRecord, or a micro run's MicroRecord) as a JSON line. */
+  append(record: object): void {
     appendFileSync(this.recordsFile, JSON.stringify(record) + '\n');
   }
 
@@ -44,8 +50,12 @@ export class ResultsDir {
 export class RecordsFileError extends UsageError {}
 
 /** Reads records from a suite directory, a records.jsonl, or a JSON array file. */
-export function readRecords(location: string): RunRecord[] {
-  return readRecordsFile(recordsFileFor(location));
+export function readRecords(location: string, warn: (message: string) => void = warnOnStderr): RunRecord[] {
+  return readRecordsFile(recordsFileFor(location), warn);
+}
+
+function warnOnStderr(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
 }
 
 /** The records file a location names: itself, <dir>/records.jsonl, or <root>/<LATEST>/records.jsonl. */
@@ -65,21 +75,50 @@ export function recordsFileFor(location: string): string {
   return file;
 }
 
-function readRecordsFile(file: string): RunRecord[] {
+/**
+ * A JSON array file, or JSON lines. Every run is appended as one line ending in a newline, so an interrupted write
+ * leaves at most the last line torn (no newline at its end): that line is skipped with a warning naming it, and the
+ * runs before it are kept. Any other bad line is an error that names its line number.
+ */
+function readRecordsFile(file: string, warn: (message: string) => void = warnOnStderr): RunRecord[] {
   const text = readFileSync(file, 'utf8');
-  try {
-    const records = text.trimStart().startsWith('[')
-      ? (JSON.parse(text) as RunRecord[])
-      : text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as RunRecord);
-    for (const r of records) {
-      if (typeof r !== 'object' || r === null || typeof r.model !== 'string' || typeof r.workload !== 'string' || !r.params) {
-        throw new Error('not a run record');
-      }
+  if (text.trimStart().startsWith('[')) {
+    let records: unknown[];
+    try {
+      records = JSON.parse(text) as unknown[];
+    } catch (error) {
+      throw new RecordsFileError(`${file} is not a results file (${(error as Error).message})`);
     }
-    return records;
-  } catch (error) {
-    throw new RecordsFileError(`${file} is not a results file (${(error as Error).message})`);
+    records.forEach((r, i) => {
+      if (!isRunRecord(r)) throw new RecordsFileError(`${file} is not a results file: item ${i + 1} is not a run record`);
+    });
+    return records as RunRecord[];
   }
+  const lines = text.split('\n');
+  const records: RunRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const torn = i === lines.length - 1; // the final piece has no newline after it: its write was cut short
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (error) {
+      if (torn) {
+        warn(`${file}: skipped line ${i + 1}, an incomplete last line (the suite was interrupted while writing it)`);
+        return;
+      }
+      throw new RecordsFileError(`${file} is not a results file: line ${i + 1} is not valid JSON (${(error as Error).message})`);
+    }
+    if (!isRunRecord(record)) throw new RecordsFileError(`${file} is not a results file: line ${i + 1} is not a run record`);
+    records.push(record);
+  });
+  return records;
+}
+
+function isRunRecord(r: unknown): r is RunRecord {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = r as Partial<RunRecord>;
+  return typeof o.model === 'string' && typeof o.workload === 'string' && typeof o.params === 'object' && o.params !== null;
 }
 
 /** Suites under a results root, oldest first. */

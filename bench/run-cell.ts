@@ -1,16 +1,18 @@
 /**
  * Runs one repetition of one cell: a fresh server process (pinned), the driver process (pinned), the server's
  * resources sampled over exactly the measured window, then the server stopped. Always returns a RunRecord: a model
- * that is unavailable is `skipped` with its reason, a failure is `errored` with its message — never thrown, so one
- * bad cell does not sink the suite.
+ * that is unavailable is `skipped` with its reason, a failure is `errored` with its message, a run cut short by the
+ * suite's abort signal (Ctrl-C, SIGTERM) is `interrupted` — never thrown, so one bad cell does not sink the suite.
  */
 import { runClientProcess } from './client-process.js';
-import type { ServerHandle, ServerHost, ServerSampler } from './server-host.js';
+import type { ServerSampler } from './sampler.js';
+import type { ServerHandle, ServerHost } from './server-host.js';
 import { findDriver } from '../clients/drivers.js';
 import type { Model } from '../servers/registry.js';
+import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RunRecord, type ServerUsage } from './record.js';
+import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage } from './record.js';
 
 export interface CellContext {
   suiteId: string;
@@ -19,10 +21,21 @@ export interface CellContext {
   warmupSec: number;
   durationSec: number;
   timeoutMs: number;
+  /** Bound on the wait for the connections the model serves to have had their first answer. */
+  readyTimeoutSec: number;
+  /** A run during which the hypervisor stole more than this % of the CPU is marked discarded (and repeated). */
+  stealLimitPercent: number;
+  /** ... and one during which other processes used more than this % of a core (they competed with the run). */
+  otherLoadLimitPercent: number;
+  plan: RunPlan;
   /** Override of the worker count; default: the CPUs the server is given. */
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** The gate's test knob: µs of extra busy work per message, by model. */
+  injectCpu?: Record<string, number>;
+  /** Aborting stops the run at once (client and server killed) and records it as interrupted. */
+  signal?: AbortSignal;
   /** Where servers run: this machine, or a serve agent's. */
   host: ServerHost;
 }
@@ -34,6 +47,8 @@ export interface CellSubject {
   start(workload: Workload, workers: number, ctx: CellContext): Promise<ServerHandle>;
   /** The load actually applied to it (the ceiling is measured with GET). */
   load(workload: Workload): Workload;
+  /** Persistent connections it serves at once (the rest wait: iterative, a capped process-per-connection). */
+  servesAtOnce?(connections: number, ctx: CellContext): number;
 }
 
 export function modelSubject(model: Model): CellSubject {
@@ -41,6 +56,7 @@ export function modelSubject(model: Model): CellSubject {
     name: model.name,
     available: () => model.available(),
     load: (w) => w,
+    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULT_MAX_CHILDREN }) } : {}),
     start: (workload, workers, ctx) =>
       ctx.host.start({
         model: model.name,
@@ -49,13 +65,28 @@ export function modelSubject(model: Model): CellSubject {
         workers,
         ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
         ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
+        ...(ctx.injectCpu?.[model.name] !== undefined ? { injectCpuMicros: ctx.injectCpu[model.name] } : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
         pin: ctx.split.mode,
       }),
   };
 }
 
-export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext): Promise<RunRecord> {
+/** Connections whose first answer opens the window: all of them, unless the model serves fewer at once. */
+export function readyConnections(subject: CellSubject, workload: Workload, ctx: CellContext): number {
+  if (workload.pattern !== 'persistent') return workload.connections; // every short connection gets its turn
+  return subject.servesAtOnce ? subject.servesAtOnce(workload.connections, ctx) : workload.connections;
+}
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Interrupted(String(signal.reason ?? 'interrupted'));
+}
+
+export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
   const workload = subject.load(cellWorkload);
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
   const base = {
@@ -65,6 +96,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     workload: workload.name,
     model: subject.name,
     run,
+    ...(round !== undefined ? { round } : {}),
+    plan: ctx.plan,
     params,
     env: ctx.env,
   } as const;
@@ -77,12 +110,15 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
 
   const workers = ctx.workers ?? ctx.split.serverCpuCount;
   let server: ServerHandle | undefined;
+  let sampler: Promise<ServerSampler> | undefined;
+  let usage: Promise<ServerUsage | undefined> | undefined;
   try {
+    throwIfAborted(ctx.signal);
     server = await subject.start(workload, workers, ctx);
+    throwIfAborted(ctx.signal);
     const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
-    let sampler: Promise<ServerSampler> | undefined;
-    let usage: Promise<ServerUsage | undefined> | undefined;
     const running = server;
+    const tcp = workload.protocol === 'tcp';
     const { command, args } = driver.command({
       host: server.host,
       port: server.ready.port,
@@ -94,18 +130,25 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       warmupSec: ctx.warmupSec,
       durationSec: ctx.durationSec,
       timeoutMs: ctx.timeoutMs,
+      ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
     });
     const result = await runClientProcess({
       command,
       args,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
-      timeoutMs: (ctx.warmupSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      timeoutMs: (ctx.warmupSec + ctx.readyTimeoutSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
       onPhase: (phase) => {
         if (phase === 'measure') sampler = running.startSampler();
         else if (phase === 'done' && sampler) usage = sampler.then((s) => s.finish());
       },
     });
-    const serverUsage = usage ? await usage : undefined;
+    throwIfAborted(ctx.signal);
+    const sampled = usage ? await usage : undefined;
+    const serverUsage =
+      sampled?.hostBusyPercent !== undefined
+        ? { ...sampled, otherLoadPercent: Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent ? 0 : result.client.cpuPercent)) } // a client elsewhere adds nothing to the server host's load
+        : sampled;
     const stopped = await server.stop();
     server = undefined;
     const record: RunRecord = {
@@ -116,10 +159,20 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       result,
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+    const steal = serverUsage?.hostStealPercent;
+    const other = serverUsage?.otherLoadPercent;
+    if (steal !== undefined && steal > ctx.stealLimitPercent) {
+      record.discarded = `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${ctx.stealLimitPercent}%)`;
+    } else if (other !== undefined && other > ctx.otherLoadLimitPercent) {
+      record.discarded = `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${ctx.otherLoadLimitPercent}%)`;
+    }
     return record;
   } catch (error) {
+    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
     return { ...base, status: 'errored', reason: (error as Error).message };
   } finally {
-    await server?.stop(2000);
+    // A sampler whose window never closed (the client died in it) must not keep polling.
+    if (sampler && !usage) await sampler.then((s) => s.finish()).catch(() => undefined);
+    await server?.stop(ctx.signal?.aborted ? 500 : 2000);
   }
 }

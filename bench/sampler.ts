@@ -17,17 +17,31 @@ interface TreeSample {
   processes: number;
 }
 
-function readProc(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+/** CPU seconds of a process itself and of its reaped children (utime+stime, cutime+cstime), and its RSS. */
+function readProcStat(pid: number | 'self'): { ownSeconds: number; reapedSeconds: number; rssBytes: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at index 0 = state (field 3).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    const rssPages = Number(fields[21]);
-    return { cpuSeconds: ticks / CLOCK_TICKS, rssBytes: rssPages * PAGE_BYTES };
+    return {
+      ownSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      reapedSeconds: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+      rssBytes: Number(fields[21]) * PAGE_BYTES,
+    };
   } catch {
     return undefined; // exited between listing and reading
   }
+}
+
+function readProc(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+  const p = readProcStat(pid);
+  return p && { cpuSeconds: p.ownSeconds + p.reapedSeconds, rssBytes: p.rssBytes };
+}
+
+/** CPU µs of this process's children that exited and were reaped (10 ms resolution); NaN without /proc. */
+export function reapedChildrenCpuUs(): number {
+  const p = readProcStat('self');
+  return p ? p.reapedSeconds * 1e6 : NaN;
 }
 
 async function sampleTree(rootPid: number): Promise<TreeSample> {
@@ -50,12 +64,15 @@ async function sampleTree(rootPid: number): Promise<TreeSample> {
   return { cpuSeconds, rssBytes, processes };
 }
 
-/** Cumulative CPU ticks of the whole machine from /proc/stat: all of them, and those stolen by the hypervisor. */
-function readHostTicks(): { total: number; steal: number } | undefined {
+/**
+ * Cumulative CPU ticks of the whole machine from /proc/stat: all of them, those stolen by the hypervisor, and those
+ * spent running anything (user, nice, system, irq, softirq).
+ */
+function readHostTicks(): { total: number; steal: number; busy: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
-    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal, busy: user + nice + system + irq + softirq };
   } catch {
     return undefined;
   }
@@ -65,8 +82,13 @@ export function procAvailable(): boolean {
   return readProc(process.pid) !== undefined;
 }
 
+export interface ServerSampler {
+  /** Stops sampling and returns the window's usage. */
+  finish(): Promise<ServerUsage | undefined>;
+}
+
 /** Starts sampling now; finish() returns the window's usage. RSS is polled so the peak is seen. */
-export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<{ finish(): Promise<ServerUsage | undefined> }> {
+export async function startServerSampler(rootPid: number, rssIntervalMs = 500): Promise<ServerSampler> {
   if (!procAvailable()) return { finish: async () => undefined };
   const t0 = performance.now();
   const host0 = readHostTicks();
@@ -81,6 +103,7 @@ export async function startServerSampler(rootPid: number, rssIntervalMs = 500): 
       polling = false;
     });
   }, rssIntervalMs);
+  timer.unref(); // a window that never closes must not keep the process alive
   return {
     async finish() {
       clearInterval(timer);
@@ -92,7 +115,9 @@ export async function startServerSampler(rootPid: number, rssIntervalMs = 500): 
         cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
         rssPeakBytes: Math.max(rssPeak, last.rssBytes),
         processes: last.processes,
-        ...(host0 && host1 && hostTicks > 0 ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100 } : {}),
+        ...(host0 && host1 && hostTicks > 0
+          ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100, hostBusyPercent: wall > 0 ? ((host1.busy - host0.busy) / CLOCK_TICKS / wall) * 100 : 0 }
+          : {}),
       };
     },
   };

@@ -6,15 +6,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { startServer, type ServerLaunch, type ServerProcess } from './server-process.js';
-import { startServerSampler } from './sampler.js';
+import { startServerSampler, type ServerSampler } from './sampler.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
 import { compiled } from '../servers/paths.js';
 import type { ReadyInfo } from '../servers/protocol.js';
-import type { AgentHost, PinMode, ServerUsage } from './record.js';
+import type { AgentHost, PinMode } from './record.js';
 
-export interface ServerSampler {
-  finish(): Promise<ServerUsage | undefined>;
-}
+export type { ServerSampler };
 
 export type StopResult = Awaited<ReturnType<ServerProcess['stop']>>;
 

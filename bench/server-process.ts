@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
-import { nativeArgs } from '../servers/native/args.js';
+import { nativeArgs, nativeEnv } from '../servers/native/args.js';
 import { compiled } from '../servers/paths.js';
 import type { PinMode } from './record.js';
 
@@ -22,6 +22,8 @@ export interface ServerLaunch {
   workers?: number;
   maxChildren?: number;
   cpuRate?: number;
+  /** The gate's test knob: µs of extra busy work per message (see servers/handler.ts). */
+  injectCpuMicros?: number;
   /** CPU list for taskset -c, e.g. "0" or "0,1"; undefined runs unpinned. */
   cpus?: string;
   /** The pin mode `cpus` came from: a serve agent applies its own split for it instead of `cpus`. */
@@ -57,6 +59,7 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
     if (launch.workers !== undefined) args.push('--workers', String(launch.workers));
     if (launch.maxChildren !== undefined) args.push('--max-children', String(launch.maxChildren));
     if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));
+    if (launch.injectCpuMicros !== undefined) args.push('--inject-cpu', String(launch.injectCpuMicros));
   }
   if (launch.cpus !== undefined) return { command: 'taskset', args: ['-c', launch.cpus, command, ...args] };
   return { command, args };
@@ -65,7 +68,9 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
 export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   const { command, args } = serverCommand(launch);
   // detached: the server leads its own process group, so a forced stop reaches its workers and children too.
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...launch.env } });
+  // nativeEnv: the native server stops when this process dies (Node servers watch their parent themselves).
+  const env = { ...process.env, ...launch.env, ...nativeEnv() };
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {

@@ -11,9 +11,10 @@ import { parseWorkSpec } from '../servers/work.js';
 import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
 import { parseSize } from '../lib/format/units.js';
-import { DRIVERS, defaultDriver } from '../clients/drivers.js';
+import { DRIVERS, defaultDriver, resolveDefaultDriver } from '../clients/drivers.js';
 import type { PinMode, RunRecord } from './record.js';
 import type { ConnectionPattern } from '../clients/tcp.js';
+import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
 import { parseTarget } from '../clients/target.js';
 import { readTokenFile } from './agent-protocol.js';
 import type { AgentAddress } from './remote-host.js';
@@ -39,19 +40,30 @@ Changing workloads (apply to every workload of the profile; a swept axis becomes
   --in-flight D        frames in flight per connection (closed loop)
   --pattern P          persistent or connect-per-request
   --rate R             open loop at R frames/s in total
-  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')}
+  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')} (TCP default: native, else node);
+                       several (native,node) measure the same cells with each, in the same rounds
   --set KEY=VALUE      any axis: connections, inFlight, size, work, pattern, rate, pin, driver (repeatable)
 
 Measuring
-  --runs R             repetitions per cell (default: the profile's, 3)
+  --runs R             runs every cell gets (default: the profile's, 3)
+  --target-ci PCT      then more runs, interleaved, until a cell's 95% CI half-width of throughput and of
+                       server CPU µs/msg is ≤ PCT % of the mean (default 5); a cell still wider is inconclusive
+  --max-runs N         ... at most N runs per cell (default: the profile's, 10)
+  --max-time SEC       ... and no new round once the suite has run SEC seconds (default: the profile's)
+  --steal-limit PCT    repeat a run during which the hypervisor stole > PCT % of the CPU (default 10)
+  --other-load-limit PCT  ... or other processes used > PCT % of a CPU besides server and client (default 15)
+  --ready-timeout SEC  TCP: the window opens once every connection the model serves has had an answer, or
+                       after SEC seconds (default 30)
   --duration SEC       measured seconds per run (default: the profile's)
   --warmup SEC         discarded warmup seconds per run (default: the profile's)
   --pin MODE           separate (server and client on different CPUs), shared (server on all CPUs), off;
                        default: each workload's own (separate, or shared for CPU/blocking work)
   --workers N          workers/children/threads for parallel models (default: the CPUs the server is given)
-  --max-children N     fork-per-connection's cap on live children (default 32)
+  --max-children N     fork-per-connection's cap on live children (default ${DEFAULT_MAX_CHILDREN})
   --timeout MS         a message unanswered this long is a timeout (default 5000)
   --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
+  --inject-cpu M:US    test knob: model M does US µs of extra busy work per message (how gate:validate
+                       checks that the gate catches a known slowdown); comma-separated for several models
   --out DIR            results root (default results)
 
 Servers on another host
@@ -59,15 +71,32 @@ Servers on another host
   --agent-token-file F the agent's token (the same file content as its --token-file)
 
 Regression gate
-  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl); exit 1 when a cell's
-                       throughput dropped significantly (Welch p < 0.05) by more than --threshold
+  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,
+                       throughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse
+                       significantly (Welch p < 0.05) by more than --threshold, or could not be decided
   --threshold PCT      regression threshold in percent (default 10)
+  --allow-inconclusive pass comparisons with too few runs or an interval too wide to decide
   --save-baseline      also write this suite's records to <out>/baseline/records.jsonl
   --help               this text`;
 
 export interface Settings {
   plan: Plan;
+  /** Things the user should know about the plan (a driver fallback…), printed before it runs. */
+  notes: string[];
+  /** Runs every cell gets. */
   runs: number;
+  /** Budget of runs per cell while its interval is wider than targetCiPercent. */
+  maxRuns: number;
+  /** 95 % CI half-width, % of the mean, a cell's throughput and CPU µs/msg must reach. */
+  targetCiPercent: number;
+  /** Adaptive runs stop being added once the suite has run this long (the first `runs` rounds always run). */
+  maxSec?: number;
+  /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
+  stealLimitPercent: number;
+  /** ... or during which other processes used more than this % of a core. */
+  otherLoadLimitPercent: number;
+  /** Bound on the wait for every connection the model serves to have had an answer. */
+  readyTimeoutSec: number;
   warmupSec: number;
   durationSec: number;
   timeoutMs: number;
@@ -80,8 +109,26 @@ export interface Settings {
   thresholdPercent: number;
   saveBaseline: boolean;
   skipCeiling: boolean;
+  /** µs of injected per-message overhead by model (the gate's test knob). */
+  injectCpu: Record<string, number>;
+  /** The gate passes cells it could not decide on (too few samples, an interval too wide). */
+  allowInconclusive: boolean;
   /** Servers run on this serve agent instead of this machine. */
   agent?: AgentAddress;
+}
+
+/** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 }, each a Node model of the plan. */
+export function parseInjection(text: string, models: readonly Model[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list('inject-cpu', text)) {
+    const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--inject-cpu takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
+    const model = findModel(m[1]!);
+    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
+    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
+    out[model.name] = Number(m[2]);
+  }
+  return out;
 }
 
 const SET_KEYS: Record<string, keyof WorkloadParams> = {
@@ -120,8 +167,11 @@ export function parseAxis(key: keyof WorkloadParams, text: string, flag: string)
       return positiveNumber(flag, text, 1);
     case 'pin':
       return oneOf<PinMode>(flag, text, ['separate', 'shared', 'off'], 'separate');
-    case 'driver':
-      return oneOf(flag, text, DRIVERS.map((d) => d.name), 'tcp');
+    case 'driver': {
+      // Several drivers sweep the axis: the same cells measured by each, in the same rounds.
+      const names = list(flag, text).map((name) => oneOf(flag, name, DRIVERS.map((d) => d.name), 'native'));
+      return (names.length === 1 ? names[0]! : names) as WorkloadParams['driver'];
+    }
     case 'protocol':
       return oneOf(flag, text, PROTOCOLS, 'tcp');
   }
@@ -146,7 +196,7 @@ export const WORKLOAD_FLAGS = {
 export type WorkloadFlagValues = Partial<Record<Exclude<keyof typeof WORKLOAD_FLAGS, 'set'>, string>> & { set?: string[] };
 
 /** The profile's workloads with every override applied and the filter kept, each value checked. */
-export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[] } {
+export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; notes: string[] } {
   const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
@@ -175,22 +225,33 @@ export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 
     }
     overrides[key] = parseAxis(key, m[2]!, `set ${m[1]}`);
   }
+  const driverNamed = overrides.driver !== undefined;
   // A protocol change brings its default driver unless one was named.
   if (overrides.protocol !== undefined && overrides.driver === undefined) overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
-  const driverName = overrides.driver as string | undefined;
-  if (driverName !== undefined) {
+  for (const driverName of [overrides.driver ?? []].flat() as string[]) {
     const driver = DRIVERS.find((d) => d.name === driverName)!;
     const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
     if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
+    const present = driver.present();
+    if (driverNamed && !present.ok) throw new UsageError(`--driver ${driverName} is unavailable: ${present.reason}`);
   }
 
+  const notes = new Set<string>();
   let workloads: Workload[] = profile.families.flatMap((name) => expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>));
+  if (!driverNamed) {
+    // The preferred driver (native for TCP) when it was built, else its fallback, said once.
+    workloads = workloads.map((w) => {
+      const r = resolveDefaultDriver(w.driver);
+      if (r.fellBack) notes.add(r.fellBack);
+      return r.driver === w.driver ? w : { ...w, driver: r.driver };
+    });
+  }
   if (values.filter !== undefined) {
     const needles = list('filter', values.filter);
     workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
     if (workloads.length === 0) throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
   }
-  return { profile, workloads };
+  return { profile, workloads, notes: [...notes] };
 }
 
 export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
@@ -200,6 +261,12 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     list: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     runs: { type: 'string' },
+    'max-runs': { type: 'string' },
+    'target-ci': { type: 'string' },
+    'max-time': { type: 'string' },
+    'steal-limit': { type: 'string' },
+    'other-load-limit': { type: 'string' },
+    'ready-timeout': { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
     workers: { type: 'string' },
@@ -210,6 +277,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     threshold: { type: 'string' },
     'save-baseline': { type: 'boolean' },
     'skip-ceiling': { type: 'boolean' },
+    'inject-cpu': { type: 'string' },
+    'allow-inconclusive': { type: 'boolean' },
     agent: { type: 'string' },
     'agent-token-file': { type: 'string' },
     help: { type: 'boolean' },
@@ -217,7 +286,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
   if (values.help) return 'help';
   if (values.list) return 'list';
   if (values['agent-token-file'] !== undefined && values.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
-  const { profile, workloads } = workloadsFromFlags(values);
+  const { profile, workloads, notes } = workloadsFromFlags(values);
   let models: readonly Model[] = MODELS;
   if (values.model !== undefined) models = list('model', values.model).map(findModel);
 
@@ -227,14 +296,22 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
   }
+  const runs = positiveInteger('runs', values.runs, profile.runs, 1000);
   return {
     plan,
-    runs: positiveInteger('runs', values.runs, profile.runs, 1000),
+    notes,
+    runs,
+    maxRuns: Math.max(runs, positiveInteger('max-runs', values['max-runs'], profile.maxRuns, 1000)),
+    targetCiPercent: positiveNumber('target-ci', values['target-ci'], 5),
+    ...(values['max-time'] !== undefined || profile.maxSec !== undefined ? { maxSec: positiveNumber('max-time', values['max-time'], profile.maxSec ?? 0) } : {}),
+    stealLimitPercent: positiveNumber('steal-limit', values['steal-limit'], 10),
+    otherLoadLimitPercent: positiveNumber('other-load-limit', values['other-load-limit'], 15),
+    readyTimeoutSec: nonNegativeNumber('ready-timeout', values['ready-timeout'], 30),
     warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
     durationSec: positiveNumber('duration', values.duration, profile.durationSec),
     timeoutMs: positiveNumber('timeout', values.timeout, 5000),
     ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, MAX_WORKERS) } : {}),
-    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], 32, MAX_CHILDREN) } : {}),
+    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, MAX_CHILDREN) } : {}),
     out: values.out ?? 'results',
     dryRun: values['dry-run'] === true,
     profile: profile.name,
@@ -243,6 +320,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     thresholdPercent: positiveNumber('threshold', values.threshold, 10),
     saveBaseline: values['save-baseline'] === true,
     skipCeiling: values['skip-ceiling'] === true,
+    injectCpu: values['inject-cpu'] !== undefined ? parseInjection(values['inject-cpu'], models) : {},
+    allowInconclusive: values['allow-inconclusive'] === true,
     ...(values.agent !== undefined ? { agent: agentAddress(values.agent, values['agent-token-file']) } : {}),
   };
 }

@@ -46,6 +46,9 @@ export function confidenceInterval(xs: readonly number[], level = 0.95): Interva
 export interface Comparison {
   /** (b − a) / a of the means: +0.10 means b is 10 % higher. */
   change: number;
+  /** 95 % (1 − alpha) interval of the change: Welch's interval of b − a, divided by a's mean. NaN without a test. */
+  changeLow: number;
+  changeHigh: number;
   pValue: number;
   /** The difference is significant at `alpha` (and both sides had ≥ 2 samples). */
   significant: boolean;
@@ -59,14 +62,17 @@ export function compareSamples(a: readonly number[], b: readonly number[], alpha
   const mb = mean(b);
   const change = ma !== 0 ? (mb - ma) / Math.abs(ma) : NaN;
   if (a.length < 2 || b.length < 2) {
-    return { change, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 runs per side' };
+    return { change, changeLow: NaN, changeHigh: NaN, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 runs per side' };
   }
   const sa = sampleStandardDeviation(a);
   const sb = sampleStandardDeviation(b);
   if (sa === 0 && sb === 0) {
     // No spread at all: any difference in the means is exact.
-    return { change, pValue: ma === mb ? 1 : 0, significant: ma !== mb, test: 'welch-t', note: 'zero variance' };
+    return { change, changeLow: change, changeHigh: change, pValue: ma === mb ? 1 : 0, significant: ma !== mb, test: 'welch-t', note: 'zero variance' };
   }
-  const result = ttest2([...a], [...b], { alpha });
-  return { change, pValue: result.pValue, significant: result.pValue < alpha, test: 'welch-t' };
+  // Tested as b − a, so the interval is that of the change.
+  const result = ttest2([...b], [...a], { alpha });
+  const [low, high] = result.ci as [number, number];
+  const scale = Math.abs(ma);
+  return { change, changeLow: low / scale, changeHigh: high / scale, pValue: result.pValue, significant: result.pValue < alpha, test: 'welch-t' };
 }

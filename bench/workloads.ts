@@ -32,7 +32,8 @@ export const DEFAULT_PARAMS: WorkloadParams = {
   work: 'none',
   pattern: 'persistent',
   pin: 'separate',
-  driver: 'tcp',
+  /** The preferred TCP driver; the Node client stands in where it could not be built (bench/settings.ts). */
+  driver: 'native',
 };
 
 export const FAMILIES: readonly WorkloadFamily[] = [
@@ -96,7 +97,11 @@ export interface Profile {
   name: string;
   description: string;
   families: readonly string[];
+  /** Runs every cell gets, then (adaptive) at most maxRuns while its interval is wider than the target. */
   runs: number;
+  maxRuns: number;
+  /** No new adaptive round after this many seconds of suite. */
+  maxSec?: number;
   warmupSec: number;
   durationSec: number;
 }
@@ -107,14 +112,17 @@ export const PROFILES: readonly Profile[] = [
     description: 'the default: pure echo and CPU-bound work, every model, about 2½ minutes',
     families: ['echo', 'cpu'],
     runs: 3,
+    maxRuns: 10,
+    maxSec: 200,
     warmupSec: 0.5,
-    durationSec: 1.5,
+    durationSec: 1,
   },
   {
     name: 'full',
     description: 'the whole matrix: connection and payload sweeps, CPU, blocking and async work, connect-per-request, open loop',
     families: FAMILIES.map((f) => f.name),
     runs: 3,
+    maxRuns: 10,
     warmupSec: 1,
     durationSec: 3,
   },

@@ -7,6 +7,8 @@ export class WindowCounters {
   messages = 0;
   bytes = 0;
   errors: ErrorCounts = noErrors();
+  /** The first error's message, so a failed run can say why. */
+  firstError: string | undefined;
   /** µs from send (closed loop) or from the intended send time (open loop). */
   readonly latency: Histogram = latencyHistogram();
   /** Open loop only: µs from the actual send. */
@@ -16,8 +18,13 @@ export class WindowCounters {
     this.messages = 0;
     this.bytes = 0;
     this.errors = noErrors();
+    this.firstError = undefined;
     this.latency.reset();
     this.uncorrected.reset();
+  }
+
+  noteError(error: Error): void {
+    this.firstError ??= error.message;
   }
 
   /** A verified answer of `bytes` at `now` to a message sent at `sent`, intended for `intended` (NaN: closed loop). */

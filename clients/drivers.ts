@@ -1,13 +1,14 @@
 /**
  * The load drivers, like Node core's benchmark tool registry: each says whether it is present, which protocol it
  * drives, and the command line of its entry (which prints the CONBENCH_* lines). The orchestrator knows nothing else
- * about them.
+ * about them. For TCP the native C driver is preferred; the Node client is the fallback where there is no compiler.
  */
 import type { Protocol } from '../servers/protocol.js';
 import type { ConnectionPattern } from './tcp.js';
 import { compiled } from '../servers/paths.js';
 import type { Availability } from '../servers/registry.js';
 import { wrkAvailable } from './http-wrk.js';
+import { nativeDriverStatus } from './native-tcp.js';
 
 export type { Availability };
 
@@ -22,11 +23,15 @@ export interface LoadSpec {
   warmupSec: number;
   durationSec: number;
   timeoutMs: number;
+  /** TCP drivers: open the window once this many connections have had an answer (bounded by readyTimeoutSec). */
+  readyConnections?: number;
+  readyTimeoutSec?: number;
 }
 
 export interface Driver {
   name: string;
   protocol: Protocol;
+  description: string;
   present(): Availability;
   command(spec: LoadSpec): { command: string; args: string[] };
 }
@@ -35,7 +40,7 @@ const nodeEntry = (file: string): string => compiled(`clients/${file}`);
 
 function commonArgs(s: LoadSpec): string[] {
   const args = [
-    '--target', `${s.host}:${s.port}`,
+    '--target', `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`,
     '--connections', String(s.connections),
     '--size', String(s.payloadBytes),
     '--duration', String(s.durationSec),
@@ -47,19 +52,35 @@ function commonArgs(s: LoadSpec): string[] {
   return args;
 }
 
+function tcpArgs(s: LoadSpec, driver: 'native' | 'node'): string[] {
+  const args = [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--driver', driver, '--in-flight', String(s.inFlight), '--pattern', s.pattern];
+  if (s.readyConnections !== undefined) args.push('--ready-connections', String(s.readyConnections));
+  if (s.readyTimeoutSec !== undefined) args.push('--ready-timeout', String(s.readyTimeoutSec));
+  return args;
+}
+
 export const DRIVERS: readonly Driver[] = [
   {
-    name: 'tcp',
+    name: 'native',
     protocol: 'tcp',
+    description: 'C epoll driver (clients/native/tcp-load.c): verifies every byte at a fraction of the Node client\'s CPU',
+    present: () => {
+      const s = nativeDriverStatus();
+      return s.ok ? { ok: true } : s;
+    },
+    command: (s) => ({ command: process.execPath, args: tcpArgs(s, 'native') }),
+  },
+  {
+    name: 'node',
+    protocol: 'tcp',
+    description: 'the Node TCP client (clients/tcp.ts): one JS thread, saturates near 100k msgs/s here',
     present: () => ({ ok: true }),
-    command: (s) => ({
-      command: process.execPath,
-      args: [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight), '--pattern', s.pattern],
-    }),
+    command: (s) => ({ command: process.execPath, args: tcpArgs(s, 'node') }),
   },
   {
     name: 'autocannon',
     protocol: 'http',
+    description: 'autocannon through its API (whole-ms latency)',
     present: () => ({ ok: true }),
     command: (s) => ({
       command: process.execPath,
@@ -69,6 +90,7 @@ export const DRIVERS: readonly Driver[] = [
   {
     name: 'wrk',
     protocol: 'http',
+    description: 'wrk (Debian package) with a Lua summary (µs latency)',
     present: () => {
       const w = wrkAvailable();
       return w.ok ? { ok: true } : w;
@@ -81,6 +103,7 @@ export const DRIVERS: readonly Driver[] = [
   {
     name: 'udp',
     protocol: 'udp',
+    description: 'our verifying UDP client (loss, duplicates, reordering counted)',
     present: () => ({ ok: true }),
     command: (s) => ({
       command: process.execPath,
@@ -89,11 +112,26 @@ export const DRIVERS: readonly Driver[] = [
   },
 ];
 
+/** Drivers whose unavailability falls back to another, with the fallback. */
+const FALLBACK: Record<string, string> = { native: 'node' };
+
 export function findDriver(name: string): Driver | undefined {
   return DRIVERS.find((d) => d.name === name);
 }
 
-/** The driver used for a protocol when none is named. */
+/** The driver used for a protocol when none is named: the first listed, i.e. the preferred one. */
 export function defaultDriver(protocol: Protocol): string {
   return DRIVERS.find((d) => d.protocol === protocol)?.name ?? protocol;
+}
+
+/**
+ * The driver that will actually run when `name` was a default (not asked for by name): the preferred one if present,
+ * else its fallback, with the reason. A driver named by the user is never swapped.
+ */
+export function resolveDefaultDriver(name: string): { driver: string; fellBack?: string } {
+  const driver = findDriver(name);
+  const fallback = FALLBACK[name];
+  const present = driver?.present();
+  if (!fallback || !present || present.ok) return { driver: name };
+  return { driver: fallback, fellBack: `the ${name} driver is unavailable (${present.reason}); using ${fallback}` };
 }

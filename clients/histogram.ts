@@ -31,6 +31,37 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/** One point of a percentile distribution: `percentile` in 0..100, the latency at it in µs. */
+export interface PercentilePoint {
+  percentile: number;
+  us: number;
+}
+
+/** Deepest percentile a curve goes to: 99.9999 % (1/(1−p) = 10⁶). */
+const CURVE_MAX_X = 1e6;
+
+/**
+ * The percentile distribution as HdrHistogram plotters draw it: points evenly spaced on a log scale of 1/(1−p)
+ * (p = 0, 90 %, 99 %, 99.9 % … are equally far apart), from p = 0 to as deep as the sample count supports
+ * (1/(1−p) ≤ count), ending with the maximum there.
+ */
+export function percentileCurve(h: Histogram, pointsPerDecade = 10): PercentilePoint[] {
+  const count = h.totalCount;
+  if (count === 0) return [];
+  const deepest = Math.min(count, CURVE_MAX_X);
+  const points: PercentilePoint[] = [];
+  for (let k = 0; ; k++) {
+    const x = 10 ** (k / pointsPerDecade);
+    if (x >= deepest) break;
+    const percentile = 100 * (1 - 1 / x);
+    points.push({ percentile, us: h.getValueAtPercentile(percentile) });
+  }
+  // The curve ends where the samples end, 1/(1−p) = count, with the maximum (or at the 99.9999 % cap).
+  const end = 100 * (1 - 1 / deepest);
+  points.push({ percentile: end, us: deepest === count ? h.maxValue : h.getValueAtPercentile(end) });
+  return points;
+}
+
 export function encodeHistogram(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }

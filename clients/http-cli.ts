@@ -5,7 +5,8 @@
 import { positiveInteger, oneOf, runMain, UsageError } from '../lib/cli-args.js';
 import { runAutocannonLoad } from './http-autocannon.js';
 import { runWrkLoad, wrkAvailable } from './http-wrk.js';
-import { emitResult, parseLoadArgs } from './load-args.js';
+import { emitResult, parseLoadArgs, prepareLoad } from './load-args.js';
+import { EXIT_CODES_HELP } from './exit-status.js';
 import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 
 const USAGE = `usage: node dist/clients/http-cli.js --target HOST:PORT [options]
@@ -23,12 +24,17 @@ HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET 
   --threads T          wrk threads (default 1)
   --pattern P          persistent (default) or connect-per-request (autocannon only)
   --timeout MS         request timeout (default 5000)
-  --json               machine output for the orchestrator`;
+  --max-errors N       errors tolerated before the run fails (default 0; any mismatch fails)
+  --json               machine output for the orchestrator
+  --help               this text
+
+${EXIT_CODES_HELP}`;
 
 async function main(): Promise<void> {
   const extra = { driver: { type: 'string' }, pipelining: { type: 'string' }, threads: { type: 'string' }, pattern: { type: 'string' } } as const;
   const parsed = parseLoadArgs(process.argv.slice(2), extra, USAGE, { maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB', defaultTimeoutMs: 5000 });
   if (!parsed) return;
+  await prepareLoad(parsed.common);
   const { common, values } = parsed;
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const driver = oneOf('driver', str('driver'), ['autocannon', 'wrk'] as const, 'autocannon');

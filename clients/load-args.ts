@@ -1,13 +1,17 @@
 /**
- * The flags every load CLI shares (target, connections, size, duration, warmup, rate, timeout, json, help), parsed
- * and checked in one place, and the one way results leave a CLI (machine lines or a human table).
+ * The flags every load CLI shares (target, connections, size, duration, warmup, rate, timeout, max-errors, json,
+ * help), parsed and checked in one place, and the one way results leave a CLI (machine lines or a human table, then
+ * the exit status).
  */
-import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, UsageError } from '../lib/cli-args.js';
+import { parseFlags, positiveInteger, positiveNumber, nonNegativeInteger, nonNegativeNumber, UsageError } from '../lib/cli-args.js';
 import { parseSize } from '../lib/format/units.js';
 import { parseTarget } from './target.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
 import { printResult } from './print-result.js';
 import type { LoadResult } from './load-result.js';
+import { loadExitStatus } from './exit-status.js';
+import { watchParent } from '../lib/parent.js';
+import { assertResolves } from '../lib/resolve.js';
 
 export const COMMON_LOAD_FLAGS = {
   target: { type: 'string' },
@@ -17,6 +21,7 @@ export const COMMON_LOAD_FLAGS = {
   warmup: { type: 'string' },
   rate: { type: 'string' },
   timeout: { type: 'string' },
+  'max-errors': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -33,8 +38,20 @@ export interface CommonLoad {
   warmupSec: number;
   rate?: number;
   timeoutMs: number;
+  /** Errors tolerated before the run counts as a failure (exit 1); a mismatch always fails. */
+  maxErrors: number;
   json: boolean;
   onPhase?: (phase: 'measure' | 'done') => void;
+}
+
+/**
+ * What every load CLI does before it loads: a target that does not resolve is bad usage (exit 2), and a client whose
+ * orchestrator died (killed with SIGKILL, say) stops instead of loading the server on; a native driver it started
+ * follows by PR_SET_PDEATHSIG.
+ */
+export async function prepareLoad(common: CommonLoad): Promise<void> {
+  await assertResolves('target', common.host);
+  watchParent(() => process.exit(1));
 }
 
 /** Parses the common flags plus `extra`; returns undefined after printing `usage` for --help. */
@@ -72,12 +89,20 @@ export function parseLoadArgs<E extends FlagSpec>(
       warmupSec: nonNegativeNumber('warmup', str('warmup'), 1),
       ...(rate !== undefined ? { rate } : {}),
       timeoutMs: positiveNumber('timeout', str('timeout'), limits.defaultTimeoutMs),
+      maxErrors: nonNegativeInteger('max-errors', str('max-errors'), 0),
       json,
       ...(json ? { onPhase: (phase: 'measure' | 'done') => process.stdout.write(`${PHASE_PREFIX}${phase}\n`) } : {}),
     },
   };
 }
 
+/** Prints the result (the orchestrator reads the CONBENCH_RESULT line whatever the exit code), then fails the
+ * process with a one-line reason when the run verified nothing, mismatched, or went over the error budget. */
 export function emitResult(common: CommonLoad, result: LoadResult): void {
   process.stdout.write(common.json ? RESULT_PREFIX + JSON.stringify(result) + '\n' : printResult(common.target, result));
+  const status = loadExitStatus(result, common.maxErrors);
+  if (status.code !== 0) {
+    process.stderr.write(`error: ${common.target}: ${status.reason}\n`);
+    process.exitCode = status.code;
+  }
 }

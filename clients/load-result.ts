@@ -3,7 +3,8 @@
  */
 import type { LatencySummary } from './histogram.js';
 
-export type DriverName = 'tcp' | 'udp' | 'autocannon' | 'wrk';
+/** node: the Node TCP client; native: the C TCP driver (clients/native/tcp-load.c). */
+export type DriverName = 'node' | 'native' | 'udp' | 'autocannon' | 'wrk';
 
 export interface ErrorCounts {
   /** Echoed bytes that differ from what was sent (frames or datagrams). */
@@ -38,6 +39,20 @@ export interface ClientUsage {
   /** The client, not the server, was the likely bottleneck (CPU ≥ 90 %, or near the driver's own ceiling). */
   saturated: boolean;
   reason?: string;
+  /** Multi-threaded drivers: threads, and the busiest one's CPU % (what saturates first). */
+  threads?: number;
+  busiestThreadCpuPercent?: number;
+}
+
+/** How long the window waited, after the warmup, for connections to have their first answer. */
+export interface Readiness {
+  /** Connections the server was expected to serve at once (all, or the model's cap). */
+  expected: number;
+  /** Connections with at least one verified answer when the window opened. */
+  ready: number;
+  waitedSec: number;
+  /** The wait hit its bound with fewer than `expected` ready. */
+  timedOut: boolean;
 }
 
 export interface LoadResult {
@@ -62,6 +77,9 @@ export interface LoadResult {
   client: ClientUsage;
   /** Connections (or flows) opened, and how many got at least one answer in the window. */
   connections?: { total: number; served: number };
+  /** The first error's message in the window (e.g. "connect ECONNREFUSED 127.0.0.1:9"), when the driver knows it. */
+  firstError?: string;
   /** Open loop: the rate asked for, and sends skipped because too many frames were already outstanding. */
   openLoop?: { targetRate: number; backlogged: number };
+  readiness?: Readiness;
 }

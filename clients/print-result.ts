@@ -1,7 +1,8 @@
 /** The human-readable report of one load run (the CLIs' output without --json). Pure. */
 import Table from 'cli-table3';
 import { totalErrors, type LoadResult } from './load-result.js';
-import { formatBytes, formatMicros, formatPercent, formatRate } from '../lib/format/units.js';
+import { errorSummary } from './exit-status.js';
+import { formatBytes, formatLatency, formatMicros, formatPercent, formatRate } from '../lib/format/units.js';
 
 export function printResult(target: string, result: LoadResult): string {
   const unit = result.latencyResolution === 'ms' ? 'µs (ms res.)' : 'µs';
@@ -21,11 +22,11 @@ export function printResult(target: string, result: LoadResult): string {
     formatMicros(result.latency.p999),
     formatMicros(result.latency.max),
     formatPercent(result.client.cpuPercent) + (result.client.saturated ? ' ⚠' : ''),
-    totalErrors(e) === 0 ? '0' : Object.entries(e).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', '),
+    totalErrors(e) === 0 ? '0' : errorSummary(e),
   ]);
   const lines = [`${target} (${result.driver}): ${result.messages} verified echoes in ${result.seconds.toFixed(2)} s`, table.toString()];
   if (result.client.saturated) lines.push(`⚠ ${result.client.reason}: the client may be the bottleneck, not the server`);
-  if (result.latencyUncorrected) lines.push(`open loop: latency from the intended send time; uncorrected p99 ${formatMicros(result.latencyUncorrected.p99)} µs`);
+  if (result.latencyUncorrected) lines.push(`open loop: latency from the intended send time; uncorrected p99 ${formatLatency(result.latencyUncorrected.p99)}`);
   if (result.errors.lost + result.errors.duplicated + result.errors.reordered > 0) {
     lines.push(`datagrams: lost ${e.lost}, duplicated ${e.duplicated}, reordered ${e.reordered}`);
   }

@@ -33,6 +33,10 @@ export interface TcpLoadOptions {
   rate?: number;
   /** A frame unanswered this long counts as a timeout (and so does a connect that takes this long). */
   timeoutMs: number;
+  /** Open the window only once this many connections have had a verified echo (default 0: after the warmup). */
+  readyConnections?: number;
+  /** ... or once this long has passed after the warmup (default 30). */
+  readyTimeoutSec?: number;
   /** Called when the measured window starts and when it ends (the orchestrator samples the server then). */
   onPhase?: (phase: 'measure' | 'done') => void;
 }
@@ -56,6 +60,7 @@ class Stats extends WindowCounters {
 
 function classify(stats: Stats, error: NodeJS.ErrnoException, connecting: boolean): void {
   if (!stats.recording) return;
+  stats.noteError(error);
   if (connecting) stats.errors.connectFailures++;
   else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') stats.errors.resets++;
   else stats.errors.errors++;
@@ -83,6 +88,8 @@ class EchoConnection {
   private closedOnPurpose = false;
   /** Completed at least one verified echo while recording. */
   served = false;
+  /** Completed at least one verified echo, warmup included (readiness). */
+  everServed = false;
 
   constructor(
     private readonly id: number,
@@ -277,6 +284,7 @@ class EchoConnection {
         this.served = true;
       }
     }
+    if (!this.frameMismatched) this.everServed = true;
     if (closedLoop && this.isRunning()) this.sendFrame(now, NaN);
   }
 }
@@ -300,6 +308,8 @@ export function validateTcpLoadOptions(o: TcpLoadOptions): void {
   check(o.timeoutMs > 0, `timeoutMs must be positive (got ${o.timeoutMs})`);
   check(o.rate === undefined || o.rate > 0, `rate must be positive (got ${o.rate})`);
   check(!(o.rate !== undefined && o.pattern === 'connect-per-request'), 'an open-loop rate applies to persistent connections only');
+  check(o.readyConnections === undefined || (Number.isInteger(o.readyConnections) && o.readyConnections >= 0), `readyConnections must be an integer ≥ 0 (got ${o.readyConnections})`);
+  check(o.readyTimeoutSec === undefined || o.readyTimeoutSec >= 0, `readyTimeoutSec must be ≥ 0 (got ${o.readyTimeoutSec})`);
 }
 
 /** Runs one load: warmup (discarded), then the measured window. Resolves with the window's result. */
@@ -328,16 +338,25 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     );
   }
 
-  const { seconds, client } = await measureWindow(o, {
-    open: () => {
-      stats.reset();
-      for (const c of connections) c.served = false;
-      stats.recording = true;
+  const gate = {
+    expected: Math.min(o.readyConnections ?? 0, o.connections),
+    timeoutSec: o.readyTimeoutSec ?? 30,
+    count: () => connections.reduce((n, c) => n + (c.everServed ? 1 : 0), 0),
+  };
+  const { seconds, client, readiness } = await measureWindow(
+    o,
+    {
+      open: () => {
+        stats.reset();
+        for (const c of connections) c.served = false;
+        stats.recording = true;
+      },
+      close: () => {
+        stats.recording = false;
+      },
     },
-    close: () => {
-      stats.recording = false;
-    },
-  });
+    gate,
+  );
   running = false;
   for (const t of timers) clearInterval(t);
   for (const c of connections) c.stop();
@@ -345,7 +364,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
 
   const openLoop = o.rate !== undefined;
   return {
-    driver: 'tcp',
+    driver: 'node',
     seconds,
     messages: stats.messages,
     bytes: stats.bytes,
@@ -356,9 +375,11 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     histogram: encodeHistogram(stats.latency),
     latencyResolution: 'us',
     errors: stats.errors,
+    ...(stats.firstError !== undefined ? { firstError: stats.firstError } : {}),
     client,
     // Connect-per-request slots are not long-lived connections: serving is counted per persistent connection only.
     ...(o.pattern === 'persistent' ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } } : {}),
     ...(openLoop ? { openLoop: { targetRate: o.rate!, backlogged: stats.backlogged } } : {}),
+    ...(readiness ? { readiness } : {}),
   };
 }

@@ -59,8 +59,10 @@ class Flow {
     randomFillSync(this.template, UDP_TAG_BYTES);
     this.template.writeUInt32LE(id >>> 0, 0);
     this.socket.on('message', (msg) => this.receive(msg));
-    this.socket.on('error', () => {
-      if (this.c.recording) this.c.errors.errors++;
+    this.socket.on('error', (error) => {
+      if (!this.c.recording) return;
+      this.c.errors.errors++;
+      this.c.noteError(error);
     });
   }
 
@@ -211,6 +213,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
     histogram: encodeHistogram(c.latency),
     latencyResolution: 'us',
     errors: c.errors,
+    ...(c.firstError !== undefined ? { firstError: c.firstError } : {}),
     client,
     connections: { total: flows.length, served },
   };

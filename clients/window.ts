@@ -1,10 +1,19 @@
 /**
- * The measured window every client shares: run the discarded warmup, open the window (counters reset, recording
- * on, client CPU metered, the orchestrator told), close it after the duration, and report its exact length.
+ * The measured window every client shares: run the discarded warmup, wait (bounded) until the connections the
+ * server should serve have each had an answer, open the window (counters reset, recording on, client CPU metered,
+ * the orchestrator told), close it after the duration, and report its exact length.
  */
 import { performance } from 'node:perf_hooks';
-import type { ClientUsage } from './load-result.js';
+import type { ClientUsage, Readiness } from './load-result.js';
 import { measureClientUsage } from './usage.js';
+
+/** Connections that must have had one answer before the window opens, and how long to wait for them. */
+export interface ReadyGate {
+  expected: number;
+  timeoutSec: number;
+  /** Connections answered at least once so far (warmup included). */
+  count(): number;
+}
 
 export interface WindowHooks {
   /** Reset counters and start recording. */
@@ -16,8 +25,10 @@ export interface WindowHooks {
 export async function measureWindow(
   o: { warmupSec: number; durationSec: number; onPhase?: (phase: 'measure' | 'done') => void },
   hooks: WindowHooks,
-): Promise<{ seconds: number; client: ClientUsage }> {
+  gate?: ReadyGate,
+): Promise<{ seconds: number; client: ClientUsage; readiness?: Readiness }> {
   await sleep(o.warmupSec * 1000);
+  const readiness = gate && gate.expected > 0 ? await waitUntilReady(gate) : undefined;
   hooks.open();
   const usage = measureClientUsage();
   const start = performance.now();
@@ -25,7 +36,15 @@ export async function measureWindow(
   await sleep(o.durationSec * 1000);
   hooks.close();
   const seconds = (performance.now() - start) / 1000;
-  return { seconds, client: usage.finish() };
+  return { seconds, client: usage.finish(), ...(readiness ? { readiness } : {}) };
+}
+
+async function waitUntilReady(gate: ReadyGate): Promise<Readiness> {
+  const from = performance.now();
+  const deadline = from + gate.timeoutSec * 1000;
+  while (gate.count() < gate.expected && performance.now() < deadline) await sleep(10);
+  const ready = gate.count();
+  return { expected: gate.expected, ready, waitedSec: (performance.now() - from) / 1000, timedOut: ready < gate.expected };
 }
 
 export function sleep(ms: number): Promise<void> {

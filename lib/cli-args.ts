@@ -13,10 +13,37 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args: joinDashValues(argv, options), options, strict: true, allowPositionals });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // parseArgs explains some mistakes over several lines; the first says what is wrong.
+    throw new UsageError((error as Error).message.split('\n')[0]!);
   }
+}
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * parseArgs refuses "--connections -1" as ambiguous (the value might be a forgotten option). A negative number is
+ * never an option here, so it is joined to its flag ("--connections=-1") and reaches the range check, which names
+ * the allowed values; any other dash value after a string option is refused with a one-line hint.
+ */
+function joinDashValues(argv: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name === undefined || options[name]?.type !== 'string' || next === undefined || !next.startsWith('-')) {
+      out.push(arg);
+    } else if (NEGATIVE_NUMBER.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      throw new UsageError(`${arg} needs a value (got the option "${next}"; write ${arg}=${next} if that is the value)`);
+    }
+  }
+  return out;
 }
 
 export function positiveNumber(flag: string, text: string | undefined, fallback: number): number {
@@ -38,10 +65,18 @@ export function nonNegativeNumber(flag: string, text: string | undefined, fallba
 }
 
 export function positiveInteger(flag: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  return integerInRange(flag, text, fallback, 1, max);
+}
+
+export function nonNegativeInteger(flag: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  return integerInRange(flag, text, fallback, 0, max);
+}
+
+function integerInRange(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(`--${flag} must be an integer from 1 to ${max} (got "${text}")`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
   }
   return value;
 }

@@ -3,7 +3,7 @@
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
 import { parseFlags, portNumber, runMain, UsageError } from '../lib/cli-args.js';
-import { onStopRequest } from '../lib/stop-signals.js';
+import { watchParent } from '../lib/parent.js';
 import { startAgent } from '../bench/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
 
@@ -49,7 +49,10 @@ async function main(): Promise<void> {
     force.unref();
     void agent.close().then(() => process.exit(0));
   };
-  onStopRequest(stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // `npm run agent` may exit on a signal without passing it on: an agent whose parent is gone stops by itself.
+  watchParent(() => stop('its parent process exited'));
 }
 
 runMain(main, USAGE);

@@ -11,10 +11,12 @@ import { expandFamily } from '../bench/matrix.js';
 import { FAMILIES } from '../bench/workloads.js';
 import { verdictReport, writeCharts, writeReports } from '../bench/report.js';
 import { groupByWorkload, workloadTable } from '../lib/format/table.js';
+import { costModelReport } from '../bench/cost-report.js';
 
 const USAGE = `usage: npm run report -- [SUITE] [--no-write]
 
-Re-renders a saved suite's tables and verdict from its records (results/<suite>/records.jsonl).
+Re-renders a saved suite's tables, verdict and cost model from its records (results/<suite>/records.jsonl);
+the cost model's micro-costs come from the newest micro run beside it (<root>/micro/LATEST).
   SUITE        a suite folder, a records.jsonl, or a results root (its LATEST suite); default results
   --no-write   print only; do not rewrite report.md, results.csv, summary.json and charts/`;
 
@@ -34,12 +36,17 @@ async function main(): Promise<void> {
   const plain = !process.stdout.isTTY;
   const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
   process.stdout.write(`${tables}\n\nVerdict\n${verdictReport(cells, workloads, plain)}\n`);
+  // Micro-costs from the suite's results root (<root>/micro/LATEST). Records do not keep the warm-up length, so
+  // fork-per-connection's start-up is predicted only by the bench itself.
+  const dir = ResultsDir.of(file);
+  const costModel = (plainText: boolean): string => costModelReport(cells, dir.root, { env: records[0]!.env, plain: plainText });
+  process.stdout.write(`\n${costModel(plain)}\n`);
   if (!values['no-write']) {
-    const dir = ResultsDir.of(file);
+    dir.write('cost-model.txt', `${costModel(true)}\n`);
     const splits = [...new Set(records.filter((r) => r.server).map((r) => `${r.params.pin}: server on CPU ${r.server!.cpus}, client on CPU ${r.clientCpus ?? 'unpinned'}`))];
     writeReports(dir, records[0]!.env, splits.join('; '), cells, records, verdictReport(cells, workloads, true));
     await writeCharts(dir, cells);
-    process.stderr.write(`rewrote ${dir.dir}/ (report.md, results.csv, summary.json, charts/)\n`);
+    process.stderr.write(`rewrote ${dir.dir}/ (report.md, results.csv, summary.json, cost-model.txt, charts/)\n`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Protocol } from './protocol.js';
 import type { ModelModule } from './types.js';
-import { nativeBinaryStatus } from './native/binary.js';
+import { EPOLL_ECHO, nativeBinary, nativeStatus } from '../lib/native.js';
 import { reusePortSupported, WORKER_THREADS_UDP_UNSUPPORTED } from './node-features.js';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
@@ -21,6 +21,11 @@ interface ModelBase {
   usesWorkers: boolean;
   /** Serves one connection at a time: a client that keeps its connection open makes the others wait. */
   oneConnectionAtATime?: boolean;
+  /**
+   * Persistent connections it can serve at once when asked to serve `connections` (default: all of them). The load
+   * driver opens its window only once that many have had an answer; the rest stay counted as starved.
+   */
+  servesAtOnce?(connections: number, o: { maxChildren: number }): number;
   available(): Availability;
 }
 
@@ -43,6 +48,7 @@ export const MODELS: readonly Model[] = [
   {
     name: 'iterative',
     oneConnectionAtATime: true,
+    servesAtOnce: () => 1,
     summary: 'one connection at a time; the others wait in accept order',
     runtime: 'node',
     protocols: ['tcp', 'http'],
@@ -95,6 +101,7 @@ export const MODELS: readonly Model[] = [
   },
   {
     name: 'fork-per-connection',
+    servesAtOnce: (connections, o) => Math.min(connections, o.maxChildren),
     summary: 'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
     runtime: 'node',
     protocols: ['tcp', 'http'],
@@ -133,16 +140,10 @@ export const MODELS: readonly Model[] = [
     whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },
     parallel: false,
     usesWorkers: false,
-    available: nativeBinaryStatus,
-    binary: () => nativeBinaryStatusPath(),
+    available: () => nativeStatus(EPOLL_ECHO),
+    binary: () => nativeBinary(EPOLL_ECHO),
   },
 ];
-
-function nativeBinaryStatusPath(): string {
-  const status = nativeBinaryStatus();
-  if (!status.ok) throw new Error(`native-epoll is unavailable: ${status.reason}`);
-  return status.path;
-}
 
 export const MODEL_NAMES: readonly string[] = MODELS.map((m) => m.name);
 

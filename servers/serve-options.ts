@@ -7,6 +7,7 @@ import { oneOf, portNumber, positiveInteger, positiveNumber, UsageError } from '
 import { PROTOCOLS, type Protocol } from './protocol.js';
 import { findModel, type Model } from './registry.js';
 import { parseWorkSpec, type WorkSpec } from './work.js';
+import { DEFAULT_MAX_CHILDREN } from './types.js';
 
 /** serve's flags, in node:util parseArgs form. */
 export const SERVE_FLAGS = {
@@ -18,6 +19,7 @@ export const SERVE_FLAGS = {
   workers: { type: 'string' },
   'max-children': { type: 'string' },
   'cpu-rate': { type: 'string' },
+  'inject-cpu': { type: 'string' },
 } as const;
 
 export type ServeFlag = keyof typeof SERVE_FLAGS;
@@ -33,6 +35,8 @@ export interface ServeOptions {
   maxChildren: number;
   /** Spin-loop iterations per µs for cpu work; undefined: calibrate at start. */
   cpuRate?: number;
+  /** The regression gate's test knob: µs of extra busy work per message (Node models only). */
+  injectMicros?: number;
 }
 
 export const MAX_WORKERS = 256;
@@ -49,14 +53,19 @@ export function serveOptions(values: ServeValues): ServeOptions {
   }
   const availability = model.available();
   if (!availability.ok) throw new UsageError(`model ${model.name} is unavailable: ${availability.reason}`);
+  const host = values.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
+  const injectMicros = values['inject-cpu'] === undefined ? undefined : positiveNumber('inject-cpu', values['inject-cpu'], 1);
+  if (injectMicros !== undefined && model.runtime === 'native') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
   return {
     model,
     protocol,
-    host: values.host ?? '127.0.0.1',
+    host,
     port: portNumber('port', values.port, 0),
     work: parseWorkSpec(values.work ?? 'none'),
     workers: positiveInteger('workers', values.workers, os.availableParallelism(), MAX_WORKERS),
-    maxChildren: positiveInteger('max-children', values['max-children'], 32, MAX_CHILDREN),
+    maxChildren: positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, MAX_CHILDREN),
     ...(values['cpu-rate'] !== undefined ? { cpuRate: positiveNumber('cpu-rate', values['cpu-rate'], 1) } : {}),
+    ...(injectMicros !== undefined ? { injectMicros } : {}),
   };
 }

@@ -5,12 +5,18 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { parseFlags, runMain } from '../lib/cli-args.js';
-import { onStopRequest } from '../lib/stop-signals.js';
 import { formatReadyLine } from './protocol.js';
 import { MODELS } from './registry.js';
 import { calibrateSpin, formatWork, resolveWork } from './work.js';
 import { SERVE_FLAGS, serveOptions } from './serve-options.js';
-import { nativeArgs } from './native/args.js';
+import { nativeArgs, nativeEnv } from './native/args.js';
+import { DEFAULT_MAX_CHILDREN } from './types.js';
+import { INJECT_CPU_ENV } from './handler.js';
+import { watchParent } from '../lib/parent.js';
+import { assertResolves } from '../lib/resolve.js';
+
+/** How long a stop may take before the process gives up on it (models stop their children within 2 s each). */
+const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: npm run serve -- --model NAME [options]
 
@@ -22,11 +28,16 @@ Runs one concurrency model's echo server until SIGTERM or SIGINT.
   --port P            port (default 0: a free one, printed in the ready line)
   --work SPEC         handler work per message: none (default), cpu:<µs>, block:<ms>, async:<ms>
   --workers N         workers/children/threads for parallel models (default: CPUs this process may use, ${os.availableParallelism()})
-  --max-children N    fork-per-connection: children alive at once (default 32)
+  --max-children N    fork-per-connection: children alive at once (default ${DEFAULT_MAX_CHILDREN})
   --cpu-rate R        spin-loop iterations per µs for cpu work (default: calibrated at start)
+  --inject-cpu US     test knob for the regression gate: US µs of extra busy work on every message (Node
+                      models only; npm run gate:validate uses it to measure the gate's detection rate)
   --help              this text
 
-Prints "CONBENCH_READY {json}" on stdout when it can serve.`;
+TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
+is closed and logged on stderr (one line, at most once a second).
+Prints "CONBENCH_READY {json}" on stdout when it can serve. Exit status: 0 after a clean stop, 1 on a failure,
+2 for bad usage (unknown model, bad flag, a host that does not resolve).`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags(process.argv.slice(2), { ...SERVE_FLAGS, help: { type: 'boolean' } });
@@ -34,14 +45,19 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const { model, protocol, host, port, work: spec, workers, maxChildren, cpuRate } = serveOptions(values);
+  const { model, protocol, host, port, work: spec, workers, maxChildren, cpuRate, injectMicros } = serveOptions(values);
 
   if (model.runtime === 'native') {
     await runNative(model.binary(), nativeArgs({ model: model.name, host, port, work: formatWork(spec) }));
     return;
   }
 
-  const work = resolveWork(spec, () => cpuRate ?? calibrateSpin());
+  await assertResolves('host', host);
+  let rate = cpuRate;
+  const spinRate = (): number => (rate ??= calibrateSpin());
+  const work = resolveWork(spec, spinRate);
+  // Set before the model starts, so its workers, children and threads inherit it.
+  if (injectMicros !== undefined) process.env[INJECT_CPU_ENV] = String(Math.max(1, Math.round(injectMicros * spinRate())));
   const module = await model.load();
   const server = await module.start({ model: model.name, protocol, host, port, work, workers, maxChildren });
   process.stdout.write(
@@ -53,7 +69,11 @@ async function main(): Promise<void> {
       pid: process.pid,
       workers: server.workers,
       work: formatWork(spec),
-      details: { ...(work.kind === 'cpu' ? { cpuIterations: work.iterations } : {}), ...server.details },
+      details: {
+        ...(work.kind === 'cpu' ? { cpuIterations: work.iterations } : {}),
+        ...(injectMicros !== undefined ? { injectCpuMicros: injectMicros, injectCpuIterations: Number(process.env[INJECT_CPU_ENV]) } : {}),
+        ...server.details,
+      },
     }) + '\n',
   );
 
@@ -63,8 +83,12 @@ async function main(): Promise<void> {
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+    // Not unref'd: a close() that never settles must end in this error, not in a silent exit 0 once the event loop
+    // runs dry (which is how fork-per-connection used to lose its "stopped" line).
+    setTimeout(() => {
+      process.stderr.write(`error: ${model.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (${why}); exiting anyway\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
     server.close().then(
       () => {
         process.stderr.write(`${model.name} stopped (${why})\n`);
@@ -76,16 +100,19 @@ async function main(): Promise<void> {
       },
     );
   };
-  onStopRequest(stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // `npm run serve` may exit on SIGTERM without passing it on: a server whose parent is gone stops by itself
+  // rather than running on as an orphan with its workers.
+  watchParent(() => stop('its parent process exited'));
 }
 
 /** The native server prints its own ready line; we pass signals through and exit with its status. */
 function runNative(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: 'inherit' });
+    const child = spawn(binary, args, { stdio: 'inherit', env: { ...process.env, ...nativeEnv() } });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const parent = process.ppid;
-    setInterval(() => process.ppid !== parent && child.kill('SIGTERM'), 500).unref();
+    watchParent(() => child.kill('SIGTERM'));
     process.on('SIGTERM', forward('SIGTERM'));
     process.on('SIGINT', forward('SIGINT'));
     child.on('error', reject);

@@ -5,6 +5,11 @@
  */
 import type { Socket } from 'node:net';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from './protocol.js';
+import { rateLimitedLog } from './rate-limited-log.js';
+import { formatSize } from '../lib/format/units.js';
+
+/** A peer announcing a frame over the limit is told nothing (the protocol has no error reply): the log says why. */
+const logOversized = rateLimitedLog(1000);
 
 /** Runs before a frame is echoed; a returned promise holds the connection until it settles. */
 export type FrameHandler = () => void | Promise<void>;
@@ -85,6 +90,9 @@ export function serveEchoConnection(socket: Socket, handler: FrameHandler): void
         headerFilled = 0;
         payloadRemaining = header.readUInt32BE(0);
         if (payloadRemaining > MAX_PAYLOAD_BYTES) {
+          logOversized(
+            `closing the connection from ${socket.remoteAddress}:${socket.remotePort}: it announced a frame of ${payloadRemaining} bytes, over the ${formatSize(MAX_PAYLOAD_BYTES)} limit`,
+          );
           socket.destroy();
           return;
         }

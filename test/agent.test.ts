@@ -123,7 +123,7 @@ describe('serve agent on 127.0.0.1', () => {
     expect(await start({ pin: 'off', options: { model: 'event-loop', host: '0.0.0.0' } })).toMatchObject({
       ok: false,
       kind: 'usage',
-      error: 'option --host is not accepted by the agent (accepted: --model, --protocol, --work, --workers, --max-children, --cpu-rate)',
+      error: 'option --host is not accepted by the agent (accepted: --model, --protocol, --work, --workers, --max-children, --cpu-rate, --inject-cpu)',
     });
     expect(await start({ pin: 'off', options: { model: 'event-loop', workers: 4 } })).toMatchObject({ error: 'option --workers must be given as a string (got 4)' });
     expect(await start({ pin: 'everywhere', options: { model: 'event-loop' } })).toMatchObject({ error: 'pin must be one of separate, shared, off (got "everywhere")' });

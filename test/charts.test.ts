@@ -1,11 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { verdict } from '../bench/verdict.js';
-import { renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
+import { chartFile, latencySpec, oneTwoFive, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
 import { recordsToCsv } from '../lib/format/csv.js';
-import { runsOf } from './helpers/records.js';
+import { markdownReport } from '../lib/format/markdown.js';
+import { latencyHistogram, percentileCurve } from '../clients/histogram.js';
+import { ENV, fakeRecord, runsOf } from './helpers/records.js';
 
-const records = [...runsOf('event-loop', [100, 110, 90]), ...runsOf('cluster-rr', [50, 55, 45], { saturated: true })];
+const records = [...runsOf('event-loop', [100, 102, 98]), ...runsOf('cluster-rr', [50, 55, 45], { saturated: true })];
 
 describe('charts and CSV', () => {
   it('the throughput chart plots every measured model with its interval and client-bound colour', async () => {
@@ -36,5 +38,55 @@ describe('charts and CSV', () => {
     expect(lines).toHaveLength(records.length + 2);
     expect(lines[0]).toMatch(/^suiteId,time,protocol,workload,model,run,status,reason/);
     expect(lines.at(-1)).toContain('"crashed, ""badly"""');
+  });
+
+  it('a percentile curve runs from the minimum to the maximum, evenly spaced in 1/(1−p) as HdrHistogram plots do', () => {
+    const h = latencyHistogram();
+    for (let v = 1; v <= 10_000; v++) h.recordValue(v);
+    const curve = percentileCurve(h, 10);
+    expect(curve[0]).toEqual({ percentile: 0, us: 1 });
+    // 1/(1−p) = 10^(k/10) up to the sample count: 40 steps, then the end point at the maximum.
+    expect(curve).toHaveLength(41);
+    expect(curve[10]!.percentile).toBeCloseTo(90);
+    expect(curve[20]!.percentile).toBeCloseTo(99);
+    expect(curve.at(-1)).toEqual({ percentile: 100 * (1 - 1 / 10_000), us: 10_000 });
+    for (let i = 1; i < curve.length; i++) {
+      expect(curve[i]!.percentile).toBeGreaterThan(curve[i - 1]!.percentile);
+      expect(curve[i]!.us).toBeGreaterThanOrEqual(curve[i - 1]!.us);
+    }
+    const one = latencyHistogram();
+    one.recordValue(42);
+    expect(percentileCurve(one)).toEqual([{ percentile: 0, us: 42 }]);
+    expect(percentileCurve(latencyHistogram())).toEqual([]);
+  });
+
+  it('the latency chart draws one curve per answered model on a log percentile axis, and names the rest', async () => {
+    const latencies = Array.from({ length: 1000 }, (_, i) => 100 + i);
+    const cells = summarizeRecords([
+      ...runsOf('event-loop', [100, 110], { latencies }),
+      ...runsOf('piscina', [50, 55], { latencies: latencies.map((v) => v * 3), saturated: true }),
+      fakeRecord({ model: 'fork-per-connection', msgsPerSec: 0, status: 'errored', reason: 'nothing' }),
+    ]);
+    expect(cells[0]!.latencyCurve!.at(-1)).toEqual({ percentile: 100 * (1 - 1 / 2000), us: 1099 });
+    const spec = latencySpec('tcp/echo', cells);
+    const values = (spec.data as { values: { model: string; x: number; us: number; bound: string }[] }).values;
+    expect([...new Set(values.map((v) => `${v.model} ${v.bound}`))]).toEqual(['event-loop server-bound', 'piscina client-bound']);
+    expect(values[0]).toEqual({ model: 'event-loop', x: 1, us: 100, bound: 'server-bound' });
+    expect(Math.max(...values.map((v) => v.x))).toBeCloseTo(2000);
+    expect(JSON.stringify(spec.title)).toContain('no curve (nothing answered): fork-per-connection');
+    const svg = await renderSvg(spec);
+    for (const label of ['0%', '90%', '99%', '99.9%', 'piscina', 'µs', 'client-bound']) expect(svg).toContain(label);
+    const noneClientBound = await renderSvg(latencySpec('tcp/echo', cells.filter((c) => !c.clientSaturated)));
+    expect(noneClientBound).not.toContain('client-bound');
+  });
+
+  it('log-axis ticks step 1-2-5 across the data; report.md links each workload’s charts', () => {
+    expect(oneTwoFive(23, 1400)).toEqual([20, 50, 100, 200, 500, 1000, 2000]);
+    expect(oneTwoFive(100, 100)).toEqual([100]);
+    expect(oneTwoFive(0, 5)).toEqual([]);
+    expect(chartFile('latency', 'tcp/echo')).toBe('charts/latency-tcp_echo.svg');
+    const md = markdownReport('t', ENV, 'split', summarizeRecords(records));
+    expect(md).toContain('![tcp/w latency by percentile](charts/latency-tcp_w.svg)');
+    expect(md).toContain('![tcp/w throughput](charts/throughput-tcp_w.svg)');
   });
 });

@@ -27,7 +27,9 @@ describe('bad input', () => {
     [['--profile', 'huge'], /--profile must be one of quick, full/],
     [['--filter', 'zzz'], /matches no workload/],
     [['--set', 'colour=blue'], /--set takes KEY=VALUE/],
-    [['--protocol', 'http', '--driver', 'tcp'], /--driver tcp drives tcp, not http/],
+    [['--protocol', 'http', '--driver', 'native'], /--driver native drives tcp, not http/],
+    [['--target-ci', '0'], /--target-ci must be a positive number/],
+    [['--max-runs', 'x'], /--max-runs must be an integer/],
     [['--baseline', '/nonexistent/x'], /no results at/],
     [['--protocol', 'udp', '--model', 'iterative'], /nothing to run: every cell was excluded \(iterative does not serve udp/],
     [['--agent', 'somewhere'], /--agent must be HOST:PORT/],
@@ -129,7 +131,7 @@ describe('bench settings', () => {
 describe('npm run bench, end to end (tiny)', () => {
   it('runs the cells, prints tables and the verdict, writes every report, and gates on a baseline', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-results-'));
-    const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--duration', '0.4', '--warmup', '0.1', '--out', out];
+    const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--duration', '0.4', '--warmup', '0.1', '--out', out];
     const first = run('bench/cli.ts', [...args, '--save-baseline']);
     expect(first.stderr).not.toMatch(STACK);
     expect(first.code).toBe(0);

@@ -1,52 +1,125 @@
 import { describe, it, expect } from 'vitest';
-import { compareSuites, cellSamples, pickReference } from '../bench/compare.js';
-import { runsOf } from './helpers/records.js';
+import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/compare.js';
+import { runGate } from '../bench/gate.js';
+import { compareMarkdown, compareTable } from '../lib/format/compare.js';
+import { fakeRecord, runsOf } from './helpers/records.js';
 
-const opts = { threshold: 0.1, alpha: 0.05 };
+const opts: CompareOptions = { threshold: 0.1, alpha: 0.05 };
+const rowOf = (report: ReturnType<typeof compareSuites>, metric: string) => report.rows.find((r) => r.metric === metric)!;
 
-describe('baseline comparison', () => {
-  it('flags a significant drop beyond the threshold as a regression', () => {
-    const base = runsOf('a', [100, 101, 99, 100, 102]);
-    const cur = runsOf('a', [80, 81, 79, 80, 82]);
+/** Runs of model a at the given rates, the server at `cpu` % CPU (so CPU µs/msg = cpu/100 · 1e6 / rate). */
+const runs = (rates: number[], cpu = 90, extra = {}) => rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: cpu, ...extra }));
+
+describe('baseline comparison, metric by metric', () => {
+  it('flags a significant throughput drop beyond the threshold, with the interval of the change', () => {
+    const report = compareSuites(runs([100, 101, 99, 100, 102]), runs([80, 81, 79, 80, 82]), opts);
+    const t = rowOf(report, 'throughput');
+    expect(t.verdict).toBe('regression');
+    expect(t.change).toBeCloseTo(-0.2, 2);
+    expect(t.changeLow).toBeLessThan(t.change);
+    expect(t.changeHigh).toBeGreaterThan(t.change);
+    expect(t.changeHigh).toBeLessThan(-0.1);
+    expect(report.regressions.map((r) => r.metric)).toContain('throughput');
+  });
+
+  it('a server that costs 15 % more CPU per message is a regression even when the client set the pace', () => {
+    // The client saturated in every run (same rate both times), so throughput cannot be compared: CPU µs/msg can.
+    const base = runs([100, 100, 100, 100], 80, { saturated: true });
+    const cur = [80 * 1.15, 80 * 1.16, 80 * 1.14, 80 * 1.15].map((cpu, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: cpu, saturated: true }));
     const report = compareSuites(base, cur, opts);
-    expect(report.regressions.map((r) => r.model)).toEqual(['a']);
-    expect(report.rows[0]!.change).toBeCloseTo(-0.2, 2);
+    expect(rowOf(report, 'cpuPerMsg').verdict).toBe('regression');
+    expect(rowOf(report, 'cpuPerMsg').change).toBeCloseTo(0.15, 2);
+    expect(report.rows.find((r) => r.metric === 'throughput')).toBeUndefined();
+    expect(report.dropped[0]!.reason).toMatch(/load client saturated in every run/);
   });
 
-  it('noise is not a regression, and a small significant drop is below the threshold', () => {
-    expect(compareSuites(runsOf('a', [100, 120, 80]), runsOf('a', [90, 110, 85]), opts).regressions).toEqual([]);
-    const small = compareSuites(runsOf('a', [100, 100.5, 99.5, 100]), runsOf('a', [95, 95.5, 94.5, 95]), opts);
-    expect(small.rows[0]!.significant).toBe(true);
-    expect(small.rows[0]!.verdict).toBe('same');
+  it('noise is inconclusive, never "same"; a small significant change is "same"', () => {
+    const noisy = compareSuites(runs([100, 120, 80]), runs([90, 110, 85]), opts);
+    expect(rowOf(noisy, 'throughput').verdict).toBe('inconclusive');
+    expect(rowOf(noisy, 'throughput').note).toMatch(/reaches the ±10.0% threshold/);
+    const small = compareSuites(runs([100, 100.5, 99.5, 100]), runs([95, 95.5, 94.5, 95]), opts);
+    expect(rowOf(small, 'throughput').verdict).toBe('same');
+    const steady = compareSuites(runs([100, 101, 99, 100]), runs([100.5, 99.5, 100, 101]), opts);
+    expect(rowOf(steady, 'throughput').verdict).toBe('same');
   });
 
-  it('normalizing by a reference run in the same round cancels a machine that got slower overall', () => {
-    // Everything 30 % slower in the current suite, including the reference: not a regression of model a.
-    const base = [...runsOf('ref', [200, 202, 198]), ...runsOf('a', [100, 101, 99])];
-    const cur = [...runsOf('ref', [140, 141, 139]), ...runsOf('a', [70, 70.5, 69.5])];
-    expect(compareSuites(base, cur, opts).regressions).toHaveLength(2); // absolute: both look like regressions
+  it('too few runs are inconclusive and fail the gate unless allowed', () => {
+    const report = compareSuites(runs([100, 101]), runs([60, 61]), opts);
+    expect(report.rows.every((r) => r.verdict === 'inconclusive')).toBe(true);
+    expect(rowOf(report, 'throughput').note).toMatch(/needs ≥ 3 runs on each side/);
+    expect(gateFails(report, false).fails).toBe(true);
+    expect(gateFails(report, true).fails).toBe(false);
+  });
+
+  it('normalizing by the reference run nearest in time cancels a machine that got slower overall', () => {
+    const base = [...runsOf('ref', [200, 202, 198]), ...runs([100, 101, 99])];
+    const cur = [...runsOf('ref', [140, 141, 139]), ...runs([70, 70.5, 69.5], 63)];
+    expect(rowOf(compareSuites(base, cur, opts), 'throughput').verdict).toBe('regression'); // absolute
     const relative = compareSuites(base, cur, { ...opts, reference: 'ref' });
-    expect(relative.regressions).toEqual([]);
-    expect(relative.basis).toMatch(/relative to ref/);
-    expect(relative.rows.map((r) => r.model)).toEqual(['a']);
+    expect(rowOf(relative, 'throughput').verdict).toBe('same');
+    expect(rowOf(relative, 'throughput').normalized).toBe(true);
+    expect(relative.basis).toMatch(/relative to ref's run nearest in time/);
+    expect(new Set(relative.rows.map((r) => r.model))).toEqual(new Set(['a']));
   });
 
-  it('reports cells that are new or missing', () => {
+  it('the p99 of open-loop cells is compared (lower is better)', () => {
+    const at = (p99: number[]) => p99.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, rate: 100, latencies: [v] }));
+    const report = compareSuites(at([1000, 1010, 990]), at([2000, 2020, 1980]), opts);
+    expect(rowOf(report, 'p99').verdict).toBe('regression');
+  });
+
+  it('reports cells that are new or missing, and fails a gate that compared nothing', () => {
     const report = compareSuites(runsOf('a', [1, 2, 3]), runsOf('b', [1, 2, 3]), opts);
-    expect(report.rows.map((r) => [r.model, r.verdict])).toEqual([
-      ['b', 'new'],
-      ['a', 'missing'],
-    ]);
+    expect(new Set(report.rows.map((r) => `${r.model}:${r.verdict}`))).toEqual(new Set(['b:new', 'a:missing']));
+    expect(gateFails(report, true)).toMatchObject({ fails: true, why: expect.stringMatching(/nothing was compared/) });
   });
 
-  it('saturated-client runs are left out of the samples', () => {
+  it('saturated-client runs are left out of the throughput samples only', () => {
     const cells = cellSamples([...runsOf('a', [100, 100]), ...runsOf('a', [500], { saturated: true })], undefined);
-    expect([...cells.values()][0]!.samples).toEqual([100, 100]);
+    const a = [...cells.values()][0]!;
+    expect(a.values.throughput).toEqual([100, 100]);
+    expect(a.values.cpuPerMsg).toHaveLength(3);
   });
 
   it('picks a reference only when both suites measured it', () => {
     const withRef = [...runsOf('native-epoll', [1]), ...runsOf('a', [1])];
     expect(pickReference(withRef, withRef, ['native-epoll'])).toBe('native-epoll');
     expect(pickReference(withRef, runsOf('a', [1]), ['native-epoll'])).toBeUndefined();
+  });
+
+  it('warns when the baseline ran on another machine or Node version', () => {
+    const report = compareSuites(runs([100, 101, 99]), runs([100, 101, 99], 90, { env: { node: 'v22.0.0', hostname: 'other' } }), opts);
+    expect(report.environmentWarnings.join('\n')).toMatch(/another machine/);
+    expect(report.environmentWarnings.join('\n')).toMatch(/another Node version \(v20.0.0 vs v22.0.0\)/);
+  });
+
+  it('the gate and its tables say which metric regressed, with the decision last', () => {
+    const gate = runGate(runs([100, 101, 99, 100]), runs([100, 101, 99, 100], 120), { thresholdPercent: 10, alpha: 0.05, allowInconclusive: false });
+    expect(gate.fails).toBe(true);
+    expect(gate.decision).toMatch(/^FAIL: 1 regression\(s\): tcp\/w\/a \(server CPU µs\/msg\)/);
+    const text = compareTable(gate.report, 10, gate.decision, true);
+    expect(text).toMatch(/server CPU µs\/msg .*REGRESSION/);
+    expect(text.trim().split('\n').at(-1)).toBe(gate.decision);
+    expect(compareMarkdown(gate.report, 10, gate.decision)).toMatch(/\| tcp\/w\/a \| server CPU µs\/msg \|.*\*\*REGRESSION\*\*/);
+  });
+});
+
+describe('which metric decides a cell', () => {
+  it('CPU µs/msg unchanged decides the cell: a throughput too noisy to judge is shown but does not fail the gate', () => {
+    // Same cost per message both times; throughput swung with whatever else ran on the machine.
+    const rates = [[100, 60, 130, 80], [70, 120, 90, 140]];
+    const [base, cur] = rates.map((rs) => rs.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: r * 0.9 })));
+    const report = compareSuites(base!, cur!, opts);
+    expect(rowOf(report, 'cpuPerMsg').verdict).toBe('same');
+    expect(rowOf(report, 'throughput')).toMatchObject({ verdict: 'inconclusive', gating: false });
+    expect(gateFails(report, false).fails).toBe(false);
+  });
+
+  it('an undecided CPU µs/msg leaves every undecided metric of the cell failing the gate', () => {
+    const cpus = [[90, 60, 120], [80, 130, 70]];
+    const [base, cur] = cpus.map((cs) => cs.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100 + run, run, serverCpuPercent: c })));
+    const report = compareSuites(base!, cur!, opts);
+    expect(rowOf(report, 'cpuPerMsg')).toMatchObject({ verdict: 'inconclusive', gating: true });
+    expect(gateFails(report, false).fails).toBe(true);
   });
 });

@@ -1,9 +1,12 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import net from 'node:net';
 import { runTcpLoad, type TcpLoadOptions } from '../clients/tcp.js';
+import { nativeDriverStatus, runNativeTcpLoad } from '../clients/native-tcp.js';
+import type { LoadResult } from '../clients/load-result.js';
 import { openEndpoint, type Endpoint } from '../servers/endpoint.js';
 import { localHandler } from '../servers/handler.js';
 import { decodeHistogram } from '../clients/histogram.js';
+import { rawServer as startRawServer } from './helpers/echo.js';
 
 const servers: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
@@ -16,24 +19,11 @@ async function echoServer(): Promise<Endpoint> {
   return endpoint;
 }
 
-/** A raw server with custom behaviour per connection. */
+/** A raw server with custom behaviour per connection, closed after the test. */
 async function rawServer(onSocket: (s: net.Socket) => void): Promise<number> {
-  const open = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    open.add(s);
-    s.on('close', () => open.delete(s));
-    s.on('error', () => undefined);
-    onSocket(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push({
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of open) s.destroy();
-        server.close(() => r());
-      }),
-  });
-  return (server.address() as net.AddressInfo).port;
+  const server = await startRawServer(onSocket);
+  servers.push(server);
+  return server.port;
 }
 
 const base = (port: number, o: Partial<TcpLoadOptions> = {}): TcpLoadOptions => ({
@@ -49,7 +39,38 @@ const base = (port: number, o: Partial<TcpLoadOptions> = {}): TcpLoadOptions => 
   ...o,
 });
 
-describe('TCP load client', () => {
+const native = nativeDriverStatus();
+const DRIVERS: { name: string; run(o: TcpLoadOptions): Promise<LoadResult> }[] = [
+  { name: 'node', run: runTcpLoad },
+  ...(native.ok ? [{ name: 'native', run: runNativeTcpLoad }] : []),
+];
+
+describe.skipIf(native.ok)(`native driver (skipped: ${native.ok ? '' : native.reason})`, () => {
+  it('is not built here, so only the Node driver is tested', () => expect(native.ok).toBe(false));
+});
+
+/** Echoes whole frames (64 B payload) but lets `fault` decide, per frame index, what happens to each. */
+async function faultyServer(fault: (index: number, frame: Buffer, s: net.Socket) => Buffer | 'drop' | 'stall'): Promise<number> {
+  return rawServer((s) => {
+    let pending = Buffer.alloc(0);
+    let index = 0;
+    let stalled = false;
+    s.on('data', (d: Buffer) => {
+      pending = Buffer.concat([pending, d]);
+      while (!stalled && pending.length >= 68) {
+        const frame = pending.subarray(0, 68);
+        pending = pending.subarray(68);
+        const out = fault(index++, Buffer.from(frame), s);
+        if (out === 'stall') stalled = true;
+        else if (out !== 'drop') s.write(out);
+      }
+    });
+  });
+}
+
+// Both drivers face the same well-behaved and broken peers and must count alike: a corrupted, reordered, dropped or
+// stalled echo is never a clean one.
+describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
   it('counts verified echoes, bytes and one latency sample per echo', async () => {
     const { port } = await echoServer();
     const r = await runTcpLoad(base(port));
@@ -137,6 +158,85 @@ describe('TCP load client', () => {
     expect(r.latencyUncorrected).toBeDefined();
     expect(r.latency.p50).toBeGreaterThanOrEqual(r.latencyUncorrected!.p50);
     expect(r.openLoop).toEqual({ targetRate: 2000, backlogged: 0 });
+  });
+
+  it('a dropped frame with one in flight is a timeout, never a clean echo', async () => {
+    const port = await faultyServer((i, frame) => (i === 3 ? 'drop' : frame));
+    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, timeoutMs: 150, warmupSec: 0, durationSec: 0.6 }));
+    expect(r.errors.timeouts).toBe(1);
+    expect(r.messages).toBeLessThanOrEqual(3);
+    expect(r.errors.mismatches).toBe(0);
+  });
+
+  it('a dropped frame with two in flight makes every later echo a mismatch (each arrives where an earlier was due)', async () => {
+    const port = await faultyServer((i, frame) => (i === 3 ? 'drop' : frame));
+    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 2, timeoutMs: 150, warmupSec: 0, durationSec: 0.4 }));
+    expect(r.errors.mismatches).toBeGreaterThan(10);
+    expect(r.messages).toBeLessThanOrEqual(3);
+  });
+
+  it('a peer that stalls mid-run leaves its frame as a timeout', async () => {
+    let stallAt = 0;
+    const port = await faultyServer((_i, frame) => {
+      stallAt ||= Date.now() + 200; // answers for 200 ms after the first frame, then never again
+      return Date.now() > stallAt ? 'stall' : frame;
+    });
+    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, timeoutMs: 100, warmupSec: 0, durationSec: 0.6 }));
+    expect(r.messages).toBeGreaterThan(0);
+    expect(r.errors.timeouts).toBe(1);
+    expect(r.errors.mismatches).toBe(0);
+  });
+
+  it('a single corrupted byte in one frame is one mismatch; the frames around it still count', async () => {
+    const port = await faultyServer((i, frame) => {
+      if (i === 5) frame[40] = frame[40]! ^ 0x01;
+      return frame;
+    });
+    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, warmupSec: 0, durationSec: 0.3 }));
+    expect(r.errors.mismatches).toBe(1);
+    expect(r.messages).toBeGreaterThan(10);
+  });
+
+  it('bytes nobody asked for are a mismatch', async () => {
+    const port = await faultyServer((i, frame) => (i === 2 ? Buffer.concat([frame, Buffer.from('surprise')]) : frame));
+    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, warmupSec: 0, durationSec: 0.3 }));
+    expect(r.errors.mismatches).toBeGreaterThan(0);
+  });
+
+  it('opens the window only once the connections it waits for have had an answer, and says how long it waited', async () => {
+    // The first two connections are answered at once, the others only after 600 ms (a server still starting).
+    const t0 = Date.now();
+    let accepted = 0;
+    const port = await rawServer((s) => {
+      const late = accepted++ >= 2;
+      s.on('data', (d: Buffer) => {
+        const wait = late ? Math.max(0, 600 - (Date.now() - t0)) : 0;
+        setTimeout(() => s.writable && s.write(d), wait);
+      });
+    });
+    const r = await runTcpLoad(base(port, { connections: 4, inFlight: 1, warmupSec: 0, durationSec: 0.3, readyConnections: 4, readyTimeoutSec: 5 }));
+    expect(r.readiness).toBeDefined();
+    expect(r.readiness!.ready).toBe(4);
+    expect(r.readiness!.timedOut).toBe(false);
+    expect(r.readiness!.waitedSec).toBeGreaterThan(0.4);
+    expect(r.connections).toEqual({ total: 4, served: 4 });
+  });
+
+  it('gives up waiting after the ready timeout and counts the connection never served as starved', async () => {
+    let accepted = 0;
+    const port = await rawServer((s) => {
+      if (accepted++ === 0) s.on('data', (d: Buffer) => s.write(d)); // only the first connection is ever answered
+    });
+    const r = await runTcpLoad(base(port, { connections: 2, inFlight: 1, warmupSec: 0, durationSec: 0.2, readyConnections: 2, readyTimeoutSec: 0.3, timeoutMs: 10_000 }));
+    expect(r.readiness!.timedOut).toBe(true);
+    expect(r.readiness!.ready).toBe(1);
+    expect(r.connections).toEqual({ total: 2, served: 1 });
+  });
+
+  it(`reports itself as the ${name} driver`, async () => {
+    const { port } = await echoServer();
+    const r = await runTcpLoad(base(port, { durationSec: 0.2, warmupSec: 0 }));
+    expect(r.driver).toBe(name);
   });
 
   it('rejects invalid options', async () => {

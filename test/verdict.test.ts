@@ -21,7 +21,7 @@ describe('verdict ranking', () => {
   });
 
   it('a difference that is not significant is a tie', () => {
-    const row = rowFor([...runsOf('a', [100, 130, 80]), ...runsOf('b', [95, 120, 85])]);
+    const row = rowFor([...runsOf('a', [100, 101.5, 99]), ...runsOf('b', [99.5, 101, 98.5])]);
     expect(row.winners.sort()).toEqual(['a', 'b']);
     expect(row.cells.find((c) => c.model !== row.winners[0] && c.status === 'tie')).toBeDefined();
   });
@@ -45,7 +45,7 @@ describe('verdict ranking', () => {
       ...runsOf('a', [100, 100, 100], { errors: { mismatches: 3 } }),
       fakeRecord({ model: 'b', msgsPerSec: 0, status: 'errored', reason: 'crashed' }),
       fakeRecord({ model: 'c', msgsPerSec: 0, status: 'skipped', reason: 'no cc' }),
-      ...runsOf('d', [10, 11, 9]),
+      ...runsOf('d', [10, 10.1, 9.9]),
     ]);
     const status = Object.fromEntries(row.cells.map((c) => [c.model, c.status]));
     expect(status).toEqual({ a: 'invalid', b: 'errored', c: 'skipped', d: 'winner' });
@@ -69,8 +69,40 @@ describe('verdict ranking', () => {
   });
 
   it('timeouts are marked on the cell', () => {
-    const row = rowFor([...runsOf('a', [100, 100, 101]), ...runsOf('it', [10, 10, 11], { errors: { timeouts: 5 } })]);
+    const row = rowFor([...runsOf('a', [100, 100, 101]), ...runsOf('it', [10, 10, 10.1], { errors: { timeouts: 5 } })]);
     expect(verdictCellText(row.cells.find((c) => c.model === 'it'))).toMatch(/†/);
+  });
+
+  it('an inconclusive cell is never ranked; the row names no winner while its interval reaches the best', () => {
+    const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('wide', [60, 140, 95])]);
+    expect(row.cells.find((c) => c.model === 'wide')!.status).toBe('inconclusive');
+    expect(row.winners).toEqual([]);
+    expect(row.undecided).toMatch(/inconclusive: wide ±\d+% is too wide to rank/);
+    expect(row.cells.find((c) => c.model === 'a')!.status).toBe('ranked');
+  });
+
+  it('an inconclusive cell clearly below the best does not stop the best from winning', () => {
+    const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('wide', [20, 40, 30])]);
+    expect(row.cells.find((c) => c.model === 'wide')!.status).toBe('inconclusive');
+    expect(row.winners).toEqual(['a']);
+  });
+
+  it('one run is never conclusive, and an interrupted model leaves the row undecided', () => {
+    const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
+    expect(single.cells.find((c) => c.model === 'a')!.status).toBe('inconclusive');
+    expect(single.winners).toEqual([]);
+    const cut = rowFor([...runsOf('a', [100, 101, 99]), fakeRecord({ model: 'b', msgsPerSec: 0, status: 'interrupted' })]);
+    expect(cut.cells.find((c) => c.model === 'b')!.status).toBe('interrupted');
+    expect(cut.winners).toEqual([]);
+    expect(cut.undecided).toMatch(/b not measured \(interrupted\)/);
+  });
+
+  it('runs set aside for steal do not count toward a cell', () => {
+    const records = [...runsOf('a', [100, 101, 99]), { ...fakeRecord({ model: 'a', msgsPerSec: 10, run: 3 }), discarded: 'steal 30%' }];
+    const [cell] = summarizeRecords(records);
+    expect(cell!.okRuns).toBe(3);
+    expect(cell!.discardedRuns).toBe(1);
+    expect(cell!.throughput.median).toBe(100);
   });
 
   it('nothing ranked when every contender saturated', () => {

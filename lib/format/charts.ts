@@ -1,6 +1,7 @@
 /**
- * Charts as Vega-Lite specs (pure functions of the cell summaries), rendered to SVG by vega in Node: one bar chart
- * of throughput with its 95% interval per workload, and the verdict heatmap (relative throughput, workloads × models).
+ * Charts as Vega-Lite specs (pure functions of the cell summaries), rendered to SVG by vega in Node: per workload a
+ * bar chart of throughput with its 95% interval and the latency percentile curves, and the verdict heatmap
+ * (relative throughput, workloads × models).
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -61,6 +62,81 @@ export function verdictSpec(rows: readonly VerdictRow[], models: readonly string
       { mark: 'rect', encoding: { color: { field: 'relative', type: 'quantitative', scale: { domain: [0, 1], scheme: 'blues', clamp: true }, title: 'relative' } } },
       { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label' }, color: { condition: { test: 'datum.relative > 0.6', value: 'white' }, value: 'black' } } },
     ],
+  };
+}
+
+export { chartFile } from './chart-files.js';
+
+/** 1, 2, 5, 10, 20, 50 … from the step at or below `low` to the first at or above `high`: even ticks for a log axis. */
+export function oneTwoFive(low: number, high: number): number[] {
+  if (!(low > 0) || !(high >= low)) return [];
+  const ticks: number[] = [];
+  for (let decade = 10 ** Math.floor(Math.log10(low)); ticks.at(-1) === undefined || ticks.at(-1)! < high; decade *= 10) {
+    for (const step of [1, 2, 5]) if (ticks.at(-1) === undefined || ticks.at(-1)! < high) ticks.push(step * decade);
+  }
+  while (ticks.length > 1 && ticks[1]! <= low) ticks.shift();
+  return ticks;
+}
+
+/** Ticks of the percentile axis, at 1/(1−p): 0 %, 50 %, 90 %, 99 %, 99.9 % … */
+const PERCENTILE_TICKS = [1, 2, 10, 100, 1e3, 1e4, 1e5, 1e6];
+
+/**
+ * Every model's latency percentile curve of one workload, as HdrHistogram plotters draw them: x is 1/(1−p) on a log
+ * scale labelled as percentiles, so the tail gets as much room as the median; y is µs on a log scale, since models
+ * differ by orders of magnitude. Client-bound rows are dashed. Models with no answered message have no curve.
+ */
+export function latencySpec(title: string, cells: readonly CellSummary[]): TopLevelSpec {
+  const drawn = cells.filter((c) => c.status === 'ok' && (c.latencyCurve?.length ?? 0) > 0);
+  const values = drawn.flatMap((c) =>
+    c.latencyCurve!.map((p) => ({
+      model: c.model,
+      x: 1 / (1 - p.percentile / 100),
+      us: Math.max(1, p.us),
+      bound: c.clientSaturated ? 'client-bound' : 'server-bound',
+    })),
+  );
+  const maxX = Math.max(10, ...values.map((v) => v.x));
+  const yTicks = oneTwoFive(Math.min(...values.map((v) => v.us)), Math.max(...values.map((v) => v.us)));
+  const missing = cells.filter((c) => !drawn.includes(c)).map((c) => c.model);
+  // A starved connection has no latency at all: say so, or a model that served one connection looks fastest.
+  const starved = drawn.filter((c) => c.starved > 0).map((c) => `${c.model} ${c.starved}/${c.params.connections}`);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: `${title}: latency by percentile`,
+      subtitle: [
+        `merged HdrHistograms of every run${missing.length > 0 ? ` · no curve (nothing answered): ${missing.join(', ')}` : ''}`,
+        ...(starved.length > 0 ? [`connections never answered (not in the curves): ${starved.join(', ')}`] : []),
+      ],
+    },
+    width: 560,
+    height: 340,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.6 },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        scale: { type: 'log', domain: [1, maxX] },
+        axis: { title: 'percentile', values: PERCENTILE_TICKS.filter((t) => t <= maxX * 1.0001), labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'" },
+      },
+      y: {
+        field: 'us',
+        type: 'quantitative',
+        scale: { type: 'log' },
+        axis: {
+          title: 'latency (log scale)',
+          values: yTicks,
+          labelExpr: "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' s' : datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + ' ms' : format(datum.value, '~g') + ' µs'",
+        },
+      },
+      color: { field: 'model', type: 'nominal', sort: drawn.map((c) => c.model), title: null },
+      // Dashed client-bound curves (and their legend) only when some row was client-bound.
+      ...(drawn.some((c) => c.clientSaturated)
+        ? { strokeDash: { field: 'bound', type: 'nominal', scale: { domain: ['server-bound', 'client-bound'], range: [[1, 0], [5, 3]] }, title: null } }
+        : {}),
+    },
   };
 }
 

@@ -1,34 +1,79 @@
-/** The baseline comparison table. Pure. */
+/** The baseline comparison as a terminal table and as Markdown (the CI job summary). Pure. */
 import Table from 'cli-table3';
-import type { CompareReport } from '../../bench/compare.js';
+import { METRICS, type CompareReport, type CompareRow } from '../../bench/compare.js';
 import { formatRate } from './units.js';
 
-export function compareTable(report: CompareReport, thresholdPercent: number, plain = false): string {
-  const relative = report.basis.startsWith('throughput relative');
-  const value = (v: number): string => (!Number.isFinite(v) ? '–' : relative ? v.toFixed(3) : formatRate(v));
-  const table = new Table({
-    head: ['cell', 'baseline', 'current', 'change', 'p (Welch)', 'verdict'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
-    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
-  });
-  for (const r of report.rows) {
-    table.push([
-      r.key,
-      value(r.baseline),
-      value(r.current),
-      Number.isFinite(r.change) ? `${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)}%` : '–',
-      Number.isFinite(r.pValue) ? r.pValue.toFixed(3) : '–',
-      r.verdict === 'regression' ? 'REGRESSION' : r.verdict,
-    ]);
-  }
-  const lines = [`compared: ${report.basis}`, table.toString()];
-  const missing = report.rows.filter((r) => r.verdict === 'missing').length;
-  const fresh = report.rows.filter((r) => r.verdict === 'new').length;
+function value(r: CompareRow, v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  if (r.metric === 'throughput') return r.normalized ? `${v.toFixed(3)}×` : formatRate(v);
+  return v >= 100 ? v.toFixed(0) : v.toFixed(2);
+}
+
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+function changeText(r: CompareRow): string {
+  if (!Number.isFinite(r.change)) return '–';
+  return Number.isFinite(r.changeLow) ? `${signed(r.change)} [${signed(r.changeLow)}, ${signed(r.changeHigh)}]` : signed(r.change);
+}
+
+function verdictText(r: CompareRow): string {
+  if (r.verdict === 'regression') return 'REGRESSION';
+  if (r.verdict === 'inconclusive') return r.gating ? 'INCONCLUSIVE' : 'inconclusive (CPU µs/msg decided)';
+  return r.verdict;
+}
+
+function cells(r: CompareRow): string[] {
+  return [
+    r.key,
+    METRICS[r.metric].label,
+    value(r, r.baseline),
+    value(r, r.current),
+    changeText(r),
+    Number.isFinite(r.pValue) ? r.pValue.toFixed(3) : '–',
+    `${r.nBaseline}/${r.nCurrent}`,
+    verdictText(r),
+  ];
+}
+
+const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p (Welch)', 'runs', 'verdict'];
+
+/** Lines under the table: what was compared how, what could not be, and the gate's decision. */
+function notes(report: CompareReport, thresholdPercent: number, decision: string): string[] {
+  const lines = [
+    `compared per run: server CPU µs/msg (lower is better), ${report.basis} (higher is better), p99 of open-loop cells (lower is better); ` +
+      `a regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%; ` +
+      `a cell whose CPU µs/msg is unchanged passes even where throughput is too noisy to decide`,
+  ];
+  for (const w of report.environmentWarnings) lines.push(`⚠ ${w}`);
+  const missing = new Set(report.rows.filter((r) => r.verdict === 'missing').map((r) => r.key)).size;
+  const fresh = new Set(report.rows.filter((r) => r.verdict === 'new').map((r) => r.key)).size;
   if (missing > 0) lines.push(`⚠ ${missing} baseline cell(s) were not measured this time (missing): they were not checked`);
   if (fresh > 0) lines.push(`${fresh} cell(s) have no baseline yet (new)`);
-  for (const d of report.dropped) lines.push(`not compared: ${d.key}: ${d.reason}`);
-  if (report.compared === 0) lines.push('⚠ nothing was compared: no cell is comparable in both suites');
-  else if (report.regressions.length === 0) lines.push(`no regression in ${report.compared} compared cell(s) (a regression is a significant drop of more than ${thresholdPercent}%)`);
-  else lines.push(`${report.regressions.length} regression(s): ${report.regressions.map((r) => r.key).join(', ')}`);
-  return lines.join('\n');
+  for (const d of report.dropped) lines.push(`not compared: ${d.key} ${METRICS[d.metric].label}: ${d.reason}`);
+  for (const r of report.rows.filter((x) => x.verdict === 'inconclusive')) {
+    lines.push(`inconclusive${r.gating ? '' : ' (not gating: the cell\'s CPU µs/msg is unchanged)'}: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
+  }
+  lines.push(decision);
+  return lines;
+}
+
+export function compareTable(report: CompareReport, thresholdPercent: number, decision: string, plain = false): string {
+  const table = new Table({
+    head: HEAD,
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
+  });
+  for (const r of report.rows) table.push(cells(r));
+  return [table.toString(), ...notes(report, thresholdPercent, decision)].join('\n');
+}
+
+export function compareMarkdown(report: CompareReport, thresholdPercent: number, decision: string): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  const lines = [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => ' --- ').join('|')}|`];
+  for (const r of report.rows) {
+    const c = cells(r).map(esc);
+    if (r.verdict === 'regression' || r.verdict === 'inconclusive') c[7] = `**${c[7]}**`;
+    lines.push(`| ${c.join(' | ')} |`);
+  }
+  return [...lines, '', ...notes(report, thresholdPercent, decision).map((n) => `- ${n}`)].join('\n') + '\n';
 }

@@ -1,8 +1,9 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+import { chartFile } from './chart-files.js';
 import type { CellSummary } from '../../bench/aggregate.js';
 import type { Environment } from '../../bench/record.js';
-import { describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT } from './table.js';
-import { formatPercent, formatRate } from './units.js';
+import { clientCell, describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT, throughputCell } from './table.js';
+import { formatRate } from './units.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -19,11 +20,11 @@ export function markdownReport(title: string, env: Environment, split: string, c
   ];
   for (const [workload, group] of groupByWorkload(cells)) {
     out.push(`## ${workload}`, '', describeParams(group[0]!), '');
-    out.push(row(['model', 'workers', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', 'errors']));
-    out.push(row(Array(12).fill('---')));
+    out.push(row(['model', 'workers', 'runs', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU, µs/msg', 'errors']));
+    out.push(row(Array(13).fill('---')));
     for (const c of group) {
       if (c.status !== 'ok') {
-        out.push(row([c.model, '', c.status, c.reasons.join('; '), '', '', '', '', '', '', '', '']));
+        out.push(row([c.model, '', String(c.totalRuns), c.status, c.reasons.join('; '), '', '', '', '', '', '', '', '']));
         continue;
       }
       const t = c.throughput;
@@ -31,10 +32,11 @@ export function markdownReport(title: string, env: Environment, split: string, c
         row([
           c.model,
           String(c.workers),
-          formatRate(t.median),
+          String(c.okRuns),
+          throughputCell(c),
           Number.isFinite(t.relativeMargin) ? `${formatRate(t.low)}–${formatRate(t.high)}` : 'n/a',
           ...latencyAndServerColumns(c),
-          formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠ saturated' : ''),
+          clientCell(c),
           errorsCell(c),
         ]),
       );
@@ -44,7 +46,9 @@ export function markdownReport(title: string, env: Environment, split: string, c
     const steal = Math.max(...group.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
     if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
+    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? inconclusive: the 95% interval of throughput or CPU µs/msg is wider than ±${group[0]!.targetCiPercent}% (or one run); not ranked.`);
     out.push('', ...notes.flatMap((n) => [n, '']));
+    out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
   }
   if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');

@@ -17,19 +17,31 @@ export function describeParams(c: CellSummary): string {
   return parts.join(' · ');
 }
 
+/** Runs that counted (+ set-aside ones, repeated). */
+function runsCell(c: CellSummary): string {
+  return `${c.okRuns}${c.discardedRuns > 0 ? `+${c.discardedRuns}` : ''}`;
+}
+
 export function errorsCell(c: CellSummary, datagramColumnsShown = false): string {
   const shown = new Set(datagramColumnsShown ? ['lost', 'duplicated', 'reordered'] : []);
   const parts = Object.entries(c.errors)
     .filter(([k, v]) => v > 0 && !shown.has(k))
     .map(([k, v]) => `${k} ${v}`);
-  if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections} conn`);
+  if (c.starved > 0) parts.push(`starved ${c.starved}/${c.params.connections} conn${c.servesAtOnce !== undefined && c.servesAtOnce < c.params.connections ? ` (serves ${c.servesAtOnce} at once)` : ''}`);
   return parts.length === 0 ? '0' : parts.join(', ');
 }
 
-function throughputCell(c: CellSummary): string {
+/** Median ± the 95% half-width; "?" marks an inconclusive cell (wider than the suite's target, or one run). */
+export function throughputCell(c: CellSummary): string {
   const t = c.throughput;
-  const margin = Number.isFinite(t.relativeMargin) ? ` ±${(t.relativeMargin * 100).toFixed(0)}%` : '';
-  return `${formatRate(t.median)}${margin}`;
+  const margin = Number.isFinite(t.relativeMargin) ? ` ±${(t.relativeMargin * 100).toFixed(t.relativeMargin < 0.1 ? 1 : 0)}%` : '';
+  return `${formatRate(t.median)}${margin}${c.conclusive ? '' : ' ?'}`;
+}
+
+/** Which driver, its CPU and its CPU per message (a ⚠ when it, not the server, set the pace). */
+export function clientCell(c: CellSummary): string {
+  const perMsg = Number.isFinite(c.clientCpuUsPerMsg) ? ` ${formatCpuPerMsg(c.clientCpuUsPerMsg)}µs` : '';
+  return `${c.params.driver} ${formatPercent(c.clientCpuPercent)}${perMsg}${c.clientSaturated ? ' ⚠' : ''}`;
 }
 
 /** p50, p99, p99.9, server CPU, CPU µs/msg, server RSS: the columns every table format shares. */
@@ -62,21 +74,22 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   // UDP has no connection to fail: what goes wrong is datagrams, so they get columns of their own.
   const udp = first.params.protocol === 'udp';
   const table = new Table({
-    head: ['model', 'workers', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', ...(udp ? (['right', 'right', 'right'] as const) : []), 'left'],
+    head: ['model', 'workers', 'runs', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU, µs/msg', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', ...(udp ? (['right', 'right', 'right'] as const) : []), 'left'],
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const c of cells) {
     if (c.status !== 'ok') {
-      table.push([c.model, '', { colSpan: udp ? 12 : 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
+      table.push([c.model, '', String(c.totalRuns), { colSpan: udp ? 12 : 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
       continue;
     }
     table.push([
       isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model,
       String(c.workers),
+      runsCell(c),
       throughputCell(c),
       ...latencyAndServerColumns(c),
-      formatPercent(c.clientCpuPercent) + (c.clientSaturated ? ' ⚠' : ''),
+      clientCell(c),
       ...(udp ? [String(c.errors.lost), String(c.errors.duplicated), String(c.errors.reordered)] : []),
       errorsCell(c, udp),
     ]);
@@ -92,8 +105,14 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
   const steal = Math.max(...cells.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
   if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ contended host: the hypervisor took up to ${steal.toFixed(0)}% of this VM's CPU time during these runs; treat close results and wide intervals with care`);
-  const okRuns = cells.filter((c) => c.status === 'ok').map((c) => c.okRuns);
-  if (okRuns.length > 0) notes.push(`runs per model: ${Math.min(...okRuns)}${Math.max(...okRuns) !== Math.min(...okRuns) ? `–${Math.max(...okRuns)}` : ''}`);
+  const wide = cells.filter((c) => c.status === 'ok' && !c.conclusive && !isCeiling(c.model));
+  if (wide.length > 0) {
+    notes.push(`? inconclusive (95% interval of throughput or CPU µs/msg wider than ±${first.targetCiPercent}% after ${Math.max(...wide.map((c) => c.okRuns))} runs, or one run): ${wide.map((c) => c.model).join(', ')} — not ranked`);
+  }
+  const discarded = cells.reduce((n, c) => n + c.discardedRuns, 0);
+  if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor or other processes took CPU during them`);
+  const waited = cells.filter((c) => c.readyWaitSec >= 0.5);
+  if (waited.length > 0) notes.push(`window opened after the connections' first answers: ${waited.map((c) => `${c.model} waited ${c.readyWaitSec.toFixed(1)} s`).join(', ')}`);
   if (notes.length > 0) lines.push(notes.join('; '));
   return lines.join('\n');
 }

@@ -27,6 +27,12 @@ export function formatMicros(us: number): string {
   return `${Math.round(us)}`;
 }
 
+/** A latency with its unit, for prose rather than a µs column: "77 µs", "188.0ms", "1.99s". */
+export function formatLatency(us: number): string {
+  const text = formatMicros(us);
+  return /\d$/.test(text) ? `${text} µs` : text;
+}
+
 export function formatPercent(p: number, digits = 0): string {
   return Number.isFinite(p) ? `${p.toFixed(digits)}%` : '–';
 }

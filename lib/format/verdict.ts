@@ -6,9 +6,11 @@ const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',
   tie: '≈',
   ranked: '',
+  inconclusive: '?',
   saturated: 'client-sat',
   errored: 'error',
   skipped: 'skipped',
+  interrupted: 'interrupted',
   invalid: 'BAD ECHO',
   ceiling: 'ceiling',
 };
@@ -23,6 +25,8 @@ export function verdictCellText(c: VerdictCell | undefined): string {
       return `${rel} ${MARK[c.status]}${dagger}`;
     case 'ranked':
       return `${rel}${dagger}`;
+    case 'inconclusive':
+      return `${rel} ${MARK[c.status]}${dagger}`.trim();
     case 'saturated':
     case 'ceiling':
       return `${rel} ${MARK[c.status]}`.trim();
@@ -33,7 +37,8 @@ export function verdictCellText(c: VerdictCell | undefined): string {
 
 export const VERDICT_LEGEND =
   'throughput relative to the best ranked Node model in the row (to the fastest row when the row is client-bound) · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
-  'client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)';
+  '? inconclusive: its 95% interval is wider than the target, never ranked · client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · ' +
+  '† some messages timed out · — not run (excluded by rule)';
 
 export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
   const table = new Table({
@@ -42,7 +47,7 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    const winner = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'none: client-bound' : 'none ranked';
+    const winner = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'none: client-bound' : row.undecided ? 'inconclusive' : 'none ranked';
     table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner]);
   }
   return `${table.toString()}\n${VERDICT_LEGEND}`;

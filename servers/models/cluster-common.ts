@@ -9,7 +9,9 @@
  *
  * Node freezes the policy at the first cluster.setupPrimary()/fork() in a process, so one process can run only one
  * policy: starting the other one after that is refused rather than silently run with the wrong policy.
- * A worker that dies is replaced after a backoff (100 ms doubling to 2 s) unless the server is closing.
+ * A worker that dies is replaced after a backoff (100 ms doubling to 2 s) unless the server is closing. While no
+ * worker is left the port is closed (connections are refused), and a connection the rr primary had handed to a
+ * worker that died before taking it is reset rather than left hanging (cluster-handoff.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
@@ -19,6 +21,7 @@ import { bindUdp, listenOn } from '../listen.js';
 import type { RunningServer, ServerOptions } from '../types.js';
 import { childEnv } from '../entries/child-config.js';
 import { readyTimeoutMs, RestartBackoff, stopChild, waitForReady } from './supervise.js';
+import { closeUnacknowledgedHandoffs } from './cluster-handoff.js';
 
 export type SchedPolicy = 'rr' | 'none';
 
@@ -49,6 +52,7 @@ export async function startCluster(options: ServerOptions, policy: SchedPolicy):
 
   const fork = (): Worker => {
     const worker = cluster.fork(childEnv({ protocol: options.protocol, host: options.host, port, work: options.work }));
+    if (policy === 'rr') closeUnacknowledgedHandoffs(worker.process);
     const bornAt = Date.now();
     workers.add(worker);
     worker.on('error', () => undefined); // IPC errors of a dying worker; its 'exit' follows

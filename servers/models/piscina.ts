@@ -8,6 +8,7 @@
  * time for cpu/block work, many for async work (a waiting task does not occupy its thread).
  */
 import { Piscina } from 'piscina';
+import { withInjectedOverhead } from '../handler.js';
 import { openEndpoint } from '../endpoint.js';
 import type { RunningServer, ServerOptions } from '../types.js';
 
@@ -43,7 +44,7 @@ export async function start(options: ServerOptions): Promise<RunningServer> {
   const work = options.work;
   let endpoint;
   try {
-    endpoint = await openEndpoint(options.protocol, options, () => pool.run(work) as Promise<void>);
+    endpoint = await openEndpoint(options.protocol, options, withInjectedOverhead(() => pool.run(work) as Promise<void>));
   } catch (error) {
     await pool.destroy();
     throw error;

@@ -3,6 +3,7 @@
  * the restart backoff and stopping a child for sure.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 
 /** What a child sends its parent over IPC. */
 export type ChildMessage = { type: 'ready'; port?: number } | { type: 'error'; message: string };
@@ -18,8 +19,11 @@ export function readyTimeoutMs(count: number): number {
   return 10_000 + 250 * count;
 }
 
-/** Resolves with the child's ready message; rejects if it reports an error, exits or stays silent too long. */
-export function waitForReady(child: ChildProcess, label: string, timeoutMs: number): Promise<{ port?: number }> {
+/**
+ * Resolves with the child's ready message; rejects if it reports an error, exits or stays silent too long.
+ * Works for anything that emits message/exit/error the way a ChildProcess does (a worker_threads Worker too).
+ */
+export function waitForReady(child: EventEmitter, label: string, timeoutMs: number): Promise<{ port?: number }> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       clearTimeout(timer);

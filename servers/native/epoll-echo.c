@@ -5,6 +5,9 @@
  * through a bounded per-connection buffer, so a 1 MiB frame never sits in memory whole.
  *
  *   epoll-echo [--model NAME] [--host H] [--port P] [--work none|cpu:<us>|block:<ms>|async:<ms>]
+ *
+ * It stops (as on SIGTERM) when the process that started it dies, even by SIGKILL, so a killed bench or
+ * `npm run serve` never leaves it listening: see stop_with_parent().
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -13,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -41,7 +46,10 @@ static const char USAGE[] =
     "  --host H       address to listen on (default 127.0.0.1)\n"
     "  --port P       port, 0 for a free one (default 0)\n"
     "  --work SPEC    none (default), cpu:<us>, block:<ms>, async:<ms>\n"
-    "Prints \"CONBENCH_READY {json}\" on stdout when it can serve.\n";
+    "Frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing more is closed\n"
+    "and logged on stderr (one line, at most once a second).\n"
+    "Prints \"CONBENCH_READY {json}\" on stdout when it can serve; stops when its parent process dies.\n"
+    "Exit status: 0 after a clean stop, 1 on a failure, 2 for bad usage (bad flag, a host that does not resolve).\n";
 
 enum work_kind { WORK_NONE, WORK_CPU, WORK_BLOCK, WORK_ASYNC };
 static enum work_kind work_kind = WORK_NONE;
@@ -211,6 +219,33 @@ static void open_conn(int fd) {
   live = c;
 }
 
+/* One stderr line per second at most for peers announcing frames over the limit (as servers/tcp-echo.ts does). */
+static void log_oversized(const struct conn *c) {
+  static long long last_logged = -1;
+  static unsigned long dropped;
+  long long now = now_nanos();
+  if (last_logged >= 0 && now - last_logged < 1000000000LL) {
+    dropped++;
+    return;
+  }
+  last_logged = now;
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0) {
+    bool v6 = peer.ss_family == AF_INET6;
+    const void *addr = v6 ? (const void *)&((struct sockaddr_in6 *)&peer)->sin6_addr : (const void *)&((struct sockaddr_in *)&peer)->sin_addr;
+    inet_ntop(peer.ss_family, addr, host, sizeof host);
+    port = ntohs(v6 ? ((struct sockaddr_in6 *)&peer)->sin6_port : ((struct sockaddr_in *)&peer)->sin_port);
+  }
+  fprintf(stderr, "closing the connection from %s:%u: it announced a frame of %u bytes, over the 64 MiB limit", host, port,
+          c->payload_left);
+  if (dropped > 0) fprintf(stderr, " (%lu more like it not logged)", dropped);
+  fputc('\n', stderr);
+  dropped = 0;
+}
+
 /* Walks the unprocessed bytes through the frame state machine; stops early while async work is pending. */
 static int advance(struct conn *c) {
   while (c->scan < c->len && !c->waiting_work && !stopping) {
@@ -228,7 +263,10 @@ static int advance(struct conn *c) {
         c->header_filled = 0;
         c->payload_left = (uint32_t)c->header[0] << 24 | (uint32_t)c->header[1] << 16 |
                           (uint32_t)c->header[2] << 8 | c->header[3];
-        if (c->payload_left > MAX_PAYLOAD_BYTES) return -1;
+        if (c->payload_left > MAX_PAYLOAD_BYTES) {
+          log_oversized(c);
+          return -1;
+        }
         if (c->payload_left == 0) c->work_done = false;
       }
     }
@@ -325,6 +363,22 @@ static void accept_all(void) {
 
 /* ---- setup and main loop ---- */
 
+/*
+ * Asks the kernel for SIGTERM (the normal, clean stop) when the parent dies, however it dies. PR_SET_PDEATHSIG only
+ * covers a death after the call, so the parent is checked once right after it: if it died in between, we have
+ * already been re-parented and stop at once. The parent to compare with is CONBENCH_PARENT_PID, which the Node code
+ * that starts this binary sets to its own pid (through taskset, which execs us, the pid is the same); that also
+ * covers a parent that died before main() ran. Started by hand without it, the parent seen at start-up is used.
+ */
+static void stop_with_parent(pid_t parent_at_start) {
+  const char *text = getenv("CONBENCH_PARENT_PID");
+  char *end = NULL;
+  long expected = text ? strtol(text, &end, 10) : 0;
+  pid_t parent = text && *text && *end == '\0' && expected > 0 ? (pid_t)expected : parent_at_start;
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) die(1, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+  if (getppid() != parent) stopping = 1;
+}
+
 static void on_stop_signal(int sig) {
   (void)sig;
   int saved = errno;
@@ -386,6 +440,7 @@ static void reap(void) {
 }
 
 int main(int argc, char **argv) {
+  pid_t parent_at_start = getppid();
   const char *model = "native-epoll", *host = "127.0.0.1", *work_text = "none";
   unsigned port = 0;
   for (int i = 1; i < argc; i++) {
@@ -421,6 +476,8 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  stop_with_parent(parent_at_start); /* after the handler, so the death signal takes the clean-stop path */
+  if (stopping) return 0;             /* the parent is already gone: nobody will use this server */
 
   unsigned bound = open_listener(host, port);
   static struct source listen_src = {SRC_LISTEN, NULL}, wake_src = {SRC_WAKE, NULL};

@@ -1,6 +1,7 @@
 /** Checks that a stopped server left nothing behind: no process in its group, nothing listening on its port. */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import pidtree from 'pidtree';
 
 export function groupAlive(pgid: number): boolean {
@@ -9,6 +10,24 @@ export function groupAlive(pgid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * True while the process runs. An exited child of a process that does not reap (a container's init, once its parent
+ * died) stays a zombie that kill(pid, 0) still finds: it runs nothing and holds no socket, so it counts as gone.
+ */
+export function processRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true; // no /proc: trust the signal probe
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -18,24 +18,30 @@ export interface FakeRun {
   status?: RunRecord['status'];
   reason?: string;
   latencies?: number[];
+  /** Server CPU % of one core over the window (default 90). */
+  serverCpuPercent?: number;
+  /** Open-loop rate of the cell. */
+  rate?: number;
+  time?: string;
+  env?: Partial<RunRecord['env']>;
 }
 
 export function fakeRecord(f: FakeRun): RunRecord {
   const base = {
     schema: RECORD_SCHEMA,
     suiteId: 's',
-    time: '2026-01-01T00:00:00.000Z',
+    time: f.time ?? new Date(Date.UTC(2026, 0, 1) + (f.run ?? 0) * 60_000).toISOString(),
     workload: f.workload ?? 'w',
     model: f.model,
     run: f.run ?? 0,
-    params: { ...DEFAULT_PARAMS },
-    env: ENV,
+    params: { ...DEFAULT_PARAMS, ...(f.rate !== undefined ? { rate: f.rate } : {}) },
+    env: { ...ENV, ...f.env },
   } as const;
   if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
   const h = latencyHistogram();
   for (const v of f.latencies ?? [100]) h.recordValue(v);
   const result: LoadResult = {
-    driver: 'tcp',
+    driver: 'node',
     seconds: 1,
     messages: f.msgsPerSec,
     bytes: f.msgsPerSec * 68,
@@ -47,7 +53,7 @@ export function fakeRecord(f: FakeRun): RunRecord {
     errors: { ...noErrors(), ...f.errors },
     client: { cpuPercent: f.saturated ? 99 : 40, saturated: f.saturated ?? false },
   };
-  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: 90, rssPeakBytes: 50e6, processes: 1 } }, clientCpus: '1', result };
+  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: f.serverCpuPercent ?? 90, rssPeakBytes: 50e6, processes: 1 } }, clientCpus: '1', result };
 }
 
 /** Three runs per model with the given throughputs. */

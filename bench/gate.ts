@@ -1,0 +1,30 @@
+/**
+ * The regression gate as `npm run bench -- --baseline` and `npm run compare` both run it: pick the reference both
+ * suites measured, compare every cell on every metric, and decide pass or fail.
+ */
+import { MODELS } from '../servers/registry.js';
+import { compareSuites, gateFails, pickReference, type CompareReport } from './compare.js';
+import type { RunRecord } from './record.js';
+
+export interface GateOptions {
+  thresholdPercent: number;
+  alpha: number;
+  /** Compare throughput in absolute msgs/s instead of relative to the native reference. */
+  absolute?: boolean;
+  allowInconclusive: boolean;
+}
+
+export interface GateResult {
+  report: CompareReport;
+  fails: boolean;
+  /** One line: "PASS: …" or "FAIL: …". */
+  decision: string;
+}
+
+export function runGate(baseline: readonly RunRecord[], current: readonly RunRecord[], o: GateOptions): GateResult {
+  const natives = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
+  const reference = o.absolute ? undefined : pickReference(baseline, current, natives);
+  const report = compareSuites(baseline, current, { threshold: o.thresholdPercent / 100, alpha: o.alpha, ...(reference ? { reference } : {}) });
+  const { fails, why } = gateFails(report, o.allowInconclusive);
+  return { report, fails, decision: `${fails ? 'FAIL' : 'PASS'}: ${why}` };
+}

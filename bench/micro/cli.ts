@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:micro [-- options]`: times the primitive costs behind the concurrency models with tinybench, on each
+ * CPU set the suite gives its servers, prints them and writes results/micro/<run>/records.jsonl (results/micro/LATEST
+ * names the newest run that measured something; `npm run bench` reads it for its cost model).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { list, parseFlags, positiveInteger, runMain, UsageError } from '../../lib/cli-args.js';
+import { captureEnvironment } from '../env.js';
+import { cpuSplit } from '../pinning.js';
+import { newSuiteId, ResultsDir } from '../results-dir.js';
+import { microNotes, microTable } from '../../lib/format/micro.js';
+import { measurePrimitive } from './measure.js';
+import { PRIMITIVES } from './primitives.js';
+import { countCpus, pinProcess } from './pin.js';
+import { microRoot, readMicroRecords, type MicroRecord } from './record.js';
+import type { Fixture } from './primitive.js';
+
+export const USAGE = `usage: npm run bench:micro [-- options]
+
+Times the primitive costs behind the concurrency models with tinybench — mean, p50, p99, samples, margin of
+error and CPU time per operation — on each CPU set the suite gives its servers, prints them, and writes
+results/micro/<run>/records.jsonl (results/micro/LATEST names the newest run; npm run bench reads it).
+  --filter TEXT   only primitives whose id contains TEXT (comma-separated: any of them)
+  --cpus LIST     run on this taskset CPU list; repeat for several sets; "all" runs unpinned
+                  (default: the suite's server CPUs, for separate and for shared pinning)
+  --time MS       tinybench time budget per primitive and CPU set (default 1000)
+  --out DIR       results root (default results)
+  --list          list the primitives and exit
+  --help          this text
+On a shared machine run it under the CPU lock: flock /tmp/conbench-cpu.lock npm run bench:micro`;
+
+/** The CPU sets the suite's servers get: separate pinning (server without the client's CPU) and shared. */
+function defaultCpuSets(taskset: boolean): string[] {
+  if (!taskset) return ['all'];
+  const sets = (['separate', 'shared'] as const).map((mode) => cpuSplit(mode, true).server ?? 'all');
+  return [...new Set(sets)];
+}
+
+function checkCpuSet(text: string): string {
+  if (text === 'all') return text;
+  const n = countCpus(text);
+  const max = os.cpus().length - 1;
+  const highest = Math.max(...text.split(/[,-]/).map(Number));
+  if (!(n >= 1) || highest > max) throw new UsageError(`--cpus must be a CPU list such as 0, 0-1 or 0,2 with CPUs 0..${max}, or all (got "${text}")`);
+  return text;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseFlags(process.argv.slice(2), {
+    filter: { type: 'string' },
+    cpus: { type: 'string', multiple: true },
+    time: { type: 'string' },
+    out: { type: 'string' },
+    list: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (values.list) {
+    process.stdout.write(PRIMITIVES.map((p) => `${p.id.padEnd(20)} ${p.title}: ${p.op}`).join('\n') + '\n');
+    return;
+  }
+  const wanted = values.filter !== undefined ? list('filter', values.filter) : undefined;
+  const primitives = wanted ? PRIMITIVES.filter((p) => wanted.some((w) => p.id.includes(w))) : PRIMITIVES;
+  if (primitives.length === 0) throw new UsageError(`--filter ${values.filter} matches no primitive; known: ${PRIMITIVES.map((p) => p.id).join(', ')}`);
+  const timeMs = positiveInteger('time', values.time, 1000, 60_000);
+  const env = captureEnvironment();
+  const cpuSets = values.cpus ? values.cpus.map(checkCpuSet) : defaultCpuSets(env.taskset);
+  if (!env.taskset && cpuSets.some((c) => c !== 'all')) throw new UsageError('--cpus needs taskset, which is not installed; use --cpus all');
+
+  const root = microRoot(values.out ?? 'results');
+  const previous = safePrevious(root);
+  const runId = newSuiteId();
+  const results = new ResultsDir(root, runId, false);
+  const err = process.stderr;
+  err.write(`bench:micro: ${primitives.length} primitive(s) × CPU set(s) ${cpuSets.join(' and ')}, ${timeMs} ms each; records: ${results.recordsFile}\n`);
+
+  // Ctrl-C / SIGTERM: stop after the running operation and keep what was measured; a second signal (or a stuck
+  // operation) stops the live fixture's threads and processes and leaves at once.
+  const abort = new AbortController();
+  let live: Fixture | undefined;
+  const leaveNow = (code: number): void => {
+    const closing = live?.close() ?? Promise.resolve();
+    const timer = setTimeout(() => process.exit(code), 3000);
+    void closing.finally(() => {
+      clearTimeout(timer);
+      process.exit(code);
+    });
+  };
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      if (abort.signal.aborted) return leaveNow(code);
+      abort.abort();
+      process.exitCode = code;
+      err.write(`\n${signal}: stopping after the current operation; the records so far are kept (again to quit now)\n`);
+      setTimeout(() => leaveNow(code), 5000).unref();
+    });
+  }
+
+  const records: MicroRecord[] = [];
+  for (const cpus of cpuSets) {
+    if (abort.signal.aborted) break;
+    const applied = env.taskset ? pinProcess(cpus) : 'unpinned';
+    const ctx = {
+      cpus,
+      cpuCount: cpus === 'all' ? os.cpus().length : countCpus(cpus),
+      // Where the suite puts its load client (the same CPU in either split).
+      ...(env.taskset && cpus !== 'all' ? { clientCpus: cpuSplit('separate', true, os.cpus().length).client! } : {}),
+    };
+    err.write(`CPU set ${cpus}: this process and everything it starts run on CPUs ${applied}\n`);
+    for (const p of primitives) {
+      if (abort.signal.aborted) break;
+      err.write(`  ${p.id} … `);
+      const record = await measurePrimitive(p, ctx, {
+        runId,
+        env,
+        timeMs,
+        warmupMs: Math.min(250, timeMs),
+        signal: abort.signal,
+        onFixture: (f) => (live = f),
+      });
+      records.push(record);
+      results.append(record);
+      err.write(record.status === 'ok' ? `${record.latency!.samples} samples\n` : `${record.status}: ${record.reason}\n`);
+    }
+  }
+
+  const plain = !process.stdout.isTTY;
+  const notes = microNotes(records, previous);
+  process.stdout.write(`\n${microTable(records, plain)}\n${notes.map((n) => `${n}\n`).join('')}`);
+  process.stdout.write(`CPU µs/op: CPU time of every process and thread involved per operation (warm-up excluded); ±mean: tinybench's 95% margin of error of the mean\n`);
+  // Only a whole run becomes the one the cost model reads.
+  const complete = !abort.signal.aborted && records.some((r) => r.status === 'ok');
+  if (complete) results.markLatest();
+  err.write(`wrote ${path.relative(process.cwd(), results.recordsFile)}${complete ? ` (${path.join(root, 'LATEST')} → ${runId})` : abort.signal.aborted ? ' (interrupted: LATEST unchanged)' : ' (nothing measured: LATEST unchanged)'}\n`);
+  if (records.some((r) => r.status === 'errored') && process.exitCode === undefined) process.exitCode = 1;
+}
+
+/** The previous run, for the cpu: loop's drift; none (or an unreadable one) is not an error here. */
+function safePrevious(root: string): MicroRecord[] {
+  try {
+    return readMicroRecords(root);
+  } catch {
+    return [];
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runMain(main, USAGE);

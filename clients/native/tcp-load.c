@@ -1,0 +1,875 @@
+/*
+ * tcp-load: conbench's native load driver for the framed echo protocol (4-byte big-endian length + payload).
+ *
+ * The same workload as the Node client (clients/tcp.ts) at a fraction of its CPU per message, so a 2-core machine
+ * can load a Node server until the server, not the client, is the limit:
+ *   - N persistent connections each keep D frames in flight (closed loop), or send at a constant total rate with
+ *     latency taken from each frame's intended send time (open loop, as wrk2 does), or connect, echo one frame and
+ *     close, again and again (connect-per-request);
+ *   - every echoed byte is verified: payloads are one random template stamped with the frame's sequence number and
+ *     the connection id, so a corrupted, lost, reordered or misrouted frame is a mismatch, never a clean echo;
+ *   - frames are written and verified as they stream (a 1 MiB frame is never copied whole);
+ *   - latency goes into a log-linear histogram with HdrHistogram's bucket layout at 3 significant digits, printed
+ *     as sparse (µs, count) pairs that the Node side records into hdr-histogram-js without losing precision;
+ *   - epoll, level-triggered, one loop per thread; --threads T splits the connections over T threads, each pinned
+ *     to one CPU of the affinity set it was started with (taskset) when there are enough CPUs.
+ *
+ * The measured window opens after the warmup and once --ready-connections connections have each had one verified
+ * echo (bounded by --ready-timeout), so a server still starting its workers is not measured as a slow one.
+ *
+ * Output on stdout: "CONBENCH_PHASE measure" when the window opens, "CONBENCH_PHASE done" when it closes, then one
+ * "CONBENCH_NATIVE_RESULT {json}" line (clients/native-tcp.ts turns it into a LoadResult). Errors: one line on
+ * stderr; exit 2 for bad usage, 1 for a failure to run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PAYLOAD_BYTES (64u * 1024 * 1024)
+#define READ_BYTES (64 * 1024)
+#define READS_PER_TURN 4            /* bounded so one busy connection cannot starve the others */
+#define FRAMES_PER_WRITEV 32        /* frames gathered into one writev (closed loop with many in flight) */
+#define OPEN_LOOP_MAX_OUTSTANDING 100000
+#define RECONNECT_DELAY_NS 50000000LL /* after the server dropped a connection or a connect failed */
+#define HOUSEKEEPING_NS 20000000LL    /* timeouts and reconnects are checked this often */
+#define TAG_BYTES 8
+
+/* ---- histogram: HdrHistogram's layout for 3 significant digits (2048 sub-buckets), values in µs ---- */
+
+#define HIST_MAX_US 600000000ULL /* 10 minutes, like clients/histogram.ts */
+#define HIST_SLOTS (2048 + 19 * 1024)
+
+static inline unsigned hist_index(uint64_t v) {
+  if (v < 2048) return (unsigned)v;
+  unsigned msb = 63u - (unsigned)__builtin_clzll(v), shift = msb - 10;
+  return 2048 + (shift - 1) * 1024 + (unsigned)((v >> shift) - 1024);
+}
+
+static inline uint64_t hist_value(unsigned i) {
+  if (i < 2048) return i;
+  unsigned k = i - 2048, shift = k / 1024 + 1;
+  return (uint64_t)(k % 1024 + 1024) << shift;
+}
+
+static inline void hist_record(uint64_t *h, int64_t nanos) {
+  int64_t us = (nanos + 500) / 1000;
+  if (us < 1) us = 1;
+  if ((uint64_t)us > HIST_MAX_US) us = (int64_t)HIST_MAX_US;
+  h[hist_index((uint64_t)us)]++;
+}
+
+/* ---- options ---- */
+
+enum pattern { PERSISTENT, CONNECT_PER_REQUEST };
+
+static struct {
+  const char *target;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  unsigned connections, in_flight, threads, ready_connections;
+  uint32_t payload;
+  double duration, warmup, rate, ready_timeout;
+  int64_t timeout_ns;
+  enum pattern pattern;
+} opt = {.connections = 50, .in_flight = 1, .threads = 1, .payload = 64, .duration = 5, .warmup = 1,
+         .ready_timeout = 30, .timeout_ns = 5000000000LL, .pattern = PERSISTENT};
+
+static const char USAGE[] =
+    "usage: tcp-load --target HOST:PORT [options]\n"
+    "Native load driver for the conbench framed echo protocol; verifies every echoed byte.\n"
+    "  --target HOST:PORT        server to load (required)\n"
+    "  --connections N           concurrent connections (default 50)\n"
+    "  --in-flight D             frames in flight per connection, closed loop (default 1)\n"
+    "  --size BYTES              payload bytes, 0 to 67108864 (default 64)\n"
+    "  --duration SEC            measured window (default 5)\n"
+    "  --warmup SEC              discarded warmup before it (default 1)\n"
+    "  --pattern P               persistent (default) or connect-per-request\n"
+    "  --rate R                  open loop: total frames/s; latency from the intended send time\n"
+    "  --timeout MS              a frame unanswered this long is a timeout (default 5000)\n"
+    "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
+    "  --ready-connections K     open the window only once K connections have had an echo (default 0)\n"
+    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default 30)\n";
+
+static noreturn void die(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(status);
+}
+
+static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  bool ok = *text && *end == '\0' && errno == 0 && isfinite(v) && v >= min && v <= max && (!integer || v == floor(v));
+  if (!ok) {
+    if (integer) die(2, "--%s must be an integer from %.0f to %.0f (got \"%s\")", name, min, max, text);
+    die(2, "--%s must be a number from %g to %g (got \"%s\")", name, min, max, text);
+  }
+  return v;
+}
+
+static void resolve_target(const char *target) {
+  const char *colon = strrchr(target, ':');
+  if (!colon || colon == target || !colon[1]) die(2, "--target must be HOST:PORT (got \"%s\")", target);
+  char host[256];
+  size_t host_len = (size_t)(colon - target);
+  if (host_len >= sizeof host) die(2, "--target host is too long");
+  memcpy(host, target, host_len);
+  host[host_len] = '\0';
+  if (host[0] == '[' && host_len > 2 && host[host_len - 1] == ']') { /* [::1]:port */
+    memmove(host, host + 1, host_len - 2);
+    host[host_len - 2] = '\0';
+  }
+  parse_number("target port", colon + 1, 1, 65535, true);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+  int rc = getaddrinfo(host, colon + 1, &hints, &res);
+  if (rc != 0) die(2, "--target host cannot be resolved (got \"%s\": %s)", host, gai_strerror(rc));
+  memcpy(&opt.addr, res->ai_addr, res->ai_addrlen);
+  opt.addr_len = res->ai_addrlen;
+  freeaddrinfo(res);
+}
+
+static void parse_args(int argc, char **argv) {
+  static const char *const names[] = {"target", "connections", "in-flight", "size", "duration", "warmup", "pattern",
+                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout"};
+  enum { N_NAMES = sizeof names / sizeof names[0] };
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0) {
+      fputs(USAGE, stdout);
+      exit(0);
+    }
+    if (strncmp(arg, "--", 2) != 0) die(2, "unexpected argument \"%s\" (run with --help for usage)", arg);
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    int which = -1;
+    for (int k = 0; k < N_NAMES; k++)
+      if (strlen(names[k]) == len && strncmp(arg + 2, names[k], len) == 0) which = k;
+    if (which < 0) die(2, "unknown option \"%s\" (run with --help for usage)", arg);
+    const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!v) die(2, "option --%s needs a value", names[which]);
+    switch (which) {
+    case 0: opt.target = v; break;
+    case 1: opt.connections = (unsigned)parse_number(names[which], v, 1, 100000, true); break;
+    case 2: opt.in_flight = (unsigned)parse_number(names[which], v, 1, 10000, true); break;
+    case 3: opt.payload = (uint32_t)parse_number(names[which], v, 0, MAX_PAYLOAD_BYTES, true); break;
+    case 4: opt.duration = parse_number(names[which], v, 0.001, 86400, false); break;
+    case 5: opt.warmup = parse_number(names[which], v, 0, 86400, false); break;
+    case 6:
+      if (strcmp(v, "persistent") == 0) opt.pattern = PERSISTENT;
+      else if (strcmp(v, "connect-per-request") == 0) opt.pattern = CONNECT_PER_REQUEST;
+      else die(2, "--pattern must be one of persistent, connect-per-request (got \"%s\")", v);
+      break;
+    case 7: opt.rate = parse_number(names[which], v, 0.001, 1e9, false); break;
+    case 8: opt.timeout_ns = (int64_t)(parse_number(names[which], v, 1, 3600000, false) * 1e6); break;
+    case 9: opt.threads = (unsigned)parse_number(names[which], v, 1, 256, true); break;
+    case 10: opt.ready_connections = (unsigned)parse_number(names[which], v, 0, 100000, true); break;
+    case 11: opt.ready_timeout = parse_number(names[which], v, 0, 3600, false); break;
+    }
+  }
+  if (!opt.target) die(2, "--target HOST:PORT is required");
+  if (opt.rate > 0 && opt.pattern != PERSISTENT) die(2, "--rate applies to --pattern persistent only");
+  if (opt.threads > opt.connections) opt.threads = opt.connections;
+  if (opt.ready_connections > opt.connections) opt.ready_connections = opt.connections;
+  resolve_target(opt.target);
+}
+
+/* ---- shared state ---- */
+
+enum phase { WARMUP, MEASURE, STOP };
+static _Atomic int phase = WARMUP;
+static _Atomic unsigned ready_count; /* connections (or connect-per-request slots) with at least one verified echo */
+static uint8_t *template_bytes;      /* random payload shared by every connection; bytes [0,tag) replaced by the tag */
+static uint32_t tag_bytes, frame_bytes;
+static int64_t started_ns;           /* open loop: frame k of a connection is due at started + (k + offset) / rate */
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct counters {
+  uint64_t messages, bytes, mismatches, errors, resets, timeouts, connect_failures, backlogged;
+};
+
+/* Send times of the frames awaiting their echo, oldest first (grows on demand in open loop). */
+struct ring {
+  int64_t *sent, *intended;
+  size_t head, len, cap;
+};
+
+static bool ring_push(struct ring *r, int64_t sent, int64_t intended) {
+  if (r->len == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    int64_t *s = malloc(cap * sizeof *s), *in = malloc(cap * sizeof *in);
+    if (!s || !in) {
+      free(s);
+      free(in);
+      return false;
+    }
+    for (size_t i = 0; i < r->len; i++) {
+      s[i] = r->sent[(r->head + i) % r->cap];
+      in[i] = r->intended[(r->head + i) % r->cap];
+    }
+    free(r->sent);
+    free(r->intended);
+    r->sent = s;
+    r->intended = in;
+    r->head = 0;
+    r->cap = cap;
+  }
+  size_t at = (r->head + r->len++) % r->cap;
+  r->sent[at] = sent;
+  r->intended[at] = intended;
+  return true;
+}
+
+static inline int64_t ring_sent_at(const struct ring *r, size_t i) { return r->sent[(r->head + i) % r->cap]; }
+
+static void ring_shift(struct ring *r, int64_t *sent, int64_t *intended) {
+  *sent = r->sent[r->head];
+  *intended = r->intended[r->head];
+  r->head = (r->head + 1) % r->cap;
+  r->len--;
+}
+
+enum conn_state { IDLE, CONNECTING, OPEN };
+
+struct worker;
+
+struct conn {
+  struct worker *w;
+  uint32_t id;
+  int fd;
+  enum conn_state state;
+  int64_t connect_started, retry_at;
+  uint64_t next_seq;   /* sequence number of the next frame to create */
+  uint64_t write_seq;  /* frame being written; frames [write_seq, next_seq) are not fully written yet */
+  uint32_t write_off;  /* bytes of frame write_seq already written */
+  uint64_t recv_seq;   /* frame whose echo is being read; frames [recv_seq, next_seq) await their echo */
+  uint32_t recv_off;
+  uint64_t timed_out_through; /* frames below this were counted as timeouts already */
+  uint64_t scheduled;  /* open loop: frames due so far (sent or skipped) */
+  double phase_offset; /* open loop: this connection's share of the interval, so sends are spread out */
+  bool mismatched, want_write, ever_served, served_in_window;
+  uint8_t expect[4 + TAG_BYTES];
+  struct ring ring;
+};
+
+struct worker {
+  unsigned index;
+  int cpu; /* -1: not pinned */
+  pthread_t thread;
+  clockid_t cpu_clock;
+  int epfd, timer_fd;
+  struct conn *conns;
+  unsigned nconns;
+  uint8_t *rbuf;
+  uint64_t *latency, *uncorrected;
+  struct counters c;
+  int64_t next_housekeeping;
+  const char *failure; /* set when the thread could not run */
+  char first_error[96]; /* the first error counted in the window, like Node's "connect ECONNREFUSED 127.0.0.1:9" */
+};
+
+static inline bool recording(void) { return atomic_load_explicit(&phase, memory_order_relaxed) == MEASURE; }
+static inline bool running(void) { return atomic_load_explicit(&phase, memory_order_relaxed) != STOP; }
+
+/* ---- frames ---- */
+
+static void frame_prefix(uint8_t *out, uint64_t seq, uint32_t id) {
+  out[0] = (uint8_t)(opt.payload >> 24);
+  out[1] = (uint8_t)(opt.payload >> 16);
+  out[2] = (uint8_t)(opt.payload >> 8);
+  out[3] = (uint8_t)opt.payload;
+  uint8_t tag[TAG_BYTES] = {(uint8_t)seq, (uint8_t)(seq >> 8), (uint8_t)(seq >> 16), (uint8_t)(seq >> 24),
+                            (uint8_t)id,  (uint8_t)(id >> 8),  (uint8_t)(id >> 16),  (uint8_t)(id >> 24)};
+  memcpy(out + 4, tag, tag_bytes);
+}
+
+/* Remembers the first error of the window, for the one-line reason a failed run exits with. */
+static void note_error(struct worker *w, const char *what, int err) {
+  if (!recording() || w->first_error[0]) return;
+  const char *name = strerrorname_np(err);
+  if (err == 0) snprintf(w->first_error, sizeof w->first_error, "%s: the server closed the connection to %s", what, opt.target);
+  else snprintf(w->first_error, sizeof w->first_error, "%s %s %s", what, name ? name : strerror(err), opt.target);
+}
+
+static void count_error(struct worker *w, const char *what, int err) {
+  if (!recording()) return;
+  note_error(w, what, err);
+  if (err == ECONNRESET || err == EPIPE) w->c.resets++;
+  else w->c.errors++;
+}
+
+static void count_connect_failure(struct worker *w, int err) {
+  if (!recording()) return;
+  note_error(w, "connect", err);
+  w->c.connect_failures++;
+}
+
+static void watch(struct conn *c, uint32_t events, int op) {
+  struct epoll_event ev = {.events = events, .data.ptr = c};
+  epoll_ctl(c->w->epfd, op, c->fd, &ev);
+}
+
+static void close_conn(struct conn *c, int64_t retry_after_ns) {
+  if (c->fd >= 0) close(c->fd);
+  c->fd = -1;
+  c->state = IDLE;
+  c->retry_at = now_ns() + retry_after_ns;
+}
+
+static void start_connect(struct conn *c) {
+  c->next_seq = c->write_seq = c->recv_seq = c->timed_out_through = 0;
+  c->write_off = c->recv_off = 0;
+  c->want_write = c->mismatched = false;
+  c->ring.head = c->ring.len = 0;
+  c->connect_started = now_ns();
+  c->fd = socket(opt.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c->fd < 0) {
+    count_connect_failure(c->w, errno);
+    close_conn(c, RECONNECT_DELAY_NS);
+    return;
+  }
+  int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->state = CONNECTING;
+  if (connect(c->fd, (struct sockaddr *)&opt.addr, opt.addr_len) < 0 && errno != EINPROGRESS) {
+    count_connect_failure(c->w, errno);
+    close_conn(c, RECONNECT_DELAY_NS);
+    return;
+  }
+  watch(c, EPOLLOUT, EPOLL_CTL_ADD);
+}
+
+/* Queues one frame; its bytes go out at the next pump_writes. */
+static bool enqueue(struct conn *c, int64_t sent, int64_t intended) {
+  if (!ring_push(&c->ring, sent, intended)) return false;
+  c->next_seq++;
+  return true;
+}
+
+/* Writes queued frames (gathered, without copying the template) until done or the socket buffer is full. */
+static int pump_writes(struct conn *c) {
+  while (c->write_seq < c->next_seq) {
+    struct iovec iov[2 * FRAMES_PER_WRITEV];
+    uint8_t prefixes[FRAMES_PER_WRITEV][4 + TAG_BYTES];
+    size_t prefix_len = 4 + tag_bytes, body_len = opt.payload - tag_bytes, total = 0;
+    int n = 0;
+    uint64_t seq = c->write_seq;
+    size_t off = c->write_off;
+    for (int f = 0; f < FRAMES_PER_WRITEV && seq < c->next_seq; f++, seq++, off = 0) {
+      frame_prefix(prefixes[f], seq, c->id);
+      if (off < prefix_len) {
+        iov[n++] = (struct iovec){prefixes[f] + off, prefix_len - off};
+        total += prefix_len - off;
+      }
+      size_t body_from = off > prefix_len ? off - prefix_len : 0;
+      if (body_from < body_len) {
+        iov[n++] = (struct iovec){template_bytes + tag_bytes + body_from, body_len - body_from};
+        total += body_len - body_from;
+      }
+    }
+    ssize_t written = writev(c->fd, iov, n);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return -errno;
+    }
+    size_t left = (size_t)written;
+    while (left > 0) {
+      size_t rest = frame_bytes - c->write_off;
+      if (left >= rest) {
+        left -= rest;
+        c->write_seq++;
+        c->write_off = 0;
+      } else {
+        c->write_off += (uint32_t)left;
+        left = 0;
+      }
+    }
+    if ((size_t)written < total) break; /* the socket buffer is full */
+  }
+  bool want = c->write_seq < c->next_seq;
+  if (want != c->want_write) {
+    c->want_write = want;
+    watch(c, EPOLLIN | (want ? EPOLLOUT : 0), EPOLL_CTL_MOD);
+  }
+  return 0;
+}
+
+static void fail_conn(struct conn *c, const char *what, int err) {
+  count_error(c->w, what, err);
+  close_conn(c, RECONNECT_DELAY_NS);
+}
+
+/* A whole echoed frame has arrived: verify, time, and (closed loop) send the next one. */
+static void complete_frame(struct conn *c, int64_t now) {
+  struct worker *w = c->w;
+  int64_t sent, intended;
+  ring_shift(&c->ring, &sent, &intended);
+  c->recv_seq++;
+  if (!c->mismatched && !c->ever_served) {
+    c->ever_served = true;
+    atomic_fetch_add_explicit(&ready_count, 1, memory_order_relaxed);
+  }
+  if (recording()) {
+    if (c->mismatched) {
+      w->c.mismatches++;
+    } else {
+      w->c.messages++;
+      w->c.bytes += frame_bytes;
+      c->served_in_window = true;
+      if (intended == 0) {
+        hist_record(w->latency, now - sent);
+      } else {
+        hist_record(w->latency, now - intended);
+        hist_record(w->uncorrected, now - sent);
+      }
+    }
+  }
+  if (opt.pattern == PERSISTENT && opt.rate == 0 && running()) enqueue(c, now, 0);
+}
+
+/* Compares received bytes with what the frame being read must contain. Returns false once the connection closed. */
+static bool receive(struct conn *c, const uint8_t *p, size_t n, int64_t now) {
+  size_t prefix_len = 4 + tag_bytes;
+  while (n > 0) {
+    if (c->recv_off == 0) {
+      if (c->recv_seq == c->next_seq) { /* bytes nobody asked for */
+        if (recording()) c->w->c.mismatches++;
+        close_conn(c, RECONNECT_DELAY_NS);
+        return false;
+      }
+      frame_prefix(c->expect, c->recv_seq, c->id);
+      c->mismatched = false;
+    }
+    size_t take = frame_bytes - c->recv_off < n ? frame_bytes - c->recv_off : n, off = c->recv_off;
+    if (!c->mismatched) {
+      size_t i = 0;
+      if (off < prefix_len) {
+        size_t k = prefix_len - off < take ? prefix_len - off : take;
+        if (memcmp(p, c->expect + off, k) != 0) c->mismatched = true;
+        i = k;
+      }
+      if (!c->mismatched && i < take && memcmp(p + i, template_bytes + (off + i - 4), take - i) != 0) c->mismatched = true;
+    }
+    p += take;
+    n -= take;
+    c->recv_off += (uint32_t)take;
+    if (c->recv_off == frame_bytes) {
+      c->recv_off = 0;
+      complete_frame(c, now);
+      if (opt.pattern == CONNECT_PER_REQUEST) { /* one exchange per connection: close and start the next */
+        close(c->fd);
+        c->fd = -1;
+        c->state = IDLE;
+        if (running()) start_connect(c);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static void on_connected(struct conn *c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (err != 0) {
+    count_connect_failure(c->w, err);
+    close_conn(c, RECONNECT_DELAY_NS);
+    return;
+  }
+  c->state = OPEN;
+  watch(c, EPOLLIN, EPOLL_CTL_MOD);
+  if (opt.pattern == CONNECT_PER_REQUEST) {
+    enqueue(c, c->connect_started, 0); /* latency of a connect-per-request exchange includes the connect */
+  } else if (opt.rate == 0) {
+    int64_t now = now_ns();
+    for (unsigned i = 0; i < opt.in_flight; i++) enqueue(c, now, 0);
+  }
+  int rc = pump_writes(c);
+  if (rc < 0) fail_conn(c, "write", -rc);
+}
+
+static void on_readable(struct conn *c) {
+  struct worker *w = c->w;
+  for (int reads = 0; reads < READS_PER_TURN; reads++) {
+    ssize_t n = read(c->fd, w->rbuf, READ_BYTES);
+    if (n > 0) {
+      if (!receive(c, w->rbuf, (size_t)n, now_ns())) return;
+      if (n < READ_BYTES) break;
+    } else if (n == 0) { /* the server closed the connection */
+      if (recording() && (opt.pattern == PERSISTENT || c->recv_seq < c->next_seq)) {
+        note_error(w, "read", 0);
+        w->c.errors++;
+      }
+      close_conn(c, opt.pattern == PERSISTENT ? RECONNECT_DELAY_NS : 0);
+      return;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    } else if (errno != EINTR) {
+      fail_conn(c, "read", errno);
+      return;
+    }
+  }
+  int rc = pump_writes(c);
+  if (rc < 0) fail_conn(c, "write", -rc);
+}
+
+static void on_event(struct conn *c, uint32_t events) {
+  if (c->state == CONNECTING) {
+    on_connected(c);
+  } else if (c->state == OPEN) {
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c); /* read first: an error shows up as a failed read */
+    if (c->state == OPEN && (events & EPOLLOUT)) {
+      int rc = pump_writes(c);
+      if (rc < 0) fail_conn(c, "write", -rc);
+    }
+  }
+}
+
+/* Open loop: queue every frame whose intended time has come. Returns the earliest next due time. */
+static int64_t send_due(struct worker *w, int64_t now) {
+  double interval = 1e9 * opt.connections / opt.rate; /* ns between two frames of one connection */
+  int64_t next = INT64_MAX;
+  for (unsigned i = 0; i < w->nconns; i++) {
+    struct conn *c = &w->conns[i];
+    if (c->state != OPEN) continue;
+    double position = (double)(now - started_ns) / interval - c->phase_offset;
+    uint64_t due = position < 0 ? 0 : (uint64_t)floor(position) + 1;
+    bool queued = false;
+    while (c->scheduled < due) {
+      int64_t intended = started_ns + (int64_t)(((double)c->scheduled + c->phase_offset) * interval);
+      c->scheduled++;
+      if (c->ring.len >= OPEN_LOOP_MAX_OUTSTANDING) {
+        if (recording()) w->c.backlogged++;
+        continue;
+      }
+      enqueue(c, now, intended);
+      queued = true;
+    }
+    if (queued) {
+      int rc = pump_writes(c);
+      if (rc < 0) {
+        fail_conn(c, "write", -rc);
+        continue;
+      }
+    }
+    int64_t at = started_ns + (int64_t)(((double)c->scheduled + c->phase_offset) * interval);
+    if (at < next) next = at;
+  }
+  return next;
+}
+
+static void arm_timer(struct worker *w, int64_t at_ns) {
+  struct itimerspec its = {.it_value = {at_ns / 1000000000LL, at_ns % 1000000000LL}};
+  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+  timerfd_settime(w->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Timeouts (each overdue frame counted once), connect timeouts, and reconnects that are due. */
+static void housekeeping(struct worker *w, int64_t now) {
+  for (unsigned i = 0; i < w->nconns; i++) {
+    struct conn *c = &w->conns[i];
+    if (c->state == IDLE) {
+      if (now >= c->retry_at) start_connect(c);
+      continue;
+    }
+    if (c->state == CONNECTING) {
+      if (now - c->connect_started > opt.timeout_ns) {
+        count_connect_failure(w, ETIMEDOUT);
+        close_conn(c, 0);
+      }
+      continue;
+    }
+    uint64_t from = c->timed_out_through > c->recv_seq ? c->timed_out_through - c->recv_seq : 0;
+    for (uint64_t k = from; k < c->ring.len; k++) {
+      if (now - ring_sent_at(&c->ring, k) <= opt.timeout_ns) break;
+      c->timed_out_through = c->recv_seq + k + 1;
+      if (recording()) w->c.timeouts++;
+    }
+  }
+}
+
+static void *worker_main(void *arg) {
+  struct worker *w = arg;
+  if (w->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(w->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: unpinned is still correct */
+  }
+  w->epfd = epoll_create1(EPOLL_CLOEXEC);
+  w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (w->epfd < 0 || w->timer_fd < 0) {
+    w->failure = "cannot create epoll or timer";
+    return NULL;
+  }
+  struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
+  epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->timer_fd, &tev);
+  for (unsigned i = 0; i < w->nconns; i++) start_connect(&w->conns[i]);
+  int64_t next_send = opt.rate > 0 ? started_ns : INT64_MAX, armed = -1;
+  w->next_housekeeping = now_ns() + HOUSEKEEPING_NS;
+  struct epoll_event events[256];
+  while (running()) {
+    int64_t wake = next_send < w->next_housekeeping ? next_send : w->next_housekeeping;
+    if (wake != armed) { /* one timerfd_settime per change, not per wakeup */
+      arm_timer(w, wake);
+      armed = wake;
+    }
+    int n = epoll_wait(w->epfd, events, 256, -1);
+    if (n < 0 && errno != EINTR) {
+      w->failure = "epoll_wait failed";
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.ptr == NULL) {
+        uint64_t expirations;
+        ssize_t r = read(w->timer_fd, &expirations, sizeof expirations);
+        (void)r;
+      } else {
+        on_event(events[i].data.ptr, events[i].events);
+      }
+    }
+    int64_t now = now_ns();
+    if (opt.rate > 0 && now >= next_send) next_send = send_due(w, now);
+    if (now >= w->next_housekeeping) {
+      housekeeping(w, now);
+      w->next_housekeeping = now + HOUSEKEEPING_NS;
+      if (opt.rate > 0) next_send = send_due(w, now); /* reconnected connections are due too */
+    }
+  }
+  for (unsigned i = 0; i < w->nconns; i++)
+    if (w->conns[i].fd >= 0) close(w->conns[i].fd);
+  return NULL;
+}
+
+/* ---- main: phases, CPU accounting, output ---- */
+
+static void sleep_until(int64_t deadline) {
+  struct timespec ts = {deadline / 1000000000LL, deadline % 1000000000LL};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+}
+
+static double thread_cpu_seconds(clockid_t clock) {
+  struct timespec ts;
+  if (clock_gettime(clock, &ts) != 0) return 0;
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double process_cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void print_histogram(const char *name, uint64_t *const *hists, unsigned count) {
+  printf(",\"%s\":[", name);
+  bool first = true;
+  for (unsigned i = 0; i < HIST_SLOTS; i++) {
+    uint64_t total = 0;
+    for (unsigned t = 0; t < count; t++) total += hists[t][i];
+    if (total == 0) continue;
+    printf("%s[%llu,%llu]", first ? "" : ",", (unsigned long long)hist_value(i), (unsigned long long)total);
+    first = false;
+  }
+  putchar(']');
+}
+
+/* A JSON string literal (the target comes from the command line and may hold anything). */
+static void put_json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') printf("\\%c", ch);
+    else if (ch < 0x20) printf("\\u%04x", ch);
+    else putchar(ch);
+  }
+  putchar('"');
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+/* Sleeps until `deadline` unless a stop signal or the parent's death comes first. Returns false if stopped. */
+static bool wait_until(int64_t deadline, bool (*done)(void)) {
+  while (!stop_signal) {
+    int64_t now = now_ns();
+    if (now >= deadline || (done && done())) return true;
+    int64_t step = deadline - now < 10000000LL ? deadline - now : 10000000LL;
+    sleep_until(now + step);
+  }
+  return false;
+}
+
+static bool all_ready(void) {
+  return atomic_load_explicit(&ready_count, memory_order_relaxed) >= opt.ready_connections;
+}
+
+int main(int argc, char **argv) {
+  parse_args(argc, argv);
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* a driver whose orchestrator died must not go on loading the server */
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+
+  frame_bytes = 4 + opt.payload;
+  tag_bytes = opt.payload < TAG_BYTES ? opt.payload : TAG_BYTES;
+  template_bytes = malloc(opt.payload > 0 ? opt.payload : 1);
+  if (!template_bytes) die(1, "out of memory for a %u-byte payload", opt.payload);
+  for (size_t got = 0; got < opt.payload;) {
+    ssize_t n = getrandom(template_bytes + got, opt.payload - got, 0);
+    if (n < 0 && errno != EINTR) die(1, "getrandom: %s", strerror(errno));
+    if (n > 0) got += (size_t)n;
+  }
+
+  /* Threads are pinned one per CPU of the inherited affinity set (the orchestrator's taskset), if there are enough. */
+  cpu_set_t allowed;
+  int cpus[256], ncpus = 0;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    for (int i = 0; i < CPU_SETSIZE && ncpus < 256; i++)
+      if (CPU_ISSET(i, &allowed)) cpus[ncpus++] = i;
+  bool pin = opt.threads > 1 && (unsigned)ncpus >= opt.threads;
+
+  struct worker *workers = calloc(opt.threads, sizeof *workers);
+  struct conn *conns = calloc(opt.connections, sizeof *conns);
+  if (!workers || !conns) die(1, "out of memory for %u connections", opt.connections);
+  for (unsigned t = 0, first = 0; t < opt.threads; t++) {
+    struct worker *w = &workers[t];
+    unsigned share = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
+    w->index = t;
+    w->cpu = pin ? cpus[t] : -1;
+    w->conns = conns + first;
+    w->nconns = share;
+    w->rbuf = malloc(READ_BYTES);
+    w->latency = calloc(HIST_SLOTS, sizeof(uint64_t));
+    w->uncorrected = calloc(HIST_SLOTS, sizeof(uint64_t));
+    if (!w->rbuf || !w->latency || !w->uncorrected) die(1, "out of memory");
+    for (unsigned i = 0; i < share; i++) {
+      struct conn *c = &w->conns[i];
+      c->w = w;
+      c->id = first + i;
+      c->fd = -1;
+      c->phase_offset = (double)(first + i) / opt.connections;
+    }
+    first += share;
+  }
+
+  started_ns = now_ns();
+  for (unsigned t = 0; t < opt.threads; t++) {
+    if (pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]) != 0) die(1, "cannot start thread %u", t);
+    pthread_getcpuclockid(workers[t].thread, &workers[t].cpu_clock);
+  }
+
+  /* Warmup, then readiness: every connection the server will serve has answered once (bounded). */
+  bool go = wait_until(started_ns + (int64_t)(opt.warmup * 1e9), NULL);
+  int64_t ready_wait_from = now_ns();
+  if (go && opt.ready_connections > 0) go = wait_until(ready_wait_from + (int64_t)(opt.ready_timeout * 1e9), all_ready);
+  unsigned ready_at_open = atomic_load(&ready_count);
+  double ready_waited = (now_ns() - ready_wait_from) / 1e9;
+  if (!go) {
+    atomic_store(&phase, STOP);
+    for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
+    die(1, "stopped by signal %d before the measured window", (int)stop_signal);
+  }
+
+  double *cpu0 = calloc(opt.threads, sizeof *cpu0), *cpu1 = calloc(opt.threads, sizeof *cpu1);
+  for (unsigned t = 0; t < opt.threads; t++) cpu0[t] = thread_cpu_seconds(workers[t].cpu_clock);
+  double process0 = process_cpu_seconds();
+  int64_t t0 = now_ns();
+  atomic_store(&phase, MEASURE);
+  printf("CONBENCH_PHASE measure\n");
+  fflush(stdout);
+  go = wait_until(t0 + (int64_t)(opt.duration * 1e9), NULL);
+  atomic_store(&phase, STOP);
+  int64_t t1 = now_ns();
+  for (unsigned t = 0; t < opt.threads; t++) cpu1[t] = thread_cpu_seconds(workers[t].cpu_clock);
+  double process1 = process_cpu_seconds();
+  printf("CONBENCH_PHASE done\n");
+  fflush(stdout);
+  for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
+  for (unsigned t = 0; t < opt.threads; t++)
+    if (workers[t].failure) die(1, "load thread %u: %s", t, workers[t].failure);
+  if (!go) die(1, "stopped by signal %d before the window ended", (int)stop_signal);
+
+  struct counters sum = {0};
+  uint64_t *lat[256], *unc[256];
+  double busiest = 0, seconds = (t1 - t0) / 1e9;
+  for (unsigned t = 0; t < opt.threads; t++) {
+    struct counters *c = &workers[t].c;
+    sum.messages += c->messages;
+    sum.bytes += c->bytes;
+    sum.mismatches += c->mismatches;
+    sum.errors += c->errors;
+    sum.resets += c->resets;
+    sum.timeouts += c->timeouts;
+    sum.connect_failures += c->connect_failures;
+    sum.backlogged += c->backlogged;
+    lat[t] = workers[t].latency;
+    unc[t] = workers[t].uncorrected;
+    double pct = seconds > 0 ? (cpu1[t] - cpu0[t]) / seconds * 100 : 0;
+    if (pct > busiest) busiest = pct;
+  }
+  const char *first_error = NULL;
+  for (unsigned t = 0; t < opt.threads && !first_error; t++)
+    if (workers[t].first_error[0]) first_error = workers[t].first_error;
+  unsigned served = 0;
+  for (unsigned i = 0; i < opt.connections; i++) served += conns[i].served_in_window;
+
+  printf("CONBENCH_NATIVE_RESULT {\"driver\":\"native\",\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu", seconds,
+         (unsigned long long)sum.messages, (unsigned long long)sum.bytes);
+  printf(",\"errors\":{\"mismatches\":%llu,\"errors\":%llu,\"resets\":%llu,\"timeouts\":%llu,\"connectFailures\":%llu,"
+         "\"non2xx\":0,\"lost\":0,\"duplicated\":0,\"reordered\":0}",
+         (unsigned long long)sum.mismatches, (unsigned long long)sum.errors, (unsigned long long)sum.resets,
+         (unsigned long long)sum.timeouts, (unsigned long long)sum.connect_failures);
+  printf(",\"cpuPercent\":%.3f,\"busiestThreadCpuPercent\":%.3f,\"threads\":%u,\"pinned\":%s",
+         seconds > 0 ? (process1 - process0) / seconds * 100 : 0, busiest, opt.threads, pin ? "true" : "false");
+  if (opt.pattern == PERSISTENT) printf(",\"connections\":{\"total\":%u,\"served\":%u}", opt.connections, served);
+  if (opt.rate > 0) printf(",\"openLoop\":{\"targetRate\":%.6g,\"backlogged\":%llu}", opt.rate, (unsigned long long)sum.backlogged);
+  if (opt.ready_connections > 0)
+    printf(",\"readiness\":{\"expected\":%u,\"ready\":%u,\"waitedSec\":%.3f,\"timedOut\":%s}", opt.ready_connections,
+           ready_at_open, ready_waited, ready_at_open >= opt.ready_connections ? "false" : "true");
+  if (first_error) {
+    fputs(",\"firstError\":", stdout);
+    put_json_string(first_error);
+  }
+  print_histogram("latency", lat, opt.threads);
+  if (opt.rate > 0) print_histogram("latencyUncorrected", unc, opt.threads);
+  printf("}\n");
+  fflush(stdout);
+  return 0;
+}

