@@ -32,6 +32,8 @@ export type Request =
 
 export interface Welcome {
   agent: Environment;
+  /** The agent machine's boot id, so a bench can tell whether it shares the machine. */
+  bootId?: string;
   splits: Record<PinMode, CpuSplit>;
 }
 

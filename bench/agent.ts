@@ -10,7 +10,7 @@ import net from 'node:net';
 import { UsageError } from '../lib/cli-args.js';
 import { serveOptions, type ServeFlag } from '../servers/serve-options.js';
 import { formatWork } from '../servers/work.js';
-import { captureEnvironment } from './env.js';
+import { bootId, captureEnvironment } from './env.js';
 import type { CpuSplit } from './pinning.js';
 import type { PinMode } from './record.js';
 import { localHost, type ServerHandle, type ServerSampler } from './server-host.js';
@@ -81,7 +81,8 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
   const env = captureEnvironment();
   const local = localHost(env.taskset);
   const splits = Object.fromEntries(PIN_MODES.map((m) => [m, local.cpuSplit(m)])) as Record<PinMode, CpuSplit>;
-  const welcome: Welcome = { agent: env, splits };
+  const boot = bootId();
+  const welcome: Welcome = { agent: env, splits, ...(boot !== undefined ? { bootId: boot } : {}) };
   const sessions = new Set<Session>();
   let active: Session | undefined;
   let nextServer = 1;

@@ -1,5 +1,6 @@
 /** The context every record carries, so a number can be traced to the machine and commit that produced it. */
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { Environment } from './record.js';
 
@@ -31,4 +32,16 @@ export function openFilesLimit(): number | undefined {
   const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
   const n = Number(r.stdout.trim());
   return r.status === 0 && Number.isFinite(n) && n > 0 ? n : undefined; // "unlimited" → undefined
+}
+
+/**
+ * The running kernel's boot id (Linux): the same in every network namespace of one machine, different on another
+ * machine. Tells whether a serve agent shares this machine's CPUs. Undefined where it cannot be read.
+ */
+export function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

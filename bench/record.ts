@@ -41,6 +41,8 @@ export interface Environment {
 export interface AgentHost extends Environment {
   /** HOST:PORT the bench reached the agent at. */
   address: string;
+  /** The agent runs on the bench's own machine (another network namespace, or loopback): same CPUs, same load. */
+  sameMachine: boolean;
 }
 
 export interface ServerUsage {

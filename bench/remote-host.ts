@@ -8,6 +8,7 @@ import { UsageError } from '../lib/cli-args.js';
 import { encode, readJsonLines, type Answers, type Reply, type Request, type Welcome } from './agent-protocol.js';
 import type { CpuSplit } from './pinning.js';
 import type { AgentHost, PinMode } from './record.js';
+import { bootId } from './env.js';
 import type { ServerLaunch } from './server-process.js';
 import type { ServerHandle, ServerHost } from './server-host.js';
 
@@ -122,7 +123,8 @@ export async function connectAgent(address: AgentAddress): Promise<ServerHost> {
     socket.destroy();
     throw error;
   }
-  const agent: AgentHost = { ...welcome.agent, address: where };
+  const here = bootId();
+  const agent: AgentHost = { ...welcome.agent, address: where, sameMachine: here !== undefined && welcome.bootId === here };
   const split = (mode: PinMode): CpuSplit => {
     const there = welcome.splits[mode];
     const server = there.server !== undefined ? `CPU ${there.server}` : 'unpinned';

@@ -147,7 +147,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     const sampled = usage ? await usage : undefined;
     const serverUsage =
       sampled?.hostBusyPercent !== undefined
-        ? { ...sampled, otherLoadPercent: Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent ? 0 : result.client.cpuPercent)) } // a client elsewhere adds nothing to the server host's load
+        ? { ...sampled, otherLoadPercent: Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent && !running.agent.sameMachine ? 0 : result.client.cpuPercent)) } // a client on another machine adds nothing to the server host's load
         : sampled;
     const stopped = await server.stop();
     server = undefined;
