@@ -188,8 +188,14 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
   });
 
   it('a single corrupted byte in one frame is one mismatch; the frames around it still count', async () => {
-    const port = await faultyServer((i, frame) => {
-      if (i === 5) frame[40] = frame[40]! ^ 0x01;
+    let corruptAt = 0;
+    let corrupted = false;
+    const port = await faultyServer((_i, frame) => {
+      corruptAt ||= Date.now() + 100; // one frame, well inside the window
+      if (!corrupted && Date.now() > corruptAt) {
+        corrupted = true;
+        frame[40] = frame[40]! ^ 0x01;
+      }
       return frame;
     });
     const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, warmupSec: 0, durationSec: 0.3 }));
