@@ -108,12 +108,12 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   }
 
   for (; !aborted(); round++) {
-    // Each cell that is still wide, widest first, so a budget that runs out cuts the least useful runs.
-    const due: { g: WorkloadGroup; subject: CellSubject; margin: number; index: number }[] = [];
+    const due: Due[] = [];
     for (const g of groups) {
-      g.subjects.forEach((subject, index) => {
+      const contending = contenders(g, runsOf);
+      g.subjects.forEach((subject) => {
         const state = needsMore(runsOf(g, subject), budget);
-        if (state.more) due.push({ g, subject, margin: state.margin, index });
+        if (state.more) due.push({ g, subject, margin: state.margin, mayWin: contending.has(subject) });
       });
     }
     if (due.length === 0) return records;
@@ -124,7 +124,9 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
       hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent; ${due.length} cell(s) are still wider than ±${budget.targetCiPercent}%`);
       return records;
     }
-    const chosen = new Set([...due].sort((a, b) => b.margin - a.margin).slice(0, fits));
+    // The runs that can change a verdict first (a cell that may be the row's winner), widest first: a budget that
+    // runs out then cuts the least useful runs, not the ones deciding who wins.
+    const chosen = new Set([...due].sort((a, b) => Number(b.mayWin) - Number(a.mayWin) || b.margin - a.margin).slice(0, fits));
     for (const g of groups) {
       const mine = due.filter((d) => d.g === g && chosen.has(d));
       const order = rotate(mine, round); // rotation among this round's cells, as in the mandatory rounds
@@ -135,6 +137,34 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     }
   }
   return records;
+}
+
+interface Due {
+  g: WorkloadGroup;
+  subject: CellSubject;
+  margin: number;
+  /** Its interval reaches the leading contender's: more runs may change the row's winner. */
+  mayWin: boolean;
+}
+
+/**
+ * The contenders of a workload (not references, client not saturated) whose throughput interval reaches the
+ * leader's, the leader included: the cells a verdict depends on.
+ */
+export function contenders(g: WorkloadGroup, runsOf: (g: WorkloadGroup, s: CellSubject) => RunRecord[]): Set<CellSubject> {
+  const cells = g.subjects
+    .filter((s) => !s.reference)
+    .map((s) => ({ s, c: countedOf(runsOf(g, s)) }))
+    .filter((x): x is { s: CellSubject; c: ReturnType<typeof summarizeCell> } => x.c !== undefined && !x.c.clientSaturated);
+  const leader = cells.reduce<(typeof cells)[number] | undefined>((b, x) => (!b || x.c.throughput.median > b.c.throughput.median ? x : b), undefined);
+  if (!leader) return new Set();
+  const low = Number.isFinite(leader.c.throughput.low) ? leader.c.throughput.low : leader.c.throughput.median;
+  return new Set(cells.filter((x) => (Number.isFinite(x.c.throughput.high) ? x.c.throughput.high : x.c.throughput.median) >= low).map((x) => x.s));
+}
+
+function countedOf(records: readonly RunRecord[]): ReturnType<typeof summarizeCell> | undefined {
+  const counted = records.filter((r) => r.status === 'ok' && !r.discarded);
+  return counted.length > 0 ? summarizeCell(counted) : undefined;
 }
 
 /** Rough seconds of the mandatory rounds: per run, warmup + duration + ~0.8 s to start and stop processes. */

@@ -49,6 +49,8 @@ export interface CellSubject {
   load(workload: Workload): Workload;
   /** Persistent connections it serves at once (the rest wait: iterative, a capped process-per-connection). */
   servesAtOnce?(connections: number, ctx: CellContext): number;
+  /** A reference row (the native ceiling), not a contender for the verdict. */
+  reference?: boolean;
 }
 
 export function modelSubject(model: Model): CellSubject {
@@ -56,6 +58,7 @@ export function modelSubject(model: Model): CellSubject {
     name: model.name,
     available: () => model.available(),
     load: (w) => w,
+    reference: model.runtime === 'native',
     ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULT_MAX_CHILDREN }) } : {}),
     start: (workload, workers, ctx) =>
       ctx.host.start({

@@ -109,11 +109,11 @@ export interface Profile {
 export const PROFILES: readonly Profile[] = [
   {
     name: 'quick',
-    description: 'the default: pure echo and CPU-bound work, every model, about 2½ minutes',
+    description: 'the default: pure echo and CPU-bound work, every model, adaptive runs, under 4 minutes',
     families: ['echo', 'cpu'],
     runs: 3,
     maxRuns: 10,
-    maxSec: 200,
+    maxSec: 215,
     warmupSec: 0.5,
     durationSec: 1,
   },

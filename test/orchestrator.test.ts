@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { needsMore } from '../bench/orchestrator.js';
+import { contenders, needsMore, type WorkloadGroup } from '../bench/orchestrator.js';
+import type { CellSubject } from '../bench/run-cell.js';
+import type { RunRecord } from '../bench/record.js';
 import { fakeRecord, runsOf } from './helpers/records.js';
 
 const budget = { minRuns: 3, maxRuns: 6, targetCiPercent: 5 };
@@ -30,5 +32,28 @@ describe('adaptive runs: does a cell need another run?', () => {
   it('repeats stop at twice the run budget even if runs keep being set aside', () => {
     const stolen = Array.from({ length: 12 }, (_, run) => ({ ...fakeRecord({ model: 'a', msgsPerSec: 100, run }), discarded: 'steal' }));
     expect(needsMore(stolen, budget).more).toBe(false);
+  });
+});
+
+describe('adaptive runs go first to the cells a verdict depends on', () => {
+  const subject = (name: string, reference = false): CellSubject => ({
+    name,
+    reference,
+    available: () => ({ ok: true }),
+    load: (w) => w,
+    start: () => Promise.reject(new Error('not started in this test')),
+  });
+  it('contenders: the leader and every model whose interval reaches it; never a reference or a client-bound row', () => {
+    const [a, b, c, ref, sat] = [subject('a'), subject('b'), subject('c'), subject('native', true), subject('sat')];
+    const runs: Record<string, RunRecord[]> = {
+      a: runsOf('a', [100, 101, 99]),
+      b: runsOf('b', [90, 110, 95]), // wide: its interval reaches a's
+      c: runsOf('c', [50, 51, 49]),
+      native: runsOf('native', [200, 201, 199]),
+      sat: runsOf('sat', [300, 300, 300], { saturated: true }),
+    };
+    const group = { subjects: [a, b, c, ref, sat] } as unknown as WorkloadGroup;
+    const set = contenders(group, (_g, s) => runs[s.name]!);
+    expect([...set].map((s) => s.name).sort()).toEqual(['a', 'b']);
   });
 });
