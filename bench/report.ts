@@ -32,7 +32,9 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
         ? row.winners.join(' ≈ ')
         : row.clientBound
           ? 'no winner: the load client saturated at a rate no ranked model beat'
-          : (row.undecided ?? 'nothing ranked');
+          : row.undecided
+            ? `${row.undecided}${row.leading ? `; leading: ${row.leading.join(' ≈ ')}` : ''}`
+            : 'nothing ranked';
     // When the client set the pace, the servers' CPU cost per message still tells them apart.
     const costs = row.clientBound
       ? cells

@@ -34,6 +34,8 @@ export interface VerdictRow {
   clientBound: boolean;
   /** Why no winner can be named although cells were measured (an inconclusive or unmeasured cell may be the best). */
   undecided?: string;
+  /** In an undecided row: the best conclusive model and those that tie with it (what would have won). */
+  leading?: string[];
 }
 
 export interface VerdictOptions {
@@ -90,11 +92,20 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
   const open = contenders.filter((c) => !c.conclusive && mayBeat(c, best)).map((c) => `${c.model} ±${formatMargin(c)}`);
   const unmeasured = cells.filter((c) => !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0))).map((c) => c.model);
   let undecided: string | undefined;
-  if (!clientBound && open.length > 0) undecided = `inconclusive: ${open.join(', ')} ${open.length > 1 ? 'are' : 'is'} too wide to rank and may be the best`;
+  if (!clientBound && open.length > 0) undecided = `inconclusive: ${open.join(', ')} ${open.length > 1 ? 'are' : 'is'} too wide to rank against the leaders and may be the best`;
   else if (!clientBound && unmeasured.length > 0) undecided = `inconclusive: ${unmeasured.join(', ')} not measured (interrupted)`;
+  const leading = undecided ? out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model) : [];
   if (clientBound || undecided) for (const c of out) if (c.status === 'winner' || c.status === 'tie') c.status = 'ranked';
   const winners = out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model);
-  return { workload: first.workload, protocol: first.params.protocol, cells: out, winners, clientBound, ...(undecided ? { undecided } : {}) };
+  return {
+    workload: first.workload,
+    protocol: first.params.protocol,
+    cells: out,
+    winners,
+    clientBound,
+    ...(undecided ? { undecided } : {}),
+    ...(leading.length > 0 ? { leading } : {}),
+  };
 }
 
 function formatMargin(c: CellSummary): string {

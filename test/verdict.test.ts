@@ -79,6 +79,8 @@ describe('verdict ranking', () => {
     expect(row.winners).toEqual([]);
     expect(row.undecided).toMatch(/inconclusive: wide ±\d+% is too wide to rank/);
     expect(row.cells.find((c) => c.model === 'a')!.status).toBe('ranked');
+    expect(row.leading).toEqual(['a']);
+    expect(verdictTable([row], ['a', 'wide'], true)).toMatch(/inconclusive \(leading: a\)/);
   });
 
   it('an inconclusive cell clearly below the best does not stop the best from winning', () => {

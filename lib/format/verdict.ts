@@ -47,7 +47,14 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    const winner = row.winners.length > 0 ? row.winners.join(' ≈ ') : row.clientBound ? 'none: client-bound' : row.undecided ? 'inconclusive' : 'none ranked';
+    const winner =
+      row.winners.length > 0
+        ? row.winners.join(' ≈ ')
+        : row.clientBound
+          ? 'none: client-bound'
+          : row.undecided
+            ? `inconclusive${row.leading ? ` (leading: ${row.leading.join(' ≈ ')})` : ''}`
+            : 'none ranked';
     table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner]);
   }
   return `${table.toString()}\n${VERDICT_LEGEND}`;
