@@ -6,7 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { MODELS } from '../servers/registry.js';
 import { startServer, type ServerProcess } from '../bench/server-process.js';
-import { concurrentExchange, httpExchange, udpExchange } from './helpers/echo.js';
+import { concurrentExchange, connect, echoOnce, httpExchange, udpExchange } from './helpers/echo.js';
 import { groupAlive, portClosed, waitFor } from './helpers/processes.js';
 
 const WORK_KINDS = ['none', 'cpu:50', 'block:1', 'async:2'] as const;
@@ -51,6 +51,24 @@ for (const model of MODELS) {
         expect(await portClosed(port)).toBe(true);
       });
     }
+
+    // The gate's test knob (serve --inject-cpu): every message of every Node model pays the injected busy work. With a
+    // claimed 10,000 spin iterations per µs, 5,000 µs is 5e7 iterations: tens of ms on any machine, so a second echo
+    // on a warm connection (the first may include a child's start) taking ≥ 5 ms shows the knob reached the handler.
+    it.runIf(model.runtime === 'node')(`${model.name}: --inject-cpu adds its busy work to every message`, async () => {
+      running = await startServer({ model: model.name, workers: 2, cpuRate: 10_000, injectCpuMicros: 5000 });
+      expect(running.ready.details).toMatchObject({ injectCpuMicros: 5000, injectCpuIterations: 50_000_000 });
+      const socket = await connect(running.ready.port);
+      try {
+        await echoOnce(socket);
+        const t0 = performance.now();
+        await echoOnce(socket);
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(5);
+      } finally {
+        socket.destroy();
+      }
+      await stopsCleanly();
+    });
 
     // A one-connection-at-a-time server would keep every other keep-alive client waiting: its clients close instead.
     const keepAlive = !model.oneConnectionAtATime;
