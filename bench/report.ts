@@ -9,7 +9,7 @@ import { verdict, type VerdictRow } from './verdict.js';
 import type { ResultsDir } from './results-dir.js';
 import { formatCpuPerMsg, groupByWorkload } from '../lib/format/table.js';
 import { markdownReport } from '../lib/format/markdown.js';
-import { verdictTable } from '../lib/format/verdict.js';
+import { verdictTable, winnerText } from '../lib/format/verdict.js';
 import { chartFile, latencySpec, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
 import { recordsToCsv } from '../lib/format/csv.js';
 import { githubBenchmarkJson } from '../lib/format/github-benchmark.js';
@@ -27,14 +27,7 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
   const { rows, models } = verdictOf(cells);
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
-    const won =
-      row.winners.length > 0
-        ? row.winners.join(' ≈ ')
-        : row.clientBound
-          ? 'no winner: the load client saturated at a rate no ranked model beat'
-          : row.undecided
-            ? `${row.undecided}${row.leading ? `; leading: ${row.leading.join(' ≈ ')}` : ''}`
-            : 'nothing ranked';
+    const won = winnerText(row, true);
     // When the client set the pace, the servers' CPU cost per message still tells them apart.
     const costs = row.clientBound
       ? cells

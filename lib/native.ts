@@ -15,11 +15,16 @@ export interface NativeTarget {
   skipFile: string;
   /** Extra linker arguments. */
   libs: readonly string[];
+  /** Headers it includes, relative to the project root (a change rebuilds it). */
+  headers: readonly string[];
 }
+
+/** The header both C programs share. */
+const SHARED_HEADERS = ['lib/native/json-out.h'];
 
 function target(label: string, source: string, libs: readonly string[] = []): NativeTarget {
   const binary = compiled(source.replace(/\.c$/, ''));
-  return { label, source, binary, skipFile: `${binary}.skipped`, libs };
+  return { label, source, binary, skipFile: `${binary}.skipped`, libs, headers: SHARED_HEADERS };
 }
 
 export const EPOLL_ECHO = target('native-epoll server', 'servers/native/epoll-echo.c');

@@ -21,7 +21,8 @@ function build(t: NativeTarget): void {
   const source = path.join(PROJECT_ROOT, t.source);
   mkdirSync(path.dirname(t.binary), { recursive: true });
   if (process.platform !== 'linux') return skip(t, `epoll is Linux-only (this is ${process.platform})`);
-  if (existsSync(t.binary) && statSync(t.binary).mtimeMs >= statSync(source).mtimeMs) return;
+  const newestInput = Math.max(...[t.source, ...t.headers].map((f) => statSync(path.join(PROJECT_ROOT, f)).mtimeMs));
+  if (existsSync(t.binary) && statSync(t.binary).mtimeMs >= newestInput) return;
   const result = spawnSync(compiler, ['-O2', '-Wall', '-Wextra', '-o', t.binary, source, ...t.libs], { encoding: 'utf8' });
   if (result.error) return skip(t, `no C compiler (${compiler}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`);
   if (result.status !== 0) return skip(t, `${compiler} failed: ${result.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);

@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/native/json-out.h"
+
 #define MAX_PAYLOAD_BYTES (64u * 1024 * 1024)
 #define READ_BYTES (64 * 1024)
 #define READS_PER_TURN 4            /* bounded so one busy connection cannot starve the others */
@@ -706,18 +708,6 @@ static void print_histogram(const char *name, uint64_t *const *hists, unsigned c
     first = false;
   }
   putchar(']');
-}
-
-/* A JSON string literal (the target comes from the command line and may hold anything). */
-static void put_json_string(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') printf("\\%c", ch);
-    else if (ch < 0x20) printf("\\u%04x", ch);
-    else putchar(ch);
-  }
-  putchar('"');
 }
 
 static volatile sig_atomic_t stop_signal;

@@ -40,6 +40,18 @@ export const VERDICT_LEGEND =
   '? inconclusive: its 95% interval is wider than the target, never ranked · client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · ' +
   '† some messages timed out · — not run (excluded by rule)';
 
+/** Who won a row: the winners, or why none (short for the table's column, long for the line under it). */
+export function winnerText(row: VerdictRow, long: boolean): string {
+  if (row.winners.length > 0) return row.winners.join(' ≈ ');
+  if (row.clientBound) return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
+  if (row.undecided) {
+    const leading = row.leading ? row.leading.join(' ≈ ') : '';
+    if (!long) return `inconclusive${leading ? ` (leading: ${leading})` : ''}`;
+    return `${row.undecided}${leading ? `; leading: ${leading}` : ''}`;
+  }
+  return long ? 'nothing ranked' : 'none ranked';
+}
+
 export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
   const table = new Table({
     head: ['workload', ...models, 'winner'],
@@ -47,14 +59,7 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    const winner =
-      row.winners.length > 0
-        ? row.winners.join(' ≈ ')
-        : row.clientBound
-          ? 'none: client-bound'
-          : row.undecided
-            ? `inconclusive${row.leading ? ` (leading: ${row.leading.join(' ≈ ')})` : ''}`
-            : 'none ranked';
+    const winner = winnerText(row, false);
     table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner]);
   }
   return `${table.toString()}\n${VERDICT_LEGEND}`;

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/native/json-out.h"
+
 #define BUF_BYTES (64 * 1024)
 #define MAX_PAYLOAD_BYTES (64u * 1024 * 1024)
 #define READS_PER_TURN 4 /* bounded so one flooding peer cannot starve the others */
@@ -130,18 +132,6 @@ static unsigned parse_port(const char *text) {
   if (digits == 0 || digits > 5 || text[digits] != '\0' || atol(text) > 65535)
     die(2, "--port must be a port from 0 to 65535 (got \"%s\")", text);
   return (unsigned)atol(text);
-}
-
-/* Writes a JSON string literal; model and host come from the command line and may hold anything. */
-static void put_json_string(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') printf("\\%c", ch);
-    else if (ch < 0x20) printf("\\u%04x", ch);
-    else putchar(ch);
-  }
-  putchar('"');
 }
 
 /* ---- handler work ---- */
