@@ -12,9 +12,9 @@
  *   - p99 latency (lower is better) of open-loop cells, where the rate is fixed and latency is the result.
  *
  * Per metric: a regression is a significant change (p < alpha) for the worse by more than the threshold; the same
- * for the better is an improvement; "same" needs evidence: a non-significant change whose 95 % interval stays within
- * the threshold, or a significant one smaller than it. Anything else (too few runs, an interval too wide to rule a
- * threshold-sized change in or out) is inconclusive, never "same".
+ * for the better is an improvement; "same" needs evidence that no regression beyond the threshold happened: the
+ * worse end of the change's 95 % interval inside the threshold, or a significant change smaller than it. Anything
+ * else (too few runs, an interval whose worse end reaches the threshold) is inconclusive, never "same".
  *
  * Per cell: a regression on any metric fails the gate. Server CPU µs/msg decides the rest: it is the server's own
  * cost and stays steady on a busy machine, where throughput swings with whatever else takes the CPU. When it is
@@ -179,8 +179,15 @@ export function compareMetric(
   const t = options.threshold;
   if (test.significant && worse * test.change > t) return { ...common, verdict: 'regression' };
   if (test.significant && -worse * test.change > t) return { ...common, verdict: 'improvement' };
-  if (test.significant || (test.changeLow > -t && test.changeHigh < t)) return { ...common, verdict: 'same' };
-  return { ...common, verdict: 'inconclusive', note: `the 95% interval of the change (${pct(test.changeLow)} to ${pct(test.changeHigh)}) reaches the ±${pct(t, false)} threshold` };
+  // A regression gate asks one question: can a change for the worse beyond the threshold be ruled out? So "same"
+  // needs the worse end of the interval inside the threshold (a wide interval on the better side does not matter).
+  const worstEnd = worse > 0 ? test.changeHigh : -test.changeLow;
+  if (test.significant || worstEnd < t) return { ...common, verdict: 'same' };
+  return {
+    ...common,
+    verdict: 'inconclusive',
+    note: `the 95% interval of the change (${pct(test.changeLow)} to ${pct(test.changeHigh)}) reaches ${pct(worse * t)}, so a regression beyond the threshold is not ruled out`,
+  };
 }
 
 function pct(x: number, signed = true): string {

@@ -1,23 +1,26 @@
 /**
  * `npm run gate:validate [-- options]`: measures the regression gate's error rates on this machine instead of
- * assuming them. Each trial records a fresh baseline, then runs the same suite twice against it:
- *   - A/A: the same code. A failing gate is a false alarm.
- *   - A/B: one model with an injected per-message overhead (serve --inject-cpu) worth --inject-percent of its CPU
- *     cost per message in the first baseline. The gate catching it on that model is a detection.
- * It prints both rates with 95 % Clopper–Pearson intervals, how long a trial pair took, and writes everything to
- * <out>/gate-validate.json. The order of A/A and A/B alternates between trials so neither always runs last.
+ * assuming them. Each trial records three suites: a fresh baseline, the same code again (A/A: a failing gate is a
+ * false alarm) and the same code with one model slowed down per message by the serve --inject-cpu knob (A/B: the
+ * gate flagging that model is a detection). The order of A/A and A/B alternates so neither always runs last.
+ *
+ * The knob is calibrated busy work, and what a message really costs more is what the gate sees: after the first
+ * trial, the injection is rescaled once so that the measured increase of the model's CPU µs/msg is --inject-percent.
+ * Both rates are printed with 95 % Clopper–Pearson intervals, with the time a trial pair took; everything goes to
+ * <out>/gate-validate.json. `--from DIR` judges the suites of an earlier validation again, with the gate as it is now.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import binomialTest from '@stdlib/stats-binomial-test';
 import { list, nonNegativeNumber, parseFlags, positiveInteger, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
 import { compiled } from '../servers/paths.js';
 import { findModel } from '../servers/registry.js';
-import { readRecords } from '../bench/results-dir.js';
-import { summarizeRecords } from '../bench/aggregate.js';
-import type { GateResult } from '../bench/gate.js';
-import { newSuiteId } from '../bench/results-dir.js';
+import { newSuiteId, readRecords } from '../bench/results-dir.js';
+import { countedRuns, cpuPerMessageSamples } from '../bench/aggregate.js';
+import { runGate, type GateResult } from '../bench/gate.js';
+import { mean } from '../bench/stats.js';
+import type { RunRecord } from '../bench/record.js';
 import { watchParent } from '../lib/parent.js';
 
 const USAGE = `usage: npm run gate:validate [-- options]
@@ -26,35 +29,36 @@ Runs N trials of: a fresh baseline suite, the same suite again (A/A: a failing g
 suite with one model made slower per message (A/B: the gate flagging that model is a detection). Prints the
 false-alarm and detection rates with 95% intervals.
 
-  --trials N            trial pairs (default 10)
+  --trials N            trials (default 10)
   --model M             the model to slow down (default event-loop)
-  --inject-percent P    its extra per-message CPU, % of its CPU µs/msg in the first baseline (default 15)
+  --inject-percent P    the increase of its CPU µs per message to inject, as measured (default 15)
   --models A,B          models in each suite (default event-loop,cluster-rr,native-epoll)
   --filter TEXT         workloads (default echo: the default cell)
   --runs R              runs every cell gets (default 5)
-  --max-runs N          adaptive budget per cell (default 10)
+  --max-runs N          adaptive budget per cell (default 20)
+  --target-ci PCT       adaptive runs until each cell's 95% CI is within PCT % (default 4)
   --duration SEC        measured seconds per run (default 1)
   --warmup SEC          warmup per run (default 0.5)
   --threshold PCT       the gate's threshold (default 10)
-  --out DIR             where the suites and the summary go (default results/gate-validate/<id>)`;
+  --out DIR             where the suites and the summary go (default results/gate-validate/<id>)
+  --from DIR            judge the trials recorded in DIR again with the current gate (no new measurements)`;
 
-interface SuiteOutcome {
-  exitCode: number;
-  gate?: GateResult;
-  seconds: number;
-}
-
-interface Trial {
+interface Judged {
   trial: number;
-  baselineSec: number;
-  aa: SuiteOutcome & { falseAlarm: boolean };
-  ab: SuiteOutcome & { detected: boolean; cpuChange?: number };
+  aa: { fails: boolean; decision: string };
+  ab: { detected: boolean; fails: boolean; decision: string };
+  /** Measured change of the slowed model's CPU µs/msg (means of the runs), A/B and A/A against the baseline. */
+  cpuChangeAB: number;
+  cpuChangeAA: number;
+  injectMicros: number;
+  /** Seconds the three suites took (live trials only). */
+  seconds?: number;
 }
 
 let current: ReturnType<typeof spawn> | undefined;
 let stopping = false;
 
-function runBench(args: string[]): Promise<{ code: number; seconds: number }> {
+function runBench(args: string[]): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [compiled('bench/cli.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -66,30 +70,50 @@ function runBench(args: string[]): Promise<{ code: number; seconds: number }> {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       current = undefined;
-      const seconds = (performance.now() - started) / 1000;
-      if (code === 0 || code === 1) resolve({ code, seconds });
+      if (code === 0) resolve((performance.now() - started) / 1000);
       else reject(new Error(`bench ${signal ? `stopped by ${signal}` : `exited ${code}`}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
 }
 
-/** The suite folder a bench run just wrote (results root's LATEST). */
-function latestSuite(root: string): string {
-  return path.join(root, readFileSync(path.join(root, 'LATEST'), 'utf8').trim());
+function cpuOf(records: readonly RunRecord[], model: string): number {
+  return mean(cpuPerMessageSamples(countedRuns(records).filter((r) => r.model === model)));
 }
 
-function readGate(suite: string): GateResult | undefined {
-  try {
-    return JSON.parse(readFileSync(path.join(suite, 'compare.json'), 'utf8')) as GateResult;
-  } catch {
-    return undefined;
-  }
+/** The gate on one trial's three suites: did A/A fail, did A/B flag the slowed model? */
+function judge(dir: string, trial: number, model: string, gateOptions: { thresholdPercent: number }): Judged {
+  const baseline = readRecords(path.join(dir, 'baseline-suite', 'baseline'));
+  const aaRecords = readRecords(path.join(dir, 'aa'));
+  const abRecords = readRecords(path.join(dir, 'ab'));
+  const options = { thresholdPercent: gateOptions.thresholdPercent, alpha: 0.05, allowInconclusive: false };
+  const aa: GateResult = runGate(baseline, aaRecords, options);
+  const ab: GateResult = runGate(baseline, abRecords, options);
+  const base = cpuOf(baseline, model);
+  const injected = abRecords.find((r) => r.model === model && r.server?.details?.injectCpuMicros !== undefined)?.server?.details?.injectCpuMicros;
+  return {
+    trial,
+    aa: { fails: aa.fails, decision: aa.decision },
+    ab: { detected: ab.report.regressions.some((r) => r.model === model), fails: ab.fails, decision: ab.decision },
+    cpuChangeAB: cpuOf(abRecords, model) / base - 1,
+    cpuChangeAA: cpuOf(aaRecords, model) / base - 1,
+    injectMicros: Number(injected ?? NaN),
+  };
 }
 
 function rate(k: number, n: number): string {
   if (n === 0) return 'n/a';
   const ci = binomialTest(k, n).ci;
   return `${k}/${n} = ${((k / n) * 100).toFixed(0)}% (95% CI ${(ci[0]! * 100).toFixed(0)}–${(ci[1]! * 100).toFixed(0)}%)`;
+}
+
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+function trialLine(j: Judged, total: number, model: string): string {
+  return (
+    `trial ${j.trial}/${total}: A/A ${j.aa.fails ? `FALSE ALARM (${j.aa.decision})` : 'pass'}; ` +
+    `A/B ${j.ab.detected ? 'detected' : `MISSED (${j.ab.decision})`}, ${model} +${j.injectMicros} µs injected, CPU µs/msg ${pct(j.cpuChangeAB)} ` +
+    `(A/A ${pct(j.cpuChangeAA)})${j.seconds !== undefined ? `; trial ${Math.round(j.seconds)} s` : ''}\n`
+  );
 }
 
 async function main(): Promise<void> {
@@ -101,115 +125,124 @@ async function main(): Promise<void> {
     filter: { type: 'string' },
     runs: { type: 'string' },
     'max-runs': { type: 'string' },
+    'target-ci': { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
     threshold: { type: 'string' },
     out: { type: 'string' },
+    from: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const trials = positiveInteger('trials', values.trials, 10, 1000);
   const target = findModel(values.model ?? 'event-loop');
   if (target.runtime !== 'node') throw new UsageError(`--model must be a Node model (${target.name} is the native reference)`);
   const injectPercent = positiveNumber('inject-percent', values['inject-percent'], 15);
-  const models = list('models', values.models ?? 'event-loop,cluster-rr,native-epoll');
-  models.forEach(findModel);
-  if (!models.includes(target.name)) throw new UsageError(`--models must include the slowed model ${target.name}`);
   const thresholdPercent = positiveNumber('threshold', values.threshold, 10);
-  const out = values.out ?? path.join('results', 'gate-validate', newSuiteId());
-  mkdirSync(out, { recursive: true });
-  const suiteArgs = [
-    '--model', models.join(','),
-    '--filter', values.filter ?? 'echo',
-    '--runs', String(positiveInteger('runs', values.runs, 5, 1000)),
-    '--max-runs', String(positiveInteger('max-runs', values['max-runs'], 10, 1000)),
-    '--duration', String(positiveNumber('duration', values.duration, 1)),
-    '--warmup', String(nonNegativeNumber('warmup', values.warmup, 0.5)),
-    '--threshold', String(thresholdPercent),
-  ];
-
-  const stop = (): void => {
-    stopping = true;
-    current?.kill('SIGTERM');
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  watchParent(stop);
-
   const err = process.stderr;
-  const results: Trial[] = [];
-  let injectMicros: number | undefined;
+  const judged: Judged[] = [];
   const started = performance.now();
-  for (let t = 0; t < trials && !stopping; t++) {
-    const dir = path.join(out, `trial-${t + 1}`);
-    const base = await runBench([...suiteArgs, '--out', path.join(dir, 'baseline-suite'), '--save-baseline']);
-    const baseline = path.join(dir, 'baseline-suite', 'baseline');
-    if (injectMicros === undefined) {
-      const cell = summarizeRecords(readRecords(baseline)).find((c) => c.model === target.name);
-      if (!cell || !Number.isFinite(cell.serverCpuUsPerMsg)) throw new Error(`the baseline has no CPU µs/msg for ${target.name}`);
-      injectMicros = Number(((cell.serverCpuUsPerMsg * injectPercent) / 100).toFixed(2));
-      err.write(`${target.name} costs ${cell.serverCpuUsPerMsg.toFixed(2)} µs of server CPU per message: injecting +${injectMicros} µs (${injectPercent}%)\n`);
+  let out: string;
+  let suiteArgs: string[] = [];
+
+  if (values.from !== undefined) {
+    out = values.from;
+    if (!existsSync(out)) throw new UsageError(`--from: no such folder ${out}`);
+    const dirs = readdirSync(out)
+      .filter((d) => /^trial-\d+$/.test(d) && existsSync(path.join(out, d, 'ab')))
+      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+    if (dirs.length === 0) throw new UsageError(`--from: ${out} holds no trial-N folders`);
+    for (const d of dirs) {
+      const j = judge(path.join(out, d), Number(d.slice(6)), target.name, { thresholdPercent });
+      judged.push(j);
+      err.write(trialLine(j, dirs.length, target.name));
     }
-    const runs = { aa: [...suiteArgs, '--baseline', baseline, '--out', path.join(dir, 'aa')], ab: [...suiteArgs, '--baseline', baseline, '--inject-cpu', `${target.name}:${injectMicros}`, '--out', path.join(dir, 'ab')] };
-    const order: ('aa' | 'ab')[] = t % 2 === 0 ? ['aa', 'ab'] : ['ab', 'aa'];
-    const outcome: Partial<Record<'aa' | 'ab', SuiteOutcome>> = {};
-    for (const kind of order) {
+  } else {
+    const trials = positiveInteger('trials', values.trials, 10, 1000);
+    const models = list('models', values.models ?? 'event-loop,cluster-rr,native-epoll');
+    models.forEach(findModel);
+    if (!models.includes(target.name)) throw new UsageError(`--models must include the slowed model ${target.name}`);
+    out = values.out ?? path.join('results', 'gate-validate', newSuiteId());
+    mkdirSync(out, { recursive: true });
+    suiteArgs = [
+      '--model', models.join(','),
+      '--filter', values.filter ?? 'echo',
+      '--runs', String(positiveInteger('runs', values.runs, 5, 1000)),
+      '--max-runs', String(positiveInteger('max-runs', values['max-runs'], 20, 1000)),
+      '--target-ci', String(positiveNumber('target-ci', values['target-ci'], 4)),
+      '--duration', String(positiveNumber('duration', values.duration, 1)),
+      '--warmup', String(nonNegativeNumber('warmup', values.warmup, 0.5)),
+    ];
+    const stop = (): void => {
+      stopping = true;
+      current?.kill('SIGTERM');
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    watchParent(stop);
+
+    let injectMicros: number | undefined;
+    for (let t = 1; t <= trials && !stopping; t++) {
+      const dir = path.join(out, `trial-${t}`);
+      let seconds = await runBench([...suiteArgs, '--out', path.join(dir, 'baseline-suite'), '--save-baseline']);
+      if (injectMicros === undefined) {
+        const base = cpuOf(readRecords(path.join(dir, 'baseline-suite', 'baseline')), target.name);
+        if (!Number.isFinite(base)) throw new Error(`the baseline has no CPU µs/msg for ${target.name}`);
+        injectMicros = Number(((base * injectPercent) / 100).toFixed(2));
+        err.write(`${target.name} costs ${base.toFixed(2)} µs of server CPU per message: injecting +${injectMicros} µs (${injectPercent}%), rescaled after the first trial\n`);
+      }
+      const kinds: ('aa' | 'ab')[] = t % 2 === 1 ? ['aa', 'ab'] : ['ab', 'aa'];
+      for (const kind of kinds) {
+        if (stopping) break;
+        const inject = kind === 'ab' ? ['--inject-cpu', `${target.name}:${injectMicros}`] : [];
+        seconds += await runBench([...suiteArgs, ...inject, '--out', path.join(dir, kind)]);
+      }
       if (stopping) break;
-      const r = await runBench(runs[kind]);
-      const gate = readGate(latestSuite(path.join(dir, kind)));
-      outcome[kind] = { exitCode: r.code, seconds: r.seconds, ...(gate ? { gate } : {}) };
+      const j = { ...judge(dir, t, target.name, { thresholdPercent }), seconds };
+      judged.push(j);
+      err.write(trialLine(j, trials, target.name));
+      // The busy loop is calibrated nominally; what the gate sees is the measured increase. Rescale once.
+      if (t === 1 && j.cpuChangeAB > 0) {
+        injectMicros = Number(((injectMicros * injectPercent) / 100 / j.cpuChangeAB).toFixed(2));
+        err.write(`measured ${pct(j.cpuChangeAB)} for the nominal ${injectPercent}%: injecting +${injectMicros} µs from now on\n`);
+      }
     }
-    if (!outcome.aa || !outcome.ab) break;
-    const aa = { ...outcome.aa, falseAlarm: outcome.aa.exitCode === 1 };
-    const injected = outcome.ab.gate?.report.regressions.some((r) => r.model === target.name) ?? false;
-    const cpuRow = outcome.ab.gate?.report.rows.find((r) => r.model === target.name && r.metric === 'cpuPerMsg');
-    const ab = { ...outcome.ab, detected: outcome.ab.exitCode === 1 && injected, ...(cpuRow ? { cpuChange: cpuRow.change } : {}) };
-    results.push({ trial: t + 1, baselineSec: base.seconds, aa, ab });
-    const pair = base.seconds + aa.seconds + ab.seconds;
-    err.write(
-      `trial ${t + 1}/${trials}: A/A ${aa.falseAlarm ? `FALSE ALARM (${aa.gate?.decision ?? 'exit 1'})` : 'pass'}; ` +
-        `A/B ${ab.detected ? 'detected' : `MISSED (${ab.gate?.decision ?? `exit ${ab.exitCode}`})`}` +
-        `${cpuRow ? `, ${target.name} CPU µs/msg ${(cpuRow.change * 100).toFixed(1)}%` : ''}; trial pair ${Math.round(pair)} s\n`,
-    );
   }
 
-  const n = results.length;
-  const falseAlarms = results.filter((r) => r.aa.falseAlarm).length;
-  const detections = results.filter((r) => r.ab.detected).length;
-  const pairSec = results.map((r) => r.baselineSec + r.aa.seconds + r.ab.seconds);
-  // What the injection really cost: the calibrated spin is nominal, the gate sees the measured change.
-  const cpuChanges = (pick: (t: Trial) => number | undefined): number[] => results.map(pick).filter((c): c is number => c !== undefined && Number.isFinite(c));
-  const abChanges = cpuChanges((t) => t.ab.cpuChange);
-  const aaChanges = cpuChanges((t) => t.aa.gate?.report.rows.find((r) => r.model === target.name && r.metric === 'cpuPerMsg')?.change);
-  const meanPct = (xs: number[]): string => (xs.length > 0 ? `${((xs.reduce((a, b) => a + b, 0) / xs.length) * 100).toFixed(1)}%` : 'n/a');
+  // The first live trial calibrates the injection; rates count it only when it was judged from saved suites.
+  const counted = values.from !== undefined ? judged : judged.slice(1);
+  const n = counted.length;
+  const falseAlarms = counted.filter((j) => j.aa.fails).length;
+  const detections = counted.filter((j) => j.ab.detected).length;
+  const meanOf = (xs: number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const live = counted.filter((j) => j.seconds !== undefined);
   const summary = {
     trials: n,
     model: target.name,
     injectPercent,
-    injectMicros,
+    thresholdPercent,
     suite: suiteArgs,
     falseAlarms,
     detections,
-    measuredCpuChangeAB: meanPct(abChanges),
-    measuredCpuChangeAA: meanPct(aaChanges),
     falseAlarmRate: rate(falseAlarms, n),
     detectionRate: rate(detections, n),
-    meanTrialPairSec: n > 0 ? pairSec.reduce((a, b) => a + b, 0) / n : NaN,
+    measuredCpuChangeAB: meanOf(counted.map((j) => j.cpuChangeAB)),
+    measuredCpuChangeAA: meanOf(counted.map((j) => j.cpuChangeAA)),
+    meanTrialSec: meanOf(live.map((j) => j.seconds!)),
     totalSec: (performance.now() - started) / 1000,
-    results,
+    judged,
   };
-  writeFileSync(path.join(out, 'gate-validate.json'), JSON.stringify(summary, null, 2) + '\n');
+  if (values.from === undefined) writeFileSync(path.join(out, 'gate-validate.json'), JSON.stringify(summary, null, 2) + '\n');
   process.stdout.write(
     [
-      `gate:validate — ${n} trial pair(s); ${target.name} +${injectMicros} µs per message (${injectPercent}% of its CPU cost); suite: ${suiteArgs.join(' ')}`,
-      `false alarms (A/A, same code):        ${summary.falseAlarmRate}`,
-      `detections   (A/B, ${injectPercent}% slower):      ${summary.detectionRate}`,
-      `${target.name} CPU µs/msg as the gate measured it: mean change ${summary.measuredCpuChangeAB} in A/B, ${summary.measuredCpuChangeAA} in A/A`,
-      `time: ${Math.round(summary.meanTrialPairSec)} s per trial pair (baseline + A/A + A/B), ${Math.round(summary.totalSec)} s in all`,
-      `details: ${path.join(out, 'gate-validate.json')}`,
+      `gate:validate — ${n} trial(s)${values.from !== undefined ? ` judged again from ${out}` : ` after 1 calibration trial; suite: ${suiteArgs.join(' ')}`}; threshold ${thresholdPercent}%`,
+      `false alarms (A/A, same code):                 ${summary.falseAlarmRate}`,
+      `detections   (A/B, ${target.name} ${injectPercent}% more CPU per message): ${summary.detectionRate}`,
+      `${target.name} CPU µs/msg as measured: mean change ${pct(summary.measuredCpuChangeAB)} in A/B, ${pct(summary.measuredCpuChangeAA)} in A/A`,
+      ...(live.length > 0 ? [`time: ${Math.round(summary.meanTrialSec)} s per trial (baseline + A/A + A/B), ${Math.round(summary.totalSec)} s in all`] : []),
+      ...(values.from === undefined ? [`details: ${path.join(out, 'gate-validate.json')}`] : []),
     ].join('\n') + '\n',
   );
   if (stopping) process.exitCode = 130;

@@ -36,11 +36,20 @@ describe('baseline comparison, metric by metric', () => {
   it('noise is inconclusive, never "same"; a small significant change is "same"', () => {
     const noisy = compareSuites(runs([100, 120, 80]), runs([90, 110, 85]), opts);
     expect(rowOf(noisy, 'throughput').verdict).toBe('inconclusive');
-    expect(rowOf(noisy, 'throughput').note).toMatch(/reaches the ±10.0% threshold/);
+    expect(rowOf(noisy, 'throughput').note).toMatch(/reaches -10.0%, so a regression beyond the threshold is not ruled out/);
     const small = compareSuites(runs([100, 100.5, 99.5, 100]), runs([95, 95.5, 94.5, 95]), opts);
     expect(rowOf(small, 'throughput').verdict).toBe('same');
     const steady = compareSuites(runs([100, 101, 99, 100]), runs([100.5, 99.5, 100, 101]), opts);
     expect(rowOf(steady, 'throughput').verdict).toBe('same');
+  });
+
+  it('only the worse side of the interval matters: a wide interval that rules out a regression is "same"', () => {
+    // Throughput (higher is better) up 0–25 %: no regression is possible, however wide the better side.
+    const report = compareSuites(runs([100, 101, 99, 100]), runs([100, 125, 110, 115]), opts);
+    const t = rowOf(report, 'throughput');
+    expect(t.changeLow).toBeGreaterThan(-0.1);
+    expect(t.changeHigh).toBeGreaterThan(0.1);
+    expect(t.verdict).toBe('same');
   });
 
   it('too few runs are inconclusive and fail the gate unless allowed', () => {
