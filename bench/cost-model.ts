@@ -3,16 +3,22 @@
  * and the event loop's measured cost in the same workload, then its msgs/s on the CPUs it is given. Pure.
  *
  * What it assumes, so what it can and cannot explain:
- * - Per message, a model that serves connections with the shared endpoint code (cluster, fork-pool, worker-threads,
- *   fork-per-connection's children) costs what the event loop costs: base B, measured in the same suite and workload.
- *   Piscina adds one task round trip per message (the hop to its pool and back). Iterative serves one connection at
- *   a time, so every wake-up brings one message: it costs a one-connection echo's server side, plus the work, and its
- *   pace is that connection's round trip, not the CPU.
+ * - Per message, a model that serves many connections per process with the shared endpoint code (cluster, fork-pool,
+ *   worker-threads) costs what the event loop costs: base B, measured in the same suite and workload (its wake-ups
+ *   bring several connections' messages at once). Piscina adds one task round trip per message (the hop to its pool
+ *   and back). Iterative serves one connection at a time, so every wake-up brings one message: it costs a
+ *   one-connection echo's server side, plus the work, and its pace is that connection's round trip, not the CPU.
+ * - fork-per-connection's children serve one connection each, so with persistent connections every message wakes a
+ *   different process for one frame: it costs the echo of N fresh one-connection processes sharing the CPUs (the
+ *   tcp-rtt-32-procs micro, N = its children; tcp-rtt for one), plus the work. Those processes are young, as the
+ *   children are in a run (the micro records how many frames each had served): a child's code runs cold for its
+ *   first thousands of frames, so a much longer window than the quick profile's would cost less per message.
  * - `cpu:<µs>` work costs what the calibrated loop measured on the same CPU set; a model running it on several CPUs
  *   at once pays the loop's cost with every CPU busy instead (the difference is the adjustment term).
  * - Per connection: a handle pass (cluster-rr, fork-pool) or a process start plus a handle pass
  *   (fork-per-connection). Persistent connections open during the warm-up, outside the measured window, so these
- *   costs show per message only when every request opens a connection (connect-per-request).
+ *   costs show per message only when every request opens a connection (connect-per-request; fork-per-connection is
+ *   then priced at the event loop's base plus them, each child serving one message).
  * - fork-per-connection's first connections start min(connections, max-children) children at once (the fork-burst
  *   micro-cost per child). They are taken to be ready together once that CPU is spent on the CPUs they have; if that
  *   is after the window, nothing is answered; otherwise the start-up CPU inside the window is spread over the
@@ -25,6 +31,7 @@
 import type { CellSummary } from './aggregate.js';
 import { findMicro, type MicroRecord } from './micro/record.js';
 import { countCpus } from './micro/pin.js';
+import { ECHO_PROCESSES, manyProcessesId } from './micro/many-processes.js';
 
 type Threads = 'one' | 'workers' | 'workers+main' | 'children';
 
@@ -32,7 +39,14 @@ type Threads = 'one' | 'workers' | 'workers+main' | 'children';
 export type CostShape =
   | { base: 'input' }
   | { base: 'one-connection' }
-  | { base: 'event-loop'; perMessage?: readonly string[]; perConnection?: readonly string[]; threads: Threads; startsPerConnection?: boolean }
+  | {
+      base: 'event-loop';
+      perMessage?: readonly string[];
+      perConnection?: readonly string[];
+      threads: Threads;
+      /** A process started per connection and serving only it: a burst of starts, then one frame per process wake-up. */
+      startsPerConnection?: boolean;
+    }
   | { base: 'none'; why: string };
 
 export const BASE_MODEL = 'event-loop';
@@ -50,7 +64,13 @@ export const COST_SHAPES: Readonly<Record<string, CostShape>> = {
 };
 
 /** Micro primitives the model reads. */
-export const MICRO_IDS = { oneConnection: 'tcp-rtt', cpuLoop: 'cpu-loop', cpuLoopParallel: 'cpu-loop-all-cpus', forkBurst: 'fork-burst' } as const;
+export const MICRO_IDS = {
+  oneConnection: 'tcp-rtt',
+  manyProcesses: manyProcessesId(ECHO_PROCESSES),
+  cpuLoop: 'cpu-loop',
+  cpuLoopParallel: 'cpu-loop-all-cpus',
+  forkBurst: 'fork-burst',
+} as const;
 
 export type Bound = 'cpu' | 'latency' | 'start-up';
 
@@ -75,8 +95,11 @@ export interface Prediction {
   terms: Term[];
   /** CPU µs per new connection (a handle pass, a process start). */
   perConnectionUs?: number;
-  /** fork-per-connection: children started at once, the seconds that takes on its CPUs, and whether that eats the run. */
-  startup?: { children: number; seconds: number; starved: boolean; overCap: number };
+  /**
+   * fork-per-connection: children started at once, the seconds that takes on its CPUs, whether that eats the run, and
+   * the frames each child serves inside the window (how young its processes are, beside the micro's).
+   */
+  startup?: { children: number; seconds: number; starved: boolean; overCap: number; framesPerChild?: number };
   usableCpus?: number;
   /** Predicted msgs/s over the measured window. */
   msgsPerSec?: number;
@@ -101,6 +124,13 @@ function micro(records: readonly MicroRecord[], id: string, cpus: string): Micro
   const r = findMicro(records, id, cpus);
   if (!r || r.cpuUsPerOp === undefined) throw new MissingMicro(`no ${id} micro-benchmark on CPUs ${cpus}`);
   return r;
+}
+
+/** The server side's CPU per operation of a socket micro-benchmark. */
+function serverSide(r: MicroRecord): number {
+  const server = r.cpuBySide?.server;
+  if (server === undefined) throw new MissingMicro(`${r.id} on CPUs ${r.cpus} has no server side`);
+  return server;
 }
 
 /** µs of handler work per message for none / cpu:<µs>; undefined for work the model does not cover. */
@@ -154,9 +184,7 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
   if (shape.base === 'one-connection') {
     if (cell.params.protocol !== 'tcp') return 'the one-connection base is measured over TCP only';
     const rtt = micro(records, MICRO_IDS.oneConnection, cpus);
-    const server = rtt.cpuBySide?.server;
-    if (server === undefined) throw new MissingMicro(`${rtt.id} on CPUs ${cpus} has no server side`);
-    const terms = [{ label: 'one-connection echo, server side', us: server }];
+    const terms = [{ label: 'one-connection echo, server side', us: serverSide(rtt) }];
     let workWallUs = 0;
     if (work > 0) {
       terms.push({ label: `cpu:${work} work`, us: workCost(records, cpus, work, false) });
@@ -166,12 +194,20 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
     // One connection at a time with `inFlight` frames out: the round trip, not the CPU, sets the pace.
     return { terms, threads: 1, latencyRate: (cell.params.inFlight * 1e6) / (rtt.latency!.meanUs + workWallUs) };
   }
-  if (!base || base.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg)) return `no measured ${BASE_MODEL} cell in this workload`;
   const threads = threadCount(shape.threads, cell);
-  const terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
-  for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
-  if (work > 0 && Math.min(threads, countCpusOf(cpus, machineCores)) >= 2) {
-    terms.push({ label: `cpu:${work} extra with every CPU busy`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
+  const parallel = Math.min(threads, countCpusOf(cpus, machineCores)) >= 2;
+  let terms: Term[];
+  if (shape.startsPerConnection && cell.params.pattern === 'persistent') {
+    const steady = processPerConnection(cell, records, cpus, threads, work, parallel);
+    if (typeof steady === 'string') return steady;
+    terms = steady;
+  } else {
+    if (!base || base.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg)) return `no measured ${BASE_MODEL} cell in this workload`;
+    terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
+    for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
+    if (work > 0 && parallel) {
+      terms.push({ label: `cpu:${work} extra with every CPU busy`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
+    }
   }
   const est: Estimate = { terms, threads };
   if (shape.perConnection) {
@@ -185,6 +221,26 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
     est.startupCpuUs = threadCount('children', cell) * perChild;
   }
   return est;
+}
+
+/**
+ * One process per persistent connection: every message is one frame for its own process, so the steady state is the
+ * echo of `children` one-connection processes sharing the CPUs (one: the one-connection echo), plus the work (at its
+ * every-CPU-busy cost when the children run on several CPUs). Measured over TCP, for the micro's process count only.
+ */
+function processPerConnection(cell: CellSummary, records: readonly MicroRecord[], cpus: string, children: number, work: number, parallel: boolean): Term[] | string {
+  if (cell.params.protocol !== 'tcp') return 'the per-process echo micro-benchmarks are measured over TCP only';
+  let echo: Term;
+  if (children === 1) {
+    echo = { label: 'one-connection echo, server side', us: serverSide(micro(records, MICRO_IDS.oneConnection, cpus)) };
+  } else {
+    const r = micro(records, MICRO_IDS.manyProcesses, cpus);
+    const processes = Number(r.details?.processes);
+    if (processes !== children) return `the ${r.id} micro-benchmark ran ${r.details?.processes ?? '?'} processes, this cell ${children} children`;
+    echo = { label: `${processes} fresh one-connection processes (${r.details?.framesPerProcess ?? '?'} frames each), server side`, us: serverSide(r) };
+  }
+  if (work === 0) return [echo];
+  return [echo, { label: parallel ? `cpu:${work} work, every CPU busy` : `cpu:${work} work`, us: workCost(records, cpus, work, parallel) }];
 }
 
 export function predictCell(cell: CellSummary, base: CellSummary | undefined, records: readonly MicroRecord[], machineCores: number, options: CostModelOptions = {}): Prediction {
@@ -230,7 +286,7 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
   const messages = capacity * (windowEnd - Math.max(windowStart, seconds));
   const startupInWindow = est.startupCpuUs * (Math.max(0, seconds - windowStart) / seconds);
   const terms = startupInWindow > 0 ? [...est.terms, { label: 'start-up CPU inside the window', us: startupInWindow / messages }] : est.terms;
-  return { ...settle(out, terms, usable, 'start-up', messages / options.windowSec), startup, ...extra };
+  return { ...settle(out, terms, usable, 'start-up', messages / options.windowSec), startup: { ...startup, framesPerChild: messages / children }, ...extra };
 }
 
 function countCpusOf(cpus: string, machineCores: number): number {

@@ -20,6 +20,9 @@ const MICRO = [
   // Round trips of 80 and 100 µs wall (the helper's latency mean is the CPU figure given).
   microRecord('tcp-rtt', '0', 80, { cpuBySide: { client: 50, server: 30 } }),
   microRecord('tcp-rtt', '0-1', 100, { cpuBySide: { client: 60, server: 40 } }),
+  // 32 fresh one-connection echo processes: 80 µs (one CPU) and 70 µs (two) of their CPU per frame.
+  microRecord('tcp-rtt-32-procs', '0', 100, { cpuBySide: { client: 20, server: 80 }, details: { processes: 32, framesPerProcess: 400 } }),
+  microRecord('tcp-rtt-32-procs', '0-1', 85, { cpuBySide: { client: 15, server: 70 }, details: { processes: 32, framesPerProcess: 600 } }),
   microRecord('handle-pass', '0', 100),
   microRecord('handle-pass', '0-1', 150),
   microRecord('fork-start', '0', 80_000),
@@ -118,15 +121,49 @@ describe('cost model', () => {
     const cpuBase = cellOf('event-loop', 'cpu', { ...CPU, workers: 1, serverCpuUsPerMsg: 215 });
     const cell = cellOf('fork-per-connection', 'cpu', { ...CPU, workers: 32, clientCpuPercent: 0, serverCpuUsPerMsg: 900, params: { ...CPU.params, connections: 50 } });
     const p = predictCell(cell, cpuBase, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
-    // 2.56 s of start-up CPU on 2 CPUs: ready at 1.28 s. Steady cost 215 + 10 µs → 2e6 / 225 msgs/s for 0.72 s.
-    expect(p.startup).toEqual({ children: 32, seconds: 1.28, starved: false, overCap: 18 });
-    const messages = (2e6 / 225) * 0.72;
+    // 2.56 s of start-up CPU on 2 CPUs: ready at 1.28 s. Steady cost: 32 processes' echo 70 + the loop with every CPU
+    // busy 220 = 290 µs → 2e6 / 290 msgs/s for 0.72 s.
+    const messages = (2e6 / 290) * 0.72;
+    expect(p.startup).toEqual({ children: 32, seconds: 1.28, starved: false, overCap: 18, framesPerChild: messages / 32 });
     const startupInWindow = 2.56e6 * (0.78 / 1.28);
-    expect(p.terms.at(-1)!.label).toBe('start-up CPU inside the window');
+    expect(p.terms.map((t) => t.label)).toEqual(['32 fresh one-connection processes (600 frames each), server side', 'cpu:200 work, every CPU busy', 'start-up CPU inside the window']);
     expect(p.terms.at(-1)!.us).toBeCloseTo(startupInWindow / messages);
-    expect(p.cpuUsPerMsg).toBeCloseTo(225 + startupInWindow / messages);
+    expect(p.cpuUsPerMsg).toBeCloseTo(290 + startupInWindow / messages);
     expect(p.msgsPerSec).toBeCloseTo(messages / 1.5);
     expect(p.bound).toBe('start-up');
+  });
+
+  it('fork-per-connection, persistent: every message is one frame for its own process, priced by the many-process echo', () => {
+    const cell = withRate(cellOf('fork-per-connection', 'echo', { ...ECHO, workers: 32, serverCpuUsPerMsg: 100, readyWaitSec: 3, params: { connections: 50 } }), 12_000);
+    const p = predictCell(cell, base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    // Ready after 2.56 s, before the window opens at 0.5 + 3 s: no start-up CPU inside it, and not the event loop's 10.
+    expect(p.terms).toEqual([{ label: '32 fresh one-connection processes (400 frames each), server side', us: 80 }]);
+    expect(p.cpuUsPerMsg).toBe(80);
+    expect(p.cpuError).toBeCloseTo(80 / 100 - 1);
+    expect(p.msgsPerSec).toBeCloseTo(1e6 / 80);
+    expect(p.startup!.framesPerChild).toBeCloseTo((1e6 / 80) * 1.5 / 32);
+    expect(costModelTables([p], true)).toContain(`~${Math.round((1e6 / 80) * 1.5 / 32)} frames per child inside the window`);
+    // One connection: one child, which is the one-connection echo.
+    const one = predictCell(cellOf('fork-per-connection', 'c1', { ...ECHO, workers: 32, params: { connections: 1 } }), base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    expect(one.terms[0]).toEqual({ label: 'one-connection echo, server side', us: 30 });
+    // Another number of children than the micro measured, another protocol, or no micro run: said, not guessed.
+    const ten = predictCell(cellOf('fork-per-connection', 'c10', { ...ECHO, workers: 32, params: { connections: 10 } }), base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    expect(ten).toMatchObject({ kind: 'not-predicted', reason: 'the tcp-rtt-32-procs micro-benchmark ran 32 processes, this cell 10 children' });
+    const http = predictCell(cellOf('fork-per-connection', 'echo', { ...ECHO, workers: 32, params: { protocol: 'http' } }), base, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    expect(http.reason).toBe('the per-process echo micro-benchmarks are measured over TCP only');
+    const none = predictCell(cell, base, MICRO.filter((r) => r.id !== 'tcp-rtt-32-procs'), 2, { warmupSec: 0.5, windowSec: 1.5 });
+    expect(none.reason).toBe('no tcp-rtt-32-procs micro-benchmark on CPUs 0');
+  });
+
+  it('fork-per-connection, a connection per request: the event loop’s base plus a process start and a handle pass', () => {
+    const cprBase = cellOf('event-loop', 'cpr', { ...ECHO, serverCpuUsPerMsg: 40, params: { pattern: 'connect-per-request', connections: 10 } });
+    const cell = cellOf('fork-per-connection', 'cpr', { ...ECHO, workers: 32, serverCpuUsPerMsg: 90_000, params: { pattern: 'connect-per-request', connections: 10 } });
+    const p = predictCell(cell, cprBase, MICRO, 2, { warmupSec: 0.5, windowSec: 1.5 });
+    expect(p.terms).toEqual([
+      { label: 'event-loop measured', us: 40 },
+      { label: 'per connection (fork-start + handle-pass)', us: 80_100 },
+    ]);
+    expect(p.startup).toBeUndefined();
   });
 
   it('says what is missing instead of inventing a cost; the base is an input; the native row is not modelled', () => {

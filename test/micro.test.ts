@@ -10,6 +10,8 @@ import path from 'node:path';
 import { compiled } from '../servers/paths.js';
 import { measurePrimitive } from '../bench/micro/measure.js';
 import { PRIMITIVES } from '../bench/micro/primitives.js';
+import { MICRO_CHILD_ENTRY } from '../bench/micro/peer.js';
+import { ECHO_PROCESSES, manyProcessesEcho } from '../bench/micro/many-processes.js';
 import { microRecordProblem, readMicroRecords, type MicroRecord } from '../bench/micro/record.js';
 import { microNotes, microTable } from '../lib/format/micro.js';
 import { descendants, waitFor } from './helpers/processes.js';
@@ -59,6 +61,57 @@ describe('micro records', () => {
     expect(record.cpuUsPerOp).toBeCloseTo(record.cpuBySide!.parent! + record.cpuBySide!.child!);
     expect(childPid).toBeDefined();
     expect(await waitFor(() => !alive(childPid!), 5000)).toBe(true);
+  });
+
+  it('the many-process echo serves one connection per fresh process, says how many frames each served, and stops them all', async () => {
+    expect(PRIMITIVES.map((p) => p.id)).toContain(`tcp-rtt-${ECHO_PROCESSES}-procs`);
+    let children: number[] = [];
+    const isMicroChild = (pid: number): boolean => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(MICRO_CHILD_ENTRY);
+      } catch {
+        return false;
+      }
+    };
+    const record = await measurePrimitive(manyProcessesEcho(3), { cpus: 'all', cpuCount: 2 }, {
+      ...tiny,
+      onFixture: (f) => {
+        if (f) void descendants(process.pid).then((pids) => (children = pids.filter(isMicroChild)));
+      },
+    });
+    expect(microRecordProblem(record)).toBeUndefined();
+    expect(record).toMatchObject({ status: 'ok', id: 'tcp-rtt-3-procs', cpus: 'all' });
+    expect(Object.keys(record.cpuBySide!)).toEqual(['client', 'server']);
+    expect(record.cpuUsPerOp).toBeCloseTo(record.cpuBySide!.client! + record.cpuBySide!.server!);
+    expect(record.details).toMatchObject({ processes: 3, framesPerSample: 3, payloadBytes: 64 });
+    // Every sample is one frame per process, and the warm-up's frames count too.
+    expect(Number(record.details!.framesPerProcess)).toBeGreaterThan(record.latency!.samples);
+    expect(children).toHaveLength(3);
+    expect(await waitFor(() => children.every((pid) => !alive(pid)), 5000)).toBe(true);
+  });
+
+  it('the many-process echo’s processes leave when the process that started them dies', async () => {
+    // A file, not --eval: the children are forked with this process's execArgv.
+    const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'conbench-micro-')), 'parent.mjs');
+    writeFileSync(
+      script,
+      `import { manyProcessesEcho } from ${JSON.stringify(compiled('bench/micro/many-processes.ts'))};
+      await manyProcessesEcho(3).setup({ cpus: 'all', cpuCount: 2 });
+      process.stdout.write('up');
+      setInterval(() => undefined, 1000);`,
+    );
+    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      expect(await waitFor(() => out.includes('up'), 20_000)).toBe(true);
+      const children = await descendants(parent.pid!);
+      expect(children.length).toBeGreaterThanOrEqual(3);
+      parent.kill('SIGKILL');
+      expect(await waitFor(() => children.every((pid) => !alive(pid)), 10_000)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('batched and calibrated primitives record what they are about', async () => {

@@ -26,6 +26,42 @@ function frame(): Buffer {
   return buf;
 }
 
+/** A client connection of the echo protocol with one frame in flight: roundTrip() sends one and resolves on its echo. */
+export interface EchoConnection {
+  roundTrip(): Promise<void>;
+  destroy(): void;
+}
+
+export async function connectEcho(open: () => net.Socket): Promise<EchoConnection> {
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = open();
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.setNoDelay(true);
+  const out = frame();
+  let awaited = 0;
+  let done: (() => void) | undefined;
+  let failed: ((e: Error) => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    awaited -= chunk.length;
+    if (awaited <= 0) done?.();
+  });
+  const lost = (): void => failed?.(new Error('the echo connection closed'));
+  socket.on('error', lost);
+  socket.on('close', lost);
+  return {
+    roundTrip: () =>
+      new Promise<void>((resolve, reject) => {
+        awaited = out.length;
+        done = resolve;
+        failed = reject;
+        socket.write(out);
+      }),
+    destroy: () => socket.destroy(),
+  };
+}
+
 function echoRoundTrip(transport: 'tcp' | 'unix'): Primitive {
   return {
     id: `${transport}-rtt`,
@@ -36,45 +72,23 @@ function echoRoundTrip(transport: 'tcp' | 'unix'): Primitive {
       if (transport === 'unix') rmSync(socketPath, { force: true });
       // The server inherits this process's CPU set; then the client (this process) moves to the suite's client CPU.
       const peer = await startMicroChild('echo-server', [transport === 'tcp' ? 'tcp' : socketPath]);
-      let socket: net.Socket | undefined;
+      let conn: EchoConnection | undefined;
       const close = async (): Promise<void> => {
-        socket?.destroy();
+        conn?.destroy();
         await peer.close();
         if (transport === 'unix') rmSync(socketPath, { force: true });
         if (ctx.clientCpus !== undefined) pinProcess(ctx.cpus);
       };
       try {
         if (ctx.clientCpus !== undefined) pinProcess(ctx.clientCpus);
-        socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = transport === 'tcp' ? net.connect(peer.port!, '127.0.0.1') : net.connect(socketPath);
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        });
+        conn = await connectEcho(() => (transport === 'tcp' ? net.connect(peer.port!, '127.0.0.1') : net.connect(socketPath)));
       } catch (error) {
         await close();
         throw error;
       }
-      const conn = socket;
-      conn.setNoDelay(true);
-      const out = frame();
-      let awaited = 0;
-      let done: (() => void) | undefined;
-      let failed: ((e: Error) => void) | undefined;
-      conn.on('data', (chunk: Buffer) => {
-        awaited -= chunk.length;
-        if (awaited <= 0) done?.();
-      });
-      const lost = (): void => failed?.(new Error('the echo connection closed'));
-      conn.on('error', lost);
-      conn.on('close', lost);
+      const echo = conn;
       return {
-        fn: () =>
-          new Promise<void>((resolve, reject) => {
-            awaited = out.length;
-            done = resolve;
-            failed = reject;
-            conn.write(out);
-          }),
+        fn: () => echo.roundTrip(),
         async: true,
         cpu: async () => ({ client: ownCpuUs(), server: await peer.cpuUs() }),
         details: () => ({

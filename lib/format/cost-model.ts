@@ -24,7 +24,8 @@ function howText(p: Prediction): string {
   if (p.bound === 'latency') parts.push("pace: one connection's round trips, one at a time");
   if (p.startup) {
     const s = p.startup;
-    parts.push(`start-up: ${s.children} children at once, ready after ${s.seconds.toFixed(2)} s on ${p.usableCpus!.toFixed(1)} CPU${s.starved ? ', after the window: nothing answered' : ''}${s.overCap > 0 ? `; ${s.overCap} connection(s) over the cap never served` : ''}`);
+    const frames = s.framesPerChild !== undefined ? `; ~${Math.round(s.framesPerChild)} frames per child inside the window` : '';
+    parts.push(`start-up: ${s.children} children at once, ready after ${s.seconds.toFixed(2)} s on ${p.usableCpus!.toFixed(1)} CPU${s.starved ? ', after the window: nothing answered' : ''}${frames}${s.overCap > 0 ? `; ${s.overCap} connection(s) over the cap never served` : ''}`);
   }
   if (p.perConnectionUs !== undefined && !p.terms.some((t) => t.label.startsWith('per connection'))) parts.push(`per connection ${us(p.perConnectionUs)} (outside the window)`);
   return parts.join('; ');
