@@ -32,6 +32,8 @@ false-alarm and detection rates with 95% intervals.
   --trials N            trials (default 10)
   --model M             the model to slow down (default event-loop)
   --inject-percent P    the increase of its CPU µs per message to inject, as measured (default 15)
+  --inject-us US        inject exactly US µs of busy work per message instead (no rescaling; e.g. from an
+                        earlier validation's measured change per µs)
   --models A,B          models in each suite (default event-loop,cluster-rr,native-epoll)
   --filter TEXT         workloads (default echo: the default cell)
   --runs R              runs every cell gets (default 5)
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
     trials: { type: 'string' },
     model: { type: 'string' },
     'inject-percent': { type: 'string' },
+    'inject-us': { type: 'string' },
     models: { type: 'string' },
     filter: { type: 'string' },
     runs: { type: 'string' },
@@ -183,7 +186,8 @@ async function main(): Promise<void> {
     process.on('SIGTERM', stop);
     watchParent(stop);
 
-    let injectMicros: number | undefined;
+    const fixed = values['inject-us'] !== undefined ? positiveNumber('inject-us', values['inject-us'], 1) : undefined;
+    let injectMicros: number | undefined = fixed;
     for (let t = 1; t <= trials && !stopping; t++) {
       const dir = path.join(out, `trial-${t}`);
       let seconds = await runBench([...suiteArgs, '--out', path.join(dir, 'baseline-suite'), '--save-baseline']);
@@ -192,6 +196,8 @@ async function main(): Promise<void> {
         if (!Number.isFinite(base)) throw new Error(`the baseline has no CPU µs/msg for ${target.name}`);
         injectMicros = Number(((base * injectPercent) / 100).toFixed(2));
         err.write(`${target.name} costs ${base.toFixed(2)} µs of server CPU per message: injecting +${injectMicros} µs (${injectPercent}%), rescaled after the first trial\n`);
+      } else if (t === 1) {
+        err.write(`injecting +${injectMicros} µs per message into ${target.name}\n`);
       }
       const kinds: ('aa' | 'ab')[] = t % 2 === 1 ? ['aa', 'ab'] : ['ab', 'aa'];
       for (const kind of kinds) {
@@ -204,15 +210,16 @@ async function main(): Promise<void> {
       judged.push(j);
       err.write(trialLine(j, trials, target.name));
       // The busy loop is calibrated nominally; what the gate sees is the measured increase. Rescale once.
-      if (t === 1 && j.cpuChangeAB > 0) {
+      if (t === 1 && fixed === undefined && j.cpuChangeAB > 0) {
         injectMicros = Number(((injectMicros * injectPercent) / 100 / j.cpuChangeAB).toFixed(2));
         err.write(`measured ${pct(j.cpuChangeAB)} for the nominal ${injectPercent}%: injecting +${injectMicros} µs from now on\n`);
       }
     }
   }
 
-  // The first live trial calibrates the injection; rates count it only when it was judged from saved suites.
-  const counted = values.from !== undefined ? judged : judged.slice(1);
+  // The first live trial calibrates the injection (unless it was given in µs); it is not counted then.
+  const calibrating = values.from === undefined && values['inject-us'] === undefined;
+  const counted = calibrating ? judged.slice(1) : judged;
   const n = counted.length;
   const falseAlarms = counted.filter((j) => j.aa.fails).length;
   const detections = counted.filter((j) => j.ab.detected).length;
@@ -237,9 +244,9 @@ async function main(): Promise<void> {
   if (values.from === undefined) writeFileSync(path.join(out, 'gate-validate.json'), JSON.stringify(summary, null, 2) + '\n');
   process.stdout.write(
     [
-      `gate:validate — ${n} trial(s)${values.from !== undefined ? ` judged again from ${out}` : ` after 1 calibration trial; suite: ${suiteArgs.join(' ')}`}; threshold ${thresholdPercent}%`,
+      `gate:validate — ${n} trial(s)${values.from !== undefined ? ` judged again from ${out}` : `${calibrating ? ' after 1 calibration trial' : ''}; suite: ${suiteArgs.join(' ')}`}; threshold ${thresholdPercent}%`,
       `false alarms (A/A, same code):                 ${summary.falseAlarmRate}`,
-      `detections   (A/B, ${target.name} ${injectPercent}% more CPU per message): ${summary.detectionRate}`,
+      `detections   (A/B, ${target.name} slowed as below):            ${summary.detectionRate}`,
       `${target.name} CPU µs/msg as measured: mean change ${pct(summary.measuredCpuChangeAB)} in A/B, ${pct(summary.measuredCpuChangeAA)} in A/A`,
       ...(live.length > 0 ? [`time: ${Math.round(summary.meanTrialSec)} s per trial (baseline + A/A + A/B), ${Math.round(summary.totalSec)} s in all`] : []),
       ...(values.from === undefined ? [`details: ${path.join(out, 'gate-validate.json')}`] : []),
