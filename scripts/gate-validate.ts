@@ -245,8 +245,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `gate:validate — ${n} trial(s)${values.from !== undefined ? ` judged again from ${out}` : `${calibrating ? ' after 1 calibration trial' : ''}; suite: ${suiteArgs.join(' ')}`}; threshold ${thresholdPercent}%`,
-      `false alarms (A/A, same code):                 ${summary.falseAlarmRate}`,
-      `detections   (A/B, ${target.name} slowed as below):            ${summary.detectionRate}`,
+      `${'false alarms (A/A, same code):'.padEnd(46)} ${summary.falseAlarmRate}`,
+      `${`detections   (A/B, ${target.name} slowed as below):`.padEnd(46)} ${summary.detectionRate}`,
       `${target.name} CPU µs/msg as measured: mean change ${pct(summary.measuredCpuChangeAB)} in A/B, ${pct(summary.measuredCpuChangeAA)} in A/A`,
       ...(live.length > 0 ? [`time: ${Math.round(summary.meanTrialSec)} s per trial (baseline + A/A + A/B), ${Math.round(summary.totalSec)} s in all`] : []),
       ...(values.from === undefined ? [`details: ${path.join(out, 'gate-validate.json')}`] : []),
