@@ -78,8 +78,9 @@ export function oneTwoFive(low: number, high: number): number[] {
   return ticks;
 }
 
-/** Ticks of the percentile axis, at 1/(1−p): 0 %, 50 %, 90 %, 99 %, 99.9 % … */
-const PERCENTILE_TICKS = [1, 2, 10, 100, 1e3, 1e4, 1e5, 1e6];
+/** Ticks of the percentile axis, at 1/(1−p): 50 %, 90 %, 99 %, 99.9 % … (0 % sits a third of a decade left of 50 %,
+ * too close to label). */
+const PERCENTILE_TICKS = [2, 10, 100, 1e3, 1e4, 1e5, 1e6];
 
 /**
  * Every model's latency percentile curve of one workload, as HdrHistogram plotters draw them: x is 1/(1−p) on a log
