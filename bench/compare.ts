@@ -14,7 +14,8 @@
  * Per metric: a regression is a significant change (p < alpha) for the worse by more than the threshold; the same
  * for the better is an improvement; "same" needs evidence that no regression beyond the threshold happened: the
  * worse end of the change's 95 % interval inside the threshold, or a significant change smaller than it. Anything
- * else (too few runs, an interval whose worse end reaches the threshold) is inconclusive, never "same".
+ * else (too few runs, an interval whose worse end reaches the threshold) is inconclusive, never "same". A metric
+ * whose baseline kept a wide interval through many runs is unstable: shown with its change, not gated.
  *
  * Per cell: a regression on any metric fails the gate. Server CPU µs/msg decides the rest: it is the server's own
  * cost and stays steady on a busy machine, where throughput swings with whatever else takes the CPU. When it is
@@ -23,7 +24,7 @@
  */
 import { cellKey, isCeiling, type Environment, type RunRecord } from './record.js';
 import { countedRuns, cpuPerMessageSamples } from './aggregate.js';
-import { compareSamples, mean } from './stats.js';
+import { compareSamples, confidenceInterval, mean, runsToResolve } from './stats.js';
 
 export type MetricName = 'cpuPerMsg' | 'throughput' | 'p99';
 
@@ -40,7 +41,7 @@ export const METRICS: Record<MetricName, MetricDefinition> = {
   p99: { name: 'p99', label: 'p99 µs (open loop)', unit: 'µs', higherIsBetter: false },
 };
 
-export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'new' | 'missing';
+export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'unstable' | 'new' | 'missing';
 
 export interface CompareRow {
   key: string;
@@ -84,15 +85,25 @@ export interface CompareReport {
   regressions: CompareRow[];
   /** Undecided rows that fail the gate (see `gating`). */
   inconclusive: CompareRow[];
+  /** Rows not gated because the baseline itself cannot resolve a change of the threshold's size. */
+  unstable: CompareRow[];
   /** Metrics a cell has in one suite but could not be compared on, and why (every run client-saturated…). */
   dropped: { key: string; metric: MetricName; reason: string }[];
   /** Cells compared on at least one metric. */
   compared: number;
+  /** Cells with at least one metric the gate judged (not unstable). */
+  gated: number;
   /** The two suites ran on different machines or Node versions: the comparison may say more about that. */
   environmentWarnings: string[];
 }
 
 export const DEFAULT_MIN_SAMPLES = 3;
+
+/**
+ * A baseline metric that kept an interval this wide through at least this many runs is noisy by nature, not short
+ * of runs (with fewer, a wide interval is "too few runs": inconclusive, and gating).
+ */
+export const UNSTABLE_MIN_RUNS = 5;
 
 interface CellSamples {
   workload: string;
@@ -177,6 +188,20 @@ export function compareMetric(
   // Signed so that positive is worse.
   const worse = metric.higherIsBetter ? -1 : 1;
   const t = options.threshold;
+  // An identical rerun with as many runs as the baseline has a change interval about √2 times the baseline's own:
+  // when that reaches the threshold, the baseline cannot tell a change of the threshold's size from its noise, and
+  // judging it would fail (or pass) by chance. Measured here: fork-per-connection's echo moved +12 % and +25 % between
+  // suites of identical code, with ±12 % within each.
+  const margin = confidenceInterval(base).relativeMargin;
+  if (base.length >= UNSTABLE_MIN_RUNS && Math.SQRT2 * margin >= t) {
+    const needed = runsToResolve(base, t);
+    return {
+      ...common,
+      verdict: 'unstable',
+      note: `the baseline's own 95% interval is ±${(margin * 100).toFixed(1)}% after ${base.length} runs, too wide to resolve a ${pct(t, false)} change, so it is not gated` +
+        (needed !== undefined ? ` (about ${needed} runs a side would resolve it, if the suites agree)` : ''),
+    };
+  }
   if (test.significant && worse * test.change > t) return { ...common, verdict: 'regression' };
   if (test.significant && -worse * test.change > t) return { ...common, verdict: 'improvement' };
   // A regression gate asks one question: can a change for the worse beyond the threshold be ruled out? So "same"
@@ -254,13 +279,16 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
   // CPU µs/msg decides a cell unless it is itself undecided.
   const decidedByCpu = new Set(rows.filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement')).map((r) => r.key));
   for (const r of rows) if (r.verdict === 'inconclusive') r.gating = !decidedByCpu.has(r.key);
+  const judged = rows.filter((r) => r.verdict !== 'unstable' && r.verdict !== 'new' && r.verdict !== 'missing');
   return {
     rows,
     basis: options.reference ? `throughput relative to ${options.reference}'s run nearest in time in the same suite` : 'absolute msgs/s',
     regressions: rows.filter((r) => r.verdict === 'regression'),
     inconclusive: rows.filter((r) => r.verdict === 'inconclusive' && r.gating),
     dropped,
+    unstable: rows.filter((r) => r.verdict === 'unstable'),
     compared: compared.size,
+    gated: new Set(judged.map((r) => r.key)).size,
     environmentWarnings: environmentWarnings(baseline, current),
   };
 }
@@ -275,11 +303,14 @@ export function gateFails(report: CompareReport, allowInconclusive: boolean): { 
     return { fails: true, why: `${report.regressions.length} regression(s): ${report.regressions.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` };
   }
   if (report.compared === 0) return { fails: true, why: 'nothing was compared: no cell is comparable in both suites' };
+  if (report.gated === 0) return { fails: true, why: `nothing was gated: every compared metric's baseline is too noisy to resolve the threshold (${report.unstable.length} unstable)` };
   if (report.inconclusive.length > 0 && !allowInconclusive) {
     return {
       fails: true,
       why: `${report.inconclusive.length} comparison(s) inconclusive (use --allow-inconclusive to pass them): ${report.inconclusive.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`,
     };
   }
-  return { fails: false, why: `no regression in ${report.compared} compared cell(s)` };
+  const unstable = [...new Set(report.unstable.map((r) => r.key))];
+  const ungated = unstable.length > 0 ? `; not gated, baseline too noisy: ${report.unstable.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` : '';
+  return { fails: false, why: `no regression in ${report.gated} gated cell(s)${ungated}` };
 }

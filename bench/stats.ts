@@ -43,6 +43,19 @@ export function confidenceInterval(xs: readonly number[], level = 0.95): Interva
   return { n, mean: avg, median: med, low: avg - half, high: avg + half, relativeMargin: avg !== 0 ? half / Math.abs(avg) : NaN };
 }
 
+/**
+ * Runs a side (both suites alike, at the spread of `xs`) for an identical rerun's 95 % change interval to fit within
+ * ±`threshold` of the mean; undefined beyond 1000 or without a spread.
+ */
+export function runsToResolve(xs: readonly number[], threshold: number, level = 0.95): number | undefined {
+  const s = sampleStandardDeviation(xs) / Math.abs(mean(xs));
+  if (!Number.isFinite(s) || s === 0) return undefined;
+  for (let n = 2; n <= 1000; n++) {
+    if (tQuantile(1 - (1 - level) / 2, 2 * n - 2) * s * Math.sqrt(2 / n) < threshold) return n;
+  }
+  return undefined;
+}
+
 export interface Comparison {
   /** (b − a) / a of the means: +0.10 means b is 10 % higher. */
   change: number;

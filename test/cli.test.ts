@@ -75,7 +75,7 @@ describe('bad input', () => {
     expect(bad.stdout).toMatch(/-30\.0%/);
     const ok = run('scripts/compare.ts', [base, same]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/no regression in 1 compared cell/);
+    expect(ok.stdout).toMatch(/no regression in 1 gated cell/);
     // Nothing in common: the gate must not pass silently.
     const other = path.join(dir, 'other.jsonl');
     writeFileSync(other, runsOf('cluster-rr', [1, 2, 3]).map((r) => JSON.stringify(r)).join('\n') + '\n');

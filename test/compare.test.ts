@@ -113,6 +113,38 @@ describe('baseline comparison, metric by metric', () => {
   });
 });
 
+describe('a baseline too noisy to gate', () => {
+  // CPU µs/msg of seven runs spread ±12 % (as fork-per-connection's echo measured): an identical rerun could not be
+  // shown within 10 %, whatever it measures.
+  const noisyCpu = [70, 82, 71, 79, 61, 65, 58];
+  const suite = (cpus: number[], scale = 1) => cpus.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }));
+
+  it('is unstable, shown with its change and the runs it would take, and not gated', () => {
+    const report = compareSuites(suite(noisyCpu), suite(noisyCpu, 1.25), opts);
+    const cpu = rowOf(report, 'cpuPerMsg');
+    expect(cpu.verdict).toBe('unstable');
+    expect(cpu.change).toBeCloseTo(0.25, 2);
+    expect(cpu.note).toMatch(/baseline's own 95% interval is ±1\d\.\d% after 7 runs, too wide to resolve a 10.0% change.*about \d+ runs a side/);
+    expect(report.unstable).toHaveLength(1);
+    expect(report.regressions).toHaveLength(0);
+    expect(gateFails(report, false)).toMatchObject({ fails: true, why: expect.stringMatching(/nothing was gated/) });
+  });
+
+  it('leaves the other cells gated, and the decision names what it did not gate', () => {
+    const steady = [9, 9.1, 8.9, 9, 9.05].map((c, run) => fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c, saturated: true }));
+    const slower = [9, 9.1, 8.9, 9, 9.05].map((c, run) => fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c * 1.2, saturated: true }));
+    const pass = gateFails(compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu, 1.25), ...steady], opts), false);
+    expect(pass).toMatchObject({ fails: false, why: expect.stringMatching(/no regression in 1 gated cell\(s\); not gated, baseline too noisy: tcp\/w\/a \(server CPU µs\/msg\)/) });
+    const fail = gateFails(compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu), ...slower], opts), false);
+    expect(fail).toMatchObject({ fails: true, why: expect.stringMatching(/1 regression\(s\): tcp\/w\/b/) });
+  });
+
+  it('with fewer than 5 baseline runs a wide interval is too few runs: inconclusive, and gating', () => {
+    const report = compareSuites(suite(noisyCpu.slice(0, 4)), suite(noisyCpu.slice(0, 4), 1.05), opts);
+    expect(rowOf(report, 'cpuPerMsg')).toMatchObject({ verdict: 'inconclusive', gating: true });
+  });
+});
+
 describe('which metric decides a cell', () => {
   it('CPU µs/msg unchanged decides the cell: a throughput too noisy to judge is shown but does not fail the gate', () => {
     // Same cost per message both times; throughput swung with whatever else ran on the machine.

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { confidenceInterval, compareSamples, median } from '../bench/stats.js';
+import { confidenceInterval, compareSamples, median, runsToResolve } from '../bench/stats.js';
 
 describe('statistics', () => {
   it('median of odd and even samples', () => {
@@ -46,5 +46,11 @@ describe('statistics', () => {
     expect(compareSamples([1], [2]).significant).toBe(false);
     expect(compareSamples([5, 5], [5, 5]).significant).toBe(false);
     expect(compareSamples([5, 5], [6, 6]).significant).toBe(true);
+  });
+
+  it('runs a side to resolve a change: 10 % spread per run, ±10 % threshold, t(16) · 0.1 · √(2/9) < 0.1 first at 9', () => {
+    expect(runsToResolve([90, 100, 110], 0.1)).toBe(9);
+    expect(runsToResolve([90, 100, 110], 0.05)).toBeGreaterThan(30);
+    expect(runsToResolve([5, 5, 5], 0.1)).toBeUndefined();
   });
 });

@@ -19,6 +19,7 @@ function changeText(r: CompareRow): string {
 function verdictText(r: CompareRow): string {
   if (r.verdict === 'regression') return 'REGRESSION';
   if (r.verdict === 'inconclusive') return r.gating ? 'INCONCLUSIVE' : 'inconclusive (CPU µs/msg decided)';
+  if (r.verdict === 'unstable') return 'unstable (not gated)';
   return r.verdict;
 }
 
@@ -53,6 +54,7 @@ function notes(report: CompareReport, thresholdPercent: number, decision: string
   for (const r of report.rows.filter((x) => x.verdict === 'inconclusive')) {
     lines.push(`inconclusive${r.gating ? '' : ' (not gating: the cell\'s CPU µs/msg is unchanged)'}: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
   }
+  for (const r of report.unstable) lines.push(`unstable: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
   lines.push(decision);
   return lines;
 }

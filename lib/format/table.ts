@@ -99,7 +99,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const saturated = cells.filter((c) => c.clientSaturated);
   if (saturated.length > 0) {
     const why = saturated.some((c) => c.clientReason?.includes('ceiling')) ? 'client CPU ≥ 90 % or within 20 % of the driver ceiling' : 'client CPU ≥ 90 %';
-    notes.push(`⚠ client-bound (${why}): ${saturated.map((c) => c.model).join(', ')} measure the load client, not the server`);
+    notes.push(`⚠ client-bound (${why}): ${saturated.map((c) => c.model).join(', ')} ${saturated.length === 1 ? 'measures' : 'measure'} the load client, not the server`);
   }
   if (ms) notes.push('latency from autocannon has whole-millisecond resolution');
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
