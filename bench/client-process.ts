@@ -30,7 +30,11 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
     child.stderr.on('data', (d: string) => {
       if (stderr.length < 16_000) stderr += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, run.timeoutMs);
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
       child.kill('SIGTERM');
@@ -60,7 +64,9 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
       run.signal?.removeEventListener('abort', onAbort);
       if (result && !run.signal?.aborted) resolve(result);
       else {
-        const why = run.signal?.aborted ? 'interrupted' : signal === 'SIGKILL' ? `killed after ${run.timeoutMs} ms` : `exit code ${code}`;
+        const why = run.signal?.aborted ? 'interrupted'
+          : timedOut ? `killed after its ${run.timeoutMs} ms limit`
+          : signal ? `killed by ${signal}` : `exit code ${code}`;
         const text = stderr.trim().split('\n').slice(-3).join(' | ');
         reject(new Error(`load client gave no result (${why})${text ? `: ${text}` : ''}`));
       }

@@ -532,7 +532,7 @@ describe('#1, #3, #4 the bench under interruption: prompt stop, nothing left beh
     expect(end).not.toBe('hung');
     const records = recordsOf(bench.out);
     expect(records[0]!.status).toBe('errored');
-    expect(records[0]!.reason).toMatch(/load client gave no result/);
+    expect(records[0]!.reason).toMatch(/load client gave no result \(killed by SIGKILL\)/);
     expect(records.some((r) => r.status === 'ok')).toBe(true);
   });
 });
