@@ -20,7 +20,7 @@ export interface NativeTarget {
 }
 
 /** The header both C programs share. */
-const SHARED_HEADERS = ['lib/native/json-out.h'];
+const SHARED_HEADERS = ['lib/native/die.h', 'lib/native/json-out.h'];
 
 function target(label: string, source: string, libs: readonly string[] = []): NativeTarget {
   const binary = compiled(source.replace(/\.c$/, ''));

@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/native/die.h"
 #include "../../lib/native/json-out.h"
 
 #define MAX_PAYLOAD_BYTES (64u * 1024 * 1024)
@@ -115,16 +116,6 @@ static const char USAGE[] =
     "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
     "  --ready-connections K     open the window only once K connections have had an echo (default 0)\n"
     "  --ready-timeout SEC       ... or once this long has passed after the warmup (default 30)\n";
-
-static noreturn void die(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(status);
-}
 
 static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
   char *end;

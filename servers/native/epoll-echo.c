@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/native/die.h"
 #include "../../lib/native/json-out.h"
 
 #define BUF_BYTES (64 * 1024)
@@ -78,16 +79,6 @@ struct conn {
 static int epfd = -1, listen_fd = -1, wake_fd = -1, spare_fd = -1;
 static volatile sig_atomic_t stopping;
 static struct conn *live, *dead; /* dead: closed this epoll batch, freed after it so stale events stay safe */
-
-static noreturn void die(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(status);
-}
 
 /* ---- command line ---- */
 
