@@ -7,8 +7,8 @@
  * started is stopped when its connection ends or the agent stops.
  */
 import net from 'node:net';
-import { UsageError } from '../lib/cli-args.js';
-import { serveOptions, type ServeFlag } from '../servers/serve-options.js';
+import { UsageError, isUsageError } from '../lib/cli-args.js';
+import { serveOptionsFromText } from '../servers/serve-options.js';
 import { formatWork } from '../servers/work.js';
 import { bootId, captureEnvironment } from './env.js';
 import type { CpuSplit } from './pinning.js';
@@ -17,7 +17,7 @@ import { localHost, type ServerHandle, type ServerSampler } from './server-host.
 import { encode, PIN_MODES, readJsonLines, tokenMatches, type Answers, type ErrorKind, type Reply, type Request, type Welcome } from './agent-protocol.js';
 
 /** serve's flags a bench may set; host and port are the agent's to decide. */
-export const REMOTE_FLAGS: readonly ServeFlag[] = ['model', 'protocol', 'work', 'workers', 'max-children', 'cpu-rate', 'inject-cpu'];
+export const REMOTE_FLAGS: readonly string[] = ['model', 'protocol', 'work', 'workers', 'max-children', 'cpu-rate', 'inject-cpu'];
 const HELLO_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 2000;
 
@@ -51,10 +51,6 @@ interface Session {
   done: Promise<void>;
 }
 
-function isUsage(error: unknown): boolean {
-  return error instanceof UsageError || ['UsageError', 'WorkSpecError', 'UnknownModelError'].includes((error as Error)?.name);
-}
-
 function pinMode(value: unknown): PinMode {
   if (typeof value !== 'string' || !(PIN_MODES as readonly string[]).includes(value)) {
     throw new UsageError(`pin must be one of ${PIN_MODES.join(', ')} (got ${JSON.stringify(value)})`);
@@ -63,15 +59,15 @@ function pinMode(value: unknown): PinMode {
 }
 
 /** The start options as serve's flag values: only REMOTE_FLAGS, each a string. */
-function remoteValues(options: unknown): Partial<Record<ServeFlag, string>> {
+function remoteValues(options: unknown): Partial<Record<string, string>> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new UsageError('options must be an object of serve flags');
-  const values: Partial<Record<ServeFlag, string>> = {};
+  const values: Partial<Record<string, string>> = {};
   for (const [key, value] of Object.entries(options)) {
     if (!(REMOTE_FLAGS as readonly string[]).includes(key)) {
       throw new UsageError(`option --${key} is not accepted by the agent (accepted: ${REMOTE_FLAGS.map((f) => `--${f}`).join(', ')})`);
     }
     if (typeof value !== 'string') throw new UsageError(`option --${key} must be given as a string (got ${JSON.stringify(value)})`);
-    values[key as ServeFlag] = value;
+    values[key] = value;
   }
   return values;
 }
@@ -112,7 +108,7 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
       case 'start': {
         const split = splits[pinMode(request.pin)];
         const values = remoteValues(request.options);
-        const o = serveOptions({ ...values, workers: values.workers ?? String(split.serverCpuCount), host: options.host, port: '0' });
+        const o = serveOptionsFromText({ ...values, workers: values.workers ?? String(split.serverCpuCount), host: options.host, port: '0' });
         const handle = await local.start({
           model: o.model.name,
           protocol: o.protocol,
@@ -193,7 +189,7 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
       try {
         send({ id, ok: true, ...(await answer(session, request)) });
       } catch (error) {
-        send({ id, ok: false, kind: isUsage(error) ? 'usage' : 'failure', error: (error as Error).message });
+        send({ id, ok: false, kind: isUsageError(error) ? 'usage' : 'failure', error: (error as Error).message });
       }
     };
 

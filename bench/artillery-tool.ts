@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../servers/paths.js';
+import { PROJECT_ROOT } from '../lib/paths.js';
 import type { Availability } from '../servers/registry.js';
 
 const TOOL_DIR = path.join(PROJECT_ROOT, 'tools', 'artillery');

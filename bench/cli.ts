@@ -16,16 +16,15 @@ import { modelSubject } from './run-cell.js';
 import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
-import { compareMarkdown, compareTable } from '../lib/format/compare.js';
+import { compareMarkdown, compareTable } from './format/compare.js';
 import { summarizeRecords } from './aggregate.js';
-import { groupByWorkload, workloadTable } from '../lib/format/table.js';
+import { groupByWorkload, workloadTable } from './format/table.js';
 import { formatRate } from '../lib/format/units.js';
 import { isCeiling, type PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
 import { costModelReport } from './cost-report.js';
 
-export { settingsFromArgs };
 
 function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -128,6 +127,7 @@ async function main(): Promise<void> {
         readyTimeoutSec: settings.readyTimeoutSec,
         stealLimitPercent: settings.stealLimitPercent,
         otherLoadLimitPercent: settings.otherLoadLimitPercent,
+        keepEveryRun: settings.keepEveryRun,
         plan: { minRuns: runs, maxRuns: settings.maxRuns, targetCiPercent: settings.targetCiPercent },
         signal: stopper.signal,
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),

@@ -7,7 +7,7 @@ import type { CellSummary } from './aggregate.js';
 import type { Environment } from './record.js';
 import { predictSuite, type CostModelOptions } from './cost-model.js';
 import { microRoot, readMicroRecords, type MicroRecord } from './micro/record.js';
-import { costModelTables } from '../lib/format/cost-model.js';
+import { costModelTables } from './format/cost-model.js';
 
 export interface CostReportOptions extends CostModelOptions {
   /** The suite's environment: its core count, and a warning when the micro run was made elsewhere. */

@@ -5,39 +5,23 @@
 import { formatSize } from '../lib/format/units.js';
 import type { Model } from '../servers/registry.js';
 import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
-import { DEFAULT_PARAMS, type Workload, type WorkloadFamily, type WorkloadParams } from './workloads.js';
+import type { Workload, WorkloadFamily, WorkloadParams } from './workloads.js';
+import { AXIS_KEYS, axisLabel, DEFAULT_PARAMS } from './axes.js';
 
 /** A cell whose frames in flight would hold more than this is not run. */
 export const MAX_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
-
-const AXIS_ORDER: readonly (keyof WorkloadParams)[] = ['protocol', 'connections', 'inFlight', 'payloadBytes', 'work', 'pattern', 'rate', 'pin', 'driver'];
-
-function label(axis: keyof WorkloadParams, value: unknown): string {
-  switch (axis) {
-    case 'payloadBytes':
-      return formatSize(value as number).replace(' ', '');
-    case 'connections':
-      return `c${value}`;
-    case 'inFlight':
-      return `d${value}`;
-    case 'rate':
-      return `${value}/s`;
-    default:
-      return String(value);
-  }
-}
 
 /** The workloads of one family, with `overrides` replacing (and so un-sweeping) any axis they name. */
 export function expandFamily(family: WorkloadFamily, overrides: Partial<WorkloadParams> = {}): Workload[] {
   const axes: Record<string, unknown> = { ...DEFAULT_PARAMS, ...family.axes, ...overrides };
   let combos: { params: Record<string, unknown>; labels: string[] }[] = [{ params: {}, labels: [] }];
-  for (const axis of AXIS_ORDER) {
+  for (const axis of AXIS_KEYS) {
     const value = axes[axis];
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value : [value];
     const swept = Array.isArray(value) && values.length > 1;
     combos = combos.flatMap((c) =>
-      values.map((v) => ({ params: { ...c.params, [axis]: v }, labels: swept ? [...c.labels, label(axis, v)] : c.labels })),
+      values.map((v) => ({ params: { ...c.params, [axis]: v }, labels: swept ? [...c.labels, axisLabel(axis, v)] : c.labels })),
     );
   }
   return combos.map(({ params, labels }) => {

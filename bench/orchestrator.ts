@@ -75,7 +75,10 @@ export function plannedRuns(groups: readonly WorkloadGroup[], minRuns: number): 
   return groups.reduce((n, g) => n + minRuns * (g.subjects.length + g.leading.length), 0);
 }
 
-export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks): Promise<RunRecord[]> {
+/** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
+export type CellRunner = typeof runCell;
+
+export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, run: CellRunner = runCell): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   const byCell = new Map<string, RunRecord[]>();
   const runsOf = (g: WorkloadGroup, s: CellSubject): RunRecord[] => byCell.get(`${g.workload.protocol}/${g.workload.name}/${s.name}`) ?? [];
@@ -85,7 +88,7 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   const aborted = (): boolean => budget.signal?.aborted === true;
 
   const runOne = async (g: WorkloadGroup, subject: CellSubject, round: number, adaptive: boolean): Promise<void> => {
-    const record = await runCell(subject, g.workload, runsOf(g, subject).length, g.ctx, round);
+    const record = await run(subject, g.workload, runsOf(g, subject).length, g.ctx, round);
     records.push(record);
     const key = cellKey(record);
     byCell.set(key, [...(byCell.get(key) ?? []), record]);

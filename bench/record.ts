@@ -4,27 +4,13 @@
  * charts, the regression gate) is a function of a list of these.
  */
 import type { LoadResult } from '../clients/load-result.js';
-import type { Protocol } from '../servers/protocol.js';
-import type { ConnectionPattern } from '../clients/tcp.js';
+import type { PinMode, WorkloadParams } from './axes.js';
 
 export const RECORD_SCHEMA = 1;
 
-export interface CellParams {
-  protocol: Protocol;
-  connections: number;
-  inFlight: number;
-  payloadBytes: number;
-  work: string;
-  pattern: ConnectionPattern;
-  /** Open loop total rate; absent = closed loop. */
-  rate?: number;
-  /** How CPUs are split between server and client. */
-  pin: PinMode;
-  /** Load driver (tcp, udp, autocannon, wrk). */
-  driver: string;
-}
-
-export type PinMode = 'separate' | 'shared' | 'off';
+/** A cell's parameters: its workload's value of every axis (bench/axes.ts). */
+export type CellParams = WorkloadParams;
+export type { PinMode };
 
 export interface Environment {
   node: string;

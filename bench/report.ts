@@ -7,12 +7,12 @@ import { MODELS } from '../servers/registry.js';
 import { isCeiling, type RunRecord } from './record.js';
 import { verdict, type VerdictRow } from './verdict.js';
 import type { ResultsDir } from './results-dir.js';
-import { formatCpuPerMsg, groupByWorkload } from '../lib/format/table.js';
-import { markdownReport } from '../lib/format/markdown.js';
-import { verdictTable, winnerText } from '../lib/format/verdict.js';
-import { chartFile, latencySpec, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
-import { recordsToCsv } from '../lib/format/csv.js';
-import { githubBenchmarkJson } from '../lib/format/github-benchmark.js';
+import { formatCpuPerMsg, groupByWorkload } from './format/table.js';
+import { markdownReport } from './format/markdown.js';
+import { verdictTable, winnerText } from './format/verdict.js';
+import { chartFile } from './format/chart-files.js';
+import { recordsToCsv } from './format/csv.js';
+import { githubBenchmarkJson } from './format/github-benchmark.js';
 
 /** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
 function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
@@ -43,6 +43,8 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
 
 /** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */
 export async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
+  // vega and vega-lite take ~0.35 s to load: only a suite that draws charts pays it (not --help, a bad flag, a test).
+  const { latencySpec, renderSvg, throughputSpec, verdictSpec } = await import('./format/charts.js');
   let n = 0;
   for (const [name, group] of groupByWorkload(cells)) {
     results.write(chartFile('throughput', name), await renderSvg(throughputSpec(name, group)));

@@ -9,7 +9,7 @@ import type { ServerSampler } from './sampler.js';
 import type { ServerHandle, ServerHost } from './server-host.js';
 import { findDriver } from '../clients/drivers.js';
 import type { Model } from '../servers/registry.js';
-import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
+import { DEFAULTS } from '../lib/defaults.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
 import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage } from './record.js';
@@ -27,6 +27,8 @@ export interface CellContext {
   stealLimitPercent: number;
   /** ... and one during which other processes used more than this % of a core (they competed with the run). */
   otherLoadLimitPercent: number;
+  /** No run is set aside, whatever the steal or other load (both still recorded): a fixed number of runs. */
+  keepEveryRun?: boolean;
   plan: RunPlan;
   /** Override of the worker count; default: the CPUs the server is given. */
   workers?: number;
@@ -59,7 +61,7 @@ export function modelSubject(model: Model): CellSubject {
     available: () => model.available(),
     load: (w) => w,
     reference: model.runtime === 'native',
-    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULT_MAX_CHILDREN }) } : {}),
+    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULTS.maxChildren }) } : {}),
     start: (workload, workers, ctx) =>
       ctx.host.start({
         model: model.name,
@@ -79,6 +81,19 @@ export function modelSubject(model: Model): CellSubject {
 export function readyConnections(subject: CellSubject, workload: Workload, ctx: CellContext): number {
   if (workload.pattern !== 'persistent') return workload.connections; // every short connection gets its turn
   return subject.servesAtOnce ? subject.servesAtOnce(workload.connections, ctx) : workload.connections;
+}
+
+/**
+ * Why a finished run does not count (it is repeated): the hypervisor stole, or other processes used, more CPU during
+ * its window than the limits allow. Never, with keepEveryRun: then the figures are only recorded. Pure.
+ */
+export function setAsideReason(usage: ServerUsage | undefined, limits: Pick<CellContext, 'stealLimitPercent' | 'otherLoadLimitPercent' | 'keepEveryRun'>): string | undefined {
+  if (limits.keepEveryRun) return undefined;
+  const steal = usage?.hostStealPercent;
+  const other = usage?.otherLoadPercent;
+  if (steal !== undefined && steal > limits.stealLimitPercent) return `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${limits.stealLimitPercent}%)`;
+  if (other !== undefined && other > limits.otherLoadLimitPercent) return `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${limits.otherLoadLimitPercent}%)`;
+  return undefined;
 }
 
 class Interrupted extends Error {
@@ -162,13 +177,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       result,
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
-    const steal = serverUsage?.hostStealPercent;
-    const other = serverUsage?.otherLoadPercent;
-    if (steal !== undefined && steal > ctx.stealLimitPercent) {
-      record.discarded = `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${ctx.stealLimitPercent}%)`;
-    } else if (other !== undefined && other > ctx.otherLoadLimitPercent) {
-      record.discarded = `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${ctx.otherLoadLimitPercent}%)`;
-    }
+    const setAside = setAsideReason(serverUsage, ctx);
+    if (setAside) record.discarded = setAside;
     return record;
   } catch (error) {
     if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer, type ServerLaunch, type ServerProcess } from './server-process.js';
 import { startServerSampler, type ServerSampler } from './sampler.js';
 import { cpuSplit, type CpuSplit } from './pinning.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import type { ReadyInfo } from '../servers/protocol.js';
 import type { AgentHost, PinMode } from './record.js';
 

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
 import { nativeArgs, nativeEnv } from '../servers/native/args.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import type { PinMode } from './record.js';
 
 export const SERVE_ENTRY = compiled('servers/serve.ts');

@@ -1,83 +1,121 @@
 /**
- * The bench command line: flags → Settings (profile, workloads with overrides, models, plan, measuring options).
- * Every value is checked here, so a bad flag fails before anything runs.
+ * The bench command line: one option table (BENCH_OPTIONS) from which the flags, their checks, their defaults and
+ * --help are generated, and Settings built from its values (profile, workloads with overrides, models, plan,
+ * measuring options). Every value is checked here, so a bad flag fails before anything runs.
  */
-import { parseFlags, positiveInteger, positiveNumber, nonNegativeNumber, oneOf, list, UsageError } from '../lib/cli-args.js';
-import { FAMILIES, PROFILES, type Profile, type Workload, type WorkloadParams } from './workloads.js';
+import { list, UsageError } from '../lib/cli-args.js';
+import { DEFAULTS } from '../lib/defaults.js';
+import {
+  customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
+  type OptionSpec, type OptionValues,
+} from '../lib/options.js';
+import { FAMILIES, PROFILES, type Profile, type Workload } from './workloads.js';
+import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from './axes.js';
 import { expandFamily, planCells, type Plan } from './matrix.js';
 import { MODELS, findModel, type Model } from '../servers/registry.js';
-import { MAX_PAYLOAD_BYTES, PROTOCOLS } from '../servers/protocol.js';
-import { parseWorkSpec } from '../servers/work.js';
 import { hasCommand, openFilesLimit } from './env.js';
 import { readRecords } from './results-dir.js';
-import { parseSize } from '../lib/format/units.js';
 import { DRIVERS, defaultDriver, resolveDefaultDriver } from '../clients/drivers.js';
-import type { PinMode, RunRecord } from './record.js';
-import type { ConnectionPattern } from '../clients/tcp.js';
-import { DEFAULT_MAX_CHILDREN } from '../servers/types.js';
+import type { RunRecord } from './record.js';
 import { parseTarget } from '../clients/target.js';
 import { readTokenFile } from './agent-protocol.js';
 import type { AgentAddress } from './remote-host.js';
 import { MAX_CHILDREN, MAX_WORKERS } from '../servers/serve-options.js';
 
-export const USAGE = `usage: npm run bench [-- options]
+/** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
+function parseInjectionText(text: string, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list(flag, text)) {
+    const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--${flag} takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
 
-Starts a fresh server per (model × workload) cell, drives it with a verifying load client, repeats and
-interleaves the runs, and prints one table per workload plus a verdict. Results go to results/<suite>/.
+/** The injection's models must be Node models this run measures. */
+export function checkInjection(injection: Record<string, number>, models: readonly Model[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, micros] of Object.entries(injection)) {
+    const model = findModel(name);
+    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
+    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
+    out[model.name] = micros;
+  }
+  return out;
+}
 
-Choosing what runs
-  --profile NAME       ${PROFILES.map((p) => `${p.name} (${p.description})`).join('; ')}. Default quick.
-  --model A,B          only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})
-  --filter TEXT        only workloads whose name contains TEXT (comma-separated: any of them)
-  --protocol P         tcp (default), http or udp: runs the profile's workloads over that protocol
-  --list               list models, workload families and profiles, then exit
-  --dry-run            print the plan (cells, runs, estimated time) and exit
+/** The options that choose and change workloads: shared by the bench and the export. */
+export const WORKLOAD_OPTIONS = {
+  profile: textOption('profile', { meta: 'NAME', help: `${PROFILES.map((p) => `${p.name} (${p.description})`).join('; ')}`, defaultText: 'quick' }),
+  filter: textOption('filter', { meta: 'TEXT', help: 'only workloads whose name contains TEXT (comma-separated: any of them)' }),
+  ...(Object.fromEntries(AXIS_KEYS.map((k) => [k, AXES[k].option])) as { [K in AxisKey]: OptionSpec<WorkloadParams[K] | WorkloadParams[K][]> }),
+  set: repeatedOption('set', { meta: 'KEY=VALUE', help: `any axis: ${setKeyNames().join(', ')} (repeatable)` }),
+} as const;
 
-Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)
-  --connections N      concurrent connections
-  --size S             payload bytes: 64, 4k, 64KiB, 1MiB
-  --work SPEC          handler work: none, cpu:<µs>, block:<ms>, async:<ms>
-  --in-flight D        frames in flight per connection (closed loop)
-  --pattern P          persistent or connect-per-request
-  --rate R             open loop at R frames/s in total
-  --driver NAME        load driver: ${DRIVERS.map((d) => d.name).join(', ')} (TCP default: native, else node);
-                       several (native,node) measure the same cells with each, in the same rounds
-  --set KEY=VALUE      any axis: connections, inFlight, size, work, pattern, rate, pin, driver (repeatable)
+export const BENCH_OPTIONS = {
+  ...WORKLOAD_OPTIONS,
+  model: textOption('model', { meta: 'A,B', help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})` }),
+  list: switchOption('list', 'list models, workload families and profiles, then exit'),
+  dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
+  runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: 'the profile\'s, 3' }),
+  targetCiPercent: positiveNumberOption('target-ci', {
+    meta: 'PCT',
+    default: DEFAULTS.targetCiPercent,
+    help: 'then more runs, interleaved, until a cell\'s 95% CI half-width of throughput and of\nserver CPU µs/msg is ≤ PCT % of the mean; a cell still wider is inconclusive',
+  }),
+  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: 'the profile\'s, 10' }),
+  maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: 'the profile\'s' }),
+  stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
+  otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
+  keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
+  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
+    meta: 'SEC',
+    default: DEFAULTS.readyTimeoutSec,
+    help: 'TCP: the window opens once every connection the model serves has had an answer, or\nafter SEC seconds',
+  }),
+  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: 'the profile\'s' }),
+  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: 'the profile\'s' }),
+  workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
+  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: 'fork-per-connection\'s cap on live children', defaultText: String(DEFAULTS.maxChildren) }),
+  timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
+  skipCeiling: switchOption('skip-ceiling', 'HTTP: do not measure the driver\'s own ceiling (nginx, or event-loop GET)'),
+  injectCpu: customOption('inject-cpu', parseInjectionText, {
+    meta: 'M:US',
+    help: 'test knob: model M does US µs of extra busy work per message (how gate:validate\nchecks that the gate catches a known slowdown); comma-separated for several models',
+  }),
+  out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
+  agent: customOption('agent', (t, f) => parseTarget(t, f), { meta: 'HOST:PORT', help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here' }),
+  agentTokenFile: textOption('agent-token-file', { meta: 'F', help: 'the agent\'s token (the same file content as its --token-file)' }),
+  baseline: textOption('baseline', {
+    meta: 'PATH',
+    help: 'compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,\nthroughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse\nsignificantly (Welch p < 0.05) by more than --threshold, or could not be decided',
+  }),
+  thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'regression threshold in percent' }),
+  allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
+  saveBaseline: switchOption('save-baseline', `also write this suite's records to <out>/baseline/records.jsonl`),
+  help: switchOption('help', 'this text'),
+} as const;
 
-Measuring
-  --runs R             runs every cell gets (default: the profile's, 3)
-  --target-ci PCT      then more runs, interleaved, until a cell's 95% CI half-width of throughput and of
-                       server CPU µs/msg is ≤ PCT % of the mean (default 5); a cell still wider is inconclusive
-  --max-runs N         ... at most N runs per cell (default: the profile's, 10)
-  --max-time SEC       ... and no new round once the suite has run SEC seconds (default: the profile's)
-  --steal-limit PCT    repeat a run during which the hypervisor stole > PCT % of the CPU (default 10)
-  --other-load-limit PCT  ... or other processes used > PCT % of a CPU besides server and client (default 15)
-  --ready-timeout SEC  TCP: the window opens once every connection the model serves has had an answer, or
-                       after SEC seconds (default 30)
-  --duration SEC       measured seconds per run (default: the profile's)
-  --warmup SEC         discarded warmup seconds per run (default: the profile's)
-  --pin MODE           separate (server and client on different CPUs), shared (server on all CPUs), off;
-                       default: each workload's own (separate, or shared for CPU/blocking work)
-  --workers N          workers/children/threads for parallel models (default: the CPUs the server is given)
-  --max-children N     fork-per-connection's cap on live children (default ${DEFAULT_MAX_CHILDREN})
-  --timeout MS         a message unanswered this long is a timeout (default 5000)
-  --skip-ceiling       HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)
-  --inject-cpu M:US    test knob: model M does US µs of extra busy work per message (how gate:validate
-                       checks that the gate catches a known slowdown); comma-separated for several models
-  --out DIR            results root (default results)
+type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
+const O = BENCH_OPTIONS;
+const axisOptions = (section: 'choose' | 'workload' | 'measure'): OptionSpec[] => AXIS_KEYS.filter((k) => AXES[k].section === section).map((k) => AXES[k].option);
 
-Servers on another host
-  --agent HOST:PORT    start the servers on the serve agent there (npm run agent on that host); drivers run here
-  --agent-token-file F the agent's token (the same file content as its --token-file)
-
-Regression gate
-  --baseline PATH      compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,
-                       throughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse
-                       significantly (Welch p < 0.05) by more than --threshold, or could not be decided
-  --threshold PCT      regression threshold in percent (default 10)
-  --allow-inconclusive pass comparisons with too few runs or an interval too wide to decide
-  --save-baseline      also write this suite's records to <out>/baseline/records.jsonl
-  --help               this text`;
+export const USAGE = helpText(
+  'usage: npm run bench [-- options]',
+  'Starts a fresh server per (model × workload) cell, drives it with a verifying load client, repeats and\ninterleaves the runs, and prints one table per workload plus a verdict. Results go to results/<suite>/.',
+  [
+    { heading: 'Choosing what runs', options: [O.profile, O.model, O.filter, ...axisOptions('choose'), O.list, O.dryRun] },
+    { heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)', options: [...axisOptions('workload'), O.set] },
+    {
+      heading: 'Measuring',
+      options: [O.runs, O.targetCiPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
+        O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
+    },
+    { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
+    { heading: 'Regression gate', options: [O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
+  ],
+);
 
 export interface Settings {
   plan: Plan;
@@ -95,6 +133,8 @@ export interface Settings {
   stealLimitPercent: number;
   /** ... or during which other processes used more than this % of a core. */
   otherLoadLimitPercent: number;
+  /** No run is set aside: every ok run counts (steal and other load are still recorded). */
+  keepEveryRun: boolean;
   /** Bound on the wait for every connection the model serves to have had an answer. */
   readyTimeoutSec: number;
   warmupSec: number;
@@ -117,113 +157,22 @@ export interface Settings {
   agent?: AgentAddress;
 }
 
-/** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 }, each a Node model of the plan. */
-export function parseInjection(text: string, models: readonly Model[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of list('inject-cpu', text)) {
-    const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
-    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--inject-cpu takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
-    const model = findModel(m[1]!);
-    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
-    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
-    out[model.name] = Number(m[2]);
-  }
-  return out;
-}
+/** The values workloadsFromFlags needs: the workload options, already checked. */
+export type WorkloadValues = Partial<OptionValues<typeof WORKLOAD_OPTIONS>>;
 
-const SET_KEYS: Record<string, keyof WorkloadParams> = {
-  connections: 'connections',
-  inflight: 'inFlight',
-  'in-flight': 'inFlight',
-  size: 'payloadBytes',
-  payload: 'payloadBytes',
-  payloadbytes: 'payloadBytes',
-  work: 'work',
-  pattern: 'pattern',
-  rate: 'rate',
-  pin: 'pin',
-  driver: 'driver',
-  protocol: 'protocol',
-};
-
-/** Validates one axis value typed by the user and converts it. */
-export function parseAxis(key: keyof WorkloadParams, text: string, flag: string): WorkloadParams[keyof WorkloadParams] {
-  switch (key) {
-    case 'connections':
-      return positiveInteger(flag, text, 1, 100_000);
-    case 'inFlight':
-      return positiveInteger(flag, text, 1, 10_000);
-    case 'payloadBytes': {
-      const size = parseSize(text);
-      if (size === undefined || size > MAX_PAYLOAD_BYTES) throw new UsageError(`--${flag} must be a byte count up to 64MiB such as 64, 4k or 1MiB (got "${text}")`);
-      return size;
-    }
-    case 'work':
-      parseWorkSpec(text);
-      return text;
-    case 'pattern':
-      return oneOf<ConnectionPattern>(flag, text, ['persistent', 'connect-per-request'], 'persistent');
-    case 'rate':
-      return positiveNumber(flag, text, 1);
-    case 'pin':
-      return oneOf<PinMode>(flag, text, ['separate', 'shared', 'off'], 'separate');
-    case 'driver': {
-      // Several drivers sweep the axis: the same cells measured by each, in the same rounds.
-      const names = list(flag, text).map((name) => oneOf(flag, name, DRIVERS.map((d) => d.name), 'native'));
-      return (names.length === 1 ? names[0]! : names) as WorkloadParams['driver'];
-    }
-    case 'protocol':
-      return oneOf(flag, text, PROTOCOLS, 'tcp');
-  }
-}
-
-/** The flags that choose and change workloads: the bench's, and the export's. */
-export const WORKLOAD_FLAGS = {
-  profile: { type: 'string' },
-  filter: { type: 'string' },
-  protocol: { type: 'string' },
-  connections: { type: 'string' },
-  size: { type: 'string' },
-  work: { type: 'string' },
-  'in-flight': { type: 'string' },
-  pattern: { type: 'string' },
-  rate: { type: 'string' },
-  driver: { type: 'string' },
-  pin: { type: 'string' },
-  set: { type: 'string', multiple: true },
-} as const;
-
-export type WorkloadFlagValues = Partial<Record<Exclude<keyof typeof WORKLOAD_FLAGS, 'set'>, string>> & { set?: string[] };
-
-/** The profile's workloads with every override applied and the filter kept, each value checked. */
-export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; notes: string[] } {
+/** The profile's workloads with every override applied and the filter kept. */
+export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; notes: string[] } {
   const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
 
-  const overrides: Partial<Record<keyof WorkloadParams, unknown>> = {};
-  const direct: [string, keyof WorkloadParams][] = [
-    ['connections', 'connections'],
-    ['size', 'payloadBytes'],
-    ['work', 'work'],
-    ['in-flight', 'inFlight'],
-    ['pattern', 'pattern'],
-    ['rate', 'rate'],
-    ['driver', 'driver'],
-    ['pin', 'pin'],
-    ['protocol', 'protocol'],
-  ];
-  for (const [flag, key] of direct) {
-    const text = (values as Record<string, unknown>)[flag];
-    if (typeof text === 'string') overrides[key] = parseAxis(key, text, flag);
-  }
+  const overrides: Partial<Record<AxisKey, unknown>> = {};
+  for (const k of AXIS_KEYS) if (values[k] !== undefined) overrides[k] = values[k];
   for (const assignment of values.set ?? []) {
     const m = /^([A-Za-z-]+)=(.+)$/.exec(assignment);
-    const key = m ? SET_KEYS[m[1]!.toLowerCase()] : undefined;
-    if (!m || !key) {
-      throw new UsageError(`--set takes KEY=VALUE with KEY one of ${[...new Set(Object.keys(SET_KEYS))].join(', ')} (got "${assignment}")`);
-    }
-    overrides[key] = parseAxis(key, m[2]!, `set ${m[1]}`);
+    const key = m ? axisForSetKey(m[1]!) : undefined;
+    if (!m || !key) throw new UsageError(`--set takes KEY=VALUE with KEY one of ${setKeyNames().join(', ')} (got "${assignment}")`);
+    overrides[key] = AXES[key].option.parse(m[2]!, `set ${m[1]}`);
   }
   const driverNamed = overrides.driver !== undefined;
   // A protocol change brings its default driver unless one was named.
@@ -254,41 +203,18 @@ export function workloadsFromFlags(values: WorkloadFlagValues, defaultProfile = 
   return { profile, workloads, notes: [...notes] };
 }
 
+export function parseBenchArgs(argv: readonly string[]): BenchValues {
+  return parseOptions(argv, BENCH_OPTIONS).values;
+}
+
 export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
-  const { values } = parseFlags(argv, {
-    ...WORKLOAD_FLAGS,
-    model: { type: 'string' },
-    list: { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    runs: { type: 'string' },
-    'max-runs': { type: 'string' },
-    'target-ci': { type: 'string' },
-    'max-time': { type: 'string' },
-    'steal-limit': { type: 'string' },
-    'other-load-limit': { type: 'string' },
-    'ready-timeout': { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    workers: { type: 'string' },
-    'max-children': { type: 'string' },
-    timeout: { type: 'string' },
-    out: { type: 'string' },
-    baseline: { type: 'string' },
-    threshold: { type: 'string' },
-    'save-baseline': { type: 'boolean' },
-    'skip-ceiling': { type: 'boolean' },
-    'inject-cpu': { type: 'string' },
-    'allow-inconclusive': { type: 'boolean' },
-    agent: { type: 'string' },
-    'agent-token-file': { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) return 'help';
-  if (values.list) return 'list';
-  if (values['agent-token-file'] !== undefined && values.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
-  const { profile, workloads, notes } = workloadsFromFlags(values);
+  const v = parseBenchArgs(argv);
+  if (v.help) return 'help';
+  if (v.list) return 'list';
+  if (v.agentTokenFile !== undefined && v.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
+  const { profile, workloads, notes } = workloadsFromFlags(v);
   let models: readonly Model[] = MODELS;
-  if (values.model !== undefined) models = list('model', values.model).map(findModel);
+  if (v.model !== undefined) models = list('model', v.model).map(findModel);
 
   const openFiles = openFilesLimit();
   const plan = planCells(workloads, models, openFiles !== undefined ? { openFiles } : {});
@@ -296,39 +222,36 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
   }
-  const runs = positiveInteger('runs', values.runs, profile.runs, 1000);
+  const runs = v.runs ?? profile.runs;
+  const maxSec = v.maxSec ?? profile.maxSec;
   return {
     plan,
     notes,
     runs,
-    maxRuns: Math.max(runs, positiveInteger('max-runs', values['max-runs'], profile.maxRuns, 1000)),
-    targetCiPercent: positiveNumber('target-ci', values['target-ci'], 5),
-    ...(values['max-time'] !== undefined || profile.maxSec !== undefined ? { maxSec: positiveNumber('max-time', values['max-time'], profile.maxSec ?? 0) } : {}),
-    stealLimitPercent: positiveNumber('steal-limit', values['steal-limit'], 10),
-    otherLoadLimitPercent: positiveNumber('other-load-limit', values['other-load-limit'], 15),
-    readyTimeoutSec: nonNegativeNumber('ready-timeout', values['ready-timeout'], 30),
-    warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
-    durationSec: positiveNumber('duration', values.duration, profile.durationSec),
-    timeoutMs: positiveNumber('timeout', values.timeout, 5000),
-    ...(values.workers !== undefined ? { workers: positiveInteger('workers', values.workers, 1, MAX_WORKERS) } : {}),
-    ...(values['max-children'] !== undefined ? { maxChildren: positiveInteger('max-children', values['max-children'], DEFAULT_MAX_CHILDREN, MAX_CHILDREN) } : {}),
-    out: values.out ?? 'results',
-    dryRun: values['dry-run'] === true,
+    maxRuns: Math.max(runs, v.maxRuns ?? profile.maxRuns),
+    targetCiPercent: v.targetCiPercent,
+    ...(maxSec !== undefined ? { maxSec } : {}),
+    stealLimitPercent: v.stealLimitPercent,
+    otherLoadLimitPercent: v.otherLoadLimitPercent,
+    keepEveryRun: v.keepEveryRun,
+    readyTimeoutSec: v.readyTimeoutSec,
+    warmupSec: v.warmupSec ?? profile.warmupSec,
+    durationSec: v.durationSec ?? profile.durationSec,
+    timeoutMs: v.timeoutMs,
+    ...(v.workers !== undefined ? { workers: v.workers } : {}),
+    ...(v.maxChildren !== undefined ? { maxChildren: v.maxChildren } : {}),
+    out: v.out,
+    dryRun: v.dryRun,
     profile: profile.name,
     // Read now, so a bad baseline fails before minutes of measuring.
-    ...(values.baseline !== undefined ? { baseline: readRecords(values.baseline) } : {}),
-    thresholdPercent: positiveNumber('threshold', values.threshold, 10),
-    saveBaseline: values['save-baseline'] === true,
-    skipCeiling: values['skip-ceiling'] === true,
-    injectCpu: values['inject-cpu'] !== undefined ? parseInjection(values['inject-cpu'], models) : {},
-    allowInconclusive: values['allow-inconclusive'] === true,
-    ...(values.agent !== undefined ? { agent: agentAddress(values.agent, values['agent-token-file']) } : {}),
+    ...(v.baseline !== undefined ? { baseline: readRecords(v.baseline) } : {}),
+    thresholdPercent: v.thresholdPercent,
+    saveBaseline: v.saveBaseline,
+    skipCeiling: v.skipCeiling,
+    injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
+    allowInconclusive: v.allowInconclusive,
+    ...(v.agent !== undefined ? { agent: { ...v.agent, ...(v.agentTokenFile !== undefined ? { token: readTokenFile(v.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
   };
-}
-
-/** Checked (and the token read) before anything runs; without a token file the agent's own refusal is shown. */
-function agentAddress(target: string, tokenFile: string | undefined): AgentAddress {
-  return { ...parseTarget(target, 'agent'), ...(tokenFile !== undefined ? { token: readTokenFile(tokenFile, 'agent-token-file') } : {}) };
 }
 
 export function listEverything(): string {

@@ -2,9 +2,9 @@
  * Workloads as data. A workload family lists its axes; an axis given as an array is swept (each value becomes its
  * own workload, named after the family and the swept values). Profiles name the families they run.
  */
-import type { CellParams } from './record.js';
+import type { WorkloadParams } from './axes.js';
 
-export type WorkloadParams = CellParams;
+export { DEFAULT_PARAMS, type WorkloadParams } from './axes.js';
 
 export interface Workload extends WorkloadParams {
   name: string;
@@ -22,19 +22,6 @@ export interface WorkloadFamily {
   predicts: string;
   axes: Partial<Axes<WorkloadParams>>;
 }
-
-/** Every workload starts from these and overrides what it is about. */
-export const DEFAULT_PARAMS: WorkloadParams = {
-  protocol: 'tcp',
-  connections: 50,
-  inFlight: 1,
-  payloadBytes: 64,
-  work: 'none',
-  pattern: 'persistent',
-  pin: 'separate',
-  /** The preferred TCP driver; the Node client stands in where it could not be built (bench/settings.ts). */
-  driver: 'native',
-};
 
 export const FAMILIES: readonly WorkloadFamily[] = [
   {

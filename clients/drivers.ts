@@ -5,7 +5,7 @@
  */
 import type { Protocol } from '../servers/protocol.js';
 import type { ConnectionPattern } from './tcp.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import type { Availability } from '../servers/registry.js';
 import { wrkAvailable } from './http-wrk.js';
 import { nativeDriverStatus } from './native-tcp.js';

@@ -2,56 +2,48 @@
  * `node dist/clients/http-cli.js --target HOST:PORT [--driver autocannon|wrk] …`: HTTP echo load through autocannon
  * (programmatic API) or wrk. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
-import { positiveInteger, oneOf, runMain, UsageError } from '../lib/cli-args.js';
+import { runMain, UsageError } from '../lib/cli-args.js';
+import { DEFAULTS } from '../lib/defaults.js';
+import { choiceOption, helpText, integerOption } from '../lib/options.js';
 import { runAutocannonLoad } from './http-autocannon.js';
 import { runWrkLoad, wrkAvailable } from './http-wrk.js';
-import { emitResult, parseLoadArgs, prepareLoad } from './load-args.js';
+import { commonLoadOptions, emitResult, parseLoadArgs, prepareLoad } from './load-args.js';
 import { EXIT_CODES_HELP } from './exit-status.js';
 import { MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
+import { PATTERNS } from './tcp.js';
 
-const USAGE = `usage: node dist/clients/http-cli.js --target HOST:PORT [options]
+const common = commonLoadOptions({ maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB (0 = GET)' }, { default: DEFAULTS.timeoutMs, help: 'request timeout' });
+const OPTIONS = {
+  ...common,
+  rate: { ...common.rate, help: 'total requests/s (autocannon only)' },
+  driver: choiceOption('driver', ['autocannon', 'wrk'] as const, { meta: 'D', default: 'autocannon', help: 'autocannon or wrk (if installed)' }),
+  pipelining: integerOption('pipelining', { min: 1, max: 1000, meta: 'P', default: 1, help: 'requests in flight per connection' }),
+  threads: integerOption('threads', { min: 1, max: 64, meta: 'T', default: 1, help: 'wrk threads' }),
+  pattern: choiceOption('pattern', PATTERNS, { meta: 'P', default: 'persistent', help: 'persistent or connect-per-request (autocannon only)' }),
+} as const;
 
-HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET when --size 0).
-
-  --target HOST:PORT   server (required)
-  --driver D           autocannon (default) or wrk (if installed)
-  --connections N      concurrent connections (default 50)
-  --pipelining P       requests in flight per connection (default 1)
-  --size S             body bytes (default 64; 0 = GET)
-  --duration SEC       measured seconds (default 5)
-  --warmup SEC         discarded warmup run first (default 1)
-  --rate R             total requests/s (autocannon only)
-  --threads T          wrk threads (default 1)
-  --pattern P          persistent (default) or connect-per-request (autocannon only)
-  --timeout MS         request timeout (default 5000)
-  --max-errors N       errors tolerated before the run fails (default 0; any mismatch fails)
-  --json               machine output for the orchestrator
-  --help               this text
-
-${EXIT_CODES_HELP}`;
+const O = OPTIONS;
+const USAGE = helpText(
+  'usage: node dist/clients/http-cli.js --target HOST:PORT [options]',
+  'HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET when --size 0).',
+  [{ options: [O.target, O.driver, O.connections, O.pipelining, O.payloadBytes, O.durationSec, O.warmupSec, O.rate, O.threads, O.pattern, O.timeoutMs, O.maxErrors, O.json, O.help] }],
+  EXIT_CODES_HELP,
+);
 
 async function main(): Promise<void> {
-  const extra = { driver: { type: 'string' }, pipelining: { type: 'string' }, threads: { type: 'string' }, pattern: { type: 'string' } } as const;
-  const parsed = parseLoadArgs(process.argv.slice(2), extra, USAGE, { maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB', defaultTimeoutMs: 5000 });
+  const parsed = parseLoadArgs(process.argv.slice(2), OPTIONS, USAGE);
   if (!parsed) return;
   await prepareLoad(parsed.common);
-  const { common, values } = parsed;
-  const str = (k: string): string | undefined => values[k] as string | undefined;
-  const driver = oneOf('driver', str('driver'), ['autocannon', 'wrk'] as const, 'autocannon');
-  if (driver === 'wrk' && common.rate !== undefined) throw new UsageError('--rate is not supported with wrk (use wrk2 for a constant rate)');
-  const pattern = oneOf('pattern', str('pattern'), ['persistent', 'connect-per-request'] as const, 'persistent');
-  if (driver === 'wrk' && pattern !== 'persistent') throw new UsageError('wrk keeps its connections open: --pattern connect-per-request needs autocannon');
-  const options = {
-    ...common,
-    pipelining: positiveInteger('pipelining', str('pipelining'), 1, 1000),
-    ...(pattern === 'connect-per-request' ? { connectPerRequest: true } : {}),
-  };
-  if (driver === 'wrk') {
+  const { common: c, values: v } = parsed;
+  if (v.driver === 'wrk' && c.rate !== undefined) throw new UsageError('--rate is not supported with wrk (use wrk2 for a constant rate)');
+  if (v.driver === 'wrk' && v.pattern !== 'persistent') throw new UsageError('wrk keeps its connections open: --pattern connect-per-request needs autocannon');
+  const options = { ...c, pipelining: v.pipelining, ...(v.pattern === 'connect-per-request' ? { connectPerRequest: true } : {}) };
+  if (v.driver === 'wrk') {
     const present = wrkAvailable();
     if (!present.ok) throw new UsageError(present.reason);
-    emitResult(common, await runWrkLoad({ ...options, threads: positiveInteger('threads', str('threads'), 1, 64) }));
+    emitResult(c, await runWrkLoad({ ...options, threads: v.threads }));
   } else {
-    emitResult(common, await runAutocannonLoad(options));
+    emitResult(c, await runAutocannonLoad(options));
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * The flags every load CLI shares (target, connections, size, duration, warmup, rate, timeout, max-errors, json,
- * help), parsed and checked in one place, and the one way results leave a CLI (machine lines or a human table, then
- * the exit status).
+ * The options every load CLI shares (target, connections, size, duration, warmup, rate, timeout, max-errors, json,
+ * help), described and checked in one place, and the one way results leave a CLI (machine lines or a human table,
+ * then the exit status).
  */
-import { parseFlags, positiveInteger, positiveNumber, nonNegativeInteger, nonNegativeNumber, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { DEFAULTS } from '../lib/defaults.js';
+import { customOption, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, type OptionValues } from '../lib/options.js';
 import { parseSize } from '../lib/format/units.js';
 import { parseTarget } from './target.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
@@ -13,20 +15,36 @@ import { loadExitStatus } from './exit-status.js';
 import { watchParent } from '../lib/parent.js';
 import { assertResolves } from '../lib/resolve.js';
 
-export const COMMON_LOAD_FLAGS = {
-  target: { type: 'string' },
-  connections: { type: 'string' },
-  size: { type: 'string' },
-  duration: { type: 'string' },
-  warmup: { type: 'string' },
-  rate: { type: 'string' },
-  timeout: { type: 'string' },
-  'max-errors': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean' },
-} as const;
+/** How the payload size is bounded for a protocol (UDP: a tag at least, a datagram at most). */
+export interface SizeLimits {
+  minSize?: number;
+  maxSize: number;
+  sizeNote: string;
+}
 
-type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
+/** The options every load CLI shares, described once; a CLI adds its own beside them. */
+export function commonLoadOptions(limits: SizeLimits, timeout: { default: number; help: string } = { default: DEFAULTS.timeoutMs, help: 'a frame unanswered this long is a timeout' }) {
+  return {
+    target: customOption('target', (t, f) => ({ text: t, ...parseTarget(t, f) }), { meta: 'HOST:PORT', help: 'server to load (required)' }),
+    connections: integerOption('connections', { min: 1, max: 100_000, meta: 'N', default: DEFAULTS.connections, help: 'concurrent connections' }),
+    payloadBytes: customOption(
+      'size',
+      (t, f) => {
+        const size = parseSize(t);
+        if (size === undefined || size < (limits.minSize ?? 0) || size > limits.maxSize) throw new UsageError(`--${f} must be ${limits.sizeNote} such as 64, 4k or 1MiB (got "${t}")`);
+        return size;
+      },
+      { meta: 'S', default: DEFAULTS.payloadBytes, help: `payload bytes: ${limits.sizeNote}` },
+    ),
+    durationSec: positiveNumberOption('duration', { meta: 'SEC', default: DEFAULTS.loadDurationSec, help: 'measured window' }),
+    warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', default: DEFAULTS.loadWarmupSec, help: 'discarded warmup before it' }),
+    rate: positiveNumberOption('rate', { meta: 'R', help: 'open loop: total messages/s at a constant rate; latency from the intended send time' }),
+    timeoutMs: positiveNumberOption('timeout', { meta: 'MS', ...timeout }),
+    maxErrors: integerOption('max-errors', { min: 0, max: Number.MAX_SAFE_INTEGER, meta: 'N', default: 0, help: 'errors tolerated before the run fails (any mismatch fails)' }),
+    json: switchOption('json', 'machine output for the orchestrator'),
+    help: switchOption('help', 'this text'),
+  } as const;
+}
 
 export interface CommonLoad {
   target: string;
@@ -54,44 +72,32 @@ export async function prepareLoad(common: CommonLoad): Promise<void> {
   watchParent(() => process.exit(1));
 }
 
-/** Parses the common flags plus `extra`; returns undefined after printing `usage` for --help. */
-export function parseLoadArgs<E extends FlagSpec>(
-  argv: string[],
-  extra: E,
-  usage: string,
-  limits: { minSize?: number; maxSize: number; sizeNote?: string; defaultTimeoutMs: number },
-): { common: CommonLoad; values: Record<string, string | boolean | undefined> } | undefined {
-  const { values } = parseFlags(argv, { ...COMMON_LOAD_FLAGS, ...extra });
-  const v = values as Record<string, string | boolean | undefined>;
+type CommonTable = ReturnType<typeof commonLoadOptions>;
+
+/** Parses argv against the common options plus a CLI's own; undefined after printing `usage` for --help. */
+export function parseLoadArgs<O extends CommonTable>(argv: string[], table: O, usage: string): { common: CommonLoad; values: OptionValues<O> } | undefined {
+  const { values } = parseOptions(argv, table);
+  const v = values as OptionValues<CommonTable>;
   if (v.help) {
     process.stdout.write(usage + '\n');
     return undefined;
   }
-  if (typeof v.target !== 'string') throw new UsageError('--target HOST:PORT is required');
-  const { host, port } = parseTarget(v.target);
-  const sizeText = typeof v.size === 'string' ? v.size : undefined;
-  const size = sizeText === undefined ? 64 : parseSize(sizeText);
-  if (size === undefined || size < (limits.minSize ?? 0) || size > limits.maxSize) {
-    throw new UsageError(`--size must be ${limits.sizeNote ?? `a byte count up to ${limits.maxSize}`} such as 64, 4k or 1MiB (got "${sizeText}")`);
-  }
-  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const json = v.json === true;
-  const rate = str('rate') === undefined ? undefined : positiveNumber('rate', str('rate'), 1);
+  if (v.target === undefined) throw new UsageError('--target HOST:PORT is required');
   return {
-    values: v,
+    values,
     common: {
-      target: v.target,
-      host,
-      port,
-      connections: positiveInteger('connections', str('connections'), 50, 100_000),
-      payloadBytes: size,
-      durationSec: positiveNumber('duration', str('duration'), 5),
-      warmupSec: nonNegativeNumber('warmup', str('warmup'), 1),
-      ...(rate !== undefined ? { rate } : {}),
-      timeoutMs: positiveNumber('timeout', str('timeout'), limits.defaultTimeoutMs),
-      maxErrors: nonNegativeInteger('max-errors', str('max-errors'), 0),
-      json,
-      ...(json ? { onPhase: (phase: 'measure' | 'done') => process.stdout.write(`${PHASE_PREFIX}${phase}\n`) } : {}),
+      target: v.target.text,
+      host: v.target.host,
+      port: v.target.port,
+      connections: v.connections,
+      payloadBytes: v.payloadBytes,
+      durationSec: v.durationSec,
+      warmupSec: v.warmupSec,
+      ...(v.rate !== undefined ? { rate: v.rate } : {}),
+      timeoutMs: v.timeoutMs,
+      maxErrors: v.maxErrors,
+      json: v.json,
+      ...(v.json ? { onPhase: (phase: 'measure' | 'done') => process.stdout.write(`${PHASE_PREFIX}${phase}\n`) } : {}),
     },
   };
 }

@@ -18,6 +18,7 @@ import { NumberRing } from './ring.js';
 import { measureWindow } from './window.js';
 
 export type ConnectionPattern = 'persistent' | 'connect-per-request';
+export const PATTERNS: readonly ConnectionPattern[] = ['persistent', 'connect-per-request'];
 
 export interface TcpLoadOptions {
   host: string;

@@ -103,11 +103,17 @@ export function list(flag: string, text: string): string[] {
   return items;
 }
 
+/** Bad input of any kind (a flag, a work spec, a model name): exit 2 with one line, never a stack trace. */
+export function isUsageError(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  return error instanceof UsageError || name === 'UsageError' || name === 'WorkSpecError' || name === 'UnknownModelError';
+}
+
 /** Runs an entry point: usage errors print one line and exit 2; other failures print their message and exit 1. */
 export function runMain(main: () => Promise<void>, usage?: string): void {
   main().catch((error: unknown) => {
     const err = error as Error;
-    if (err instanceof UsageError || err.name === 'UsageError' || err.name === 'WorkSpecError' || err.name === 'UnknownModelError') {
+    if (isUsageError(err)) {
       process.stderr.write(`error: ${err.message}\n`);
       if (usage) process.stderr.write(`run with --help for usage\n`);
       process.exitCode = 2;

@@ -4,10 +4,10 @@
  * than faked.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { NATIVE_TARGETS, type NativeTarget } from '../lib/native.js';
-import { PROJECT_ROOT } from '../servers/paths.js';
+import { PROJECT_ROOT } from '../lib/paths.js';
 
 const compiler = process.env.CC ?? 'cc';
 
@@ -21,12 +21,17 @@ function build(t: NativeTarget): void {
   const source = path.join(PROJECT_ROOT, t.source);
   mkdirSync(path.dirname(t.binary), { recursive: true });
   if (process.platform !== 'linux') return skip(t, `epoll is Linux-only (this is ${process.platform})`);
+  const defines = Object.entries(t.defines).map(([name, value]) => `-D${name}=${value}`);
+  // The -D values are an input too: a changed default rebuilds the binary.
+  const flagsFile = `${t.binary}.flags`;
+  const sameFlags = existsSync(flagsFile) && readFileSync(flagsFile, 'utf8') === defines.join(' ');
   const newestInput = Math.max(...[t.source, ...t.headers].map((f) => statSync(path.join(PROJECT_ROOT, f)).mtimeMs));
-  if (existsSync(t.binary) && statSync(t.binary).mtimeMs >= newestInput) return;
-  const result = spawnSync(compiler, ['-O2', '-Wall', '-Wextra', '-o', t.binary, source, ...t.libs], { encoding: 'utf8' });
+  if (sameFlags && existsSync(t.binary) && statSync(t.binary).mtimeMs >= newestInput) return;
+  const result = spawnSync(compiler, ['-O2', '-Wall', '-Wextra', ...defines, '-o', t.binary, source, ...t.libs], { encoding: 'utf8' });
   if (result.error) return skip(t, `no C compiler (${compiler}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`);
   if (result.status !== 0) return skip(t, `${compiler} failed: ${result.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
   rmSync(t.skipFile, { force: true });
+  writeFileSync(flagsFile, defines.join(' '));
 }
 
 for (const t of NATIVE_TARGETS) build(t);

@@ -7,7 +7,7 @@ import { parseFlags, positiveNumber, runMain, UsageError } from '../lib/cli-args
 import { readRecords, recordsFileFor } from '../bench/results-dir.js';
 import { appendFileSync } from 'node:fs';
 import { runGate } from '../bench/gate.js';
-import { compareMarkdown, compareTable } from '../lib/format/compare.js';
+import { compareMarkdown, compareTable } from '../bench/format/compare.js';
 
 const USAGE = `usage: npm run compare -- BASELINE [CURRENT] [options]
 

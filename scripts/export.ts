@@ -4,31 +4,39 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { nonNegativeNumber, oneOf, parseFlags, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
-import { WORKLOAD_FLAGS, workloadsFromFlags } from '../bench/settings.js';
+import { runMain, UsageError } from '../lib/cli-args.js';
+import { DEFAULTS } from '../lib/defaults.js';
+import { choiceOption, helpText, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
+import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/settings.js';
 import { artilleryScript } from '../bench/export-artillery.js';
 import { ARTILLERY_VERSION } from '../bench/artillery-tool.js';
 import { captureEnvironment } from '../bench/env.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 
 const FORMATS = ['artillery'] as const;
 
-const USAGE = `usage: npm run export -- --format artillery [options]
+const OPTIONS = {
+  format: choiceOption('format', FORMATS, { meta: 'F', help: 'artillery (the only format so far)' }),
+  out: textOption('out', { meta: 'FILE', default: path.join('results', 'artillery', 'conbench.yml'), help: 'the script to write' }),
+  target: textOption('target', { meta: 'URL', default: 'http://127.0.0.1:9000', help: 'base URL in the script (artillery run --target overrides it)' }),
+  ...WORKLOAD_OPTIONS,
+  profile: { ...WORKLOAD_OPTIONS.profile, help: 'whose workloads', defaultText: 'full: all of them' },
+  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'seconds of load per workload', defaultText: 'the profile\'s' }),
+  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'seconds of warmup before it', defaultText: 'the profile\'s' }),
+  timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a request unanswered this long fails' }),
+  help: switchOption('help', 'this text'),
+} as const;
 
-Writes the HTTP workloads (every family of the profile, over HTTP) as one Artillery script with one environment
-per workload, and the processor that checks every echo next to it (FILE → FILE without .yml + .processor.mjs).
-
-  --format F           artillery (the only format so far)
-  --out FILE           the script to write (default results/artillery/conbench.yml)
-  --target URL         base URL in the script (default http://127.0.0.1:9000; artillery run --target overrides it)
-  --profile NAME       whose workloads (default full: all of them)
-  --filter TEXT        only workloads whose name contains TEXT (comma-separated: any of them)
-  --connections N, --size S, --work SPEC, --rate R, --pattern P, --set KEY=VALUE
-                       change every workload, as for npm run bench
-  --duration SEC       seconds of load per workload (default: the profile's)
-  --warmup SEC         seconds of warmup before it (default: the profile's)
-  --timeout MS         a request unanswered this long fails (default 5000)
-  --help               this text`;
+const O = OPTIONS;
+const USAGE = helpText(
+  'usage: npm run export -- --format artillery [options]',
+  'Writes the HTTP workloads (every family of the profile, over HTTP) as one Artillery script with one environment\nper workload, and the processor that checks every echo next to it (FILE → FILE without .yml + .processor.mjs).',
+  [
+    { options: [O.format, O.out, O.target, O.profile, O.filter] },
+    { heading: 'Changing every workload, as for npm run bench', options: [O.connections, O.payloadBytes, O.work, O.inFlight, O.pattern, O.rate, O.set] },
+    { options: [O.durationSec, O.warmupSec, O.timeoutMs, O.help] },
+  ],
+);
 
 function targetUrl(text: string): string {
   let url: URL;
@@ -42,33 +50,23 @@ function targetUrl(text: string): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseFlags(process.argv.slice(2), {
-    ...WORKLOAD_FLAGS,
-    format: { type: 'string' },
-    out: { type: 'string' },
-    target: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    timeout: { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) {
+  const { values: v, given } = parseOptions(process.argv.slice(2), OPTIONS);
+  if (v.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  if (values.format === undefined) throw new UsageError(`--format is required: one of ${FORMATS.join(', ')}`);
-  oneOf('format', values.format, FORMATS, 'artillery');
-  if (values.protocol !== undefined && values.protocol !== 'http') throw new UsageError(`--protocol ${values.protocol}: Artillery scripts are exported for the HTTP workloads only`);
-  if (values.driver !== undefined) throw new UsageError('--driver does not apply: Artillery is the driver');
-  const { profile, workloads } = workloadsFromFlags({ ...values, protocol: 'http' }, 'full');
-  const out = path.resolve(values.out ?? path.join('results', 'artillery', 'conbench.yml'));
+  if (v.format === undefined) throw new UsageError(`--format is required: one of ${FORMATS.join(', ')}`);
+  if (v.protocol !== undefined && v.protocol !== 'http') throw new UsageError(`--protocol ${String(v.protocol)}: Artillery scripts are exported for the HTTP workloads only`);
+  if (given.has('driver')) throw new UsageError('--driver does not apply: Artillery is the driver');
+  const { profile, workloads } = workloadsFromFlags({ ...v, protocol: 'http' }, 'full');
+  const out = path.resolve(v.out);
   const processorFile = `${path.basename(out).replace(/\.ya?ml$/i, '')}.processor.mjs`;
   const env = captureEnvironment();
   const script = artilleryScript(workloads, {
-    target: targetUrl(values.target ?? 'http://127.0.0.1:9000'),
-    warmupSec: nonNegativeNumber('warmup', values.warmup, profile.warmupSec),
-    durationSec: positiveNumber('duration', values.duration, profile.durationSec),
-    timeoutMs: positiveNumber('timeout', values.timeout, 5000),
+    target: targetUrl(v.target),
+    warmupSec: v.warmupSec ?? profile.warmupSec,
+    durationSec: v.durationSec ?? profile.durationSec,
+    timeoutMs: v.timeoutMs,
     processorFile,
     origin: `npm run export -- --format artillery; conbench ${env.gitCommit}${env.gitDirty ? ' (modified)' : ''}; tested with Artillery ${ARTILLERY_VERSION}`,
   });

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import binomialTest from '@stdlib/stats-binomial-test';
 import { list, nonNegativeNumber, parseFlags, positiveInteger, positiveNumber, runMain, UsageError } from '../lib/cli-args.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import { findModel } from '../servers/registry.js';
 import { newSuiteId, readRecords } from '../bench/results-dir.js';
 import { countedRuns, cpuPerMessageSamples } from '../bench/aggregate.js';

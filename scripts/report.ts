@@ -10,7 +10,7 @@ import { isCeiling } from '../bench/record.js';
 import { expandFamily } from '../bench/matrix.js';
 import { FAMILIES } from '../bench/workloads.js';
 import { verdictReport, writeCharts, writeReports } from '../bench/report.js';
-import { groupByWorkload, workloadTable } from '../lib/format/table.js';
+import { groupByWorkload, workloadTable } from '../bench/format/table.js';
 import { costModelReport } from '../bench/cost-report.js';
 
 const USAGE = `usage: npm run report -- [SUITE] [--no-write]

@@ -3,14 +3,13 @@
  * Prints the ready line (see protocol.ts) only once the server can serve. The orchestrator starts models the same way.
  */
 import { spawn } from 'node:child_process';
-import os from 'node:os';
-import { parseFlags, runMain } from '../lib/cli-args.js';
+import { runMain } from '../lib/cli-args.js';
+import { helpText, parseOptions } from '../lib/options.js';
 import { formatReadyLine } from './protocol.js';
 import { MODELS } from './registry.js';
 import { calibrateSpin, formatWork, resolveWork } from './work.js';
-import { SERVE_FLAGS, serveOptions } from './serve-options.js';
+import { SERVE_OPTIONS, serveOptions } from './serve-options.js';
 import { nativeArgs, nativeEnv } from './native/args.js';
-import { DEFAULT_MAX_CHILDREN } from './types.js';
 import { INJECT_CPU_ENV } from './handler.js';
 import { watchParent } from '../lib/parent.js';
 import { assertResolves } from '../lib/resolve.js';
@@ -18,29 +17,19 @@ import { assertResolves } from '../lib/resolve.js';
 /** How long a stop may take before the process gives up on it (models stop their children within 2 s each). */
 const STOP_TIMEOUT_MS = 10_000;
 
-const USAGE = `usage: npm run serve -- --model NAME [options]
-
-Runs one concurrency model's echo server until SIGTERM or SIGINT.
-
-  --model NAME        one of: ${MODELS.map((m) => m.name).join(', ')}
-  --protocol P        tcp (default), http or udp
-  --host H            address to listen on (default 127.0.0.1)
-  --port P            port (default 0: a free one, printed in the ready line)
-  --work SPEC         handler work per message: none (default), cpu:<µs>, block:<ms>, async:<ms>
-  --workers N         workers/children/threads for parallel models (default: CPUs this process may use, ${os.availableParallelism()})
-  --max-children N    fork-per-connection: children alive at once (default ${DEFAULT_MAX_CHILDREN})
-  --cpu-rate R        spin-loop iterations per µs for cpu work (default: calibrated at start)
-  --inject-cpu US     test knob for the regression gate: US µs of extra busy work on every message (Node
-                      models only; npm run gate:validate uses it to measure the gate's detection rate)
-  --help              this text
-
-TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
+const O = SERVE_OPTIONS;
+const USAGE = helpText(
+  'usage: npm run serve -- --model NAME [options]',
+  'Runs one concurrency model\'s echo server until SIGTERM or SIGINT.',
+  [{ options: [O.model, O.protocol, O.host, O.port, O.work, O.workers, O.maxChildren, O.cpuRate, O.injectMicros, O.help] }],
+  `TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
 is closed and logged on stderr (one line, at most once a second).
 Prints "CONBENCH_READY {json}" on stdout when it can serve. Exit status: 0 after a clean stop, 1 on a failure,
-2 for bad usage (unknown model, bad flag, a host that does not resolve).`;
+2 for bad usage (unknown model, bad flag, a host that does not resolve).`,
+);
 
 async function main(): Promise<void> {
-  const { values } = parseFlags(process.argv.slice(2), { ...SERVE_FLAGS, help: { type: 'boolean' } });
+  const { values } = parseOptions(process.argv.slice(2), SERVE_OPTIONS);
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;

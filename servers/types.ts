@@ -1,9 +1,6 @@
 import type { Protocol } from './protocol.js';
 import type { Work } from './work.js';
 
-/** fork-per-connection's default cap on live children. */
-export const DEFAULT_MAX_CHILDREN = 32;
-
 /** What every model is started with; the same for all, so rows of a table are comparable. */
 export interface ServerOptions {
   model: string;

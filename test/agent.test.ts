@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import { connectAgent } from '../bench/remote-host.js';
 import { tokenMatches } from '../bench/agent-protocol.js';
 import type { ServerHost } from '../bench/server-host.js';

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { verdict } from '../bench/verdict.js';
-import { chartFile, latencySpec, oneTwoFive, renderSvg, throughputSpec, verdictSpec } from '../lib/format/charts.js';
-import { recordsToCsv } from '../lib/format/csv.js';
-import { markdownReport } from '../lib/format/markdown.js';
+import { chartFile, latencySpec, oneTwoFive, renderSvg, throughputSpec, verdictSpec } from '../bench/format/charts.js';
+import { recordsToCsv } from '../bench/format/csv.js';
+import { markdownReport } from '../bench/format/markdown.js';
 import { latencyHistogram, percentileCurve } from '../clients/histogram.js';
 import { ENV, fakeRecord, runsOf } from './helpers/records.js';
 

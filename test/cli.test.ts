@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compiled } from '../servers/paths.js';
-import { settingsFromArgs } from '../bench/cli.js';
+import { compiled } from '../lib/paths.js';
+import { settingsFromArgs } from '../bench/settings.js';
+import { isUsageError } from '../lib/cli-args.js';
 import { runsOf } from './helpers/records.js';
 
 function run(entry: string, args: string[]) {
@@ -16,6 +17,8 @@ function run(entry: string, args: string[]) {
 const STACK = /\n\s+at .+:\d+:\d+/;
 
 describe('bad input', () => {
+  // Checked in this process (a spawned bench costs ~0.4 s each); the one-line, exit-2 path they all take is checked
+  // through the real entry point below.
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--runs', '0'], /--runs must be an integer from 1/],
@@ -35,7 +38,23 @@ describe('bad input', () => {
     [['--agent', 'somewhere'], /--agent must be HOST:PORT/],
     [['--agent-token-file', '/tmp/x'], /--agent-token-file needs --agent HOST:PORT/],
     [['--agent', '127.0.0.1:7000', '--agent-token-file', '/nonexistent/token'], /--agent-token-file \/nonexistent\/token: cannot read it \(ENOENT\)/],
-  ])('bench %j', (args, message) => {
+  ])('bench %j is a usage error naming what is wrong', (args, message) => {
+    let thrown: unknown;
+    try {
+      settingsFromArgs(args as string[]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isUsageError(thrown), String(thrown)).toBe(true);
+    expect((thrown as Error).message).toMatch(message as RegExp);
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--work', 'cpu'], /work "cpu" needs an amount/],
+    [['--model', 'nope'], /unknown model "nope"/],
+    [['--baseline', '/nonexistent/x'], /no results at/],
+  ])('the bench entry point exits 2 with one line for %j', (args, message) => {
     const r = run('bench/cli.ts', args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message as RegExp);
@@ -131,7 +150,8 @@ describe('bench settings', () => {
 describe('npm run bench, end to end (tiny)', () => {
   it('runs the cells, prints tables and the verdict, writes every report, and gates on a baseline', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-results-'));
-    const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--duration', '0.4', '--warmup', '0.1', '--out', out];
+    // --keep-every-run: exactly two runs a cell, however busy the machine is (no run is set aside and repeated).
+    const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '0.4', '--warmup', '0.1', '--out', out];
     const first = run('bench/cli.ts', [...args, '--save-baseline']);
     expect(first.stderr).not.toMatch(STACK);
     expect(first.code).toBe(0);
@@ -146,6 +166,7 @@ describe('npm run bench, end to end (tiny)', () => {
     expect(records).toHaveLength(4);
     for (const r of records) {
       expect(r.status).toBe('ok');
+      expect(r.discarded).toBeUndefined();
       expect(r.env.node).toBe(process.version);
       expect(r.params).toMatchObject({ protocol: 'tcp', connections: 50, payloadBytes: 64 });
       expect(r.result.errors.mismatches).toBe(0);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/compare.js';
 import { runGate } from '../bench/gate.js';
-import { compareMarkdown, compareTable } from '../lib/format/compare.js';
+import { compareMarkdown, compareTable } from '../bench/format/compare.js';
 import { fakeRecord, runsOf } from './helpers/records.js';
 
 const opts: CompareOptions = { threshold: 0.1, alpha: 0.05 };

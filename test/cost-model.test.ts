@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { COST_SHAPES, cpusGiven, predictCell, predictSuite, withinTolerance, type Prediction } from '../bench/cost-model.js';
 import { costModelReport } from '../bench/cost-report.js';
-import { costModelTables } from '../lib/format/cost-model.js';
+import { costModelTables } from '../bench/format/cost-model.js';
 import { MODELS } from '../servers/registry.js';
 import type { CellSummary } from '../bench/aggregate.js';
 import { ENV } from './helpers/records.js';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import { workloadsFromFlags } from '../bench/settings.js';
 import { artilleryScript } from '../bench/export-artillery.js';
 import * as processor from '../bench/artillery-processor.js';

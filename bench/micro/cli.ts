@@ -10,7 +10,7 @@ import { list, parseFlags, positiveInteger, runMain, UsageError } from '../../li
 import { captureEnvironment } from '../env.js';
 import { cpuSplit } from '../pinning.js';
 import { newSuiteId, ResultsDir } from '../results-dir.js';
-import { microNotes, microTable } from '../../lib/format/micro.js';
+import { microNotes, microTable } from '../format/micro.js';
 import { measurePrimitive } from './measure.js';
 import { PRIMITIVES } from './primitives.js';
 import { countCpus, pinProcess } from './pin.js';

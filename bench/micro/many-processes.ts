@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FnReturnedObject } from 'tinybench';
-import { DEFAULT_MAX_CHILDREN } from '../../servers/types.js';
+import { DEFAULTS } from '../../lib/defaults.js';
 import { ownCpuUs } from './measure.js';
 import { startMicroChild, type MicroChild } from './peer.js';
 import { pinProcess } from './pin.js';
@@ -19,7 +19,7 @@ import { connectEcho, FRAME_PAYLOAD_BYTES, type EchoConnection } from './sockets
 import type { Fixture, MicroContext, Primitive } from './primitive.js';
 
 /** fork-per-connection's default cap: the processes its persistent cells serve with. */
-export const ECHO_PROCESSES = DEFAULT_MAX_CHILDREN;
+export const ECHO_PROCESSES = DEFAULTS.maxChildren;
 
 export function manyProcessesId(processes: number): string {
   return `tcp-rtt-${processes}-procs`;

@@ -4,7 +4,7 @@
  * operation waiting on it instead of hanging the run.
  */
 import { fork, type ChildProcess, type Serializable, type SendHandle } from 'node:child_process';
-import { compiled } from '../../servers/paths.js';
+import { compiled } from '../../lib/paths.js';
 import { hasExited, stopChild, waitForReady } from '../../servers/models/supervise.js';
 import { CPU_QUERY, isCpuAnswer, type Role } from './child-protocol.js';
 

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { FnReturnedObject } from 'tinybench';
 import { FORK_CHILD_ENTRY } from '../../servers/models/fork-pool.js';
 import { childEnv } from '../../servers/entries/child-config.js';
-import { DEFAULT_MAX_CHILDREN } from '../../servers/types.js';
+import { DEFAULTS } from '../../lib/defaults.js';
 import { hasExited, stopChild, waitForReady } from '../../servers/models/supervise.js';
 import { listenOn } from '../../servers/listen.js';
 import { reapedChildrenCpuUs } from '../sampler.js';
@@ -78,7 +78,7 @@ const handlePass: Primitive = {
 };
 
 /** fork-per-connection's default cap: the burst its first connections cause. */
-export const FORK_BURST = DEFAULT_MAX_CHILDREN;
+export const FORK_BURST = DEFAULTS.maxChildren;
 
 /**
  * fork() of `count` children together (the fork models' real child entry) until every one has sent its ready message;

@@ -7,7 +7,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import type { FnReturnedObject } from 'tinybench';
-import { compiled } from '../../servers/paths.js';
+import { compiled } from '../../lib/paths.js';
 import { waitForReady } from '../../servers/models/supervise.js';
 import type { Work } from '../../servers/work.js';
 import { ownCpuUs } from './measure.js';

@@ -87,6 +87,15 @@ static inline void hist_record(uint64_t *h, int64_t nanos) {
 
 /* ---- options ---- */
 
+/* The defaults are lib/defaults.ts's, handed over by npm run build (-D), not repeated here. */
+#if !defined(CB_DEFAULT_CONNECTIONS) || !defined(CB_DEFAULT_IN_FLIGHT) || !defined(CB_DEFAULT_PAYLOAD_BYTES) || \
+    !defined(CB_DEFAULT_DURATION_SEC) || !defined(CB_DEFAULT_WARMUP_SEC) || !defined(CB_DEFAULT_TIMEOUT_MS) ||   \
+    !defined(CB_DEFAULT_READY_TIMEOUT_SEC)
+#error "build with npm run build: it passes the shared defaults of lib/defaults.ts as -D flags"
+#endif
+#define CB_STR_(x) #x
+#define CB_STR(x) CB_STR_(x)
+
 enum pattern { PERSISTENT, CONNECT_PER_REQUEST };
 
 static struct {
@@ -98,24 +107,26 @@ static struct {
   double duration, warmup, rate, ready_timeout;
   int64_t timeout_ns;
   enum pattern pattern;
-} opt = {.connections = 50, .in_flight = 1, .threads = 1, .payload = 64, .duration = 5, .warmup = 1,
-         .ready_timeout = 30, .timeout_ns = 5000000000LL, .pattern = PERSISTENT};
+} opt = {.connections = CB_DEFAULT_CONNECTIONS, .in_flight = CB_DEFAULT_IN_FLIGHT, .threads = 1,
+         .payload = CB_DEFAULT_PAYLOAD_BYTES, .duration = CB_DEFAULT_DURATION_SEC, .warmup = CB_DEFAULT_WARMUP_SEC,
+         .ready_timeout = CB_DEFAULT_READY_TIMEOUT_SEC, .timeout_ns = CB_DEFAULT_TIMEOUT_MS * 1000000LL,
+         .pattern = PERSISTENT};
 
 static const char USAGE[] =
     "usage: tcp-load --target HOST:PORT [options]\n"
     "Native load driver for the conbench framed echo protocol; verifies every echoed byte.\n"
     "  --target HOST:PORT        server to load (required)\n"
-    "  --connections N           concurrent connections (default 50)\n"
-    "  --in-flight D             frames in flight per connection, closed loop (default 1)\n"
-    "  --size BYTES              payload bytes, 0 to 67108864 (default 64)\n"
-    "  --duration SEC            measured window (default 5)\n"
-    "  --warmup SEC              discarded warmup before it (default 1)\n"
+    "  --connections N           concurrent connections (default " CB_STR(CB_DEFAULT_CONNECTIONS) ")\n"
+    "  --in-flight D             frames in flight per connection, closed loop (default " CB_STR(CB_DEFAULT_IN_FLIGHT) ")\n"
+    "  --size BYTES              payload bytes, 0 to 67108864 (default " CB_STR(CB_DEFAULT_PAYLOAD_BYTES) ")\n"
+    "  --duration SEC            measured window (default " CB_STR(CB_DEFAULT_DURATION_SEC) ")\n"
+    "  --warmup SEC              discarded warmup before it (default " CB_STR(CB_DEFAULT_WARMUP_SEC) ")\n"
     "  --pattern P               persistent (default) or connect-per-request\n"
     "  --rate R                  open loop: total frames/s; latency from the intended send time\n"
-    "  --timeout MS              a frame unanswered this long is a timeout (default 5000)\n"
+    "  --timeout MS              a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")\n"
     "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
     "  --ready-connections K     open the window only once K connections have had an echo (default 0)\n"
-    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default 30)\n";
+    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n";
 
 static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
   char *end;

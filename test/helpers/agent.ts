@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { compiled } from '../../servers/paths.js';
+import { compiled } from '../../lib/paths.js';
 import { AGENT_LISTENING_PREFIX } from '../../bench/agent-protocol.js';
 
 export interface AgentProcess {

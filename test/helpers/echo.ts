@@ -94,9 +94,8 @@ export function delay(ms: number): Promise<void> {
 
 /** `clients` concurrent HTTP clients (keep-alive unless told otherwise) each POST `requests` random bodies and GET once; all must echo. */
 export async function httpExchange(port: number, clients: number, requests: number, sizes: readonly number[], keepAlive = true): Promise<ExchangeReport> {
-  const agent = new http.Agent({ keepAlive, maxSockets: clients });
   const report: ExchangeReport = { connections: clients, frames: 0, mismatches: 0, failures: [] };
-  const request = (method: string, body?: Buffer): Promise<{ status: number; body: Buffer }> =>
+  const request = (agent: http.Agent, method: string, body?: Buffer): Promise<{ status: number; body: Buffer }> =>
     new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, method, path: '/', agent, headers: body ? { 'content-length': body.length } : {} }, (res) => {
         const chunks: Buffer[] = [];
@@ -108,23 +107,28 @@ export async function httpExchange(port: number, clients: number, requests: numb
       req.on('error', reject);
       req.end(body);
     });
+  // Each client is one connection (kept alive across its requests) that it closes when it is done, as a browser tab
+  // or a service client would: a shared pool would keep idle connections open, and a server with a process per
+  // connection would keep the clients queued behind them waiting for its keep-alive timeout.
   await Promise.all(
     Array.from({ length: clients }, async (_, i) => {
+      const agent = new http.Agent({ keepAlive, maxSockets: 1 });
       try {
         for (let r = 0; r < requests; r++) {
           const body = randomBytes(sizes[(i + r) % sizes.length]!);
-          const res = await request('POST', body);
+          const res = await request(agent, 'POST', body);
           report.frames++;
           if (res.status !== 200 || !res.body.equals(body)) report.mismatches++;
         }
-        const get = await request('GET');
+        const get = await request(agent, 'GET');
         if (get.status !== 200 || get.body.toString() !== 'conbench ok\n') report.mismatches++;
       } catch (error) {
         report.failures.push(`client ${i}: ${(error as Error).message}`);
+      } finally {
+        agent.destroy();
       }
     }),
   );
-  agent.destroy();
   return report;
 }
 

@@ -1,5 +1,5 @@
 /** One CSV row per run record: every parameter and figure, for spreadsheets and plotting tools. Pure. */
-import type { RunRecord } from '../../bench/record.js';
+import type { RunRecord } from '../record.js';
 
 const COLUMNS = [
   'suiteId', 'time', 'protocol', 'workload', 'model', 'run', 'status', 'reason',

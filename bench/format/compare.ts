@@ -1,7 +1,7 @@
 /** The baseline comparison as a terminal table and as Markdown (the CI job summary). Pure. */
 import Table from 'cli-table3';
-import { METRICS, type CompareReport, type CompareRow } from '../../bench/compare.js';
-import { formatRate } from './units.js';
+import { METRICS, type CompareReport, type CompareRow } from '../compare.js';
+import { formatRate } from '../../lib/format/units.js';
 
 function value(r: CompareRow, v: number): string {
   if (!Number.isFinite(v)) return '–';

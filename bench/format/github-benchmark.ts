@@ -2,8 +2,8 @@
  * A suite's cells in github-action-benchmark's JSON (tool `customBiggerIsBetter` / `customSmallerIsBetter`), so
  * projects that already chart with that action can feed it conbench's numbers. Pure.
  */
-import type { CellSummary } from '../../bench/aggregate.js';
-import { isCeiling } from '../../bench/record.js';
+import type { CellSummary } from '../aggregate.js';
+import { isCeiling } from '../record.js';
 
 export interface BenchmarkEntry {
   name: string;

@@ -1,9 +1,9 @@
 /** Predicted beside measured (the cost model), one cli-table3 table per workload, and how close it came. Pure. */
 import Table from 'cli-table3';
-import type { Prediction, Term } from '../../bench/cost-model.js';
-import { SATURATED_SHARE, withinTolerance } from '../../bench/cost-model.js';
+import type { Prediction, Term } from '../cost-model.js';
+import { SATURATED_SHARE, withinTolerance } from '../cost-model.js';
 import { formatCpuPerMsg } from './table.js';
-import { formatPercent, formatRate } from './units.js';
+import { formatPercent, formatRate } from '../../lib/format/units.js';
 
 const us = formatCpuPerMsg;
 

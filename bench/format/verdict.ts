@@ -1,6 +1,6 @@
 /** The verdict matrix: rows workloads, columns models, throughput relative to the row's best. Pure. */
 import Table from 'cli-table3';
-import type { VerdictCell, VerdictRow } from '../../bench/verdict.js';
+import type { VerdictCell, VerdictRow } from '../verdict.js';
 
 const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',

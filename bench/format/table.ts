@@ -1,20 +1,13 @@
 /** The per-workload cli-table3 tables. A pure function of cell summaries (plus the split to print). */
 import Table from 'cli-table3';
-import type { CellSummary } from '../../bench/aggregate.js';
-import { isCeiling } from '../../bench/record.js';
-import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from './units.js';
+import type { CellSummary } from '../aggregate.js';
+import { isCeiling } from '../record.js';
+import { describeParams as describeWorkload } from '../axes.js';
+import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from '../../lib/format/units.js';
 
+/** A cell's workload header line. */
 export function describeParams(c: CellSummary): string {
-  const p = c.params;
-  const parts = [
-    p.protocol,
-    `${p.connections} conn`,
-    p.pattern === 'connect-per-request' ? 'connect-per-request' : p.rate !== undefined ? `open loop ${formatRate(p.rate)}/s` : `${p.inFlight} in flight`,
-    formatSize(p.payloadBytes),
-    `work ${p.work}`,
-    `driver ${p.driver}`,
-  ];
-  return parts.join(' · ');
+  return describeWorkload(c.params);
 }
 
 /** Runs that counted (+ set-aside ones, repeated). */

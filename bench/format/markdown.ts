@@ -1,9 +1,9 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import { chartFile } from './chart-files.js';
-import type { CellSummary } from '../../bench/aggregate.js';
-import type { Environment } from '../../bench/record.js';
+import type { CellSummary } from '../aggregate.js';
+import type { Environment } from '../record.js';
 import { clientCell, describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT, throughputCell } from './table.js';
-import { formatRate } from './units.js';
+import { formatRate } from '../../lib/format/units.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;

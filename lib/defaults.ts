@@ -1,0 +1,29 @@
+/**
+ * Defaults that more than one command shares, written once: the bench, the load CLIs, the export and
+ * gate:validate import them, and `npm run build` hands the load driver's to the C compiler (-D), so the C program
+ * receives them rather than repeating them.
+ */
+export const DEFAULTS = {
+  /** Concurrent connections of a workload and of `npm run load`. */
+  connections: 50,
+  /** Frames in flight per connection (closed loop). */
+  inFlight: 1,
+  payloadBytes: 64,
+  /** A message unanswered this long is a timeout. */
+  timeoutMs: 5000,
+  /** Bound on the wait, after the warmup, for every served connection's first answer. */
+  readyTimeoutSec: 30,
+  /** `npm run load`'s window and warmup (the bench's come from its profile). */
+  loadDurationSec: 5,
+  loadWarmupSec: 1,
+  /** fork-per-connection's cap on live children. */
+  maxChildren: 32,
+  /** The regression gate: a change must be larger than this, in percent. */
+  thresholdPercent: 10,
+  /** Adaptive runs: a cell's 95 % interval half-width must reach this, in percent of its mean. */
+  targetCiPercent: 5,
+  /** A run is set aside (and repeated) when the hypervisor stole more than this % of the CPU during it. */
+  stealLimitPercent: 10,
+  /** ... or when other processes used more than this % of a CPU. */
+  otherLoadLimitPercent: 15,
+} as const;
