@@ -1,17 +1,17 @@
 /**
- * Runs a load driver as its own (optionally pinned) process. Every driver entry speaks the same line protocol on
- * stdout: "CONBENCH_PHASE measure" when the measured window opens, "CONBENCH_PHASE done" when it closes, and one
- * "CONBENCH_RESULT {LoadResult}" line. Keeping the client out of the orchestrator's process means its CPU can be
+ * Runs a load driver as its own (optionally pinned) process. Every driver speaks the same line protocol on stdout:
+ * "CONBENCH_PHASE measure" when the measured window opens, "CONBENCH_PHASE done" when it closes, and one result line
+ * (its prefix and conversion come with the driver's command: the Node entries print a LoadResult, the C driver its
+ * own result, converted once here). Keeping the client out of the orchestrator's process means its CPU can be
  * pinned and measured on its own.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { LoadResult } from '../clients/load-result.js';
-import { PHASE_PREFIX, RESULT_PREFIX } from '../clients/line-protocol.js';
+import { PHASE_PREFIX } from '../clients/line-protocol.js';
+import type { DriverCommand } from '../clients/drivers.js';
 
-export interface ClientRun {
-  command: string;
-  args: string[];
+export interface ClientRun extends DriverCommand {
   cpus?: string;
   /** Hard limit: the client is killed past it (a hung client must not hang the suite). */
   timeoutMs: number;
@@ -46,9 +46,9 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
       if (line.startsWith(PHASE_PREFIX)) {
         const phase = line.slice(PHASE_PREFIX.length).trim();
         if (phase === 'measure' || phase === 'done') run.onPhase?.(phase);
-      } else if (line.startsWith(RESULT_PREFIX)) {
+      } else if (line.startsWith(run.resultPrefix)) {
         try {
-          result = JSON.parse(line.slice(RESULT_PREFIX.length)) as LoadResult;
+          result = run.toResult(JSON.parse(line.slice(run.resultPrefix.length)));
         } catch {
           // reported below as a missing result
         }

@@ -137,7 +137,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
     const running = server;
     const tcp = workload.protocol === 'tcp';
-    const { command, args } = driver.command({
+    const driverCommand = driver.command({
       host: server.host,
       port: server.ready.port,
       connections: workload.connections,
@@ -151,8 +151,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
     });
     const result = await runClientProcess({
-      command,
-      args,
+      ...driverCommand,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
       timeoutMs: (ctx.warmupSec + ctx.readyTimeoutSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
       ...(ctx.signal ? { signal: ctx.signal } : {}),

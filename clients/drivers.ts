@@ -4,28 +4,27 @@
  * about them. For TCP the native C driver is preferred; the Node client is the fallback where there is no compiler.
  */
 import type { Protocol } from '../servers/protocol.js';
-import type { ConnectionPattern } from './tcp.js';
 import { compiled } from '../lib/paths.js';
 import type { Availability } from '../servers/registry.js';
 import { wrkAvailable } from './http-wrk.js';
-import { nativeDriverStatus } from './native-tcp.js';
+import { nativeDriverStatus, nativeLoadArgs, NATIVE_RESULT_PREFIX, toLoadResult, type NativeRawResult } from './native-tcp.js';
+import { nativeBinary, TCP_LOAD } from '../lib/native.js';
+import { RESULT_PREFIX } from './line-protocol.js';
+import type { LoadResult } from './load-result.js';
+import type { LoadParams } from './load-params.js';
 
 export type { Availability };
 
-export interface LoadSpec {
-  host: string;
-  port: number;
-  connections: number;
-  inFlight: number;
-  payloadBytes: number;
-  pattern: ConnectionPattern;
-  rate?: number;
-  warmupSec: number;
-  durationSec: number;
-  timeoutMs: number;
-  /** TCP drivers: open the window once this many connections have had an answer (bounded by readyTimeoutSec). */
-  readyConnections?: number;
-  readyTimeoutSec?: number;
+/** What the bench asks a driver for: the load parameters, without the in-process phase callback. */
+export type LoadSpec = Omit<LoadParams, 'onPhase'>;
+
+/** A driver's process: its command line, and how its one result line becomes a LoadResult (converted once, here). */
+export interface DriverCommand {
+  command: string;
+  args: string[];
+  /** The prefix of the line holding its result as JSON. */
+  resultPrefix: string;
+  toResult(json: unknown): LoadResult;
 }
 
 export interface Driver {
@@ -33,7 +32,7 @@ export interface Driver {
   protocol: Protocol;
   description: string;
   present(): Availability;
-  command(spec: LoadSpec): { command: string; args: string[] };
+  command(spec: LoadSpec): DriverCommand;
 }
 
 const nodeEntry = (file: string): string => compiled(`clients/${file}`);
@@ -52,8 +51,13 @@ function commonArgs(s: LoadSpec): string[] {
   return args;
 }
 
-function tcpArgs(s: LoadSpec, driver: 'native' | 'node'): string[] {
-  const args = [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--driver', driver, '--in-flight', String(s.inFlight), '--pattern', s.pattern];
+/** A Node entry printing CONBENCH_RESULT {LoadResult}. */
+function nodeCommand(args: string[]): DriverCommand {
+  return { command: process.execPath, args, resultPrefix: RESULT_PREFIX, toResult: (json) => json as LoadResult };
+}
+
+function tcpArgs(s: LoadSpec): string[] {
+  const args = [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--driver', 'node', '--in-flight', String(s.inFlight), '--pattern', s.pattern];
   if (s.readyConnections !== undefined) args.push('--ready-connections', String(s.readyConnections));
   if (s.readyTimeoutSec !== undefined) args.push('--ready-timeout', String(s.readyTimeoutSec));
   return args;
@@ -68,24 +72,22 @@ export const DRIVERS: readonly Driver[] = [
       const s = nativeDriverStatus();
       return s.ok ? { ok: true } : s;
     },
-    command: (s) => ({ command: process.execPath, args: tcpArgs(s, 'native') }),
+    // Spawned directly: no Node process in between, and its output converted once (toLoadResult).
+    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: nativeLoadArgs(s), resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
   },
   {
     name: 'node',
     protocol: 'tcp',
     description: 'the Node TCP client (clients/tcp.ts): one JS thread, saturates near 100k msgs/s here',
     present: () => ({ ok: true }),
-    command: (s) => ({ command: process.execPath, args: tcpArgs(s, 'node') }),
+    command: (s) => nodeCommand(tcpArgs(s)),
   },
   {
     name: 'autocannon',
     protocol: 'http',
     description: 'autocannon through its API (whole-ms latency)',
     present: () => ({ ok: true }),
-    command: (s) => ({
-      command: process.execPath,
-      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight), '--pattern', s.pattern],
-    }),
+    command: (s) => nodeCommand([nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight), '--pattern', s.pattern]),
   },
   {
     name: 'wrk',
@@ -95,20 +97,14 @@ export const DRIVERS: readonly Driver[] = [
       const w = wrkAvailable();
       return w.ok ? { ok: true } : w;
     },
-    command: (s) => ({
-      command: process.execPath,
-      args: [nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'wrk'],
-    }),
+    command: (s) => nodeCommand([nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'wrk']),
   },
   {
     name: 'udp',
     protocol: 'udp',
     description: 'our verifying UDP client (loss, duplicates, reordering counted)',
     present: () => ({ ok: true }),
-    command: (s) => ({
-      command: process.execPath,
-      args: [nodeEntry('udp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight)],
-    }),
+    command: (s) => nodeCommand([nodeEntry('udp-cli.js'), ...commonArgs(s), '--in-flight', String(s.inFlight)]),
   },
 ];
 

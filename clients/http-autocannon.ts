@@ -3,28 +3,15 @@
  * the workload's size are verified byte for byte (autocannon's expectBody counts mismatches); GET checks the fixed
  * body. autocannon's latencies are whole milliseconds: reported as µs with latencyResolution 'ms'.
  */
+import type { LoadParams } from './load-params.js';
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { HTTP_GET_BODY } from '../servers/http-echo.js';
 import { noErrors, type LoadResult } from './load-result.js';
 import { measureClientUsage } from './usage.js';
 
-export interface HttpLoadOptions {
-  host: string;
-  port: number;
-  connections: number;
-  pipelining: number;
-  /** POST this many body bytes; 0 = GET the fixed body. */
-  payloadBytes: number;
-  warmupSec: number;
-  durationSec: number;
-  timeoutMs: number;
-  /** Requests per second in total (autocannon's overallRate); undefined = as fast as possible. */
-  rate?: number;
-  /** A new connection for every request (autocannon's reconnectRate 1). */
-  connectPerRequest?: boolean;
-  onPhase?: (phase: 'measure' | 'done') => void;
-}
+/** HTTP load: inFlight is autocannon's pipelining, connect-per-request its reconnectRate 1. */
+export type HttpLoadOptions = LoadParams;
 
 /** A printable body (autocannon compares bodies as strings). */
 export function httpBody(bytes: number): string {
@@ -35,14 +22,14 @@ function cannonOptions(o: HttpLoadOptions, body: string | undefined, durationSec
   return {
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}/`,
     connections: o.connections,
-    pipelining: o.pipelining,
+    pipelining: o.inFlight,
     duration: durationSec,
     timeout: Math.max(1, Math.ceil(o.timeoutMs / 1000)),
     ...(body !== undefined
       ? { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, expectBody: body }
       : { method: 'GET', expectBody: HTTP_GET_BODY.toString() }),
     ...(o.rate !== undefined ? { overallRate: o.rate } : {}),
-    ...(o.connectPerRequest ? { reconnectRate: 1 } : {}),
+    ...(o.pattern === 'connect-per-request' ? { reconnectRate: 1 } : {}),
   } as autocannon.Options;
 }
 

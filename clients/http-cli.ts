@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const { common: c, values: v } = parsed;
   if (v.driver === 'wrk' && c.rate !== undefined) throw new UsageError('--rate is not supported with wrk (use wrk2 for a constant rate)');
   if (v.driver === 'wrk' && v.pattern !== 'persistent') throw new UsageError('wrk keeps its connections open: --pattern connect-per-request needs autocannon');
-  const options = { ...c, pipelining: v.pipelining, ...(v.pattern === 'connect-per-request' ? { connectPerRequest: true } : {}) };
+  const options = { ...c, inFlight: v.pipelining, pattern: v.pattern };
   if (v.driver === 'wrk') {
     const present = wrkAvailable();
     if (!present.ok) throw new UsageError(present.reason);

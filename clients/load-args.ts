@@ -11,6 +11,7 @@ import { parseTarget } from './target.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
 import { printResult } from './print-result.js';
 import type { LoadResult } from './load-result.js';
+import type { LoadParams } from './load-params.js';
 import { loadExitStatus } from './exit-status.js';
 import { watchParent } from '../lib/parent.js';
 import { assertResolves } from '../lib/resolve.js';
@@ -46,21 +47,13 @@ export function commonLoadOptions(limits: SizeLimits, timeout: { default: number
   } as const;
 }
 
-export interface CommonLoad {
+/** The load parameters every CLI's common flags give, with what only a CLI has (its target text, error budget, output). */
+export type CommonLoad = Omit<LoadParams, 'inFlight' | 'pattern' | 'readyConnections' | 'readyTimeoutSec'> & {
   target: string;
-  host: string;
-  port: number;
-  connections: number;
-  payloadBytes: number;
-  durationSec: number;
-  warmupSec: number;
-  rate?: number;
-  timeoutMs: number;
   /** Errors tolerated before the run counts as a failure (exit 1); a mismatch always fails. */
   maxErrors: number;
   json: boolean;
-  onPhase?: (phase: 'measure' | 'done') => void;
-}
+};
 
 /**
  * What every load CLI does before it loads: a target that does not resolve is bad usage (exit 2), and a client whose

@@ -12,6 +12,7 @@ import { validateTcpLoadOptions, type TcpLoadOptions } from './tcp.js';
 import type { ErrorCounts, LoadResult, Readiness } from './load-result.js';
 import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/native.js';
 import { UsageError } from '../lib/cli-args.js';
+import { PHASE_PREFIX } from './line-protocol.js';
 
 export interface NativeTcpLoadOptions extends TcpLoadOptions {
   /** Event-loop threads in the driver, each pinned to one CPU of its affinity set when there are enough. */
@@ -23,7 +24,7 @@ export function nativeDriverStatus(): NativeStatus {
 }
 
 /** The driver's command line for these options. */
-export function nativeLoadArgs(o: NativeTcpLoadOptions): string[] {
+export function nativeLoadArgs(o: Omit<NativeTcpLoadOptions, 'onPhase'>): string[] {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const args = [
     '--target', `${host}:${o.port}`,
@@ -125,8 +126,8 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
       if (stderr.length < 8000) stderr += d;
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line === 'CONBENCH_PHASE measure') o.onPhase?.('measure');
-      else if (line === 'CONBENCH_PHASE done') o.onPhase?.('done');
+      if (line === `${PHASE_PREFIX}measure`) o.onPhase?.('measure');
+      else if (line === `${PHASE_PREFIX}done`) o.onPhase?.('done');
       else if (line.startsWith(NATIVE_RESULT_PREFIX)) raw = JSON.parse(line.slice(NATIVE_RESULT_PREFIX.length)) as NativeRawResult;
     });
     child.once('error', (error) => reject(new NativeLoadError(`could not start the native driver: ${error.message}`)));

@@ -7,6 +7,7 @@
  * template stamped with the frame's sequence number and connection id, so a lost, reordered, misrouted or corrupted
  * frame is a mismatch. Latency goes into an HdrHistogram in µs; a warmup is run and discarded first.
  */
+import type { LoadParams } from './load-params.js';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -17,30 +18,10 @@ import type { LoadResult } from './load-result.js';
 import { NumberRing } from './ring.js';
 import { measureWindow } from './window.js';
 
-export type ConnectionPattern = 'persistent' | 'connect-per-request';
-export const PATTERNS: readonly ConnectionPattern[] = ['persistent', 'connect-per-request'];
+export { PATTERNS, type ConnectionPattern } from './load-params.js';
 
-export interface TcpLoadOptions {
-  host: string;
-  port: number;
-  connections: number;
-  /** Closed loop: frames in flight per connection. */
-  inFlight: number;
-  payloadBytes: number;
-  warmupSec: number;
-  durationSec: number;
-  pattern: ConnectionPattern;
-  /** Open loop: total frames per second across all connections; undefined = closed loop. */
-  rate?: number;
-  /** A frame unanswered this long counts as a timeout (and so does a connect that takes this long). */
-  timeoutMs: number;
-  /** Open the window only once this many connections have had a verified echo (default 0: after the warmup). */
-  readyConnections?: number;
-  /** ... or once this long has passed after the warmup (default 30). */
-  readyTimeoutSec?: number;
-  /** Called when the measured window starts and when it ends (the orchestrator samples the server then). */
-  onPhase?: (phase: 'measure' | 'done') => void;
-}
+/** The Node TCP client takes the common load parameters as they are. */
+export type TcpLoadOptions = LoadParams;
 
 /** Bytes of the payload that carry the sequence number (u32 LE) and connection id (u32 LE). */
 const TAG_BYTES = 8;

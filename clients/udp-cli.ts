@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const parsed = parseLoadArgs(process.argv.slice(2), OPTIONS, USAGE);
   if (!parsed) return;
   await prepareLoad(parsed.common);
-  emitResult(parsed.common, await runUdpLoad({ ...parsed.common, flows: parsed.common.connections, inFlight: parsed.values.inFlight }));
+  emitResult(parsed.common, await runUdpLoad({ ...parsed.common, inFlight: parsed.values.inFlight, pattern: 'persistent' }));
 }
 
 runMain(main, USAGE);

@@ -4,6 +4,7 @@
  * verified echoes with µs latency, lost (no answer within the timeout), duplicated, reordered (older than one
  * already seen) and mismatched (payload differs) datagrams.
  */
+import type { LoadParams } from './load-params.js';
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -13,21 +14,8 @@ import type { LoadResult } from './load-result.js';
 import { measureWindow, sleep } from './window.js';
 import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 
-export interface UdpLoadOptions {
-  host: string;
-  port: number;
-  flows: number;
-  /** Closed loop: datagrams outstanding per flow. */
-  inFlight: number;
-  payloadBytes: number;
-  warmupSec: number;
-  durationSec: number;
-  /** Open loop: total datagrams per second; undefined = closed loop. */
-  rate?: number;
-  /** An unanswered datagram is lost after this long. */
-  timeoutMs: number;
-  onPhase?: (phase: 'measure' | 'done') => void;
-}
+/** UDP load: connections are flows (one socket each); the pattern does not apply (no connections). */
+export type UdpLoadOptions = LoadParams;
 
 
 class Counters extends WindowCounters {
@@ -152,21 +140,21 @@ export class UdpLoadError extends Error {
 }
 
 export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
-  if (!(Number.isInteger(o.flows) && o.flows >= 1)) throw new UdpLoadError(`flows must be a positive integer (got ${o.flows})`);
+  if (!(Number.isInteger(o.connections) && o.connections >= 1)) throw new UdpLoadError(`connections (flows) must be a positive integer (got ${o.connections})`);
   if (!(Number.isInteger(o.inFlight) && o.inFlight >= 1)) throw new UdpLoadError(`inFlight must be a positive integer (got ${o.inFlight})`);
   if (!(o.payloadBytes >= UDP_TAG_BYTES && o.payloadBytes <= UDP_MAX_PAYLOAD)) {
     throw new UdpLoadError(`UDP payload must be ${UDP_TAG_BYTES}–${UDP_MAX_PAYLOAD} bytes (it carries a flow id and sequence number) (got ${o.payloadBytes})`);
   }
   const c = new Counters();
   let running = true;
-  const flows = Array.from({ length: o.flows }, (_, i) => new Flow(i, o, c, () => running));
+  const flows = Array.from({ length: o.connections }, (_, i) => new Flow(i, o, c, () => running));
   const startedAt = performance.now();
   await Promise.all(flows.map((f) => f.start()));
   const expiry = setInterval(() => {
     const now = performance.now();
     for (const f of flows) f.expire(now);
   }, 20);
-  const perFlow = o.rate !== undefined ? o.rate / o.flows : 0;
+  const perFlow = o.rate !== undefined ? o.rate / o.connections : 0;
   const ticker =
     o.rate !== undefined
       ? setInterval(() => {

@@ -2,37 +2,38 @@
  * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/agent.ts) on the server host, until
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
-import { parseFlags, portNumber, runMain, UsageError } from '../lib/cli-args.js';
+import { portNumber, runMain, UsageError } from '../lib/cli-args.js';
+import { customOption, helpText, parseOptions, switchOption, textOption } from '../lib/options.js';
 import { watchParent } from '../lib/parent.js';
 import { startAgent } from '../bench/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
 
-const USAGE = `usage: npm run agent -- --host ADDR --port P --token-file F
+const OPTIONS = {
+  host: textOption('host', { meta: 'ADDR', help: 'address to listen on (required: no default, so it is never exposed by accident)' }),
+  port: customOption('port', (t, f) => portNumber(f, t, 0), { meta: 'P', help: 'port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})' }),
+  tokenFile: textOption('token-file', { meta: 'F', help: `file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)` }),
+  help: switchOption('help', 'this text'),
+} as const;
 
-Runs the serve agent on the server host: a bench elsewhere (npm run bench -- --agent ADDR:P --agent-token-file F)
-starts and stops servers here, and has their CPU and RSS sampled here. Servers listen on ADDR too.
-
-  --host ADDR         address to listen on (required: no default, so it is never exposed by accident)
-  --port P            port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})
-  --token-file F      file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)
-  --help              this text`;
+const O = OPTIONS;
+const USAGE = helpText(
+  'usage: npm run agent -- --host ADDR --port P --token-file F',
+  `Runs the serve agent on the server host: a bench elsewhere (npm run bench -- --agent ADDR:P --agent-token-file F)
+starts and stops servers here, and has their CPU and RSS sampled here. Servers listen on ADDR too.`,
+  [{ options: [O.host, O.port, O.tokenFile, O.help] }],
+);
 
 async function main(): Promise<void> {
-  const { values } = parseFlags(process.argv.slice(2), {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'token-file': { type: 'string' },
-    help: { type: 'boolean' },
-  });
+  const { values } = parseOptions(process.argv.slice(2), OPTIONS);
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
   if (values.host === undefined) throw new UsageError('--host is required (the address benches reach this agent at)');
   if (values.port === undefined) throw new UsageError('--port is required (0 picks a free one)');
-  if (values['token-file'] === undefined) throw new UsageError('--token-file is required: the agent never runs without a token');
-  const port = portNumber('port', values.port, 0);
-  const token = readTokenFile(values['token-file'], 'token-file', MIN_TOKEN_CHARS);
+  if (values.tokenFile === undefined) throw new UsageError('--token-file is required: the agent never runs without a token');
+  const { port } = values;
+  const token = readTokenFile(values.tokenFile, 'token-file', MIN_TOKEN_CHARS);
 
   const agent = await startAgent({ host: values.host, port, token, log: (line) => process.stderr.write(`agent: ${line}\n`) }).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${values.host}:${port}: ${error.code ?? error.message}`);

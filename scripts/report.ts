@@ -2,7 +2,8 @@
  * `npm run report -- [SUITE]`: prints the tables and the verdict of a saved suite again (and rewrites its Markdown,
  * CSV, summary and charts) from its records alone. SUITE: a suite folder or records.jsonl; default results/LATEST.
  */
-import { parseFlags, runMain, UsageError } from '../lib/cli-args.js';
+import { runMain, UsageError } from '../lib/cli-args.js';
+import { helpText, parseOptions, switchOption } from '../lib/options.js';
 import { readRecords, recordsFileFor, ResultsDir } from '../bench/results-dir.js';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { applyDriverCeiling } from '../bench/ceiling.js';
@@ -13,15 +14,21 @@ import { verdictReport, writeCharts, writeReports } from '../bench/report.js';
 import { groupByWorkload, workloadTable } from '../bench/format/table.js';
 import { costModelReport } from '../bench/cost-report.js';
 
-const USAGE = `usage: npm run report -- [SUITE] [--no-write]
+const OPTIONS = {
+  noWrite: switchOption('no-write', 'print only; do not rewrite report.md, results.csv, summary.json and charts/'),
+  help: switchOption('help', 'this text'),
+} as const;
 
-Re-renders a saved suite's tables, verdict and cost model from its records (results/<suite>/records.jsonl);
+const USAGE = helpText(
+  'usage: npm run report -- [SUITE] [--no-write]',
+  `Re-renders a saved suite's tables, verdict and cost model from its records (results/<suite>/records.jsonl);
 the cost model's micro-costs come from the newest micro run beside it (<root>/micro/LATEST).
-  SUITE        a suite folder, a records.jsonl, or a results root (its LATEST suite); default results
-  --no-write   print only; do not rewrite report.md, results.csv, summary.json and charts/`;
+  SUITE        a suite folder, a records.jsonl, or a results root (its LATEST suite); default results`,
+  [{ options: [OPTIONS.noWrite, OPTIONS.help] }],
+);
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseFlags(process.argv.slice(2), { 'no-write': { type: 'boolean' }, help: { type: 'boolean' } }, true);
+  const { values, positionals } = parseOptions(process.argv.slice(2), OPTIONS, true);
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
   const dir = ResultsDir.of(file);
   const costModel = (plainText: boolean): string => costModelReport(cells, dir.root, { env: records[0]!.env, plain: plainText });
   process.stdout.write(`\n${costModel(plain)}\n`);
-  if (!values['no-write']) {
+  if (!values.noWrite) {
     dir.write('cost-model.txt', `${costModel(true)}\n`);
     const splits = [...new Set(records.filter((r) => r.server).map((r) => `${r.params.pin}: server on CPU ${r.server!.cpus}, client on CPU ${r.clientCpus ?? 'unpinned'}`))];
     writeReports(dir, records[0]!.env, splits.join('; '), cells, records, verdictReport(cells, workloads, true));

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, type ServerProcess } from '../bench/server-process.js';
 import { runClientProcess } from '../bench/client-process.js';
+import { findDriver } from '../clients/drivers.js';
 import { readRecords } from '../bench/results-dir.js';
 import { loadExitStatus } from '../clients/exit-status.js';
 import { noErrors, type LoadResult } from '../clients/load-result.js';
@@ -153,8 +154,8 @@ setInterval(() => undefined, 1000);`;
 });
 
 describe('#5 load clients exit non-zero, with one line saying why, when a run is not a success', () => {
-  const result = (o: Partial<LoadResult> & { errors?: Partial<LoadResult['errors']> }): LoadResult =>
-    ({ driver: 'tcp', seconds: 1, messages: 100, bytes: 0, msgsPerSec: 100, bytesPerSec: 0, latencyResolution: 'us', client: { cpuPercent: 1, saturated: false }, ...o, errors: { ...noErrors(), ...o.errors } }) as LoadResult;
+  const result = (o: Partial<Omit<LoadResult, 'errors'>> & { errors?: Partial<LoadResult['errors']> }): LoadResult =>
+    ({ driver: 'node', seconds: 1, messages: 100, bytes: 0, msgsPerSec: 100, bytesPerSec: 0, latencyResolution: 'us', client: { cpuPercent: 1, saturated: false }, ...o, errors: { ...noErrors(), ...o.errors } }) as LoadResult;
 
   it('one pure rule: nothing verified, any mismatch, or errors over the budget is exit 1', () => {
     expect(loadExitStatus(result({}), 0)).toEqual({ code: 0 });
@@ -196,9 +197,15 @@ describe('#5 load clients exit non-zero, with one line saying why, when a run is
     expect(json.code).toBe(1);
     const line = json.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
     expect((JSON.parse(line!.slice(RESULT_PREFIX.length)) as LoadResult).errors.mismatches).toBeGreaterThan(0);
-    // bench/client-process.ts (how the orchestrator runs clients) resolves with that result despite exit code 1.
-    const viaOrchestrator = await runClientProcess({ command: process.execPath, args: [compiled('clients/tcp-cli.ts'), ...args, '--json'], timeoutMs: 20_000 });
-    expect(viaOrchestrator.errors.mismatches).toBeGreaterThan(0);
+    // bench/client-process.ts (how the orchestrator runs each TCP driver) resolves with that result despite exit code 1.
+    for (const name of ['native', 'node']) {
+      const driver = findDriver(name)!;
+      if (!driver.present().ok) continue;
+      const command = driver.command({ host: '127.0.0.1', port, connections: 2, inFlight: 1, payloadBytes: 64, pattern: 'persistent', warmupSec: 0, durationSec: 0.3, timeoutMs: 5000 });
+      const viaOrchestrator = await runClientProcess({ ...command, timeoutMs: 20_000 });
+      expect(viaOrchestrator.errors.mismatches, name).toBeGreaterThan(0);
+      expect(viaOrchestrator.driver).toBe(name);
+    }
   });
 
   it('errors over --max-errors fail the run; within the budget it succeeds', async () => {
@@ -390,7 +397,7 @@ describe('#9 the small ones', () => {
       ['clients/udp-cli.ts', ['--target', '127.0.0.1:9', '--rate', '-5'], '--rate must be a positive number (got "-5")'],
       ['servers/serve.ts', ['--model', 'event-loop', '--workers', '-2'], '--workers must be an integer from 1 to 256 (got "-2")'],
       ['bench/cli.ts', ['--connections', '-1'], '--connections must be an integer from 1'],
-      ['scripts/compare.ts', ['a', '--threshold', '-3'], 'no results at a'],
+      ['scripts/compare.ts', ['a', '--threshold', '-3'], '--threshold must be a positive number (got "-3")'],
     ] as const) {
       const r = await run(entry, [...args]);
       expect(r.code, `${entry} ${args.join(' ')}`).toBe(2);
@@ -402,7 +409,7 @@ describe('#9 the small ones', () => {
 
   it('the open-loop line prints a latency with one unit ("188.0ms", not "188.0ms µs")', () => {
     const latency = { count: 1, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-    const r = { driver: 'tcp', seconds: 1, messages: 1, bytes: 68, msgsPerSec: 1, bytesPerSec: 68, latency, latencyUncorrected: { ...latency, p99: 188_000 }, latencyResolution: 'us', errors: noErrors(), client: { cpuPercent: 1, saturated: false } } as LoadResult;
+    const r = { driver: 'node', seconds: 1, messages: 1, bytes: 68, msgsPerSec: 1, bytesPerSec: 68, latency, latencyUncorrected: { ...latency, p99: 188_000 }, latencyResolution: 'us', errors: noErrors(), client: { cpuPercent: 1, saturated: false } } as LoadResult;
     expect(printResult('h:1', r)).toMatch(/uncorrected p99 188\.0ms\n/);
     expect(formatLatency(77)).toBe('77 µs');
     expect(formatLatency(1_990_000)).toBe('1.99s');
@@ -474,7 +481,7 @@ async function waitForLoad(root: number): Promise<{ pids: number[]; port: number
       } catch {
         continue;
       }
-      const m = /tcp-cli\.js --target 127\.0\.0\.1:(\d+)/.exec(cmd);
+      const m = /(?:tcp-cli\.js|tcp-load) --target 127\.0\.0\.1:(\d+)/.exec(cmd);
       if (m) found = { pids, port: Number(m[1]) };
     }
     return found !== undefined;
@@ -526,7 +533,7 @@ describe('#1, #3, #4 the bench under interruption: prompt stop, nothing left beh
     const root = bench.child.pid!;
     const { pids } = await waitForLoad(root);
     await new Promise((r) => setTimeout(r, 900));
-    const client = pids.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('tcp-cli.js'));
+    const client = pids.find((p) => /tcp-cli\.js|tcp-load/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8')));
     process.kill(client!, 'SIGKILL');
     const end = await Promise.race([bench.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
     expect(end).not.toBe('hung');

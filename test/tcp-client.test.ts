@@ -97,7 +97,7 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
     const port = await rawServer((s) =>
       s.on('data', (d: Buffer) => {
         const copy = Buffer.from(d);
-        copy[copy.length - 1] ^= 0xff;
+        copy[copy.length - 1]! ^= 0xff;
         s.write(copy);
       }),
     );

@@ -6,7 +6,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { list, parseFlags, positiveInteger, runMain, UsageError } from '../../lib/cli-args.js';
+import { list, runMain, UsageError } from '../../lib/cli-args.js';
+import { helpText, integerOption, parseOptions, repeatedOption, switchOption, textOption } from '../../lib/options.js';
 import { captureEnvironment } from '../env.js';
 import { cpuSplit } from '../pinning.js';
 import { newSuiteId, ResultsDir } from '../results-dir.js';
@@ -17,19 +18,24 @@ import { countCpus, pinProcess } from './pin.js';
 import { microRoot, readMicroRecords, type MicroRecord } from './record.js';
 import type { Fixture } from './primitive.js';
 
-export const USAGE = `usage: npm run bench:micro [-- options]
+const OPTIONS = {
+  filter: textOption('filter', { meta: 'TEXT', help: 'only primitives whose id contains TEXT (comma-separated: any of them)' }),
+  cpus: repeatedOption('cpus', { meta: 'LIST', help: 'run on this taskset CPU list; repeat for several sets; "all" runs unpinned\n(default: the suite\'s server CPUs, for separate and for shared pinning)' }),
+  timeMs: integerOption('time', { min: 1, max: 60_000, meta: 'MS', default: 1000, help: 'tinybench time budget per primitive and CPU set' }),
+  out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
+  list: switchOption('list', 'list the primitives and exit'),
+  help: switchOption('help', 'this text'),
+} as const;
 
-Times the primitive costs behind the concurrency models with tinybench — mean, p50, p99, samples, margin of
+const O = OPTIONS;
+export const USAGE = helpText(
+  'usage: npm run bench:micro [-- options]',
+  `Times the primitive costs behind the concurrency models with tinybench — mean, p50, p99, samples, margin of
 error and CPU time per operation — on each CPU set the suite gives its servers, prints them, and writes
-results/micro/<run>/records.jsonl (results/micro/LATEST names the newest run; npm run bench reads it).
-  --filter TEXT   only primitives whose id contains TEXT (comma-separated: any of them)
-  --cpus LIST     run on this taskset CPU list; repeat for several sets; "all" runs unpinned
-                  (default: the suite's server CPUs, for separate and for shared pinning)
-  --time MS       tinybench time budget per primitive and CPU set (default 1000)
-  --out DIR       results root (default results)
-  --list          list the primitives and exit
-  --help          this text
-On a shared machine run it under the CPU lock: flock /tmp/conbench-cpu.lock npm run bench:micro`;
+results/micro/<run>/records.jsonl (results/micro/LATEST names the newest run; npm run bench reads it).`,
+  [{ options: [O.filter, O.cpus, O.timeMs, O.out, O.list, O.help] }],
+  'On a shared machine run it under the CPU lock: flock /tmp/conbench-cpu.lock npm run bench:micro',
+);
 
 /** The CPU sets the suite's servers get: separate pinning (server without the client's CPU) and shared. */
 function defaultCpuSets(taskset: boolean): string[] {
@@ -48,14 +54,7 @@ function checkCpuSet(text: string): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseFlags(process.argv.slice(2), {
-    filter: { type: 'string' },
-    cpus: { type: 'string', multiple: true },
-    time: { type: 'string' },
-    out: { type: 'string' },
-    list: { type: 'boolean' },
-    help: { type: 'boolean' },
-  });
+  const { values } = parseOptions(process.argv.slice(2), OPTIONS);
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -67,12 +66,12 @@ async function main(): Promise<void> {
   const wanted = values.filter !== undefined ? list('filter', values.filter) : undefined;
   const primitives = wanted ? PRIMITIVES.filter((p) => wanted.some((w) => p.id.includes(w))) : PRIMITIVES;
   if (primitives.length === 0) throw new UsageError(`--filter ${values.filter} matches no primitive; known: ${PRIMITIVES.map((p) => p.id).join(', ')}`);
-  const timeMs = positiveInteger('time', values.time, 1000, 60_000);
+  const { timeMs } = values;
   const env = captureEnvironment();
   const cpuSets = values.cpus ? values.cpus.map(checkCpuSet) : defaultCpuSets(env.taskset);
   if (!env.taskset && cpuSets.some((c) => c !== 'all')) throw new UsageError('--cpus needs taskset, which is not installed; use --cpus all');
 
-  const root = microRoot(values.out ?? 'results');
+  const root = microRoot(values.out);
   const previous = safePrevious(root);
   const runId = newSuiteId();
   const results = new ResultsDir(root, runId, false);

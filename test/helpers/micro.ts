@@ -22,7 +22,7 @@ export function microRecord(id: string, cpus: string, cpuUsPerOp: number, extra:
 }
 
 /** A measured cell of `model` with the figures a test sets (CPU µs/msg, msgs/s, CPUs, workers, params). */
-export function cellOf(model: string, workload: string, set: Partial<CellSummary> & { params?: Partial<CellSummary['params']> }): CellSummary {
+export function cellOf(model: string, workload: string, set: Partial<Omit<CellSummary, 'params'>> & { params?: Partial<CellSummary['params']> }): CellSummary {
   const base = summarizeRecords([fakeRecord({ model, workload, msgsPerSec: 1000 })])[0]!;
   const { params, ...rest } = set;
   return { ...base, ...rest, params: { ...DEFAULT_PARAMS, ...params } };
