@@ -5,7 +5,8 @@
 import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../clients/histogram.js';
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
-import { cellKey, DEFAULT_TARGET_CI_PERCENT, type CellParams, type RunRecord } from './record.js';
+import { cellKey, DEFAULT_TARGET_CI_PERCENT, type CellParams, type OkRecord, type RunRecord } from './record.js';
+import { METRIC_IDS, samplesOf, type MetricId } from './metrics.js';
 
 export interface CellSummary {
   key: string;
@@ -62,6 +63,8 @@ export interface CellSummary {
   workers: number;
   serverCpus?: string;
   clientCpus?: string;
+  /** Every metric's interval over the counted runs (n = 0 where no run measured it). */
+  metrics: Record<MetricId, Interval>;
 }
 
 function sumErrors(list: ErrorCounts[]): ErrorCounts {
@@ -71,21 +74,20 @@ function sumErrors(list: ErrorCounts[]): ErrorCounts {
 }
 
 /** Per-run server CPU µs per verified message, for the runs that sampled the server. */
-export function cpuPerMessageSamples(records: readonly RunRecord[]): number[] {
-  return records
-    .filter((r) => r.server?.usage && r.result && r.result.msgsPerSec > 0)
-    .map((r) => (r.server!.usage!.cpuPercent / 100) * (1e6 / r.result!.msgsPerSec));
+export function cpuPerMessageSamples(records: readonly OkRecord[]): number[] {
+  return samplesOf('cpuPerMsg', records);
 }
 
 /** Runs that count toward a cell's figures: ok and not set aside. */
-export function countedRuns(records: readonly RunRecord[]): RunRecord[] {
-  return records.filter((r) => r.status === 'ok' && r.result && !r.discarded);
+export function countedRuns(records: readonly RunRecord[]): OkRecord[] {
+  return records.filter((r): r is OkRecord => r.status === 'ok' && !r.discarded);
 }
 
 export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const first = records[0]!;
   const ok = countedRuns(records);
-  const results = ok.map((r) => r.result!);
+  const okFirst = records.find((r): r is OkRecord => r.status === 'ok');
+  const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
   const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
   const merged = histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
@@ -93,8 +95,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const uncorrected = results.map((r) => r.latencyUncorrected).filter((l): l is LatencySummary => l !== undefined);
   const saturatedRuns = results.filter((r) => r.client.saturated);
   const errors = sumErrors(results.map((r) => r.errors));
-  const reasons = [...new Set(records.filter((r) => r.reason).map((r) => r.reason!))];
-  const usage = ok.map((r) => r.server?.usage).filter((u) => u !== undefined);
+  const reasons = [...new Set(records.flatMap((r) => (r.reason ? [r.reason] : [])))];
+  const usage = ok.flatMap((r) => (r.server.usage ? [r.server.usage] : []));
   const interruptedRuns = records.filter((r) => r.status === 'interrupted').length;
   const status =
     ok.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
@@ -137,9 +139,10 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     starved: median(results.map((r) => (r.connections ? r.connections.total - r.connections.served : 0))) || 0,
     ...(results[0]?.readiness && results[0].readiness.expected < first.params.connections ? { servesAtOnce: results[0].readiness.expected } : {}),
     readyWaitSec: median(results.map((r) => r.readiness?.waitedSec ?? 0)) || 0,
-    workers: ok[0]?.server?.workers ?? first.server?.workers ?? 0,
-    ...(first.server?.cpus ? { serverCpus: first.server.cpus } : {}),
-    ...(first.clientCpus ? { clientCpus: first.clientCpus } : {}),
+    workers: okFirst?.server.workers ?? 0,
+    ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
+    ...(okFirst?.clientCpus ? { clientCpus: okFirst.clientCpus } : {}),
+    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesOf(id, ok))])) as Record<MetricId, Interval>,
   };
 }
 

@@ -11,19 +11,16 @@ import type { CpuSplit } from './pinning.js';
 import { localHost, type ServerHost } from './server-host.js';
 import { connectAgent } from './remote-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from './orchestrator.js';
-import { applyDriverCeiling, ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
 import { modelSubject } from './run-cell.js';
 import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
-import { compareMarkdown, compareTable } from './format/compare.js';
-import { summarizeRecords } from './aggregate.js';
-import { groupByWorkload, workloadTable } from './format/table.js';
+import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
+import { saveBaseline } from './report.js';
+import { renderSuite } from './render.js';
 import { formatRate } from '../lib/format/units.js';
-import { isCeiling, type PinMode } from './record.js';
+import type { PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
-import { saveBaseline, verdictReport, writeCharts, writeReports } from './report.js';
-import { costModelReport } from './cost-report.js';
 
 
 function formatDuration(seconds: number): string {
@@ -162,44 +159,20 @@ async function main(): Promise<void> {
     },
   );
   const interrupted = stoppedBy !== undefined;
-
-  // Ceiling rows go last in each table; rows near the ceiling are marked client-bound.
-  const cells = applyDriverCeiling(summarizeRecords(records)).sort((a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)));
-  const splitText = [...splits].map(([mode, s]) => `${mode}: ${s.describe}`).join('; ');
-  const plain = !process.stdout.isTTY; // no colour codes in files and pipes
-  const tables = [...groupByWorkload(cells)].map(([name, group]) => workloadTable(name, group, plain)).join('\n\n');
   const stopNote = interrupted
     ? `⚠ the suite was interrupted (${stoppedBy}) after ${records.filter((r) => r.status === 'ok').length} completed run(s): cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
-    : '';
-  process.stdout.write(`\n${tables}\n\nCPU split — ${splitText}\n`);
-  const verdictText = verdictReport(cells, plan.workloads, true);
-  process.stdout.write(`\nVerdict\n${verdictReport(cells, plan.workloads, plain)}\n${stopNote ? `\n${stopNote}\n` : ''}`);
-  // The cost model: predicted beside measured, from the newest `npm run bench:micro` records.
-  const costModel = (plainText: boolean): string => costModelReport(cells, settings.out, { env, warmupSec, windowSec: durationSec, plain: plainText });
-  process.stdout.write(`\n${costModel(plain)}\n`);
-  results.write('cost-model.txt', `${costModel(true)}\n`);
-  writeReports(results, env, splitText, cells, records, stopNote ? `${verdictText}\n\n${stopNote}` : verdictText);
+    : undefined;
+  if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
+  const gate = !interrupted && settings.baseline
+    ? { result: runGate(settings.baseline, records, { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive }), thresholdPercent: settings.thresholdPercent, heading: 'Against the baseline' }
+    : undefined;
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
-  const charts = interrupted
-    ? 0
-    : await writeCharts(results, cells).catch((error: Error) => {
-        err.write(`charts not written: ${error.message}\n`);
-        return 0;
-      });
-  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv${charts > 0 ? `, ${charts} chart(s) in charts/` : ''})\n`);
-  if (interrupted) {
-    process.exitCode = SIGNAL_EXIT[stoppedBy!] ?? 1;
-    return;
-  }
-  if (settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
-  if (settings.baseline) {
-    const gate = runGate(settings.baseline, records, { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive });
-    process.stdout.write(`\nAgainst the baseline\n${compareTable(gate.report, settings.thresholdPercent, gate.decision, plain)}\n`);
-    results.write('compare.txt', compareTable(gate.report, settings.thresholdPercent, gate.decision, true) + '\n');
-    results.write('compare.md', compareMarkdown(gate.report, settings.thresholdPercent, gate.decision));
-    results.write('compare.json', JSON.stringify(gate, null, 2) + '\n');
-    if (gate.fails) process.exitCode = 1;
-  }
+  const rendered = await renderSuite(results, records, { plain: !process.stdout.isTTY, workloads: plan.workloads, charts: !interrupted, ...(stopNote ? { stopNote } : {}), ...(gate ? { gate } : {}) });
+  process.stdout.write(`\n${rendered.text}`);
+  if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
+  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
+  if (interrupted) process.exitCode = SIGNAL_EXIT[stoppedBy!] ?? 1;
+  else if (gate?.result.fails) process.exitCode = 1;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runMain(main, USAGE);

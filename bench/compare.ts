@@ -22,23 +22,23 @@
  * decided (same or better), an undecided throughput or p99 is shown but does not fail the gate; when it is itself
  * undecided (or not measured), any undecided metric makes the cell inconclusive.
  */
-import { cellKey, isCeiling, type Environment, type RunRecord } from './record.js';
-import { countedRuns, cpuPerMessageSamples } from './aggregate.js';
+import { cellKey, isCeiling, type Environment, type OkRecord, type RunRecord } from './record.js';
+import { countedRuns } from './aggregate.js';
 import { compareSamples, confidenceInterval, mean, runsToResolve } from './stats.js';
+import { METRICS, METRIC_IDS, samplesOf, type Metric, type MetricId } from './metrics.js';
 
-export type MetricName = 'cpuPerMsg' | 'throughput' | 'p99';
+/** The metrics the gate compares; each row of its report is one of them (see bench/metrics.ts). */
+export type MetricName = MetricId;
+export { METRICS };
 
-export interface MetricDefinition {
-  name: MetricName;
-  label: string;
-  unit: string;
-  higherIsBetter: boolean;
-}
-
-export const METRICS: Record<MetricName, MetricDefinition> = {
-  cpuPerMsg: { name: 'cpuPerMsg', label: 'server CPU µs/msg', unit: 'µs', higherIsBetter: false },
-  throughput: { name: 'throughput', label: 'msgs/s', unit: 'msgs/s', higherIsBetter: true },
-  p99: { name: 'p99', label: 'p99 µs (open loop)', unit: 'µs', higherIsBetter: false },
+/**
+ * How much a count must grow to be a regression, and the least absolute growth per message that counts (a count
+ * near zero, like context switches on a persistent echo, doubles from noise alone). Timing metrics use --threshold.
+ */
+export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: number; absolute: number }>>> = {
+  instructionsPerMsg: { relative: 0.01, absolute: 0 },
+  syscallsPerMsg: { relative: 0.05, absolute: 0.02 },
+  ctxSwitchesPerMsg: { relative: 0.25, absolute: 0.05 },
 };
 
 export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'unstable' | 'new' | 'missing';
@@ -114,9 +114,9 @@ interface CellSamples {
 }
 
 /** The reference's run nearest in time to `time`, in the same workload (runs of one round are back to back). */
-function nearestReference(references: readonly RunRecord[], r: RunRecord): RunRecord | undefined {
+function nearestReference(references: readonly OkRecord[], r: OkRecord): OkRecord | undefined {
   const t = Date.parse(r.time);
-  let best: RunRecord | undefined;
+  let best: OkRecord | undefined;
   for (const ref of references) {
     if (ref.workload !== r.workload || ref.params.protocol !== r.params.protocol) continue;
     if (!best || Math.abs(Date.parse(ref.time) - t) < Math.abs(Date.parse(best.time) - t)) best = ref;
@@ -128,7 +128,7 @@ function nearestReference(references: readonly RunRecord[], r: RunRecord): RunRe
 export function cellSamples(records: readonly RunRecord[], reference: string | undefined): Map<string, CellSamples> {
   const counted = countedRuns(records);
   const references = reference ? counted.filter((r) => r.model === reference) : [];
-  const byCell = new Map<string, RunRecord[]>();
+  const byCell = new Map<string, OkRecord[]>();
   for (const r of counted) {
     if (isCeiling(r.model) || r.model === reference) continue;
     const key = cellKey(r);
@@ -138,20 +138,27 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
   for (const [key, runs] of byCell) {
     const first = runs[0]!;
     const cell: CellSamples = { workload: first.workload, model: first.model, values: {}, missing: {} };
-    const cpu = cpuPerMessageSamples(runs);
+    const timed = runs.filter((r) => r.counts === undefined); // runs under callgrind are counted, not timed
+    const cpu = samplesOf('cpuPerMsg', timed);
     if (cpu.length > 0) cell.values.cpuPerMsg = cpu;
-    else cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
-    const unsaturated = runs.filter((r) => !r.result!.client.saturated);
-    if (unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
+    else if (timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
+    const unsaturated = timed.filter((r) => !r.result.client.saturated);
+    if (timed.length > 0 && unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
     else if (reference) {
       const values = unsaturated.flatMap((r) => {
         const ref = nearestReference(references, r);
-        return ref && ref.result!.msgsPerSec > 0 ? [r.result!.msgsPerSec / ref.result!.msgsPerSec] : [];
+        return ref && ref.result.msgsPerSec > 0 ? [r.result.msgsPerSec / ref.result.msgsPerSec] : [];
       });
       if (values.length > 0) cell.values.throughput = values;
-      else cell.missing.throughput = `no ${reference} run to normalize by`;
-    } else cell.values.throughput = unsaturated.map((r) => r.result!.msgsPerSec);
-    if (first.params.rate !== undefined) cell.values.p99 = runs.map((r) => r.result!.latency.p99);
+      else if (unsaturated.length > 0) cell.missing.throughput = `no ${reference} run to normalize by`;
+    } else if (unsaturated.length > 0) cell.values.throughput = samplesOf('throughput', unsaturated);
+    if (first.params.rate !== undefined && timed.length > 0) cell.values.p99 = samplesOf('p99', timed);
+    for (const id of METRIC_IDS.filter((m) => METRICS[m].kind === 'count')) {
+      // Syscalls and context switches of a counted run were made under valgrind: compare like with like.
+      const source = id === 'instructionsPerMsg' ? runs : timed;
+      const values = samplesOf(id, source);
+      if (values.length > 0) cell.values[id] = values;
+    }
     out.set(key, cell);
   }
   return out;
@@ -167,7 +174,7 @@ export function pickReference(baseline: readonly RunRecord[], current: readonly 
 export function compareMetric(
   base: readonly number[],
   cur: readonly number[],
-  metric: MetricDefinition,
+  metric: Metric,
   options: CompareOptions,
 ): Pick<CompareRow, 'baseline' | 'current' | 'nBaseline' | 'nCurrent' | 'change' | 'changeLow' | 'changeHigh' | 'pValue' | 'verdict' | 'note'> {
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
@@ -186,8 +193,12 @@ export function compareMetric(
     return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})` };
   }
   // Signed so that positive is worse.
-  const worse = metric.higherIsBetter ? -1 : 1;
-  const t = options.threshold;
+  const worse = metric.better === 'higher' ? -1 : 1;
+  const countRule = COUNT_THRESHOLDS[metric.id];
+  const t = countRule ? countRule.relative : options.threshold;
+  // A count's growth must also be real in absolute terms (0.004 → 0.006 context switches per message is noise).
+  const absoluteFloor = countRule && countRule.absolute > 0 && Math.abs(common.current - common.baseline) < countRule.absolute;
+  if (countRule && absoluteFloor && (test.significant || worse * test.change <= t)) return { ...common, verdict: 'same', note: `changed by less than ${countRule.absolute} per message` };
   // An identical rerun with as many runs as the baseline has a change interval about √2 times the baseline's own:
   // when that reaches the threshold, the baseline cannot tell a change of the threshold's size from its noise, and
   // judging it would fail (or pass) by chance. Measured here: fork-per-connection's echo moved +12 % and +25 % between

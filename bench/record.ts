@@ -32,8 +32,21 @@ export interface AgentHost extends Environment {
 }
 
 export interface ServerUsage {
-  /** CPU time of the server's whole process tree over the window, % of one core. */
+  /** CPU time of the server's whole process tree over the window, % of one core (by the clock cpuClock names). */
   cpuPercent: number;
+  /**
+   * schedstat: nanoseconds on a CPU per thread; ticks: /proc/<pid>/stat in 10 ms ticks (used when a thread ended in
+   * the window). Absent in records from before the nanosecond clock: ticks.
+   */
+  cpuClock?: 'schedstat' | 'ticks';
+  /** The same by the tick clock, for comparison. */
+  cpuTickPercent?: number;
+  /** Threads in the tree at the end of the window. */
+  threads?: number;
+  /** Read- and write-like syscalls of the tree in the window (/proc/<pid>/io syscr, syscw). */
+  syscalls?: { read: number; write: number };
+  /** Context switches of the tree's threads in the window (threads that ended in it are not counted). */
+  contextSwitches?: { voluntary: number; involuntary: number };
   /** Highest summed RSS of the process tree seen during the window. */
   rssPeakBytes: number;
   /** Processes in the tree at the end of the window (primary + workers/children). */
@@ -65,7 +78,21 @@ export interface RunPlan {
 /** Without a plan in its records (older suites), a cell is judged against this target. */
 export const DEFAULT_TARGET_CI_PERCENT = 5;
 
-export interface RunRecord {
+export type Side = 'base' | 'head';
+
+/** The CPU split a run used, as printed before the suite. */
+export interface RecordedSplit {
+  mode: PinMode;
+  /** taskset lists; absent: unpinned. */
+  server?: string;
+  client?: string;
+  /** Load driver threads (the native driver pins one per client CPU). */
+  driverThreads?: number;
+  describe: string;
+}
+
+/** What every record says, whatever became of the run. */
+interface RecordBase {
   schema: typeof RECORD_SCHEMA;
   /** The bench invocation this run belongs to. */
   suiteId: string;
@@ -77,13 +104,27 @@ export interface RunRecord {
   /** 0-based round of the suite's schedule this run belonged to (runs of one round ran back to back). */
   round?: number;
   plan?: RunPlan;
+  params: CellParams;
+  /**
+   * --against REF: which code measured this run, the revision's (base) or the working tree's (head); both in the same
+   * rounds. Absent in a suite of one side.
+   */
+  side?: Side;
+  /** The measured window and the warmup before it, seconds (absent in older records). */
+  window?: { warmupSec: number; durationSec: number };
+  /** How the CPUs were split between server and driver for this run (absent in older records). */
+  split?: RecordedSplit;
+  env: Environment;
+}
+
+/** A run that measured: the server's resources and the driver's result. */
+export interface OkRecord extends RecordBase {
+  status: 'ok';
   /** Set on an ok run that does not count (e.g. the hypervisor stole too much CPU during it); it was repeated. */
   discarded?: string;
-  params: CellParams;
-  status: RunStatus;
-  /** Why a run was skipped or errored. */
+  /** Something to know about a run that still counts (a server that had to be killed at the end). */
   reason?: string;
-  server?: {
+  server: {
     workers: number;
     cpus: string;
     details?: Record<string, string | number | boolean>;
@@ -92,8 +133,34 @@ export interface RunRecord {
     agent?: AgentHost;
   };
   clientCpus?: string;
-  result?: LoadResult;
-  env: Environment;
+  result: LoadResult;
+  /** Set under --counts: what the server executed in the counted window, summed over its process tree. */
+  counts?: Counts;
+}
+
+/** Instructions counted by callgrind over one window of a known number of messages (npm run bench -- --counts). */
+export interface Counts {
+  /** Instructions executed in user space (callgrind's Ir), every process of the server's tree. */
+  instructions: number;
+  /** Verified messages the driver counted in that window. */
+  messages: number;
+  /** Processes whose dumps were summed. */
+  processes: number;
+  /** Windows run first and thrown away until the count per message settled (the JIT warming up). */
+  warmWindows: number;
+}
+
+/** A run that did not measure: the model unavailable (skipped), a failure (errored), or cut short (interrupted). */
+export interface NotRunRecord extends RecordBase {
+  status: Exclude<RunStatus, 'ok'>;
+  reason: string;
+}
+
+/** One run of one cell; `status` says which of the two it is. */
+export type RunRecord = OkRecord | NotRunRecord;
+
+export function isOk(r: RunRecord): r is OkRecord {
+  return r.status === 'ok';
 }
 
 /** A stable key for a cell (workload × model), used to group repetitions and to match baselines. */

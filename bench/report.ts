@@ -7,7 +7,8 @@ import { MODELS } from '../servers/registry.js';
 import { isCeiling, type RunRecord } from './record.js';
 import { verdict, type VerdictRow } from './verdict.js';
 import type { ResultsDir } from './results-dir.js';
-import { formatCpuPerMsg, groupByWorkload } from './format/table.js';
+import { groupByWorkload } from './format/table.js';
+import { formatCpuPerMsg } from './metrics.js';
 import { markdownReport } from './format/markdown.js';
 import { verdictTable, winnerText } from './format/verdict.js';
 import { chartFile } from './format/chart-files.js';
@@ -42,7 +43,7 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
 }
 
 /** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */
-export async function writeCharts(results: ResultsDir, cells: readonly CellSummary[]): Promise<number> {
+export async function writeCharts(results: Pick<ResultsDir, 'write'>, cells: readonly CellSummary[]): Promise<number> {
   // vega and vega-lite take ~0.35 s to load: only a suite that draws charts pays it (not --help, a bad flag, a test).
   const { latencySpec, renderSvg, throughputSpec, verdictSpec } = await import('./format/charts.js');
   let n = 0;
@@ -56,7 +57,7 @@ export async function writeCharts(results: ResultsDir, cells: readonly CellSumma
   return n + 1;
 }
 
-export function writeReports(results: ResultsDir, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[], verdictText: string): void {
+export function writeReports(results: Pick<ResultsDir, 'suiteId' | 'write'>, env: RunRecord['env'], split: string, cells: CellSummary[], records: RunRecord[], verdictText: string): void {
   results.write('summary.json', JSON.stringify({ suiteId: results.suiteId, env, split, cells }, null, 2) + '\n');
   results.write('report.md', markdownReport(`conbench ${results.suiteId}`, env, split, cells, verdictText));
   results.write('results.csv', recordsToCsv(records));

@@ -3,7 +3,7 @@
  * interrupted suite keeps what it measured), then summary.json, report.md, results.csv when it ends.
  * results/LATEST names the newest suite.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from './record.js';
 import { UsageError } from '../lib/cli-args.js';
@@ -119,12 +119,4 @@ function isRunRecord(r: unknown): r is RunRecord {
   if (typeof r !== 'object' || r === null) return false;
   const o = r as Partial<RunRecord>;
   return typeof o.model === 'string' && typeof o.workload === 'string' && typeof o.params === 'object' && o.params !== null;
-}
-
-/** Suites under a results root, oldest first. */
-export function listSuites(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((d) => existsSync(path.join(root, d, 'records.jsonl')))
-    .sort();
 }

@@ -117,6 +117,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     ...(round !== undefined ? { round } : {}),
     plan: ctx.plan,
     params,
+    window: { warmupSec: ctx.warmupSec, durationSec: ctx.durationSec },
+    split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), ...(ctx.split.client !== undefined ? { client: ctx.split.client } : {}), describe: ctx.split.describe },
     env: ctx.env,
   } as const;
   const availability = subject.available();

@@ -91,7 +91,7 @@ function judge(dir: string, trial: number, model: string, gateOptions: { thresho
   const aa: GateResult = runGate(baseline, aaRecords, options);
   const ab: GateResult = runGate(baseline, abRecords, options);
   const base = cpuOf(baseline, model);
-  const injected = abRecords.find((r) => r.model === model && r.server?.details?.injectCpuMicros !== undefined)?.server?.details?.injectCpuMicros;
+  const injected = countedRuns(abRecords).find((r) => r.model === model && r.server.details?.injectCpuMicros !== undefined)?.server.details?.injectCpuMicros;
   return {
     trial,
     aa: { fails: aa.fails, decision: aa.decision },

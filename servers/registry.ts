@@ -17,10 +17,6 @@ interface ModelBase {
   whyNot?: Partial<Record<Protocol, string>>;
   /** Can run handler work for two connections at the same time on two CPUs. */
   parallel: boolean;
-  /** Honours --workers (the count of workers, children or threads). */
-  usesWorkers: boolean;
-  /** Serves one connection at a time: a client that keeps its connection open makes the others wait. */
-  oneConnectionAtATime?: boolean;
   /**
    * Persistent connections it can serve at once when asked to serve `connections` (default: all of them). The load
    * driver opens its window only once that many have had an answer; the rest stay counted as starved.
@@ -47,14 +43,12 @@ const always = (): Availability => ({ ok: true });
 export const MODELS: readonly Model[] = [
   {
     name: 'iterative',
-    oneConnectionAtATime: true,
     servesAtOnce: () => 1,
     summary: 'one connection at a time; the others wait in accept order',
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to serve one at a time (an iterative UDP server is just the event loop)' },
     parallel: false,
-    usesWorkers: false,
     available: always,
     load: () => import('./models/iterative.js'),
   },
@@ -64,7 +58,6 @@ export const MODELS: readonly Model[] = [
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: false,
-    usesWorkers: false,
     available: always,
     load: () => import('./models/event-loop.js'),
   },
@@ -74,7 +67,6 @@ export const MODELS: readonly Model[] = [
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/cluster-rr.js'),
   },
@@ -84,7 +76,6 @@ export const MODELS: readonly Model[] = [
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/cluster-none.js'),
   },
@@ -95,7 +86,6 @@ export const MODELS: readonly Model[] = [
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to hand to a child' },
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/fork-pool.js'),
   },
@@ -107,7 +97,6 @@ export const MODELS: readonly Model[] = [
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a process each' },
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/fork-per-connection.js'),
   },
@@ -118,7 +107,6 @@ export const MODELS: readonly Model[] = [
     protocols: reusePortSupported() ? ['tcp', 'http', 'udp'] : ['tcp', 'http'],
     whyNot: { udp: WORKER_THREADS_UDP_UNSUPPORTED },
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/worker-threads.js'),
   },
@@ -128,7 +116,6 @@ export const MODELS: readonly Model[] = [
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
-    usesWorkers: true,
     available: always,
     load: () => import('./models/piscina.js'),
   },
@@ -139,7 +126,6 @@ export const MODELS: readonly Model[] = [
     protocols: ['tcp'],
     whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },
     parallel: false,
-    usesWorkers: false,
     available: () => nativeStatus(EPOLL_ECHO),
     binary: () => nativeBinary(EPOLL_ECHO),
   },

@@ -2,7 +2,7 @@ import type { Protocol } from './protocol.js';
 import type { Work } from './work.js';
 
 /** What every model is started with; the same for all, so rows of a table are comparable. */
-export interface ServerOptions {
+export interface ModelStartOptions {
   model: string;
   protocol: Protocol;
   host: string;
@@ -25,5 +25,5 @@ export interface RunningServer {
 
 /** A model's file exports `start`. */
 export interface ModelModule {
-  start(options: ServerOptions): Promise<RunningServer>;
+  start(options: ModelStartOptions): Promise<RunningServer>;
 }

@@ -33,10 +33,11 @@ describe('charts and CSV', () => {
   });
 
   it('CSV has a header and one row per record, quoting what needs it', () => {
-    const csv = recordsToCsv([...records, { ...records[0]!, status: 'errored', reason: 'crashed, "badly"', result: undefined }]);
+    const { schema, suiteId, time, workload, model, run, params, env } = records[0]!;
+    const csv = recordsToCsv([...records, { schema, suiteId, time, workload, model, run, params, env, status: 'errored', reason: 'crashed, "badly"' }]);
     const lines = csv.trim().split('\n');
     expect(lines).toHaveLength(records.length + 2);
-    expect(lines[0]).toMatch(/^suiteId,time,protocol,workload,model,run,status,reason/);
+    expect(lines[0]).toMatch(/^suiteId,time,workload,model,run,status,reason,side,protocol,connections/);
     expect(lines.at(-1)).toContain('"crashed, ""badly"""');
   });
 

@@ -81,7 +81,7 @@ for (const model of MODELS) {
     });
 
     // A one-connection-at-a-time server would keep every other keep-alive client waiting: its clients close instead.
-    const keepAlive = !model.oneConnectionAtATime;
+    const keepAlive = (model.servesAtOnce?.(CONNECTIONS, { maxChildren: CONNECTIONS }) ?? CONNECTIONS) > 1;
     it.runIf(model.protocols.includes('http'))(`${model.name}: HTTP: echoes POST bodies and GETs the fixed body on ${connections} concurrent ${keepAlive ? 'keep-alive' : 'connection-per-request'} clients`, async () => {
       running = await startServer({ model: model.name, protocol: 'http', work: 'async:1', workers: 2, cpuRate: 100, ...cap });
       const report = await httpExchange(running.ready.port, connections, 3, [0, 64, 70_000], keepAlive);

@@ -113,11 +113,12 @@ describe.skipIf(unavailable !== undefined)(`agent and bench in two network names
     expect(records.map((r) => `${r.model}#${r.run}`).sort()).toEqual(['cluster-rr#0', 'cluster-rr#1', 'event-loop#0', 'event-loop#1']);
     for (const r of records) {
       expect(r.status, r.reason).toBe('ok');
-      expect(r.result!.messages).toBeGreaterThan(0);
-      expect(r.result!.errors.mismatches).toBe(0);
-      expect(totalErrors(r.result!.errors)).toBe(0);
-      expect(r.server?.agent).toMatchObject({ address: `${SERVER_ADDRESS}:${agent.port}`, sameMachine: true });
-      expect(r.server?.usage?.processes).toBeGreaterThan(0);
+      if (r.status !== 'ok') continue;
+      expect(r.result.messages).toBeGreaterThan(0);
+      expect(r.result.errors.mismatches).toBe(0);
+      expect(totalErrors(r.result.errors)).toBe(0);
+      expect(r.server.agent).toMatchObject({ address: `${SERVER_ADDRESS}:${agent.port}`, sameMachine: true });
+      expect(r.server.usage?.processes).toBeGreaterThan(0);
       expect(r.clientCpus).toBeUndefined();
     }
     // The bench's connection ended, and with it every server it started.

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import type { Prediction, Term } from '../cost-model.js';
 import { SATURATED_SHARE, withinTolerance } from '../cost-model.js';
-import { formatCpuPerMsg } from './table.js';
+import { formatCpuPerMsg } from '../metrics.js';
 import { formatPercent, formatRate } from '../../lib/format/units.js';
 
 const us = formatCpuPerMsg;

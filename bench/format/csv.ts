@@ -1,41 +1,46 @@
-/** One CSV row per run record: every parameter and figure, for spreadsheets and plotting tools. Pure. */
+/**
+ * One CSV row per run record: who and when, every workload axis (bench/axes.ts), every metric's per-run value
+ * (bench/metrics.ts), then the raw figures behind them and the machine. Columns come from those tables, so a new
+ * axis or metric is a new column without an edit here. Pure.
+ */
+import { AXIS_KEYS } from '../axes.js';
+import { METRICS, METRIC_IDS } from '../metrics.js';
 import type { RunRecord } from '../record.js';
+import type { ErrorCounts } from '../../clients/load-result.js';
 
-const COLUMNS = [
-  'suiteId', 'time', 'protocol', 'workload', 'model', 'run', 'status', 'reason',
-  'connections', 'inFlight', 'payloadBytes', 'work', 'pattern', 'rate', 'pin', 'driver',
-  'workers', 'serverCpus', 'clientCpus',
-  'msgsPerSec', 'bytesPerSec', 'p50us', 'p90us', 'p99us', 'p999us', 'maxUs',
-  'serverCpuPercent', 'serverRssBytes', 'hostStealPercent', 'clientCpuPercent', 'clientSaturated',
-  'mismatches', 'errors', 'resets', 'timeouts', 'connectFailures', 'non2xx', 'lost', 'duplicated', 'reordered',
-  'node', 'gitCommit', 'cpuModel', 'cores',
-] as const;
+const ERROR_KEYS: readonly (keyof ErrorCounts)[] = ['mismatches', 'errors', 'resets', 'timeouts', 'connectFailures', 'non2xx', 'lost', 'duplicated', 'reordered'];
+
+type Column = { name: string; value(r: RunRecord): unknown };
+
+const ok = <T>(r: RunRecord, f: (r: Extract<RunRecord, { status: 'ok' }>) => T): T | undefined => (r.status === 'ok' ? f(r) : undefined);
+
+const COLUMNS: readonly Column[] = [
+  ...(['suiteId', 'time', 'workload', 'model', 'run', 'status', 'reason'] as const).map((k) => ({ name: k, value: (r: RunRecord) => r[k] })),
+  { name: 'side', value: (r) => r.side },
+  ...AXIS_KEYS.map((k) => ({ name: k, value: (r: RunRecord) => r.params[k] })),
+  { name: 'discarded', value: (r) => ok(r, (o) => o.discarded) },
+  { name: 'workers', value: (r) => ok(r, (o) => o.server.workers) },
+  { name: 'serverCpus', value: (r) => ok(r, (o) => o.server.cpus) },
+  { name: 'clientCpus', value: (r) => ok(r, (o) => o.clientCpus) },
+  ...METRIC_IDS.map((id) => ({ name: METRICS[id].csv, value: (r: RunRecord) => ok(r, (o) => METRICS[id].ofRun(o)) })),
+  { name: 'bytesPerSec', value: (r) => ok(r, (o) => o.result.bytesPerSec) },
+  ...(['p50', 'p90', 'p999', 'max'] as const).map((k) => ({ name: `${k === 'max' ? 'maxUs' : `${k}us`}`, value: (r: RunRecord) => ok(r, (o) => o.result.latency[k]) })),
+  { name: 'serverCpuPercent', value: (r) => ok(r, (o) => o.server.usage?.cpuPercent) },
+  { name: 'serverCpuClock', value: (r) => ok(r, (o) => o.server.usage?.cpuClock) },
+  { name: 'serverRssBytes', value: (r) => ok(r, (o) => o.server.usage?.rssPeakBytes) },
+  { name: 'hostStealPercent', value: (r) => ok(r, (o) => o.server.usage?.hostStealPercent) },
+  { name: 'clientCpuPercent', value: (r) => ok(r, (o) => o.result.client.cpuPercent) },
+  { name: 'clientSaturated', value: (r) => ok(r, (o) => o.result.client.saturated) },
+  ...ERROR_KEYS.map((k) => ({ name: k, value: (r: RunRecord) => ok(r, (o) => o.result.errors[k]) })),
+  ...(['node', 'gitCommit', 'cpuModel', 'cores'] as const).map((k) => ({ name: k, value: (r: RunRecord) => r.env[k] })),
+];
 
 function cell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  const text = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : String(value);
+  const text = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)))) : String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function recordsToCsv(records: readonly RunRecord[]): string {
-  const rows = records.map((r) => {
-    const res = r.result;
-    const e = res?.errors;
-    const values: Record<(typeof COLUMNS)[number], unknown> = {
-      suiteId: r.suiteId, time: r.time, protocol: r.params.protocol, workload: r.workload, model: r.model, run: r.run,
-      status: r.status, reason: r.reason,
-      connections: r.params.connections, inFlight: r.params.inFlight, payloadBytes: r.params.payloadBytes, work: r.params.work,
-      pattern: r.params.pattern, rate: r.params.rate, pin: r.params.pin, driver: r.params.driver,
-      workers: r.server?.workers, serverCpus: r.server?.cpus, clientCpus: r.clientCpus,
-      msgsPerSec: res?.msgsPerSec, bytesPerSec: res?.bytesPerSec,
-      p50us: res?.latency.p50, p90us: res?.latency.p90, p99us: res?.latency.p99, p999us: res?.latency.p999, maxUs: res?.latency.max,
-      serverCpuPercent: r.server?.usage?.cpuPercent, serverRssBytes: r.server?.usage?.rssPeakBytes, hostStealPercent: r.server?.usage?.hostStealPercent,
-      clientCpuPercent: res?.client.cpuPercent, clientSaturated: res?.client.saturated,
-      mismatches: e?.mismatches, errors: e?.errors, resets: e?.resets, timeouts: e?.timeouts, connectFailures: e?.connectFailures,
-      non2xx: e?.non2xx, lost: e?.lost, duplicated: e?.duplicated, reordered: e?.reordered,
-      node: r.env.node, gitCommit: r.env.gitCommit, cpuModel: r.env.cpuModel, cores: r.env.cores,
-    };
-    return COLUMNS.map((c) => cell(values[c])).join(',');
-  });
-  return [COLUMNS.join(','), ...rows].join('\n') + '\n';
+  return [COLUMNS.map((c) => c.name).join(','), ...records.map((r) => COLUMNS.map((c) => cell(c.value(r))).join(','))].join('\n') + '\n';
 }

@@ -2,8 +2,7 @@
 import { chartFile } from './chart-files.js';
 import type { CellSummary } from '../aggregate.js';
 import type { Environment } from '../record.js';
-import { clientCell, describeParams, errorsCell, groupByWorkload, latencyAndServerColumns, STEAL_WARN_PERCENT, throughputCell } from './table.js';
-import { formatRate } from '../../lib/format/units.js';
+import { columnsFor, describeParams, groupByWorkload, STEAL_WARN_PERCENT } from './table.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -20,26 +19,15 @@ export function markdownReport(title: string, env: Environment, split: string, c
   ];
   for (const [workload, group] of groupByWorkload(cells)) {
     out.push(`## ${workload}`, '', describeParams(group[0]!), '');
-    out.push(row(['model', 'workers', 'runs', 'msgs/s', '95% CI', 'p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU, µs/msg', 'errors']));
-    out.push(row(Array(13).fill('---')));
+    const { columns, ctx } = columnsFor('markdown', group);
+    out.push(row(columns.map((col) => col.header(ctx))));
+    out.push(row(columns.map(() => '---')));
     for (const c of group) {
       if (c.status !== 'ok') {
-        out.push(row([c.model, '', String(c.totalRuns), c.status, c.reasons.join('; '), '', '', '', '', '', '', '', '']));
+        out.push(row([c.model, '', String(c.totalRuns), c.status, c.reasons.join('; '), ...columns.slice(5).map(() => '')]));
         continue;
       }
-      const t = c.throughput;
-      out.push(
-        row([
-          c.model,
-          String(c.workers),
-          String(c.okRuns),
-          throughputCell(c),
-          Number.isFinite(t.relativeMargin) ? `${formatRate(t.low)}–${formatRate(t.high)}` : 'n/a',
-          ...latencyAndServerColumns(c),
-          clientCell(c),
-          errorsCell(c),
-        ]),
-      );
+      out.push(row(columns.map((col) => col.cell(c, ctx))));
     }
     const notes: string[] = [];
     if (group.some((c) => c.latencyResolution === 'ms')) notes.push('Latency from autocannon: whole-millisecond resolution.');

@@ -1,7 +1,7 @@
 /** The micro-benchmark table (cli-table3) and its notes: the cpu: loop's calibration drift, skipped and failed rows. Pure. */
 import Table from 'cli-table3';
 import type { MicroRecord } from '../micro/record.js';
-import { formatCpuPerMsg } from './table.js';
+import { formatCpuPerMsg } from '../metrics.js';
 
 const us = formatCpuPerMsg; // µs with the precision its size deserves: 0.31, 22.50, 203, 95.0ms
 

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { CellSummary } from '../aggregate.js';
 import { isCeiling } from '../record.js';
 import { describeParams as describeWorkload } from '../axes.js';
+import { formatCpuPerMsg, METRICS, type MetricId } from '../metrics.js';
 import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from '../../lib/format/units.js';
 
 /** A cell's workload header line. */
@@ -37,25 +38,59 @@ export function clientCell(c: CellSummary): string {
   return `${c.params.driver} ${formatPercent(c.clientCpuPercent)}${perMsg}${c.clientSaturated ? ' ⚠' : ''}`;
 }
 
-/** p50, p99, p99.9, server CPU, CPU µs/msg, server RSS: the columns every table format shares. */
-export function latencyAndServerColumns(c: CellSummary): string[] {
-  return [
-    formatMicros(c.latency.p50),
-    formatMicros(c.latency.p99),
-    formatMicros(c.latency.p999),
-    formatPercent(c.serverCpuPercent),
-    formatCpuPerMsg(c.serverCpuUsPerMsg),
-    Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–',
-  ];
-}
-
 /** Steal time above this during a run makes the table warn that the machine was contended. */
 export const STEAL_WARN_PERCENT = 5;
 
-export function formatCpuPerMsg(us: number): string {
-  if (!Number.isFinite(us)) return '–';
-  if (us >= 1e4) return formatMicros(us); // e.g. a process start per message: "1.99s"
-  return us >= 100 ? us.toFixed(0) : us.toFixed(2);
+/** What a workload's table knows besides each cell: the latency unit, the protocol, what was measured at all. */
+export interface TableContext {
+  /** "µs", or "µs (ms res.)" when a driver gave whole milliseconds. */
+  unit: string;
+  udp: boolean;
+}
+
+/** A column of the workload tables, defined once for the terminal and Markdown alike. */
+export interface Column {
+  header(t: TableContext): string;
+  align: 'left' | 'right';
+  cell(c: CellSummary, t: TableContext): string;
+  /** Shown only where this holds (UDP's datagram columns). */
+  when?(t: TableContext): boolean;
+  /** Only in one of the two formats (Markdown has room for the interval's ends). */
+  only?: 'terminal' | 'markdown';
+}
+
+const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].format(c.metrics[id].median);
+
+export const COLUMNS: readonly Column[] = [
+  { header: () => 'model', align: 'left', cell: (c) => (isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model) },
+  { header: () => 'workers', align: 'right', cell: (c) => String(c.workers) },
+  { header: () => 'runs', align: 'right', cell: runsCell },
+  { header: () => 'msgs/s (±95% CI)', align: 'right', cell: throughputCell },
+  {
+    header: () => '95% CI',
+    align: 'right',
+    only: 'markdown',
+    cell: (c) => (Number.isFinite(c.throughput.relativeMargin) ? `${formatRate(c.throughput.low)}–${formatRate(c.throughput.high)}` : 'n/a'),
+  },
+  { header: (t) => `p50 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p50) },
+  { header: (t) => `p99 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p99) },
+  { header: (t) => `p99.9 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p999) },
+  { header: () => 'server CPU', align: 'right', cell: (c) => formatPercent(c.serverCpuPercent) },
+  { header: () => 'CPU µs/msg', align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
+  { header: () => 'syscalls/msg', align: 'right', cell: metricCell('syscallsPerMsg') },
+  { header: () => 'ctx sw/msg', align: 'right', cell: metricCell('ctxSwitchesPerMsg') },
+  { header: () => 'server RSS', align: 'right', cell: (c) => (Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–') },
+  { header: () => 'client CPU, µs/msg', align: 'right', cell: clientCell },
+  { header: () => 'lost', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.lost) },
+  { header: () => 'dup', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.duplicated) },
+  { header: () => 'reord', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.reordered) },
+  { header: () => 'errors', align: 'left', cell: (c, t) => errorsCell(c, t.udp) },
+];
+
+/** The columns one format shows for one workload's cells. */
+export function columnsFor(format: 'terminal' | 'markdown', cells: readonly CellSummary[]): { columns: Column[]; ctx: TableContext } {
+  const ctx: TableContext = { unit: cells.some((c) => c.latencyResolution === 'ms') ? 'µs (ms res.)' : 'µs', udp: cells[0]?.params.protocol === 'udp' };
+  return { columns: COLUMNS.filter((col) => (col.only === undefined || col.only === format) && (col.when?.(ctx) ?? true)), ctx };
 }
 
 /** One table for the cells of one workload (already in display order). */
@@ -63,29 +98,19 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const first = cells[0];
   if (!first) return '';
   const ms = cells.some((c) => c.latencyResolution === 'ms');
-  const unit = ms ? 'µs (ms res.)' : 'µs';
   // UDP has no connection to fail: what goes wrong is datagrams, so they get columns of their own.
-  const udp = first.params.protocol === 'udp';
+  const { columns, ctx } = columnsFor('terminal', cells);
   const table = new Table({
-    head: ['model', 'workers', 'runs', 'msgs/s (±95% CI)', `p50 ${unit}`, `p99 ${unit}`, `p99.9 ${unit}`, 'server CPU', 'CPU µs/msg', 'server RSS', 'client CPU, µs/msg', ...(udp ? ['lost', 'dup', 'reord'] : []), 'errors'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', ...(udp ? (['right', 'right', 'right'] as const) : []), 'left'],
+    head: columns.map((col) => col.header(ctx)),
+    colAligns: columns.map((col) => col.align),
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const c of cells) {
     if (c.status !== 'ok') {
-      table.push([c.model, '', String(c.totalRuns), { colSpan: udp ? 12 : 9, content: `${c.status}: ${c.reasons.join('; ')}` }]);
+      table.push([c.model, '', String(c.totalRuns), { colSpan: columns.length - 3, content: `${c.status}: ${c.reasons.join('; ')}` }]);
       continue;
     }
-    table.push([
-      isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model,
-      String(c.workers),
-      runsCell(c),
-      throughputCell(c),
-      ...latencyAndServerColumns(c),
-      clientCell(c),
-      ...(udp ? [String(c.errors.lost), String(c.errors.duplicated), String(c.errors.reordered)] : []),
-      errorsCell(c, udp),
-    ]);
+    table.push(columns.map((col) => col.cell(c, ctx)));
   }
   const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
   const notes: string[] = [];

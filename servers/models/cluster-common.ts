@@ -18,7 +18,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
 import { bindUdp, listenOn } from '../listen.js';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 import { childEnv } from '../entries/child-config.js';
 import { readyTimeoutMs, RestartBackoff, stopChild, waitForReady } from './supervise.js';
 import { closeUnacknowledgedHandoffs } from './cluster-handoff.js';
@@ -39,7 +39,7 @@ function setPolicy(policy: SchedPolicy): void {
   frozenPolicy = policy;
 }
 
-export async function startCluster(options: ServerOptions, policy: SchedPolicy): Promise<RunningServer> {
+export async function startCluster(options: ModelStartOptions, policy: SchedPolicy): Promise<RunningServer> {
   setPolicy(policy);
   const count = options.workers;
   const workers = new Set<Worker>();

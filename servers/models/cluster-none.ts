@@ -1,7 +1,7 @@
 /** node:cluster, SCHED_NONE: every worker accepts on the shared listening handle itself. See cluster-common.ts. */
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 import { startCluster } from './cluster-common.js';
 
-export function start(options: ServerOptions): Promise<RunningServer> {
+export function start(options: ModelStartOptions): Promise<RunningServer> {
   return startCluster(options, 'none');
 }

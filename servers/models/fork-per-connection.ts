@@ -16,7 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { childEnv } from '../entries/child-config.js';
 import { listenOn } from '../listen.js';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 import { FORK_CHILD_ENTRY } from './fork-pool.js';
 import { stopChild, waitForReady } from './supervise.js';
 import { departedPeers } from './departed-peers.js';
@@ -26,7 +26,7 @@ const CHILD_READY_TIMEOUT_MS = 15_000;
 /** How often the queue is checked for clients that left, while anything waits in it. */
 const QUEUE_SWEEP_MS = 250;
 
-export async function start(options: ServerOptions): Promise<RunningServer> {
+export async function start(options: ModelStartOptions): Promise<RunningServer> {
   if (options.protocol === 'udp') throw new Error('fork-per-connection hands over connections; UDP has none');
   const env = childEnv({ protocol: options.protocol, host: options.host, port: options.port, work: options.work });
   const maxChildren = options.maxChildren;

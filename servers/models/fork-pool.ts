@@ -12,12 +12,12 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from '../entries/child-config.js';
 import { listenOn } from '../listen.js';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 import { hasExited, readyTimeoutMs, RestartBackoff, stopChild, waitForReady } from './supervise.js';
 
 export const FORK_CHILD_ENTRY = fileURLToPath(new URL('../entries/fork-child.js', import.meta.url));
 
-export async function start(options: ServerOptions): Promise<RunningServer> {
+export async function start(options: ModelStartOptions): Promise<RunningServer> {
   if (options.protocol === 'udp') throw new Error('fork-pool hands over connections; UDP has none');
   const env = childEnv({ protocol: options.protocol, host: options.host, port: options.port, work: options.work });
   const children = new Set<ChildProcess>();

@@ -7,9 +7,9 @@ import net from 'node:net';
 import { localHandler } from '../handler.js';
 import { handedSocketServer } from '../endpoint.js';
 import { closeServer, listenOn, trackSockets } from '../listen.js';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 
-export async function start(options: ServerOptions): Promise<RunningServer> {
+export async function start(options: ModelStartOptions): Promise<RunningServer> {
   if (options.protocol === 'udp') throw new Error('iterative serves tcp and http only');
   const serve = handedSocketServer(options.protocol, localHandler(options.work));
   const open = new Set<net.Socket>();

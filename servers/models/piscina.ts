@@ -10,14 +10,14 @@
 import { Piscina } from 'piscina';
 import { withInjectedOverhead } from '../handler.js';
 import { openEndpoint } from '../endpoint.js';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 
 const TASK_FILE = new URL('../entries/piscina-task.js', import.meta.url).href;
 /** How long each start-up probe task holds its thread, so N concurrent probes must use N threads. */
 const PROBE_HOLD_MS = 20;
 const ASYNC_TASKS_PER_THREAD = 1024;
 
-export async function start(options: ServerOptions): Promise<RunningServer> {
+export async function start(options: ModelStartOptions): Promise<RunningServer> {
   const threads = options.workers;
   // Async work only waits: a thread can hold many such tasks at once, as one event loop holds many timers.
   // CPU and blocking work occupy the thread, so one task per thread there (Piscina's default).

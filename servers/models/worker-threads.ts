@@ -18,7 +18,7 @@
  * Set CONBENCH_REPORT_SPREAD=1 to print the frames each thread handled when the server closes.
  */
 import { Worker } from 'node:worker_threads';
-import type { RunningServer, ServerOptions } from '../types.js';
+import type { RunningServer, ModelStartOptions } from '../types.js';
 import type { ThreadData, ThreadMessage } from '../entries/echo-thread.js';
 import { readyTimeoutMs } from './supervise.js';
 import { reusePortSupported, WORKER_THREADS_UDP_UNSUPPORTED } from '../node-features.js';
@@ -40,7 +40,7 @@ interface Thread {
   exited: Promise<void>;
 }
 
-export async function start(options: ServerOptions): Promise<RunningServer> {
+export async function start(options: ModelStartOptions): Promise<RunningServer> {
   // UDP: every thread binds its own socket with reusePort; there is no listening fd to share on older Node.
   if (options.protocol === 'udp' && !reusePortSupported()) throw new Error(WORKER_THREADS_UDP_UNSUPPORTED);
   const count = options.workers;

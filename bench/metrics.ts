@@ -1,0 +1,117 @@
+/**
+ * The metrics, each defined once: what one run gives (its per-run sample), its unit and label, which direction is
+ * better, how it is printed, and whether it is a timing (moves with whatever else the machine does) or a count (what
+ * the server executed or asked of the kernel per message, which a neighbour does not move). Cell summaries, the
+ * tables, the CSV and the regression gate all take their metrics from this list.
+ */
+import { formatMicros, formatRate } from '../lib/format/units.js';
+import type { OkRecord } from './record.js';
+
+export type MetricId = 'throughput' | 'cpuPerMsg' | 'p99' | 'syscallsPerMsg' | 'ctxSwitchesPerMsg' | 'instructionsPerMsg';
+
+export interface Metric {
+  id: MetricId;
+  /** For prose and the gate's table: "server CPU µs/msg". */
+  label: string;
+  /** The CSV column of the per-run value. */
+  csv: string;
+  better: 'higher' | 'lower';
+  /** timing: a rate or a time (noisy on a shared machine); count: per-message counts of what the server did. */
+  kind: 'timing' | 'count';
+  /** The value one run gives, or undefined where the run did not measure it. */
+  ofRun(r: OkRecord): number | undefined;
+  format(v: number): string;
+}
+
+/** Per-message values below 1 keep three digits after the point (2.05 syscalls, 0.004 context switches). */
+function perMessage(v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  if (v >= 1000) return formatRate(v);
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 1) return v.toFixed(2);
+  return v.toFixed(3);
+}
+
+/** µs with the precision its size deserves: 0.31, 22.50, 203, 95.0ms (a process start per message), 1.99s. */
+export function formatCpuPerMsg(us: number): string {
+  if (!Number.isFinite(us)) return '–';
+  if (us >= 1e4) return formatMicros(us);
+  return us >= 100 ? us.toFixed(0) : us.toFixed(2);
+}
+
+const messages = (r: OkRecord): number | undefined => (r.result.messages > 0 ? r.result.messages : undefined);
+
+export const METRICS: Readonly<Record<MetricId, Metric>> = {
+  throughput: {
+    id: 'throughput',
+    label: 'msgs/s',
+    csv: 'msgsPerSec',
+    better: 'higher',
+    kind: 'timing',
+    ofRun: (r) => r.result.msgsPerSec,
+    format: formatRate,
+  },
+  cpuPerMsg: {
+    id: 'cpuPerMsg',
+    label: 'server CPU µs/msg',
+    csv: 'serverCpuUsPerMsg',
+    better: 'lower',
+    kind: 'timing',
+    ofRun: (r) => (r.server.usage && r.result.msgsPerSec > 0 ? (r.server.usage.cpuPercent / 100) * (1e6 / r.result.msgsPerSec) : undefined),
+    format: formatCpuPerMsg,
+  },
+  p99: {
+    id: 'p99',
+    label: 'p99 µs',
+    csv: 'p99us',
+    better: 'lower',
+    kind: 'timing',
+    ofRun: (r) => r.result.latency.p99,
+    format: (v) => (Number.isFinite(v) ? `${Math.round(v)}` : '–'),
+  },
+  syscallsPerMsg: {
+    id: 'syscallsPerMsg',
+    label: 'read+write syscalls/msg',
+    csv: 'syscallsPerMsg',
+    better: 'lower',
+    kind: 'count',
+    ofRun: (r) => {
+      const s = r.server.usage?.syscalls;
+      const n = messages(r);
+      return s && n ? (s.read + s.write) / n : undefined;
+    },
+    format: perMessage,
+  },
+  ctxSwitchesPerMsg: {
+    id: 'ctxSwitchesPerMsg',
+    label: 'context switches/msg',
+    csv: 'ctxSwitchesPerMsg',
+    better: 'lower',
+    kind: 'count',
+    ofRun: (r) => {
+      const c = r.server.usage?.contextSwitches;
+      const n = messages(r);
+      return c && n ? (c.voluntary + c.involuntary) / n : undefined;
+    },
+    format: perMessage,
+  },
+  instructionsPerMsg: {
+    id: 'instructionsPerMsg',
+    label: 'instructions/msg',
+    csv: 'instructionsPerMsg',
+    better: 'lower',
+    kind: 'count',
+    ofRun: (r) => (r.counts && r.counts.messages > 0 ? r.counts.instructions / r.counts.messages : undefined),
+    format: perMessage,
+  },
+};
+
+export const METRIC_IDS = Object.keys(METRICS) as MetricId[];
+
+/** A metric's per-run samples over some runs (the runs that measured it). */
+export function samplesOf(metric: MetricId, runs: readonly OkRecord[]): number[] {
+  return runs.flatMap((r) => {
+    const v = METRICS[metric].ofRun(r);
+    return v !== undefined && Number.isFinite(v) ? [v] : [];
+  });
+}
