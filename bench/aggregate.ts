@@ -63,8 +63,10 @@ export interface CellSummary {
   workers: number;
   serverCpus?: string;
   clientCpus?: string;
-  /** Every metric's interval over the counted runs (n = 0 where no run measured it). */
+  /** Every metric's interval over the runs that measured it (n = 0 where none did); instructions from counted runs. */
   metrics: Record<MetricId, Interval>;
+  /** Runs counted under callgrind. */
+  countedRuns: number;
 }
 
 function sumErrors(list: ErrorCounts[]): ErrorCounts {
@@ -78,14 +80,20 @@ export function cpuPerMessageSamples(records: readonly OkRecord[]): number[] {
   return samplesOf('cpuPerMsg', records);
 }
 
-/** Runs that count toward a cell's figures: ok and not set aside. */
-export function countedRuns(records: readonly RunRecord[]): OkRecord[] {
-  return records.filter((r): r is OkRecord => r.status === 'ok' && !r.discarded);
+/** Timed runs that count toward a cell's figures: ok, not set aside, and not counted under callgrind. */
+export function timedRuns(records: readonly RunRecord[]): OkRecord[] {
+  return records.filter((r): r is OkRecord => r.status === 'ok' && !r.discarded && r.counts === undefined);
+}
+
+/** Runs counted under callgrind (npm run bench -- --counts): their instructions per message, never their timing. */
+export function instructionRuns(records: readonly RunRecord[]): OkRecord[] {
+  return records.filter((r): r is OkRecord => r.status === 'ok' && r.counts !== undefined);
 }
 
 export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const first = records[0]!;
-  const ok = countedRuns(records);
+  const ok = timedRuns(records);
+  const counted = instructionRuns(records);
   const okFirst = records.find((r): r is OkRecord => r.status === 'ok');
   const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
@@ -99,7 +107,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const usage = ok.flatMap((r) => (r.server.usage ? [r.server.usage] : []));
   const interruptedRuns = records.filter((r) => r.status === 'interrupted').length;
   const status =
-    ok.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
+    ok.length > 0 || counted.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
   const throughput = confidenceInterval(samples);
   const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
   const targetCiPercent = first.plan?.targetCiPercent ?? DEFAULT_TARGET_CI_PERCENT;
@@ -142,7 +150,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     workers: okFirst?.server.workers ?? 0,
     ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
     ...(okFirst?.clientCpus ? { clientCpus: okFirst.clientCpus } : {}),
-    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesOf(id, ok))])) as Record<MetricId, Interval>,
+    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesOf(id, id === 'instructionsPerMsg' ? counted : ok))])) as Record<MetricId, Interval>,
+    countedRuns: counted.length,
   };
 }
 

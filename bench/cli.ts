@@ -18,6 +18,7 @@ import { runGate } from './gate.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
 import { saveBaseline } from './report.js';
 import { renderSuite } from './render.js';
+import { runCountedPass } from './counts.js';
 import { formatRate } from '../lib/format/units.js';
 import type { PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     };
   });
 
-  const records = await runSuite(
+  const records = settings.skipTiming ? [] : await runSuite(
     groups,
     {
       minRuns: runs,
@@ -158,6 +159,19 @@ async function main(): Promise<void> {
       },
     },
   );
+  if (settings.countRuns > 0 && !stopper.signal.aborted) {
+    const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
+    err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${cpus.length} cell(s) at a time (one per CPU; counts do not mind the company)\n`);
+    records.push(
+      ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, {
+        onRecord: (r) => results.append(r),
+        onProgress: (r, done, total) => {
+          const what = r.status === 'ok' && r.counts ? `${Math.round(r.counts.instructions / r.counts.messages)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
+          err.write(`[counted ${done}/${total}] ${r.workload} · ${r.model} · run ${r.run + 1}: ${what}\n`);
+        },
+      })),
+    );
+  }
   const interrupted = stoppedBy !== undefined;
   const stopNote = interrupted
     ? `⚠ the suite was interrupted (${stoppedBy}) after ${records.filter((r) => r.status === 'ok').length} completed run(s): cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`

@@ -23,7 +23,7 @@
  * undecided (or not measured), any undecided metric makes the cell inconclusive.
  */
 import { cellKey, isCeiling, type Environment, type OkRecord, type RunRecord } from './record.js';
-import { countedRuns } from './aggregate.js';
+import { instructionRuns, timedRuns } from './aggregate.js';
 import { compareSamples, confidenceInterval, mean, runsToResolve } from './stats.js';
 import { METRICS, METRIC_IDS, samplesOf, type Metric, type MetricId } from './metrics.js';
 
@@ -126,7 +126,7 @@ function nearestReference(references: readonly OkRecord[], r: OkRecord): OkRecor
 
 /** Per cell and metric, the per-run samples of one suite. */
 export function cellSamples(records: readonly RunRecord[], reference: string | undefined): Map<string, CellSamples> {
-  const counted = countedRuns(records);
+  const counted = [...timedRuns(records), ...instructionRuns(records)];
   const references = reference ? counted.filter((r) => r.model === reference) : [];
   const byCell = new Map<string, OkRecord[]>();
   for (const r of counted) {

@@ -12,7 +12,8 @@ import type { Model } from '../servers/registry.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage } from './record.js';
+import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
+import type { CallgrindLaunch } from './server-process.js';
 
 export interface CellContext {
   suiteId: string;
@@ -40,6 +41,10 @@ export interface CellContext {
   signal?: AbortSignal;
   /** Where servers run: this machine, or a serve agent's. */
   host: ServerHost;
+  /** --against: which side's code this context measures (its servers come from that side's build). */
+  side?: Side;
+  /** Counted runs: the server runs under callgrind (bench/counts.ts). */
+  callgrind?: CallgrindLaunch;
 }
 
 /** What a cell measures: a registered model, or the driver's ceiling target. */
@@ -73,6 +78,7 @@ export function modelSubject(model: Model): CellSubject {
         ...(ctx.injectCpu?.[model.name] !== undefined ? { injectCpuMicros: ctx.injectCpu[model.name] } : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
         pin: ctx.split.mode,
+        ...(ctx.callgrind ? { callgrind: ctx.callgrind } : {}),
       }),
   };
 }
@@ -117,6 +123,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     ...(round !== undefined ? { round } : {}),
     plan: ctx.plan,
     params,
+    ...(ctx.side ? { side: ctx.side } : {}),
     window: { warmupSec: ctx.warmupSec, durationSec: ctx.durationSec },
     split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), ...(ctx.split.client !== undefined ? { client: ctx.split.client } : {}), describe: ctx.split.describe },
     env: ctx.env,

@@ -31,6 +31,27 @@ export interface ServerLaunch {
   readyTimeoutMs?: number;
   /** Extra environment (e.g. NODE_CLUSTER_SCHED_POLICY is set by models themselves, not here). */
   env?: NodeJS.ProcessEnv;
+  /** Run under valgrind's callgrind (npm run bench -- --counts): the whole process tree counted, dumps into `dir`. */
+  callgrind?: CallgrindLaunch;
+}
+
+/** How a counted server is started (bench/counts.ts chooses these settings). */
+export interface CallgrindLaunch {
+  /** Folder for the dump files (cg.<pid>, cg.<pid>.<n>). */
+  dir: string;
+  /** valgrind options after --tool=callgrind. */
+  valgrindArgs: readonly string[];
+  /**
+   * Node/V8 flags (seeds, …) for the server's node: NODE_OPTIONS refuses most V8 flags, but cluster workers and forked
+   * children inherit the parent's execArgv, and worker threads share its V8 flags, so the whole tree gets them.
+   */
+  nodeFlags: readonly string[];
+  /** Run without address-space randomization (setarch -R). */
+  noAslr: boolean;
+  /** Under valgrind a server takes 10–60 s to report ready. */
+  readyTimeoutMs: number;
+  /** Environment for the counted tree (the models' own start-up timeouts, scaled). */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface ServerProcess {
@@ -55,11 +76,18 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
     args = nativeArgs({ model: model.name, host, port, work });
   } else {
     command = process.execPath;
-    args = [SERVE_ENTRY, '--model', model.name, '--protocol', launch.protocol ?? 'tcp', '--host', host, '--port', String(port), '--work', work];
+    args = [...(launch.callgrind?.nodeFlags ?? []), SERVE_ENTRY, '--model', model.name, '--protocol', launch.protocol ?? 'tcp', '--host', host, '--port', String(port), '--work', work];
     if (launch.workers !== undefined) args.push('--workers', String(launch.workers));
     if (launch.maxChildren !== undefined) args.push('--max-children', String(launch.maxChildren));
     if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));
     if (launch.injectCpuMicros !== undefined) args.push('--inject-cpu', String(launch.injectCpuMicros));
+  }
+  if (launch.callgrind) {
+    const cg = launch.callgrind;
+    const valgrind = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${cg.dir}/cg.%p`, ...cg.valgrindArgs, command, ...args];
+    const wrapped = cg.noAslr ? ['setarch', '-R', ...valgrind] : valgrind;
+    command = wrapped[0]!;
+    args = wrapped.slice(1);
   }
   if (launch.cpus !== undefined) return { command: 'taskset', args: ['-c', launch.cpus, command, ...args] };
   return { command, args };
@@ -69,7 +97,7 @@ export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   const { command, args } = serverCommand(launch);
   // detached: the server leads its own process group, so a forced stop reaches its workers and children too.
   // nativeEnv: the native server stops when this process dies (Node servers watch their parent themselves).
-  const env = { ...process.env, ...launch.env, ...nativeEnv() };
+  const env = { ...process.env, ...launch.env, ...launch.callgrind?.env, ...nativeEnv() };
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -100,7 +128,7 @@ export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   };
 
   return new Promise((resolve, reject) => {
-    const timeoutMs = launch.readyTimeoutMs ?? 15_000;
+    const timeoutMs = launch.readyTimeoutMs ?? launch.callgrind?.readyTimeoutMs ?? 15_000;
     const timer = setTimeout(() => {
       void stop(1000);
       reject(new Error(`${launch.model} did not report ready within ${timeoutMs} ms${tail(stderr)}`));

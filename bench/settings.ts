@@ -21,6 +21,7 @@ import { parseTarget } from '../clients/target.js';
 import { readTokenFile } from './agent-protocol.js';
 import type { AgentAddress } from './remote-host.js';
 import { MAX_CHILDREN, MAX_WORKERS } from '../servers/serve-options.js';
+import { countsUnavailable } from './counts.js';
 
 /** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
 function parseInjectionText(text: string, flag: string): Record<string, number> {
@@ -85,6 +86,9 @@ export const BENCH_OPTIONS = {
     help: 'test knob: model M does US µs of extra busy work per message (how gate:validate\nchecks that the gate catches a known slowdown); comma-separated for several models',
   }),
   out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
+  counts: switchOption('counts', 'also count what each server executes per message: instructions under valgrind\'s callgrind\n(the whole process tree, fixed windows of messages), which no neighbour moves; see docs/counts.md'),
+  countRuns: integerOption('count-runs', { min: 1, max: 100, meta: 'N', default: 1, help: '--counts: fresh server processes counted per cell' }),
+  skipTiming: switchOption('skip-timing', '--counts only: no timed runs, only the counted ones'),
   agent: customOption('agent', (t, f) => parseTarget(t, f), { meta: 'HOST:PORT', help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here' }),
   agentTokenFile: textOption('agent-token-file', { meta: 'F', help: 'the agent\'s token (the same file content as its --token-file)' }),
   baseline: textOption('baseline', {
@@ -112,6 +116,7 @@ export const USAGE = helpText(
       options: [O.runs, O.targetCiPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
         O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
     },
+    { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
     { heading: 'Regression gate', options: [O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
   ],
@@ -155,6 +160,9 @@ export interface Settings {
   allowInconclusive: boolean;
   /** Servers run on this serve agent instead of this machine. */
   agent?: AgentAddress;
+  /** Counted runs under callgrind: how many per cell (0: none), and whether timed runs are left out. */
+  countRuns: number;
+  skipTiming: boolean;
 }
 
 /** The values workloadsFromFlags needs: the workload options, already checked. */
@@ -222,6 +230,12 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
   }
+  if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
+  if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
+  if (v.counts) {
+    const why = countsUnavailable();
+    if (why) throw new UsageError(`--counts is unavailable: ${why}`);
+  }
   const runs = v.runs ?? profile.runs;
   const maxSec = v.maxSec ?? profile.maxSec;
   return {
@@ -251,6 +265,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
     allowInconclusive: v.allowInconclusive,
     ...(v.agent !== undefined ? { agent: { ...v.agent, ...(v.agentTokenFile !== undefined ? { token: readTokenFile(v.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
+    countRuns: v.counts ? v.countRuns : 0,
+    skipTiming: v.skipTiming,
   };
 }
 

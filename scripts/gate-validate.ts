@@ -17,7 +17,7 @@ import { list, nonNegativeNumber, parseFlags, positiveInteger, positiveNumber, r
 import { compiled } from '../lib/paths.js';
 import { findModel } from '../servers/registry.js';
 import { newSuiteId, readRecords } from '../bench/results-dir.js';
-import { countedRuns, cpuPerMessageSamples } from '../bench/aggregate.js';
+import { timedRuns, cpuPerMessageSamples } from '../bench/aggregate.js';
 import { runGate, type GateResult } from '../bench/gate.js';
 import { mean } from '../bench/stats.js';
 import type { RunRecord } from '../bench/record.js';
@@ -79,7 +79,7 @@ function runBench(args: string[]): Promise<number> {
 }
 
 function cpuOf(records: readonly RunRecord[], model: string): number {
-  return mean(cpuPerMessageSamples(countedRuns(records).filter((r) => r.model === model)));
+  return mean(cpuPerMessageSamples(timedRuns(records).filter((r) => r.model === model)));
 }
 
 /** The gate on one trial's three suites: did A/A fail, did A/B flag the slowed model? */
@@ -91,7 +91,7 @@ function judge(dir: string, trial: number, model: string, gateOptions: { thresho
   const aa: GateResult = runGate(baseline, aaRecords, options);
   const ab: GateResult = runGate(baseline, abRecords, options);
   const base = cpuOf(baseline, model);
-  const injected = countedRuns(abRecords).find((r) => r.model === model && r.server.details?.injectCpuMicros !== undefined)?.server.details?.injectCpuMicros;
+  const injected = timedRuns(abRecords).find((r) => r.model === model && r.server.details?.injectCpuMicros !== undefined)?.server.details?.injectCpuMicros;
   return {
     trial,
     aa: { fails: aa.fails, decision: aa.decision },

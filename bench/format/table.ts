@@ -46,6 +46,8 @@ export interface TableContext {
   /** "µs", or "µs (ms res.)" when a driver gave whole milliseconds. */
   unit: string;
   udp: boolean;
+  /** Some cell was counted under callgrind. */
+  counts: boolean;
 }
 
 /** A column of the workload tables, defined once for the terminal and Markdown alike. */
@@ -57,6 +59,11 @@ export interface Column {
   when?(t: TableContext): boolean;
   /** Only in one of the two formats (Markdown has room for the interval's ends). */
   only?: 'terminal' | 'markdown';
+}
+
+/** A count's spread over its runs: (max − min) / median, the repeatability the gate's thresholds come from. */
+function formatSpread(i: { n: number; low: number; high: number; median: number }): string {
+  return i.n > 1 ? `${(((i.high - i.low) / 2 / i.median) * 100).toFixed(1)}%` : '';
 }
 
 const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].format(c.metrics[id].median);
@@ -79,6 +86,7 @@ export const COLUMNS: readonly Column[] = [
   { header: () => 'CPU µs/msg', align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
   { header: () => 'syscalls/msg', align: 'right', cell: metricCell('syscallsPerMsg') },
   { header: () => 'ctx sw/msg', align: 'right', cell: metricCell('ctxSwitchesPerMsg') },
+  { header: () => 'instructions/msg', align: 'right', when: (t) => t.counts, cell: (c) => (c.countedRuns > 0 ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}` : '–') },
   { header: () => 'server RSS', align: 'right', cell: (c) => (Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–') },
   { header: () => 'client CPU, µs/msg', align: 'right', cell: clientCell },
   { header: () => 'lost', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.lost) },
@@ -89,7 +97,7 @@ export const COLUMNS: readonly Column[] = [
 
 /** The columns one format shows for one workload's cells. */
 export function columnsFor(format: 'terminal' | 'markdown', cells: readonly CellSummary[]): { columns: Column[]; ctx: TableContext } {
-  const ctx: TableContext = { unit: cells.some((c) => c.latencyResolution === 'ms') ? 'µs (ms res.)' : 'µs', udp: cells[0]?.params.protocol === 'udp' };
+  const ctx: TableContext = { unit: cells.some((c) => c.latencyResolution === 'ms') ? 'µs (ms res.)' : 'µs', udp: cells[0]?.params.protocol === 'udp', counts: cells.some((c) => c.countedRuns > 0) };
   return { columns: COLUMNS.filter((col) => (col.only === undefined || col.only === format) && (col.when?.(ctx) ?? true)), ctx };
 }
 

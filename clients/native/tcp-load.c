@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdnoreturn.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -102,7 +103,7 @@ static struct {
   const char *target;
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  unsigned connections, in_flight, threads, ready_connections;
+  unsigned connections, in_flight, threads, ready_connections, window_frames;
   uint32_t payload;
   double duration, warmup, rate, ready_timeout;
   int64_t timeout_ns;
@@ -126,7 +127,12 @@ static const char USAGE[] =
     "  --timeout MS              a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")\n"
     "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
     "  --ready-connections K     open the window only once K connections have had an echo (default 0)\n"
-    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n";
+    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n"
+    "  --window-frames K         counted windows instead of one timed window: after the warmup the driver goes quiet\n"
+    "                            (nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
+    "                            frames this window) then runs one window of exactly K frames per connection, quiet\n"
+    "                            again after it, and prints\n"
+    "                            CONBENCH_COUNTED {json}; \"stop\" ends it (closed loop only; for instruction counts)\n";
 
 static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
   char *end;
@@ -163,7 +169,7 @@ static void resolve_target(const char *target) {
 
 static void parse_args(int argc, char **argv) {
   static const char *const names[] = {"target", "connections", "in-flight", "size", "duration", "warmup", "pattern",
-                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout"};
+                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout", "window-frames"};
   enum { N_NAMES = sizeof names / sizeof names[0] };
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -197,10 +203,12 @@ static void parse_args(int argc, char **argv) {
     case 9: opt.threads = (unsigned)parse_number(names[which], v, 1, 256, true); break;
     case 10: opt.ready_connections = (unsigned)parse_number(names[which], v, 0, 100000, true); break;
     case 11: opt.ready_timeout = parse_number(names[which], v, 0, 3600, false); break;
+    case 12: opt.window_frames = (unsigned)parse_number(names[which], v, 1, 100000000, true); break;
     }
   }
   if (!opt.target) die(2, "--target HOST:PORT is required");
   if (opt.rate > 0 && opt.pattern != PERSISTENT) die(2, "--rate applies to --pattern persistent only");
+  if (opt.window_frames > 0 && opt.rate > 0) die(2, "--window-frames applies to the closed loop (no --rate)");
   if (opt.threads > opt.connections) opt.threads = opt.connections;
   if (opt.ready_connections > opt.connections) opt.ready_connections = opt.connections;
   resolve_target(opt.target);
@@ -211,6 +219,10 @@ static void parse_args(int argc, char **argv) {
 enum phase { WARMUP, MEASURE, STOP };
 static _Atomic int phase = WARMUP;
 static _Atomic unsigned ready_count; /* connections (or connect-per-request slots) with at least one verified echo */
+/* Counted windows (--window-frames): once budgeted, a connection sends only the frames its budget allows. */
+static _Atomic bool budgeted;
+static _Atomic unsigned window_id; /* main → workers: a new window started; each connection's budget is K again */
+static _Atomic unsigned window_budget; /* K of the current window (--window-frames, or the "go K" that started it) */
 static uint8_t *template_bytes;      /* random payload shared by every connection; bytes [0,tag) replaced by the tag */
 static uint32_t tag_bytes, frame_bytes;
 static int64_t started_ns;           /* open loop: frame k of a connection is due at started + (k + offset) / rate */
@@ -285,6 +297,7 @@ struct conn {
   uint64_t scheduled;  /* open loop: frames due so far (sent or skipped) */
   double phase_offset; /* open loop: this connection's share of the interval, so sends are spread out */
   bool mismatched, want_write, ever_served, served_in_window;
+  unsigned budget;     /* counted windows: frames this connection may still send in the current window */
   uint8_t expect[4 + TAG_BYTES];
   struct ring ring;
 };
@@ -302,11 +315,21 @@ struct worker {
   struct counters c;
   int64_t next_housekeeping;
   const char *failure; /* set when the thread could not run */
+  unsigned window_seen;            /* the last window whose budgets this thread handed out */
+  _Atomic unsigned quiet_through;  /* this thread has nothing in flight and no budget left after this window */
   char first_error[96]; /* the first error counted in the window, like Node's "connect ECONNREFUSED 127.0.0.1:9" */
 };
 
 static inline bool recording(void) { return atomic_load_explicit(&phase, memory_order_relaxed) == MEASURE; }
 static inline bool running(void) { return atomic_load_explicit(&phase, memory_order_relaxed) != STOP; }
+
+/* May this connection send one more frame? Always, unless counted windows hold it to its budget (then spend one). */
+static bool take_budget(struct conn *c) {
+  if (!atomic_load_explicit(&budgeted, memory_order_acquire)) return true;
+  if (c->budget == 0) return false;
+  c->budget--;
+  return true;
+}
 
 /* ---- frames ---- */
 
@@ -462,7 +485,7 @@ static void complete_frame(struct conn *c, int64_t now) {
       }
     }
   }
-  if (opt.pattern == PERSISTENT && opt.rate == 0 && running()) enqueue(c, now, 0);
+  if (opt.pattern == PERSISTENT && opt.rate == 0 && running() && take_budget(c)) enqueue(c, now, 0);
 }
 
 /* Compares received bytes with what the frame being read must contain. Returns false once the connection closed. */
@@ -498,7 +521,7 @@ static bool receive(struct conn *c, const uint8_t *p, size_t n, int64_t now) {
         close(c->fd);
         c->fd = -1;
         c->state = IDLE;
-        if (running()) start_connect(c);
+        if (running() && (!atomic_load(&budgeted) || c->budget > 0)) start_connect(c);
         return false;
       }
     }
@@ -518,10 +541,10 @@ static void on_connected(struct conn *c) {
   c->state = OPEN;
   watch(c, EPOLLIN, EPOLL_CTL_MOD);
   if (opt.pattern == CONNECT_PER_REQUEST) {
-    enqueue(c, c->connect_started, 0); /* latency of a connect-per-request exchange includes the connect */
+    if (take_budget(c)) enqueue(c, c->connect_started, 0); /* latency of a connect-per-request exchange includes the connect */
   } else if (opt.rate == 0) {
     int64_t now = now_ns();
-    for (unsigned i = 0; i < opt.in_flight; i++) enqueue(c, now, 0);
+    for (unsigned i = 0; i < opt.in_flight && take_budget(c); i++) enqueue(c, now, 0);
   }
   int rc = pump_writes(c);
   if (rc < 0) fail_conn(c, "write", -rc);
@@ -608,7 +631,9 @@ static void housekeeping(struct worker *w, int64_t now) {
   for (unsigned i = 0; i < w->nconns; i++) {
     struct conn *c = &w->conns[i];
     if (c->state == IDLE) {
-      if (now >= c->retry_at) start_connect(c);
+      /* a dropped persistent connection comes back; a connect-per-request slot only while its budget lasts */
+      bool may = opt.pattern == PERSISTENT || !atomic_load(&budgeted) || c->budget > 0;
+      if (may && now >= c->retry_at) start_connect(c);
       continue;
     }
     if (c->state == CONNECTING) {
@@ -625,6 +650,36 @@ static void housekeeping(struct worker *w, int64_t now) {
       if (recording()) w->c.timeouts++;
     }
   }
+}
+
+/*
+ * Counted windows, on the worker's side: a new window hands every connection its budget and sends what it may at
+ * once; when nothing is in flight and no budget is left, the thread tells main it is quiet (at most one housekeeping
+ * interval later than it became so: the server is idle meanwhile).
+ */
+static void counted_window_turn(struct worker *w) {
+  unsigned id = atomic_load_explicit(&window_id, memory_order_acquire);
+  if (id != w->window_seen) {
+    w->window_seen = id;
+    int64_t now = now_ns();
+    for (unsigned i = 0; i < w->nconns; i++) {
+      struct conn *c = &w->conns[i];
+      c->budget = atomic_load_explicit(&window_budget, memory_order_relaxed);
+      if (c->state == OPEN && opt.pattern == PERSISTENT) {
+        for (unsigned k = 0; k < opt.in_flight && take_budget(c); k++) enqueue(c, now, 0);
+        int rc = pump_writes(c);
+        if (rc < 0) fail_conn(c, "write", -rc);
+      } else if (c->state == IDLE) {
+        start_connect(c);
+      }
+    }
+  }
+  for (unsigned i = 0; i < w->nconns; i++) {
+    struct conn *c = &w->conns[i];
+    if (c->ring.len > 0 || c->state == CONNECTING) return;
+    if (c->budget > 0 && (opt.pattern == CONNECT_PER_REQUEST || c->state == OPEN)) return;
+  }
+  atomic_store_explicit(&w->quiet_through, id, memory_order_release);
 }
 
 static void *worker_main(void *arg) {
@@ -667,6 +722,7 @@ static void *worker_main(void *arg) {
         on_event(events[i].data.ptr, events[i].events);
       }
     }
+    if (atomic_load_explicit(&budgeted, memory_order_acquire)) counted_window_turn(w);
     int64_t now = now_ns();
     if (opt.rate > 0 && now >= next_send) next_send = send_due(w, now);
     if (now >= w->next_housekeeping) {
@@ -730,6 +786,88 @@ static bool all_ready(void) {
   return atomic_load_explicit(&ready_count, memory_order_relaxed) >= opt.ready_connections;
 }
 
+static bool all_quiet(struct worker *workers, unsigned id) {
+  for (unsigned t = 0; t < opt.threads; t++)
+    if (atomic_load_explicit(&workers[t].quiet_through, memory_order_acquire) != id) return false;
+  return true;
+}
+
+/* Waits (bounded by the frame timeout, then by signals) until every thread is quiet after window `id`. */
+static bool wait_quiet(struct worker *workers, unsigned id) {
+  int64_t deadline = now_ns() + opt.timeout_ns;
+  while (!stop_signal && !all_quiet(workers, id)) {
+    if (now_ns() > deadline) return false;
+    sleep_until(now_ns() + 1000000LL);
+  }
+  return !stop_signal;
+}
+
+static struct worker *current_workers;
+static bool quiet_now(void) { return all_quiet(current_workers, atomic_load(&window_id)); }
+
+/* One line from stdin: "go", "go K" (this window: K frames per connection) or "stop" (so is anything else, or EOF). */
+static bool next_command_is_go(void) {
+  char line[64];
+  if (!fgets(line, sizeof line, stdin) || strncmp(line, "go", 2) != 0) return false;
+  unsigned k = opt.window_frames;
+  if (line[2] == ' ') {
+    char *end;
+    unsigned long v = strtoul(line + 3, &end, 10);
+    if (v >= 1 && v <= 100000000UL) k = (unsigned)v;
+  }
+  atomic_store_explicit(&window_budget, k, memory_order_relaxed);
+  return true;
+}
+
+/*
+ * --window-frames: windows of exactly K frames per connection, each between two quiet points (nothing in flight),
+ * so whatever the server executed between the quiet points served exactly that window's messages. The caller (the
+ * bench, counting instructions) zeroes its counters at a quiet point and dumps them at the next.
+ */
+static int counted_windows(struct worker *workers, struct conn *conns) {
+  (void)conns;
+  current_workers = workers;
+  atomic_store_explicit(&budgeted, true, memory_order_release); /* budgets are 0: in-flight frames drain */
+  if (!wait_until(now_ns() + opt.timeout_ns, quiet_now)) die(1, "the server did not answer the frames in flight within the timeout");
+  printf("CONBENCH_QUIET 0\n");
+  fflush(stdout);
+  unsigned windows = 0;
+  uint64_t total_messages = 0;
+  while (next_command_is_go()) {
+    for (unsigned t = 0; t < opt.threads; t++) memset(&workers[t].c, 0, sizeof workers[t].c);
+    atomic_store(&phase, MEASURE);
+    int64_t t0 = now_ns();
+    unsigned id = atomic_fetch_add_explicit(&window_id, 1, memory_order_acq_rel) + 1;
+    bool quiet = wait_quiet(workers, id);
+    int64_t t1 = now_ns();
+    atomic_store(&phase, WARMUP); /* between windows nothing is sent and nothing counted */
+    struct counters sum = {0};
+    for (unsigned t = 0; t < opt.threads; t++) {
+      struct counters *c = &workers[t].c;
+      sum.messages += c->messages;
+      sum.mismatches += c->mismatches;
+      sum.errors += c->errors;
+      sum.resets += c->resets;
+      sum.timeouts += c->timeouts;
+      sum.connect_failures += c->connect_failures;
+    }
+    windows++;
+    total_messages += sum.messages;
+    printf("CONBENCH_COUNTED {\"window\":%u,\"messages\":%llu,\"expected\":%llu,\"seconds\":%.6f,\"quiet\":%s,"
+           "\"errors\":{\"mismatches\":%llu,\"errors\":%llu,\"resets\":%llu,\"timeouts\":%llu,\"connectFailures\":%llu}}\n",
+           windows, (unsigned long long)sum.messages, (unsigned long long)opt.connections * atomic_load(&window_budget), (t1 - t0) / 1e9,
+           quiet ? "true" : "false", (unsigned long long)sum.mismatches, (unsigned long long)sum.errors,
+           (unsigned long long)sum.resets, (unsigned long long)sum.timeouts, (unsigned long long)sum.connect_failures);
+    fflush(stdout);
+    if (!quiet) break; /* a window that never went quiet cannot be counted: stop here */
+  }
+  atomic_store(&phase, STOP);
+  for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
+  printf("CONBENCH_COUNTED_DONE {\"windows\":%u,\"messages\":%llu}\n", windows, (unsigned long long)total_messages);
+  fflush(stdout);
+  return stop_signal ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   parse_args(argc, argv);
   prctl(PR_SET_PDEATHSIG, SIGTERM); /* a driver whose orchestrator died must not go on loading the server */
@@ -765,6 +903,7 @@ int main(int argc, char **argv) {
     unsigned share = opt.connections / opt.threads + (t < opt.connections % opt.threads ? 1 : 0);
     w->index = t;
     w->cpu = pin ? cpus[t] : -1;
+    atomic_init(&w->quiet_through, UINT_MAX); /* not quiet until it says so */
     w->conns = conns + first;
     w->nconns = share;
     w->rbuf = malloc(READ_BYTES);
@@ -798,6 +937,8 @@ int main(int argc, char **argv) {
     for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
     die(1, "stopped by signal %d before the measured window", (int)stop_signal);
   }
+
+  if (opt.window_frames > 0) return counted_windows(workers, conns);
 
   double *cpu0 = calloc(opt.threads, sizeof *cpu0), *cpu1 = calloc(opt.threads, sizeof *cpu1);
   for (unsigned t = 0; t < opt.threads; t++) cpu0[t] = thread_cpu_seconds(workers[t].cpu_clock);

@@ -18,7 +18,7 @@ import { childEnv } from '../entries/child-config.js';
 import { listenOn } from '../listen.js';
 import type { RunningServer, ModelStartOptions } from '../types.js';
 import { FORK_CHILD_ENTRY } from './fork-pool.js';
-import { stopChild, waitForReady } from './supervise.js';
+import { startTimeoutMs, stopChild, waitForReady } from './supervise.js';
 import { departedPeers } from './departed-peers.js';
 
 /** A child that has not reported ready in this time is given up (and its connection with it). */
@@ -68,7 +68,7 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
     child.on('error', () => {
       if (child.pid === undefined) onGone(); // never started: no 'exit' will come
     });
-    waitForReady(child, `fork-per-connection child ${child.pid}`, CHILD_READY_TIMEOUT_MS).then(
+    waitForReady(child, `fork-per-connection child ${child.pid}`, startTimeoutMs(CHILD_READY_TIMEOUT_MS)).then(
       () => {
         if (closing || socket.destroyed) {
           void stopChild(child);

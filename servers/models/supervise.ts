@@ -14,9 +14,20 @@ export function isChildMessage(value: unknown): value is ChildMessage {
   return type === 'ready' || type === 'error';
 }
 
+/**
+ * Start-up timeouts are multiplied by this: a server counted under valgrind starts its workers 30–100× slower
+ * (bench/counts.ts sets it; unset, 1).
+ */
+export const START_TIMEOUT_SCALE_ENV = 'CONBENCH_START_TIMEOUT_SCALE';
+
+export function startTimeoutMs(ms: number, env: NodeJS.ProcessEnv = process.env): number {
+  const scale = Number(env[START_TIMEOUT_SCALE_ENV]);
+  return Number.isFinite(scale) && scale >= 1 ? ms * scale : ms;
+}
+
 /** How long starting `count` workers may take before start() gives up (forking is ~100 ms a process here). */
 export function readyTimeoutMs(count: number): number {
-  return 10_000 + 250 * count;
+  return startTimeoutMs(10_000 + 250 * count);
 }
 
 /**

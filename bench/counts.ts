@@ -1,0 +1,417 @@
+/**
+ * Counts that no neighbour moves (npm run bench -- --counts): a cell's server runs under valgrind's callgrind with
+ * its whole process tree traced, and the native driver runs windows of exactly K frames per connection, each between
+ * two quiet points (nothing in flight). Counters are zeroed at the first quiet point and dumped at every next one, so
+ * each dump holds what the server executed for exactly that window's messages: instructions per message, summed over
+ * every process of the tree (threads are inside their process). Windows are run until the count per message has
+ * settled (the JIT warming up, measured per model), then `windows` more are the run's count.
+ *
+ * Under callgrind a server runs 50–400× slower than natively, so windows are sized by messages, not seconds, and the
+ * count says nothing about time: a counted run is never a timed one.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import pidtree from 'pidtree';
+import { hasCommand } from './env.js';
+import type { CallgrindLaunch } from './server-process.js';
+import type { CellContext, CellSubject } from './run-cell.js';
+import type { WorkloadGroup } from './orchestrator.js';
+import type { Workload } from './workloads.js';
+import { RECORD_SCHEMA, type Counts, type RunRecord } from './record.js';
+import { nativeBinary, nativeStatus, TCP_LOAD } from '../lib/native.js';
+import { noErrors, type ErrorCounts, type LoadResult } from '../clients/load-result.js';
+import { START_TIMEOUT_SCALE_ENV } from '../servers/models/supervise.js';
+
+const run = promisify(execFile);
+
+/**
+ * Determinism settings, chosen by measurement (docs/counts.md): ASLR off, fixed V8 seeds, and optimizing compiles
+ * done on the main thread (--no-concurrent-recompilation) so that when optimized code arrives does not depend on
+ * timing; optimized code is kept (it is what production runs). Measured and not chosen: --predictable (two
+ * alternating counts per window), --predictable-gc-schedule (GC moved to where it split windows unevenly).
+ */
+const OVERRIDES = JSON.parse(process.env.CONBENCH_COUNTING_EXPERIMENT ?? '{}') as Record<string, unknown>;
+export const COUNTING = {
+  noAslr: true,
+  nodeFlags: ['--hash-seed=1', '--random-seed=1', '--no-concurrent-recompilation'],
+  /** Modified JIT code must be seen; workers and forked children are traced too. */
+  valgrindArgs: ['--trace-children=yes', '--smc-check=all-non-file', '--fair-sched=try'],
+  /** Connections a counted window uses at most, and children a process-per-connection model may start (each ~10 s
+   * of CPU to start under valgrind). */
+  maxConnections: 10,
+  maxChildren: 2,
+  /** Windows double in size until one holds this many instructions (~1 s under callgrind); then K is fixed. The
+   * counts are deterministic, so every process of the same code makes the same choices and runs the same schedule. */
+  windowInstructions: 25_000_000,
+  /** ... and at least this many messages (the first windows' counts are the JIT compiling, not serving). */
+  minWindowMessages: 200,
+  maxWindowFrames: 100_000,
+  /** Spin iterations per µs for cpu:<µs> work: fixed, so a count does not follow the calibration's noise. */
+  cpuRate: 100,
+  /** Settled: the count per message of the last `settleWindows` windows within ±settleSpread of the block before. */
+  settleWindows: 3,
+  /** ±2 %: a block of three windows may hold one GC more than the block before (~+3 % in one window of four). */
+  settleSpread: 0.02,
+  /** The JIT has done its work when this many messages went through and small windows hold within ±warmSpread
+   * (they are noisier: a GC is a larger share). Measured: event-loop's echo drops to its floor after ~2,200. */
+  jitMessages: 4000,
+  warmSpread: 0.05,
+  maxWarmWindows: 40,
+  /** Counted windows after it settled; their sum is the run's count (6 spans the 2- and 3-window patterns seen). */
+  windows: 6,
+  /** A frame unanswered this long under valgrind is a timeout (starting a traced Node child takes ~10 s). */
+  timeoutMs: 120_000,
+  readyTimeoutMs: 180_000,
+  /** The models' own start-up timeouts (workers, children) are this many times longer under valgrind. */
+  startTimeoutScale: 30,
+  ...OVERRIDES,
+} as const;
+
+/** Why counting cannot run here (valgrind, callgrind_control, setarch or the native driver missing), or undefined. */
+export function countsUnavailable(): string | undefined {
+  for (const tool of ['valgrind', 'callgrind_control', 'setarch']) if (!hasCommand(tool)) return `${tool} is not installed (valgrind is a Debian package: apt-get install valgrind)`;
+  const driver = nativeStatus(TCP_LOAD);
+  if (!driver.ok) return `the native driver is needed to count in windows of known size: ${driver.reason}`;
+  return undefined;
+}
+
+/** Why a cell is not counted (its load cannot be had under valgrind), or undefined. */
+export function countExclusion(w: Workload, model: { name: string; runtime: string }): string | undefined {
+  if (w.protocol !== 'tcp') return `counts use the native TCP driver; ${w.protocol} is not counted`;
+  if (w.rate !== undefined) return 'an open-loop rate cannot be held by a server running 50–400× slower under valgrind';
+  if (model.runtime === 'native' && w.work.startsWith('cpu')) return `${model.name}'s cpu work spins for a time, not a number of iterations: under valgrind its count would measure valgrind's speed`;
+  return undefined;
+}
+
+/** Connections a counted window uses: at most COUNTING.maxConnections, and no more than the model serves at once. */
+export function countedConnections(subject: CellSubject, w: Workload, ctx: CellContext): number {
+  const cap = Math.min(w.connections, COUNTING.maxConnections);
+  const atOnce = subject.servesAtOnce?.(cap, { ...ctx, maxChildren: COUNTING.maxChildren }) ?? cap;
+  return Math.max(1, Math.min(cap, atOnce));
+}
+
+/** Instructions (callgrind's Ir) of one dump file: its summary line (totals: repeats it). */
+export function dumpInstructions(text: string): number {
+  const m = /^summary:\s+(\d+)/m.exec(text) ?? /^totals:\s+(\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Settled: the count per message over the last n windows within ±spread of that over the n before. Blocks, not
+ * single windows: some models repeat a pattern (cluster-rr here: 11.7k, 13.9k, 13.9k, 11.7k …), a GC lands in one
+ * window of several, and the block's mean holds still where a window does not. Pure.
+ */
+export function settledBlocks(windows: readonly { instructions: number; messages: number }[], n: number, spread: number): boolean {
+  if (windows.length < 2 * n) return false;
+  const perMsg = (ws: readonly { instructions: number; messages: number }[]): number => ws.reduce((s, w) => s + w.instructions, 0) / ws.reduce((s, w) => s + w.messages, 0);
+  const last = perMsg(windows.slice(-n));
+  const before = perMsg(windows.slice(-2 * n, -n));
+  return Math.abs(last / before - 1) <= spread;
+}
+
+interface Window {
+  messages: number;
+  instructions: number;
+  processes: number;
+  errors: ErrorCounts;
+  seconds: number;
+}
+
+/** The dump files written since `seen`, summed (a process that exited wrote its last dump on its way out). */
+function newDumps(dir: string, seen: Set<string>): { instructions: number; processes: Set<string> } {
+  let instructions = 0;
+  const processes = new Set<string>();
+  for (const f of readdirSync(dir)) {
+    if (seen.has(f) || !f.startsWith('cg.')) continue;
+    seen.add(f);
+    instructions += dumpInstructions(readFileSync(path.join(dir, f), 'utf8'));
+    processes.add(f.split('.')[1]!);
+  }
+  return { instructions, processes };
+}
+
+async function treePids(root: number): Promise<number[]> {
+  try {
+    return await pidtree(root, { root: true });
+  } catch {
+    return [root];
+  }
+}
+
+/** Zero (-z) or dump (-d) every counted process of the tree; returns the pids it reached. */
+async function control(root: number, op: '-z' | '-d'): Promise<number[]> {
+  const pids = await treePids(root);
+  const reached: number[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        await run('callgrind_control', [op, String(pid)], { timeout: 60_000 });
+        reached.push(pid);
+      } catch {
+        // not a valgrind process (setarch or taskset already exec'd, so only an exiting child gets here)
+      }
+    }),
+  );
+  return reached;
+}
+
+/** Waits until the dump files of `pids` are all there (callgrind writes them shortly after the command). */
+async function awaitDumps(dir: string, seen: Set<string>, pids: readonly number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const files = readdirSync(dir).filter((f) => !seen.has(f));
+    if (pids.every((p) => files.some((f) => f.startsWith(`cg.${p}.`) || f === `cg.${p}`))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * One counted run of a cell: a fresh server process under callgrind, warm windows until its count per message
+ * settles, then COUNTING.windows counted windows. Always returns a record (errored with the reason on failure).
+ */
+export async function countCell(subject: CellSubject, cellWorkload: Workload, runIndex: number, ctx: CellContext, round?: number): Promise<RunRecord> {
+  const workload = { ...subject.load(cellWorkload) };
+  const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
+  const connections = countedConnections(subject, workload, ctx);
+  const base = {
+    schema: RECORD_SCHEMA,
+    suiteId: ctx.suiteId,
+    time: new Date().toISOString(),
+    workload: workload.name,
+    model: subject.name,
+    run: runIndex,
+    ...(round !== undefined ? { round } : {}),
+    ...(ctx.side ? { side: ctx.side } : {}),
+    plan: ctx.plan,
+    params,
+    split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), describe: ctx.split.describe },
+    env: ctx.env,
+  } as const;
+  const availability = subject.available();
+  if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-callgrind-'));
+  const callgrind: CallgrindLaunch = {
+    dir,
+    valgrindArgs: COUNTING.valgrindArgs,
+    nodeFlags: COUNTING.nodeFlags,
+    noAslr: COUNTING.noAslr,
+    readyTimeoutMs: COUNTING.readyTimeoutMs,
+    env: { [START_TIMEOUT_SCALE_ENV]: String(COUNTING.startTimeoutScale) },
+  };
+  const counted = { ...ctx, callgrind, cpuRate: COUNTING.cpuRate, maxChildren: COUNTING.maxChildren };
+  let stopServer: (() => Promise<unknown>) | undefined;
+  try {
+    const workers = ctx.workers ?? ctx.split.serverCpuCount;
+    const server = await subject.start(workload, workers, counted);
+    stopServer = () => server.stop(5000);
+    const driver = spawn(nativeBinary(TCP_LOAD), [
+      '--target', `${server.host}:${server.ready.port}`,
+      '--connections', String(connections),
+      '--in-flight', String(workload.inFlight),
+      '--size', String(workload.payloadBytes),
+      '--pattern', workload.pattern,
+      '--warmup', '0',
+      '--timeout', String(COUNTING.timeoutMs),
+      '--window-frames', String(1),
+      '--threads', '1',
+    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The first windows are sized at one frame per connection; K then follows the measured pace.
+    const result = await driveWindows(driver, dir, server.ready.pid, connections, ctx.signal);
+    const stopped = await server.stop(10_000);
+    stopServer = undefined;
+    const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
+    const errors = result.counted.reduce((e, w) => sumErrors(e, w.errors), noErrors());
+    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length };
+    const load: LoadResult = {
+      driver: 'native',
+      seconds: totals.seconds,
+      messages: totals.messages,
+      bytes: totals.messages * (workload.payloadBytes + 4),
+      msgsPerSec: totals.seconds > 0 ? totals.messages / totals.seconds : 0,
+      bytesPerSec: 0,
+      latency: { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+      latencyResolution: 'us',
+      errors,
+      client: { cpuPercent: 0, saturated: false },
+      connections: { total: connections, served: connections },
+    };
+    const record: RunRecord = {
+      ...base,
+      status: 'ok',
+      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' ') } },
+      result: load,
+      counts,
+    };
+    if (!result.settled) record.reason = `the count per message had not settled within ±${COUNTING.settleSpread * 100}% after ${result.warm.length} warm windows`;
+    if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+    return record;
+  } catch (error) {
+    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: 'interrupted before the counted run finished' };
+    return { ...base, status: 'errored', reason: `counting: ${(error as Error).message}` };
+  } finally {
+    await stopServer?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function sumErrors(a: ErrorCounts, b: Partial<ErrorCounts>): ErrorCounts {
+  const out = { ...a };
+  for (const k of Object.keys(out) as (keyof ErrorCounts)[]) out[k] += b[k] ?? 0;
+  return out;
+}
+
+/**
+ * The window protocol with the driver (tcp-load --window-frames): at its first quiet point every process is zeroed;
+ * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
+ * per message settles; then COUNTING.windows counted ones.
+ */
+async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, signal: AbortSignal | undefined) {
+  const seen = new Set<string>();
+  const warm: Window[] = [];
+  const counted: Window[] = [];
+  // The first window already holds COUNTING.minWindowMessages; from there K doubles.
+  let windowFrames = Math.max(1, Math.ceil(COUNTING.minWindowMessages / connections));
+  let stderr = '';
+  driver.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+  const lines = createInterface({ input: driver.stdout! });
+  const iterator = lines[Symbol.asyncIterator]();
+  const onAbort = (): void => void driver.kill('SIGTERM');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const exited = new Promise<number | null>((resolve) => driver.once('exit', (code) => resolve(code)));
+  const next = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const r = await iterator.next();
+      if (r.done) throw new Error(`the driver ended (${stderr.trim().split('\n').at(-1) ?? `exit ${await exited}`})`);
+      if (r.value.startsWith(prefix)) return r.value.slice(prefix.length);
+    }
+  };
+  const send = (command: string): void => void driver.stdin!.write(`${command}\n`);
+  try {
+    await next('CONBENCH_QUIET ');
+    newDumps(dir, seen); // exit dumps of processes that ended while the server started: not the window's
+    await control(serverPid, '-z');
+    let settledNow = false;
+    let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
+    let phaseFrom = 0;
+    while (counted.length < COUNTING.windows) {
+      if (signal?.aborted) throw new Error('interrupted');
+      send(`go ${windowFrames}`);
+      const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
+      if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
+      const pids = await control(serverPid, '-d');
+      await awaitDumps(dir, seen, pids);
+      const dumped = newDumps(dir, seen);
+      const window: Window = { messages: w.messages, instructions: dumped.instructions, processes: dumped.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
+      if (window.messages === 0) throw new Error('a window verified no message');
+      if (settledNow) counted.push(window);
+      else {
+        warm.push(window);
+        // Three phases, each decided on counts (not time), so the same code always runs the same schedule, the same
+        // windows and the same GCs in them: (1) small windows while the JIT warms up, until their count per message
+        // roughly holds (±COUNTING.warmSpread by blocks); (2) K doubles until a window holds
+        // COUNTING.windowInstructions; (3) with K fixed, until it holds within ±COUNTING.settleSpread.
+        if (phase === 'jit') {
+          // Cold counts plateau for a while (~110k, then ~14k per message on event-loop's echo): a plateau is not the
+          // end of the JIT's work until enough messages have gone through for V8 to tier the handlers up.
+          const served = warm.reduce((n, x) => n + x.messages, 0);
+          if (served >= COUNTING.jitMessages && settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.warmSpread)) phase = 'sizing';
+          else if (window.instructions < COUNTING.windowInstructions && windowFrames * 2 * connections <= COUNTING.jitMessages) windowFrames *= 2;
+        }
+        if (phase === 'sizing') {
+          if (window.instructions < COUNTING.windowInstructions && windowFrames * 2 <= COUNTING.maxWindowFrames) windowFrames *= 2;
+          else {
+            phase = 'fixed';
+            phaseFrom = warm.length;
+          }
+        } else if (phase === 'fixed') {
+          settledNow = settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.settleSpread);
+        }
+        if (process.env.CONBENCH_DEBUG_COUNTS) process.stderr.write(`window ${warm.length} ${phase} K=${windowFrames} ${Math.round(window.instructions / window.messages)}/${window.messages}\n`);
+        if (warm.length >= COUNTING.maxWarmWindows) settledNow = true;
+      }
+    }
+    send('stop');
+    await exited;
+    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.settleSpread) };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (driver.exitCode === null) driver.kill('SIGKILL');
+  }
+}
+
+/** One counted run to do. */
+interface CountJob {
+  group: WorkloadGroup;
+  subject: CellSubject;
+  run: number;
+}
+
+export interface CountPassOptions {
+  /** Counted runs (fresh server processes) per cell. */
+  runs: number;
+  /** CPUs to run servers on, one counted cell per CPU at a time: counts do not care who else runs. */
+  cpus: readonly string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * The counted pass: every cell of every group (ceiling rows aside) counted `runs` times, a fresh server process each,
+ * as many cells at once as there are CPUs in `cpus`. A cell that cannot be counted gets one skipped record that says
+ * why, never silence.
+ */
+export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountPassOptions, hooks: { onRecord(r: RunRecord): void; onProgress?(r: RunRecord, done: number, total: number): void }): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
+  const jobs: CountJob[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    for (const group of groups) {
+      for (const subject of group.subjects) {
+        const excluded = countExclusion(group.workload, { name: subject.name, runtime: subject.reference ? 'native' : 'node' });
+        if (excluded) {
+          if (run === 0) {
+            const r = skippedCount(subject, group, excluded);
+            records.push(r);
+            hooks.onRecord(r);
+          }
+          continue;
+        }
+        jobs.push({ group, subject, run });
+      }
+    }
+  }
+  let next = 0;
+  let done = 0;
+  const worker = async (cpu: string): Promise<void> => {
+    while (next < jobs.length && !o.signal?.aborted) {
+      const job = jobs[next++]!;
+      const ctx: CellContext = { ...job.group.ctx, split: { ...job.group.ctx.split, server: cpu, describe: `counted under callgrind: server on CPU ${cpu}, driver unpinned` } };
+      const record = await countCell(job.subject, job.group.workload, job.run, ctx, job.run);
+      records.push(record);
+      hooks.onRecord(record);
+      hooks.onProgress?.(record, ++done, jobs.length);
+    }
+  };
+  await Promise.all(o.cpus.map(worker));
+  return records;
+}
+
+function skippedCount(subject: CellSubject, group: WorkloadGroup, reason: string): RunRecord {
+  const { name: _n, family: _f, description: _d, predicts: _p, ...params } = group.workload;
+  const ctx = group.ctx;
+  return {
+    schema: RECORD_SCHEMA,
+    suiteId: ctx.suiteId,
+    time: new Date().toISOString(),
+    workload: group.workload.name,
+    model: subject.name,
+    run: 0,
+    ...(ctx.side ? { side: ctx.side } : {}),
+    params,
+    env: ctx.env,
+    status: 'skipped',
+    reason: `not counted: ${reason}`,
+  };
+}
