@@ -5,8 +5,9 @@
 import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../clients/histogram.js';
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
-import { cellKey, DEFAULT_TARGET_CI_PERCENT, type CellParams, type OkRecord, type RunRecord } from './record.js';
+import { cellKey, type CellParams, type OkRecord, type RunRecord } from './record.js';
 import { METRIC_IDS, samplesOf, type MetricId } from './metrics.js';
+import { DEFAULTS } from '../lib/defaults.js';
 
 export interface CellSummary {
   key: string;
@@ -24,11 +25,12 @@ export interface CellSummary {
   /** Runs cut short by Ctrl-C/SIGTERM. */
   interruptedRuns: number;
   /**
-   * Both intervals (throughput, and server CPU µs/msg where measured) are within the suite's target, from at least
-   * two runs. An inconclusive cell is shown but never wins or ties.
+   * Decided: its comparison with its row's leader is settled (the verdict sets this; a summary alone says only
+   * whether it has the two runs any comparison needs). An undecided cell is marked "?".
    */
   conclusive: boolean;
-  targetCiPercent: number;
+  /** The suite's equivalence margin for the verdict, in percent. */
+  marginPercent: number;
   /** msgs/s of each ok run, in run order. */
   samples: number[];
   throughput: Interval;
@@ -63,7 +65,8 @@ export interface CellSummary {
   workers: number;
   serverCpus?: string;
   clientCpus?: string;
-  /** Every metric's interval over the runs that measured it (n = 0 where none did); instructions from counted runs. */
+  /** Every metric's per-run values (in run order), and its interval over them (n = 0 where no run measured it). */
+  values: Record<MetricId, number[]>;
   metrics: Record<MetricId, Interval>;
   /** Runs counted under callgrind. */
   countedRuns: number;
@@ -110,9 +113,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     ok.length > 0 || counted.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
   const throughput = confidenceInterval(samples);
   const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
-  const targetCiPercent = first.plan?.targetCiPercent ?? DEFAULT_TARGET_CI_PERCENT;
-  const within = (i: typeof throughput): boolean => i.relativeMargin * 100 <= targetCiPercent;
-  const conclusive = ok.length >= 2 && within(throughput) && (serverCpuInterval.n < 2 || within(serverCpuInterval));
+  const marginPercent = first.plan?.marginPercent ?? DEFAULTS.marginPercent;
+  const conclusive = ok.length >= 2;
   return {
     key: cellKey(first),
     workload: first.workload,
@@ -125,7 +127,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     discardedRuns: records.filter((r) => r.status === 'ok' && r.discarded).length,
     interruptedRuns,
     conclusive,
-    targetCiPercent,
+    marginPercent,
     samples,
     throughput,
     bytesPerSec: median(results.map((r) => r.bytesPerSec)),
@@ -150,6 +152,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     workers: okFirst?.server.workers ?? 0,
     ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
     ...(okFirst?.clientCpus ? { clientCpus: okFirst.clientCpus } : {}),
+    values: Object.fromEntries(METRIC_IDS.map((id) => [id, samplesOf(id, id === 'instructionsPerMsg' ? counted : ok)])) as Record<MetricId, number[]>,
     metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesOf(id, id === 'instructionsPerMsg' ? counted : ok))])) as Record<MetricId, Interval>,
     countedRuns: counted.length,
   };

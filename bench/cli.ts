@@ -17,7 +17,11 @@ import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
 import { saveBaseline } from './report.js';
-import { renderSuite } from './render.js';
+import { renderSuite, splitSides } from './render.js';
+import { prepareBase } from './against.js';
+import { comparisonPlanner, verdictPlanner } from './plan.js';
+import { MODELS, type Model } from '../servers/registry.js';
+import type { CellSubject } from './run-cell.js';
 import { runCountedPass } from './counts.js';
 import { formatRate } from '../lib/format/units.js';
 import type { PinMode } from './record.js';
@@ -60,12 +64,15 @@ async function main(): Promise<void> {
     ceilings.set(mode, measuresCeiling ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined);
   }
   const err = process.stderr;
-  const plannedCount = plan.cells.length * runs + plan.workloads.filter((w) => w.protocol === 'http' && ceilings.get(w.pin)).length * runs;
+  const sides = settings.against !== undefined ? 2 : 1;
+  const plannedCount = sides * plan.cells.length * runs + plan.workloads.filter((w) => w.protocol === 'http' && ceilings.get(w.pin)).length * runs;
   const estimate = estimateSeconds(plannedCount, warmupSec, durationSec);
-  const adaptive = settings.maxRuns > runs ? `, then up to ${settings.maxRuns} runs per cell until its 95% CI is within ±${settings.targetCiPercent}%` : '';
-  const budget = settings.maxSec !== undefined ? `; at most ${formatDuration(Math.max(settings.maxSec, estimate))} of runs` : '';
+  const adaptive = settings.maxRuns > runs ? `, then up to ${settings.maxRuns} runs per cell for the comparisons still undecided at ±${settings.marginPercent}%` : '';
+  // Two sides measure twice the cells: the budget is the profile's per side.
+  const maxSec = settings.maxSec !== undefined ? settings.maxSec * sides : undefined;
+  const budget = maxSec !== undefined ? `; at most ${formatDuration(Math.max(maxSec, estimate))} of runs` : '';
   err.write(
-    `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
+    `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells${sides > 1 ? ' × 2 sides' : ''} × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
   );
   for (const note of settings.notes) err.write(`note: ${note}\n`);
   for (const [mode, split] of splits) err.write(`CPU split (${mode}): ${split.describe}\n`);
@@ -103,6 +110,20 @@ async function main(): Promise<void> {
   const cpuRate = needsCpuRate ? await host.calibrateCpuRate(splits.values().next().value!) : undefined;
   if (cpuRate !== undefined) err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
 
+  // --against: the base's build (made once per commit), measured beside the working tree in the same rounds.
+  const base = settings.against !== undefined ? await prepareBase(settings.against, (line) => err.write(`${line}\n`)) : undefined;
+  if (base) {
+    const dirty = env.gitDirty ? ' with uncommitted changes (measured as it is)' : '';
+    err.write(`against ${base.describe}: base built in ${base.root}; head is the working tree at ${env.gitCommit}${dirty}\n`);
+  }
+  const subjectsOf = (model: Model): CellSubject[] => {
+    if (!base) return [modelSubject(model)];
+    const head = modelSubject(model, { side: 'head' });
+    return base.models.includes(model.name) ? [modelSubject(model, { side: 'base', root: base.root }), head] : [head];
+  };
+  const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
+  const planner = base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent, ...(references[0] ? { reference: references[0] } : {}) }) : verdictPlanner({ references, margin: settings.marginPercent / 100 });
+
   const suiteId = newSuiteId();
   const results = new ResultsDir(settings.out, suiteId);
   err.write(`records: ${results.recordsFile}\n`);
@@ -112,7 +133,7 @@ async function main(): Promise<void> {
     const ceiling = workload.protocol === 'http' ? ceilings.get(workload.pin) : undefined;
     return {
       workload,
-      subjects: plan.cells.filter((c) => c.workload === workload).map((c) => modelSubject(c.model)),
+      subjects: plan.cells.filter((c) => c.workload === workload).flatMap((c) => subjectsOf(c.model)),
       leading: ceiling ? [ceilingSubject(ceiling)] : [],
       ctx: {
         suiteId,
@@ -126,7 +147,7 @@ async function main(): Promise<void> {
         stealLimitPercent: settings.stealLimitPercent,
         otherLoadLimitPercent: settings.otherLoadLimitPercent,
         keepEveryRun: settings.keepEveryRun,
-        plan: { minRuns: runs, maxRuns: settings.maxRuns, targetCiPercent: settings.targetCiPercent },
+        plan: { minRuns: runs, maxRuns: settings.maxRuns, marginPercent: settings.marginPercent },
         signal: stopper.signal,
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
         ...(settings.maxChildren !== undefined ? { maxChildren: settings.maxChildren } : {}),
@@ -141,8 +162,7 @@ async function main(): Promise<void> {
     {
       minRuns: runs,
       maxRuns: settings.maxRuns,
-      targetCiPercent: settings.targetCiPercent,
-      ...(settings.maxSec !== undefined ? { maxSec: settings.maxSec } : {}),
+      ...(maxSec !== undefined ? { maxSec } : {}),
       signal: stopper.signal,
     },
     {
@@ -155,9 +175,10 @@ async function main(): Promise<void> {
             ? `${formatRate(r.result.msgsPerSec)} msgs/s${r.result.client.saturated ? ' (client saturated)' : ''}${r.discarded ? ` — set aside: ${r.discarded}` : ''}`
             : `${r.status}: ${r.reason}`;
         const count = p.adaptive ? `+${p.done - p.planned} adaptive, ≤ ${formatDuration(p.etaSec)} left` : `${String(p.done).padStart(String(p.planned).length)}/${p.planned} ETA ${formatDuration(p.etaSec)}`;
-        err.write(`[${count}] ${r.workload} · ${r.model} · run ${r.run + 1}: ${what}\n`);
+        err.write(`[${count}] ${r.workload} · ${r.model}${r.side ? ` (${r.side})` : ''} · run ${r.run + 1}: ${what}\n`);
       },
     },
+    planner,
   );
   if (settings.countRuns > 0 && !stopper.signal.aborted) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
@@ -177,8 +198,14 @@ async function main(): Promise<void> {
     ? `⚠ the suite was interrupted (${stoppedBy}) after ${records.filter((r) => r.status === 'ok').length} completed run(s): cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
     : undefined;
   if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
-  const gate = !interrupted && settings.baseline
-    ? { result: runGate(settings.baseline, records, { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive }), thresholdPercent: settings.thresholdPercent, heading: 'Against the baseline' }
+  const gateOptions = { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive };
+  const [baseRecords, headRecords] = base ? splitSides(records) : [settings.baseline, records];
+  const gate = !interrupted && baseRecords
+    ? {
+        result: runGate(baseRecords, headRecords, gateOptions),
+        thresholdPercent: settings.thresholdPercent,
+        heading: base ? `Against ${base.describe} (both measured in this session, the same rounds)` : 'Against the baseline',
+      }
     : undefined;
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
   const rendered = await renderSuite(results, records, { plain: !process.stdout.isTTY, workloads: plan.workloads, charts: !interrupted, ...(stopNote ? { stopNote } : {}), ...(gate ? { gate } : {}) });

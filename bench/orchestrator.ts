@@ -1,17 +1,18 @@
 /**
  * Runs a suite in rounds so that drift on a shared machine hits all models alike: in each round every cell that
- * still needs a run gets one, back to back, the model order rotated from round to round.
+ * still needs a run gets one, back to back, the model order rotated from round to round. With --against, a cell is
+ * a pair (the base's server and the head's) that always runs together, which side goes first alternating.
  *
- * The first `minRuns` rounds run every cell. After that a round holds only the cells whose 95 % interval (of
- * throughput and of server CPU µs per message) is still wider than the target, or whose runs were set aside (the
- * hypervisor stole too much CPU during them), until each is tight, has had `maxRuns` runs, or the suite's time
- * budget is spent; a cell left wide is judged inconclusive downstream. Each record is handed to `onRecord` as soon
- * as it exists, so nothing measured is lost if the suite is interrupted.
+ * The first `minRuns` rounds run every cell. After that a planner says which cells more runs would help decide (the
+ * verdict's undecided comparisons, or the gate's), most promising first, and each round runs those that fit in the
+ * time budget, until nothing is undecided, a cell has had `maxRuns` runs, or the budget is spent. A run set aside
+ * (the hypervisor or another process took CPU during it) is always made up for. Each record is handed to `onRecord`
+ * as soon as it exists, so nothing measured is lost if the suite is interrupted.
  */
 import { runCell, type CellContext, type CellSubject } from './run-cell.js';
 import type { Workload } from './workloads.js';
-import { cellKey, type RunRecord } from './record.js';
-import { summarizeCell } from './aggregate.js';
+import type { RunRecord } from './record.js';
+import { timedRuns } from './aggregate.js';
 
 /** One workload's cells, with the context (CPU split) its runs use. */
 export interface WorkloadGroup {
@@ -27,7 +28,7 @@ export interface Progress {
   /** Runs done so far, and how many the first minRuns rounds hold in all. */
   done: number;
   planned: number;
-  /** true once the mandatory rounds are over and runs are added for wide intervals. */
+  /** true once the mandatory rounds are over and runs are added for undecided comparisons. */
   adaptive: boolean;
   /** Seconds left: the mandatory rounds at the pace so far, or (adaptive) at most the rest of the budget. */
   etaSec: number;
@@ -36,33 +37,34 @@ export interface Progress {
 export interface SuiteHooks {
   onRecord(record: RunRecord): void;
   onProgress?(p: Progress): void;
-  /** Told once when adaptive rounds stop for a reason other than every interval being tight. */
+  /** Told once when adaptive rounds stop for a reason other than everything being decided. */
   onStop?(why: string): void;
 }
 
 export interface RunBudget {
   minRuns: number;
   maxRuns: number;
-  targetCiPercent: number;
   /** No adaptive round starts after the suite has run this long. */
   maxSec?: number;
   /** Stops the suite: the current run is cut short and recorded as interrupted. */
   signal?: AbortSignal;
 }
 
-/** A cell's state after its runs so far: does it need another? */
-export function needsMore(records: readonly RunRecord[], budget: Pick<RunBudget, 'minRuns' | 'maxRuns' | 'targetCiPercent'>): { more: boolean; margin: number } {
-  const counted = records.filter((r) => r.status === 'ok' && !r.discarded);
-  if (records.length === 0) return { more: true, margin: Infinity };
-  // A cell that never ran ok (skipped, failing every time) gets no extra runs; set-aside runs are made up for.
-  if (records.every((r) => r.status !== 'ok')) return { more: false, margin: NaN };
-  if (counted.length >= budget.maxRuns || records.length >= 2 * budget.maxRuns) return { more: false, margin: NaN };
-  if (counted.length < budget.minRuns) return { more: true, margin: Infinity };
-  const c = summarizeCell(counted);
-  const margins = [c.throughput.relativeMargin, c.serverCpuInterval.relativeMargin].filter((m) => !Number.isNaN(m));
-  const margin = margins.length > 0 ? Math.max(...margins) : Infinity;
-  return { more: !(margin * 100 <= budget.targetCiPercent), margin };
+/** The runs so far of a subject of a group. */
+export type RunsOf = (g: WorkloadGroup, s: CellSubject) => RunRecord[];
+
+/** A cell more runs would help decide, and how promising that is (lower first). */
+export interface Want {
+  g: WorkloadGroup;
+  subject: CellSubject;
+  priority: number;
 }
+
+/** Says which cells need more runs; [] when everything it judges is decided. */
+export type Planner = (groups: readonly WorkloadGroup[], runsOf: RunsOf) => Want[];
+
+/** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
+export type CellRunner = typeof runCell;
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];
@@ -70,18 +72,40 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
+/**
+ * A group's subjects as the units a round runs: a lone subject, or the two sides of one cell (--against), in the
+ * order given. Within a pair the side that goes first alternates with the round.
+ */
+export function units(subjects: readonly CellSubject[]): CellSubject[][] {
+  const out: CellSubject[][] = [];
+  for (const s of subjects) {
+    const pair = s.side !== undefined ? out.find((u) => u[0]!.name === s.name && u[0]!.side !== undefined && u.length === 1) : undefined;
+    if (pair) pair.push(s);
+    else out.push([s]);
+  }
+  return out;
+}
+
+function ordered(unitList: readonly CellSubject[][], round: number): CellSubject[] {
+  return rotate(unitList, round).flatMap((u) => (round % 2 === 1 ? [...u].reverse() : u));
+}
+
 /** Runs in the mandatory rounds (every cell minRuns times, plus the leading subjects). */
 export function plannedRuns(groups: readonly WorkloadGroup[], minRuns: number): number {
   return groups.reduce((n, g) => n + minRuns * (g.subjects.length + g.leading.length), 0);
 }
 
-/** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
-export type CellRunner = typeof runCell;
+/** Set-aside runs are made up for: a cell with fewer counted runs than the minimum (and attempts left) is due. */
+function shortOfMinimum(records: readonly RunRecord[], budget: Pick<RunBudget, 'minRuns' | 'maxRuns'>): boolean {
+  if (records.length === 0) return true;
+  if (records.every((r) => r.status !== 'ok')) return false; // skipped, or failing every time: no more
+  return timedRuns(records).length < budget.minRuns && records.length < 2 * budget.maxRuns;
+}
 
-export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, run: CellRunner = runCell): Promise<RunRecord[]> {
+export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, planner: Planner, run: CellRunner = runCell): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
-  const byCell = new Map<string, RunRecord[]>();
-  const runsOf = (g: WorkloadGroup, s: CellSubject): RunRecord[] => byCell.get(`${g.workload.protocol}/${g.workload.name}/${s.name}`) ?? [];
+  const byGroup = new Map<WorkloadGroup, Map<CellSubject, RunRecord[]>>(groups.map((g) => [g, new Map()]));
+  const runsOf: RunsOf = (g, s) => byGroup.get(g)?.get(s) ?? [];
   const planned = plannedRuns(groups, budget.minRuns);
   const started = performance.now();
   const elapsedSec = (): number => (performance.now() - started) / 1000;
@@ -90,20 +114,18 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   const runOne = async (g: WorkloadGroup, subject: CellSubject, round: number, adaptive: boolean): Promise<void> => {
     const record = await run(subject, g.workload, runsOf(g, subject).length, g.ctx, round);
     records.push(record);
-    const key = cellKey(record);
-    byCell.set(key, [...(byCell.get(key) ?? []), record]);
+    const mine = byGroup.get(g)!;
+    mine.set(subject, [...(mine.get(subject) ?? []), record]);
     hooks.onRecord(record);
     const perRun = elapsedSec() / records.length;
-    const etaSec = adaptive
-      ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec())
-      : perRun * Math.max(0, planned - records.length);
+    const etaSec = adaptive ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec()) : perRun * Math.max(0, planned - records.length);
     hooks.onProgress?.({ record, done: records.length, planned, adaptive, etaSec });
   };
 
   let round = 0;
   for (; round < budget.minRuns && !aborted(); round++) {
     for (const g of groups) {
-      for (const subject of [...g.leading, ...rotate(g.subjects, round)]) {
+      for (const subject of [...g.leading, ...ordered(units(g.subjects), round)]) {
         if (aborted()) break;
         await runOne(g, subject, round, false);
       }
@@ -111,63 +133,34 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   }
 
   for (; !aborted(); round++) {
-    const due: Due[] = [];
-    for (const g of groups) {
-      const contending = contenders(g, runsOf);
-      g.subjects.forEach((subject) => {
-        const state = needsMore(runsOf(g, subject), budget);
-        if (state.more) due.push({ g, subject, margin: state.margin, mayWin: contending.has(subject) });
-      });
+    const wanted = new Map<CellSubject, number>();
+    for (const g of groups) for (const s of g.subjects) if (shortOfMinimum(runsOf(g, s), budget)) wanted.set(s, -1);
+    for (const w of planner(groups, runsOf)) {
+      if (timedRuns(runsOf(w.g, w.subject)).length >= budget.maxRuns) continue;
+      wanted.set(w.subject, Math.min(wanted.get(w.subject) ?? Infinity, w.priority));
     }
-    if (due.length === 0) return records;
+    if (wanted.size === 0) return records;
     const perRun = records.length > 0 ? elapsedSec() / records.length : 0;
-    let fits = due.length;
+    let fits = wanted.size;
     if (budget.maxSec !== undefined) fits = Math.floor((budget.maxSec - elapsedSec()) / Math.max(perRun, 0.001));
     if (fits <= 0) {
-      hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent; ${due.length} cell(s) are still wider than ±${budget.targetCiPercent}%`);
+      hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent with ${wanted.size} cell(s) still wanted for undecided comparisons`);
       return records;
     }
-    // The runs that can change a verdict first (a cell that may be the row's winner), widest first: a budget that
-    // runs out then cuts the least useful runs, not the ones deciding who wins.
-    const chosen = new Set([...due].sort((a, b) => Number(b.mayWin) - Number(a.mayWin) || b.margin - a.margin).slice(0, fits));
+    // The most promising first (the planner's priority: fewest runs to a decision), so a budget that runs out cuts
+    // the comparisons least likely to be decided anyway.
+    const chosen = new Set([...wanted].sort((a, b) => a[1] - b[1]).slice(0, fits).map(([s]) => s));
+    // Both sides of a cell run together (--against): a comparison is only as good as its weaker side.
+    for (const g of groups) for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
     for (const g of groups) {
-      const mine = due.filter((d) => d.g === g && chosen.has(d));
-      const order = rotate(mine, round); // rotation among this round's cells, as in the mandatory rounds
-      for (const d of order) {
+      const mine = units(g.subjects).map((u) => u.filter((s) => chosen.has(s))).filter((u) => u.length > 0);
+      for (const subject of ordered(mine, round)) {
         if (aborted()) break;
-        await runOne(g, d.subject, round, true);
+        await runOne(g, subject, round, true);
       }
     }
   }
   return records;
-}
-
-interface Due {
-  g: WorkloadGroup;
-  subject: CellSubject;
-  margin: number;
-  /** Its interval reaches the leading contender's: more runs may change the row's winner. */
-  mayWin: boolean;
-}
-
-/**
- * The contenders of a workload (not references, client not saturated) whose throughput interval reaches the
- * leader's, the leader included: the cells a verdict depends on.
- */
-export function contenders(g: WorkloadGroup, runsOf: (g: WorkloadGroup, s: CellSubject) => RunRecord[]): Set<CellSubject> {
-  const cells = g.subjects
-    .filter((s) => !s.reference)
-    .map((s) => ({ s, c: countedOf(runsOf(g, s)) }))
-    .filter((x): x is { s: CellSubject; c: ReturnType<typeof summarizeCell> } => x.c !== undefined && !x.c.clientSaturated);
-  const leader = cells.reduce<(typeof cells)[number] | undefined>((b, x) => (!b || x.c.throughput.median > b.c.throughput.median ? x : b), undefined);
-  if (!leader) return new Set();
-  const low = Number.isFinite(leader.c.throughput.low) ? leader.c.throughput.low : leader.c.throughput.median;
-  return new Set(cells.filter((x) => (Number.isFinite(x.c.throughput.high) ? x.c.throughput.high : x.c.throughput.median) >= low).map((x) => x.s));
-}
-
-function countedOf(records: readonly RunRecord[]): ReturnType<typeof summarizeCell> | undefined {
-  const counted = records.filter((r) => r.status === 'ok' && !r.discarded);
-  return counted.length > 0 ? summarizeCell(counted) : undefined;
 }
 
 /** Rough seconds of the mandatory rounds: per run, warmup + duration + ~0.8 s to start and stop processes. */

@@ -55,8 +55,11 @@ export interface ServerUsage {
   hostStealPercent?: number;
   /** CPU time the whole machine spent running anything during the window, % of one core. */
   hostBusyPercent?: number;
+  /** CPU of the user-space processes that are neither the server's tree nor the bench's own (with its driver). */
+  otherProcessesPercent?: number;
   /**
-   * What ran besides the server and the load client (other processes, the kernel's own threads), % of one core:
+   * What competed with the run, % of one core: other user-space processes (kernel threads work for the run too and
+   * are not counted; with a server on an agent of this machine, the bench's driver is taken off). Older records:
    * hostBusyPercent − server − client. High values mean the run competed for CPU with something else.
    */
   otherLoadPercent?: number;
@@ -71,12 +74,11 @@ export interface RunPlan {
   minRuns: number;
   /** At most this many while the interval is wider than the target. */
   maxRuns: number;
-  /** 95 % CI half-width, % of the mean, below which a cell is conclusive. */
-  targetCiPercent: number;
+  /** Older suites: the 95 % CI half-width, % of the mean, adaptive runs aimed at. */
+  targetCiPercent?: number;
+  /** The verdict's equivalence margin, % (absent in older records: the default). */
+  marginPercent?: number;
 }
-
-/** Without a plan in its records (older suites), a cell is judged against this target. */
-export const DEFAULT_TARGET_CI_PERCENT = 5;
 
 export type Side = 'base' | 'head';
 
@@ -164,8 +166,8 @@ export function isOk(r: RunRecord): r is OkRecord {
 }
 
 /** A stable key for a cell (workload × model), used to group repetitions and to match baselines. */
-export function cellKey(r: Pick<RunRecord, 'workload' | 'model'> & { params: Pick<CellParams, 'protocol'> }): string {
-  return `${r.params.protocol}/${r.workload}/${r.model}`;
+export function cellKey(r: Pick<RunRecord, 'workload' | 'model' | 'side'> & { params: Pick<CellParams, 'protocol'> }): string {
+  return `${r.params.protocol}/${r.workload}/${r.model}${r.side ? `@${r.side}` : ''}`;
 }
 
 /** Records of the load driver's own ceiling (not a model) are named "ceiling:<server>". */

@@ -12,7 +12,7 @@ import type { ResultsDir } from './results-dir.js';
 /** Where a render writes: a suite's folder (its root also holds the micro runs the cost model reads). */
 export type ReportSink = Pick<ResultsDir, 'root' | 'suiteId' | 'write'>;
 import { groupByWorkload, workloadTable } from './format/table.js';
-import { verdictReport, writeCharts, writeReports } from './report.js';
+import { verdictOf, verdictReport, writeCharts, writeReports } from './report.js';
 import { costModelReport } from './cost-report.js';
 import { FAMILIES, type Workload } from './workloads.js';
 import { expandFamily } from './matrix.js';
@@ -32,9 +32,22 @@ export interface RenderOptions {
   gate?: { result: GateResult; thresholdPercent: number; heading: string };
 }
 
+/** An --against suite's records, base and head, each without its side (so their cells match). */
+export function splitSides(records: readonly RunRecord[]): [RunRecord[], RunRecord[]] {
+  const strip = (side: 'base' | 'head'): RunRecord[] => records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
+  return [strip('base'), strip('head')];
+}
+
 /** The suite's cells in display order: each workload's models, ceiling rows last, rows near the ceiling marked. */
 export function suiteCells(records: readonly RunRecord[]): CellSummary[] {
   return applyDriverCeiling(summarizeRecords(records)).sort((a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)));
+}
+
+/** The cells with `conclusive` set from the verdict: a cell is decided when its comparison with the leader is. */
+function decide(cells: CellSummary[]): CellSummary[] {
+  const { rows } = verdictOf(cells);
+  const undecided = new Set(rows.flatMap((r) => r.cells.filter((c) => c.status === 'undecided').map((c) => `${r.protocol}/${r.workload}/${c.model}`)));
+  return cells.map((c) => ({ ...c, conclusive: c.okRuns >= 2 && !undecided.has(c.key) }));
 }
 
 /** "separate: server on CPU 0, client on CPU 1; shared: …", from what the records say. */
@@ -48,8 +61,10 @@ export function splitText(records: readonly RunRecord[]): string {
 }
 
 /** Renders a suite: returns what to print, and writes report.md, results.csv, summary.json, cost-model.txt, charts/. */
-export async function renderSuite(results: ReportSink, records: readonly RunRecord[], o: RenderOptions): Promise<{ text: string; charts: number; chartError?: string }> {
-  const cells = suiteCells(records);
+export async function renderSuite(results: ReportSink, allRecords: readonly RunRecord[], o: RenderOptions): Promise<{ text: string; charts: number; chartError?: string }> {
+  // An --against suite's tables and verdict are the head's (what the code measures now); the base is in the comparison.
+  const records = allRecords.some((r) => r.side !== undefined) ? splitSides(allRecords)[1] : allRecords;
+  const cells = decide(suiteCells(records));
   const workloads = o.workloads ?? FAMILIES.flatMap((f) => expandFamily(f));
   const env = records[0]!.env;
   const split = splitText(records);
@@ -61,7 +76,7 @@ export async function renderSuite(results: ReportSink, records: readonly RunReco
   const gate = (plain: boolean): string => (o.gate ? `\n\n${o.gate.heading}\n${compareTable(o.gate.result.report, o.gate.thresholdPercent, o.gate.result.decision, plain)}` : '');
 
   results.write('cost-model.txt', `${costModel(true)}\n`);
-  writeReports(results, env, split, cells, [...records], verdict(true));
+  writeReports(results, env, split, cells, [...allRecords], verdict(true));
   if (o.gate) {
     results.write('compare.txt', compareTable(o.gate.result.report, o.gate.thresholdPercent, o.gate.result.decision, true) + '\n');
     results.write('compare.md', compareMarkdown(o.gate.result.report, o.gate.thresholdPercent, o.gate.result.decision));

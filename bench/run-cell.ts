@@ -41,8 +41,7 @@ export interface CellContext {
   signal?: AbortSignal;
   /** Where servers run: this machine, or a serve agent's. */
   host: ServerHost;
-  /** --against: which side's code this context measures (its servers come from that side's build). */
-  side?: Side;
+
   /** Counted runs: the server runs under callgrind (bench/counts.ts). */
   callgrind?: CallgrindLaunch;
 }
@@ -58,11 +57,15 @@ export interface CellSubject {
   servesAtOnce?(connections: number, ctx: CellContext): number;
   /** A reference row (the native ceiling), not a contender for the verdict. */
   reference?: boolean;
+  /** --against: the side whose build this subject's servers come from. */
+  side?: Side;
 }
 
-export function modelSubject(model: Model): CellSubject {
+/** A registered model as a cell's subject; with a side, its servers come from that side's build (root). */
+export function modelSubject(model: Model, side?: { side: Side; root?: string }): CellSubject {
   return {
     name: model.name,
+    ...(side ? { side: side.side } : {}),
     available: () => model.available(),
     load: (w) => w,
     reference: model.runtime === 'native',
@@ -79,6 +82,7 @@ export function modelSubject(model: Model): CellSubject {
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
         pin: ctx.split.mode,
         ...(ctx.callgrind ? { callgrind: ctx.callgrind } : {}),
+        ...(side?.root ? { root: side.root } : {}),
       }),
   };
 }
@@ -123,7 +127,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     ...(round !== undefined ? { round } : {}),
     plan: ctx.plan,
     params,
-    ...(ctx.side ? { side: ctx.side } : {}),
+    ...(subject.side ? { side: subject.side } : {}),
     window: { warmupSec: ctx.warmupSec, durationSec: ctx.durationSec },
     split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), ...(ctx.split.client !== undefined ? { client: ctx.split.client } : {}), describe: ctx.split.describe },
     env: ctx.env,
@@ -173,7 +177,14 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     const sampled = usage ? await usage : undefined;
     const serverUsage =
       sampled?.hostBusyPercent !== undefined
-        ? { ...sampled, otherLoadPercent: Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent && !running.agent.sameMachine ? 0 : result.client.cpuPercent)) } // a client on another machine adds nothing to the server host's load
+        ? {
+            ...sampled,
+            // On an agent of this machine the bench and its driver are "other processes" to the agent's sampler.
+            otherLoadPercent:
+              sampled.otherProcessesPercent !== undefined
+                ? Math.max(0, sampled.otherProcessesPercent - (running.agent?.sameMachine ? result.client.cpuPercent : 0))
+                : Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent && !running.agent.sameMachine ? 0 : result.client.cpuPercent)),
+          }
         : sampled;
     const stopped = await server.stop();
     server = undefined;

@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import { parseReadyLine, type Protocol, type ReadyInfo } from '../servers/protocol.js';
 import { findModel } from '../servers/registry.js';
 import { nativeArgs, nativeEnv } from '../servers/native/args.js';
-import { compiled } from '../lib/paths.js';
+import path from 'node:path';
+import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import type { PinMode } from './record.js';
 
 export const SERVE_ENTRY = compiled('servers/serve.ts');
@@ -33,6 +34,8 @@ export interface ServerLaunch {
   env?: NodeJS.ProcessEnv;
   /** Run under valgrind's callgrind (npm run bench -- --counts): the whole process tree counted, dumps into `dir`. */
   callgrind?: CallgrindLaunch;
+  /** Another build's project root (--against: the base's); its dist/ holds the servers. Default: this one. */
+  root?: string;
 }
 
 /** How a counted server is started (bench/counts.ts chooses these settings). */
@@ -71,12 +74,14 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
   const work = launch.work ?? 'none';
   let command: string;
   let args: string[];
+  // Another build's programs sit at the same places under its own root.
+  const fromRoot = (file: string): string => (launch.root ? path.join(launch.root, path.relative(PROJECT_ROOT, file)) : file);
   if (model.runtime === 'native') {
-    command = model.binary();
+    command = fromRoot(model.binary());
     args = nativeArgs({ model: model.name, host, port, work });
   } else {
     command = process.execPath;
-    args = [...(launch.callgrind?.nodeFlags ?? []), SERVE_ENTRY, '--model', model.name, '--protocol', launch.protocol ?? 'tcp', '--host', host, '--port', String(port), '--work', work];
+    args = [...(launch.callgrind?.nodeFlags ?? []), fromRoot(SERVE_ENTRY), '--model', model.name, '--protocol', launch.protocol ?? 'tcp', '--host', host, '--port', String(port), '--work', work];
     if (launch.workers !== undefined) args.push('--workers', String(launch.workers));
     if (launch.maxChildren !== undefined) args.push('--max-children', String(launch.maxChildren));
     if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));

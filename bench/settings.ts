@@ -60,12 +60,13 @@ export const BENCH_OPTIONS = {
   list: switchOption('list', 'list models, workload families and profiles, then exit'),
   dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
   runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: 'the profile\'s, 3' }),
-  targetCiPercent: positiveNumberOption('target-ci', {
+  marginPercent: positiveNumberOption('margin', {
     meta: 'PCT',
-    default: DEFAULTS.targetCiPercent,
-    help: 'then more runs, interleaved, until a cell\'s 95% CI half-width of throughput and of\nserver CPU µs/msg is ≤ PCT % of the mean; a cell still wider is inconclusive',
+    default: DEFAULTS.marginPercent,
+    max: 100,
+    help: 'the verdict\'s equivalence margin: two models whose difference lies within ±PCT % (90% interval,\nTOST) are tied; beyond it on the worse side, beaten; then more runs, interleaved, go to the\ncomparisons still undecided',
   }),
-  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: 'the profile\'s, 10' }),
+  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: 'the profile\'s' }),
   maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: 'the profile\'s' }),
   stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
   otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
@@ -91,6 +92,10 @@ export const BENCH_OPTIONS = {
   skipTiming: switchOption('skip-timing', '--counts only: no timed runs, only the counted ones'),
   agent: customOption('agent', (t, f) => parseTarget(t, f), { meta: 'HOST:PORT', help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here' }),
   agentTokenFile: textOption('agent-token-file', { meta: 'F', help: 'the agent\'s token (the same file content as its --token-file)' }),
+  against: textOption('against', {
+    meta: 'REF',
+    help: 'measure REF\'s servers (any git revision; auto: the merge-base with main on a branch, HEAD~1\non main) beside the working tree\'s, the same cells in the same rounds, and gate on the\nchange; REF is built once into a cache outside the repository',
+  }),
   baseline: textOption('baseline', {
     meta: 'PATH',
     help: 'compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,\nthroughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse\nsignificantly (Welch p < 0.05) by more than --threshold, or could not be decided',
@@ -113,12 +118,12 @@ export const USAGE = helpText(
     { heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)', options: [...axisOptions('workload'), O.set] },
     {
       heading: 'Measuring',
-      options: [O.runs, O.targetCiPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
+      options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
         O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
-    { heading: 'Regression gate', options: [O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
+    { heading: 'Regression gate', options: [O.against, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
   ],
 );
 
@@ -130,8 +135,8 @@ export interface Settings {
   runs: number;
   /** Budget of runs per cell while its interval is wider than targetCiPercent. */
   maxRuns: number;
-  /** 95 % CI half-width, % of the mean, a cell's throughput and CPU µs/msg must reach. */
-  targetCiPercent: number;
+  /** The verdict's equivalence margin, %. */
+  marginPercent: number;
   /** Adaptive runs stop being added once the suite has run this long (the first `runs` rounds always run). */
   maxSec?: number;
   /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
@@ -151,6 +156,8 @@ export interface Settings {
   dryRun: boolean;
   profile: string;
   baseline?: RunRecord[];
+  /** --against REF: the revision measured beside the working tree. */
+  against?: string;
   thresholdPercent: number;
   saveBaseline: boolean;
   skipCeiling: boolean;
@@ -230,6 +237,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
     throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
   }
+  if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
+  if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
   if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
   if (v.counts) {
@@ -243,7 +252,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     notes,
     runs,
     maxRuns: Math.max(runs, v.maxRuns ?? profile.maxRuns),
-    targetCiPercent: v.targetCiPercent,
+    marginPercent: v.marginPercent,
     ...(maxSec !== undefined ? { maxSec } : {}),
     stealLimitPercent: v.stealLimitPercent,
     otherLoadLimitPercent: v.otherLoadLimitPercent,
@@ -259,6 +268,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     profile: profile.name,
     // Read now, so a bad baseline fails before minutes of measuring.
     ...(v.baseline !== undefined ? { baseline: readRecords(v.baseline) } : {}),
+    ...(v.against !== undefined ? { against: v.against } : {}),
     thresholdPercent: v.thresholdPercent,
     saveBaseline: v.saveBaseline,
     skipCeiling: v.skipCeiling,

@@ -1,25 +1,45 @@
 /**
- * "Which model wins where": for every workload, each model's throughput relative to the best model in that row.
- * Only runs that measured the server can win: a cell whose client saturated is shown as such, not ranked; cells
- * that errored, were skipped or interrupted, or echoed wrong bytes are not ranked either. Only a conclusive cell
- * (its interval within the suite's target) can win or tie: an inconclusive one is shown as such, and if its interval
- * reaches the best cell's, or a model of the row was not measured, the row names no winner ("inconclusive") rather
- * than a guess. A conclusive model whose runs are not significantly different from the best (Welch's t-test,
- * p ≥ 0.05) ties with it. The native ceiling is a reference row: shown relative to the best Node model, never the
- * winner.
+ * "Which model wins where", decided with a margin. Each workload family has the measure that decides its row
+ * (closed loop and connect-per-request: throughput, higher is better; open loop: p99 latency at the held rate,
+ * lower is better, and a model that missed the rate or timed out ranks below every model that held it). Against the
+ * row's leader (the best point estimate among the models that can be ranked), every other model is:
+ *   - tied, when the 90 % interval of their relative difference lies within ±margin (an equivalence test: two
+ *     one-sided tests at 5 %, TOST);
+ *   - beaten, when the interval lies entirely beyond the margin on the worse side;
+ *   - undecided otherwise (the interval straddles a margin), with the runs it would take at the spread seen so far.
+ * A row is decided when no model is undecided: it names its winner, or its tie group ("equivalent within ±m %").
+ * Only runs that measured the server can be ranked: a cell whose client saturated is shown as such; cells that
+ * errored, were skipped or interrupted, or echoed wrong bytes are never ranked. The native ceiling is a reference.
  */
 import type { CellSummary } from './aggregate.js';
-import { compareSamples } from './stats.js';
+import { compareSamples, mean, sampleStandardDeviation } from './stats.js';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
-export type VerdictStatus = 'winner' | 'tie' | 'ranked' | 'inconclusive' | 'saturated' | 'errored' | 'skipped' | 'interrupted' | 'invalid' | 'ceiling';
+export type VerdictStatus = 'winner' | 'tie' | 'beaten' | 'undecided' | 'missed-rate' | 'saturated' | 'errored' | 'skipped' | 'interrupted' | 'invalid' | 'ceiling' | 'unmeasured';
+
+/** The measure that decides a row, by workload family. */
+export interface Decider {
+  metric: 'throughput' | 'p99';
+  better: 'higher' | 'lower';
+  /** "throughput", "p99 latency at the held rate". */
+  label: string;
+}
+
+export function deciderFor(c: Pick<CellSummary, 'params'>): Decider {
+  if (c.params.rate !== undefined) return { metric: 'p99', better: 'lower', label: 'p99 latency at the held rate' };
+  return { metric: 'throughput', better: 'higher', label: c.params.pattern === 'connect-per-request' ? 'connections served per second' : 'throughput' };
+}
 
 export interface VerdictCell {
   model: string;
   status: VerdictStatus;
-  /** Median throughput relative to the row's best ranked model. */
+  /** Its deciding measure relative to the leader's, as performance: 1 = the leader; 0.5 = half as good (half the
+   * throughput, or twice the p99). */
   relative?: number;
-  /** Welch's p-value against the best (ranked cells). */
-  pValue?: number;
+  /** Against the leader: the 90 % interval of the relative difference (positive = better than the leader). */
+  interval?: [number, number];
+  /** Undecided: about how many more runs of each of the two would decide it, at the spread seen so far. */
+  runsNeeded?: number;
   /** Some messages timed out (the model kept clients waiting). */
   timeouts: boolean;
 }
@@ -27,91 +47,138 @@ export interface VerdictCell {
 export interface VerdictRow {
   workload: string;
   protocol: string;
+  decider: Decider;
+  /** The equivalence margin the row was judged with (0.10 = ±10 %). */
+  margin: number;
   cells: VerdictCell[];
-  /** The best model and those that tie with it. Empty when nothing could be ranked. */
+  /** The winner and the models tied with it. Empty when nothing could be ranked, and while the row is undecided. */
   winners: string[];
+  /** Every model was decided against the leader. */
+  decided: boolean;
   /** A saturated cell went at least as fast as the best ranked one: the client, not the servers, set the limit. */
   clientBound: boolean;
-  /** Why no winner can be named although cells were measured (an inconclusive or unmeasured cell may be the best). */
+  /** Why no winner can be named although cells were measured. */
   undecided?: string;
-  /** In an undecided row: the best conclusive model and those that tie with it (what would have won). */
+  /** A decided tie: the widest end of its 90 % intervals, the margin the data actually supports (≤ margin). */
+  achieved?: number;
+  /** In an undecided row: the leader and the models tied with it so far. */
   leading?: string[];
 }
 
 export interface VerdictOptions {
   /** Models that are references (the native ceiling), not contenders. */
   references: readonly string[];
-  alpha?: number;
+  /** Equivalence margin, a fraction (0.10 = ±10 %). */
+  margin: number;
+}
+
+/** An open-loop cell held its rate: at least 97 % of the asked rate, and nothing timed out. */
+export function heldRate(c: CellSummary): boolean {
+  const rate = c.params.rate;
+  return rate === undefined || (c.throughput.median >= 0.97 * rate && c.errors.timeouts === 0);
 }
 
 function rankable(c: CellSummary): boolean {
-  return c.status === 'ok' && !c.clientSaturated && c.errors.mismatches === 0 && c.okRuns > 0;
+  return c.status === 'ok' && c.okRuns > 0 && !c.clientSaturated && c.errors.mismatches === 0;
 }
 
-function fastestOf(cells: readonly CellSummary[]): CellSummary | undefined {
-  return cells.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
+/** Per-run values of the deciding measure, and their point estimate (the mean). */
+function valuesOf(c: CellSummary, d: Decider): number[] {
+  return d.metric === 'throughput' ? c.samples : (c.values.p99 ?? []);
 }
 
-/** An inconclusive cell could be the best: its interval (or, with one run, its value) reaches the best's. */
-function mayBeat(c: CellSummary, best: CellSummary | undefined): boolean {
-  if (!best) return true;
-  const high = Number.isFinite(c.throughput.high) ? c.throughput.high : c.throughput.median;
-  const low = Number.isFinite(best.throughput.low) ? best.throughput.low : best.throughput.median;
-  return high >= low;
+/** Performance relative to the leader: > 1 is better. */
+function relativeTo(x: number, leader: number, d: Decider): number {
+  return d.better === 'higher' ? x / leader : leader / x;
+}
+
+/**
+ * X against the leader L: the 90 % interval of (X − L) / L, signed so that positive is better, and the decision.
+ * Pure; exported for the tests and the orchestrator's allocation.
+ */
+export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number): { status: 'tie' | 'beaten' | 'undecided'; interval?: [number, number]; runsNeeded?: number } {
+  if (leader.length < 2 || x.length < 2) return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
+  const test = compareSamples(leader, x, 0.1);
+  const sign = d.better === 'higher' ? 1 : -1;
+  const lo = sign > 0 ? test.changeLow : -test.changeHigh;
+  const hi = sign > 0 ? test.changeHigh : -test.changeLow;
+  const g = sign * test.change;
+  const interval: [number, number] = [lo, hi];
+  if (lo > -margin && hi < margin) return { status: 'tie', interval };
+  if (hi < -margin) return { status: 'beaten', interval };
+  return { status: 'undecided', interval, runsNeeded: runsToDecide(leader, x, g, margin) };
+}
+
+/** Runs per side at which the interval would fall on one side of the margin, at today's estimate and spread. */
+function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number): number | undefined {
+  const base = Math.abs(mean(leader));
+  const s = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
+  const gap = Math.abs(Math.abs(g) - margin);
+  if (!Number.isFinite(s) || gap < 1e-6) return undefined;
+  const have = Math.min(leader.length, x.length);
+  for (let n = have + 1; n <= 1000; n++) if (tQuantile(0.95, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
+  return undefined;
 }
 
 export function verdictRow(cells: readonly CellSummary[], options: VerdictOptions): VerdictRow {
   const first = cells[0]!;
+  const decider = deciderFor(first);
+  const margin = options.margin;
   const isReference = (c: CellSummary): boolean => options.references.includes(c.model);
   const contenders = cells.filter((c) => rankable(c) && !isReference(c));
-  const best = fastestOf(contenders.filter((c) => c.conclusive));
+  const held = contenders.filter(heldRate);
+  const point = (c: CellSummary): number => mean(valuesOf(c, decider));
+  const better = (a: CellSummary, b: CellSummary): boolean => (decider.better === 'higher' ? point(a) > point(b) : point(a) < point(b));
+  const leader = held.reduce<CellSummary | undefined>((b, c) => (!b || better(c, b) ? c : b), undefined);
   const measured = cells.filter((c) => c.status === 'ok' && c.okRuns > 0);
   const fastest = measured.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
-  // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit, so no
-  // model can be said to have won this row.
-  // (A reference row such as the driver ceiling is saturated by design and says nothing about the contenders.)
-  const clientBound = cells.some((c) => !isReference(c) && c.clientSaturated && c.status === 'ok' && (!best || c.throughput.median >= best.throughput.median * 0.95));
-  // Relative to the best ranked model; in a client-bound row (or with none ranked), to the fastest measured cell.
-  const norm = clientBound || !best ? fastest : best;
+  // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit.
+  const clientBound = cells.some((c) => !isReference(c) && c.clientSaturated && c.status === 'ok' && (!leader || c.throughput.median >= leader.throughput.median * 0.95));
   const out: VerdictCell[] = cells.map((c) => {
-    const relative = norm && norm.throughput.median > 0 && c.status === 'ok' && c.okRuns > 0 ? c.throughput.median / norm.throughput.median : undefined;
-    const common = { model: c.model, timeouts: c.errors.timeouts > 0, ...(relative !== undefined ? { relative } : {}) };
+    const common = { model: c.model, timeouts: c.errors.timeouts > 0 };
     if (c.status === 'skipped') return { ...common, status: 'skipped' };
     if (c.status === 'interrupted') return { ...common, status: 'interrupted' };
-    if (c.status !== 'ok' || c.okRuns === 0) return { ...common, status: 'errored' };
-    if (c.errors.mismatches > 0) return { ...common, status: 'invalid' };
-    if (c.clientSaturated) return { ...common, status: 'saturated' };
-    if (isReference(c)) return { ...common, status: 'ceiling' };
-    if (!c.conclusive) return { ...common, status: 'inconclusive' };
-    if (c === best) return { ...common, status: 'winner' };
-    const test = compareSamples(best!.samples, c.samples, options.alpha);
-    const tie = test.test === 'welch-t' ? !test.significant : false;
-    return { ...common, status: tie ? 'tie' : 'ranked', ...(Number.isFinite(test.pValue) ? { pValue: test.pValue } : {}) };
+    if (c.status !== 'ok') return { ...common, status: 'errored' };
+    if (c.okRuns === 0) return { ...common, status: 'unmeasured' };
+    const norm = clientBound || !leader ? fastest : leader;
+    const relative = norm && c !== norm ? (clientBound || !leader ? c.throughput.median / norm.throughput.median : relativeTo(point(c), point(norm), decider)) : norm ? 1 : undefined;
+    const withRel = { ...common, ...(relative !== undefined && Number.isFinite(relative) ? { relative } : {}) };
+    if (c.errors.mismatches > 0) return { ...withRel, status: 'invalid' };
+    if (c.clientSaturated) return { ...withRel, status: 'saturated' };
+    if (isReference(c)) return { ...withRel, status: 'ceiling' };
+    if (!heldRate(c)) return { ...withRel, status: 'missed-rate' };
+    if (c === leader) return { ...withRel, status: 'winner' };
+    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin);
+    return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
   });
-  // No winner by noise: a contender too wide to rank, or one not measured at all, may be the real best.
-  const open = contenders.filter((c) => !c.conclusive && mayBeat(c, best)).map((c) => `${c.model} ±${formatMargin(c)}`);
-  const unmeasured = cells.filter((c) => !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0))).map((c) => c.model);
+  const pending = out.filter((c) => c.status === 'undecided');
+  const unmeasured = cells.filter((c) => !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0 && c.countedRuns === 0))).map((c) => c.model);
   let undecided: string | undefined;
-  if (!clientBound && open.length > 0) undecided = `inconclusive: ${open.join(', ')} ${open.length > 1 ? 'are' : 'is'} too wide to rank against the leaders and may be the best`;
-  else if (!clientBound && unmeasured.length > 0) undecided = `inconclusive: ${unmeasured.join(', ')} not measured (interrupted)`;
-  const leading = undecided ? out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model) : [];
-  if (clientBound || undecided) for (const c of out) if (c.status === 'winner' || c.status === 'tie') c.status = 'ranked';
-  const winners = out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model);
+  if (!clientBound && !leader && contenders.length > 0) undecided = 'no model held the rate';
+  else if (!clientBound && pending.length > 0) {
+    undecided = `undecided at ±${pct(margin)}: ${pending.map((c) => `${c.model} (${c.interval ? `${signed(c.interval[0])} … ${signed(c.interval[1])}` : 'too few runs'}${c.runsNeeded !== undefined ? `; ~${c.runsNeeded} more runs each` : c.interval ? '; at the margin' : ''})`).join(', ')} against ${leader!.model}`;
+  } else if (!clientBound && unmeasured.length > 0) undecided = `undecided: ${unmeasured.join(', ')} not measured (interrupted)`;
+  const group = out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model);
+  if (clientBound) for (const c of out) if (c.status === 'winner' || c.status === 'tie') c.status = 'beaten';
+  const decided = !clientBound && leader !== undefined && undecided === undefined;
+  const tieBounds = out.filter((c) => c.status === 'tie' && c.interval).flatMap((c) => c.interval!.map(Math.abs));
   return {
     workload: first.workload,
     protocol: first.params.protocol,
+    decider,
+    margin,
     cells: out,
-    winners,
+    winners: decided ? group : [],
+    decided,
     clientBound,
     ...(undecided ? { undecided } : {}),
-    ...(leading.length > 0 ? { leading } : {}),
+    ...(undecided && group.length > 0 ? { leading: group } : {}),
+    ...(decided && tieBounds.length > 0 ? { achieved: Math.max(...tieBounds) } : {}),
   };
 }
 
-function formatMargin(c: CellSummary): string {
-  const m = c.throughput.relativeMargin;
-  return Number.isFinite(m) ? `${(m * 100).toFixed(0)}%` : '? (one run)';
-}
+const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${(Math.abs(x) * 100).toFixed(1)}%`;
 
 /** One row per workload, in the order the cells first appear. */
 export function verdict(cells: readonly CellSummary[], options: VerdictOptions): VerdictRow[] {

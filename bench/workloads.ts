@@ -98,8 +98,10 @@ export const PROFILES: readonly Profile[] = [
     name: 'quick',
     description: 'the default: pure echo and CPU-bound work, every model, adaptive runs, under 4 minutes',
     families: ['echo', 'cpu'],
-    runs: 3,
-    maxRuns: 10,
+    // Two runs a cell (the least a comparison needs), then runs go to the comparisons still undecided; a run's
+    // throughput varies ~15 % here whatever its length, so the budget goes to more runs, not longer ones.
+    runs: 2,
+    maxRuns: 20,
     maxSec: 215,
     warmupSec: 0.5,
     durationSec: 1,

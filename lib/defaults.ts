@@ -20,6 +20,13 @@ export const DEFAULTS = {
   maxChildren: 32,
   /** The regression gate: a change must be larger than this, in percent. */
   thresholdPercent: 10,
+  /**
+   * The verdict's equivalence margin: two models within ±this % of each other (90 % interval, TOST) are tied.
+   * Measured on the 2-core VM: a run's echo throughput varies 15–20 % (docs/method.md), so in the quick profile's
+   * budget the closest models' intervals reach ±12–16 %; ±20 % is what the budget can prove. Quieter machines can
+   * afford --margin 5.
+   */
+  marginPercent: 20,
   /** Adaptive runs: a cell's 95 % interval half-width must reach this, in percent of its mean. */
   targetCiPercent: 5,
   /** A run is set aside (and repeated) when the hypervisor stole more than this % of the CPU during it. */

@@ -25,7 +25,7 @@ describe('charts and CSV', () => {
   });
 
   it('the verdict heatmap has one cell per measured (workload, model)', async () => {
-    const rows = verdict(summarizeRecords(records), { references: [] });
+    const rows = verdict(summarizeRecords(records), { references: [], margin: 0.1 });
     const spec = verdictSpec(rows, ['event-loop', 'cluster-rr']);
     const values = (spec.data as { values: { model: string; label: string }[] }).values;
     expect(values.map((v) => v.label)).toEqual(['1.00 ★', '0.50 sat']);

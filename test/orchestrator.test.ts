@@ -1,63 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { contenders, needsMore, runSuite, type CellRunner, type WorkloadGroup } from '../bench/orchestrator.js';
+import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
+import { noPlanner, verdictPlanner } from '../bench/plan.js';
 import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
-import type { RunRecord } from '../bench/record.js';
-import { fakeRecord, runsOf } from './helpers/records.js';
-
-const budget = { minRuns: 3, maxRuns: 6, targetCiPercent: 5 };
-
-describe('adaptive runs: does a cell need another run?', () => {
-  it('every cell gets the minimum first', () => {
-    expect(needsMore([], budget).more).toBe(true);
-    expect(needsMore(runsOf('a', [100, 100]), budget).more).toBe(true);
-  });
-
-  it('a cell whose interval is within the target gets no more runs', () => {
-    expect(needsMore(runsOf('a', [100, 101, 99]), budget)).toMatchObject({ more: false });
-  });
-
-  it('a wide cell gets more runs until the budget of runs is spent', () => {
-    const wide = needsMore(runsOf('a', [80, 120, 100]), budget);
-    expect(wide.more).toBe(true);
-    expect(wide.margin).toBeGreaterThan(0.05);
-    expect(needsMore(runsOf('a', [80, 120, 100, 90, 110, 95]), budget).more).toBe(false);
-  });
-
-  it('a cell that never ran ok gets no extra runs; set-aside runs are made up for', () => {
-    expect(needsMore([fakeRecord({ model: 'a', msgsPerSec: 0, status: 'errored' })], budget).more).toBe(false);
-    const stolen = [...runsOf('a', [100, 101]), { ...fakeRecord({ model: 'a', msgsPerSec: 100, run: 2 }), discarded: 'steal' }];
-    expect(needsMore(stolen, budget).more).toBe(true);
-  });
-
-  it('repeats stop at twice the run budget even if runs keep being set aside', () => {
-    const stolen = Array.from({ length: 12 }, (_, run) => ({ ...fakeRecord({ model: 'a', msgsPerSec: 100, run }), discarded: 'steal' }));
-    expect(needsMore(stolen, budget).more).toBe(false);
-  });
-});
-
-describe('adaptive runs go first to the cells a verdict depends on', () => {
-  const subject = (name: string, reference = false): CellSubject => ({
-    name,
-    reference,
-    available: () => ({ ok: true }),
-    load: (w) => w,
-    start: () => Promise.reject(new Error('not started in this test')),
-  });
-  it('contenders: the leader and every model whose interval reaches it; never a reference or a client-bound row', () => {
-    const [a, b, c, ref, sat] = [subject('a'), subject('b'), subject('c'), subject('native', true), subject('sat')];
-    const runs: Record<string, RunRecord[]> = {
-      a: runsOf('a', [100, 101, 99]),
-      b: runsOf('b', [90, 110, 95]), // wide: its interval reaches a's
-      c: runsOf('c', [50, 51, 49]),
-      native: runsOf('native', [200, 201, 199]),
-      sat: runsOf('sat', [300, 300, 300], { saturated: true }),
-    };
-    const group = { subjects: [a, b, c, ref, sat] } as unknown as WorkloadGroup;
-    const set = contenders(group, (_g, s) => runs[s.name]!);
-    expect([...set].map((s) => s.name).sort()).toEqual(['a', 'b']);
-  });
-});
+import { fakeRecord } from './helpers/records.js';
 
 describe('a suite with runs set aside: they are marked, repeated, and the cell still gets its counted runs', () => {
   const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
@@ -71,7 +17,7 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
 
   it('a set-aside run is repeated until the cell has its minimum of counted runs, in the same order of rounds', async () => {
     const seen: string[] = [];
-    const records = await runSuite([group(['a', 'b'])], { minRuns: 2, maxRuns: 2, targetCiPercent: 5 }, { onRecord: (r) => seen.push(`${r.model}#${r.run}${r.status === 'ok' && r.discarded ? '*' : ''}`) }, runner((m, i) => m === 'a' && i === 0));
+    const records = await runSuite([group(['a', 'b'])], { minRuns: 2, maxRuns: 2 }, { onRecord: (r) => seen.push(`${r.model}#${r.run}${r.status === 'ok' && r.discarded ? '*' : ''}`) }, noPlanner, runner((m, i) => m === 'a' && i === 0));
     expect(seen).toEqual(['a#0*', 'b#0', 'b#1', 'a#1', 'a#2']);
     const counted = (m: string): number => records.filter((r) => r.model === m && r.status === 'ok' && r.discarded === undefined).length;
     expect(counted('a')).toBe(2);
@@ -79,7 +25,7 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
   });
 
   it('a cell whose runs are always set aside stops at twice its run budget and counts none', async () => {
-    const records = await runSuite([group(['a'])], { minRuns: 2, maxRuns: 3, targetCiPercent: 5 }, { onRecord: () => {} }, runner(() => true));
+    const records = await runSuite([group(['a'])], { minRuns: 2, maxRuns: 3 }, { onRecord: () => {} }, noPlanner, runner(() => true));
     expect(records).toHaveLength(6);
     expect(records.every((r) => r.status === 'ok' && r.discarded !== undefined)).toBe(true);
   });
@@ -92,5 +38,52 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
     expect(setAsideReason(usage(2, 40), limits)).toMatch(/other processes used 40% .*limit 15%/);
     expect(setAsideReason(usage(50, 90), { ...limits, keepEveryRun: true })).toBeUndefined();
     expect(setAsideReason(undefined, limits)).toBeUndefined();
+  });
+});
+
+describe('adaptive runs go where a comparison is undecided', () => {
+  const subject = (name: string, side?: 'base' | 'head'): CellSubject => ({ name, ...(side ? { side } : {}), available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
+  const workload = { ...DEFAULT_PARAMS, name: 'w', family: 'w', description: '', predicts: '' };
+  /** Throughput by model: each run draws the next value of its list (cycling). */
+  const byModel = (rates: Record<string, number[]>): CellRunner => async (s, _w, run) => {
+    const list = rates[s.name]!;
+    return fakeRecord({ model: s.name, msgsPerSec: list[run % list.length]!, run, ...(s.side ? {} : {}) });
+  };
+
+  it('a row already decided gets no adaptive runs; an undecided one gets runs for the leader and the undecided model only', async () => {
+    const planner = verdictPlanner({ references: [], margin: 0.1 });
+    const decided = { workload, subjects: ['a', 'b'].map((n) => subject(n)), leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const records = await runSuite([decided], { minRuns: 2, maxRuns: 10 }, { onRecord: () => {} }, planner, byModel({ a: [100, 101], b: [50, 51] }));
+    expect(records).toHaveLength(4);
+    const open = { workload, subjects: ['a', 'b', 'c'].map((n) => subject(n)), leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    // b's runs swing ±20 % around a's: undecided at ±10 %; c is far behind: beaten at once.
+    const more = await runSuite([open], { minRuns: 2, maxRuns: 6 }, { onRecord: () => {} }, planner, byModel({ a: [100, 101, 99], b: [80, 120, 95, 105], c: [10, 11] }));
+    const n = (m: string): number => more.filter((r) => r.model === m).length;
+    expect(n('c')).toBe(2);
+    expect(n('b')).toBeGreaterThan(2);
+    expect(n('a')).toBeGreaterThan(2);
+    expect(n('b')).toBeLessThanOrEqual(6);
+  });
+
+  it('--against pairs: both sides run in the same rounds, the one that goes first alternating', async () => {
+    const subjects = [subject('a', 'base'), subject('a', 'head'), subject('b', 'base'), subject('b', 'head')];
+    expect(units(subjects).map((u) => u.map((s) => `${s.name}@${s.side}`))).toEqual([['a@base', 'a@head'], ['b@base', 'b@head']]);
+    const order: string[] = [];
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    await runSuite([g], { minRuns: 2, maxRuns: 2 }, { onRecord: (r) => order.push(r.model) }, noPlanner, async (s, _w, run) => {
+      order.push(`${s.name}@${s.side}`);
+      return fakeRecord({ model: s.name, msgsPerSec: 100, run });
+    });
+    const runs = order.filter((x) => x.includes('@'));
+    expect(runs).toEqual(['a@base', 'a@head', 'b@base', 'b@head', 'b@head', 'b@base', 'a@head', 'a@base']);
+  });
+
+  it('a planner that wants one side of a pair gets both', async () => {
+    const subjects = [subject('a', 'base'), subject('a', 'head')];
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    let asked = 0;
+    const wantHeadOnce: Planner = (groups) => (asked++ === 0 ? [{ g: groups[0]!, subject: subjects[1]!, priority: 0 }] : []);
+    const records = await runSuite([g], { minRuns: 1, maxRuns: 5 }, { onRecord: () => {} }, wantHeadOnce, async (s, _w, run) => fakeRecord({ model: s.name, msgsPerSec: 100, run }));
+    expect(records).toHaveLength(4);
   });
 });

@@ -4,33 +4,61 @@ import { verdict } from '../bench/verdict.js';
 import { verdictTable, verdictCellText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
 
-const options = { references: ['native-epoll'] };
+const options = { references: ['native-epoll'], margin: 0.1 };
 
-function rowFor(records: ReturnType<typeof runsOf>) {
-  return verdict(summarizeRecords(records), options)[0]!;
+function rowFor(records: ReturnType<typeof runsOf>, margin = 0.1) {
+  return verdict(summarizeRecords(records), { ...options, margin })[0]!;
 }
 
-describe('verdict ranking', () => {
-  it('marks the best model the winner and others relative to it', () => {
+describe('verdict: decided with a margin', () => {
+  it('a model clearly behind is beaten; the leader wins', () => {
     const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49])]);
+    expect(row.decided).toBe(true);
     expect(row.winners).toEqual(['a']);
     const b = row.cells.find((c) => c.model === 'b')!;
-    expect(b.status).toBe('ranked');
+    expect(b.status).toBe('beaten');
     expect(b.relative).toBeCloseTo(0.5, 2);
-    expect(b.pValue).toBeLessThan(0.05);
+    expect(b.interval![1]).toBeLessThan(-0.1);
   });
 
-  it('a difference that is not significant is a tie', () => {
-    const row = rowFor([...runsOf('a', [100, 101.5, 99]), ...runsOf('b', [99.5, 101, 98.5])]);
-    expect(row.winners.sort()).toEqual(['a', 'b']);
-    expect(row.cells.find((c) => c.model !== row.winners[0] && c.status === 'tie')).toBeDefined();
+  it('a tie needs the whole 90% interval within the margin: tight and close is a tie, close but wide is undecided', () => {
+    const tie = rowFor([...runsOf('a', [100, 101, 99, 100]), ...runsOf('b', [98, 99, 97, 98])]);
+    expect(tie.cells.find((c) => c.model === 'b')!.status).toBe('tie');
+    expect(tie.decided).toBe(true);
+    expect(tie.winners.sort()).toEqual(['a', 'b']);
+    expect(tie.achieved).toBeLessThan(0.1);
+    // Same means, but a spread that reaches past ±10 %: no evidence of a tie (Welch p ≥ 0.05 would have said "≈").
+    const wide = rowFor([...runsOf('a', [100, 120, 80]), ...runsOf('b', [95, 115, 80])]);
+    const b = wide.cells.find((c) => c.model === 'b')!;
+    expect(b.status).toBe('undecided');
+    expect(b.runsNeeded).toBeGreaterThan(0);
+    expect(wide.decided).toBe(false);
+    expect(wide.winners).toEqual([]);
+    expect(wide.undecided).toMatch(/undecided at ±10%: b \(.*more runs each\) against a/);
+    expect(wide.leading).toEqual(['a']);
+    expect(verdictTable([wide], ['a', 'b'], true)).toMatch(/undecided \(leading: a\)/);
+  });
+
+  it('a wider margin decides what a narrow one cannot', () => {
+    const records = [...runsOf('a', [100, 104, 96, 100]), ...runsOf('b', [96, 100, 92, 96])];
+    expect(rowFor(records, 0.05).decided).toBe(false);
+    expect(rowFor(records, 0.2)).toMatchObject({ decided: true });
+    expect(rowFor(records, 0.2).winners.sort()).toEqual(['a', 'b']);
+  });
+
+  it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {
+    const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
+    expect(single.decided).toBe(false);
+    const cut = rowFor([...runsOf('a', [100, 101, 99]), fakeRecord({ model: 'b', msgsPerSec: 0, status: 'interrupted' })]);
+    expect(cut.cells.find((c) => c.model === 'b')!.status).toBe('interrupted');
+    expect(cut.winners).toEqual([]);
+    expect(cut.undecided).toMatch(/b not measured \(interrupted\)/);
   });
 
   it('a saturated client is shown, not ranked; when it was fastest the row is client-bound and has no winner', () => {
     const row = rowFor([...runsOf('a', [100, 101, 99], { saturated: true }), ...runsOf('b', [60, 61, 59])]);
     expect(row.winners).toEqual([]);
     expect(row.cells.find((c) => c.model === 'a')!.status).toBe('saturated');
-    expect(row.cells.find((c) => c.model === 'b')!.status).toBe('ranked');
     expect(row.clientBound).toBe(true);
   });
 
@@ -63,6 +91,7 @@ describe('verdict ranking', () => {
   it('a saturated reference (the driver ceiling) does not make the row client-bound', () => {
     const rows = verdict(summarizeRecords([...runsOf('ceiling:nginx', [300, 301, 299], { saturated: true }), ...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49])]), {
       references: ['ceiling:nginx'],
+      margin: 0.1,
     });
     expect(rows[0]!.clientBound).toBe(false);
     expect(rows[0]!.winners).toEqual(['a']);
@@ -71,32 +100,6 @@ describe('verdict ranking', () => {
   it('timeouts are marked on the cell', () => {
     const row = rowFor([...runsOf('a', [100, 100, 101]), ...runsOf('it', [10, 10, 10.1], { errors: { timeouts: 5 } })]);
     expect(verdictCellText(row.cells.find((c) => c.model === 'it'))).toMatch(/†/);
-  });
-
-  it('an inconclusive cell is never ranked; the row names no winner while its interval reaches the best', () => {
-    const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('wide', [60, 140, 95])]);
-    expect(row.cells.find((c) => c.model === 'wide')!.status).toBe('inconclusive');
-    expect(row.winners).toEqual([]);
-    expect(row.undecided).toMatch(/inconclusive: wide ±\d+% is too wide to rank/);
-    expect(row.cells.find((c) => c.model === 'a')!.status).toBe('ranked');
-    expect(row.leading).toEqual(['a']);
-    expect(verdictTable([row], ['a', 'wide'], true)).toMatch(/inconclusive \(leading: a\)/);
-  });
-
-  it('an inconclusive cell clearly below the best does not stop the best from winning', () => {
-    const row = rowFor([...runsOf('a', [100, 101, 99]), ...runsOf('wide', [20, 40, 30])]);
-    expect(row.cells.find((c) => c.model === 'wide')!.status).toBe('inconclusive');
-    expect(row.winners).toEqual(['a']);
-  });
-
-  it('one run is never conclusive, and an interrupted model leaves the row undecided', () => {
-    const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
-    expect(single.cells.find((c) => c.model === 'a')!.status).toBe('inconclusive');
-    expect(single.winners).toEqual([]);
-    const cut = rowFor([...runsOf('a', [100, 101, 99]), fakeRecord({ model: 'b', msgsPerSec: 0, status: 'interrupted' })]);
-    expect(cut.cells.find((c) => c.model === 'b')!.status).toBe('interrupted');
-    expect(cut.winners).toEqual([]);
-    expect(cut.undecided).toMatch(/b not measured \(interrupted\)/);
   });
 
   it('runs set aside for steal do not count toward a cell', () => {
@@ -113,7 +116,7 @@ describe('verdict ranking', () => {
     expect(row.clientBound).toBe(true);
   });
 
-  it('formats a matrix with one column per model and the winner', () => {
+  it('formats a matrix with one column per model, the deciding measure and the winner', () => {
     const rows = verdict(
       summarizeRecords([...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49]), ...runsOf('a', [10, 11, 9], { workload: 'x' })]),
       options,
@@ -121,8 +124,27 @@ describe('verdict ranking', () => {
     const text = verdictTable(rows, ['a', 'b'], true);
     expect(text).toMatch(/1\.00 ★/);
     expect(text).toMatch(/0\.50/);
+    expect(text).toMatch(/throughput/);
     expect(text).toMatch(/—/); // b did not run workload x
     expect(text.split('\n').filter((l) => l.includes(' w ') || l.includes(' x ')).length).toBe(2);
+  });
+});
+
+describe('each family is judged by its own measure', () => {
+  it('open loop: p99 at the held rate decides; a model that missed the rate ranks below every model that held it', () => {
+    const held = (model: string, p99: number) => [0, 1, 2].map((run) => fakeRecord({ model, msgsPerSec: 5000, run, rate: 5000, latencies: [p99 * 0.5, p99, p99 * 1.01] }));
+    const missed = [0, 1, 2].map((run) => fakeRecord({ model: 'slow', msgsPerSec: 3200, run, rate: 5000, latencies: [50], errors: { timeouts: 100 } }));
+    const row = verdict(summarizeRecords([...held('fast', 100), ...held('laggy', 5000), ...missed]), options)[0]!;
+    expect(row.decider.metric).toBe('p99');
+    expect(row.winners).toEqual(['fast']);
+    const status = Object.fromEntries(row.cells.map((c) => [c.model, c.status]));
+    expect(status).toEqual({ fast: 'winner', laggy: 'beaten', slow: 'missed-rate' });
+    expect(row.cells.find((c) => c.model === 'laggy')!.relative).toBeLessThan(0.1);
+  });
+
+  it('connect-per-request is judged on connections served per second', () => {
+    const [row] = verdict(summarizeRecords([...runsOf('a', [100, 101, 99]), ...runsOf('b', [40, 41, 39])].map((r) => ({ ...r, params: { ...r.params, pattern: 'connect-per-request' } }))), options);
+    expect(row!.decider.label).toBe('connections served per second');
   });
 });
 

@@ -34,7 +34,7 @@ export function markdownReport(title: string, env: Environment, split: string, c
     const steal = Math.max(...group.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
     if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
-    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? inconclusive: the 95% interval of throughput or CPU µs/msg is wider than ±${group[0]!.targetCiPercent}% (or one run); not ranked.`);
+    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? undecided: its comparison with the row's leader is not settled at ±${group[0]!.marginPercent}% (see the verdict).`);
     out.push('', ...notes.flatMap((n) => [n, '']));
     out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
   }

@@ -1,16 +1,18 @@
-/** The verdict matrix: rows workloads, columns models, throughput relative to the row's best. Pure. */
+/** The verdict matrix: rows workloads, columns models, each cell against the row's leader. Pure. */
 import Table from 'cli-table3';
 import type { VerdictCell, VerdictRow } from '../verdict.js';
 
 const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',
   tie: '≈',
-  ranked: '',
-  inconclusive: '?',
+  beaten: '',
+  undecided: '?',
+  'missed-rate': 'missed rate',
   saturated: 'client-sat',
   errored: 'error',
   skipped: 'skipped',
   interrupted: 'interrupted',
+  unmeasured: 'counts only',
   invalid: 'BAD ECHO',
   ceiling: 'ceiling',
 };
@@ -22,31 +24,41 @@ export function verdictCellText(c: VerdictCell | undefined): string {
   switch (c.status) {
     case 'winner':
     case 'tie':
-      return `${rel} ${MARK[c.status]}${dagger}`;
-    case 'ranked':
-      return `${rel}${dagger}`;
-    case 'inconclusive':
+    case 'undecided':
       return `${rel} ${MARK[c.status]}${dagger}`.trim();
+    case 'beaten':
+      return `${rel}${dagger}`;
     case 'saturated':
     case 'ceiling':
-      return `${rel} ${MARK[c.status]}`.trim();
+    case 'missed-rate':
+      return `${rel} ${MARK[c.status]}${dagger}`.trim();
     default:
       return MARK[c.status];
   }
 }
 
-export const VERDICT_LEGEND =
-  'throughput relative to the best ranked Node model in the row (to the fastest row when the row is client-bound) · ★ winner · ≈ tie with the winner (Welch p ≥ 0.05) · ' +
-  '? inconclusive: its 95% interval is wider than the target, never ranked · client-sat: the load client saturated, not ranked · ceiling: the native reference, not ranked · ' +
-  '† some messages timed out · — not run (excluded by rule)';
+export function verdictLegend(margin: number): string {
+  const m = `${(margin * 100).toFixed(0)}%`;
+  return (
+    `each model's deciding measure relative to the row's leader (1.00; throughput, or for open-loop rows the leader's p99 ÷ this model's) · ★ leader · ` +
+    `≈ tied with it: the 90% interval of the difference lies within ±${m} (TOST) · plain: beaten by more than ${m} · ? undecided: the interval straddles ±${m} · ` +
+    `missed rate: an open-loop model that did not hold the rate, ranked below those that did · client-sat: the load client saturated, not ranked · ` +
+    `ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)`
+  );
+}
 
-/** Who won a row: the winners, or why none (short for the table's column, long for the line under it). */
+/** Who won a row: the winner and its ties, or why none (short for the table's column, long for the line under it). */
 export function winnerText(row: VerdictRow, long: boolean): string {
-  if (row.winners.length > 0) return row.winners.join(' ≈ ');
+  const m = `±${(row.margin * 100).toFixed(0)}%`;
+  if (row.decided) {
+    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}; every other model beaten by more than ${m})` : row.winners[0]!;
+    const achieved = row.achieved !== undefined ? ` (the widest 90% interval reached ±${(row.achieved * 100).toFixed(1)}%)` : '';
+    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}, every other model beaten by more` : `${row.winners.join(' ≈ ')} (${m})`;
+  }
   if (row.clientBound) return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
   if (row.undecided) {
     const leading = row.leading ? row.leading.join(' ≈ ') : '';
-    if (!long) return `inconclusive${leading ? ` (leading: ${leading})` : ''}`;
+    if (!long) return `undecided${leading ? ` (leading: ${leading})` : ''}`;
     return `${row.undecided}${leading ? `; leading: ${leading}` : ''}`;
   }
   return long ? 'nothing ranked' : 'none ranked';
@@ -54,13 +66,12 @@ export function winnerText(row: VerdictRow, long: boolean): string {
 
 export function verdictTable(rows: readonly VerdictRow[], models: readonly string[], plain = false): string {
   const table = new Table({
-    head: ['workload', ...models, 'winner'],
+    head: ['workload', ...models, 'decided by', 'winner'],
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    const winner = winnerText(row, false);
-    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), winner]);
+    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), row.decider.label, winnerText(row, false)]);
   }
-  return `${table.toString()}\n${VERDICT_LEGEND}`;
+  return `${table.toString()}\n${verdictLegend(rows[0]?.margin ?? 0.1)}`;
 }

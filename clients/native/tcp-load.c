@@ -103,7 +103,7 @@ static struct {
   const char *target;
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  unsigned connections, in_flight, threads, ready_connections, window_frames;
+  unsigned connections, in_flight, threads, ready_connections, window_frames, windows;
   uint32_t payload;
   double duration, warmup, rate, ready_timeout;
   int64_t timeout_ns;
@@ -132,7 +132,9 @@ static const char USAGE[] =
     "                            (nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
     "                            frames this window) then runs one window of exactly K frames per connection, quiet\n"
     "                            again after it, and prints\n"
-    "                            CONBENCH_COUNTED {json}; \"stop\" ends it (closed loop only; for instruction counts)\n";
+    "                            CONBENCH_COUNTED {json}; \"stop\" ends it (closed loop only; for instruction counts)\n"
+    "  --windows N               N timed windows of --duration back to back on the same connections, each printed as\n"
+    "                            CONBENCH_WINDOW {json} after its phase lines; the result sums them (default 1)\n";
 
 static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
   char *end;
@@ -169,7 +171,7 @@ static void resolve_target(const char *target) {
 
 static void parse_args(int argc, char **argv) {
   static const char *const names[] = {"target", "connections", "in-flight", "size", "duration", "warmup", "pattern",
-                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout", "window-frames"};
+                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout", "window-frames", "windows"};
   enum { N_NAMES = sizeof names / sizeof names[0] };
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -204,6 +206,7 @@ static void parse_args(int argc, char **argv) {
     case 10: opt.ready_connections = (unsigned)parse_number(names[which], v, 0, 100000, true); break;
     case 11: opt.ready_timeout = parse_number(names[which], v, 0, 3600, false); break;
     case 12: opt.window_frames = (unsigned)parse_number(names[which], v, 1, 100000000, true); break;
+    case 13: opt.windows = (unsigned)parse_number(names[which], v, 1, 100000, true); break;
     }
   }
   if (!opt.target) die(2, "--target HOST:PORT is required");
@@ -786,6 +789,13 @@ static bool all_ready(void) {
   return atomic_load_explicit(&ready_count, memory_order_relaxed) >= opt.ready_connections;
 }
 
+/* Verified messages so far, all threads (read while they run: a window's count is a difference of two reads). */
+static uint64_t window_messages(struct worker *workers) {
+  uint64_t n = 0;
+  for (unsigned t = 0; t < opt.threads; t++) n += __atomic_load_n(&workers[t].c.messages, __ATOMIC_RELAXED);
+  return n;
+}
+
 static bool all_quiet(struct worker *workers, unsigned id) {
   for (unsigned t = 0; t < opt.threads; t++)
     if (atomic_load_explicit(&workers[t].quiet_through, memory_order_acquire) != id) return false;
@@ -945,15 +955,29 @@ int main(int argc, char **argv) {
   double process0 = process_cpu_seconds();
   int64_t t0 = now_ns();
   atomic_store(&phase, MEASURE);
-  printf("CONBENCH_PHASE measure\n");
-  fflush(stdout);
-  go = wait_until(t0 + (int64_t)(opt.duration * 1e9), NULL);
-  atomic_store(&phase, STOP);
+  go = true;
+  /* --windows N: windows back to back on the same connections, each between its own phase lines, then its figures. */
+  unsigned windows = opt.windows > 0 ? opt.windows : 1;
+  int64_t wt0 = t0;
+  for (unsigned k = 1; k <= windows && go; k++) {
+    uint64_t before = window_messages(workers);
+    double pc0 = process_cpu_seconds();
+    printf("CONBENCH_PHASE measure\n");
+    fflush(stdout);
+    go = wait_until(wt0 + (int64_t)(opt.duration * 1e9), NULL);
+    if (k == windows) atomic_store(&phase, STOP);
+    int64_t wt1 = now_ns();
+    double seconds_k = (wt1 - wt0) / 1e9;
+    printf("CONBENCH_PHASE done\n");
+    if (windows > 1)
+      printf("CONBENCH_WINDOW {\"window\":%u,\"seconds\":%.6f,\"messages\":%llu,\"cpuPercent\":%.3f}\n", k, seconds_k,
+             (unsigned long long)(window_messages(workers) - before), seconds_k > 0 ? (process_cpu_seconds() - pc0) / seconds_k * 100 : 0);
+    fflush(stdout);
+    wt0 = wt1;
+  }
   int64_t t1 = now_ns();
   for (unsigned t = 0; t < opt.threads; t++) cpu1[t] = thread_cpu_seconds(workers[t].cpu_clock);
   double process1 = process_cpu_seconds();
-  printf("CONBENCH_PHASE done\n");
-  fflush(stdout);
   for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
   for (unsigned t = 0; t < opt.threads; t++)
     if (workers[t].failure) die(1, "load thread %u: %s", t, workers[t].failure);

@@ -1,0 +1,50 @@
+/**
+ * Where the adaptive runs go (the sampling plan's second half; docs/method.md has the measurements behind it).
+ * Noise on this kind of machine is mostly the machine's speed changing from one second to the next (window-to-window
+ * CV 10–18 %, fresh processes 3–15 % on top), which no choice of window length removes: only more runs narrow an
+ * interval. So runs go where they can change an answer: to the models whose comparison with the row's leader is
+ * still undecided at the margin, fewest runs to a decision first; a comparison already decided, or a model far
+ * behind, gets none.
+ */
+import { summarizeRecords } from './aggregate.js';
+import { verdictRow } from './verdict.js';
+import { compareSuites } from './compare.js';
+import type { Planner, WorkloadGroup } from './orchestrator.js';
+import type { RunRecord } from './record.js';
+
+/** For the verdict: the leader and every model undecided against it, fewest runs to a decision first. */
+export function verdictPlanner(o: { references: readonly string[]; margin: number }): Planner {
+  return (groups, runsOf) =>
+    groups.flatMap((g) => {
+      const subjects = g.subjects.filter((s) => s.side === undefined || s.side === 'head');
+      const records = subjects.flatMap((s) => runsOf(g, s));
+      if (records.length === 0) return [];
+      const row = verdictRow(summarizeRecords(records), o);
+      if (row.decided || row.clientBound) return [];
+      const leader = row.cells.find((c) => c.status === 'winner');
+      const pending = row.cells.filter((c) => c.status === 'undecided');
+      return pending.flatMap((c) => {
+        const priority = c.runsNeeded ?? 1000;
+        const mine = subjects.filter((s) => s.name === c.model || s.name === leader?.model);
+        return mine.map((subject) => ({ g, subject, priority }));
+      });
+    });
+}
+
+/** For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first. */
+export function comparisonPlanner(o: { thresholdPercent: number; reference?: string }): Planner {
+  return (groups, runsOf) =>
+    groups.flatMap((g) => {
+      const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
+      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...(o.reference ? { reference: o.reference } : {}) });
+      return report.inconclusive.flatMap((row) => {
+        const n = Math.min(row.nBaseline, row.nCurrent);
+        return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
+      });
+    });
+}
+
+/** A planner that asks for nothing (only set-aside runs are made up): a fixed number of runs. */
+export const noPlanner: Planner = () => [];
+
+export type { WorkloadGroup };
