@@ -50,19 +50,34 @@ export const COUNTING = {
   /** ... and at least this many messages (the first windows' counts are the JIT compiling, not serving). */
   minWindowMessages: 200,
   maxWindowFrames: 100_000,
-  /** Spin iterations per µs for cpu:<µs> work: fixed, so a count does not follow the calibration's noise. */
-  cpuRate: 100,
+  /**
+   * Spin iterations per µs for cpu:<µs> work: fixed, so a count does not follow the calibration's noise, and low
+   * (cpu:200 is 2,000 iterations, ~30k instructions, beside ~14k for the echo itself): at a native rate the spin is
+   * 95 % of the count and would hide a change in the model's own path, and costs 10× the time under valgrind.
+   */
+  cpuRate: 10,
   /** Settled: the count per message of the last `settleWindows` windows within ±settleSpread of the block before. */
   settleWindows: 3,
-  /** ±2 %: a block of three windows may hold one GC more than the block before (~+3 % in one window of four). */
-  settleSpread: 0.02,
+  /** With K fixed: blocks of two, ±3 % (a block may hold one GC more than the one before, ~+3 % in one window). */
+  fixedSettleWindows: 2,
+  settleSpread: 0.03,
   /** The JIT has done its work when this many messages went through and small windows hold within ±warmSpread
    * (they are noisier: a GC is a larger share). Measured: event-loop's echo drops to its floor after ~2,200. */
-  jitMessages: 4000,
+  /** Workers, children or threads of a counted server: one. A message's count does not depend on how many share the
+   * messages, but which worker gets which connection depends on timing (worker-threads' cpu cell counted 43.9k and
+   * 77.2k per message in two processes with two threads, one of them never warm). */
+  workers: 1,
+  jitMessages: 3000,
   warmSpread: 0.05,
   maxWarmWindows: 40,
-  /** Counted windows after it settled; their sum is the run's count (6 spans the 2- and 3-window patterns seen). */
-  windows: 6,
+  /**
+   * Counted windows after it settled; their sum is the run's count. Some models repeat a 2- or 3-window pattern
+   * (GC, cluster-rr's handoffs); the schedule is the same in every process of the same code, so 4 windows land on
+   * the same phase of it each time.
+   */
+  windows: 4,
+  /** Counted cells at a time per CPU: a traced server is idle while its windows are dumped, so a second one fills the gap. */
+  cellsPerCpu: 1.5,
   /** A frame unanswered this long under valgrind is a timeout (starting a traced Node child takes ~10 s). */
   timeoutMs: 120_000,
   readyTimeoutMs: 180_000,
@@ -205,8 +220,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
   const counted = { ...ctx, callgrind, cpuRate: COUNTING.cpuRate, maxChildren: COUNTING.maxChildren };
   let stopServer: (() => Promise<unknown>) | undefined;
   try {
-    const workers = ctx.workers ?? ctx.split.serverCpuCount;
-    const server = await subject.start(workload, workers, counted);
+    const server = await subject.start(workload, COUNTING.workers, counted);
     stopServer = () => server.stop(5000);
     const driver = spawn(nativeBinary(TCP_LOAD), [
       '--target', `${server.host}:${server.ready.port}`,
@@ -328,7 +342,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
             phaseFrom = warm.length;
           }
         } else if (phase === 'fixed') {
-          settledNow = settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.settleSpread);
+          settledNow = settledBlocks(warm.slice(phaseFrom), COUNTING.fixedSettleWindows, COUNTING.settleSpread);
         }
         if (process.env.CONBENCH_DEBUG_COUNTS) process.stderr.write(`window ${warm.length} ${phase} K=${windowFrames} ${Math.round(window.instructions / window.messages)}/${window.messages}\n`);
         if (warm.length >= COUNTING.maxWarmWindows) settledNow = true;
@@ -336,7 +350,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
     }
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.settleSpread) };
+    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), COUNTING.fixedSettleWindows, COUNTING.settleSpread) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');
@@ -394,7 +408,10 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
       hooks.onProgress?.(record, ++done, jobs.length);
     }
   };
-  await Promise.all(o.cpus.map(worker));
+  // Counts do not care who else runs: more cells at once than CPUs (each server pinned round-robin) only fill the
+  // gaps while another cell's windows are zeroed and dumped.
+  const slots = Math.max(1, Math.round(o.cpus.length * COUNTING.cellsPerCpu));
+  await Promise.all(Array.from({ length: slots }, (_, i) => worker(o.cpus[i % o.cpus.length]!)));
   return records;
 }
 
