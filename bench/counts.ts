@@ -34,7 +34,26 @@ const run = promisify(execFile);
  * timing; optimized code is kept (it is what production runs). Measured and not chosen: --predictable (two
  * alternating counts per window), --predictable-gc-schedule (GC moved to where it split windows unevenly).
  */
-const OVERRIDES = JSON.parse(process.env.CONBENCH_COUNTING_EXPERIMENT ?? '{}') as Record<string, unknown>;
+/** How many windows, how large, and when the count has settled: decided on counts, so the same code runs the same. */
+export interface CountSchedule {
+  /** The first window holds at least this many messages; K then doubles. */
+  minWindowMessages: number;
+  /** Windows double in size until one holds this many instructions (~1 s under callgrind); then K is fixed. */
+  windowInstructions: number;
+  maxWindowFrames: number;
+  /** The JIT has done its work when this many messages went through and small windows hold within ±warmSpread
+   * by blocks of `settleWindows` (they are noisier: a GC is a larger share). */
+  jitMessages: number;
+  settleWindows: number;
+  warmSpread: number;
+  /** With K fixed: settled when blocks of `fixedSettleWindows` hold within ±settleSpread. */
+  fixedSettleWindows: number;
+  settleSpread: number;
+  maxWarmWindows: number;
+  /** Counted windows after it settled; their sum is the run's count. */
+  windows: number;
+}
+
 export const COUNTING = {
   noAslr: true,
   nodeFlags: ['--hash-seed=1', '--random-seed=1', '--no-concurrent-recompilation'],
@@ -44,38 +63,16 @@ export const COUNTING = {
    * of CPU to start under valgrind). */
   maxConnections: 10,
   maxChildren: 2,
-  /** Windows double in size until one holds this many instructions (~1 s under callgrind); then K is fixed. The
-   * counts are deterministic, so every process of the same code makes the same choices and runs the same schedule. */
-  windowInstructions: 25_000_000,
-  /** ... and at least this many messages (the first windows' counts are the JIT compiling, not serving). */
-  minWindowMessages: 200,
-  maxWindowFrames: 100_000,
   /**
    * Spin iterations per µs for cpu:<µs> work: fixed, so a count does not follow the calibration's noise, and low
    * (cpu:200 is 2,000 iterations, ~30k instructions, beside ~14k for the echo itself): at a native rate the spin is
    * 95 % of the count and would hide a change in the model's own path, and costs 10× the time under valgrind.
    */
   cpuRate: 10,
-  /** Settled: the count per message of the last `settleWindows` windows within ±settleSpread of the block before. */
-  settleWindows: 3,
-  /** With K fixed: blocks of two, ±3 % (a block may hold one GC more than the one before, ~+3 % in one window). */
-  fixedSettleWindows: 2,
-  settleSpread: 0.03,
-  /** The JIT has done its work when this many messages went through and small windows hold within ±warmSpread
-   * (they are noisier: a GC is a larger share). Measured: event-loop's echo drops to its floor after ~2,200. */
   /** Workers, children or threads of a counted server: one. A message's count does not depend on how many share the
    * messages, but which worker gets which connection depends on timing (worker-threads' cpu cell counted 43.9k and
    * 77.2k per message in two processes with two threads, one of them never warm). */
   workers: 1,
-  jitMessages: 3000,
-  warmSpread: 0.05,
-  maxWarmWindows: 40,
-  /**
-   * Counted windows after it settled; their sum is the run's count. Some models repeat a 2- or 3-window pattern
-   * (GC, cluster-rr's handoffs); the schedule is the same in every process of the same code, so 4 windows land on
-   * the same phase of it each time.
-   */
-  windows: 4,
   /** Counted cells at a time per CPU: a traced server is idle while its windows are dumped, so a second one fills the gap. */
   cellsPerCpu: 1.5,
   /** A frame unanswered this long under valgrind is a timeout (starting a traced Node child takes ~10 s). */
@@ -83,7 +80,23 @@ export const COUNTING = {
   readyTimeoutMs: 180_000,
   /** The models' own start-up timeouts (workers, children) are this many times longer under valgrind. */
   startTimeoutScale: 30,
-  ...OVERRIDES,
+  /**
+   * The schedule (measured, docs/counts.md): event-loop's echo drops to its warm count after ~2,200 messages; GC and
+   * some models' handoffs repeat a 2- or 3-window pattern, and the schedule is the same in every process of the same
+   * code, so 4 counted windows land on the same phase of it each time.
+   */
+  schedule: {
+    minWindowMessages: 200,
+    windowInstructions: 25_000_000,
+    maxWindowFrames: 100_000,
+    jitMessages: 3000,
+    settleWindows: 3,
+    warmSpread: 0.05,
+    fixedSettleWindows: 2,
+    settleSpread: 0.03,
+    maxWarmWindows: 40,
+    windows: 4,
+  } satisfies CountSchedule as CountSchedule,
 } as const;
 
 /** Why counting cannot run here (valgrind, callgrind_control, setarch or the native driver missing), or undefined. */
@@ -188,7 +201,7 @@ async function awaitDumps(dir: string, seen: Set<string>, pids: readonly number[
  * One counted run of a cell: a fresh server process under callgrind, warm windows until its count per message
  * settles, then COUNTING.windows counted windows. Always returns a record (errored with the reason on failure).
  */
-export async function countCell(subject: CellSubject, cellWorkload: Workload, runIndex: number, ctx: CellContext, round?: number): Promise<RunRecord> {
+export async function countCell(subject: CellSubject, cellWorkload: Workload, runIndex: number, ctx: CellContext, round?: number, schedule: CountSchedule = COUNTING.schedule): Promise<RunRecord> {
   const workload = { ...subject.load(cellWorkload) };
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
   const connections = countedConnections(subject, workload, ctx);
@@ -234,7 +247,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
       '--threads', '1',
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     // The first windows are sized at one frame per connection; K then follows the measured pace.
-    const result = await driveWindows(driver, dir, server.ready.pid, connections, ctx.signal);
+    const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, ctx.signal);
     const stopped = await server.stop(10_000);
     stopServer = undefined;
     const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
@@ -260,7 +273,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
       result: load,
       counts,
     };
-    if (!result.settled) record.reason = `the count per message had not settled within ±${COUNTING.settleSpread * 100}% after ${result.warm.length} warm windows`;
+    if (!result.settled) record.reason = `the count per message had not settled within ±${schedule.settleSpread * 100}% after ${result.warm.length} warm windows`;
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
     return record;
   } catch (error) {
@@ -283,12 +296,12 @@ function sumErrors(a: ErrorCounts, b: Partial<ErrorCounts>): ErrorCounts {
  * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
  * per message settles; then COUNTING.windows counted ones.
  */
-async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, signal: AbortSignal | undefined) {
+async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, S: CountSchedule, signal: AbortSignal | undefined) {
   const seen = new Set<string>();
   const warm: Window[] = [];
   const counted: Window[] = [];
-  // The first window already holds COUNTING.minWindowMessages; from there K doubles.
-  let windowFrames = Math.max(1, Math.ceil(COUNTING.minWindowMessages / connections));
+  // The first window already holds S.minWindowMessages; from there K doubles.
+  let windowFrames = Math.max(1, Math.ceil(S.minWindowMessages / connections));
   let stderr = '';
   driver.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   const lines = createInterface({ input: driver.stdout! });
@@ -311,7 +324,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
     let settledNow = false;
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
     let phaseFrom = 0;
-    while (counted.length < COUNTING.windows) {
+    while (counted.length < S.windows) {
       if (signal?.aborted) throw new Error('interrupted');
       send(`go ${windowFrames}`);
       const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
@@ -326,31 +339,30 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
         warm.push(window);
         // Three phases, each decided on counts (not time), so the same code always runs the same schedule, the same
         // windows and the same GCs in them: (1) small windows while the JIT warms up, until their count per message
-        // roughly holds (±COUNTING.warmSpread by blocks); (2) K doubles until a window holds
-        // COUNTING.windowInstructions; (3) with K fixed, until it holds within ±COUNTING.settleSpread.
+        // roughly holds (±S.warmSpread by blocks); (2) K doubles until a window holds
+        // S.windowInstructions; (3) with K fixed, until it holds within ±S.settleSpread.
         if (phase === 'jit') {
           // Cold counts plateau for a while (~110k, then ~14k per message on event-loop's echo): a plateau is not the
           // end of the JIT's work until enough messages have gone through for V8 to tier the handlers up.
           const served = warm.reduce((n, x) => n + x.messages, 0);
-          if (served >= COUNTING.jitMessages && settledBlocks(warm.slice(phaseFrom), COUNTING.settleWindows, COUNTING.warmSpread)) phase = 'sizing';
-          else if (window.instructions < COUNTING.windowInstructions && windowFrames * 2 * connections <= COUNTING.jitMessages) windowFrames *= 2;
+          if (served >= S.jitMessages && settledBlocks(warm.slice(phaseFrom), S.settleWindows, S.warmSpread)) phase = 'sizing';
+          else if (window.instructions < S.windowInstructions && windowFrames * 2 * connections <= S.jitMessages) windowFrames *= 2;
         }
         if (phase === 'sizing') {
-          if (window.instructions < COUNTING.windowInstructions && windowFrames * 2 <= COUNTING.maxWindowFrames) windowFrames *= 2;
+          if (window.instructions < S.windowInstructions && windowFrames * 2 <= S.maxWindowFrames) windowFrames *= 2;
           else {
             phase = 'fixed';
             phaseFrom = warm.length;
           }
         } else if (phase === 'fixed') {
-          settledNow = settledBlocks(warm.slice(phaseFrom), COUNTING.fixedSettleWindows, COUNTING.settleSpread);
+          settledNow = settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread);
         }
-        if (process.env.CONBENCH_DEBUG_COUNTS) process.stderr.write(`window ${warm.length} ${phase} K=${windowFrames} ${Math.round(window.instructions / window.messages)}/${window.messages}\n`);
-        if (warm.length >= COUNTING.maxWarmWindows) settledNow = true;
+        if (warm.length >= S.maxWarmWindows) settledNow = true;
       }
     }
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), COUNTING.fixedSettleWindows, COUNTING.settleSpread) };
+    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');

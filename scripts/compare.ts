@@ -10,6 +10,8 @@ import { readRecords, recordsFileFor } from '../bench/results-dir.js';
 import { appendFileSync } from 'node:fs';
 import { runGate } from '../bench/gate.js';
 import { compareMarkdown, compareTable } from '../bench/format/compare.js';
+import { historyReport } from '../bench/format/history.js';
+import type { RunRecord } from '../bench/record.js';
 
 const OPTIONS = {
   thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'a change must be significant and larger than this to count' }),
@@ -17,6 +19,7 @@ const OPTIONS = {
   absolute: switchOption('absolute', 'compare absolute msgs/s instead of throughput relative to the native ceiling'),
   allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
   markdown: textOption('markdown', { meta: 'FILE', help: 'also write the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)' }),
+  history: switchOption('history', 'DIR… are saved suites in commit order (e.g. the workflow\'s artifacts of main): find the change\npoints per cell and metric, and the commit each came with'),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -29,13 +32,20 @@ nothing at all could be compared, or (unless --allow-inconclusive) when a compar
 
   BASELINE, CURRENT      a suite folder (results/<suite>), its records.jsonl, or a results root (uses LATEST);
                          CURRENT defaults to results`,
-  [{ options: [O.thresholdPercent, O.alpha, O.absolute, O.allowInconclusive, O.markdown, O.help] }],
+  [{ options: [O.thresholdPercent, O.alpha, O.absolute, O.allowInconclusive, O.markdown, O.history, O.help] }],
 );
 
 async function main(): Promise<void> {
   const { values: v, positionals } = parseOptions(process.argv.slice(2), OPTIONS, true);
   if (v.help) {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (v.history) {
+    if (positionals.length < 4) throw new UsageError('--history needs at least 4 suites, in commit order');
+    const suites = positionals.map((p) => ({ file: recordsFileFor(p), records: [] as RunRecord[] }));
+    for (const s of suites) s.records = readRecords(s.file);
+    process.stdout.write(historyReport(suites.map((s) => ({ label: s.file, records: s.records })), { threshold: v.thresholdPercent / 100, alpha: v.alpha }) + '\n');
     return;
   }
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('give a BASELINE and optionally a CURRENT suite');

@@ -164,3 +164,37 @@ describe('which metric decides a cell', () => {
     expect(gateFails(report, false).fails).toBe(true);
   });
 });
+
+describe('counts in the gate', () => {
+  const timed = (rates: number[], extra = {}) => rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: 90, ...extra }));
+  const countedRun = (instructionsPerMsg: number) => fakeRecord({ model: 'a', msgsPerSec: 1000, run: 9, instructionsPerMsg });
+
+  it('a cell counted on both sides is decided by its counts: +3 % instructions fails, though timing saw nothing', () => {
+    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_900)], [...timed([100, 99, 101, 100]), countedRun(14_317)], opts);
+    expect(rowOf(report, 'instructionsPerMsg')).toMatchObject({ verdict: 'regression' });
+    expect(rowOf(report, 'instructionsPerMsg').change).toBeCloseTo(0.03, 3);
+    expect(gateFails(report, false).fails).toBe(true);
+  });
+
+  it('with counts unchanged, a timing swing is shown as report only and does not fail the gate', () => {
+    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_900)], [...timed([70, 71, 69, 70]), countedRun(13_905)], opts);
+    expect(rowOf(report, 'instructionsPerMsg').verdict).toBe('same');
+    expect(rowOf(report, 'throughput')).toMatchObject({ verdict: 'regression', informational: true });
+    expect(report.regressions).toHaveLength(0);
+    expect(gateFails(report, false).fails).toBe(false);
+    expect(compareTable(report, 10, 'PASS', true)).toMatch(/slower \(timing: report only\)/);
+  });
+
+  it('an extra write per message shows in syscalls/msg and fails the gate without any instruction count', () => {
+    const base = [2.0, 1.98, 2.02, 2.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
+    const more = [3.0, 2.97, 3.02, 3.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
+    const report = compareSuites(base, more, opts);
+    expect(rowOf(report, 'syscallsPerMsg')).toMatchObject({ verdict: 'regression' });
+    expect(gateFails(report, false).why).toMatch(/read\+write syscalls\/msg/);
+  });
+
+  it('a change in context switches far below one per message is the same, whatever its ratio', () => {
+    const withSwitches = (voluntary: number, involuntary: number) => timed([100, 101, 99, 100]).map((r) => (r.status === 'ok' ? { ...r, server: { ...r.server, usage: { ...r.server.usage!, contextSwitches: { voluntary, involuntary } } } } : r));
+    expect(rowOf(compareSuites(withSwitches(0.4, 0.3), withSwitches(0.9, 0.6), opts), 'ctxSwitchesPerMsg').verdict).toBe('same');
+  });
+});

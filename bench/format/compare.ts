@@ -1,6 +1,8 @@
 /** The baseline comparison as a terminal table and as Markdown (the CI job summary). Pure. */
 import Table from 'cli-table3';
-import { METRICS, type CompareReport, type CompareRow } from '../compare.js';
+import { COUNT_THRESHOLDS, METRICS, type CompareReport, type CompareRow } from '../compare.js';
+
+const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 import { formatRate } from '../../lib/format/units.js';
 
 function value(r: CompareRow, v: number): string {
@@ -17,6 +19,7 @@ function changeText(r: CompareRow): string {
 }
 
 function verdictText(r: CompareRow): string {
+  if (r.informational) return `${r.verdict === 'regression' ? 'slower' : r.verdict} (timing: report only)`;
   if (r.verdict === 'regression') return 'REGRESSION';
   if (r.verdict === 'inconclusive') return r.gating ? 'INCONCLUSIVE' : 'inconclusive (CPU µs/msg decided)';
   if (r.verdict === 'unstable') return 'unstable (not gated)';
@@ -41,9 +44,11 @@ const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p (We
 /** Lines under the table: what was compared how, what could not be, and the gate's decision. */
 function notes(report: CompareReport, thresholdPercent: number, decision: string): string[] {
   const lines = [
-    `compared per run: server CPU µs/msg (lower is better), ${report.basis} (higher is better), p99 of open-loop cells (lower is better); ` +
-      `a regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%; ` +
-      `a cell whose CPU µs/msg is unchanged passes even where throughput is too noisy to decide`,
+    `compared per run: server CPU µs/msg (lower is better), ${report.basis} (higher is better), p99 of open-loop cells (lower is better), ` +
+      `and per message the counts (instructions under callgrind, read+write syscalls, context switches); ` +
+      `a timing regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%, a count's is a growth beyond its own threshold ` +
+      `(instructions ${pct(COUNT_THRESHOLDS.instructionsPerMsg!.relative)}, syscalls ${pct(COUNT_THRESHOLDS.syscallsPerMsg!.relative)}); ` +
+      `a cell with instruction counts on both sides is decided by its counts (timing: report only), otherwise one whose CPU µs/msg is unchanged passes even where throughput is too noisy`,
   ];
   for (const w of report.environmentWarnings) lines.push(`⚠ ${w}`);
   const missing = new Set(report.rows.filter((r) => r.verdict === 'missing').map((r) => r.key)).size;

@@ -24,6 +24,11 @@ export interface FakeRun {
   rate?: number;
   time?: string;
   env?: Partial<RunRecord['env']>;
+  /** Read+write syscalls per message seen by the sampler. */
+  syscallsPerMsg?: number;
+  /** A counted run (under callgrind) with this many instructions per message. */
+  instructionsPerMsg?: number;
+  side?: 'base' | 'head';
 }
 
 export function fakeRecord(f: FakeRun): RunRecord {
@@ -36,6 +41,7 @@ export function fakeRecord(f: FakeRun): RunRecord {
     run: f.run ?? 0,
     params: { ...DEFAULT_PARAMS, ...(f.rate !== undefined ? { rate: f.rate } : {}) },
     env: { ...ENV, ...f.env },
+    ...(f.side ? { side: f.side } : {}),
   } as const;
   if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
   const h = latencyHistogram();
@@ -53,7 +59,9 @@ export function fakeRecord(f: FakeRun): RunRecord {
     errors: { ...noErrors(), ...f.errors },
     client: { cpuPercent: f.saturated ? 99 : 40, saturated: f.saturated ?? false },
   };
-  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: f.serverCpuPercent ?? 90, rssPeakBytes: 50e6, processes: 1 } }, clientCpus: '1', result };
+  const syscalls = f.syscallsPerMsg !== undefined ? { syscalls: { read: (f.syscallsPerMsg * f.msgsPerSec) / 2, write: (f.syscallsPerMsg * f.msgsPerSec) / 2 } } : {};
+  const counts = f.instructionsPerMsg !== undefined ? { counts: { instructions: f.instructionsPerMsg * 1000, messages: 1000, processes: 1, warmWindows: 5 } } : {};
+  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: f.serverCpuPercent ?? 90, rssPeakBytes: 50e6, processes: 1, ...syscalls } }, clientCpus: '1', result, ...counts };
 }
 
 /** Three runs per model with the given throughputs. */

@@ -1,0 +1,53 @@
+/** The history report: per cell and metric, the change points found in a series of suites, with their commits. Pure. */
+import Table from 'cli-table3';
+import { changePoints } from '../history.js';
+import { instructionRuns, timedRuns } from '../aggregate.js';
+import { METRICS, samplesOf, type MetricId } from '../metrics.js';
+import { COUNT_THRESHOLDS } from '../compare.js';
+import { cellKey, type RunRecord } from '../record.js';
+import { splitSides } from '../render.js';
+
+const HISTORY_METRICS: readonly MetricId[] = ['instructionsPerMsg', 'syscallsPerMsg', 'cpuPerMsg', 'throughput'];
+
+export interface SuiteInHistory {
+  label: string;
+  records: readonly RunRecord[];
+}
+
+export function historyReport(suites: readonly SuiteInHistory[], o: { threshold: number; alpha: number }): string {
+  // An --against suite stands for its head (the commit it measured).
+  const heads = suites.map((s) => (s.records.some((r) => r.side !== undefined) ? splitSides(s.records)[1] : [...s.records]));
+  const commit = (i: number): string => {
+    const r = heads[i]![0];
+    return r ? `${r.env.gitCommit}${r.env.gitDirty ? '+dirty' : ''}` : '?';
+  };
+  const cells = [...new Set(heads.flatMap((rs) => rs.filter((r) => r.status === 'ok').map((r) => cellKey(r))))];
+  const table = new Table({ head: ['cell', 'metric', 'change', 'at suite', 'commit', 'before → after', 'p'], style: { compact: true, head: [], border: [] } });
+  let found = 0;
+  for (const cell of cells) {
+    for (const id of HISTORY_METRICS) {
+      const series = heads.map((rs) => {
+        const mine = rs.filter((r) => r.status === 'ok' && cellKey(r) === cell);
+        return samplesOf(id, id === 'instructionsPerMsg' ? instructionRuns(mine) : timedRuns(mine));
+      });
+      if (series.filter((x) => x.length > 0).length < 4) continue;
+      const present = series.map((x, i) => ({ x, i })).filter((s) => s.x.length > 0);
+      const threshold = COUNT_THRESHOLDS[id]?.relative ?? o.threshold;
+      const points = changePoints(present.map((s) => s.x), { threshold, alpha: o.alpha, minSuites: 2 });
+      for (const p of points) {
+        const at = present[p.at]!.i;
+        const before = present.slice(0, p.at).flatMap((s) => s.x);
+        const after = present.slice(p.at).flatMap((s) => s.x);
+        const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+        table.push([cell, METRICS[id].label, `${p.change >= 0 ? '+' : ''}${(p.change * 100).toFixed(1)}%`, String(at + 1), commit(at), `${METRICS[id].format(avg(before))} → ${METRICS[id].format(avg(after))}`, p.pValue < 1e-4 ? '<1e-4' : p.pValue.toFixed(4)]);
+        found++;
+      }
+    }
+  }
+  const lines = [
+    `history of ${suites.length} suites (in the order given): change points by binary segmentation with Welch's t-test (Bonferroni over the splits, α ${o.alpha}),`,
+    `counted when larger than the metric's threshold (timing ${(o.threshold * 100).toFixed(0)}%, instructions ${(COUNT_THRESHOLDS.instructionsPerMsg!.relative * 100).toFixed(0)}%, syscalls ${(COUNT_THRESHOLDS.syscallsPerMsg!.relative * 100).toFixed(0)}%)`,
+    ...suites.map((s, i) => `  ${String(i + 1).padStart(2)}. ${commit(i)}  ${s.label}`),
+  ];
+  return [...lines, found > 0 ? table.toString() : 'no change point in any cell', ].join('\n');
+}

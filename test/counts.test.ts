@@ -1,0 +1,122 @@
+/**
+ * Counting mechanics: the driver's counted windows (exact frames per connection between quiet points), the dump
+ * parsing and the schedule's pure rules, then callgrind itself on a small cell (skipped with its reason where
+ * valgrind is missing): a window's instructions, the whole tree summed (a forked child's counts included), and the
+ * syscall counters every timed run reads. Counts, not timings: nothing here depends on how busy the machine is.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { countCell, countedConnections, countExclusion, countsUnavailable, dumpInstructions, settledBlocks, type CountSchedule } from '../bench/counts.js';
+import { modelSubject, type CellContext } from '../bench/run-cell.js';
+import { startServer, type ServerProcess } from '../bench/server-process.js';
+import { startServerSampler } from '../bench/sampler.js';
+import { findModel } from '../servers/registry.js';
+import { localHost } from '../bench/server-host.js';
+import { captureEnvironment } from '../bench/env.js';
+import { expandFamily } from '../bench/matrix.js';
+import { FAMILIES } from '../bench/workloads.js';
+import { nativeStatus, TCP_LOAD } from '../lib/native.js';
+import { runNativeTcpLoad } from '../clients/native-tcp.js';
+
+const servers: ServerProcess[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+});
+const echo = expandFamily(FAMILIES.find((f) => f.name === 'echo')!)[0]!;
+
+describe('the schedule decides on counts', () => {
+  it('reads a dump file\'s summary (totals repeats it)', () => {
+    expect(dumpInstructions('events: Ir\nsummary: 123456\ntotals: 123456\n')).toBe(123456);
+    expect(dumpInstructions('events: Ir\ntotals: 42\n')).toBe(42);
+    expect(dumpInstructions('nothing')).toBe(0);
+  });
+
+  it('settled: a block of windows within the spread of the block before, whatever the pattern inside a block', () => {
+    const w = (perMsg: number[]) => perMsg.map((p) => ({ instructions: p * 100, messages: 100 }));
+    expect(settledBlocks(w([11_700, 13_900, 13_900, 11_700, 13_900, 13_900]), 3, 0.005)).toBe(true);
+    expect(settledBlocks(w([120_000, 60_000, 14_000, 13_900, 13_950, 13_900]), 3, 0.05)).toBe(false);
+    expect(settledBlocks(w([13_900, 13_900]), 3, 0.05)).toBe(false);
+  });
+
+  it('counted windows use at most 10 connections, one for a one-at-a-time model, two children for a process per connection', () => {
+    const ctx = {} as CellContext;
+    expect(countedConnections(modelSubject(findModel('event-loop')), echo, ctx)).toBe(10);
+    expect(countedConnections(modelSubject(findModel('iterative')), echo, ctx)).toBe(1);
+    expect(countedConnections(modelSubject(findModel('fork-per-connection')), echo, ctx)).toBe(2);
+  });
+
+  it('what cannot be counted says why', () => {
+    expect(countExclusion({ ...echo, rate: 5000 }, { name: 'event-loop', runtime: 'node' })).toMatch(/open-loop rate cannot be held/);
+    expect(countExclusion({ ...echo, protocol: 'http' }, { name: 'event-loop', runtime: 'node' })).toMatch(/http is not counted/);
+    expect(countExclusion({ ...echo, work: 'cpu:200' }, { name: 'native-epoll', runtime: 'native' })).toMatch(/spins for a time/);
+  });
+});
+
+const driver = nativeStatus(TCP_LOAD);
+describe.skipIf(!driver.ok)(`the driver's counted windows${driver.ok ? '' : ` (skipped: ${driver.ok ? '' : driver.reason})`}`, () => {
+  it('runs exactly K frames per connection between quiet points, K set by each "go K"', async () => {
+    const s = await startServer({ model: 'event-loop' });
+    servers.push(s);
+    const d = spawn(driver.ok ? driver.path : 'false', ['--target', `127.0.0.1:${s.ready.port}`, '--connections', '3', '--in-flight', '2', '--window-frames', '5', '--warmup', '0.1', '--timeout', '5000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    const quiet = new Promise<void>((resolve) => createInterface({ input: d.stdout! }).on('line', (l) => { lines.push(l); if (l.startsWith('CONBENCH_QUIET')) resolve(); }));
+    await quiet;
+    d.stdin!.write('go\ngo 40\nstop\n');
+    await new Promise((r) => d.once('exit', r));
+    const windows = lines.filter((l) => l.startsWith('CONBENCH_COUNTED ')).map((l) => JSON.parse(l.slice(17)) as { messages: number; expected: number; quiet: boolean });
+    expect(windows.map((w) => [w.messages, w.expected, w.quiet])).toEqual([[15, 15, true], [120, 120, true]]);
+    expect(lines.at(-1)).toMatch(/^CONBENCH_COUNTED_DONE \{"windows":2,"messages":135\}/);
+  });
+
+  it('the sampler counts read and write syscalls per message of a server tree (about one each per echo)', async () => {
+    const s = await startServer({ model: 'cluster-rr', workers: 1 });
+    servers.push(s);
+    let usage: ReturnType<Awaited<ReturnType<typeof startServerSampler>>['finish']> | undefined;
+    let sampler: ReturnType<typeof startServerSampler> | undefined;
+    const r = await runNativeTcpLoad({
+      host: '127.0.0.1', port: s.ready.port, connections: 4, inFlight: 1, payloadBytes: 64, pattern: 'persistent', warmupSec: 0.2, durationSec: 0.5, timeoutMs: 5000,
+      onPhase: (p) => (p === 'measure' ? (sampler = startServerSampler(s.pid)) : (usage = sampler!.then((x) => x.finish()))),
+    });
+    const u = (await usage)!;
+    expect(u.processes).toBe(2); // primary and worker
+    const perMsg = (u.syscalls!.read + u.syscalls!.write) / r.messages;
+    expect(perMsg).toBeGreaterThan(0.5);
+    expect(perMsg).toBeLessThan(6);
+    expect(u.contextSwitches!.voluntary + u.contextSwitches!.involuntary).toBeGreaterThanOrEqual(0);
+  });
+});
+
+const unavailable = countsUnavailable();
+/** A schedule small enough for a test: a few windows, no waiting for the JIT. */
+const SMALL: CountSchedule = { minWindowMessages: 20, windowInstructions: 1, maxWindowFrames: 10, jitMessages: 0, settleWindows: 1, warmSpread: 1, fixedSettleWindows: 1, settleSpread: 1, maxWarmWindows: 3, windows: 2 };
+
+describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  const host = localHost(false);
+  const ctx = (): CellContext => ({
+    suiteId: 't', env: captureEnvironment(), split: host.cpuSplit('off'), warmupSec: 0, durationSec: 1, timeoutMs: 5000, readyTimeoutSec: 30,
+    stealLimitPercent: 10, otherLoadLimitPercent: 15, plan: { minRuns: 1, maxRuns: 1 }, host,
+  });
+
+  it('native-epoll: a window\'s instructions per message, the same in two fresh processes', async () => {
+    const runs = [];
+    for (const i of [0, 1]) runs.push(await countCell(modelSubject(findModel('native-epoll')), echo, i, ctx(), undefined, SMALL));
+    for (const r of runs) {
+      expect(r.status, r.reason).toBe('ok');
+      if (r.status !== 'ok') return;
+      expect(r.counts!.messages).toBe(2 * 10 * Number(r.server.details!.windowFrames));
+      expect(r.counts!.instructions / r.counts!.messages).toBeGreaterThan(50);
+      expect(r.counts!.processes).toBe(1);
+    }
+    const perMsg = runs.map((r) => (r.status === 'ok' ? r.counts!.instructions / r.counts!.messages : NaN));
+    expect(Math.abs(perMsg[0]! / perMsg[1]! - 1)).toBeLessThan(0.05);
+  }, 60_000);
+
+  it('fork-pool: the whole tree is counted, the forked child included', async () => {
+    const r = await countCell(modelSubject(findModel('fork-pool')), echo, 0, ctx(), undefined, SMALL);
+    expect(r.status, r.reason).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.counts!.processes).toBe(2);
+    expect(r.counts!.instructions / r.counts!.messages).toBeGreaterThan(1000);
+  }, 120_000);
+});
