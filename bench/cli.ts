@@ -17,6 +17,8 @@ import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
 import { saveBaseline } from './report.js';
+import { measuredCapacities } from './capacities.js';
+import type { Workload } from './workloads.js';
 import { renderSuite, splitSides } from './render.js';
 import { prepareBase } from './against.js';
 import { comparisonPlanner, verdictPlanner } from './plan.js';
@@ -33,10 +35,13 @@ function formatDuration(seconds: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** Each workload's own split (separate or shared), unless --pin overrode it. */
-function splitsFor(plan: Plan, host: ServerHost): Map<PinMode, CpuSplit> {
-  const splits = new Map<PinMode, CpuSplit>();
-  for (const w of plan.workloads) if (!splits.has(w.pin)) splits.set(w.pin, host.cpuSplit(w.pin));
+/**
+ * Each workload's split, planned from its pin mode and whether any of its models serves on several CPUs (the driver
+ * is sized for the fastest of them), unless --pin or the CPU flags overrode it.
+ */
+function splitsFor(plan: Plan, host: ServerHost): Map<Workload, CpuSplit> {
+  const splits = new Map<Workload, CpuSplit>();
+  for (const w of plan.workloads) splits.set(w, host.cpuSplit(w.pin, { parallel: plan.cells.some((c) => c.workload === w && c.model.parallel) }));
   return splits;
 }
 
@@ -55,17 +60,17 @@ async function main(): Promise<void> {
   }
   const { plan, runs, warmupSec, durationSec } = settings;
   const env = captureEnvironment();
-  const host = settings.agent ? await connectAgent(settings.agent) : localHost(env.taskset);
+  const capacities = measuredCapacities(settings.out, env);
+  const host = settings.agent ? await connectAgent(settings.agent) : localHost(env.taskset, capacities, settings.cpus);
   const splits = splitsFor(plan, host);
-  const ceilings = new Map<PinMode, CeilingTarget | undefined>();
-  for (const [mode, split] of splits) {
-    const measuresCeiling = plan.workloads.some((w) => w.pin === mode && w.protocol === 'http') && !settings.skipCeiling;
+  const ceilings = new Map<Workload, CeilingTarget | undefined>();
+  for (const [w, split] of splits) {
     // Looked up (is nginx installed?) only when some workload needs it.
-    ceilings.set(mode, measuresCeiling ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined);
+    ceilings.set(w, w.protocol === 'http' && !settings.skipCeiling ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined);
   }
   const err = process.stderr;
   const sides = settings.against !== undefined ? 2 : 1;
-  const plannedCount = sides * plan.cells.length * runs + plan.workloads.filter((w) => w.protocol === 'http' && ceilings.get(w.pin)).length * runs;
+  const plannedCount = sides * plan.cells.length * runs + plan.workloads.filter((w) => ceilings.get(w)).length * runs;
   const estimate = estimateSeconds(plannedCount, warmupSec, durationSec);
   const adaptive = settings.maxRuns > runs ? `, then up to ${settings.maxRuns} runs per cell for the comparisons still undecided at ±${settings.marginPercent}%` : '';
   // Two sides measure twice the cells: the budget is the profile's per side.
@@ -75,7 +80,13 @@ async function main(): Promise<void> {
     `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells${sides > 1 ? ' × 2 sides' : ''} × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
   );
   for (const note of settings.notes) err.write(`note: ${note}\n`);
-  for (const [mode, split] of splits) err.write(`CPU split (${mode}): ${split.describe}\n`);
+  // The plan, once per distinct split: where each side runs, with how many driver threads, and why.
+  const planned = new Map<string, { split: CpuSplit; workloads: string[] }>();
+  for (const [w, split] of splits) {
+    const key = `${split.mode} ${split.describe}`;
+    planned.set(key, { split, workloads: [...(planned.get(key)?.workloads ?? []), w.name] });
+  }
+  for (const { split, workloads } of planned.values()) err.write(`CPU split (${split.mode}; ${workloads.join(', ')}): ${split.describe}${split.why ? `\n  why: ${split.why}` : ''}\n`);
   for (const c of new Set(ceilings.values())) if (c) err.write(`driver ceiling measured against ${c.describe}; rows within 20% of it are marked client-bound\n`);
   if (plan.excluded.length > 0) {
     const byReason = new Map<string, number>();
@@ -129,8 +140,8 @@ async function main(): Promise<void> {
   err.write(`records: ${results.recordsFile}\n`);
 
   const groups: WorkloadGroup[] = plan.workloads.map((workload) => {
-    const split = splits.get(workload.pin)!;
-    const ceiling = workload.protocol === 'http' ? ceilings.get(workload.pin) : undefined;
+    const split = splits.get(workload)!;
+    const ceiling = ceilings.get(workload);
     return {
       workload,
       subjects: plan.cells.filter((c) => c.workload === workload).flatMap((c) => subjectsOf(c.model)),

@@ -91,6 +91,8 @@ export interface RecordedSplit {
   /** Load driver threads (the native driver pins one per client CPU). */
   driverThreads?: number;
   describe: string;
+  /** Why: the capacities it was sized from and the headroom they leave. */
+  why?: string;
 }
 
 /** What every record says, whatever became of the run. */

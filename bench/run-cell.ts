@@ -12,7 +12,7 @@ import type { Model } from '../servers/registry.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
+import { RECORD_SCHEMA, type Environment, type RecordedSplit, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
 import type { CallgrindLaunch } from './server-process.js';
 
 export interface CellContext {
@@ -62,6 +62,18 @@ export interface CellSubject {
 }
 
 /** A registered model as a cell's subject; with a side, its servers come from that side's build (root). */
+/** The split as a record keeps it. */
+export function recordedSplit(s: CpuSplit): RecordedSplit {
+  return {
+    mode: s.mode,
+    ...(s.server !== undefined ? { server: s.server } : {}),
+    ...(s.client !== undefined ? { client: s.client } : {}),
+    ...(s.driverThreads !== undefined ? { driverThreads: s.driverThreads } : {}),
+    describe: s.describe,
+    ...(s.why ? { why: s.why } : {}),
+  };
+}
+
 export function modelSubject(model: Model, side?: { side: Side; root?: string }): CellSubject {
   return {
     name: model.name,
@@ -129,7 +141,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     params,
     ...(subject.side ? { side: subject.side } : {}),
     window: { warmupSec: ctx.warmupSec, durationSec: ctx.durationSec },
-    split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), ...(ctx.split.client !== undefined ? { client: ctx.split.client } : {}), describe: ctx.split.describe },
+    split: recordedSplit(ctx.split),
     env: ctx.env,
   } as const;
   const availability = subject.available();
@@ -162,6 +174,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       durationSec: ctx.durationSec,
       timeoutMs: ctx.timeoutMs,
       ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
+      ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
     });
     const result = await runClientProcess({
       ...driverCommand,

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { startServer, type ServerLaunch, type ServerProcess } from './server-process.js';
 import { startServerSampler, type ServerSampler } from './sampler.js';
-import { cpuSplit, type CpuSplit } from './pinning.js';
+import { ASSUMED_CAPACITIES, planSplit, readTopology, type Capacities, type CpuSplit, type SplitNeed, type SplitOverrides } from './pinning.js';
 import { compiled } from '../lib/paths.js';
 import type { ReadyInfo } from '../servers/protocol.js';
 import type { AgentHost, PinMode } from './record.js';
@@ -32,8 +32,8 @@ export interface ServerHost {
   /** "this machine", or the agent and its hostname. */
   describe: string;
   agent?: AgentHost;
-  /** How this host splits its CPUs for a pin mode (the server part is where servers are pinned). */
-  cpuSplit(mode: PinMode): CpuSplit;
+  /** How this host splits its CPUs for a pin mode and a cell (the server part is where servers are pinned). */
+  cpuSplit(mode: PinMode, need?: SplitNeed): CpuSplit;
   /** Spin-loop iterations per µs on a server CPU: one rate for every model of the suite. */
   calibrateCpuRate(split: CpuSplit): Promise<number>;
   /** Starts a server and waits for its ready line. `launch.pin` selects the split on hosts that pin by themselves. */
@@ -62,10 +62,12 @@ export function calibrateCpuRate(cpus: string | undefined): number {
 }
 
 /** Servers on this machine, bound to 127.0.0.1 unless the launch says otherwise. */
-export function localHost(tasksetAvailable: boolean): ServerHost {
+/** Servers on this machine; CPU splits planned from its topology, the capacities given and any overrides. */
+export function localHost(tasksetAvailable: boolean, capacities: Capacities = ASSUMED_CAPACITIES, overrides: SplitOverrides = {}): ServerHost {
+  const topology = readTopology();
   return {
     describe: 'this machine',
-    cpuSplit: (mode) => cpuSplit(mode, tasksetAvailable),
+    cpuSplit: (mode, need = { parallel: false }) => planSplit(mode, topology, capacities, need, tasksetAvailable, overrides),
     calibrateCpuRate: async (split) => calibrateCpuRate(split.server),
     start: async (launch) => {
       const handle = localHandle(await startServer(launch));

@@ -22,6 +22,7 @@ import { readTokenFile } from './agent-protocol.js';
 import type { AgentAddress } from './remote-host.js';
 import { MAX_CHILDREN, MAX_WORKERS } from '../servers/serve-options.js';
 import { countsUnavailable } from './counts.js';
+import { formatCpuList, parseCpuList, readTopology, type SplitOverrides } from './pinning.js';
 
 /** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
 function parseInjectionText(text: string, flag: string): Record<string, number> {
@@ -32,6 +33,20 @@ function parseInjectionText(text: string, flag: string): Record<string, number> 
     out[m[1]!] = Number(m[2]);
   }
   return out;
+}
+
+/** A taskset CPU list of CPUs this process may run on. */
+function cpuListText(text: string, flag: string): string {
+  let cpus: number[];
+  try {
+    cpus = parseCpuList(text);
+  } catch {
+    throw new UsageError(`--${flag} must be a CPU list such as 0, 0-3 or 0,2 (got "${text}")`);
+  }
+  const allowed = new Set(readTopology().cpus.map((c) => c.id));
+  const outside = cpus.filter((c) => !allowed.has(c));
+  if (cpus.length === 0 || outside.length > 0) throw new UsageError(`--${flag} names CPU ${outside.join(',') || '(none)'}, not one this process may use (${formatCpuList([...allowed])})`);
+  return formatCpuList(cpus);
 }
 
 /** The injection's models must be Node models this run measures. */
@@ -78,6 +93,9 @@ export const BENCH_OPTIONS = {
   }),
   durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: 'the profile\'s' }),
   warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: 'the profile\'s' }),
+  serverCpus: customOption('server-cpus', cpuListText, { meta: 'LIST', help: 'pin the servers to these CPUs (taskset list, e.g. 0-5) instead of the planned split' }),
+  driverCpus: customOption('driver-cpus', cpuListText, { meta: 'LIST', help: 'pin the load driver to these CPUs (default with --server-cpus: the others)' }),
+  driverThreads: integerOption('driver-threads', { min: 1, max: 256, meta: 'N', help: 'native driver threads (default: planned from the measured capacities)' }),
   workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
   maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: 'fork-per-connection\'s cap on live children', defaultText: String(DEFAULTS.maxChildren) }),
   timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
@@ -119,7 +137,7 @@ export const USAGE = helpText(
     {
       heading: 'Measuring',
       options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
-        O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
+        O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
@@ -167,6 +185,8 @@ export interface Settings {
   allowInconclusive: boolean;
   /** Servers run on this serve agent instead of this machine. */
   agent?: AgentAddress;
+  /** --server-cpus, --driver-cpus, --driver-threads: the planned split overridden. */
+  cpus: SplitOverrides;
   /** Counted runs under callgrind: how many per cell (0: none), and whether timed runs are left out. */
   countRuns: number;
   skipTiming: boolean;
@@ -240,6 +260,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
   if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
   if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
+  if (v.driverThreads !== undefined && v.agent !== undefined) throw new UsageError('--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead');
   if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
   if (v.counts) {
     const why = countsUnavailable();
@@ -275,6 +296,11 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
     allowInconclusive: v.allowInconclusive,
     ...(v.agent !== undefined ? { agent: { ...v.agent, ...(v.agentTokenFile !== undefined ? { token: readTokenFile(v.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
+    cpus: {
+      ...(v.serverCpus !== undefined ? { serverCpus: v.serverCpus } : {}),
+      ...(v.driverCpus !== undefined ? { driverCpus: v.driverCpus } : {}),
+      ...(v.driverThreads !== undefined ? { driverThreads: v.driverThreads } : {}),
+    },
     countRuns: v.counts ? v.countRuns : 0,
     skipTiming: v.skipTiming,
   };

@@ -29,6 +29,8 @@ export interface LoadParams {
   readyConnections?: number;
   /** ... or once this long has passed after the warmup. */
   readyTimeoutSec?: number;
+  /** Driver threads (native driver: one event loop per thread, pinned one per CPU of its taskset). */
+  threads?: number;
   /** Called when the measured window starts and when it ends (the orchestrator samples the server then). */
   onPhase?: (phase: Phase) => void;
 }

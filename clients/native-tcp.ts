@@ -14,10 +14,8 @@ import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/
 import { UsageError } from '../lib/cli-args.js';
 import { PHASE_PREFIX } from './line-protocol.js';
 
-export interface NativeTcpLoadOptions extends TcpLoadOptions {
-  /** Event-loop threads in the driver, each pinned to one CPU of its affinity set when there are enough. */
-  threads?: number;
-}
+/** The native driver takes the common load parameters (threads included). */
+export type NativeTcpLoadOptions = TcpLoadOptions;
 
 export function nativeDriverStatus(): NativeStatus {
   return nativeStatus(TCP_LOAD);
