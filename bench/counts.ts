@@ -129,6 +129,22 @@ export function dumpInstructions(text: string): number {
 }
 
 /**
+ * Dumps every counted process of the tree under `root` and sums what the dumps written since `seen` hold: the
+ * instructions the tree executed since the last dump (or zeroing), and from how many processes.
+ */
+export async function dumpTree(root: number, dir: string, seen: Set<string>): Promise<{ instructions: number; processes: Set<string> }> {
+  const pids = await control(root, '-d');
+  await awaitDumps(dir, seen, pids);
+  return newDumps(dir, seen);
+}
+
+/** Forgets the dumps written so far (exit dumps of processes that ended earlier) and zeroes the tree's counters. */
+export async function zeroTree(root: number, dir: string, seen: Set<string>): Promise<void> {
+  newDumps(dir, seen);
+  await control(root, '-z');
+}
+
+/**
  * Settled: the count per message over the last n windows within ±spread of that over the n before. Blocks, not
  * single windows: some models repeat a pattern (cluster-rr here: 11.7k, 13.9k, 13.9k, 11.7k …), a GC lands in one
  * window of several, and the block's mean holds still where a window does not. Pure.
@@ -319,8 +335,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
   const send = (command: string): void => void driver.stdin!.write(`${command}\n`);
   try {
     await next('CONBENCH_QUIET ');
-    newDumps(dir, seen); // exit dumps of processes that ended while the server started: not the window's
-    await control(serverPid, '-z');
+    await zeroTree(serverPid, dir, seen); // exit dumps of processes that ended while the server started: not the window's
     let settledNow = false;
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
     let phaseFrom = 0;
@@ -329,9 +344,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
       send(`go ${windowFrames}`);
       const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
       if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
-      const pids = await control(serverPid, '-d');
-      await awaitDumps(dir, seen, pids);
-      const dumped = newDumps(dir, seen);
+      const dumped = await dumpTree(serverPid, dir, seen);
       const window: Window = { messages: w.messages, instructions: dumped.instructions, processes: dumped.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
       if (window.messages === 0) throw new Error('a window verified no message');
       if (settledNow) counted.push(window);

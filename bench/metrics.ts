@@ -13,6 +13,8 @@ export interface Metric {
   id: MetricId;
   /** For prose and the gate's table: "server CPU µs/msg". */
   label: string;
+  /** What one run's value is and how it is taken, for docs/reference.md (generated: npm run docs). */
+  describe: string;
   /** The CSV column of the per-run value. */
   csv: string;
   better: 'higher' | 'lower';
@@ -45,6 +47,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   throughput: {
     id: 'throughput',
     label: 'msgs/s',
+    describe: 'verified echoes per second over the measured window (closed loop: what the server sustained; open loop: the rate held)',
     csv: 'msgsPerSec',
     better: 'higher',
     kind: 'timing',
@@ -54,6 +57,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   cpuPerMsg: {
     id: 'cpuPerMsg',
     label: 'server CPU µs/msg',
+    describe: "CPU time of the server's whole process tree over the window (schedstat run time of every thread, live and reaped) divided by the verified messages",
     csv: 'serverCpuUsPerMsg',
     better: 'lower',
     kind: 'timing',
@@ -63,6 +67,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   p99: {
     id: 'p99',
     label: 'p99 µs',
+    describe: "99th percentile latency of the run's HdrHistogram; open loop: from each frame's intended send time, so a stall counts for every frame it delayed",
     csv: 'p99us',
     better: 'lower',
     kind: 'timing',
@@ -72,6 +77,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   syscallsPerMsg: {
     id: 'syscallsPerMsg',
     label: 'read+write syscalls/msg',
+    describe: "read + write system calls of the server's tree in the window (syscr + syscw of /proc/PID/io) per verified message",
     csv: 'syscallsPerMsg',
     better: 'lower',
     kind: 'count',
@@ -85,6 +91,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   ctxSwitchesPerMsg: {
     id: 'ctxSwitchesPerMsg',
     label: 'context switches/msg',
+    describe: "voluntary + involuntary context switches of the server's threads in the window (/proc/PID/task/*/status) per verified message",
     csv: 'ctxSwitchesPerMsg',
     better: 'lower',
     kind: 'count',
@@ -98,6 +105,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   instructionsPerMsg: {
     id: 'instructionsPerMsg',
     label: 'instructions/msg',
+    describe: "with --counts: instructions the server's tree executed under callgrind in windows of exactly K frames per connection, per message (docs/counts.md)",
     csv: 'instructionsPerMsg',
     better: 'lower',
     kind: 'count',

@@ -69,20 +69,25 @@ export const WORKLOAD_OPTIONS = {
   set: repeatedOption('set', { meta: 'KEY=VALUE', help: `any axis: ${setKeyNames().join(', ')} (repeatable)` }),
 } as const;
 
+/** A default that each profile sets: "the profile's: quick 2, full 3". */
+function profileDefault(value: (p: Profile) => number | undefined): string {
+  return `the profile's: ${PROFILES.map((p) => `${p.name} ${value(p) ?? 'none'}`).join(', ')}`;
+}
+
 export const BENCH_OPTIONS = {
   ...WORKLOAD_OPTIONS,
   model: textOption('model', { meta: 'A,B', help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})` }),
   list: switchOption('list', 'list models, workload families and profiles, then exit'),
   dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
-  runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: 'the profile\'s, 3' }),
+  runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: profileDefault((p) => p.runs) }),
   marginPercent: positiveNumberOption('margin', {
     meta: 'PCT',
     default: DEFAULTS.marginPercent,
     max: 100,
     help: 'the verdict\'s equivalence margin: two models whose difference lies within ±PCT % (90% interval,\nTOST) are tied; beyond it on the worse side, beaten; then more runs, interleaved, go to the\ncomparisons still undecided',
   }),
-  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: 'the profile\'s' }),
-  maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: 'the profile\'s' }),
+  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: profileDefault((p) => p.maxRuns) }),
+  maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: profileDefault((p) => p.maxSec) }),
   stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
   otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
   keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
@@ -91,8 +96,8 @@ export const BENCH_OPTIONS = {
     default: DEFAULTS.readyTimeoutSec,
     help: 'TCP: the window opens once every connection the model serves has had an answer, or\nafter SEC seconds',
   }),
-  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: 'the profile\'s' }),
-  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: 'the profile\'s' }),
+  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: profileDefault((p) => p.durationSec) }),
+  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: profileDefault((p) => p.warmupSec) }),
   serverCpus: customOption('server-cpus', cpuListText, { meta: 'LIST', help: 'pin the servers to these CPUs (taskset list, e.g. 0-5) instead of the planned split' }),
   driverCpus: customOption('driver-cpus', cpuListText, { meta: 'LIST', help: 'pin the load driver to these CPUs (default with --server-cpus: the others)' }),
   driverThreads: integerOption('driver-threads', { min: 1, max: 256, meta: 'N', help: 'native driver threads (default: planned from the measured capacities)' }),

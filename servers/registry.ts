@@ -15,6 +15,11 @@ interface ModelBase {
   protocols: readonly Protocol[];
   /** Why the model does not serve a protocol it lacks (shown instead of a row). */
   whyNot?: Partial<Record<Protocol, string>>;
+  /**
+   * Why its instructions per message differ between fresh processes of the same code, if they do (measured with
+   * `--counts --count-runs 5`): the gate then shows its count but lets timing decide.
+   */
+  countsVary?: string;
   /** Can run handler work for two connections at the same time on two CPUs. */
   parallel: boolean;
   /**
@@ -64,6 +69,7 @@ export const MODELS: readonly Model[] = [
   {
     name: 'cluster-rr',
     summary: 'node:cluster workers on one port; the primary accepts and hands connections round-robin',
+    countsVary: 'five processes: 13.0k–16.7k on echo, 43.0k–55.5k on cpu',
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
@@ -113,6 +119,7 @@ export const MODELS: readonly Model[] = [
   {
     name: 'piscina',
     summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
+    countsVary: 'four processes: 103k–106k on echo, 132k–194k on cpu: which thread takes a task, and when, depends on timing',
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,

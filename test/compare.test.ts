@@ -185,6 +185,17 @@ describe('counts in the gate', () => {
     expect(compareTable(report, 10, 'PASS', true)).toMatch(/slower \(timing: report only\)/);
   });
 
+  it('a model whose counts vary between processes: its instruction row is shown, not gated, and timing decides the cell', () => {
+    const vary = { ...opts, countsVary: new Map([['a', 'measured: 13.0k–16.7k']]) };
+    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_000)], [...timed([100, 99, 101, 100]), countedRun(16_000)], vary);
+    expect(rowOf(report, 'instructionsPerMsg')).toMatchObject({ verdict: 'unstable' });
+    expect(rowOf(report, 'instructionsPerMsg').note).toMatch(/varies between fresh processes .*measured: 13\.0k–16\.7k/);
+    expect(rowOf(report, 'throughput').informational).toBeUndefined();
+    expect(gateFails(report, false).fails).toBe(false);
+    const slower = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_000)], [...timed([70, 71, 69, 70]), countedRun(13_000)], vary);
+    expect(gateFails(slower, false).fails).toBe(true);
+  });
+
   it('an extra write per message shows in syscalls/msg and fails the gate without any instruction count', () => {
     const base = [2.0, 1.98, 2.02, 2.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
     const more = [3.0, 2.97, 3.02, 3.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));

@@ -1,5 +1,5 @@
 /**
- * Issue 3's proofs: each parallel model really runs handler work in parallel (two clients with block work finish in
+ * Proofs that each parallel model really runs handler work in parallel (two clients with block work finish in
  * about one block time with 2 workers, while the single-threaded models take two), and a killed cluster or
  * fork-pool worker is replaced while the server keeps serving.
  */

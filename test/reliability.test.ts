@@ -1,7 +1,8 @@
 /**
- * Issue 10: survive interruption and bad input. One block per case (items 1 to 9), each reproducing what
- * the issue saw: every one of them failed before its fix. Network tests use port 0, are bounded, and stop what they
- * start.
+ * Surviving interruption and bad input: processes that stop with their parent, load clients whose exit code says
+ * what happened, queues that drop clients who left, a torn records line, and the bench cut short by Ctrl-C, SIGTERM
+ * or a dying load client. Each case reproduces a failure seen before its fix. Network tests use port 0, are
+ * bounded, and stop what they start.
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -124,7 +125,7 @@ function oneFrameOutcome(port: number, boundMs: number): Promise<'echo' | 'refus
 const nativeAvailable = findModel('native-epoll').available();
 const STACK = /\n\s+at .+:\d+:\d+/;
 
-describe.skipIf(!nativeAvailable.ok)(`#2 native-epoll stops when its parent dies${nativeAvailable.ok ? '' : ` (skipped: ${!nativeAvailable.ok && nativeAvailable.reason})`}`, () => {
+describe.skipIf(!nativeAvailable.ok)(`native-epoll stops when its parent dies${nativeAvailable.ok ? '' : ` (skipped: ${!nativeAvailable.ok && nativeAvailable.reason})`}`, () => {
   it('started by bench/server-process.ts startServer from a parent that is then SIGKILLed: the port closes and no process is left within 3 s', async () => {
     // The throwaway parent starts native-epoll exactly as the bench does, reports it, and waits to be killed.
     const script = `import { startServer } from ${JSON.stringify(compiled('bench/server-process.ts'))};
@@ -153,7 +154,7 @@ setInterval(() => undefined, 1000);`;
   });
 });
 
-describe('#5 load clients exit non-zero, with one line saying why, when a run is not a success', () => {
+describe('load clients exit non-zero, with one line saying why, when a run is not a success', () => {
   const result = (o: Partial<Omit<LoadResult, 'errors'>> & { errors?: Partial<LoadResult['errors']> }): LoadResult =>
     ({ driver: 'node', seconds: 1, messages: 100, bytes: 0, msgsPerSec: 100, bytesPerSec: 0, latencyResolution: 'us', client: { cpuPercent: 1, saturated: false }, ...o, errors: { ...noErrors(), ...o.errors } }) as LoadResult;
 
@@ -244,7 +245,7 @@ describe('#5 load clients exit non-zero, with one line saying why, when a run is
   });
 });
 
-describe('#6 fork-per-connection drops queued connections whose client left', () => {
+describe('fork-per-connection drops queued connections whose client left', () => {
   it('after 1000 slowloris clients connect and leave while the cap is 2, a fresh client is served within 5 s', async () => {
     const s = await server({ model: 'fork-per-connection', maxChildren: 2 });
     const port = s.ready.port;
@@ -289,7 +290,7 @@ describe('#6 fork-per-connection drops queued connections whose client left', ()
   });
 });
 
-describe('#7 cluster-rr: a connection made right after every worker died is refused or served, never left hanging', () => {
+describe('cluster-rr: a connection made right after every worker died is refused or served, never left hanging', () => {
   it('three rounds of: SIGKILL every worker, 20 connections at once (each answered or refused within 3 s), then served again once a worker is back', async () => {
     const s = await server({ model: 'cluster-rr', workers: 2 });
     const port = s.ready.port;
@@ -306,7 +307,7 @@ describe('#7 cluster-rr: a connection made right after every worker died is refu
   });
 });
 
-describe('#8 a torn records line', () => {
+describe('a records line torn by an interruption', () => {
   const records = [fakeRecord({ model: 'event-loop', msgsPerSec: 100 }), fakeRecord({ model: 'iterative', msgsPerSec: 50, run: 1 })];
   const suite = (text: string): string => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-torn-'));
@@ -348,7 +349,7 @@ describe('#8 a torn records line', () => {
   });
 });
 
-describe('#9 the small ones', () => {
+describe('limits and errors stated where a user meets them', () => {
   it('the 64 MiB frame limit is stated in the README and in serve/load --help', async () => {
     expect(readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8').includes('at most 64 MiB')).toBe(true);
     expect((await run('servers/serve.ts', ['--help'])).stdout).toMatch(/at most 64 MiB/);
@@ -442,7 +443,7 @@ describe('#9 the small ones', () => {
   });
 });
 
-// #1, #3, #4: the orchestrator under Ctrl-C, SIGTERM and a dying load client.
+// The orchestrator under Ctrl-C, SIGTERM and a dying load client.
 const BENCH = compiled('bench/cli.ts');
 
 
@@ -499,7 +500,7 @@ function recordsOf(out: string): { status: string; reason?: string }[] {
     .map((l) => JSON.parse(l) as { status: string; reason?: string });
 }
 
-describe('#1, #3, #4 the bench under interruption: prompt stop, nothing left behind, the cut run recorded as interrupted', () => {
+describe('the bench under interruption: prompt stop, nothing left behind, the cut run recorded as interrupted', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s mid-window stops within 2 s: no process or port left, the run recorded as interrupted', async (signal) => {
     const bench = startBench(['--duration', '6']);
     const { pids, port } = await waitForLoad(bench.child.pid!);

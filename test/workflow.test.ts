@@ -22,7 +22,8 @@ describe('the GitHub Actions workflow', () => {
   it('runs the tests, and the gate on pull requests with the summary and artifacts', () => {
     const text = readFileSync(WORKFLOW, 'utf8');
     expect(text).toMatch(/run: npm test/);
-    expect(text).toMatch(/--baseline "\$RUNNER_TEMP\/base-results\/baseline"/);
+    expect(text).toMatch(/npm run bench -- --against "\$\{\{ github\.event\.pull_request\.base\.sha \}\}" --counts/);
+    expect(text).toMatch(/fetch-depth: 0/);
     expect(text).toMatch(/GITHUB_STEP_SUMMARY/);
     expect(text).toMatch(/actions\/upload-artifact/);
   });

@@ -53,6 +53,8 @@ export interface TableContext {
 /** A column of the workload tables, defined once for the terminal and Markdown alike. */
 export interface Column {
   header(t: TableContext): string;
+  /** What the column shows, for docs/reference.md (generated: npm run docs). */
+  describe: string;
   align: 'left' | 'right';
   cell(c: CellSummary, t: TableContext): string;
   /** Shown only where this holds (UDP's datagram columns). */
@@ -69,30 +71,31 @@ function formatSpread(i: { n: number; low: number; high: number; median: number 
 const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].format(c.metrics[id].median);
 
 export const COLUMNS: readonly Column[] = [
-  { header: () => 'model', align: 'left', cell: (c) => (isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model) },
-  { header: () => 'workers', align: 'right', cell: (c) => String(c.workers) },
-  { header: () => 'runs', align: 'right', cell: runsCell },
-  { header: () => 'msgs/s (±95% CI)', align: 'right', cell: throughputCell },
+  { header: () => 'model', describe: "the concurrency model (the registry's name); the HTTP ceiling row says it measures the driver's ceiling", align: 'left', cell: (c) => (isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model) },
+  { header: () => 'workers', describe: 'processes or threads that serve connections (fork-per-connection: its cap on live children)', align: 'right', cell: (c) => String(c.workers) },
+  { header: () => 'runs', describe: 'runs that counted; `+k`: runs set aside (the hypervisor or another process took CPU during them) and repeated', align: 'right', cell: runsCell },
+  { header: () => 'msgs/s (±95% CI)', describe: "verified echoes per second: the median of the runs, ± the 95 % confidence interval of the mean (Student's t); `?`: undecided against the row's leader at the margin (see the verdict)", align: 'right', cell: throughputCell },
   {
     header: () => '95% CI',
+    describe: 'the ends of that interval (Markdown only)',
     align: 'right',
     only: 'markdown',
     cell: (c) => (Number.isFinite(c.throughput.relativeMargin) ? `${formatRate(c.throughput.low)}–${formatRate(c.throughput.high)}` : 'n/a'),
   },
-  { header: (t) => `p50 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p50) },
-  { header: (t) => `p99 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p99) },
-  { header: (t) => `p99.9 ${t.unit}`, align: 'right', cell: (c) => formatMicros(c.latency.p999) },
-  { header: () => 'server CPU', align: 'right', cell: (c) => formatPercent(c.serverCpuPercent) },
-  { header: () => 'CPU µs/msg', align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
-  { header: () => 'syscalls/msg', align: 'right', cell: metricCell('syscallsPerMsg') },
-  { header: () => 'ctx sw/msg', align: 'right', cell: metricCell('ctxSwitchesPerMsg') },
-  { header: () => 'instructions/msg', align: 'right', when: (t) => t.counts, cell: (c) => (c.countedRuns > 0 ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}` : '–') },
-  { header: () => 'server RSS', align: 'right', cell: (c) => (Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–') },
-  { header: () => 'client CPU, µs/msg', align: 'right', cell: clientCell },
-  { header: () => 'lost', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.lost) },
-  { header: () => 'dup', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.duplicated) },
-  { header: () => 'reord', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.reordered) },
-  { header: () => 'errors', align: 'left', cell: (c, t) => errorsCell(c, t.udp) },
+  { header: (t) => `p50 ${t.unit}`, describe: "median latency, from the runs' HdrHistograms merged (percentiles are never averaged); open loop: from each frame's intended send time", align: 'right', cell: (c) => formatMicros(c.latency.p50) },
+  { header: (t) => `p99 ${t.unit}`, describe: '99th percentile latency, from the merged histograms', align: 'right', cell: (c) => formatMicros(c.latency.p99) },
+  { header: (t) => `p99.9 ${t.unit}`, describe: '99.9th percentile latency, from the merged histograms', align: 'right', cell: (c) => formatMicros(c.latency.p999) },
+  { header: () => 'server CPU', describe: "the server's whole process tree's CPU over the window, in % of one CPU", align: 'right', cell: (c) => formatPercent(c.serverCpuPercent) },
+  { header: () => 'CPU µs/msg', describe: "server CPU time (whole process tree, from schedstat) per verified message: the server's cost, which ranks servers even where the driver set the pace", align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
+  { header: () => 'syscalls/msg', describe: "read + write system calls of the server's tree per message (from /proc/PID/io): a count no neighbour moves", align: 'right', cell: metricCell('syscallsPerMsg') },
+  { header: () => 'ctx sw/msg', describe: "voluntary + involuntary context switches of the server's tree per message (from /proc/PID/status)", align: 'right', cell: metricCell('ctxSwitchesPerMsg') },
+  { header: () => 'instructions/msg', describe: 'with --counts: instructions the server executed per message under callgrind, median over counted processes ± half their spread', align: 'right', when: (t) => t.counts, cell: (c) => (c.countedRuns > 0 ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}` : '–') },
+  { header: () => 'server RSS', describe: "the server tree's peak resident memory in the window", align: 'right', cell: (c) => (Number.isFinite(c.serverRssBytes) ? formatBytes(c.serverRssBytes) : '–') },
+  { header: () => 'client CPU, µs/msg', describe: "which driver measured the row, its CPU and its CPU per message; `⚠`: the driver was the bottleneck (a driver thread ≥ 90 % CPU, or HTTP within 20 % of the driver's ceiling), so the row is not ranked", align: 'right', cell: clientCell },
+  { header: () => 'lost', describe: 'UDP: datagrams sent and never answered', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.lost) },
+  { header: () => 'dup', describe: 'UDP: answers received twice', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.duplicated) },
+  { header: () => 'reord', describe: 'UDP: answers received out of order', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.reordered) },
+  { header: () => 'errors', describe: 'mismatched bytes, socket errors, resets, timeouts (summed over runs) and `starved k/n conn`: connections that got no answer in the window, with how many the model serves at once', align: 'left', cell: (c, t) => errorsCell(c, t.udp) },
 ];
 
 /** The columns one format shows for one workload's cells. */
