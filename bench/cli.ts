@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   const rendered = await renderSuite(results, records, { plain: !process.stdout.isTTY, workloads: plan.workloads, charts: !interrupted, ...(stopNote ? { stopNote } : {}), ...(gate ? { gate } : {}) });
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
-  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
+  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
   if (interrupted) process.exitCode = SIGNAL_EXIT[stoppedBy!] ?? 1;
   else if (gate?.result.fails) process.exitCode = 1;
 }

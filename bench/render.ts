@@ -12,12 +12,20 @@ import type { ResultsDir } from './results-dir.js';
 /** Where a render writes: a suite's folder (its root also holds the micro runs the cost model reads). */
 export type ReportSink = Pick<ResultsDir, 'root' | 'suiteId' | 'write'>;
 import { groupByWorkload, workloadTable } from './format/table.js';
-import { verdictOf, verdictReport, writeCharts, writeReports } from './report.js';
+import { verdictLines, verdictOf, verdictReport, writeCharts, writeReports } from './report.js';
 import { costModelReport } from './cost-report.js';
 import { FAMILIES, type Workload } from './workloads.js';
 import { expandFamily } from './matrix.js';
 import { compareMarkdown, compareTable } from './format/compare.js';
 import type { GateResult } from './gate.js';
+import { htmlReport } from './format/html.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/** vega's browser build, inlined into report.html so the page needs no network. */
+function vegaBrowserSource(): string {
+  return readFileSync(createRequire(import.meta.url).resolve('vega/build/vega.min.js'), 'utf8');
+}
 
 export interface RenderOptions {
   /** No colour codes (files, pipes). */
@@ -60,7 +68,7 @@ export function splitText(records: readonly RunRecord[]): string {
   return [...byMode].map(([mode, d]) => `${mode}: ${d}`).join('; ');
 }
 
-/** Renders a suite: returns what to print, and writes report.md, results.csv, summary.json, cost-model.txt, charts/. */
+/** Renders a suite: returns what to print, and writes report.md, report.html, results.csv, summary.json, cost-model.txt, charts/. */
 export async function renderSuite(results: ReportSink, allRecords: readonly RunRecord[], o: RenderOptions): Promise<{ text: string; charts: number; chartError?: string }> {
   // An --against suite's tables and verdict are the head's (what the code measures now); the base is in the comparison.
   const records = allRecords.some((r) => r.side !== undefined) ? splitSides(allRecords)[1] : allRecords;
@@ -82,6 +90,17 @@ export async function renderSuite(results: ReportSink, allRecords: readonly RunR
     results.write('compare.md', compareMarkdown(o.gate.result.report, o.gate.thresholdPercent, o.gate.result.decision));
     results.write('compare.json', JSON.stringify(o.gate.result, null, 2) + '\n');
   }
+  results.write('report.html', htmlReport({
+    title: `conbench ${results.suiteId}`,
+    env,
+    split,
+    cells,
+    ...verdictOf(cells),
+    runs: allRecords,
+    verdictText: `${verdictLines(cells, workloads)}${o.stopNote ? `\n\n${o.stopNote}` : ''}`,
+    costModel: costModel(true),
+    ...(o.gate ? { comparison: { heading: o.gate.heading, decision: o.gate.result.decision, report: o.gate.result.report } } : {}),
+  }, vegaBrowserSource()));
   let chartError: string | undefined;
   const charts = o.charts
     ? await writeCharts(results, cells).catch((error: Error) => {

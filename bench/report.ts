@@ -79,6 +79,12 @@ export function explainRow(row: VerdictRow, cells: readonly CellSummary[]): stri
 /** The verdict matrix, then one line per workload: who won, and what the designs predict. */
 export function verdictReport(cells: readonly CellSummary[], workloads: readonly Workload[], plain = false): string {
   const { rows, models } = verdictOf(cells);
+  return `${verdictTable(rows, models, plain)}\n${verdictLines(cells, workloads)}`;
+}
+
+/** Per workload: who won (or what is undecided), why, and what the designs predict. */
+export function verdictLines(cells: readonly CellSummary[], workloads: readonly Workload[]): string {
+  const { rows } = verdictOf(cells);
   const lines = rows.map((row) => {
     const predicts = workloads.find((w) => w.name === row.workload)?.predicts;
     const won = winnerText(row, true);
@@ -93,7 +99,7 @@ export function verdictReport(cells: readonly CellSummary[], workloads: readonly
     const why = explainRow(row, cells);
     return `  ${row.workload}: ${won}${cost}${why ? `\n    why: ${why}` : ''}${predicts ? `\n    predicted: ${predicts}` : ''}`;
   });
-  return `${verdictTable(rows, models, plain)}\n${lines.join('\n')}`;
+  return lines.join('\n');
 }
 
 /** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */

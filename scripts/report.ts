@@ -8,7 +8,7 @@ import { readRecords, recordsFileFor, ResultsDir } from '../bench/results-dir.js
 import { renderSuite } from '../bench/render.js';
 
 const OPTIONS = {
-  noWrite: switchOption('no-write', 'print only; do not rewrite report.md, results.csv, summary.json and charts/'),
+  noWrite: switchOption('no-write', 'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/'),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const rendered = await renderSuite(dir, records, { plain: !process.stdout.isTTY, charts: true });
   process.stdout.write(rendered.text);
   if (rendered.chartError) process.stderr.write(`charts not written: ${rendered.chartError}\n`);
-  process.stderr.write(`rewrote ${dir.dir}/ (report.md, results.csv, summary.json, cost-model.txt, charts/)\n`);
+  process.stderr.write(`rewrote ${dir.dir}/ (report.md, report.html, results.csv, summary.json, cost-model.txt, charts/)\n`);
 }
 
 runMain(main, USAGE);

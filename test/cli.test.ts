@@ -162,7 +162,7 @@ describe('npm run bench, end to end (tiny)', () => {
     expect(first.stdout).toMatch(/Verdict/);
     expect(first.stderr).toMatch(/\[4\/4 ETA/);
     const suite = path.join(out, readFileSync(path.join(out, 'LATEST'), 'utf8').trim());
-    for (const f of ['records.jsonl', 'summary.json', 'report.md', 'results.csv', 'charts/verdict.svg', 'charts/throughput-tcp_echo.svg']) {
+    for (const f of ['records.jsonl', 'summary.json', 'report.md', 'report.html', 'results.csv', 'charts/verdict.svg', 'charts/throughput-tcp_echo.svg']) {
       expect(existsSync(path.join(suite, f)), f).toBe(true);
     }
     const records = readFileSync(path.join(suite, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

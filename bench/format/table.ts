@@ -80,7 +80,7 @@ export const COLUMNS: readonly Column[] = [
     describe: 'the ends of that interval (Markdown only)',
     align: 'right',
     only: 'markdown',
-    cell: (c) => (Number.isFinite(c.throughput.relativeMargin) ? `${formatRate(c.throughput.low)}–${formatRate(c.throughput.high)}` : 'n/a'),
+    cell: (c) => (Number.isFinite(c.throughput.relativeMargin) ? `${formatRate(Math.max(0, c.throughput.low))}–${formatRate(c.throughput.high)}` : 'n/a'),
   },
   { header: (t) => `p50 ${t.unit}`, describe: "median latency, from the runs' HdrHistograms merged (percentiles are never averaged); open loop: from each frame's intended send time", align: 'right', cell: (c) => formatMicros(c.latency.p50) },
   { header: (t) => `p99 ${t.unit}`, describe: '99th percentile latency, from the merged histograms', align: 'right', cell: (c) => formatMicros(c.latency.p99) },
