@@ -160,8 +160,10 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
     } else if (unsaturated.length > 0) cell.values.throughput = samplesOf('throughput', unsaturated);
     if (first.params.rate !== undefined && timed.length > 0) cell.values.p99 = samplesOf('p99', timed);
     for (const id of METRIC_IDS.filter((m) => METRICS[m].kind === 'count')) {
-      // Syscalls and context switches of a counted run were made under valgrind: compare like with like.
-      const source = id === 'instructionsPerMsg' ? runs : timed;
+      // Syscalls and context switches of a counted run were made under valgrind: compare like with like (a suite
+      // with timed runs compares theirs; one counted only, its counted windows').
+      const counted = runs.filter((r) => r.counts !== undefined);
+      const source = id === 'instructionsPerMsg' ? runs : timed.length > 0 ? timed : counted;
       const values = samplesOf(id, source);
       if (values.length > 0) cell.values[id] = values;
     }
@@ -200,10 +202,12 @@ export function compareMetric(
   const countRule = COUNT_THRESHOLDS[metric.id];
   // Instructions per message repeat within 0.04–1.8 % between fresh processes (docs/counts.md): one counted run a side
   // is a measurement, not a sample of noise, and the threshold (several times that spread) is the test.
-  if (metric.id === 'instructionsPerMsg' && countRule && (base.length < 2 || cur.length < 2) && base.length > 0 && cur.length > 0) {
+  // The same holds for the syscalls of counted windows (exact messages): a count, judged against its threshold.
+  if (countRule && (base.length < 2 || cur.length < 2) && base.length > 0 && cur.length > 0) {
     const change = common.baseline > 0 ? (common.current - common.baseline) / common.baseline : NaN;
-    const verdict = worse * change > countRule.relative ? 'regression' : -worse * change > countRule.relative ? 'improvement' : 'same';
-    return { ...common, change, changeLow: NaN, changeHigh: NaN, pValue: NaN, verdict, note: `one counted run a side: judged against ±${pct(countRule.relative, false)}, several times the spread of fresh processes` };
+    const beyond = (d: number): boolean => d > countRule.relative && Math.abs(common.current - common.baseline) >= countRule.absolute;
+    const verdict = beyond(worse * change) ? 'regression' : beyond(-worse * change) ? 'improvement' : 'same';
+    return { ...common, change, changeLow: NaN, changeHigh: NaN, pValue: NaN, verdict, note: `one counted run a side: judged against ±${pct(countRule.relative, false)}${countRule.absolute > 0 ? ` and ${countRule.absolute} per message` : ''}, above the spread of fresh processes` };
   }
   if (base.length < minSamples || cur.length < minSamples) {
     return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})` };

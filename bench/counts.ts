@@ -178,6 +178,20 @@ function newDumps(dir: string, seen: Set<string>): { instructions: number; proce
   return { instructions, processes };
 }
 
+/** Read- and write-like syscalls (syscr + syscw of /proc/PID/io) of every process of the tree, summed. */
+async function treeSyscalls(root: number): Promise<number> {
+  let n = 0;
+  for (const pid of await treePids(root)) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      n += Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? 0) + Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
+
 async function treePids(root: number): Promise<number[]> {
   try {
     return await pidtree(root, { root: true });
@@ -268,7 +282,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     stopServer = undefined;
     const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
     const errors = result.counted.reduce((e, w) => sumErrors(e, w.errors), noErrors());
-    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length };
+    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length, ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}) };
     const load: LoadResult = {
       driver: 'native',
       seconds: totals.seconds,
@@ -337,6 +351,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
     await next('CONBENCH_QUIET ');
     await zeroTree(serverPid, dir, seen); // exit dumps of processes that ended while the server started: not the window's
     let settledNow = false;
+    let syscallsAtStart: number | undefined;
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
     let phaseFrom = 0;
     while (counted.length < S.windows) {
@@ -371,11 +386,14 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
           settledNow = settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread);
         }
         if (warm.length >= S.maxWarmWindows) settledNow = true;
+        // The counted windows' syscalls: the tree's read+write calls from here to the end of the last one.
+        if (settledNow) syscallsAtStart = await treeSyscalls(serverPid);
       }
     }
+    const syscalls = syscallsAtStart !== undefined ? (await treeSyscalls(serverPid)) - syscallsAtStart : undefined;
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
+    return { warm, counted, windowFrames, syscalls, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');

@@ -77,11 +77,13 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   syscallsPerMsg: {
     id: 'syscallsPerMsg',
     label: 'read+write syscalls/msg',
-    describe: "read + write system calls of the server's tree in the window (syscr + syscw of /proc/PID/io) per verified message",
+    describe: "read + write system calls of the server's tree in the window (syscr + syscw of /proc/PID/io) per verified message; a counted run's over its counted windows",
     csv: 'syscallsPerMsg',
     better: 'lower',
     kind: 'count',
     ofRun: (r) => {
+      // A counted run's: over its counted windows (exact messages, under valgrind); a timed run's: over its window.
+      if (r.counts) return r.counts.syscalls !== undefined && r.counts.messages > 0 ? r.counts.syscalls / r.counts.messages : undefined;
       const s = r.server.usage?.syscalls;
       const n = messages(r);
       return s && n ? (s.read + s.write) / n : undefined;

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/compare.js';
 import { runGate } from '../bench/gate.js';
 import { compareMarkdown, compareTable } from '../bench/format/compare.js';
+import type { RunRecord } from '../bench/record.js';
 import { fakeRecord, runsOf } from './helpers/records.js';
 
 const opts: CompareOptions = { threshold: 0.1, alpha: 0.05 };
@@ -194,6 +195,21 @@ describe('counts in the gate', () => {
     expect(gateFails(report, false).fails).toBe(false);
     const slower = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_000)], [...timed([70, 71, 69, 70]), countedRun(13_000)], vary);
     expect(gateFails(slower, false).fails).toBe(true);
+  });
+
+  it('counted only (no timed run): one counted run a side decides instructions and syscalls alike', () => {
+    const counted = (instructionsPerMsg: number, syscallsPerMsg: number): RunRecord => {
+      const r = fakeRecord({ model: 'a', msgsPerSec: 1000, run: 0, instructionsPerMsg });
+      if (r.status === 'ok' && r.counts) r.counts.syscalls = syscallsPerMsg * r.counts.messages;
+      return r;
+    };
+    const same = compareSuites([counted(13_900, 2.01)], [counted(13_950, 2.01)], opts);
+    expect(rowOf(same, 'instructionsPerMsg').verdict).toBe('same');
+    expect(rowOf(same, 'syscallsPerMsg').verdict).toBe('same');
+    expect(gateFails(same, false).fails).toBe(false);
+    const split = compareSuites([counted(13_900, 2.01)], [counted(14_000, 3.01)], opts);
+    expect(rowOf(split, 'syscallsPerMsg').verdict).toBe('regression');
+    expect(gateFails(split, false).fails).toBe(true);
   });
 
   it('an extra write per message shows in syscalls/msg and fails the gate without any instruction count', () => {
