@@ -24,7 +24,7 @@ import { prepareBase } from './against.js';
 import { comparisonPlanner, verdictPlanner } from './plan.js';
 import { MODELS, type Model } from '../servers/registry.js';
 import type { CellSubject } from './run-cell.js';
-import { runCountedPass } from './counts.js';
+import { countSlots, runCountedPass } from './counts.js';
 import { formatRate } from '../lib/format/units.js';
 import type { PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
@@ -76,8 +76,11 @@ async function main(): Promise<void> {
   // Two sides measure twice the cells: the budget is the profile's per side.
   const maxSec = settings.maxSec !== undefined ? settings.maxSec * sides : undefined;
   const budget = maxSec !== undefined ? `; at most ${formatDuration(Math.max(maxSec, estimate))} of runs` : '';
+  const cellsText = `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells${sides > 1 ? ' × 2 sides' : ''}`;
   err.write(
-    `conbench ${settings.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells${sides > 1 ? ' × 2 sides' : ''} × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
+    settings.skipTiming
+      ? `${cellsText}, counted only (no timed runs): ${settings.countRuns} callgrind process(es) a cell${sides > 1 ? ' and side' : ''}\n`
+      : `${cellsText} × ${runs} runs (${warmupSec}+${durationSec} s each)${adaptive}; about ${formatDuration(estimate)} for the first ${runs}${budget}\n`,
   );
   for (const note of settings.notes) err.write(`note: ${note}\n`);
   // The plan, once per distinct split: where each side runs, with how many driver threads, and why.
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
   );
   if (settings.countRuns > 0 && !stopper.signal.aborted) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
-    err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${cpus.length} cell(s) at a time (one per CPU; counts do not mind the company)\n`);
+    err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`);
     records.push(
       ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, {
         onRecord: (r) => results.append(r),

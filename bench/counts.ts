@@ -99,6 +99,11 @@ export const COUNTING = {
   } satisfies CountSchedule as CountSchedule,
 } as const;
 
+/** Counted cells run at once on `cpus` CPUs. */
+export function countSlots(cpus: number): number {
+  return Math.max(1, Math.round(cpus * COUNTING.cellsPerCpu));
+}
+
 /** Why counting cannot run here (valgrind, callgrind_control, setarch or the native driver missing), or undefined. */
 export function countsUnavailable(): string | undefined {
   for (const tool of ['valgrind', 'callgrind_control', 'setarch']) if (!hasCommand(tool)) return `${tool} is not installed (valgrind is a Debian package: apt-get install valgrind)`;
@@ -453,7 +458,7 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
   };
   // Counts do not care who else runs: more cells at once than CPUs (each server pinned round-robin) only fill the
   // gaps while another cell's windows are zeroed and dumped.
-  const slots = Math.max(1, Math.round(o.cpus.length * COUNTING.cellsPerCpu));
+  const slots = countSlots(o.cpus.length);
   await Promise.all(Array.from({ length: slots }, (_, i) => worker(o.cpus[i % o.cpus.length]!)));
   return records;
 }
