@@ -6,7 +6,7 @@ import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type 
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from './record.js';
-import { METRIC_IDS, samplesOf, type MetricId } from './metrics.js';
+import { METRIC_IDS, METRICS, samplesOf, type MetricId } from './metrics.js';
 import { DEFAULTS } from '../lib/defaults.js';
 
 export interface CellSummary {
@@ -97,6 +97,10 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const first = records[0]!;
   const ok = timedRuns(records);
   const counted = instructionRuns(records);
+  // Instructions come from counted runs; the other metrics from timed ones, or from the counted windows of a suite
+  // that only counted (their syscalls) — never a mix of the two.
+  const samplesFor = (id: MetricId): number[] =>
+    id === 'instructionsPerMsg' ? samplesOf(id, counted) : ok.length === 0 && METRICS[id].kind === 'count' ? samplesOf(id, counted) : samplesOf(id, ok);
   const okFirst = records.find((r): r is OkRecord => r.status === 'ok');
   const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
@@ -152,8 +156,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     workers: okFirst?.server.workers ?? 0,
     ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
     ...(okFirst?.clientCpus ? { clientCpus: okFirst.clientCpus } : {}),
-    values: Object.fromEntries(METRIC_IDS.map((id) => [id, samplesOf(id, id === 'instructionsPerMsg' ? counted : ok)])) as Record<MetricId, number[]>,
-    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesOf(id, id === 'instructionsPerMsg' ? counted : ok))])) as Record<MetricId, Interval>,
+    values: Object.fromEntries(METRIC_IDS.map((id) => [id, samplesFor(id)])) as Record<MetricId, number[]>,
+    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesFor(id))])) as Record<MetricId, Interval>,
     countedRuns: counted.length,
   };
 }

@@ -102,7 +102,9 @@ export async function renderSuite(results: ReportSink, allRecords: readonly RunR
     ...(o.gate ? { comparison: { heading: o.gate.heading, decision: o.gate.result.decision, report: o.gate.result.report } } : {}),
   }, vegaBrowserSource()));
   let chartError: string | undefined;
-  const charts = o.charts
+  // Charts draw timed runs; a counted-only suite has none (empty scales would be drawn as infinities).
+  const timed = records.some((r) => r.status === 'ok' && r.counts === undefined);
+  const charts = o.charts && timed
     ? await writeCharts(results, cells).catch((error: Error) => {
         chartError = error.message;
         return 0;

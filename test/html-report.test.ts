@@ -120,6 +120,20 @@ describe.skipIf(!chromium)(`report.html in a real browser${chromium ? '' : ` (sk
     await page.close();
   });
 
+  it('a counted-only suite (no timed run) loads without errors and draws no empty chart', async () => {
+    const counted = MODELS.map((model, m) => fakeRecord({ workload: 'echo', model, run: 0, msgsPerSec: 100, instructionsPerMsg: 13_000 + m * 1000 }));
+    const file = await render(counted);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    expect(await page.locator('.chart').count()).toBe(0);
+    expect(await page.locator('#w-tcp-echo').textContent()).toMatch(/counted only/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('a comparison shows each cell\'s change with its decision', async () => {
     const { page, errors } = await open(await render([...suiteRecords('base'), ...suiteRecords('head', 1.3)], true));
     expect(errors).toEqual([]);

@@ -116,14 +116,18 @@ function workloadSection(key: string, cells: readonly CellSummary[], runs: reado
   const runsId = `${anchor}-runs`;
   const latencyId = `${anchor}-latency`;
   const cellRuns = runs.filter((r) => `${r.params.protocol}/${r.workload}` === key);
-  charts.set(runsId, vegaSpec(runsSpec(`${key}: every run`, cellRuns)));
-  charts.set(latencyId, vegaSpec(latencySpec(`${key}: latency percentiles`, cells)));
+  // A counted-only suite has no timed run: nothing to draw (an empty chart's scales are infinite).
+  const timed = cellRuns.some((r) => r.status === 'ok' && r.counts === undefined);
+  if (timed) {
+    charts.set(runsId, vegaSpec(runsSpec(`${key}: every run`, cellRuns)));
+    charts.set(latencyId, vegaSpec(latencySpec(`${key}: latency percentiles`, cells)));
+  }
   return `<section id="${anchor}" class="workload">
 <h2>${esc(key)}</h2>
 <p class="params">${esc(describeParams(first))}</p>
 <div class="filters">filter models <input type="search" class="model-filter" placeholder="e.g. cluster"> driver <select class="driver-filter"><option value="">any</option>${drivers.map((d) => `<option>${esc(d)}</option>`).join('')}</select> <span class="shown"></span></div>
 <table class="cells sortable"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
-<div class="charts"><div class="chart" id="${runsId}"></div><div class="chart" id="${latencyId}"></div></div>
+${timed ? `<div class="charts"><div class="chart" id="${runsId}"></div><div class="chart" id="${latencyId}"></div></div>` : '<p>counted only: no timed runs to chart</p>'}
 </section>`;
 }
 
