@@ -50,7 +50,7 @@ export interface CountSchedule {
   fixedSettleWindows: number;
   settleSpread: number;
   maxWarmWindows: number;
-  /** Counted windows after it settled; their sum is the run's count. */
+  /** Counted windows after it settled; the median of their counts per message is the run's count. */
   windows: number;
 }
 
@@ -83,7 +83,8 @@ export const COUNTING = {
   /**
    * The schedule (measured, docs/counts.md): event-loop's echo drops to its warm count after ~2,200 messages; GC and
    * some models' handoffs repeat a 2- or 3-window pattern, and the schedule is the same in every process of the same
-   * code, so 4 counted windows land on the same phase of it each time.
+   * code, so 8 counted windows land on the same phase of it each time, and their median does not follow a GC or a
+   * late compile that lands in one of them.
    */
   schedule: {
     minWindowMessages: 200,
@@ -95,7 +96,7 @@ export const COUNTING = {
     fixedSettleWindows: 2,
     settleSpread: 0.03,
     maxWarmWindows: 40,
-    windows: 4,
+    windows: 8,
   } satisfies CountSchedule as CountSchedule,
 } as const;
 
@@ -287,7 +288,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     stopServer = undefined;
     const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
     const errors = result.counted.reduce((e, w) => sumErrors(e, w.errors), noErrors());
-    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length, ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}) };
+    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length, windowPerMessage: result.counted.map((w) => w.instructions / w.messages), ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}) };
     const load: LoadResult = {
       driver: 'native',
       seconds: totals.seconds,

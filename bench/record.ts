@@ -152,6 +152,8 @@ export interface Counts {
   processes: number;
   /** Windows run first and thrown away until the count per message settled (the JIT warming up). */
   warmWindows: number;
+  /** Each counted window's instructions per message, in order (their median is the run's count). */
+  windowPerMessage?: number[];
   /** Read- and write-like syscalls of the tree during the counted windows (their messages are `messages`). */
   syscalls?: number;
 }
