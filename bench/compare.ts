@@ -82,6 +82,10 @@ export interface CompareOptions {
   minSamples?: number;
   /** Models whose instruction count varies between fresh processes of the same code, with why (the registry's). */
   countsVary?: ReadonlyMap<string, string>;
+  /** Per model, an instruction threshold wider than the default (1.5 × its measured spread; the registry's). */
+  instructionThresholds?: ReadonlyMap<string, number>;
+  /** The instruction threshold for the cell being compared (set per cell from instructionThresholds). */
+  instructionThreshold?: number;
 }
 
 export interface CompareReport {
@@ -199,7 +203,9 @@ export function compareMetric(
   };
   // Signed so that positive is worse.
   const worse = metric.better === 'higher' ? -1 : 1;
-  const countRule = COUNT_THRESHOLDS[metric.id];
+  const baseRule = COUNT_THRESHOLDS[metric.id];
+  // A model whose fresh processes spread wider than the default gets a threshold of its own (the registry's).
+  const countRule = baseRule && metric.id === 'instructionsPerMsg' && options.instructionThreshold !== undefined ? { ...baseRule, relative: Math.max(baseRule.relative, options.instructionThreshold) } : baseRule;
   // Instructions per message repeat within 0.04–1.8 % between fresh processes (docs/counts.md): one counted run a side
   // is a measurement, not a sample of noise, and the threshold (several times that spread) is the test.
   // The same holds for the syscalls of counted windows (exact messages): a count, judged against its threshold.
@@ -295,7 +301,8 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       }
       compared.add(key);
       const varies = metric === 'instructionsPerMsg' ? options.countsVary?.get(c.model) : undefined;
-      const judged = compareMetric(baseValues, curValues, METRICS[metric], options);
+      const own = options.instructionThresholds?.get(c.model);
+      const judged = compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options);
       rows.push(row(key, c, metric, varies ? { ...judged, verdict: 'unstable', note: `not gated: ${c.model}'s instruction count varies between fresh processes of the same code (${varies}); its timing decides the cell` } : judged));
     }
   }

@@ -24,10 +24,13 @@ export interface GateResult {
 /** The registry's models whose instruction counts do not repeat between processes, with why. */
 export const COUNTS_VARY: ReadonlyMap<string, string> = new Map(MODELS.flatMap((m) => (m.countsVary ? [[m.name, m.countsVary] as const] : [])));
 
+/** The registry's models whose counts repeat less closely than the default threshold assumes: 1.5 × their spread. */
+export const INSTRUCTION_THRESHOLDS: ReadonlyMap<string, number> = new Map(MODELS.flatMap((m) => (m.countsSpread ? [[m.name, 1.5 * m.countsSpread.spread] as const] : [])));
+
 export function runGate(baseline: readonly RunRecord[], current: readonly RunRecord[], o: GateOptions): GateResult {
   const natives = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
   const reference = o.absolute ? undefined : pickReference(baseline, current, natives);
-  const report = compareSuites(baseline, current, { threshold: o.thresholdPercent / 100, alpha: o.alpha, countsVary: COUNTS_VARY, ...(reference ? { reference } : {}) });
+  const report = compareSuites(baseline, current, { threshold: o.thresholdPercent / 100, alpha: o.alpha, countsVary: COUNTS_VARY, instructionThresholds: INSTRUCTION_THRESHOLDS, ...(reference ? { reference } : {}) });
   const { fails, why } = gateFails(report, o.allowInconclusive);
   return { report, fails, decision: `${fails ? 'FAIL' : 'PASS'}: ${why}` };
 }

@@ -63,7 +63,7 @@ function reference(help: (entry: string) => string = helpOf): string {
     '',
     '## Models',
     '',
-    table(['model', 'design', 'protocols', 'parallel handler work', 'instruction counts'], MODELS.map((m) => [`\`${m.name}\``, m.summary, m.protocols.join(', '), m.parallel ? 'yes' : 'no', m.countsVary ? `vary (${m.countsVary}): not gated` : 'repeat: gated'])),
+    table(['model', 'design', 'protocols', 'parallel handler work', 'instruction counts'], MODELS.map((m) => [`\`${m.name}\``, m.summary, m.protocols.join(', '), m.parallel ? 'yes' : 'no', m.countsVary ? `vary (${m.countsVary}): not gated` : m.countsSpread ? `repeat within ${(m.countsSpread.spread * 100).toFixed(1)} % (${m.countsSpread.measured}): gated at ${(m.countsSpread.spread * 150).toFixed(1)} %` : 'repeat: gated at 2 %'])),
     '',
     '## Workload families',
     '',

@@ -197,6 +197,15 @@ describe('counts in the gate', () => {
     expect(gateFails(slower, false).fails).toBe(true);
   });
 
+  it('a model whose processes spread wider gets its own instruction threshold (1.5 × its spread)', () => {
+    const base = [countedRun(13_000)];
+    const cur = [countedRun(13_650)]; // +5 %
+    expect(rowOf(compareSuites(base, cur, opts), 'instructionsPerMsg').verdict).toBe('regression');
+    const wide = { ...opts, instructionThresholds: new Map([['a', 0.081]]) };
+    expect(rowOf(compareSuites(base, cur, wide), 'instructionsPerMsg').verdict).toBe('same');
+    expect(rowOf(compareSuites(base, [countedRun(14_300)], wide), 'instructionsPerMsg').verdict).toBe('regression');
+  });
+
   it('counted only (no timed run): one counted run a side decides instructions and syscalls alike', () => {
     const counted = (instructionsPerMsg: number, syscallsPerMsg: number): RunRecord => {
       const r = fakeRecord({ model: 'a', msgsPerSec: 1000, run: 0, instructionsPerMsg });
