@@ -148,7 +148,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}h
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding:3px 6px;white-space:nowrap}th{background:#f4f4f4}
 td.right{text-align:right}table.sortable th{cursor:pointer}table.sortable th.asc::after{content:" ▲"}table.sortable th.desc::after{content:" ▼"}
 table.verdict td.v a{color:inherit;text-decoration:none;display:block}table.verdict td.undecided{outline:2px dashed #e45756}
-.env td{white-space:normal}.charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f8f8f8;padding:.6em;overflow:auto}
+.env td{white-space:normal}.charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f8f8f8;padding:.6em;overflow:auto}pre.why{white-space:pre-wrap}
 .decision.fail{color:#b00;font-weight:bold}.decision.pass{color:#070;font-weight:bold}tr.regression td{background:#fde2e2}
 .filters{margin:.4em 0;color:#555}nav a{margin-right:1em}`;
 
@@ -219,7 +219,7 @@ export function htmlReport(input: HtmlReportInput, vegaSource: string): string {
 <table class="env">${env.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
 <section id="verdict"><h2>Verdict</h2>
 ${verdictHeatmap(input.rows, input.models)}
-<pre>${esc(input.verdictText)}</pre></section>
+<pre class="why">${esc(input.verdictText)}</pre></section>
 ${input.comparison ? comparisonSection(input.comparison) : ''}
 ${sections.join('\n')}
 <section id="cost-model"><h2>Cost model</h2><pre>${esc(input.costModel)}</pre></section>
