@@ -356,6 +356,6 @@ export function gateFails(report: CompareReport, allowInconclusive: boolean): { 
       why: `${report.inconclusive.length} comparison(s) inconclusive (use --allow-inconclusive to pass them): ${report.inconclusive.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`,
     };
   }
-  const ungated = report.unstable.length > 0 ? `; not gated, baseline too noisy: ${report.unstable.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` : '';
+  const ungated = report.unstable.length > 0 ? `; not gated (too noisy to judge, see their notes): ${report.unstable.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` : '';
   return { fails: false, why: `no regression in ${report.gated} gated cell(s)${ungated}` };
 }

@@ -134,7 +134,8 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   if (first.params.rate !== undefined) notes.push('open loop: latency from each frame\'s intended send time (no coordinated omission)');
   const steal = Math.max(...cells.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
   if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ contended host: the hypervisor took up to ${steal.toFixed(0)}% of this VM's CPU time during these runs; treat close results and wide intervals with care`);
-  const wide = cells.filter((c) => c.status === 'ok' && !c.conclusive && !isCeiling(c.model));
+  // A counted-only suite has no timed run to decide on: nothing is "undecided" there.
+  const wide = cells.filter((c) => c.status === 'ok' && c.okRuns > 0 && !c.conclusive && !isCeiling(c.model));
   if (wide.length > 0) notes.push(`? undecided against the row's leader at ±${first.marginPercent}% after ${Math.max(...wide.map((c) => c.okRuns))} runs (see the verdict): ${wide.map((c) => c.model).join(', ')}`);
   const discarded = cells.reduce((n, c) => n + c.discardedRuns, 0);
   if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor or other processes took CPU during them`);
