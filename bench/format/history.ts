@@ -28,16 +28,19 @@ export function historyReport(suites: readonly SuiteInHistory[], o: { threshold:
     for (const id of HISTORY_METRICS) {
       const series = heads.map((rs) => {
         const mine = rs.filter((r) => r.status === 'ok' && cellKey(r) === cell);
-        return samplesOf(id, id === 'instructionsPerMsg' ? instructionRuns(mine) : timedRuns(mine));
+        const timed = timedRuns(mine);
+        // A suite that only counted has its counted windows' syscalls (never mixed with timed runs').
+        return samplesOf(id, id === 'instructionsPerMsg' || (timed.length === 0 && METRICS[id].kind === 'count') ? instructionRuns(mine) : timed);
       });
       if (series.filter((x) => x.length > 0).length < 4) continue;
       const present = series.map((x, i) => ({ x, i })).filter((s) => s.x.length > 0);
       const threshold = COUNT_THRESHOLDS[id]?.relative ?? o.threshold;
       const points = changePoints(present.map((s) => s.x), { threshold, alpha: o.alpha, minSuites: 2 });
-      for (const p of points) {
+      for (const [k, p] of points.entries()) {
         const at = present[p.at]!.i;
-        const before = present.slice(0, p.at).flatMap((s) => s.x);
-        const after = present.slice(p.at).flatMap((s) => s.x);
+        // Between its neighbouring change points, as the change itself is measured.
+        const before = present.slice(k > 0 ? points[k - 1]!.at : 0, p.at).flatMap((s) => s.x);
+        const after = present.slice(p.at, k + 1 < points.length ? points[k + 1]!.at : present.length).flatMap((s) => s.x);
         const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
         table.push([cell, METRICS[id].label, `${p.change >= 0 ? '+' : ''}${(p.change * 100).toFixed(1)}%`, String(at + 1), commit(at), `${METRICS[id].format(avg(before))} → ${METRICS[id].format(avg(after))}`, p.pValue < 1e-4 ? '<1e-4' : p.pValue.toFixed(4)]);
         found++;
