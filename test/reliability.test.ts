@@ -486,7 +486,9 @@ async function waitForLoad(root: number): Promise<{ pids: number[]; port: number
       if (m) found = { pids, port: Number(m[1]) };
     }
     return found !== undefined;
-  }, 20_000);
+    // How long the bench takes to reach its first load is not what these tests check (through npm it first runs the
+    // build, ~20 s of tsc on a machine busy enough); what happens once it is there is.
+  }, 90_000);
   if (!found) throw new Error('the load client never started');
   return found;
 }
@@ -515,7 +517,7 @@ describe('the bench under interruption: prompt stop, nothing left behind, the cu
     const records = recordsOf(bench.out);
     expect(records.at(-1)!.status).toBe('interrupted');
     expect(bench.stderr()).toMatch(/the suite was interrupted|stopping the current run/);
-  });
+  }, 150_000);
 
   it('SIGTERM to the npm process that runs the bench stops everything within 2 s', async () => {
     const npm = startBench(['--duration', '6'], true);
@@ -527,7 +529,7 @@ describe('the bench under interruption: prompt stop, nothing left behind, the cu
     expect(Date.now() - t0).toBeLessThan(2500);
     expect(await portClosed(port)).toBe(true);
     expect(recordsOf(npm.out).at(-1)!.status).toBe('interrupted');
-  });
+  }, 150_000);
 
   it('a load client killed mid-window does not hang the suite: the run is errored and the next one runs', async () => {
     const bench = startBench(['--duration', '1.5']);
@@ -542,5 +544,5 @@ describe('the bench under interruption: prompt stop, nothing left behind, the cu
     expect(records[0]!.status).toBe('errored');
     expect(records[0]!.reason).toMatch(/load client gave no result \(killed by SIGKILL\)/);
     expect(records.some((r) => r.status === 'ok')).toBe(true);
-  });
+  }, 150_000);
 });
