@@ -9,7 +9,7 @@
 import { summarizeRecords } from './aggregate.js';
 import { verdictRow } from './verdict.js';
 import { compareSuites } from './compare.js';
-import { COUNTS_VARY, INSTRUCTION_THRESHOLDS } from './gate.js';
+import { MODEL_COUNT_RULES } from './gate.js';
 import type { Planner, WorkloadGroup } from './orchestrator.js';
 import type { RunRecord } from './record.js';
 
@@ -37,7 +37,7 @@ export function comparisonPlanner(o: { thresholdPercent: number; reference?: str
   return (groups, runsOf) =>
     groups.flatMap((g) => {
       const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
-      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, countsVary: COUNTS_VARY, instructionThresholds: INSTRUCTION_THRESHOLDS, ...(o.reference ? { reference: o.reference } : {}) });
+      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES, ...(o.reference ? { reference: o.reference } : {}) });
       return report.inconclusive.flatMap((row) => {
         const n = Math.min(row.nBaseline, row.nCurrent);
         return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
