@@ -135,9 +135,14 @@ describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailab
       expect(idle.processes.size).toBe(2);
       expect(busy.instructions).toBeGreaterThan(10 * Math.max(idle.instructions, 1_000));
     } finally {
+      // Closing stdin ends the child, and sh's `wait` with it; each writes its last dump into dir as it exits, so dir
+      // is removed only once the whole tree is gone (removing it at kill() raced the child's dump: ENOTEMPTY in CI).
+      const exited = tree.exitCode !== null || tree.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => tree.once('exit', () => resolve()));
       tree.stdin!.end();
-      tree.kill();
-      rmSync(dir, { recursive: true, force: true });
+      const stop = setTimeout(() => tree.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(stop);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   }, 60_000);
 });
