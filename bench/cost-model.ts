@@ -15,8 +15,10 @@
  *   first thousands of frames, so a much longer window than the quick profile's would cost less per message.
  * - `cpu:<µs>` work costs what the calibrated loop measured on the same CPU set; a model running it on several CPUs
  *   at once pays the loop's cost with every CPU busy instead (the difference is the adjustment term).
- * - Per connection: a handle pass (cluster-rr, fork-pool) or a process start plus a handle pass
- *   (fork-per-connection). Persistent connections open during the warm-up, outside the measured window, so these
+ * - thread-per-connection's main thread relays every message to the connection's thread and back: the event loop's
+ *   base plus a MessagePort round trip (thread-postmessage), and a thread start per connection.
+ * - Per connection: a handle pass (cluster-rr, fork-pool), a process start plus a handle pass
+ *   (fork-per-connection), or a thread start (thread-per-connection). Persistent connections open during the warm-up, outside the measured window, so these
  *   costs show per message only when every request opens a connection (connect-per-request; fork-per-connection is
  *   then priced at the event loop's base plus them, each child serving one message).
  * - fork-per-connection's first connections start min(connections, max-children) children at once (the fork-burst
@@ -58,6 +60,8 @@ export const COST_SHAPES: Readonly<Record<string, CostShape>> = {
   'cluster-none': { base: 'event-loop', threads: 'workers' },
   'fork-pool': { base: 'event-loop', perConnection: ['handle-pass'], threads: 'workers' },
   'fork-per-connection': { base: 'event-loop', perConnection: ['fork-start', 'handle-pass'], threads: 'children', startsPerConnection: true },
+  // Its threads serve one connection each, relayed by the main thread: a MessagePort round trip per message.
+  'thread-per-connection': { base: 'event-loop', perMessage: ['thread-postmessage'], perConnection: ['thread-start'], threads: 'workers+main' },
   'worker-threads': { base: 'event-loop', threads: 'workers' },
   piscina: { base: 'event-loop', perMessage: ['piscina-task'], threads: 'workers+main' },
   'native-epoll': { base: 'none', why: 'the C ceiling, not built from Node primitives' },

@@ -20,7 +20,7 @@ import type { RunRecord } from './record.js';
 import { parseTarget } from '../clients/target.js';
 import { readTokenFile } from './agent-protocol.js';
 import type { AgentAddress } from './remote-host.js';
-import { MAX_CHILDREN, MAX_WORKERS } from '../servers/serve-options.js';
+import { MAX_CHILDREN, MAX_CHILDREN_HELP, MAX_WORKERS } from '../servers/serve-options.js';
 import { countsUnavailable } from './counts.js';
 import { formatCpuList, parseCpuList, readTopology, type SplitOverrides } from './pinning.js';
 
@@ -102,7 +102,7 @@ export const BENCH_OPTIONS = {
   driverCpus: customOption('driver-cpus', cpuListText, { meta: 'LIST', help: 'pin the load driver to these CPUs (default with --server-cpus: the others)' }),
   driverThreads: integerOption('driver-threads', { min: 1, max: 256, meta: 'N', help: 'native driver threads (default: planned from the measured capacities)' }),
   workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
-  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: 'fork-per-connection\'s cap on live children', defaultText: String(DEFAULTS.maxChildren) }),
+  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: MAX_CHILDREN_HELP, defaultText: String(DEFAULTS.maxChildren) }),
   timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
   skipCeiling: switchOption('skip-ceiling', 'HTTP: do not measure the driver\'s own ceiling (nginx, or event-loop GET)'),
   injectCpu: customOption('inject-cpu', parseInjectionText, {

@@ -69,7 +69,7 @@ export const FAMILIES: readonly WorkloadFamily[] = [
   {
     name: 'connect-per-request',
     description: 'connect, one 64 B echo, close (the time-server pattern): accept and spawn cost',
-    predicts: 'fork-per-connection pays a ~100 ms process start per request; loops pay only accept',
+    predicts: 'fork-per-connection pays a ~100 ms process start per request, thread-per-connection a thread start; loops pay only accept',
     axes: { pattern: 'connect-per-request', connections: 10 },
   },
   {

@@ -16,7 +16,7 @@ export const DEFAULTS = {
   /** `npm run load`'s window and warmup (the bench's come from its profile). */
   loadDurationSec: 5,
   loadWarmupSec: 1,
-  /** fork-per-connection's cap on live children. */
+  /** fork-per-connection's and thread-per-connection's cap on live children or threads. */
   maxChildren: 32,
   /** The regression gate: a change must be larger than this, in percent. */
   thresholdPercent: 10,

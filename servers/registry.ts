@@ -117,6 +117,17 @@ export const MODELS: readonly Model[] = [
     load: () => import('./models/fork-per-connection.js'),
   },
   {
+    name: 'thread-per-connection',
+    servesAtOnce: (connections, o) => Math.min(connections, o.maxChildren),
+    summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
+    runtime: 'node',
+    protocols: ['tcp', 'http'],
+    whyNot: { udp: 'UDP has no connections to give a thread each' },
+    parallel: true,
+    available: always,
+    load: () => import('./models/thread-per-connection.js'),
+  },
+  {
     name: 'worker-threads',
     summary: 'worker_threads that each accept on the same listening socket and own their connections',
     // Median-window counts of six echo processes: 13.04k–13.31k, each process at its own level.

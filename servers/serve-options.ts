@@ -13,6 +13,8 @@ import { parseWorkSpec, type WorkSpec } from './work.js';
 
 export const MAX_WORKERS = 256;
 export const MAX_CHILDREN = 4096;
+/** The per-connection models' cap, described once for serve and bench. */
+export const MAX_CHILDREN_HELP = 'fork-per-connection and thread-per-connection: children or threads alive at once (over it, connections wait in a FIFO queue)';
 
 function port(text: string, flag: string): number {
   const value = Number(text);
@@ -34,7 +36,7 @@ export const SERVE_OPTIONS = {
   port: customOption('port', port, { meta: 'P', default: 0, help: 'port (0: a free one, printed in the ready line)' }),
   work: customOption('work', (t) => parseWorkSpec(t), { meta: 'SPEC', default: { kind: 'none' } as WorkSpec, defaultText: 'none', help: 'handler work per message: none, cpu:<µs>, block:<ms>, async:<ms>' }),
   workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: `CPUs this process may use, ${os.availableParallelism()}` }),
-  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', default: DEFAULTS.maxChildren, help: 'fork-per-connection: children alive at once' }),
+  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', default: DEFAULTS.maxChildren, help: MAX_CHILDREN_HELP }),
   cpuRate: positiveNumberOption('cpu-rate', { meta: 'R', help: 'spin-loop iterations per µs for cpu work', defaultText: 'calibrated at start' }),
   injectMicros: positiveNumberOption('inject-cpu', {
     meta: 'US',

@@ -11,7 +11,7 @@ export interface ModelStartOptions {
   work: Work;
   /** Workers, children or threads for the parallel models. */
   workers: number;
-  /** fork-per-connection: most children alive at once. */
+  /** fork-per-connection, thread-per-connection: most children or threads alive at once. */
   maxChildren: number;
 }
 

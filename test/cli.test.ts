@@ -1,4 +1,5 @@
 /** Every entry point turns bad input into one clear line and exit code 2 — never a stack trace. */
+import { MODEL_NAMES } from '../servers/registry.js';
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -121,7 +122,7 @@ describe('bench settings', () => {
   it('--list and --help exit 0 and describe every model and flag', () => {
     const list = run('bench/cli.ts', ['--list']);
     expect(list.code).toBe(0);
-    for (const m of ['iterative', 'event-loop', 'cluster-rr', 'cluster-none', 'fork-pool', 'fork-per-connection', 'worker-threads', 'piscina', 'native-epoll']) {
+    for (const m of MODEL_NAMES) {
       expect(list.stdout).toContain(m);
     }
     const help = run('bench/cli.ts', ['--help']);

@@ -33,7 +33,11 @@ afterEach(async () => {
  * cases take 3.5–10 s. Twelve connections over a cap of four still test what the contract is about for it (byte-exact
  * echo, four served at once, eight waiting their turn in the FIFO queue) at a quarter of the starts.
  */
-const PER_CONNECTION_PROCESS: Record<string, { connections: number; maxChildren: number }> = { 'fork-per-connection': { connections: 12, maxChildren: 4 } };
+const PER_CONNECTION_PROCESS: Record<string, { connections: number; maxChildren: number }> = {
+  'fork-per-connection': { connections: 12, maxChildren: 4 },
+  // A thread per connection: 24 connections over a cap of 8, so two thirds of them wait in the queue for a thread.
+  'thread-per-connection': { connections: 24, maxChildren: 8 },
+};
 
 for (const model of MODELS) {
   const availability = model.available();

@@ -25,6 +25,8 @@ const MICRO = [
   microRecord('tcp-rtt-32-procs', '0-1', 85, { cpuBySide: { client: 15, server: 70 }, details: { processes: 32, framesPerProcess: 600 } }),
   microRecord('handle-pass', '0', 100),
   microRecord('handle-pass', '0-1', 150),
+  microRecord('thread-postmessage', '0', 20),
+  microRecord('thread-start', '0', 9_000),
   microRecord('fork-start', '0', 80_000),
   microRecord('fork-start', '0-1', 90_000),
   // A burst of 32 children: 80 ms of CPU each.
@@ -164,6 +166,22 @@ describe('cost model', () => {
       { label: 'per connection (fork-start + handle-pass)', us: 80_100 },
     ]);
     expect(p.startup).toBeUndefined();
+  });
+
+  it('thread-per-connection: the event loop’s base plus a relay round trip per message, and a thread start per connection', () => {
+    const persistent = predictCell(cellOf('thread-per-connection', 'echo', { ...ECHO, workers: 32, serverCpuUsPerMsg: 35 }), base, MICRO, 2);
+    expect(persistent.terms).toEqual([
+      { label: 'event-loop measured', us: 10 },
+      { label: 'thread-postmessage', us: 20 },
+    ]);
+    expect(persistent.cpuUsPerMsg).toBe(30);
+    const cprBase = cellOf('event-loop', 'cpr', { ...ECHO, serverCpuUsPerMsg: 40, params: { pattern: 'connect-per-request', connections: 10 } });
+    const perRequest = predictCell(cellOf('thread-per-connection', 'cpr', { ...ECHO, workers: 32, serverCpuUsPerMsg: 9_000, params: { pattern: 'connect-per-request', connections: 10 } }), cprBase, MICRO, 2);
+    expect(perRequest.terms).toEqual([
+      { label: 'event-loop measured', us: 40 },
+      { label: 'thread-postmessage', us: 20 },
+      { label: 'per connection (thread-start)', us: 9_000 },
+    ]);
   });
 
   it('says what is missing instead of inventing a cost; the base is an input; the native row is not modelled', () => {

@@ -53,7 +53,7 @@ async function twoClientsOneFrameEach(port: number): Promise<number> {
 describe(`block:${BLOCK_MS} work with 2 workers`, () => {
   for (const model of MODELS.filter((m) => m.parallel)) {
     it(`${model.name} serves two clients in about one block time`, async () => {
-      // fork-per-connection's parallelism is its cap on live children.
+      // The per-connection models' parallelism is their cap on live children or threads.
       running = await startServer({ model: model.name, work: `block:${BLOCK_MS}`, workers: 2, maxChildren: 2 });
       expect(running.ready.workers).toBe(2);
       const elapsed = await twoConcurrentFrames(running.ready.port);

@@ -245,9 +245,9 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
   });
 });
 
-describe('fork-per-connection drops queued connections whose client left', () => {
-  it('after 1000 slowloris clients connect and leave while the cap is 2, a fresh client is served within 5 s', async () => {
-    const s = await server({ model: 'fork-per-connection', maxChildren: 2 });
+describe('the per-connection models drop queued connections whose client left', () => {
+  it.each(['fork-per-connection', 'thread-per-connection'])('%s: after 1000 slowloris clients connect and leave while the cap is 2, a fresh client is served within 5 s', async (model) => {
+    const s = await server({ model, maxChildren: 2 });
     const port = s.ready.port;
     // Slowloris: connect and send part of a header, or nothing; the first two hold the only two children.
     const clients = await Promise.all(
@@ -263,6 +263,24 @@ describe('fork-per-connection drops queued connections whose client left', () =>
     clients.forEach((socket, i) => (i % 5 === 0 ? socket.resetAndDestroy() : socket.destroy()));
 
     expect(await oneFrameOutcome(port, 5000)).toBe('echo');
+  });
+
+  it('thread-per-connection stops promptly with every thread busy in blocking work and connections queued behind them', async () => {
+    const s = await server({ model: 'thread-per-connection', maxChildren: 2, work: 'block:10000' });
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => connect(s.ready.port)));
+    for (const socket of sockets) {
+      socket.on('error', () => undefined);
+      socket.write(frame(Buffer.alloc(8)));
+    }
+    await delay(500); // two threads are inside their 10 s block, two connections wait in the queue
+    const t0 = Date.now();
+    const stopped = await s.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.forced).toBe(false);
+    // Terminated, not waited for: the blocks would end 9.5 s later.
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(await portClosed(s.ready.port)).toBe(true);
+    for (const socket of sockets) socket.destroy();
   });
 
   it('the kernel-table rule: reset, or FIN with nothing to echo, or a closed client socket = departed; a half-closed client waiting for its echo is kept', () => {

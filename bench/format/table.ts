@@ -72,7 +72,7 @@ const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].for
 
 export const COLUMNS: readonly Column[] = [
   { header: () => 'model', describe: "the concurrency model (the registry's name); the HTTP ceiling row says it measures the driver's ceiling", align: 'left', cell: (c) => (isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model) },
-  { header: () => 'workers', describe: 'processes or threads that serve connections (fork-per-connection: its cap on live children)', align: 'right', cell: (c) => String(c.workers) },
+  { header: () => 'workers', describe: 'processes or threads that serve connections (fork-per-connection, thread-per-connection: its cap on live children or threads)', align: 'right', cell: (c) => String(c.workers) },
   { header: () => 'runs', describe: 'runs that counted; `+k`: runs set aside (the hypervisor or another process took CPU during them) and repeated', align: 'right', cell: runsCell },
   { header: () => 'msgs/s (±95% CI)', describe: "verified echoes per second: the median of the runs, ± the 95 % confidence interval of the mean (Student's t); `?`: undecided against the row's leader at the margin (see the verdict)", align: 'right', cell: throughputCell },
   {
