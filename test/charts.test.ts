@@ -4,6 +4,7 @@ import { verdict } from '../bench/verdict.js';
 import { chartFile, latencySpec, oneTwoFive, renderSvg, throughputSpec, verdictSpec } from '../bench/format/charts.js';
 import { recordsToCsv } from '../bench/format/csv.js';
 import { markdownReport } from '../bench/format/markdown.js';
+import { workloadTable } from '../bench/format/table.js';
 import { latencyHistogram, percentileCurve } from '../clients/histogram.js';
 import { ENV, fakeRecord, runsOf } from './helpers/records.js';
 
@@ -89,5 +90,15 @@ describe('charts and CSV', () => {
     const md = markdownReport('t', ENV, 'split', summarizeRecords(records));
     expect(md).toContain('![tcp/w latency by percentile](charts/latency-tcp_w.svg)');
     expect(md).toContain('![tcp/w throughput](charts/throughput-tcp_w.svg)');
+  });
+
+  it('a cell that was only counted shows its counts and "–" where a timed run would give latency and throughput', () => {
+    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', instructionsPerMsg: 13_000 })]), true);
+    const row = table.split('\n').find((l) => l.includes('event-loop'))!;
+    const header = table.split('\n').find((l) => l.includes('p50'))!;
+    const cells = (l: string): string[] => l.split('│').map((x) => x.trim());
+    const at = (name: string): string => cells(row)[cells(header).findIndex((h) => h.startsWith(name))]!;
+    expect(at('instructions/msg')).toBe('13.0k');
+    for (const column of ['p50', 'p99', 'p99.9']) expect(at(column), column).toBe('–');
   });
 });

@@ -68,6 +68,9 @@ function formatSpread(i: { n: number; low: number; high: number; median: number 
   return i.n > 1 ? `${(((i.high - i.low) / 2 / i.median) * 100).toFixed(1)}%` : '';
 }
 
+/** A latency percentile; '–' where no timed run measured one (a counted-only cell's windows record no latency). */
+const latencyCell = (p: 'p50' | 'p99' | 'p999') => (c: CellSummary): string => (c.okRuns > 0 ? formatMicros(c.latency[p]) : '–');
+
 const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].format(c.metrics[id].median);
 
 export const COLUMNS: readonly Column[] = [
@@ -82,9 +85,9 @@ export const COLUMNS: readonly Column[] = [
     only: 'markdown',
     cell: (c) => (Number.isFinite(c.throughput.relativeMargin) ? `${formatRate(Math.max(0, c.throughput.low))}–${formatRate(c.throughput.high)}` : 'n/a'),
   },
-  { header: (t) => `p50 ${t.unit}`, describe: "median latency, from the runs' HdrHistograms merged (percentiles are never averaged); open loop: from each frame's intended send time", align: 'right', cell: (c) => formatMicros(c.latency.p50) },
-  { header: (t) => `p99 ${t.unit}`, describe: '99th percentile latency, from the merged histograms', align: 'right', cell: (c) => formatMicros(c.latency.p99) },
-  { header: (t) => `p99.9 ${t.unit}`, describe: '99.9th percentile latency, from the merged histograms', align: 'right', cell: (c) => formatMicros(c.latency.p999) },
+  { header: (t) => `p50 ${t.unit}`, describe: "median latency, from the runs' HdrHistograms merged (percentiles are never averaged); open loop: from each frame's intended send time", align: 'right', cell: latencyCell('p50') },
+  { header: (t) => `p99 ${t.unit}`, describe: '99th percentile latency, from the merged histograms', align: 'right', cell: latencyCell('p99') },
+  { header: (t) => `p99.9 ${t.unit}`, describe: '99.9th percentile latency, from the merged histograms', align: 'right', cell: latencyCell('p999') },
   { header: () => 'server CPU', describe: "the server's whole process tree's CPU over the window, in % of one CPU", align: 'right', cell: (c) => formatPercent(c.serverCpuPercent) },
   { header: () => 'CPU µs/msg', describe: "server CPU time (whole process tree, from schedstat) per verified message: the server's cost, which ranks servers even where the driver set the pace", align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
   { header: () => 'syscalls/msg', describe: "read + write system calls of the server's tree per message (from /proc/PID/io): a count no neighbour moves", align: 'right', cell: metricCell('syscallsPerMsg') },
