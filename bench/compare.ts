@@ -83,7 +83,8 @@ export interface CompareOptions {
   minSamples?: number;
   /** Models whose instruction count varies between fresh processes of the same code, with why (the registry's). */
   countsVary?: ReadonlyMap<string, string>;
-  /** Per model, an instruction threshold wider than the default (1.5 × its measured spread; the registry's). */
+  /** Instruction thresholds wider than the default (1.5 × a measured spread; the registry's), by `model/workload`,
+   * and by `model` for the model's other workloads. */
   instructionThresholds?: ReadonlyMap<string, number>;
   /** The instruction threshold for the cell being compared (set per cell from instructionThresholds). */
   instructionThreshold?: number;
@@ -304,7 +305,7 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       // A model whose counts vary between processes (a thread handoff's timing moves its instructions and its
       // wake-up syscalls alike: piscina's counted syscalls/msg 2.50–2.93 in identical processes) is judged by timing.
       const varies = METRICS[metric].kind === 'count' ? options.countsVary?.get(c.model) : undefined;
-      const own = options.instructionThresholds?.get(c.model);
+      const own = options.instructionThresholds?.get(`${c.model}/${c.workload}`) ?? options.instructionThresholds?.get(c.model);
       const judged = compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options);
       rows.push(row(key, c, metric, varies ? { ...judged, verdict: 'unstable', note: `not gated: ${c.model}'s counts vary between fresh processes of the same code (${varies}); its timing decides the cell` } : judged));
     }

@@ -3,7 +3,7 @@
  * suites measured, compare every cell on every metric, and decide pass or fail.
  */
 import { MODELS } from '../servers/registry.js';
-import { compareSuites, gateFails, pickReference, type CompareReport } from './compare.js';
+import { COUNT_THRESHOLDS, compareSuites, gateFails, pickReference, type CompareReport } from './compare.js';
 import type { RunRecord } from './record.js';
 
 export interface GateOptions {
@@ -24,8 +24,27 @@ export interface GateResult {
 /** The registry's models whose instruction counts do not repeat between processes, with why. */
 export const COUNTS_VARY: ReadonlyMap<string, string> = new Map(MODELS.flatMap((m) => (m.countsVary ? [[m.name, m.countsVary] as const] : [])));
 
-/** The registry's models whose counts repeat less closely than the default threshold assumes: 1.5 × their spread. */
-export const INSTRUCTION_THRESHOLDS: ReadonlyMap<string, number> = new Map(MODELS.flatMap((m) => (m.countsSpread ? [[m.name, 1.5 * m.countsSpread.spread] as const] : [])));
+/** How the gate treats a model's instruction counts, in words (docs/reference.md's models table). */
+export function countRuleText(model: string): string {
+  const m = MODELS.find((x) => x.name === model);
+  if (m?.countsVary) return `vary (${m.countsVary}): not gated`;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  const spreads = Object.entries(m?.countsSpread ?? {});
+  const fallback = `gated at ${pct(INSTRUCTION_THRESHOLDS.get(model) ?? COUNT_THRESHOLDS.instructionsPerMsg!.relative)}`;
+  if (spreads.length === 0) return `repeat: ${fallback}`;
+  return `${spreads.map(([w, s]) => `${w}: ${s.measured} (spread ${pct(s.spread)}), gated at ${pct(INSTRUCTION_THRESHOLDS.get(`${model}/${w}`)!)}`).join('; ')}; other workloads ${fallback}`;
+}
+
+/** The registry's measured count spreads as instruction thresholds: 1.5 × the spread, at least the default. */
+export const INSTRUCTION_THRESHOLDS: ReadonlyMap<string, number> = new Map(
+  MODELS.flatMap((m) => {
+    const spreads = Object.entries(m.countsSpread ?? {});
+    if (spreads.length === 0) return [];
+    const threshold = (spread: number): number => Math.max(COUNT_THRESHOLDS.instructionsPerMsg!.relative, 1.5 * spread);
+    // The model's own key: its widest measured spread, for a workload nobody measured.
+    return [[m.name, threshold(Math.max(...spreads.map(([, s]) => s.spread)))] as const, ...spreads.map(([w, s]) => [`${m.name}/${w}`, threshold(s.spread)] as const)];
+  }),
+);
 
 /** What the registry says about each model's counts, as the comparison takes it (the gate's and the planner's). */
 export const MODEL_COUNT_RULES = { countsVary: COUNTS_VARY, instructionThresholds: INSTRUCTION_THRESHOLDS } as const;

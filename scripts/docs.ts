@@ -12,6 +12,7 @@ import { helpText, parseOptions, switchOption, textOption } from '../lib/options
 import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import { MODELS } from '../servers/registry.js';
 import { FAMILIES, PROFILES } from '../bench/workloads.js';
+import { countRuleText } from '../bench/gate.js';
 import { AXES, AXIS_KEYS } from '../bench/axes.js';
 import { METRIC_IDS, METRICS } from '../bench/metrics.js';
 import { COLUMNS, type TableContext } from '../bench/format/table.js';
@@ -63,7 +64,7 @@ function reference(help: (entry: string) => string = helpOf): string {
     '',
     '## Models',
     '',
-    table(['model', 'design', 'protocols', 'parallel handler work', 'instruction counts'], MODELS.map((m) => [`\`${m.name}\``, m.summary, m.protocols.join(', '), m.parallel ? 'yes' : 'no', m.countsVary ? `vary (${m.countsVary}): not gated` : m.countsSpread ? `repeat within ${(m.countsSpread.spread * 100).toFixed(1)} % (${m.countsSpread.measured}): gated at ${(m.countsSpread.spread * 150).toFixed(1)} %` : 'repeat: gated at 2 %'])),
+    table(['model', 'design', 'protocols', 'parallel handler work', 'instruction counts'], MODELS.map((m) => [`\`${m.name}\``, m.summary, m.protocols.join(', '), m.parallel ? 'yes' : 'no', countRuleText(m.name)])),
     '',
     '## Workload families',
     '',

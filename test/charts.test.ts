@@ -93,7 +93,7 @@ describe('charts and CSV', () => {
   });
 
   it('a cell that was only counted shows its counts and "–" where a timed run would give latency and throughput', () => {
-    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', instructionsPerMsg: 13_000 })]), true);
+    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 0, instructionsPerMsg: 13_000 })]), true);
     const row = table.split('\n').find((l) => l.includes('event-loop'))!;
     const header = table.split('\n').find((l) => l.includes('p50'))!;
     const cells = (l: string): string[] => l.split('│').map((x) => x.trim());

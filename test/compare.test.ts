@@ -1,3 +1,4 @@
+import { INSTRUCTION_THRESHOLDS } from '../bench/gate.js';
 import { describe, it, expect } from 'vitest';
 import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/compare.js';
 import { runGate } from '../bench/gate.js';
@@ -204,6 +205,16 @@ describe('counts in the gate', () => {
     const wide = { ...opts, instructionThresholds: new Map([['a', 0.081]]) };
     expect(rowOf(compareSuites(base, cur, wide), 'instructionsPerMsg').verdict).toBe('same');
     expect(rowOf(compareSuites(base, [countedRun(14_300)], wide), 'instructionsPerMsg').verdict).toBe('regression');
+    // Per workload: the cell's own key wins over the model's.
+    const perWorkload = { ...opts, instructionThresholds: new Map([['a', 0.081], [`a/${base[0]!.workload}`, 0.02]]) };
+    expect(rowOf(compareSuites(base, cur, perWorkload), 'instructionsPerMsg').verdict).toBe('regression');
+  });
+
+  it("the registry's spreads become thresholds per cell: 1.5 × the spread, at least 2 %; an unmeasured workload takes the widest", () => {
+    expect(INSTRUCTION_THRESHOLDS.get('worker-threads/echo')).toBeCloseTo(1.5 * 0.049, 6);
+    expect(INSTRUCTION_THRESHOLDS.get('worker-threads/cpu')).toBe(0.02);
+    expect(INSTRUCTION_THRESHOLDS.get('worker-threads')).toBeCloseTo(1.5 * 0.049, 6);
+    expect(INSTRUCTION_THRESHOLDS.has('event-loop')).toBe(false);
   });
 
   it('counted only (no timed run): one counted run a side decides instructions and syscalls alike', () => {
