@@ -99,12 +99,13 @@ export const PROFILES: readonly Profile[] = [
     description: 'the default: pure echo and CPU-bound work, every model, adaptive runs, under 4 minutes',
     families: ['echo', 'cpu'],
     // Two runs a cell (the least a comparison needs), then runs go to the comparisons still undecided; a run's
-    // throughput varies ~15 % here whatever its length, so the budget goes to more runs, not longer ones.
+    // throughput varies 15–25 % here whatever its length (0.5 s windows measured no noisier than 1 s ones, at 58 % of
+    // the time per run: docs/method.md), so the budget goes to more runs, not longer ones.
     runs: 2,
-    maxRuns: 20,
+    maxRuns: 30,
     maxSec: 215,
-    warmupSec: 0.5,
-    durationSec: 1,
+    warmupSec: 0.25,
+    durationSec: 0.5,
   },
   {
     name: 'full',
