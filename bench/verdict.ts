@@ -63,6 +63,8 @@ export interface VerdictRow {
   achieved?: number;
   /** In an undecided row: the leader and the models tied with it so far. */
   leading?: string[];
+  /** Decided at a margin narrower than asked, because an interval straddled the margin itself (see pendingSeparated). */
+  decidedAt?: number;
 }
 
 export interface VerdictOptions {
@@ -151,6 +153,14 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin);
     return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
   });
+  const separatedAt = pendingSeparated(out, margin);
+  if (separatedAt !== undefined) {
+    for (const c of out) {
+      if (c.status !== 'undecided' && c.status !== 'tie') continue;
+      c.status = tieBound(c.interval!) <= separatedAt ? 'tie' : 'beaten';
+      delete c.runsNeeded;
+    }
+  }
   const pending = out.filter((c) => c.status === 'undecided');
   const unmeasured = cells.filter((c) => !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0 && c.countedRuns === 0))).map((c) => c.model);
   let undecided: string | undefined;
@@ -174,7 +184,29 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     ...(undecided ? { undecided } : {}),
     ...(undecided && group.length > 0 ? { leading: group } : {}),
     ...(decided && tieBounds.length > 0 ? { achieved: Math.max(...tieBounds) } : {}),
+    ...(decided && separatedAt !== undefined ? { decidedAt: separatedAt } : {}),
   };
+}
+
+/** The smallest margin that would make an interval a tie: its farther end. */
+function tieBound(interval: readonly [number, number]): number {
+  return Math.max(Math.abs(interval[0]), Math.abs(interval[1]));
+}
+
+/**
+ * A row left undecided at ±margin only because an interval straddles the margin itself (a model ~m % behind is
+ * neither provably within m nor provably beyond it, however many runs it gets) may still separate at a narrower
+ * margin: the largest X < margin at which every judged model's interval lies inside ±X (tied) or wholly below −X
+ * (beaten). Then the row is decided at ±X — "within ±X %, and every other model beaten by more than X %" — which is
+ * what the same intervals prove. Undefined when no such X exists or a model has too few runs.
+ */
+function pendingSeparated(cells: readonly VerdictCell[], margin: number): number | undefined {
+  const judged = cells.filter((c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'undecided');
+  if (!judged.some((c) => c.status === 'undecided') || judged.some((c) => !c.interval)) return undefined;
+  const valid = (x: number): boolean => judged.every((c) => tieBound(c.interval!) <= x || c.interval![1] < -x);
+  // Candidates: each tie bound, and just under each beaten bound; the largest valid one below the margin.
+  const candidates = judged.flatMap((c) => [tieBound(c.interval!), -c.interval![1] - 1e-9]).filter((x) => x > 0 && x < margin).sort((a, b) => b - a);
+  return candidates.find(valid);
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
 import { verdict } from '../bench/verdict.js';
-import { verdictTable, verdictCellText } from '../bench/format/verdict.js';
+import { verdictTable, verdictCellText, winnerText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
 
 const options = { references: ['native-epoll'], margin: 0.1 };
@@ -44,6 +44,26 @@ describe('verdict: decided with a margin', () => {
     expect(rowFor(records, 0.05).decided).toBe(false);
     expect(rowFor(records, 0.2)).toMatchObject({ decided: true });
     expect(rowFor(records, 0.2).winners.sort()).toEqual(['a', 'b']);
+  });
+
+  it('a model whose interval straddles the margin itself is decided at the narrower margin that separates the row', () => {
+    const a = [100, 101, 99, 100, 100, 101, 99, 100];
+    const records = [...runsOf('a', a), ...runsOf('b', a.map((x) => x - 1)), ...runsOf('c', a.map((x) => x - 10))];
+    const row = rowFor(records);
+    const c = row.cells.find((x) => x.model === 'c')!;
+    // c is 10 % behind with a tight interval: at ±10 % it is neither within nor beyond, however many runs it gets.
+    expect(c.interval![0]).toBeLessThan(-0.1);
+    expect(c.interval![1]).toBeGreaterThan(-0.1);
+    expect(row.decided).toBe(true);
+    expect(c.status).toBe('beaten');
+    expect(row.winners.sort()).toEqual(['a', 'b']);
+    expect(row.decidedAt).toBeLessThan(-c.interval![1]);
+    expect(row.decidedAt).toBeGreaterThanOrEqual(row.achieved!);
+    expect(winnerText(row, true)).toMatch(/^a ≈ b: equivalent within ±\d\.\d% .*every other model beaten by more; decided at ±\d\.\d%, inside ±10%/);
+    // No narrower margin separates a model whose interval reaches past zero: still undecided.
+    const wide = rowFor([...runsOf('a', a), ...runsOf('b', [100, 120, 80, 95])]);
+    expect(wide.decided).toBe(false);
+    expect(wide.decidedAt).toBeUndefined();
   });
 
   it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {

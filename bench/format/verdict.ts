@@ -49,11 +49,12 @@ export function verdictLegend(margin: number): string {
 
 /** Who won a row: the winner and its ties, or why none (short for the table's column, long for the line under it). */
 export function winnerText(row: VerdictRow, long: boolean): string {
-  const m = `±${(row.margin * 100).toFixed(0)}%`;
+  const m = row.decidedAt !== undefined ? `±${(row.decidedAt * 100).toFixed(1)}%` : `±${(row.margin * 100).toFixed(0)}%`;
   if (row.decided) {
-    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}; every other model beaten by more than ${m})` : row.winners[0]!;
+    const narrower = row.decidedAt !== undefined && long ? `; decided at ${m}, inside ±${(row.margin * 100).toFixed(0)}%, where a model's interval straddled ±${(row.margin * 100).toFixed(0)}% itself` : '';
+    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}; every other model beaten by more than ${m}${narrower})` : row.winners[0]!;
     const achieved = row.achieved !== undefined ? ` (the widest 90% interval reached ±${(row.achieved * 100).toFixed(1)}%)` : '';
-    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}, every other model beaten by more` : `${row.winners.join(' ≈ ')} (${m})`;
+    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}, every other model beaten by more${narrower}` : `${row.winners.join(' ≈ ')} (${m})`;
   }
   if (row.clientBound) return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
   if (row.undecided) {
