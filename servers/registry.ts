@@ -134,6 +134,11 @@ export const MODELS: readonly Model[] = [
     name: 'thread-per-connection',
     servesAtOnce: (connections, o) => Math.min(connections, o.maxChildren),
     summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
+    // Median-window counts, each process at its own level (an A/A bench:ci moved echo +2.8 % with one process a side).
+    countsSpread: {
+      echo: { spread: 0.031, measured: '59.65k–61.53k over nine processes' },
+      cpu: { spread: 0.02, measured: '89.38k–91.18k over nine processes' },
+    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a thread each' },
