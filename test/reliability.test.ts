@@ -189,7 +189,14 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
   });
 
   it('a server that corrupts echoes: exit 1 even with a large --max-errors; with --json the result line still comes first and the orchestrator still reads it', async () => {
-    const port = await rawServer((s) => s.on('data', (d: Buffer) => s.write(Buffer.from(d).fill(0x55, d.length - 1))));
+    // Every chunk's last byte is flipped, so no echo can come back right (filling it with 0x55 left a byte that already
+    // was 0x55 unchanged: one run under load verified its few echoes and exited 0).
+    const corrupt = (d: Buffer): Buffer => {
+      const out = Buffer.from(d);
+      out[out.length - 1] = out[out.length - 1]! ^ 0xff;
+      return out;
+    };
+    const port = await rawServer((s) => s.on('data', (d: Buffer) => s.write(corrupt(d))));
     const args = ['--target', `127.0.0.1:${port}`, '--connections', '2', '--duration', '0.3', '--warmup', '0', '--max-errors', '1000000'];
     const human = await run('clients/tcp-cli.ts', args);
     expect(human.code).toBe(1);
