@@ -189,8 +189,8 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
   });
 
   it('a server that corrupts echoes: exit 1 even with a large --max-errors; with --json the result line still comes first and the orchestrator still reads it', async () => {
-    // Every chunk's last byte is flipped, so no echo can come back right (filling it with 0x55 left a byte that already
-    // was 0x55 unchanged: one run under load verified its few echoes and exited 0).
+    // Every chunk's last byte is flipped, so no echo can come back right (setting it to 0x55 left it unchanged when the
+    // driver's random payload, drawn once per process, ended in 0x55: one run in 256 verified every echo and exited 0).
     const corrupt = (d: Buffer): Buffer => {
       const out = Buffer.from(d);
       out[out.length - 1] = out[out.length - 1]! ^ 0xff;
