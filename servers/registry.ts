@@ -58,6 +58,9 @@ export type Model = NodeModel | NativeModel;
 
 const always = (): Availability => ({ ok: true });
 
+/** The per-connection models serve as many connections at once as they may have children or threads alive. */
+const upToMaxChildren = (connections: number, o: { maxChildren: number }): number => Math.min(connections, o.maxChildren);
+
 export const MODELS: readonly Model[] = [
   {
     name: 'iterative',
@@ -115,7 +118,7 @@ export const MODELS: readonly Model[] = [
   },
   {
     name: 'fork-per-connection',
-    servesAtOnce: (connections, o) => Math.min(connections, o.maxChildren),
+    servesAtOnce: upToMaxChildren,
     summary: 'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
     // Median-window counts of its two counted children's tree, each process at its own level (one echo process at
     // 13.2k, six at 14.6k–15.0k; an A/A bench:ci moved cpu +3.5 % with one process a side).
@@ -132,7 +135,7 @@ export const MODELS: readonly Model[] = [
   },
   {
     name: 'thread-per-connection',
-    servesAtOnce: (connections, o) => Math.min(connections, o.maxChildren),
+    servesAtOnce: upToMaxChildren,
     summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
     // Median-window counts, each process at its own level (an A/A bench:ci moved echo +2.8 % with one process a side).
     countsSpread: {
