@@ -111,9 +111,13 @@ export const PROFILES: readonly Profile[] = [
     name: 'full',
     description: 'the whole matrix: connection and payload sweeps, CPU, blocking and async work, connect-per-request, open loop',
     families: FAMILIES.map((f) => f.name),
-    runs: 3,
-    maxRuns: 10,
-    warmupSec: 1,
-    durationSec: 3,
+    // The quick profile's plan over every family, with a budget: 3 runs of 1+3 s for each of its 150 cells took 36 min
+    // before any adaptive run, and the open-loop row's p99 (its decider) was measured as spread over 0.5 s windows as
+    // over 2 s ones (3.5–10 ms either way on this VM: docs/method.md), so runs, not longer windows, narrow it.
+    runs: 2,
+    maxRuns: 30,
+    maxSec: 1560,
+    warmupSec: 0.25,
+    durationSec: 0.5,
   },
 ];
