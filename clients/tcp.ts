@@ -78,6 +78,8 @@ class EchoConnection {
     private readonly o: TcpLoadOptions,
     private readonly stats: Stats,
     private readonly isRunning: () => boolean,
+    /** Closed loop before readiness: answered frames are not replaced (the native driver's ramp, tcp-load.c). */
+    private readonly isHeld: () => boolean = () => false,
   ) {
     this.frameBytes = HEADER_BYTES + o.payloadBytes;
     this.tagBytes = Math.min(TAG_BYTES, o.payloadBytes);
@@ -89,6 +91,14 @@ class EchoConnection {
 
   start(): void {
     this.connect();
+  }
+
+  /** After the ramp: back to inFlight frames in flight, if connected. */
+  refill(): void {
+    if (!this.socket || this.connecting || this.o.pattern !== 'persistent' || this.o.rate !== undefined) return;
+    this.socket.cork();
+    while (this.sentAt.length < this.o.inFlight) this.sendFrame(performance.now(), NaN);
+    this.socket.uncork();
   }
 
   stop(): void {
@@ -267,7 +277,7 @@ class EchoConnection {
       }
     }
     if (!this.frameMismatched) this.everServed = true;
-    if (closedLoop && this.isRunning()) this.sendFrame(now, NaN);
+    if (closedLoop && this.isRunning() && !this.isHeld()) this.sendFrame(now, NaN);
   }
 }
 
@@ -299,7 +309,9 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
   validateTcpLoadOptions(o);
   const stats = new Stats();
   let running = true;
-  const connections = Array.from({ length: o.connections }, (_, i) => new EchoConnection(i, o, stats, () => running));
+  const expected = Math.min(o.readyConnections ?? 0, o.connections);
+  let held = expected > 0 && o.pattern === 'persistent' && o.rate === undefined;
+  const connections = Array.from({ length: o.connections }, (_, i) => new EchoConnection(i, o, stats, () => running, () => held));
   const startedAt = performance.now();
   for (const c of connections) c.start();
 
@@ -321,7 +333,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
   }
 
   const gate = {
-    expected: Math.min(o.readyConnections ?? 0, o.connections),
+    expected,
     timeoutSec: o.readyTimeoutSec ?? 30,
     count: () => connections.reduce((n, c) => n + (c.everServed ? 1 : 0), 0),
   };
@@ -335,6 +347,10 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
       },
       close: () => {
         stats.recording = false;
+      },
+      ready: () => {
+        held = false;
+        for (const c of connections) c.refill();
       },
     },
     gate,

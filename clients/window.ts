@@ -1,6 +1,6 @@
 /**
- * The measured window every client shares: run the discarded warmup, wait (bounded) until the connections the
- * server should serve have each had an answer, open the window (counters reset, recording on, client CPU metered,
+ * The measured window every client shares: wait (bounded) until the connections the server should serve have each
+ * had an answer, release the load (ready), run the discarded warmup, open the window (counters reset, recording on, client CPU metered,
  * the orchestrator told), close it after the duration, and report its exact length.
  */
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,8 @@ export interface WindowHooks {
   open(): void;
   /** Stop recording (synchronously, so nothing slips in after the window). */
   close(): void;
+  /** Readiness reached (or its wait timed out): the full load may start. */
+  ready?(): void;
 }
 
 export async function measureWindow(
@@ -27,8 +29,9 @@ export async function measureWindow(
   hooks: WindowHooks,
   gate?: ReadyGate,
 ): Promise<{ seconds: number; client: ClientUsage; readiness?: Readiness }> {
-  await sleep(o.warmupSec * 1000);
   const readiness = gate && gate.expected > 0 ? await waitUntilReady(gate) : undefined;
+  hooks.ready?.();
+  await sleep(o.warmupSec * 1000);
   hooks.open();
   const usage = measureClientUsage();
   const start = performance.now();

@@ -230,6 +230,29 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
     expect(r.connections).toEqual({ total: 4, served: 4 });
   });
 
+  it('holds the closed loop until the connections it waits for have had an answer, then runs the warmup at full load', async () => {
+    // Connections 0-1 are answered at once, 2-3 only after 400 ms (a loaded server still accepting). Until then the
+    // early ones must keep only their first frames in flight: the load starts once every connection is being served.
+    const t0 = Date.now();
+    let accepted = 0;
+    const framesBeforeLate: number[] = [];
+    const port = await rawServer((s) => {
+      const id = accepted++;
+      const late = id >= 2;
+      framesBeforeLate[id] = 0;
+      s.on('data', (d: Buffer) => {
+        const wait = late ? Math.max(0, 400 - (Date.now() - t0)) : 0;
+        if (Date.now() - t0 < 350) framesBeforeLate[id]! += d.length / 68;
+        setTimeout(() => s.writable && s.write(d), wait);
+      });
+    });
+    const r = await runTcpLoad(base(port, { connections: 4, inFlight: 2, warmupSec: 0.1, durationSec: 0.3, readyConnections: 4, readyTimeoutSec: 5 }));
+    expect(r.readiness!.ready).toBe(4);
+    expect(framesBeforeLate.slice(0, 2)).toEqual([2, 2]);
+    expect(r.errors.mismatches).toBe(0);
+    expect(r.messages).toBeGreaterThan(20); // after the ramp, the loop runs (4 connections × 2 in flight)
+  });
+
   it('gives up waiting after the ready timeout and counts the connection never served as starved', async () => {
     let accepted = 0;
     const port = await rawServer((s) => {

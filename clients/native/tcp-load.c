@@ -14,8 +14,10 @@
  *   - epoll, level-triggered, one loop per thread; --threads T splits the connections over T threads, each pinned
  *     to one CPU of the affinity set it was started with (taskset) when there are enough CPUs.
  *
- * The measured window opens after the warmup and once --ready-connections connections have each had one verified
- * echo (bounded by --ready-timeout), so a server still starting its workers is not measured as a slow one.
+ * Readiness, then warmup, then the window: with --ready-connections K, connections send their first frames and (closed
+ * loop) no more until K of them have each had one verified echo (bounded by --ready-timeout), so a server still
+ * starting its workers is not measured as a slow one, nor a server still accepting connections while loaded; the
+ * warmup then runs at full load.
  *
  * Output on stdout: "CONBENCH_PHASE measure" when the window opens, "CONBENCH_PHASE done" when it closes, then one
  * "CONBENCH_NATIVE_RESULT {json}" line (clients/native-tcp.ts turns it into a LoadResult). Errors: one line on
@@ -126,7 +128,7 @@ static const char USAGE[] =
     "  --rate R                  open loop: total frames/s; latency from the intended send time\n"
     "  --timeout MS              a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")\n"
     "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
-    "  --ready-connections K     open the window only once K connections have had an echo (default 0)\n"
+    "  --ready-connections K     warm up and measure only once K connections have had an echo (default 0)\n"
     "  --ready-timeout SEC       ... or once this long has passed after the warmup (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n"
     "  --window-frames K         counted windows instead of one timed window: after the warmup the driver goes quiet\n"
     "                            (nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
@@ -222,6 +224,11 @@ static void parse_args(int argc, char **argv) {
 enum phase { WARMUP, MEASURE, STOP };
 static _Atomic int phase = WARMUP;
 static _Atomic unsigned ready_count; /* connections (or connect-per-request slots) with at least one verified echo */
+/* Closed loop with --ready-connections: each connection sends its first frames and no more until the ready count is
+ * reached, so the server accepts its connections unloaded. Measured: a Node event loop kept busy by the connections
+ * it had took 6-11 s (1000 connections; 2 s for 500, 0.3 s for 200) to accept the rest, ~110 a second, and those
+ * seconds of every run went to a ramp no row reports. */
+static _Atomic bool ramp_held;
 /* Counted windows (--window-frames): once budgeted, a connection sends only the frames its budget allows. */
 static _Atomic bool budgeted;
 static _Atomic unsigned window_id; /* main → workers: a new window started; each connection's budget is K again */
@@ -488,7 +495,7 @@ static void complete_frame(struct conn *c, int64_t now) {
       }
     }
   }
-  if (opt.pattern == PERSISTENT && opt.rate == 0 && running() && take_budget(c)) enqueue(c, now, 0);
+  if (opt.pattern == PERSISTENT && opt.rate == 0 && running() && !atomic_load_explicit(&ramp_held, memory_order_relaxed) && take_budget(c)) enqueue(c, now, 0);
 }
 
 /* Compares received bytes with what the frame being read must contain. Returns false once the connection closed. */
@@ -685,6 +692,18 @@ static void counted_window_turn(struct worker *w) {
   atomic_store_explicit(&w->quiet_through, id, memory_order_release);
 }
 
+/* The ramp is over: every open connection of this thread goes back to D frames in flight. */
+static void release_ramp(struct worker *w) {
+  int64_t now = now_ns();
+  for (unsigned i = 0; i < w->nconns; i++) {
+    struct conn *c = &w->conns[i];
+    if (c->state != OPEN) continue;
+    while (c->ring.len < opt.in_flight && enqueue(c, now, 0)) {}
+    int rc = pump_writes(c);
+    if (rc < 0) fail_conn(c, "write", -rc);
+  }
+}
+
 static void *worker_main(void *arg) {
   struct worker *w = arg;
   if (w->cpu >= 0) {
@@ -704,6 +723,7 @@ static void *worker_main(void *arg) {
   for (unsigned i = 0; i < w->nconns; i++) start_connect(&w->conns[i]);
   int64_t next_send = opt.rate > 0 ? started_ns : INT64_MAX, armed = -1;
   w->next_housekeeping = now_ns() + HOUSEKEEPING_NS;
+  bool held = atomic_load(&ramp_held);
   struct epoll_event events[256];
   while (running()) {
     int64_t wake = next_send < w->next_housekeeping ? next_send : w->next_housekeeping;
@@ -726,6 +746,10 @@ static void *worker_main(void *arg) {
       }
     }
     if (atomic_load_explicit(&budgeted, memory_order_acquire)) counted_window_turn(w);
+    if (held && !atomic_load_explicit(&ramp_held, memory_order_acquire)) {
+      held = false;
+      release_ramp(w);
+    }
     int64_t now = now_ns();
     if (opt.rate > 0 && now >= next_send) next_send = send_due(w, now);
     if (now >= w->next_housekeeping) {
@@ -930,18 +954,21 @@ int main(int argc, char **argv) {
     first += share;
   }
 
+  atomic_store(&ramp_held, opt.pattern == PERSISTENT && opt.rate == 0 && opt.window_frames == 0 && opt.ready_connections > 0);
   started_ns = now_ns();
   for (unsigned t = 0; t < opt.threads; t++) {
     if (pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]) != 0) die(1, "cannot start thread %u", t);
     pthread_getcpuclockid(workers[t].thread, &workers[t].cpu_clock);
   }
 
-  /* Warmup, then readiness: every connection the server will serve has answered once (bounded). */
-  bool go = wait_until(started_ns + (int64_t)(opt.warmup * 1e9), NULL);
+  /* Readiness: every connection the server will serve has answered once (bounded), then the warmup at full load. */
+  bool go = true;
   int64_t ready_wait_from = now_ns();
-  if (go && opt.ready_connections > 0) go = wait_until(ready_wait_from + (int64_t)(opt.ready_timeout * 1e9), all_ready);
+  if (opt.ready_connections > 0) go = wait_until(ready_wait_from + (int64_t)(opt.ready_timeout * 1e9), all_ready);
   unsigned ready_at_open = atomic_load(&ready_count);
   double ready_waited = (now_ns() - ready_wait_from) / 1e9;
+  atomic_store_explicit(&ramp_held, false, memory_order_release);
+  if (go) go = wait_until(now_ns() + (int64_t)(opt.warmup * 1e9), NULL);
   if (!go) {
     atomic_store(&phase, STOP);
     for (unsigned t = 0; t < opt.threads; t++) pthread_join(workers[t].thread, NULL);
