@@ -94,7 +94,7 @@ export const BENCH_OPTIONS = {
   readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
     meta: 'SEC',
     default: DEFAULTS.readyTimeoutSec,
-    help: 'TCP: the window opens once every connection the model serves has had an answer, or\nafter SEC seconds',
+    help: 'TCP: the warmup starts once every connection the model serves has had an answer\n(each holds its first frames until then), or after SEC seconds',
   }),
   durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: profileDefault((p) => p.durationSec) }),
   warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: profileDefault((p) => p.warmupSec) }),

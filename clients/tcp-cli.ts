@@ -19,7 +19,7 @@ const OPTIONS = {
   inFlight: integerOption('in-flight', { min: 1, max: 10_000, meta: 'D', default: DEFAULTS.inFlight, help: 'frames in flight per connection, closed loop' }),
   pattern: choiceOption('pattern', PATTERNS, { meta: 'P', default: 'persistent', help: 'persistent or connect-per-request' }),
   readyConnections: integerOption('ready-connections', { min: 0, max: 100_000, meta: 'K', default: 0, help: 'warm up and measure only once K connections have had an echo; until then each sends its first frames only (0: at once)' }),
-  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', { meta: 'SEC', default: DEFAULTS.readyTimeoutSec, help: '... or once this long has passed after the warmup' }),
+  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', { meta: 'SEC', default: DEFAULTS.readyTimeoutSec, help: '... or once this long has passed, whichever comes first' }),
   threads: integerOption('threads', { min: 1, max: 256, meta: 'T', help: 'native driver: event-loop threads, one per CPU of its taskset', defaultText: '1' }),
 } as const;
 
