@@ -54,7 +54,7 @@ export function explainRow(row: VerdictRow, cells: readonly CellSummary[]): stri
   if (!leader) return undefined;
   const costs = WHY.filter((w) => group.every((c) => Number.isFinite(med(c, w.id)))).map((w) => `${range(group.map((c) => med(c, w.id)), METRICS[w.id].format)} ${w.short}`);
   const behind = row.cells
-    .filter((v) => v.status === 'beaten' || v.status === 'missed-rate' || v.status === 'undecided')
+    .filter((v) => v.status === 'beaten' || v.status === 'behind' || v.status === 'missed-rate' || v.status === 'undecided')
     .sort((a, b) => (b.relative ?? 0) - (a.relative ?? 0))
     .flatMap((v) => {
       const c = byModel.get(v.model);

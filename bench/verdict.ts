@@ -6,8 +6,12 @@
  *   - tied, when the 90 % interval of their relative difference lies within ±margin (an equivalence test: two
  *     one-sided tests at 5 %, TOST);
  *   - beaten, when the interval lies entirely beyond the margin on the worse side;
- *   - undecided otherwise (the interval straddles a margin), with the runs it would take at the spread seen so far.
- * A row is decided when no model is undecided: it names its winner, or its tie group ("equivalent within ±m %").
+ *   - behind, when the interval lies entirely on the worse side of zero but straddles the margin: provably slower
+ *     than the leader, by about the margin (no number of runs would place it on either side of the margin itself);
+ *   - undecided otherwise (the interval reaches past zero and past a margin), with the runs it would take at the
+ *     spread seen so far.
+ * A row is decided when no model is undecided: it names its winner, or its tie group ("equivalent within ±m %"),
+ * and the models behind it.
  * Only runs that measured the server can be ranked: a cell whose client saturated is shown as such; cells that
  * errored, were skipped or interrupted, or echoed wrong bytes are never ranked. The native ceiling is a reference.
  */
@@ -15,7 +19,7 @@ import type { CellSummary } from './aggregate.js';
 import { compareSamples, mean, sampleStandardDeviation } from './stats.js';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
-export type VerdictStatus = 'winner' | 'tie' | 'beaten' | 'undecided' | 'missed-rate' | 'saturated' | 'errored' | 'skipped' | 'interrupted' | 'invalid' | 'ceiling' | 'unmeasured';
+export type VerdictStatus = 'winner' | 'tie' | 'beaten' | 'behind' | 'undecided' | 'missed-rate' | 'saturated' | 'errored' | 'skipped' | 'interrupted' | 'invalid' | 'ceiling' | 'unmeasured';
 
 /** The measure that decides a row, by workload family. */
 export interface Decider {
@@ -98,7 +102,7 @@ function relativeTo(x: number, leader: number, d: Decider): number {
  * X against the leader L: the 90 % interval of (X − L) / L, signed so that positive is better, and the decision.
  * Pure; exported for the tests and the orchestrator's allocation.
  */
-export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number): { status: 'tie' | 'beaten' | 'undecided'; interval?: [number, number]; runsNeeded?: number } {
+export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; runsNeeded?: number } {
   if (leader.length < 2 || x.length < 2) return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
   const test = compareSamples(leader, x, 0.1);
   const sign = d.better === 'higher' ? 1 : -1;
@@ -108,6 +112,7 @@ export function judgePair(leader: readonly number[], x: readonly number[], d: De
   const interval: [number, number] = [lo, hi];
   if (lo > -margin && hi < margin) return { status: 'tie', interval };
   if (hi < -margin) return { status: 'beaten', interval };
+  if (hi < 0) return { status: 'behind', interval };
   return { status: 'undecided', interval, runsNeeded: runsToDecide(leader, x, g, margin) };
 }
 
@@ -156,7 +161,7 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
   const separatedAt = pendingSeparated(out, margin);
   if (separatedAt !== undefined) {
     for (const c of out) {
-      if (c.status !== 'undecided' && c.status !== 'tie') continue;
+      if (c.status !== 'undecided' && c.status !== 'tie' && c.status !== 'behind') continue;
       c.status = tieBound(c.interval!) <= separatedAt ? 'tie' : 'beaten';
       delete c.runsNeeded;
     }
@@ -194,15 +199,15 @@ function tieBound(interval: readonly [number, number]): number {
 }
 
 /**
- * A row left undecided at ±margin only because an interval straddles the margin itself (a model ~m % behind is
- * neither provably within m nor provably beyond it, however many runs it gets) may still separate at a narrower
+ * A row whose models straddle ±margin itself (a model ~m % behind is neither provably within m nor provably beyond
+ * it, however many runs it gets: undecided, or behind when it is provably slower) may still separate at a narrower
  * margin: the largest X < margin at which every judged model's interval lies inside ±X (tied) or wholly below −X
  * (beaten). Then the row is decided at ±X — "within ±X %, and every other model beaten by more than X %" — which is
  * what the same intervals prove. Undefined when no such X exists or a model has too few runs.
  */
 function pendingSeparated(cells: readonly VerdictCell[], margin: number): number | undefined {
-  const judged = cells.filter((c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'undecided');
-  if (!judged.some((c) => c.status === 'undecided') || judged.some((c) => !c.interval)) return undefined;
+  const judged = cells.filter((c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided');
+  if (!judged.some((c) => c.status === 'undecided' || c.status === 'behind') || judged.some((c) => !c.interval)) return undefined;
   const valid = (x: number): boolean => judged.every((c) => tieBound(c.interval!) <= x || c.interval![1] < -x);
   // Candidates: each tie bound, and just under each beaten bound; the largest valid one below the margin.
   const candidates = judged.flatMap((c) => [tieBound(c.interval!), -c.interval![1] - 1e-9]).filter((x) => x > 0 && x < margin).sort((a, b) => b - a);

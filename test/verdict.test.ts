@@ -59,11 +59,33 @@ describe('verdict: decided with a margin', () => {
     expect(row.winners.sort()).toEqual(['a', 'b']);
     expect(row.decidedAt).toBeLessThan(-c.interval![1]);
     expect(row.decidedAt).toBeGreaterThanOrEqual(row.achieved!);
-    expect(winnerText(row, true)).toMatch(/^a ≈ b: equivalent within ±\d\.\d% .*every other model beaten by more; decided at ±\d\.\d%, inside ±10%/);
+    expect(winnerText(row, true)).toMatch(/^a ≈ b: equivalent within ±\d\.\d% .*every other model beaten by more than ±\d\.\d%; decided at ±\d\.\d%, inside ±10%/);
     // No narrower margin separates a model whose interval reaches past zero: still undecided.
     const wide = rowFor([...runsOf('a', a), ...runsOf('b', [100, 120, 80, 95])]);
     expect(wide.decided).toBe(false);
     expect(wide.decidedAt).toBeUndefined();
+  });
+
+  it('a model provably slower than the leader by about the margin is behind: the row is decided without it', () => {
+    const a = [100, 101, 99, 100, 100, 101, 99, 100];
+    // b's interval is about ±5 % (tied), c's about −16 % … −4 %: slower for sure, by an amount that straddles −10 %,
+    // and no narrower margin separates it from b's tie (b reaches farther from zero than c's better end).
+    const records = [...runsOf('a', a), ...runsOf('b', [108, 92, 100, 108, 92, 100, 108, 92]), ...runsOf('c', [78, 102, 90, 80, 100, 90, 79, 101])];
+    const row = rowFor(records);
+    const c = row.cells.find((x) => x.model === 'c')!;
+    expect(c.interval![1]).toBeLessThan(0);
+    expect(c.interval![0]).toBeLessThan(-0.1);
+    expect(c.interval![1]).toBeGreaterThan(-0.1);
+    expect(c.status).toBe('behind');
+    expect(c.runsNeeded).toBeUndefined();
+    expect(row.decided).toBe(true);
+    expect(row.winners.sort()).toEqual(['a', 'b']);
+    expect(winnerText(row, true)).toMatch(/c behind by \d+\.\d–\d+\.\d% \(provably slower, about the margin\)/);
+    expect(verdictCellText(c)).toMatch(/↓$/);
+    // An interval that also reaches past zero is not "behind": it may be no slower at all.
+    const open = rowFor([...runsOf('a', a), ...runsOf('c', [75, 115, 95, 80, 110, 95])]);
+    expect(open.cells.find((x) => x.model === 'c')!.status).toBe('undecided');
+    expect(open.decided).toBe(false);
   });
 
   it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {

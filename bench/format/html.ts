@@ -76,7 +76,7 @@ export function runsSpec(title: string, runs: readonly RunRecord[]): TopLevelSpe
 }
 
 function verdictHeatmap(rows: readonly VerdictRow[], models: readonly string[]): string {
-  const mark: Partial<Record<string, string>> = { winner: ' ★', tie: ' ≈', undecided: ' ?', saturated: ' client-sat', ceiling: ' ceiling', 'missed-rate': ' missed rate' };
+  const mark: Partial<Record<string, string>> = { winner: ' ★', tie: ' ≈', behind: ' ↓', undecided: ' ?', saturated: ' client-sat', ceiling: ' ceiling', 'missed-rate': ' missed rate' };
   const head = `<tr><th>workload</th>${models.map((m) => `<th>${esc(m)}</th>`).join('')}<th>decided by</th><th>winner</th></tr>`;
   const body = rows.map((row) => {
     const href = `#${workloadAnchor(row.protocol, row.workload)}`;

@@ -6,6 +6,7 @@ const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',
   tie: '≈',
   beaten: '',
+  behind: '↓',
   undecided: '?',
   'missed-rate': 'missed rate',
   saturated: 'client-sat',
@@ -24,6 +25,7 @@ export function verdictCellText(c: VerdictCell | undefined): string {
   switch (c.status) {
     case 'winner':
     case 'tie':
+    case 'behind':
     case 'undecided':
       return `${rel} ${MARK[c.status]}${dagger}`.trim();
     case 'beaten':
@@ -41,7 +43,7 @@ export function verdictLegend(margin: number): string {
   const m = `${(margin * 100).toFixed(0)}%`;
   return (
     `each model's deciding measure relative to the row's leader (1.00; throughput, or for open-loop rows the leader's p99 ÷ this model's) · ★ leader · ` +
-    `≈ tied with it: the 90% interval of the difference lies within ±${m} (TOST) · plain: beaten by more than ${m} · ? undecided: the interval straddles ±${m} · ` +
+    `≈ tied with it: the 90% interval of the difference lies within ±${m} (TOST) · plain: beaten by more than ${m} · ↓ behind: provably slower, by about ${m} (its interval straddles −${m} but not 0) · ? undecided: the interval reaches past 0 and past ±${m} · ` +
     `missed rate: an open-loop model that did not hold the rate, ranked below those that did · client-sat: the load client saturated, not ranked · ` +
     `ceiling: the native reference, not ranked · † some messages timed out · — not run (excluded by rule)`
   );
@@ -52,9 +54,11 @@ export function winnerText(row: VerdictRow, long: boolean): string {
   const m = row.decidedAt !== undefined ? `±${(row.decidedAt * 100).toFixed(1)}%` : `±${(row.margin * 100).toFixed(0)}%`;
   if (row.decided) {
     const narrower = row.decidedAt !== undefined && long ? `; decided at ${m}, inside ±${(row.margin * 100).toFixed(0)}%, where a model's interval straddled ±${(row.margin * 100).toFixed(0)}% itself` : '';
-    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}; every other model beaten by more than ${m}${narrower})` : row.winners[0]!;
+    const behind = row.cells.filter((c) => c.status === 'behind' && c.interval);
+    const others = behind.length > 0 ? `; ${behind.map((c) => `${c.model} behind by ${(-c.interval![1] * 100).toFixed(1)}–${(-c.interval![0] * 100).toFixed(1)}%`).join(', ')} (provably slower, about the margin); every other model beaten by more than ${m}` : `; every other model beaten by more than ${m}`;
+    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}${others}${narrower})` : row.winners[0]!;
     const achieved = row.achieved !== undefined ? ` (the widest 90% interval reached ±${(row.achieved * 100).toFixed(1)}%)` : '';
-    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}, every other model beaten by more${narrower}` : `${row.winners.join(' ≈ ')} (${m})`;
+    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}${others}${narrower}` : `${row.winners.join(' ≈ ')} (${m})`;
   }
   if (row.clientBound) return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
   if (row.undecided) {
