@@ -6,8 +6,12 @@
  *   - tied, when the 90 % interval of their relative difference lies within ±margin (an equivalence test: two
  *     one-sided tests at 5 %, TOST);
  *   - beaten, when the interval lies entirely beyond the margin on the worse side;
- *   - behind, when the interval lies entirely on the worse side of zero but straddles the margin: provably slower
- *     than the leader, by about the margin (no number of runs would place it on either side of the margin itself);
+ *   - behind, when it is provably slower than the leader but its interval straddles the margin: slower by about the
+ *     margin (no number of runs would place it on either side of the margin itself). "Provably slower" is judged on
+ *     a Bonferroni-widened interval (5 % one-sided over the row's k − 1 comparisons, as in Hsu's multiple
+ *     comparisons with the best): the leader is the best of k noisy means, so against each of several equal models
+ *     it looks better than it is (a full-profile row of five equal loop models named a winner "at ±0.2 %" without
+ *     it);
  *   - undecided otherwise (the interval reaches past zero and past a margin), with the runs it would take at the
  *     spread seen so far.
  * A row is decided when no model is undecided: it names its winner, or its tie group ("equivalent within ±m %"),
@@ -42,6 +46,9 @@ export interface VerdictCell {
   relative?: number;
   /** Against the leader: the 90 % interval of the relative difference (positive = better than the leader). */
   interval?: [number, number];
+  /** The better end of the interval widened for the row's comparisons with its leader (see the header): below
+   * zero, the model is provably slower than the leader. */
+  slowerBelow?: number;
   /** Undecided: about how many more runs of each of the two would decide it, at the spread seen so far. */
   runsNeeded?: number;
   /** Some messages timed out (the model kept clients waiting). */
@@ -102,18 +109,20 @@ function relativeTo(x: number, leader: number, d: Decider): number {
  * X against the leader L: the 90 % interval of (X − L) / L, signed so that positive is better, and the decision.
  * Pure; exported for the tests and the orchestrator's allocation.
  */
-export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; runsNeeded?: number } {
+export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number, comparisons = 1): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; slowerBelow?: number; runsNeeded?: number } {
   if (leader.length < 2 || x.length < 2) return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
-  const test = compareSamples(leader, x, 0.1);
   const sign = d.better === 'higher' ? 1 : -1;
-  const lo = sign > 0 ? test.changeLow : -test.changeHigh;
-  const hi = sign > 0 ? test.changeHigh : -test.changeLow;
-  const g = sign * test.change;
+  const signed = (alpha: number): [number, number, number] => {
+    const test = compareSamples(leader, x, alpha);
+    return sign > 0 ? [test.changeLow, test.changeHigh, test.change] : [-test.changeHigh, -test.changeLow, -test.change];
+  };
+  const [lo, hi, g] = signed(0.1);
+  const slowerBelow = comparisons > 1 ? signed(0.1 / comparisons)[1] : hi;
   const interval: [number, number] = [lo, hi];
-  if (lo > -margin && hi < margin) return { status: 'tie', interval };
-  if (hi < -margin) return { status: 'beaten', interval };
-  if (hi < 0) return { status: 'behind', interval };
-  return { status: 'undecided', interval, runsNeeded: runsToDecide(leader, x, g, margin) };
+  if (lo > -margin && hi < margin) return { status: 'tie', interval, slowerBelow };
+  if (hi < -margin) return { status: 'beaten', interval, slowerBelow };
+  if (slowerBelow < 0) return { status: 'behind', interval, slowerBelow };
+  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin) };
 }
 
 /** Runs per side at which the interval would fall on one side of the margin, at today's estimate and spread. */
@@ -155,8 +164,8 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     if (isReference(c)) return { ...withRel, status: 'ceiling' };
     if (!heldRate(c)) return { ...withRel, status: 'missed-rate' };
     if (c === leader) return { ...withRel, status: 'winner' };
-    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin);
-    return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
+    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin, Math.max(1, held.length - 1));
+    return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.slowerBelow !== undefined ? { slowerBelow: j.slowerBelow } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
   });
   const separatedAt = pendingSeparated(out, margin);
   if (separatedAt !== undefined) {
@@ -208,9 +217,11 @@ function tieBound(interval: readonly [number, number]): number {
 function pendingSeparated(cells: readonly VerdictCell[], margin: number): number | undefined {
   const judged = cells.filter((c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided');
   if (!judged.some((c) => c.status === 'undecided' || c.status === 'behind') || judged.some((c) => !c.interval)) return undefined;
-  const valid = (x: number): boolean => judged.every((c) => tieBound(c.interval!) <= x || c.interval![1] < -x);
+  // "Beaten by more than X" below the margin rests on the widened interval, as "behind" does (see the header).
+  const below = (c: VerdictCell): number => c.slowerBelow ?? c.interval![1];
+  const valid = (x: number): boolean => judged.every((c) => tieBound(c.interval!) <= x || below(c) < -x);
   // Candidates: each tie bound, and just under each beaten bound; the largest valid one below the margin.
-  const candidates = judged.flatMap((c) => [tieBound(c.interval!), -c.interval![1] - 1e-9]).filter((x) => x > 0 && x < margin).sort((a, b) => b - a);
+  const candidates = judged.flatMap((c) => [tieBound(c.interval!), -below(c) - 1e-9]).filter((x) => x > 0 && x < margin).sort((a, b) => b - a);
   return candidates.find(valid);
 }
 

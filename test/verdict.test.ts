@@ -88,6 +88,21 @@ describe('verdict: decided with a margin', () => {
     expect(open.decided).toBe(false);
   });
 
+  it('"provably slower" allows for the leader being the best of several noisy means (the winner\'s curse)', () => {
+    const a = [100, 110, 90, 106, 94, 100, 108, 92];
+    const c = a.map((x) => x - 7);
+    // Alone with the leader, c (about −7 %, interval ≈ −13 … −1 %) is provably slower: the row is decided.
+    const alone = rowFor([...runsOf('a', a), ...runsOf('c', c)]);
+    expect(alone.cells.find((x) => x.model === 'c')!.slowerBelow).toBeLessThan(0);
+    expect(alone.decided).toBe(true);
+    // Beside three more rivals the same pair needs more: its interval widened for four comparisons reaches past zero.
+    const crowd = rowFor([...runsOf('a', a), ...runsOf('c', c), ...['d', 'e', 'f'].flatMap((m, i) => runsOf(m, a.map((x) => x - 1 - i)))]);
+    const judged = crowd.cells.find((x) => x.model === 'c')!;
+    expect(judged.slowerBelow).toBeGreaterThan(0);
+    expect(judged.status).toBe('undecided');
+    expect(crowd.decided).toBe(false);
+  });
+
   it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {
     const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
     expect(single.decided).toBe(false);
