@@ -12,6 +12,7 @@ import type { Environment, RunRecord } from '../record.js';
 import { columnsFor, groupByWorkload, describeParams } from './table.js';
 import { latencySpec } from './charts.js';
 import { METRICS } from '../metrics.js';
+import { winnerText } from './verdict.js';
 
 export interface HtmlReportInput {
   title: string;
@@ -77,7 +78,8 @@ export function runsSpec(title: string, runs: readonly RunRecord[]): TopLevelSpe
 
 function verdictHeatmap(rows: readonly VerdictRow[], models: readonly string[]): string {
   const mark: Partial<Record<string, string>> = { winner: ' ★', tie: ' ≈', behind: ' ↓', undecided: ' ?', saturated: ' client-sat', ceiling: ' ceiling', 'missed-rate': ' missed rate' };
-  const head = `<tr><th>workload</th>${models.map((m) => `<th>${esc(m)}</th>`).join('')}<th>decided by</th><th>winner</th></tr>`;
+  // The answer first (winner, then what decided it), so it is seen without scrolling past ten model columns.
+  const head = `<tr><th>workload</th><th>winner</th><th>decided by</th>${models.map((m) => `<th>${esc(m)}</th>`).join('')}</tr>`;
   const body = rows.map((row) => {
     const href = `#${workloadAnchor(row.protocol, row.workload)}`;
     const cells = models.map((m) => {
@@ -91,8 +93,7 @@ function verdictHeatmap(rows: readonly VerdictRow[], models: readonly string[]):
       const title = `${m}: ${c.status}${interval}${c.runsNeeded !== undefined ? ` · ~${c.runsNeeded} more runs each` : ''}`;
       return `<td class="v ${c.status}"${style} title="${esc(title)}"><a href="${href}">${rel !== undefined ? rel.toFixed(2) : c.status}${esc(rel !== undefined ? (mark[c.status] ?? '') : '')}</a></td>`;
     });
-    const winner = row.winners.length > 0 ? row.winners.join(' ≈ ') : `undecided${row.leading && row.leading.length > 0 ? ` (leading: ${row.leading.join(', ')})` : ''}`;
-    return `<tr><th><a href="${href}">${esc(row.protocol === 'tcp' ? row.workload : `${row.protocol}/${row.workload}`)}</a></th>${cells.join('')}<td>${esc(row.decider.label)}</td><td>${esc(winner)}</td></tr>`;
+    return `<tr><th><a href="${href}">${esc(row.protocol === 'tcp' ? row.workload : `${row.protocol}/${row.workload}`)}</a></th><td class="winner">${esc(winnerText(row, false))}</td><td>${esc(row.decider.label)}</td>${cells.join('')}</tr>`;
   });
   return `<table class="verdict">${head}${body.join('')}</table>`;
 }
