@@ -122,18 +122,25 @@ export function judgePair(leader: readonly number[], x: readonly number[], d: De
   if (lo > -margin && hi < margin) return { status: 'tie', interval, slowerBelow };
   if (hi < -margin) return { status: 'beaten', interval, slowerBelow };
   if (slowerBelow < 0) return { status: 'behind', interval, slowerBelow };
-  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin) };
+  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin, comparisons) };
 }
 
-/** Runs per side at which the interval would fall on one side of the margin, at today's estimate and spread. */
-function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number): number | undefined {
+/**
+ * Runs per side that would decide X at today's estimate and spread: its interval falling on one side of the margin,
+ * or, for a model behind the leader, its widened interval falling below zero (behind), whichever comes first.
+ */
+function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number, comparisons: number): number | undefined {
   const base = Math.abs(mean(leader));
   const s = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
-  const gap = Math.abs(Math.abs(g) - margin);
-  if (!Number.isFinite(s) || gap < 1e-6) return undefined;
+  if (!Number.isFinite(s)) return undefined;
   const have = Math.min(leader.length, x.length);
-  for (let n = have + 1; n <= 1000; n++) if (tQuantile(0.95, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
-  return undefined;
+  const until = (gap: number, level: number): number | undefined => {
+    if (gap < 1e-6) return undefined;
+    for (let n = have + 1; n <= 1000; n++) if (tQuantile(level, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
+    return undefined;
+  };
+  const options = [until(Math.abs(Math.abs(g) - margin), 0.95), g < 0 ? until(-g, 1 - 0.05 / comparisons) : undefined].filter((n): n is number => n !== undefined);
+  return options.length > 0 ? Math.min(...options) : undefined;
 }
 
 export function verdictRow(cells: readonly CellSummary[], options: VerdictOptions): VerdictRow {
