@@ -60,7 +60,7 @@ export interface CellSummary {
   starved: number;
   /** Connections the model serves at once, when fewer than asked (from the driver's readiness gate). */
   servesAtOnce?: number;
-  /** Seconds the window waited after the warmup for connections' first answers (median over runs). */
+  /** Seconds the run waited, before its warmup, for the served connections' first answers (median over runs). */
   readyWaitSec: number;
   workers: number;
   serverCpus?: string;

@@ -280,7 +280,7 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
   if (options.warmupSec === undefined || options.windowSec === undefined) return { ...out, reason: "needs the run's warm-up and window (npm run bench passes them)", ...extra };
   const children = threadCount('children', cell);
   const seconds = est.startupCpuUs / 1e6 / usable;
-  // The window opened after the warm-up and after every served connection's first answer (the readiness wait).
+  // The window opened after every served connection's first answer (the readiness wait) and then the warm-up.
   const windowStart = options.warmupSec + (cell.readyWaitSec || 0);
   const windowEnd = windowStart + options.windowSec;
   const startup = { children, seconds, starved: seconds >= windowEnd, overCap: Math.max(0, cell.params.connections - cell.workers) };

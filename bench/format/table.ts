@@ -143,7 +143,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   const discarded = cells.reduce((n, c) => n + c.discardedRuns, 0);
   if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor or other processes took CPU during them`);
   const waited = cells.filter((c) => c.readyWaitSec >= 0.5);
-  if (waited.length > 0) notes.push(`window opened after the connections' first answers: ${waited.map((c) => `${c.model} waited ${c.readyWaitSec.toFixed(1)} s`).join(', ')}`);
+  if (waited.length > 0) notes.push(`warmup began once the served connections had answered: ${waited.map((c) => `${c.model} waited ${c.readyWaitSec.toFixed(1)} s`).join(', ')}`);
   if (notes.length > 0) lines.push(notes.join('; '));
   return lines.join('\n');
 }
