@@ -26,6 +26,7 @@ import { MODELS, type Model } from '../servers/registry.js';
 import type { CellSubject } from './run-cell.js';
 import { countSlots, runCountedPass } from './counts.js';
 import { formatRate } from '../lib/format/units.js';
+import { METRICS } from './metrics.js';
 import type { PinMode } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 
@@ -201,7 +202,9 @@ async function main(): Promise<void> {
       ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, {
         onRecord: (r) => results.append(r),
         onProgress: (r, done, total) => {
-          const what = r.status === 'ok' && r.counts ? `${Math.round(r.counts.instructions / r.counts.messages)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
+          // The metric's own value (the median window), so the progress line shows what the gate will compare.
+          const instructions = r.status === 'ok' ? METRICS.instructionsPerMsg.ofRun(r) : undefined;
+          const what = r.status === 'ok' && r.counts && instructions !== undefined ? `${Math.round(instructions)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
           err.write(`[counted ${done}/${total}] ${r.workload} · ${r.model} · run ${r.run + 1}: ${what}\n`);
         },
       })),
