@@ -129,7 +129,7 @@ static const char USAGE[] =
     "  --timeout MS              a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")\n"
     "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
     "  --ready-connections K     warm up and measure only once K connections have had an echo (default 0)\n"
-    "  --ready-timeout SEC       ... or once this long has passed after the warmup (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n"
+    "  --ready-timeout SEC       ... or once this long has passed, whichever comes first (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n"
     "  --window-frames K         counted windows instead of one timed window: after the warmup the driver goes quiet\n"
     "                            (nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
     "                            frames this window) then runs one window of exactly K frames per connection, quiet\n"
