@@ -24,10 +24,11 @@ import { prepareBase } from './against.js';
 import { comparisonPlanner, verdictPlanner } from './plan.js';
 import { MODELS, type Model } from '../servers/registry.js';
 import type { CellSubject } from './run-cell.js';
-import { countSlots, runCountedPass } from './counts.js';
+import { countSlots, runCountedPass, runCountJobs } from './counts.js';
+import { cellsToConfirm, confirmationJobs, CONFIRM_PROCESSES } from './confirm.js';
 import { formatRate } from '../lib/format/units.js';
 import { METRICS } from './metrics.js';
-import type { PinMode } from './record.js';
+import type { PinMode, RunRecord } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 
 
@@ -198,17 +199,22 @@ async function main(): Promise<void> {
   if (settings.countRuns > 0 && !stopper.signal.aborted) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
     err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`);
-    records.push(
-      ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, {
-        onRecord: (r) => results.append(r),
-        onProgress: (r, done, total) => {
-          // The metric's own value (the median window), so the progress line shows what the gate will compare.
-          const instructions = r.status === 'ok' ? METRICS.instructionsPerMsg.ofRun(r) : undefined;
-          const what = r.status === 'ok' && r.counts && instructions !== undefined ? `${Math.round(instructions)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
-          err.write(`[counted ${done}/${total}] ${r.workload} · ${r.model} · run ${r.run + 1}: ${what}\n`);
-        },
-      })),
-    );
+    const hooks = (what: string) => ({
+      onRecord: (r: RunRecord) => results.append(r),
+      onProgress: (r: RunRecord, done: number, total: number) => {
+        // The metric's own value (the median window), so the progress line shows what the gate will compare.
+        const instructions = r.status === 'ok' ? METRICS.instructionsPerMsg.ofRun(r) : undefined;
+        const line = r.status === 'ok' && r.counts && instructions !== undefined ? `${Math.round(instructions)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
+        err.write(`[${what} ${done}/${total}] ${r.workload} · ${r.model}${r.side ? ` (${r.side})` : ''} · run ${r.run + 1}: ${line}\n`);
+      },
+    });
+    records.push(...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, hooks('counted'))));
+    // Both sides counted: a change beyond a threshold is confirmed in fresh processes before the gate believes it.
+    const confirm = base && !stopper.signal.aborted ? cellsToConfirm(records) : new Set<string>();
+    if (confirm.size > 0) {
+      err.write(`confirming ${confirm.size} cell(s) whose counts changed beyond their threshold (${[...confirm].join(', ')}): ${CONFIRM_PROCESSES} processes a side, judged by their medians\n`);
+      records.push(...(await runCountJobs(confirmationJobs(groups, records, confirm), { cpus, signal: stopper.signal }, hooks('confirming'))));
+    }
   }
   const interrupted = stoppedBy !== undefined;
   const stopNote = interrupted

@@ -409,7 +409,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
 }
 
 /** One counted run to do. */
-interface CountJob {
+export interface CountJob {
   group: WorkloadGroup;
   subject: CellSubject;
   run: number;
@@ -423,13 +423,15 @@ export interface CountPassOptions {
   signal?: AbortSignal;
 }
 
+type CountHooks = { onRecord(r: RunRecord): void; onProgress?(r: RunRecord, done: number, total: number): void };
+
 /**
  * The counted pass: every cell of every group (ceiling rows aside) counted `runs` times, a fresh server process each,
  * as many cells at once as there are CPUs in `cpus`. A cell that cannot be counted gets one skipped record that says
  * why, never silence.
  */
-export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountPassOptions, hooks: { onRecord(r: RunRecord): void; onProgress?(r: RunRecord, done: number, total: number): void }): Promise<RunRecord[]> {
-  const records: RunRecord[] = [];
+export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountPassOptions, hooks: CountHooks): Promise<RunRecord[]> {
+  const skipped: RunRecord[] = [];
   const jobs: CountJob[] = [];
   for (let run = 0; run < o.runs; run++) {
     for (const group of groups) {
@@ -438,7 +440,7 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
         if (excluded) {
           if (run === 0) {
             const r = skippedCount(subject, group, excluded);
-            records.push(r);
+            skipped.push(r);
             hooks.onRecord(r);
           }
           continue;
@@ -447,6 +449,12 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
       }
     }
   }
+  return [...skipped, ...(await runCountJobs(jobs, o, hooks))];
+}
+
+/** Counted runs, `countSlots` at a time, each server pinned round-robin to `o.cpus`. */
+export async function runCountJobs(jobs: readonly CountJob[], o: Omit<CountPassOptions, 'runs'>, hooks: CountHooks): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
   let next = 0;
   let done = 0;
   const worker = async (cpu: string): Promise<void> => {
@@ -461,7 +469,7 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
   };
   // Counts do not care who else runs: more cells at once than CPUs (each server pinned round-robin) only fill the
   // gaps while another cell's windows are zeroed and dumped.
-  const slots = countSlots(o.cpus.length);
+  const slots = Math.min(countSlots(o.cpus.length), Math.max(1, jobs.length));
   await Promise.all(Array.from({ length: slots }, (_, i) => worker(o.cpus[i % o.cpus.length]!)));
   return records;
 }

@@ -232,6 +232,18 @@ describe('counts in the gate', () => {
     expect(gateFails(split, false).fails).toBe(true);
   });
 
+  it('three counted processes a side are judged by their medians: one process at a level of its own moves nothing, a change in every process fails', () => {
+    const counted = (values: number[]) => values.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 1000, run, instructionsPerMsg: v }));
+    const base = counted([13_760, 13_790, 13_775]);
+    // The A/A case measured here: one head process 3.5 % high in every window; its mean would be +1.2 %, its median is not moved.
+    const outlier = rowOf(compareSuites(base, counted([14_250, 13_770, 13_800]), opts), 'instructionsPerMsg');
+    expect(outlier).toMatchObject({ verdict: 'same', counted: true, current: 13_800 });
+    expect(outlier.note).toMatch(/median of 3 counted processes a side/);
+    const real = rowOf(compareSuites(base, counted([14_120, 14_100, 14_600]), opts), 'instructionsPerMsg'); // +2.4 %
+    expect(real.verdict).toBe('regression');
+    expect(real.change).toBeCloseTo(14_120 / 13_775 - 1, 6);
+  });
+
   it('an extra write per message shows in syscalls/msg and fails the gate without any instruction count', () => {
     const base = [2.0, 1.98, 2.02, 2.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
     const more = [3.0, 2.97, 3.02, 3.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
