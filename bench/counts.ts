@@ -1,8 +1,8 @@
 /**
  * Counts that no neighbour moves (npm run bench -- --counts): a cell's server runs under valgrind's callgrind with
  * its whole process tree traced, and the native driver runs windows of exactly K frames per connection, each between
- * two quiet points (nothing in flight). Counters are zeroed at the first quiet point and read at every next one, so
- * the difference of two readings is what the server executed for exactly that window's messages: instructions per message, summed over
+ * two quiet points (nothing in flight). Counters are zeroed at the first quiet point and dumped at every next one, so
+ * each dump holds what the server executed for exactly that window's messages: instructions per message, summed over
  * every process of the tree (threads are inside their process). Windows are run until the count per message has
  * settled (the JIT warming up, measured per model), then `windows` more are the run's count.
  *
@@ -10,7 +10,7 @@
  * count says nothing about time: a counted run is never a timed one.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -73,7 +73,7 @@ export const COUNTING = {
    * messages, but which worker gets which connection depends on timing (worker-threads' cpu cell counted 43.9k and
    * 77.2k per message in two processes with two threads, one of them never warm). */
   workers: 1,
-  /** Counted cells at a time per CPU: a traced server is idle while its windows are read, so a second one fills the gap. */
+  /** Counted cells at a time per CPU: a traced server is idle while its windows are dumped, so a second one fills the gap. */
   cellsPerCpu: 1.5,
   /** A frame unanswered this long under valgrind is a timeout (starting a traced Node child takes ~10 s). */
   timeoutMs: 120_000,
@@ -134,53 +134,20 @@ export function dumpInstructions(text: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Dumps every counted process of the tree under `root` and sums what the dumps written since `seen` hold: the
+ * instructions the tree executed since the last dump (or zeroing), and from how many processes.
+ */
+export async function dumpTree(root: number, dir: string, seen: Set<string>): Promise<{ instructions: number; processes: Set<string> }> {
+  const pids = await control(root, '-d');
+  await awaitDumps(dir, seen, pids);
+  return newDumps(dir, seen);
+}
+
 /** Forgets the dumps written so far (exit dumps of processes that ended earlier) and zeroes the tree's counters. */
 export async function zeroTree(root: number, dir: string, seen: Set<string>): Promise<void> {
-  for (const f of readdirSync(dir)) seen.add(f);
+  newDumps(dir, seen);
   await control(root, '-z');
-}
-
-/** The instructions (Ir) a `callgrind_control -e` report holds, summed over its threads; undefined without totals. */
-export function statusInstructions(text: string): number | undefined {
-  const at = text.indexOf('Totals:');
-  if (at < 0) return undefined;
-  let sum = 0;
-  for (const m of text.slice(at).matchAll(/^\s*Th\s+\d+\s+([\d,]+)/gm)) sum += Number(m[1]!.replaceAll(',', ''));
-  return sum;
-}
-
-/**
- * The tree's counters since they were zeroed, read without a dump (`callgrind_control -e`: 0.14 s a process here,
- * against 0.41 s and a 2 MB file for `-d`, and the traced process paused while it writes): each window is the
- * difference of two readings. A process that ended meanwhile left its exit dump, which holds its whole count since the
- * zeroing. `last` keeps the previous reading per process.
- */
-export async function readTree(root: number, dir: string, seen: Set<string>, last: Map<string, number>): Promise<{ instructions: number; processes: Set<string> }> {
-  const now = new Map<string, number>();
-  await Promise.all(
-    (await treePids(root)).map(async (pid) => {
-      try {
-        const { stdout } = await run('callgrind_control', ['-e', String(pid)], { timeout: 60_000 });
-        const total = statusInstructions(stdout);
-        if (total !== undefined) now.set(String(pid), total);
-      } catch {
-        // not a valgrind process, or one exiting: its exit dump holds its count
-      }
-    }),
-  );
-  for (const f of readdirSync(dir)) {
-    if (seen.has(f) || !f.startsWith('cg.')) continue;
-    seen.add(f);
-    const pid = f.split('.')[1]!;
-    if (!now.has(pid)) now.set(pid, dumpInstructions(readFileSync(path.join(dir, f), 'utf8')));
-  }
-  let instructions = 0;
-  for (const [pid, total] of now) instructions += total - (last.get(pid) ?? 0);
-  const lost = [...last.keys()].filter((pid) => !now.has(pid) && existsSync(`/proc/${pid}`));
-  if (lost.length > 0) throw new Error(`lost the count of process(es) ${lost.join(', ')}: callgrind_control could not read them`);
-  for (const pid of [...last.keys()]) if (!now.has(pid)) last.delete(pid);
-  for (const [pid, total] of now) last.set(pid, total);
-  return { instructions, processes: new Set(now.keys()) };
 }
 
 /**
@@ -202,6 +169,19 @@ interface Window {
   processes: number;
   errors: ErrorCounts;
   seconds: number;
+}
+
+/** The dump files written since `seen`, summed (a process that exited wrote its last dump on its way out). */
+function newDumps(dir: string, seen: Set<string>): { instructions: number; processes: Set<string> } {
+  let instructions = 0;
+  const processes = new Set<string>();
+  for (const f of readdirSync(dir)) {
+    if (seen.has(f) || !f.startsWith('cg.')) continue;
+    seen.add(f);
+    instructions += dumpInstructions(readFileSync(path.join(dir, f), 'utf8'));
+    processes.add(f.split('.')[1]!);
+  }
+  return { instructions, processes };
 }
 
 /** Read- and write-like syscalls (syscr + syscw of /proc/PID/io) of every process of the tree, summed. */
@@ -226,8 +206,8 @@ async function treePids(root: number): Promise<number[]> {
   }
 }
 
-/** Zero (-z) every counted process of the tree; returns the pids it reached. */
-async function control(root: number, op: '-z'): Promise<number[]> {
+/** Zero (-z) or dump (-d) every counted process of the tree; returns the pids it reached. */
+async function control(root: number, op: '-z' | '-d'): Promise<number[]> {
   const pids = await treePids(root);
   const reached: number[] = [];
   await Promise.all(
@@ -241,6 +221,16 @@ async function control(root: number, op: '-z'): Promise<number[]> {
     }),
   );
   return reached;
+}
+
+/** Waits until the dump files of `pids` are all there (callgrind writes them shortly after the command). */
+async function awaitDumps(dir: string, seen: Set<string>, pids: readonly number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const files = readdirSync(dir).filter((f) => !seen.has(f));
+    if (pids.every((p) => files.some((f) => f.startsWith(`cg.${p}.`) || f === `cg.${p}`))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -341,7 +331,7 @@ function sumErrors(a: ErrorCounts, b: Partial<ErrorCounts>): ErrorCounts {
 
 /**
  * The window protocol with the driver (tcp-load --window-frames): at its first quiet point every process is zeroed;
- * each window ends quiet and is read. Warm windows size K (about COUNTING.windowSec each) and run until the count
+ * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
  * per message settles; then COUNTING.windows counted ones.
  */
 async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, S: CountSchedule, signal: AbortSignal | undefined) {
@@ -368,7 +358,6 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
   try {
     await next('CONBENCH_QUIET ');
     await zeroTree(serverPid, dir, seen); // exit dumps of processes that ended while the server started: not the window's
-    const last = new Map<string, number>();
     let settledNow = false;
     let syscallsAtStart: number | undefined;
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
@@ -378,8 +367,8 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
       send(`go ${windowFrames}`);
       const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
       if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
-      const reading = await readTree(serverPid, dir, seen, last);
-      const window: Window = { messages: w.messages, instructions: reading.instructions, processes: reading.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
+      const dumped = await dumpTree(serverPid, dir, seen);
+      const window: Window = { messages: w.messages, instructions: dumped.instructions, processes: dumped.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
       if (window.messages === 0) throw new Error('a window verified no message');
       if (settledNow) counted.push(window);
       else {
@@ -479,7 +468,7 @@ export async function runCountJobs(jobs: readonly CountJob[], o: Omit<CountPassO
     }
   };
   // Counts do not care who else runs: more cells at once than CPUs (each server pinned round-robin) only fill the
-  // gaps while another cell's windows are zeroed and read.
+  // gaps while another cell's windows are zeroed and dumped.
   const slots = Math.min(countSlots(o.cpus.length), Math.max(1, jobs.length));
   await Promise.all(Array.from({ length: slots }, (_, i) => worker(o.cpus[i % o.cpus.length]!)));
   return records;
