@@ -218,7 +218,7 @@ export function compareMetric(
   // A count of a counted process is a measurement of exact windows, not a sample of noise: fresh processes repeat
   // within a few per cent (docs/counts.md), and the threshold (1.5 × that spread, at least 2 %) is the test. Each side
   // is its processes' median, so with three a side (the gate's confirmation of a change, see bench/confirm.ts) one
-  // process at a level of its own moves nothing. So is one counted run a side, the common case.
+  // process at a level of its own moves nothing; one counted run a side, the common case, is judged the same way.
   if (countRule && (counted || base.length < 2 || cur.length < 2) && base.length > 0 && cur.length > 0) {
     const [b, c] = [median(base), median(cur)];
     const change = b > 0 ? (c - b) / b : NaN;
