@@ -19,7 +19,7 @@ import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling
 import { saveBaseline } from './report.js';
 import { measuredCapacities } from './capacities.js';
 import type { Workload } from './workloads.js';
-import { renderSuite, splitSides } from './render.js';
+import { renderSuite } from './render.js';
 import { prepareBase } from './against.js';
 import { comparisonPlanner, verdictPlanner } from './plan.js';
 import { MODELS, type Model } from '../servers/registry.js';
@@ -28,7 +28,7 @@ import { countSlots, runCountedPass, runCountJobs } from './counts.js';
 import { cellsToConfirm, confirmationJobs, CONFIRM_PROCESSES } from './confirm.js';
 import { formatRate } from '../lib/format/units.js';
 import { METRICS } from './metrics.js';
-import type { PinMode, RunRecord } from './record.js';
+import { splitSides, type PinMode, type RunRecord } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
 
 

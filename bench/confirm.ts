@@ -7,10 +7,9 @@
  * message, and failed the session against its 2 % threshold (docs/counts.md).
  */
 import { runGate } from './gate.js';
-import { splitSides } from './render.js';
-import { countExclusion, type CountJob } from './counts.js';
+import type { CountJob } from './counts.js';
 import { instructionRuns } from './aggregate.js';
-import type { RunRecord } from './record.js';
+import { splitSides, type RunRecord } from './record.js';
 import type { WorkloadGroup } from './orchestrator.js';
 
 /** Counted processes a side once a cell's first pair differed beyond its threshold. */
@@ -34,7 +33,6 @@ export function confirmationJobs(groups: readonly WorkloadGroup[], records: read
   for (const group of groups) {
     for (const subject of group.subjects) {
       if (!cells.has(`${group.workload.name}/${subject.name}`)) continue;
-      if (countExclusion(group.workload, { name: subject.name, runtime: subject.reference ? 'native' : 'node' })) continue;
       const mine = records.filter((r) => r.workload === group.workload.name && r.model === subject.name && r.side === subject.side);
       const ok = instructionRuns(mine).length;
       const nextRun = Math.max(-1, ...mine.map((r) => r.run)) + 1;

@@ -176,6 +176,12 @@ export function cellKey(r: Pick<RunRecord, 'workload' | 'model' | 'side'> & { pa
   return `${r.params.protocol}/${r.workload}/${r.model}${r.side ? `@${r.side}` : ''}`;
 }
 
+/** An --against suite's records, base and head, each without its side (so their cells match). */
+export function splitSides(records: readonly RunRecord[]): [RunRecord[], RunRecord[]] {
+  const strip = (side: 'base' | 'head'): RunRecord[] => records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
+  return [strip('base'), strip('head')];
+}
+
 /** Records of the load driver's own ceiling (not a model) are named "ceiling:<server>". */
 export const CEILING_PREFIX = 'ceiling:';
 

@@ -6,7 +6,7 @@
  */
 import { summarizeRecords, type CellSummary } from './aggregate.js';
 import { applyDriverCeiling } from './ceiling.js';
-import { isCeiling, isOk, type RunRecord } from './record.js';
+import { isCeiling, isOk, splitSides, type RunRecord } from './record.js';
 import type { ResultsDir } from './results-dir.js';
 
 /** Where a render writes: a suite's folder (its root also holds the micro runs the cost model reads). */
@@ -38,12 +38,6 @@ export interface RenderOptions {
   charts: boolean;
   /** The regression gate's result, printed last and written as compare.txt/.md/.json. */
   gate?: { result: GateResult; thresholdPercent: number; heading: string };
-}
-
-/** An --against suite's records, base and head, each without its side (so their cells match). */
-export function splitSides(records: readonly RunRecord[]): [RunRecord[], RunRecord[]] {
-  const strip = (side: 'base' | 'head'): RunRecord[] => records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
-  return [strip('base'), strip('head')];
 }
 
 /** The suite's cells in display order: each workload's models, ceiling rows last, rows near the ceiling marked. */

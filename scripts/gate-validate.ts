@@ -18,7 +18,7 @@ import { DEFAULTS } from '../lib/defaults.js';
 import { helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
 import { newSuiteId, readRecords } from '../bench/results-dir.js';
-import { splitSides } from '../bench/render.js';
+import { splitSides } from '../bench/record.js';
 import { runGate, type GateResult } from '../bench/gate.js';
 import { timedRuns, instructionRuns } from '../bench/aggregate.js';
 import { samplesOf, METRICS, type MetricId } from '../bench/metrics.js';

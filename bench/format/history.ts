@@ -4,8 +4,7 @@ import { changePoints } from '../history.js';
 import { instructionRuns, timedRuns } from '../aggregate.js';
 import { METRICS, samplesOf, type MetricId } from '../metrics.js';
 import { COUNT_THRESHOLDS } from '../compare.js';
-import { cellKey, type RunRecord } from '../record.js';
-import { splitSides } from '../render.js';
+import { cellKey, splitSides, type RunRecord } from '../record.js';
 
 const HISTORY_METRICS: readonly MetricId[] = ['instructionsPerMsg', 'syscallsPerMsg', 'cpuPerMsg', 'throughput'];
 

@@ -470,6 +470,13 @@ static void fail_conn(struct conn *c, const char *what, int err) {
   close_conn(c, RECONNECT_DELAY_NS);
 }
 
+/* Sends what is queued; a write error fails the connection. Returns whether it is still open. */
+static bool flush_writes(struct conn *c) {
+  int rc = pump_writes(c);
+  if (rc < 0) fail_conn(c, "write", -rc);
+  return rc >= 0;
+}
+
 /* A whole echoed frame has arrived: verify, time, and (closed loop) send the next one. */
 static void complete_frame(struct conn *c, int64_t now) {
   struct worker *w = c->w;
@@ -556,8 +563,7 @@ static void on_connected(struct conn *c) {
     int64_t now = now_ns();
     for (unsigned i = 0; i < opt.in_flight && take_budget(c); i++) enqueue(c, now, 0);
   }
-  int rc = pump_writes(c);
-  if (rc < 0) fail_conn(c, "write", -rc);
+  flush_writes(c);
 }
 
 static void on_readable(struct conn *c) {
@@ -581,8 +587,7 @@ static void on_readable(struct conn *c) {
       return;
     }
   }
-  int rc = pump_writes(c);
-  if (rc < 0) fail_conn(c, "write", -rc);
+  flush_writes(c);
 }
 
 static void on_event(struct conn *c, uint32_t events) {
@@ -591,8 +596,7 @@ static void on_event(struct conn *c, uint32_t events) {
   } else if (c->state == OPEN) {
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c); /* read first: an error shows up as a failed read */
     if (c->state == OPEN && (events & EPOLLOUT)) {
-      int rc = pump_writes(c);
-      if (rc < 0) fail_conn(c, "write", -rc);
+      flush_writes(c);
     }
   }
 }
@@ -618,11 +622,7 @@ static int64_t send_due(struct worker *w, int64_t now) {
       queued = true;
     }
     if (queued) {
-      int rc = pump_writes(c);
-      if (rc < 0) {
-        fail_conn(c, "write", -rc);
-        continue;
-      }
+      if (!flush_writes(c)) continue;
     }
     int64_t at = started_ns + (int64_t)(((double)c->scheduled + c->phase_offset) * interval);
     if (at < next) next = at;
@@ -677,8 +677,7 @@ static void counted_window_turn(struct worker *w) {
       c->budget = atomic_load_explicit(&window_budget, memory_order_relaxed);
       if (c->state == OPEN && opt.pattern == PERSISTENT) {
         for (unsigned k = 0; k < opt.in_flight && take_budget(c); k++) enqueue(c, now, 0);
-        int rc = pump_writes(c);
-        if (rc < 0) fail_conn(c, "write", -rc);
+        flush_writes(c);
       } else if (c->state == IDLE) {
         start_connect(c);
       }
@@ -699,8 +698,7 @@ static void release_ramp(struct worker *w) {
     struct conn *c = &w->conns[i];
     if (c->state != OPEN) continue;
     while (c->ring.len < opt.in_flight && enqueue(c, now, 0)) {}
-    int rc = pump_writes(c);
-    if (rc < 0) fail_conn(c, "write", -rc);
+    flush_writes(c);
   }
 }
 
