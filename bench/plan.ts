@@ -8,7 +8,7 @@
  */
 import { summarizeRecords } from './aggregate.js';
 import { verdictRow } from './verdict.js';
-import { compareSuites } from './compare.js';
+import { compareSuites, METRICS } from './compare.js';
 import { MODEL_COUNT_RULES } from './gate.js';
 import type { Planner, WorkloadGroup } from './orchestrator.js';
 import type { RunRecord } from './record.js';
@@ -32,13 +32,19 @@ export function verdictPlanner(o: { references: readonly string[]; margin: numbe
     });
 }
 
-/** For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first. */
+/**
+ * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first. A timing
+ * row too noisy to gate ("unstable") gets runs too: in one session more runs of both sides narrow it, where a saved
+ * baseline could not be measured again (measured: event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was
+ * left there with 5 of its 10 runs unspent while a +32 % regression passed).
+ */
 export function comparisonPlanner(o: { thresholdPercent: number; reference?: string }): Planner {
   return (groups, runsOf) =>
     groups.flatMap((g) => {
       const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
       const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES, ...(o.reference ? { reference: o.reference } : {}) });
-      return report.inconclusive.flatMap((row) => {
+      const noisyTiming = report.unstable.filter((row) => METRICS[row.metric].kind === 'timing');
+      return [...report.inconclusive, ...noisyTiming].flatMap((row) => {
         const n = Math.min(row.nBaseline, row.nCurrent);
         return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
       });

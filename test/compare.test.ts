@@ -98,6 +98,16 @@ describe('baseline comparison, metric by metric', () => {
     expect(pickReference(withRef, runsOf('a', [1]), ['native-epoll'])).toBeUndefined();
   });
 
+  it('a significant change estimated below the threshold is not "same" while its interval reaches past it', () => {
+    const base = [100, 104, 96, 102, 98];
+    const cpu = (scale: number) => base.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }));
+    const row = rowOf(compareSuites(cpu(1), cpu(1.08), opts), 'cpuPerMsg');
+    expect(row.pValue).toBeLessThan(0.05);
+    expect(row.changeHigh).toBeGreaterThan(0.1);
+    expect(row.verdict).toBe('inconclusive');
+    expect(rowOf(compareSuites(cpu(1), cpu(1.04), opts), 'cpuPerMsg').verdict).toBe('same');
+  });
+
   it('warns when the baseline ran on another machine or Node version', () => {
     const report = compareSuites(runs([100, 101, 99]), runs([100, 101, 99], 90, { env: { node: 'v22.0.0', hostname: 'other' } }), opts);
     expect(report.environmentWarnings.join('\n')).toMatch(/another machine/);
@@ -130,6 +140,14 @@ describe('a baseline too noisy to gate', () => {
     expect(report.unstable).toHaveLength(1);
     expect(report.regressions).toHaveLength(0);
     expect(gateFails(report, false)).toMatchObject({ fails: true, why: expect.stringMatching(/nothing was gated/) });
+  });
+
+  it('is still a regression when the whole interval of the change lies beyond the threshold', () => {
+    const report = compareSuites(suite(noisyCpu), suite(noisyCpu, 1.6), opts);
+    const cpu = rowOf(report, 'cpuPerMsg');
+    expect(cpu.changeLow).toBeGreaterThan(0.1);
+    expect(cpu).toMatchObject({ verdict: 'regression', note: expect.stringMatching(/whole 95% interval lies beyond 10.0%, although the baseline alone is ±1\d\.\d%/) });
+    expect(rowOf(compareSuites(suite(noisyCpu, 1.6), suite(noisyCpu), opts), 'cpuPerMsg').verdict).toBe('improvement');
   });
 
   it('leaves the other cells gated, and the decision names what it did not gate', () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
-import { noPlanner, verdictPlanner } from '../bench/plan.js';
+import { comparisonPlanner, noPlanner, verdictPlanner } from '../bench/plan.js';
 import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
 import { fakeRecord } from './helpers/records.js';
@@ -76,6 +76,18 @@ describe('adaptive runs go where a comparison is undecided', () => {
     });
     const runs = order.filter((x) => x.includes('@'));
     expect(runs).toEqual(['a@base', 'a@head', 'b@base', 'b@head', 'b@head', 'b@base', 'a@head', 'a@base']);
+  });
+
+  it('--against: a timing row too noisy to gate keeps getting runs of both sides until the budget, not only while inconclusive', async () => {
+    // Server CPU of identical code spread ±12 % a run (fork-per-connection's echo measured so): unstable after 5 runs.
+    const noisyCpu = [70, 82, 71, 79, 61, 65, 58];
+    const subjects = [subject('a', 'base'), subject('a', 'head')];
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const records = await runSuite([g], { minRuns: 3, maxRuns: 8 }, { onRecord: () => {} }, comparisonPlanner({ thresholdPercent: 10 }), async (s, _w, run) =>
+      fakeRecord({ model: s.name, msgsPerSec: 100, run, serverCpuPercent: noisyCpu[run % noisyCpu.length]!, saturated: true, side: s.side! }),
+    );
+    expect(records.filter((r) => r.side === 'base')).toHaveLength(8);
+    expect(records.filter((r) => r.side === 'head')).toHaveLength(8);
   });
 
   it('a planner that wants one side of a pair gets both', async () => {
