@@ -81,13 +81,16 @@ describe('adaptive runs go where a comparison is undecided', () => {
   it('--against: a timing row too noisy to gate keeps getting runs of both sides until the budget, not only while inconclusive', async () => {
     // Server CPU of identical code spread ±12 % a run (fork-per-connection's echo measured so): unstable after 5 runs.
     const noisyCpu = [70, 82, 71, 79, 61, 65, 58];
-    const subjects = [subject('a', 'base'), subject('a', 'head')];
+    const subjects = [subject('a', 'base'), subject('a', 'head'), subject('ref', 'base'), subject('ref', 'head')];
     const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
-    const records = await runSuite([g], { minRuns: 3, maxRuns: 8 }, { onRecord: () => {} }, comparisonPlanner({ thresholdPercent: 10 }), async (s, _w, run) =>
-      fakeRecord({ model: s.name, msgsPerSec: 100, run, serverCpuPercent: noisyCpu[run % noisyCpu.length]!, saturated: true, side: s.side! }),
+    const records = await runSuite([g], { minRuns: 3, maxRuns: 8 }, { onRecord: () => {} }, comparisonPlanner({ thresholdPercent: 10, reference: 'ref' }), async (s, _w, run) =>
+      // The reference's own rows are steady (decided at once): only the rule below can give it runs.
+      fakeRecord({ model: s.name, msgsPerSec: 100, run, serverCpuPercent: s.name === 'ref' ? 50 : noisyCpu[run % noisyCpu.length]!, saturated: true, side: s.side! }),
     );
-    expect(records.filter((r) => r.side === 'base')).toHaveLength(8);
-    expect(records.filter((r) => r.side === 'head')).toHaveLength(8);
+    const n = (model: string, side: string): number => records.filter((r) => r.model === model && r.side === side).length;
+    expect([n('a', 'base'), n('a', 'head')]).toEqual([8, 8]);
+    // The throughput reference runs in every round its cell does, so a run's nearest reference run is near in time.
+    expect([n('ref', 'base'), n('ref', 'head')]).toEqual([8, 8]);
   });
 
   it('a planner that wants one side of a pair gets both', async () => {
