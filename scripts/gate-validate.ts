@@ -91,7 +91,8 @@ function runSession(clone: string, args: string[]): Promise<number> {
     child.once('exit', (code, signal) => {
       current = undefined;
       // 1 is the gate failing: a result, judged from the records, not an error.
-      if (code === 0 || code === 1) resolve((performance.now() - started) / 1000);
+      // Stopped by us (SIGINT/SIGTERM): the trials done so far are still summarized below.
+      if (code === 0 || code === 1 || stopping) resolve((performance.now() - started) / 1000);
       else reject(new Error(`bench ${signal ? `stopped by ${signal}` : `exited ${code}`}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
