@@ -52,7 +52,8 @@ const USAGE = helpText(
 
 interface Judged {
   trial: number;
-  aa: { fails: boolean; decision: string };
+  /** `regression`: the gate named a regression in identical code (a wrong answer, not only an undecided one). */
+  aa: { fails: boolean; regression: boolean; decision: string };
   ab: { detected: boolean; fails: boolean; decision: string; caughtBy: string[] };
   /** The same runs judged as a saved baseline would be: this trial's head against the previous trial's base. */
   saved?: { aaFails: boolean; abDetected: boolean };
@@ -136,7 +137,7 @@ function judge(dir: string, trial: number, previousBase: RunRecord[] | undefined
     base: aaBase,
     judged: {
       trial,
-      aa: { fails: aa.fails, decision: aa.decision },
+      aa: { fails: aa.fails, regression: aa.report.regressions.length > 0, decision: aa.decision },
       ab: { detected: ab.report.regressions.length > 0, fails: ab.fails, decision: ab.decision, caughtBy: [...new Set(ab.report.regressions.map((r) => METRICS[r.metric].label))] },
       ...(saved ? { saved } : {}),
       changes: changesOf(abBase, abHead),
@@ -234,6 +235,7 @@ async function main(): Promise<void> {
     patch: v.patch,
     thresholdPercent: v.thresholdPercent,
     falseAlarmRate: rate(judged.filter((j) => j.aa.fails).length, n),
+    falseRegressionRate: rate(judged.filter((j) => j.aa.regression).length, n),
     detectionRate: rate(judged.filter((j) => j.ab.detected).length, n),
     savedBaseline: { falseAlarmRate: rate(withSaved.filter((j) => j.saved!.aaFails).length, withSaved.length), detectionRate: rate(withSaved.filter((j) => j.saved!.abDetected).length, withSaved.length) },
     meanChange: Object.fromEntries((['cpuPerMsg', 'instructionsPerMsg', 'syscallsPerMsg'] as MetricId[]).map((id) => [id, meanOf(judged.flatMap((j) => (j.changes[id] !== undefined ? [j.changes[id]!] : [])))])),
@@ -246,6 +248,7 @@ async function main(): Promise<void> {
     [
       `gate:validate — ${n} trial(s)${v.from !== undefined ? ` judged again from ${out}` : ` with ${v.patch}`}; timing threshold ${v.thresholdPercent}%`,
       `${'in-session gate (--against), false alarms (A/A):'.padEnd(56)} ${summary.falseAlarmRate}`,
+      `${'  of which a regression named (the rest undecided):'.padEnd(56)} ${summary.falseRegressionRate}`,
       `${'in-session gate (--against), detections (A/B):'.padEnd(56)} ${summary.detectionRate}`,
       `${'saved-baseline gate (earlier suite), false alarms:'.padEnd(56)} ${summary.savedBaseline.falseAlarmRate}`,
       `${'saved-baseline gate (earlier suite), detections:'.padEnd(56)} ${summary.savedBaseline.detectionRate}`,
