@@ -129,7 +129,9 @@ describe('a baseline too noisy to gate', () => {
   // CPU µs/msg of seven runs spread ±12 % (as fork-per-connection's echo measured): an identical rerun could not be
   // shown within 10 %, whatever it measures.
   const noisyCpu = [70, 82, 71, 79, 61, 65, 58];
-  const suite = (cpus: number[], scale = 1) => cpus.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }));
+  // Each call is a suite of its own (a saved baseline and a later suite) unless given the same id (one session).
+  let suites = 0;
+  const suite = (cpus: number[], scale = 1, suiteId = `suite-${++suites}`) => cpus.map((c, run) => ({ ...fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }), suiteId }));
 
   it('is unstable, shown with its change and the runs it would take, and not gated', () => {
     const report = compareSuites(suite(noisyCpu), suite(noisyCpu, 1.25), opts);
@@ -148,6 +150,16 @@ describe('a baseline too noisy to gate', () => {
     expect(cpu.changeLow).toBeGreaterThan(0.1);
     expect(cpu).toMatchObject({ verdict: 'regression', note: expect.stringMatching(/whole 95% interval lies beyond 10.0%, although the baseline alone is ±1\d\.\d%/) });
     expect(rowOf(compareSuites(suite(noisyCpu, 1.6), suite(noisyCpu), opts), 'cpuPerMsg').verdict).toBe('improvement');
+  });
+
+  it('in one session (both sides interleaved) a significant change beyond the threshold is a regression however noisy the baseline', () => {
+    const saved = rowOf(compareSuites(suite(noisyCpu), suite(noisyCpu, 1.25), opts), 'cpuPerMsg');
+    expect(saved).toMatchObject({ verdict: 'unstable' });
+    expect(saved.pValue).toBeLessThan(0.05);
+    const session = rowOf(compareSuites(suite(noisyCpu, 1, 'one'), suite(noisyCpu, 1.25, 'one'), opts), 'cpuPerMsg');
+    expect(session).toMatchObject({ verdict: 'regression', note: expect.stringMatching(/significant and beyond 10.0% with both sides in one session/) });
+    // An identical side stays not gated: no guess either way.
+    expect(rowOf(compareSuites(suite(noisyCpu, 1, 'one'), suite(noisyCpu, 1, 'one'), opts), 'cpuPerMsg').verdict).toBe('unstable');
   });
 
   it('leaves the other cells gated, and the decision names what it did not gate', () => {
