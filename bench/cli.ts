@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     return base.models.includes(model.name) ? [modelSubject(model, { side: 'base', root: base.root }), head] : [head];
   };
   const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
-  const planner = base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent, ...(references[0] ? { reference: references[0] } : {}) }) : verdictPlanner({ references, margin: settings.marginPercent / 100 });
+  const planner = base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent }) : verdictPlanner({ references, margin: settings.marginPercent / 100 });
 
   const suiteId = newSuiteId();
   const results = new ResultsDir(settings.out, suiteId);

@@ -33,28 +33,22 @@ export function verdictPlanner(o: { references: readonly string[]; margin: numbe
 }
 
 /**
- * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first, with the
- * throughput reference (native-epoll) beside them. A timing row too noisy to gate ("unstable") gets runs too: in one
- * session more runs of both sides narrow it, where a saved baseline could not be measured again (measured:
- * event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was left there with 5 of its 10 runs unspent while a
- * +32 % regression passed).
+ * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first. A timing
+ * row too noisy to gate ("unstable") gets runs too: in one session more runs of both sides narrow it, where a saved
+ * baseline could not be measured again (measured: event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was
+ * left there with 5 of its 10 runs unspent while a +32 % regression passed). Throughput is compared absolute within
+ * a session (see compareSuites), so no reference needs runs beside them.
  */
-export function comparisonPlanner(o: { thresholdPercent: number; reference?: string }): Planner {
+export function comparisonPlanner(o: { thresholdPercent: number }): Planner {
   return (groups, runsOf) =>
     groups.flatMap((g) => {
       const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
-      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES, ...(o.reference ? { reference: o.reference } : {}) });
+      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES });
       const noisyTiming = report.unstable.filter((row) => METRICS[row.metric].kind === 'timing');
-      const wants = [...report.inconclusive, ...noisyTiming].flatMap((row) => {
+      return [...report.inconclusive, ...noisyTiming].flatMap((row) => {
         const n = Math.min(row.nBaseline, row.nCurrent);
         return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
       });
-      if (wants.length === 0 || o.reference === undefined) return wants;
-      // Throughput is divided by the reference's run nearest in time, so the reference runs in every round its
-      // workload does, first in line. Measured without: its 3 runs a side ended 12 s into a 2-minute session, and
-      // identical code compared +22.8 % [+11.1 %, +34.5 %] in msgs/s (the two sides' last reference runs 92.0k and 77.0k).
-      const first = Math.min(...wants.map((w) => w.priority)) - 1;
-      return [...wants, ...g.subjects.filter((s) => s.name === o.reference && s.side !== undefined).map((subject) => ({ g, subject, priority: first }))];
     });
 }
 

@@ -62,15 +62,21 @@ describe('baseline comparison, metric by metric', () => {
     expect(gateFails(report, true).fails).toBe(false);
   });
 
-  it('normalizing by the reference run nearest in time cancels a machine that got slower overall', () => {
-    const base = [...runsOf('ref', [200, 202, 198]), ...runs([100, 101, 99])];
-    const cur = [...runsOf('ref', [140, 141, 139]), ...runs([70, 70.5, 69.5], 63)];
+  it('normalizing by the reference run nearest in time cancels a machine that got slower overall (suites of different days)', () => {
+    const suite = (id: string, records: RunRecord[]): RunRecord[] => records.map((r) => ({ ...r, suiteId: id }));
+    const base = suite('monday', [...runsOf('ref', [200, 202, 198]), ...runs([100, 101, 99])]);
+    const cur = suite('tuesday', [...runsOf('ref', [140, 141, 139]), ...runs([70, 70.5, 69.5], 63)]);
     expect(rowOf(compareSuites(base, cur, opts), 'throughput').verdict).toBe('regression'); // absolute
     const relative = compareSuites(base, cur, { ...opts, reference: 'ref' });
     expect(rowOf(relative, 'throughput').verdict).toBe('same');
     expect(rowOf(relative, 'throughput').normalized).toBe(true);
     expect(relative.basis).toMatch(/relative to ref's run nearest in time/);
     expect(new Set(relative.rows.map((r) => r.model))).toEqual(new Set(['a']));
+    // Both sides of one --against session ran interleaved: compared absolute, the reference's noise left out.
+    const session = compareSuites(suite('one', base), suite('one', cur), { ...opts, reference: 'ref' });
+    expect(rowOf(session, 'throughput')).toMatchObject({ verdict: 'regression' });
+    expect(rowOf(session, 'throughput').normalized).toBeUndefined();
+    expect(session.basis).toBe('absolute msgs/s (both sides in one session, runs interleaved)');
   });
 
   it('the p99 of open-loop cells is compared (lower is better)', () => {
