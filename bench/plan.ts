@@ -33,11 +33,19 @@ export function verdictPlanner(o: { references: readonly string[]; margin: numbe
 }
 
 /**
- * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first. A timing
- * row too noisy to gate ("unstable") gets runs too: in one session more runs of both sides narrow it, where a saved
- * baseline could not be measured again (measured: event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was
- * left there with 5 of its 10 runs unspent while a +32 % regression passed). Throughput is compared absolute within
- * a session (see compareSuites), so no reference needs runs beside them.
+ * A timing regression is believed after this many runs a side (or --max-runs, if fewer), not at the first round
+ * that shows it: 1 of 20 A/A sessions (identical code) named cluster-rr's echo a +46.4 % [+17.6 %, +75.1 %] server
+ * CPU regression from 4 and 3 runs, and the planner, counting it decided, gave it no more.
+ */
+export const CONFIRM_TIMING_RUNS = 10;
+
+/**
+ * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first, and every
+ * timing regression not yet confirmed by CONFIRM_TIMING_RUNS a side. A timing row too noisy to gate ("unstable")
+ * gets runs too: in one session more runs of both sides narrow it, where a saved baseline could not be measured
+ * again (measured: event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was left there with 5 of its 10
+ * runs unspent while a +32 % regression passed). Throughput is compared absolute within a session (see
+ * compareSuites), so no reference needs runs beside them.
  */
 export function comparisonPlanner(o: { thresholdPercent: number }): Planner {
   return (groups, runsOf) =>
@@ -45,7 +53,8 @@ export function comparisonPlanner(o: { thresholdPercent: number }): Planner {
       const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
       const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES });
       const noisyTiming = report.unstable.filter((row) => METRICS[row.metric].kind === 'timing');
-      return [...report.inconclusive, ...noisyTiming].flatMap((row) => {
+      const unconfirmed = report.regressions.filter((row) => METRICS[row.metric].kind === 'timing' && Math.min(row.nBaseline, row.nCurrent) < CONFIRM_TIMING_RUNS);
+      return [...report.inconclusive, ...noisyTiming, ...unconfirmed].flatMap((row) => {
         const n = Math.min(row.nBaseline, row.nCurrent);
         return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
       });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
-import { comparisonPlanner, noPlanner, verdictPlanner } from '../bench/plan.js';
+import { comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
 import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
 import { fakeRecord } from './helpers/records.js';
@@ -90,6 +90,17 @@ describe('adaptive runs go where a comparison is undecided', () => {
     const n = (model: string, side: string): number => records.filter((r) => r.model === model && r.side === side).length;
     expect([n('a', 'base'), n('a', 'head')]).toEqual([8, 8]);
     expect([n('ref', 'base'), n('ref', 'head')]).toEqual([3, 3]);
+  });
+
+  it('--against: a timing regression seen in the first rounds gets runs until it is confirmed', async () => {
+    const subjects = [subject('a', 'base'), subject('a', 'head')];
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const steady = [90, 91, 89];
+    const records = await runSuite([g], { minRuns: 3, maxRuns: 20 }, { onRecord: () => {} }, comparisonPlanner({ thresholdPercent: 10 }), async (s, _w, run) =>
+      fakeRecord({ model: s.name, msgsPerSec: 100, run, serverCpuPercent: steady[run % 3]! * (s.side === 'head' ? 1.5 : 1), saturated: true, side: s.side! }),
+    );
+    expect(records.filter((r) => r.side === 'base')).toHaveLength(CONFIRM_TIMING_RUNS);
+    expect(records.filter((r) => r.side === 'head')).toHaveLength(CONFIRM_TIMING_RUNS);
   });
 
   it('a planner that wants one side of a pair gets both', async () => {
