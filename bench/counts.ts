@@ -29,16 +29,19 @@ import { START_TIMEOUT_SCALE_ENV } from '../servers/models/supervise.js';
 const run = promisify(execFile);
 
 /**
- * Determinism settings, chosen by measurement (docs/counts.md): ASLR off, fixed V8 seeds, and optimizing compiles
+ * Determinism settings, chosen by measurement (docs/counts.md): ASLR off, fixed V8 seeds, optimizing compiles
  * done on the main thread (--no-concurrent-recompilation) so that when optimized code arrives does not depend on
- * timing; optimized code is kept (it is what production runs). Measured and not chosen: --predictable (two
+ * timing, and a heap whose size no clock decides; optimized code is kept (it is what production runs). Measured and not chosen: --predictable (two
  * alternating counts per window), --predictable-gc-schedule (GC moved to where it split windows unevenly).
  */
 /** How many windows, how large, and when the count has settled: decided on counts, so the same code runs the same. */
 export interface CountSchedule {
-  /** The first window holds at least this many messages; K then doubles. */
+  /** Messages run with instrumentation off (callgrind's --instr-atstart=no) before the first counted window: the
+   * server starts and its JIT warms ~3× faster uninstrumented and without dumps. 0: instrumented from the start. */
+  uninstrumentedMessages: number;
+  /** The first window holds at least this many messages; K then grows to hold windowInstructions. */
   minWindowMessages: number;
-  /** Windows double in size until one holds this many instructions (~1 s under callgrind); then K is fixed. */
+  /** Windows grow (by powers of two) until one holds this many instructions (~1 s under callgrind); then K is fixed. */
   windowInstructions: number;
   maxWindowFrames: number;
   /** The JIT has done its work when this many messages went through and small windows hold within ±warmSpread
@@ -56,7 +59,11 @@ export interface CountSchedule {
 
 export const COUNTING = {
   noAslr: true,
-  nodeFlags: ['--hash-seed=1', '--random-seed=1', '--no-concurrent-recompilation'],
+  // A fixed young generation and no memory reducer: both size the heap by wall-clock time (the reducer's GCs
+  // after idle time, the new space grown and shrunk around them), and time is what valgrind changes. With the warm-up
+  // uninstrumented (3× faster than the counted windows) event-loop's echo settled at two levels, 13.7k and 14.3k
+  // per message over 3 processes (4.0 %); with these flags 12,881–12,960 over 4 (0.6 %), iterative 0.5 %.
+  nodeFlags: ['--hash-seed=1', '--random-seed=1', '--no-concurrent-recompilation', '--min-semi-space-size=16', '--max-semi-space-size=16', '--no-memory-reducer'],
   /** Modified JIT code must be seen; workers and forked children are traced too. */
   valgrindArgs: ['--trace-children=yes', '--smc-check=all-non-file', '--fair-sched=try'],
   /** Connections a counted window uses at most, and children a process-per-connection model may start (each ~10 s
@@ -87,6 +94,10 @@ export const COUNTING = {
    * late compile that lands in one of them.
    */
   schedule: {
+    // Node starts in 4.0 s uninstrumented against 11.5 s instrumented here; counted from the start, every model's
+    // windows reached their counted level within 9,000 messages (event-loop ~4,800; piscina and
+    // thread-per-connection the last), and the fixed phase still checks that it holds.
+    uninstrumentedMessages: 10_000,
     minWindowMessages: 200,
     windowInstructions: 25_000_000,
     maxWindowFrames: 100_000,
@@ -138,16 +149,21 @@ export function dumpInstructions(text: string): number {
  * Dumps every counted process of the tree under `root` and sums what the dumps written since `seen` hold: the
  * instructions the tree executed since the last dump (or zeroing), and from how many processes.
  */
-export async function dumpTree(root: number, dir: string, seen: Set<string>): Promise<{ instructions: number; processes: Set<string> }> {
-  const pids = await control(root, '-d');
+export async function dumpTree(root: number, dir: string, seen: Set<string>): Promise<{ instructions: number; processes: Set<string>; pids: number[] }> {
+  const pids = await control(root, ['-d']);
   await awaitDumps(dir, seen, pids);
-  return newDumps(dir, seen);
+  return { ...newDumps(dir, seen), pids };
+}
+
+/** Switches instrumentation on in every process of the tree (started with --instr-atstart=no); returns their pids. */
+export async function instrumentTree(root: number): Promise<number[]> {
+  return control(root, ['-i', 'on']);
 }
 
 /** Forgets the dumps written so far (exit dumps of processes that ended earlier) and zeroes the tree's counters. */
 export async function zeroTree(root: number, dir: string, seen: Set<string>): Promise<void> {
   newDumps(dir, seen);
-  await control(root, '-z');
+  await control(root, ['-z']);
 }
 
 /**
@@ -206,14 +222,14 @@ async function treePids(root: number): Promise<number[]> {
   }
 }
 
-/** Zero (-z) or dump (-d) every counted process of the tree; returns the pids it reached. */
-async function control(root: number, op: '-z' | '-d'): Promise<number[]> {
+/** Zero (-z), dump (-d) or switch on (-i on) every counted process of the tree; returns the pids it reached. */
+async function control(root: number, op: readonly string[]): Promise<number[]> {
   const pids = await treePids(root);
   const reached: number[] = [];
   await Promise.all(
     pids.map(async (pid) => {
       try {
-        await run('callgrind_control', [op, String(pid)], { timeout: 60_000 });
+        await run('callgrind_control', [...op, String(pid)], { timeout: 60_000 });
         reached.push(pid);
       } catch {
         // not a valgrind process (setarch or taskset already exec'd, so only an exiting child gets here)
@@ -258,9 +274,12 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
   const availability = subject.available();
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-callgrind-'));
+  // Processes that start after instrumentation is switched on would start uninstrumented (an exec'd Node child runs
+  // with the command line's options): only a persistent load has every process of the tree up after its first window.
+  const instrumentLater = schedule.uninstrumentedMessages > 0 && workload.pattern === 'persistent';
   const callgrind: CallgrindLaunch = {
     dir,
-    valgrindArgs: COUNTING.valgrindArgs,
+    valgrindArgs: [...COUNTING.valgrindArgs, ...(instrumentLater ? ['--instr-atstart=no'] : [])],
     nodeFlags: COUNTING.nodeFlags,
     noAslr: COUNTING.noAslr,
     readyTimeoutMs: COUNTING.readyTimeoutMs,
@@ -269,8 +288,10 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
   const counted = { ...ctx, callgrind, cpuRate: COUNTING.cpuRate, maxChildren: COUNTING.maxChildren };
   let stopServer: (() => Promise<unknown>) | undefined;
   try {
+    const startedAt = performance.now();
     const server = await subject.start(workload, COUNTING.workers, counted);
     stopServer = () => server.stop(5000);
+    const readyAt = performance.now();
     const driver = spawn(nativeBinary(TCP_LOAD), [
       '--target', `${server.host}:${server.ready.port}`,
       '--connections', String(connections),
@@ -283,7 +304,10 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
       '--threads', '1',
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     // The first windows are sized at one frame per connection; K then follows the measured pace.
-    const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, ctx.signal);
+    const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, instrumentLater, ctx.signal);
+    // Where a counted run's time goes (the server's start under valgrind, warm windows, counted windows), so the
+    // schedule can be judged by what it costs.
+    const seconds = { start: (readyAt - startedAt) / 1000, warm: (result.settledAt - readyAt) / 1000, counted: (performance.now() - result.settledAt) / 1000 };
     const stopped = await server.stop(10_000);
     stopServer = undefined;
     const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
@@ -305,7 +329,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const record: RunRecord = {
       ...base,
       status: 'ok',
-      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' ') } },
+      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' '), seconds: Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') } },
       result: load,
       counts,
     };
@@ -334,7 +358,7 @@ function sumErrors(a: ErrorCounts, b: Partial<ErrorCounts>): ErrorCounts {
  * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
  * per message settles; then COUNTING.windows counted ones.
  */
-async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, S: CountSchedule, signal: AbortSignal | undefined) {
+async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, S: CountSchedule, instrumentLater: boolean, signal: AbortSignal | undefined) {
   const seen = new Set<string>();
   const warm: Window[] = [];
   const counted: Window[] = [];
@@ -355,19 +379,34 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
     }
   };
   const send = (command: string): void => void driver.stdin!.write(`${command}\n`);
+  const runWindow = async (frames: number): Promise<{ messages: number; seconds: number; errors: Partial<ErrorCounts> }> => {
+    if (signal?.aborted) throw new Error('interrupted');
+    send(`go ${frames}`);
+    const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
+    if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
+    return w;
+  };
   try {
     await next('CONBENCH_QUIET ');
+    let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
+    let switchedOn: Set<number> | undefined;
+    if (instrumentLater) {
+      // The start and the JIT's warm-up uninstrumented, in one window: after it every process of the tree is up
+      // (a process-per-connection child starts on its connection's first frame) and is switched on.
+      await runWindow(Math.max(1, Math.ceil(S.uninstrumentedMessages / connections)));
+      switchedOn = new Set(await instrumentTree(serverPid));
+      phase = 'sizing';
+    }
     await zeroTree(serverPid, dir, seen); // exit dumps of processes that ended while the server started: not the window's
     let settledNow = false;
+    let settledAt = performance.now();
     let syscallsAtStart: number | undefined;
-    let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
     let phaseFrom = 0;
     while (counted.length < S.windows) {
-      if (signal?.aborted) throw new Error('interrupted');
-      send(`go ${windowFrames}`);
-      const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
-      if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
+      const w = await runWindow(windowFrames);
       const dumped = await dumpTree(serverPid, dir, seen);
+      const late = switchedOn ? dumped.pids.filter((p) => !switchedOn.has(p)) : [];
+      if (late.length > 0) throw new Error(`process ${late.join(', ')} started after counting was switched on: what it ran before would be missing`);
       const window: Window = { messages: w.messages, instructions: dumped.instructions, processes: dumped.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
       if (window.messages === 0) throw new Error('a window verified no message');
       if (settledNow) counted.push(window);
@@ -385,7 +424,10 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
           else if (window.instructions < S.windowInstructions && windowFrames * 2 * connections <= S.jitMessages) windowFrames *= 2;
         }
         if (phase === 'sizing') {
-          if (window.instructions < S.windowInstructions && windowFrames * 2 <= S.maxWindowFrames) windowFrames *= 2;
+          // Straight to the power-of-two multiple of K that holds S.windowInstructions, not one doubling a window:
+          // the same code still arrives at the same K, in one window instead of four.
+          const grown = grownFrames(windowFrames, window.instructions, S);
+          if (grown > windowFrames) windowFrames = grown;
           else {
             phase = 'fixed';
             phaseFrom = warm.length;
@@ -395,17 +437,27 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
         }
         if (warm.length >= S.maxWarmWindows) settledNow = true;
         // The counted windows' syscalls: the tree's read+write calls from here to the end of the last one.
-        if (settledNow) syscallsAtStart = await treeSyscalls(serverPid);
+        if (settledNow) {
+          syscallsAtStart = await treeSyscalls(serverPid);
+          settledAt = performance.now();
+        }
       }
     }
     const syscalls = syscallsAtStart !== undefined ? (await treeSyscalls(serverPid)) - syscallsAtStart : undefined;
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, syscalls, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
+    return { warm, counted, windowFrames, syscalls, settledAt, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');
   }
+}
+
+/** K doubled until a window of `instructions` per K frames would hold S.windowInstructions (at most S.maxWindowFrames). Pure. */
+export function grownFrames(frames: number, instructions: number, S: Pick<CountSchedule, 'windowInstructions' | 'maxWindowFrames'>): number {
+  let k = frames;
+  while (instructions * (k / frames) < S.windowInstructions && k * 2 <= S.maxWindowFrames) k *= 2;
+  return k;
 }
 
 /** One counted run to do. */

@@ -2,7 +2,7 @@
  * The regression gate as `npm run bench -- --baseline` and `npm run compare` both run it: pick the reference both
  * suites measured, compare every cell on every metric, and decide pass or fail.
  */
-import { MODELS } from '../servers/registry.js';
+import { MODELS, type Model } from '../servers/registry.js';
 import { COUNT_THRESHOLDS, compareSuites, gateFails, pickReference, type CompareReport } from './compare.js';
 import type { RunRecord } from './record.js';
 
@@ -35,16 +35,19 @@ export function countRuleText(model: string): string {
   return `${spreads.map(([w, s]) => `${w}: ${s.measured} (spread ${pct(s.spread)}), gated at ${pct(INSTRUCTION_THRESHOLDS.get(`${model}/${w}`)!)}`).join('; ')}; other workloads ${fallback}`;
 }
 
-/** The registry's measured count spreads as instruction thresholds: 1.5 × the spread, at least the default. */
-export const INSTRUCTION_THRESHOLDS: ReadonlyMap<string, number> = new Map(
-  MODELS.flatMap((m) => {
+/** Measured count spreads as instruction thresholds: 1.5 × the spread, at least the default. Pure. */
+export function instructionThresholds(models: readonly Pick<Model, 'name' | 'countsSpread'>[]): ReadonlyMap<string, number> {
+  return new Map(models.flatMap((m) => {
     const spreads = Object.entries(m.countsSpread ?? {});
     if (spreads.length === 0) return [];
     const threshold = (spread: number): number => Math.max(COUNT_THRESHOLDS.instructionsPerMsg!.relative, 1.5 * spread);
     // The model's own key: its widest measured spread, for a workload nobody measured.
     return [[m.name, threshold(Math.max(...spreads.map(([, s]) => s.spread)))] as const, ...spreads.map(([w, s]) => [`${m.name}/${w}`, threshold(s.spread)] as const)];
-  }),
-);
+  }));
+}
+
+/** The registry's thresholds. */
+export const INSTRUCTION_THRESHOLDS = instructionThresholds(MODELS);
 
 /** What the registry says about each model's counts, as the comparison takes it (the gate's and the planner's). */
 export const MODEL_COUNT_RULES = { countsVary: COUNTS_VARY, instructionThresholds: INSTRUCTION_THRESHOLDS } as const;

@@ -30,7 +30,8 @@ interface ModelBase {
    * Per workload, the spread (max − min) / median of its instructions per message between fresh processes of the same
    * code, where each process holds its own level (measured with `--counts --count-runs 5` and in A/A bench:ci runs):
    * the gate judges a cell's instructions against 1.5 × its spread (at least the default 2 %); a workload not measured
-   * is taken to be as wide as the model's widest one.
+   * is taken to be as wide as the model's widest one. None needs one here since the heap is sized by no clock
+   * (bench/counts.ts): every model but piscina repeats within 1 % over five processes.
    */
   countsSpread?: Readonly<Record<string, CountSpread>>;
   /** Can run handler work for two connections at the same time on two CPUs. */
@@ -85,7 +86,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'cluster-rr',
     summary: 'node:cluster workers on one port; the primary accepts and hands connections round-robin',
-    countsVary: 'five processes: 13.0k–16.7k on echo, 43.0k–55.5k on cpu',
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
@@ -95,8 +95,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'cluster-none',
     summary: 'node:cluster workers on one port; each worker accepts on the shared listening socket itself (SCHED_NONE)',
-    // Median-window counts, each process at its own level (as fork-pool).
-    countsSpread: { echo: { spread: 0.029, measured: '12.97k–13.35k over eight processes' } },
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
@@ -106,9 +104,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'fork-pool',
     summary: 'pre-forked child processes; the parent accepts and hands each socket round-robin over IPC',
-    // Median-window counts: a level that holds within a process and differs between processes (the same two-window
-    // pattern shifted by ~480 instructions).
-    countsSpread: { echo: { spread: 0.068, measured: '12.9k–13.8k over eight processes' } },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to hand to a child' },
@@ -120,12 +115,6 @@ export const MODELS: readonly Model[] = [
     name: 'fork-per-connection',
     servesAtOnce: upToMaxChildren,
     summary: 'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
-    // Median-window counts of its two counted children's tree, each process at its own level (one echo process at
-    // 13.2k, six at 14.6k–15.0k; an A/A bench:ci moved cpu +3.5 % with one process a side).
-    countsSpread: {
-      echo: { spread: 0.122, measured: '13.18k–14.99k over seven processes' },
-      cpu: { spread: 0.057, measured: '43.24k–45.73k over seven processes' },
-    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a process each' },
@@ -137,11 +126,6 @@ export const MODELS: readonly Model[] = [
     name: 'thread-per-connection',
     servesAtOnce: upToMaxChildren,
     summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
-    // Median-window counts, each process at its own level (an A/A bench:ci moved echo +2.8 % with one process a side).
-    countsSpread: {
-      echo: { spread: 0.031, measured: '59.65k–61.53k over nine processes' },
-      cpu: { spread: 0.02, measured: '89.38k–91.18k over nine processes' },
-    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a thread each' },
@@ -152,12 +136,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'worker-threads',
     summary: 'worker_threads that each accept on the same listening socket and own their connections',
-    // Median-window counts, each process at its own level on echo (an A/A bench:ci moved +4.4 % with one process a
-    // side); its cpu cell repeats.
-    countsSpread: {
-      echo: { spread: 0.049, measured: '13.04k–13.69k over thirteen processes' },
-      cpu: { spread: 0.008, measured: '43.68k–44.01k over seven processes' },
-    },
     runtime: 'node',
     protocols: reusePortSupported() ? ['tcp', 'http', 'udp'] : ['tcp', 'http'],
     whyNot: { udp: WORKER_THREADS_UDP_UNSUPPORTED },
@@ -168,7 +146,7 @@ export const MODELS: readonly Model[] = [
   {
     name: 'piscina',
     summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
-    countsVary: 'four processes: 103k–106k instructions on echo, 132k–194k on cpu, 2.50–2.93 syscalls/msg: which thread takes a task, and when, depends on timing',
+    countsVary: 'five processes: 88.3k–92.0k instructions on echo (4.1 %), 119.7k–124.3k on cpu (3.7 %), 2.43–2.70 syscalls/msg: which thread takes a task, and when, depends on timing',
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,

@@ -7,8 +7,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { countCell, countedConnections, countExclusion, countsUnavailable, dumpInstructions, dumpTree, settledBlocks, zeroTree, type CountSchedule } from '../bench/counts.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { countCell, countedConnections, countExclusion, countsUnavailable, dumpInstructions, dumpTree, grownFrames, instrumentTree, settledBlocks, zeroTree, type CountSchedule } from '../bench/counts.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import pidtree from 'pidtree';
 import os from 'node:os';
 import path from 'node:path';
 import { modelSubject, type CellContext } from '../bench/run-cell.js';
@@ -40,6 +41,13 @@ describe('the schedule decides on counts', () => {
     expect(settledBlocks(w([11_700, 13_900, 13_900, 11_700, 13_900, 13_900]), 3, 0.005)).toBe(true);
     expect(settledBlocks(w([120_000, 60_000, 14_000, 13_900, 13_950, 13_900]), 3, 0.05)).toBe(false);
     expect(settledBlocks(w([13_900, 13_900]), 3, 0.05)).toBe(false);
+  });
+
+  it('a window grows in one step to the power-of-two multiple of K that holds the instructions asked', () => {
+    const S = { windowInstructions: 25_000_000, maxWindowFrames: 100_000 };
+    expect(grownFrames(20, 2_740_000, S)).toBe(320); // event-loop echo: 200 messages of 13.7k → 3,200 messages
+    expect(grownFrames(320, 43_800_000, S)).toBe(320); // already large enough
+    expect(grownFrames(20, 6_000, S)).toBe(81_920); // stops at the largest doubling within maxWindowFrames
   });
 
   it('counted windows use at most 10 connections, one for a one-at-a-time model, two children for a process per connection', () => {
@@ -91,8 +99,15 @@ describe.skipIf(!driver.ok)(`the driver's counted windows${driver.ok ? '' : ` (s
 });
 
 const unavailable = countsUnavailable();
+const cmdline = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return ''; // gone meanwhile
+  }
+};
 /** A schedule small enough for a test: a few windows, no waiting for the JIT. */
-const SMALL: CountSchedule = { minWindowMessages: 20, windowInstructions: 1, maxWindowFrames: 10, jitMessages: 0, settleWindows: 1, warmSpread: 1, fixedSettleWindows: 1, settleSpread: 1, maxWarmWindows: 3, windows: 2 };
+const SMALL: CountSchedule = { uninstrumentedMessages: 0, minWindowMessages: 20, windowInstructions: 1, maxWindowFrames: 10, jitMessages: 0, settleWindows: 1, warmSpread: 1, fixedSettleWindows: 1, settleSpread: 1, maxWarmWindows: 3, windows: 2 };
 
 describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const host = localHost(false);
@@ -118,18 +133,36 @@ describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailab
     expect(Math.abs(perMsg[0]! / perMsg[1]! - 1)).toBeLessThan(0.25);
   }, 60_000);
 
-  it('a traced tree is summed over its processes: a shell and the child it forked, each dumped', async () => {
+  it('native-epoll started uninstrumented: counted only once switched on, at the count of one instrumented from the start', async () => {
+    const later = await countCell(modelSubject(findModel('native-epoll')), echo, 0, ctx(), undefined, { ...SMALL, uninstrumentedMessages: 200 });
+    const fromStart = await countCell(modelSubject(findModel('native-epoll')), echo, 1, ctx(), undefined, SMALL);
+    for (const r of [later, fromStart]) expect(r.status, r.reason).toBe('ok');
+    if (later.status !== 'ok' || fromStart.status !== 'ok') return;
+    expect(later.counts!.messages).toBe(2 * 10 * Number(later.server.details!.windowFrames));
+    const perMsg = (r: typeof later): number => r.counts!.instructions / r.counts!.messages;
+    // Switched off, a process counts nothing: a missing switch-on would read ~0 instructions a message.
+    expect(Math.abs(perMsg(later) / perMsg(fromStart) - 1)).toBeLessThan(0.25);
+  }, 60_000);
+
+  it.each([
+    ['instrumented from the start', false],
+    ['started uninstrumented and switched on', true],
+  ])('a traced tree is summed over its processes: a shell and the child it forked, each dumped (%s)', async (_label, later) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-cgtree-'));
-    // sh forks a child that stays until stdin closes; both run under callgrind (--trace-children), as a model's workers do.
-    const tree = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/cg.%p`, '--trace-children=yes', 'sh', '-c', 'exec 3<&0; cat <&3 >/dev/null & echo started; wait'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // sh forks a child that hashes stdin until it closes; both run under callgrind (--trace-children), as a model's
+    // workers do.
+    const tree = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${dir}/cg.%p`, '--trace-children=yes', ...(later ? ['--instr-atstart=no'] : []), 'sh', '-c', 'exec 3<&0; md5sum <&3 >/dev/null & echo started; wait'], { stdio: ['pipe', 'pipe', 'ignore'] });
     try {
       await new Promise<void>((resolve, reject) => {
         tree.stdout!.on('data', (d: Buffer) => d.toString().includes('started') && resolve());
         tree.once('exit', (code) => reject(new Error(`exited ${code}`)));
       });
+      // Switched on before the child has exec'd md5sum, the new image would start uninstrumented again: wait for it.
+      for (let i = 0; i < 200 && !(await pidtree(tree.pid!)).some((p) => cmdline(p).includes('md5sum')); i++) await new Promise((r) => setTimeout(r, 100));
       const seen = new Set<string>();
+      if (later) await instrumentTree(tree.pid!); // were the child left off, the busy window below would read ~0
       await zeroTree(tree.pid!, dir, seen);
-      // The child copies 4 MiB between two dumps: that window holds its work; the next, with nothing to copy, holds
+      // The child hashes 4 MiB between two dumps: that window holds its work; the next, with nothing to copy, holds
       // almost nothing (each dump is what ran since the one before, summed over both processes).
       await new Promise<void>((resolve) => tree.stdin!.write(Buffer.alloc(4 << 20, 1), () => resolve()));
       const busy = await dumpTree(tree.pid!, dir, seen);
