@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     [
       `gate:validate — ${n} trial(s)${v.from !== undefined ? ` judged again from ${out}` : ` with ${v.patch}`}; timing threshold ${v.thresholdPercent}%`,
       `${'in-session gate (--against), false alarms (A/A):'.padEnd(56)} ${summary.falseAlarmRate}`,
-      `${'  of which a regression named (the rest undecided):'.padEnd(56)} ${summary.falseRegressionRate}`,
+      `${'  of which a regression named (all, with --allow-inconclusive):'.padEnd(56)} ${summary.falseRegressionRate}`,
       `${'in-session gate (--against), detections (A/B):'.padEnd(56)} ${summary.detectionRate}`,
       `${'saved-baseline gate (earlier suite), false alarms:'.padEnd(56)} ${summary.savedBaseline.falseAlarmRate}`,
       `${'saved-baseline gate (earlier suite), detections:'.padEnd(56)} ${summary.savedBaseline.detectionRate}`,

@@ -31,7 +31,7 @@ describe('gate:validate --from', () => {
       const r = spawnSync(process.execPath, [compiled('scripts/gate-validate.ts'), '--from', root], { encoding: 'utf8', timeout: 30_000 });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/false alarms \(A\/A\): +1\/2 = 50%/);
-      expect(r.stdout).toMatch(/of which a regression named \(the rest undecided\): +0\/2 = 0%/);
+      expect(r.stdout).toMatch(/of which a regression named \(all, with --allow-inconclusive\): +0\/2 = 0%/);
       expect(r.stdout).toMatch(/detections \(A\/B\): +2\/2 = 100%/);
       expect(r.stderr).toMatch(/trial 1\/2: A\/A pass/);
       expect(r.stderr).toMatch(/trial 2\/2: A\/A FALSE ALARM \(FAIL: nothing was gated/);
