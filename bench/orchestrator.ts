@@ -60,8 +60,9 @@ export interface Want {
   priority: number;
 }
 
-/** Says which cells need more runs; [] when everything it judges is decided. */
-export type Planner = (groups: readonly WorkloadGroup[], runsOf: RunsOf) => Want[];
+/** Says which cells need more runs; [] when everything it judges is decided. `runsLeft`: about how many runs the
+ * time budget still affords at the pace so far (undefined without a budget). */
+export type Planner = (groups: readonly WorkloadGroup[], runsOf: RunsOf, runsLeft?: number) => Want[];
 
 /** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
 export type CellRunner = typeof runCell;
@@ -135,14 +136,14 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   for (; !aborted(); round++) {
     const wanted = new Map<CellSubject, number>();
     for (const g of groups) for (const s of g.subjects) if (shortOfMinimum(runsOf(g, s), budget)) wanted.set(s, -1);
-    for (const w of planner(groups, runsOf)) {
+    const pace = records.length > 0 ? elapsedSec() / records.length : 0;
+    const runsLeft = budget.maxSec !== undefined ? Math.max(0, Math.floor((budget.maxSec - elapsedSec()) / Math.max(pace, 0.001))) : undefined;
+    for (const w of planner(groups, runsOf, runsLeft)) {
       if (timedRuns(runsOf(w.g, w.subject)).length >= budget.maxRuns) continue;
       wanted.set(w.subject, Math.min(wanted.get(w.subject) ?? Infinity, w.priority));
     }
     if (wanted.size === 0) return records;
-    const perRun = records.length > 0 ? elapsedSec() / records.length : 0;
-    let fits = wanted.size;
-    if (budget.maxSec !== undefined) fits = Math.floor((budget.maxSec - elapsedSec()) / Math.max(perRun, 0.001));
+    const fits = runsLeft ?? wanted.size;
     if (fits <= 0) {
       hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent with ${wanted.size} cell(s) still wanted for undecided comparisons`);
       return records;

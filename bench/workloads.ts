@@ -113,10 +113,11 @@ export const PROFILES: readonly Profile[] = [
     families: FAMILIES.map((f) => f.name),
     // The quick profile's plan over every family, with a budget: 3 runs of 1+3 s for each of its 150 cells took 36 min
     // before any adaptive run, and the open-loop row's p99 (its decider) was measured as spread over 0.5 s windows as
-    // over 2 s ones (3.5–10 ms either way on this VM: docs/method.md), so runs, not longer windows, narrow it.
+    // over 2 s ones (3.5–10 ms either way on this VM: docs/method.md), so runs, not longer windows, narrow it. The
+    // budget: 28 min of runs, so that the whole suite (start, render) ends within 30.
     runs: 2,
     maxRuns: 30,
-    maxSec: 1560,
+    maxSec: 1680,
     warmupSec: 0.25,
     durationSec: 0.5,
   },

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
-import { comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
+import { affordable, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
 import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
 import { fakeRecord } from './helpers/records.js';
@@ -63,6 +63,23 @@ describe('adaptive runs go where a comparison is undecided', () => {
     expect(n('b')).toBeGreaterThan(2);
     expect(n('a')).toBeGreaterThan(2);
     expect(n('b')).toBeLessThanOrEqual(6);
+  });
+
+  it('under a time budget, runs go to the rows that can be decided in what is left, cheapest first', () => {
+    expect(affordable([{ cost: 30 }, { cost: 5 }, { cost: 12 }], 20).map((r) => r.cost)).toEqual([5, 12]);
+    expect(affordable([{ cost: 30 }, { cost: 50 }], 10).map((r) => r.cost)).toEqual([30]); // at least the cheapest
+    const planner = verdictPlanner({ references: [], margin: 0.1 });
+    const w2 = { ...workload, name: 'w2' };
+    // Row "close": b swings ±20 % around a (a few runs decide it); row "far": e within a few % of d's margin, both
+    // noisy (many runs).
+    const close = { workload, subjects: ['a', 'b'].map((n) => subject(n)), leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const far = { workload: w2, subjects: ['d', 'e'].map((n) => subject(n)), leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const runs: Record<string, number[]> = { a: [100, 101, 99, 100], b: [80, 120, 95, 105], d: [100, 70, 130, 100], e: [88, 60, 120, 85] };
+    const runsOf = (g: WorkloadGroup, s: CellSubject) => runs[s.name]!.map((v, run) => fakeRecord({ model: s.name, workload: g.workload.name, msgsPerSec: v, run }));
+    const wanted = (left?: number): string[] => [...new Set(planner([close, far], runsOf, left).map((w) => w.subject.name))].sort();
+    expect(wanted()).toEqual(['a', 'b', 'd', 'e']);
+    expect(wanted(1_000_000)).toEqual(['a', 'b', 'd', 'e']);
+    expect(wanted(10)).toEqual(['a', 'b']);
   });
 
   it('--against pairs: both sides run in the same rounds, the one that goes first alternating', async () => {

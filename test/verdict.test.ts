@@ -103,6 +103,18 @@ describe('verdict: decided with a margin', () => {
     expect(crowd.decided).toBe(false);
   });
 
+  it('rivals already far behind do not make a close one pay for every comparison (Holm\'s step-down)', () => {
+    const a = [100, 110, 90, 106, 94, 100, 108, 92];
+    const c = a.map((x) => x - 7);
+    // The same pair as above beside three rivals at half the leader's throughput: those are plainly slower and
+    // tested first (at 5 %/4, 5 %/3, 5 %/2), so c is tested at 5 %, as if alone, and is behind.
+    const far = rowFor([...runsOf('a', a), ...runsOf('c', c), ...['d', 'e', 'f'].flatMap((m, i) => runsOf(m, a.map((x) => x / 2 - i)))]);
+    const judged = far.cells.find((x) => x.model === 'c')!;
+    expect(judged.slowerBelow).toBeGreaterThan(0); // the Bonferroni bound alone would leave it undecided
+    expect(judged.status).toBe('behind');
+    expect(far.decided).toBe(true);
+  });
+
   it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {
     const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
     expect(single.decided).toBe(false);
