@@ -4,7 +4,7 @@
  * the gate then judges the medians. A real change moves every process of the changed side; a process that settled at
  * a level of its own does not recur in the next two. Measured in A/A `bench:ci` sessions (identical code both
  * sides): one event-loop echo process of 16 counted 14.2k against 13.7k in all 8 windows, the same 2.01 syscalls per
- * message, and failed the session against its 2 % threshold (docs/counts.md).
+ * message, and failed the session against its then 2 % threshold (docs/counts.md).
  */
 import { runGate } from './gate.js';
 import type { CountJob } from './counts.js';

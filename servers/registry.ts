@@ -30,8 +30,9 @@ interface ModelBase {
    * Per workload, the spread (max − min) / median of its instructions per message between fresh processes of the same
    * code, where each process holds its own level (measured with `--counts --count-runs 5` and in A/A bench:ci runs):
    * the gate judges a cell's instructions against 1.5 × its spread (at least the default 2 %); a workload not measured
-   * is taken to be as wide as the model's widest one. None needs one here since the heap is sized by no clock
-   * (bench/counts.ts): every model but piscina repeats within 1 % over five processes.
+   * is taken to be as wide as the model's widest one. Listed where 1.5 × the spread exceeds the default 1 % (measured
+   * with the heap sized by no clock, bench/counts.ts: the quick profile's cells, --count-runs 5, and both sides of
+   * A/A bench:ci and gate:validate sessions).
    */
   countsSpread?: Readonly<Record<string, CountSpread>>;
   /** Can run handler work for two connections at the same time on two CPUs. */
@@ -67,6 +68,10 @@ export const MODELS: readonly Model[] = [
     name: 'iterative',
     servesAtOnce: () => 1,
     summary: 'one connection at a time; the others wait in accept order',
+    countsSpread: {
+      echo: { spread: 0.0079, measured: '14,340–14,453 over nine processes' },
+      cpu: { spread: 0.0024, measured: '44,456–44,563 over nine processes' },
+    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to serve one at a time (an iterative UDP server is just the event loop)' },
@@ -77,6 +82,10 @@ export const MODELS: readonly Model[] = [
   {
     name: 'event-loop',
     summary: 'one net.Server on one thread, all connections multiplexed by libuv epoll',
+    countsSpread: {
+      echo: { spread: 0.0079, measured: '12,880–12,983 over 29 processes' },
+      cpu: { spread: 0.0019, measured: '42,955–43,037 over nine processes' },
+    },
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: false,
@@ -126,6 +135,10 @@ export const MODELS: readonly Model[] = [
     name: 'thread-per-connection',
     servesAtOnce: upToMaxChildren,
     summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
+    countsSpread: {
+      echo: { spread: 0.0136, measured: '55,111–55,869 over nine processes' },
+      cpu: { spread: 0.0098, measured: '85,195–86,036 over nine processes' },
+    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a thread each' },
@@ -136,6 +149,10 @@ export const MODELS: readonly Model[] = [
   {
     name: 'worker-threads',
     summary: 'worker_threads that each accept on the same listening socket and own their connections',
+    countsSpread: {
+      echo: { spread: 0.0149, measured: '12,200–12,383 over nine processes' },
+      cpu: { spread: 0.0035, measured: '42,247–42,394 over nine processes' },
+    },
     runtime: 'node',
     protocols: reusePortSupported() ? ['tcp', 'http', 'udp'] : ['tcp', 'http'],
     whyNot: { udp: WORKER_THREADS_UDP_UNSUPPORTED },
@@ -156,6 +173,7 @@ export const MODELS: readonly Model[] = [
   {
     name: 'native-epoll',
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
+    countsSpread: { echo: { spread: 0.0069, measured: '305–307 over nine processes' } },
     runtime: 'native',
     protocols: ['tcp'],
     whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },
