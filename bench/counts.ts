@@ -9,7 +9,7 @@
  * Under callgrind a server runs 50–400× slower than natively, so windows are sized by messages, not seconds, and the
  * count says nothing about time: a counted run is never a timed one.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,25 @@ export function countSlots(cpus: number): number {
   return Math.max(1, Math.round(cpus * COUNTING.cellsPerCpu));
 }
 
+/** A process's scheduling policy as /proc/PID/stat gives it (field 41), or undefined once it is gone. */
+export function schedulingPolicy(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    return ({ 0: 'SCHED_OTHER', 1: 'SCHED_FIFO', 2: 'SCHED_RR', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE' } as Record<number, string>)[policy] ?? `policy ${policy}`;
+  } catch {
+    return undefined;
+  }
+}
+
+let fifoAllowed: boolean | undefined;
+/** Whether this process may start the driver at SCHED_FIFO (chrt present; root or CAP_SYS_NICE). */
+export function driverAtFifo(): boolean {
+  fifoAllowed ??= hasCommand('chrt') && spawnSync('chrt', ['-f', '1', 'true']).status === 0;
+  return fifoAllowed;
+}
+
 /** Why counting cannot run here (valgrind, callgrind_control, setarch or the native driver missing), or undefined. */
 export function countsUnavailable(): string | undefined {
   for (const tool of ['valgrind', 'callgrind_control', 'setarch']) if (!hasCommand(tool)) return `${tool} is not installed (valgrind is a Debian package: apt-get install valgrind)`;
@@ -157,7 +176,16 @@ export async function dumpTree(root: number, dir: string, seen: Set<string>): Pr
 
 /** Switches instrumentation on in every process of the tree (started with --instr-atstart=no); returns their pids. */
 export async function instrumentTree(root: number): Promise<number[]> {
-  return control(root, ['-i', 'on']);
+  // A process that has just exec'd is in the tree before valgrind's control channel is up in it (a test's forked
+  // child was left uninstrumented once, and read 0 instructions): retry the ones not reached for a few seconds.
+  const reached = new Set(await control(root, ['-i', 'on']));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const missing = (await treePids(root)).filter((p) => !reached.has(p));
+    if (missing.length === 0) break;
+    await new Promise((r) => setTimeout(r, 250));
+    for (const pid of await controlPids(missing, ['-i', 'on'])) reached.add(pid);
+  }
+  return [...reached];
 }
 
 /** Forgets the dumps written so far (exit dumps of processes that ended earlier) and zeroes the tree's counters. */
@@ -224,7 +252,10 @@ async function treePids(root: number): Promise<number[]> {
 
 /** Zero (-z), dump (-d) or switch on (-i on) every counted process of the tree; returns the pids it reached. */
 async function control(root: number, op: readonly string[]): Promise<number[]> {
-  const pids = await treePids(root);
+  return controlPids(await treePids(root), op);
+}
+
+async function controlPids(pids: readonly number[], op: readonly string[]): Promise<number[]> {
   const reached: number[] = [];
   await Promise.all(
     pids.map(async (pid) => {
@@ -292,7 +323,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const server = await subject.start(workload, COUNTING.workers, counted);
     stopServer = () => server.stop(5000);
     const readyAt = performance.now();
-    const driver = spawn(nativeBinary(TCP_LOAD), [
+    const driverArgs = [
       '--target', `${server.host}:${server.ready.port}`,
       '--connections', String(connections),
       '--in-flight', String(workload.inFlight),
@@ -302,7 +333,13 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
       '--timeout', String(COUNTING.timeoutMs),
       '--window-frames', String(1),
       '--threads', '1',
-    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    ];
+    // The server's count per message depends on how many sockets each epoll_wait finds ready, so on the driver
+    // answering at once: a driver sharing a CPU with a busy loop answered late and event-loop's echo count moved
+    // 12,848–13,253 over 6 processes (3.1 %); at SCHED_FIFO 12,894–12,914 (0.2 %), as quiet (docs/counts.md).
+    const driver = driverAtFifo()
+      ? spawn('chrt', ['-f', '1', nativeBinary(TCP_LOAD), ...driverArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(nativeBinary(TCP_LOAD), driverArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
     // The first windows are sized at one frame per connection; K then follows the measured pace.
     const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, instrumentLater, ctx.signal);
     // Where a counted run's time goes (the server's start under valgrind, warm windows, counted windows), so the
@@ -329,7 +366,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const record: RunRecord = {
       ...base,
       status: 'ok',
-      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' '), seconds: Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') } },
+      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', driverPolicy: result.driverPolicy ?? 'unknown', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' '), seconds: Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') } },
       result: load,
       counts,
     };
@@ -388,6 +425,8 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
   };
   try {
     await next('CONBENCH_QUIET ');
+    // Read once the driver runs (chrt has set the policy and exec'd by then).
+    const driverPolicy = schedulingPolicy(driver.pid);
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';
     let switchedOn: Set<number> | undefined;
     if (instrumentLater) {
@@ -446,7 +485,7 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
     const syscalls = syscallsAtStart !== undefined ? (await treeSyscalls(serverPid)) - syscallsAtStart : undefined;
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, syscalls, settledAt, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
+    return { warm, counted, windowFrames, syscalls, settledAt, driverPolicy, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');
@@ -512,7 +551,7 @@ export async function runCountJobs(jobs: readonly CountJob[], o: Omit<CountPassO
   const worker = async (cpu: string): Promise<void> => {
     while (next < jobs.length && !o.signal?.aborted) {
       const job = jobs[next++]!;
-      const ctx: CellContext = { ...job.group.ctx, split: { ...job.group.ctx.split, server: cpu, describe: `counted under callgrind: server on CPU ${cpu}, driver unpinned` } };
+      const ctx: CellContext = { ...job.group.ctx, split: { ...job.group.ctx.split, server: cpu, describe: `counted under callgrind: server on CPU ${cpu}, driver unpinned ${driverAtFifo() ? 'at SCHED_FIFO' : 'at normal priority (chrt -f not permitted: a busy neighbour can move counts ~3 %)'}` } };
       const record = await countCell(job.subject, job.group.workload, job.run, ctx, job.run);
       records.push(record);
       hooks.onRecord(record);
