@@ -6,8 +6,9 @@
  * still undecided at the margin, fewest runs to a decision first; a comparison already decided, or a model far
  * behind, gets none.
  */
-import { summarizeRecords } from './aggregate.js';
-import { verdictRow } from './verdict.js';
+import { summarizeRecords, type CellSummary } from './aggregate.js';
+import { deciderFor, verdictRow, type Decider } from './verdict.js';
+import { mean, median, sampleStandardDeviation } from './stats.js';
 import { compareSuites, METRICS } from './compare.js';
 import { MODEL_COUNT_RULES } from './gate.js';
 import type { Planner, WorkloadGroup } from './orchestrator.js';
@@ -24,11 +25,14 @@ const NO_ESTIMATE = 1000;
  */
 export function verdictPlanner(o: { references: readonly string[]; margin: number }): Planner {
   return (groups, runsOf, runsLeft) => {
-    const rows = groups.flatMap((g) => {
+    const summarized = groups.map((g) => {
       const subjects = g.subjects.filter((s) => s.side === undefined || s.side === 'head');
-      const records = subjects.flatMap((s) => runsOf(g, s));
-      if (records.length === 0) return [];
-      const row = verdictRow(summarizeRecords(records), o);
+      return { g, subjects, cells: summarizeRecords(subjects.flatMap((s) => runsOf(g, s))) };
+    });
+    const spreadPrior = suiteSpread(summarized.flatMap((x) => x.cells));
+    const rows = summarized.flatMap(({ g, subjects, cells }) => {
+      if (cells.length === 0) return [];
+      const row = verdictRow(cells, { ...o, spreadPrior });
       if (row.decided || row.clientBound) return [];
       const leader = row.cells.find((c) => c.status === 'winner');
       const pending = row.cells.filter((c) => c.status === 'undecided');
@@ -46,6 +50,24 @@ export function verdictPlanner(o: { references: readonly string[]; margin: numbe
     if (runsLeft === undefined) return rows.flatMap((r) => r.wants);
     return affordable(rows, runsLeft).flatMap((r) => r.wants);
   };
+}
+
+/**
+ * The suite's typical run-to-run spread of each deciding measure: the median relative SD over the cells with at
+ * least two runs (ceiling rows included: the machine's noise is what it measures). Pure.
+ */
+export function suiteSpread(cells: readonly CellSummary[]): Partial<Record<Decider['metric'], number>> {
+  const by: Partial<Record<Decider['metric'], number[]>> = {};
+  for (const c of cells) {
+    if (c.status !== 'ok' || c.clientSaturated) continue;
+    const d = deciderFor(c);
+    const v = d.metric === 'throughput' ? c.samples : (c.values.p99 ?? []);
+    if (v.length < 2 || !(mean(v) > 0)) continue;
+    (by[d.metric] ??= []).push(sampleStandardDeviation(v) / mean(v));
+  }
+  const out: Partial<Record<Decider['metric'], number>> = {};
+  for (const [k, v] of Object.entries(by) as [Decider['metric'], number[]][]) out[k] = median(v);
+  return out;
 }
 
 /** The cheapest rows whose costs together fit `runsLeft`, and at least the cheapest one. Pure. */

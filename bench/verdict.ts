@@ -84,7 +84,13 @@ export interface VerdictOptions {
   references: readonly string[];
   /** Equivalence margin, a fraction (0.10 = ±10 %). */
   margin: number;
+  /** For runsNeeded only: the suite's typical run-to-run spread of the deciding measure (relative SD, by decider
+   * metric), which a cell's own spread from 2–3 runs is shrunk towards (see runsToDecide). */
+  spreadPrior?: Partial<Record<Decider['metric'], number>>;
 }
+
+/** Degrees of freedom the suite's typical spread weighs as, beside a cell's own (n − 1). */
+const PRIOR_DF = 4;
 
 /** An open-loop cell held its rate: at least 97 % of the asked rate, and nothing timed out. */
 export function heldRate(c: CellSummary): boolean {
@@ -110,7 +116,7 @@ function relativeTo(x: number, leader: number, d: Decider): number {
  * X against the leader L: the 90 % interval of (X − L) / L, signed so that positive is better, and the decision.
  * Pure; exported for the tests and the orchestrator's allocation.
  */
-export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number, comparisons = 1): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; slowerBelow?: number; runsNeeded?: number } {
+export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number, comparisons = 1, spreadPrior?: number): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; slowerBelow?: number; runsNeeded?: number } {
   if (leader.length < 2 || x.length < 2) return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
   const sign = d.better === 'higher' ? 1 : -1;
   const signed = (alpha: number): [number, number, number] => {
@@ -123,18 +129,23 @@ export function judgePair(leader: readonly number[], x: readonly number[], d: De
   if (lo > -margin && hi < margin) return { status: 'tie', interval, slowerBelow };
   if (hi < -margin) return { status: 'beaten', interval, slowerBelow };
   if (slowerBelow < 0) return { status: 'behind', interval, slowerBelow };
-  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin, comparisons) };
+  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin, comparisons, spreadPrior) };
 }
 
 /**
  * Runs per side that would decide X at today's estimate and spread: its interval falling on one side of the margin,
  * or, for a model behind the leader, its widened interval falling below zero (behind), whichever comes first.
+ * With a prior, the pair's spread is pooled with the suite's typical one (PRIOR_DF degrees of freedom beside the
+ * pair's own): a spread from two runs is itself off by a factor of 2–3 either way, and a row whose two runs
+ * happened to land far apart was priced out of a budget it needed (docs/method.md).
  */
-function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number, comparisons: number): number | undefined {
+export function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number, comparisons: number, spreadPrior?: number): number | undefined {
   const base = Math.abs(mean(leader));
-  const s = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
-  if (!Number.isFinite(s)) return undefined;
+  const own = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
   const have = Math.min(leader.length, x.length);
+  const ownDf = 2 * have - 2;
+  const s = spreadPrior !== undefined && Number.isFinite(spreadPrior) ? Math.sqrt((ownDf * own ** 2 + PRIOR_DF * spreadPrior ** 2) / (ownDf + PRIOR_DF)) : own;
+  if (!Number.isFinite(s)) return undefined;
   const until = (gap: number, level: number): number | undefined => {
     if (gap < 1e-6) return undefined;
     for (let n = have + 1; n <= 1000; n++) if (tQuantile(level, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
@@ -172,7 +183,7 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     if (isReference(c)) return { ...withRel, status: 'ceiling' };
     if (!heldRate(c)) return { ...withRel, status: 'missed-rate' };
     if (c === leader) return { ...withRel, status: 'winner' };
-    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin, Math.max(1, held.length - 1));
+    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin, Math.max(1, held.length - 1), options.spreadPrior?.[decider.metric]);
     return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.slowerBelow !== undefined ? { slowerBelow: j.slowerBelow } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
   });
   holmStepDown(out, cells, leader, decider);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/aggregate.js';
-import { verdict } from '../bench/verdict.js';
+import { runsToDecide, verdict } from '../bench/verdict.js';
+import { suiteSpread } from '../bench/plan.js';
 import { verdictTable, verdictCellText, winnerText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
 
@@ -242,5 +243,24 @@ describe('aggregation', () => {
     expect(cell!.errorTotal).toBe(7);
     expect(cell!.reasons).toEqual(['x']);
     expect(cell!.status).toBe('ok');
+  });
+});
+
+describe('the runs a comparison still needs', () => {
+  it("a pair's spread from two runs is pooled with the suite's: two runs far apart are not priced out of the budget", () => {
+    const leader = [100, 140];
+    const x = [98, 102];
+    const own = runsToDecide(leader, x, -0.02, 0.2, 1)!;
+    const pooled = runsToDecide(leader, x, -0.02, 0.2, 1, 0.08)!;
+    expect(pooled).toBeLessThan(own);
+    // A suite spread wider than the pair's own makes it dearer, not cheaper: the prior pulls both ways.
+    expect(runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1, 0.15)!).toBeGreaterThan(runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1)!);
+  });
+
+  it("the suite's spread is the median relative SD of each deciding measure over cells with two runs or more", () => {
+    const cells = summarizeRecords([...runsOf('a', [100, 110]), ...runsOf('b', [100, 102, 98]), ...runsOf('c', [100]), ...runsOf('d', [100, 130, 70])]);
+    const s = suiteSpread(cells);
+    expect(s.throughput).toBeCloseTo(Math.sqrt(50) / 105, 6);
+    expect(s.p99).toBeUndefined();
   });
 });
