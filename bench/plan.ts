@@ -7,7 +7,7 @@
  * behind, gets none.
  */
 import { summarizeRecords, type CellSummary } from './aggregate.js';
-import { deciderFor, verdictRow, type Decider } from './verdict.js';
+import { deciderFor, valuesOf, verdictRow, type Decider } from './verdict.js';
 import { mean, median, sampleStandardDeviation } from './stats.js';
 import { compareSuites, METRICS } from './compare.js';
 import { MODEL_COUNT_RULES } from './gate.js';
@@ -61,7 +61,7 @@ export function suiteSpread(cells: readonly CellSummary[]): Partial<Record<Decid
   for (const c of cells) {
     if (c.status !== 'ok' || c.clientSaturated) continue;
     const d = deciderFor(c);
-    const v = d.metric === 'throughput' ? c.samples : (c.values.p99 ?? []);
+    const v = valuesOf(c, d);
     if (v.length < 2 || !(mean(v) > 0)) continue;
     (by[d.metric] ??= []).push(sampleStandardDeviation(v) / mean(v));
   }

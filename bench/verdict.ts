@@ -103,7 +103,7 @@ function rankable(c: CellSummary): boolean {
 }
 
 /** Per-run values of the deciding measure, and their point estimate (the mean). */
-function valuesOf(c: CellSummary, d: Decider): number[] {
+export function valuesOf(c: CellSummary, d: Decider): number[] {
   return d.metric === 'throughput' ? c.samples : (c.values.p99 ?? []);
 }
 
