@@ -11,7 +11,8 @@ import type { CpuSplit } from './pinning.js';
 import { localHost, type ServerHost } from './server-host.js';
 import { connectAgent } from './remote-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from './orchestrator.js';
-import { modelSubject } from './run-cell.js';
+import { modelSubject, runCell } from './run-cell.js';
+import { blockWindows, runBlock } from './run-block.js';
 import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
@@ -131,6 +132,10 @@ async function main(): Promise<void> {
   if (base) {
     const dirty = env.gitDirty ? ' with uncommitted changes (measured as it is)' : '';
     err.write(`against ${base.describe}: base built in ${base.root}; head is the working tree at ${env.gitCommit}${dirty}\n`);
+    if (settings.alternateSec > 0 && !settings.skipTiming) {
+      const { windows, windowSec } = blockWindows(durationSec, settings.alternateSec);
+      err.write(`each round runs a cell's two servers together, taking turns: ${windows} window(s) of ${windowSec.toFixed(2)} s a side (--alternate 0: one window each)\n`);
+    }
   }
   const subjectsOf = (model: Model): CellSubject[] => {
     if (!base) return [modelSubject(model)];
@@ -195,6 +200,8 @@ async function main(): Promise<void> {
       },
     },
     planner,
+    runCell,
+    base && settings.alternateSec > 0 ? (pair, workload, runIndex, ctx, round) => runBlock(pair, workload, runIndex, ctx, round, settings.alternateSec) : undefined,
   );
   if (settings.countRuns > 0 && !stopper.signal.aborted) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));

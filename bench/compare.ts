@@ -27,8 +27,8 @@
  */
 import { cellKey, isCeiling, type Environment, type OkRecord, type RunRecord } from './record.js';
 import { instructionRuns, timedRuns } from './aggregate.js';
-import { compareSamples, confidenceInterval, mean, median, runsToResolve } from './stats.js';
-import { METRICS, METRIC_IDS, samplesOf, type Metric, type MetricId } from './metrics.js';
+import { compareSamples, comparePaired, confidenceInterval, mean, median, runsToResolve } from './stats.js';
+import { METRICS, METRIC_IDS, runSamplesOf, type Metric, type MetricId } from './metrics.js';
 
 /** The metrics the gate compares; each row of its report is one of them (see bench/metrics.ts). */
 export type MetricName = MetricId;
@@ -77,6 +77,8 @@ export interface CompareRow {
   informational?: boolean;
   /** Both sides' samples are counted processes (judged by their medians against the count's threshold). */
   counted?: boolean;
+  /** Compared as this many pairs (an --against session's blocks: both sides' servers up together, taking turns). */
+  paired?: number;
 }
 
 export interface CompareOptions {
@@ -129,6 +131,8 @@ interface CellSamples {
   workload: string;
   model: string;
   values: Partial<Record<MetricName, number[]>>;
+  /** The runs `values` came from, in the same order (an --against block's pair is found by its round). */
+  sources: Partial<Record<MetricName, OkRecord[]>>;
   /** Metrics whose samples are counted processes (measurements of exact windows), not timed runs. */
   counted: Set<MetricName>;
   /** Why a metric has no samples although the cell ran. */
@@ -159,11 +163,17 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
   const out = new Map<string, CellSamples>();
   for (const [key, runs] of byCell) {
     const first = runs[0]!;
-    const cell: CellSamples = { workload: first.workload, model: first.model, values: {}, missing: {}, counted: new Set() };
+    const cell: CellSamples = { workload: first.workload, model: first.model, values: {}, sources: {}, missing: {}, counted: new Set() };
+    const take = (metric: MetricName, source: readonly OkRecord[]): number => {
+      const samples = runSamplesOf(metric, source);
+      if (samples.length > 0) {
+        cell.values[metric] = samples.map((s) => s.value);
+        cell.sources[metric] = samples.map((s) => s.run);
+      }
+      return samples.length;
+    };
     const timed = runs.filter((r) => r.counts === undefined); // runs under callgrind are counted, not timed
-    const cpu = samplesOf('cpuPerMsg', timed);
-    if (cpu.length > 0) cell.values.cpuPerMsg = cpu;
-    else if (timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
+    if (take('cpuPerMsg', timed) === 0 && timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
     const unsaturated = timed.filter((r) => !r.result.client.saturated);
     if (timed.length > 0 && unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
     else if (reference) {
@@ -173,16 +183,14 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
       });
       if (values.length > 0) cell.values.throughput = values;
       else if (unsaturated.length > 0) cell.missing.throughput = `no ${reference} run to normalize by`;
-    } else if (unsaturated.length > 0) cell.values.throughput = samplesOf('throughput', unsaturated);
-    if (first.params.rate !== undefined && timed.length > 0) cell.values.p99 = samplesOf('p99', timed);
+    } else if (unsaturated.length > 0) take('throughput', unsaturated);
+    if (first.params.rate !== undefined && timed.length > 0) take('p99', timed);
     for (const id of METRIC_IDS.filter((m) => METRICS[m].kind === 'count')) {
       // Syscalls and context switches of a counted run were made under valgrind: compare like with like (a suite
       // with timed runs compares theirs; one counted only, its counted windows').
       const counted = runs.filter((r) => r.counts !== undefined);
       const source = id === 'instructionsPerMsg' ? runs : timed.length > 0 ? timed : counted;
-      const values = samplesOf(id, source);
-      if (values.length > 0) cell.values[id] = values;
-      if (values.length > 0 && source !== timed) cell.counted.add(id);
+      if (take(id, source) > 0 && source !== timed) cell.counted.add(id);
     }
     out.set(key, cell);
   }
@@ -195,6 +203,20 @@ export function pickReference(baseline: readonly RunRecord[], current: readonly 
   return preferred.find((m) => has(baseline, m) && has(current, m));
 }
 
+/**
+ * Both sides' samples as pairs, when every run of both was one side of an --against block (bench/run-block.ts): the
+ * base's and the head's run of the same round, whose windows alternated on servers up together. Rounds with only one
+ * side (the other set aside or failed) drop out. Undefined when any run is not a block's: those compare unpaired.
+ */
+export function pairedByRound(base: readonly OkRecord[], cur: readonly OkRecord[], baseValues: readonly number[], curValues: readonly number[]): { base: number[]; cur: number[] } | undefined {
+  const all = [...base, ...cur];
+  if (all.length === 0 || all.some((r) => r.block === undefined || r.round === undefined)) return undefined;
+  const byRound = (runs: readonly OkRecord[], values: readonly number[]): Map<number, number> => new Map(runs.map((r, i) => [r.round!, values[i]!]));
+  const [b, c] = [byRound(base, baseValues), byRound(cur, curValues)];
+  const rounds = [...b.keys()].filter((k) => c.has(k)).sort((x, y) => x - y);
+  return { base: rounds.map((k) => b.get(k)!), cur: rounds.map((k) => c.get(k)!) };
+}
+
 /** One metric of one cell: the test, the interval of the change, and the verdict. */
 export function compareMetric(
   base: readonly number[],
@@ -203,9 +225,11 @@ export function compareMetric(
   options: CompareOptions,
   /** The samples are counted processes (each a measurement of exact windows), not timed runs. */
   counted = false,
+  /** The samples as pairs measured together (pairedByRound): tested as pairs, on the ratio within each. */
+  pairs?: { base: readonly number[]; cur: readonly number[] },
 ): Pick<CompareRow, 'baseline' | 'current' | 'nBaseline' | 'nCurrent' | 'change' | 'changeLow' | 'changeHigh' | 'pValue' | 'verdict' | 'note'> {
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
-  const test = compareSamples(base, cur, options.alpha);
+  const test = pairs ? comparePaired(pairs.base, pairs.cur, options.alpha) : compareSamples(base, cur, options.alpha);
   const common = {
     baseline: mean(base),
     current: mean(cur),
@@ -234,6 +258,9 @@ export function compareMetric(
     const what = base.length === 1 && cur.length === 1 ? 'one counted run a side' : `the median of ${sides} counted processes a side`;
     return { ...common, baseline: b, current: c, change, changeLow: NaN, changeHigh: NaN, pValue: NaN, verdict, note: `${what}: judged against ±${pct(countRule.relative, false)}${countRule.absolute > 0 ? ` and ${countRule.absolute} per message` : ''}, above the spread of fresh processes` };
   }
+  if (pairs && pairs.base.length < minSamples) {
+    return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} blocks with both sides (has ${pairs.base.length})` };
+  }
   if (base.length < minSamples || cur.length < minSamples) {
     return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})` };
   }
@@ -245,8 +272,10 @@ export function compareMetric(
   // when that reaches the threshold, the baseline cannot tell a change of the threshold's size from its noise, and
   // judging it would fail (or pass) by chance. Measured here: fork-per-connection's echo moved +12 % and +25 % between
   // suites of identical code, with ±12 % within each.
+  // Pairs measured together need no such guard: their interval is that of the ratio within each pair, what the
+  // machine's movement from one window to the next does not reach.
   const margin = confidenceInterval(base).relativeMargin;
-  if (base.length >= UNSTABLE_MIN_RUNS && Math.SQRT2 * margin >= t) {
+  if (!pairs && base.length >= UNSTABLE_MIN_RUNS && Math.SQRT2 * margin >= t) {
     // A change whose whole interval lies beyond the threshold is proven however noisy the baseline: its noise cannot
     // make that. Measured: an --against session passed a +32.1 % [+11.7 %, +52.4 %] server CPU regression as unstable.
     // In one session the two sides ran interleaved, so Welch's test holds as it is (the instability rule is for
@@ -346,7 +375,12 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       const varies = METRICS[metric].kind === 'count' ? options.countsVary?.get(c.model) : undefined;
       const own = options.instructionThresholds?.get(`${c.model}/${c.workload}`) ?? options.instructionThresholds?.get(c.model);
       const counted = c.counted.has(metric) && b.counted.has(metric);
-      const judged = { ...compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options, counted), ...(counted ? { counted } : {}) };
+      const pairs = options.sameSession && !counted ? pairedByRound(b.sources[metric] ?? [], c.sources[metric] ?? [], baseValues, curValues) : undefined;
+      const judged = {
+        ...compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options, counted, pairs),
+        ...(counted ? { counted } : {}),
+        ...(pairs ? { paired: pairs.base.length } : {}),
+      };
       rows.push(row(key, c, metric, varies ? { ...judged, verdict: 'unstable', note: `not gated: ${c.model}'s counts vary between fresh processes of the same code (${varies}); its timing decides the cell` } : judged));
     }
   }

@@ -121,10 +121,15 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
 
 export const METRIC_IDS = Object.keys(METRICS) as MetricId[];
 
+/** A metric's per-run samples over some runs, each with the run it came from (the runs that measured it). */
+export function runSamplesOf(metric: MetricId, runs: readonly OkRecord[]): { value: number; run: OkRecord }[] {
+  return runs.flatMap((run) => {
+    const value = METRICS[metric].ofRun(run);
+    return value !== undefined && Number.isFinite(value) ? [{ value, run }] : [];
+  });
+}
+
 /** A metric's per-run samples over some runs (the runs that measured it). */
 export function samplesOf(metric: MetricId, runs: readonly OkRecord[]): number[] {
-  return runs.flatMap((r) => {
-    const v = METRICS[metric].ofRun(r);
-    return v !== undefined && Number.isFinite(v) ? [v] : [];
-  });
+  return runSamplesOf(metric, runs).map((s) => s.value);
 }

@@ -67,6 +67,10 @@ export type Planner = (groups: readonly WorkloadGroup[], runsOf: RunsOf, runsLef
 /** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
 export type CellRunner = typeof runCell;
 
+/** --against: runs both sides of a cell together as one block (bench/run-block.ts), in the order given, and returns
+ * their records in that order. */
+export type PairRunner = (pair: readonly [CellSubject, CellSubject], workload: Workload, runs: readonly [number, number], ctx: CellContext, round: number) => Promise<[RunRecord, RunRecord]>;
+
 function rotate<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];
   const k = by % items.length;
@@ -87,8 +91,8 @@ export function units(subjects: readonly CellSubject[]): CellSubject[][] {
   return out;
 }
 
-function ordered(unitList: readonly CellSubject[][], round: number): CellSubject[] {
-  return rotate(unitList, round).flatMap((u) => (round % 2 === 1 ? [...u].reverse() : u));
+function ordered(unitList: readonly CellSubject[][], round: number): CellSubject[][] {
+  return rotate(unitList, round).map((u) => (round % 2 === 1 ? [...u].reverse() : u));
 }
 
 /** Runs in the mandatory rounds (every cell minRuns times, plus the leading subjects). */
@@ -103,7 +107,7 @@ function shortOfMinimum(records: readonly RunRecord[], budget: Pick<RunBudget, '
   return timedRuns(records).length < budget.minRuns && records.length < 2 * budget.maxRuns;
 }
 
-export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, planner: Planner, run: CellRunner = runCell): Promise<RunRecord[]> {
+export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, planner: Planner, run: CellRunner = runCell, runPair?: PairRunner): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   const byGroup = new Map<WorkloadGroup, Map<CellSubject, RunRecord[]>>(groups.map((g) => [g, new Map()]));
   const runsOf: RunsOf = (g, s) => byGroup.get(g)?.get(s) ?? [];
@@ -112,8 +116,7 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   const elapsedSec = (): number => (performance.now() - started) / 1000;
   const aborted = (): boolean => budget.signal?.aborted === true;
 
-  const runOne = async (g: WorkloadGroup, subject: CellSubject, round: number, adaptive: boolean): Promise<void> => {
-    const record = await run(subject, g.workload, runsOf(g, subject).length, g.ctx, round);
+  const keep = (g: WorkloadGroup, subject: CellSubject, record: RunRecord, adaptive: boolean): void => {
     records.push(record);
     const mine = byGroup.get(g)!;
     mine.set(subject, [...(mine.get(subject) ?? []), record]);
@@ -122,13 +125,26 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     const etaSec = adaptive ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec()) : perRun * Math.max(0, planned - records.length);
     hooks.onProgress?.({ record, done: records.length, planned, adaptive, etaSec });
   };
+  // A pair of sides runs as one block when a pair runner is given; anything else one subject at a time.
+  const runUnit = async (g: WorkloadGroup, unit: readonly CellSubject[], round: number, adaptive: boolean): Promise<void> => {
+    if (runPair && unit.length === 2) {
+      const pair = [unit[0]!, unit[1]!] as const;
+      const got = await runPair(pair, g.workload, [runsOf(g, pair[0]).length, runsOf(g, pair[1]).length], g.ctx, round);
+      pair.forEach((s, i) => keep(g, s, got[i]!, adaptive));
+      return;
+    }
+    for (const subject of unit) {
+      if (aborted()) return;
+      keep(g, subject, await run(subject, g.workload, runsOf(g, subject).length, g.ctx, round), adaptive);
+    }
+  };
 
   let round = 0;
   for (; round < budget.minRuns && !aborted(); round++) {
     for (const g of groups) {
-      for (const subject of [...g.leading, ...ordered(units(g.subjects), round)]) {
+      for (const unit of [...g.leading.map((s) => [s]), ...ordered(units(g.subjects), round)]) {
         if (aborted()) break;
-        await runOne(g, subject, round, false);
+        await runUnit(g, unit, round, false);
       }
     }
   }
@@ -155,9 +171,9 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     for (const g of groups) for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
     for (const g of groups) {
       const mine = units(g.subjects).map((u) => u.filter((s) => chosen.has(s))).filter((u) => u.length > 0);
-      for (const subject of ordered(mine, round)) {
+      for (const unit of ordered(mine, round)) {
         if (aborted()) break;
-        await runOne(g, subject, round, true);
+        await runUnit(g, unit, round, true);
       }
     }
   }

@@ -114,6 +114,12 @@ interface RecordBase {
    * rounds. Absent in a suite of one side.
    */
   side?: Side;
+  /**
+   * --against, one side of a block: both sides' servers stayed up through the round and took turns, `windows` windows
+   * each of `windowSec`, alternating (bench/run-block.ts); the result and usage are those windows summed. Records of
+   * one block share their round, and the gate compares them as a pair.
+   */
+  block?: { windows: number; windowSec: number; settleSec: number; first: Side };
   /** The measured window and the warmup before it, seconds (absent in older records). */
   window?: { warmupSec: number; durationSec: number };
   /** How the CPUs were split between server and driver for this run (absent in older records). */

@@ -7,12 +7,13 @@
 import { runClientProcess } from './client-process.js';
 import type { ServerSampler } from './sampler.js';
 import type { ServerHandle, ServerHost } from './server-host.js';
-import { findDriver } from '../clients/drivers.js';
+import { findDriver, type Driver as LoadDriver } from '../clients/drivers.js';
+import type { LoadResult } from '../clients/load-result.js';
 import type { Model } from '../servers/registry.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RecordedSplit, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
+import { RECORD_SCHEMA, type Environment, type RecordedSplit, type OkRecord, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
 import type { CallgrindLaunch } from './server-process.js';
 
 export interface CellContext {
@@ -122,14 +123,14 @@ class Interrupted extends Error {
   override name = 'Interrupted';
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Interrupted(String(signal.reason ?? 'interrupted'));
 }
 
-export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
-  const workload = subject.load(cellWorkload);
+/** What every record of a run of `subject` in `cellWorkload` says, whatever becomes of it. */
+export function recordBase(subject: CellSubject, workload: Workload, run: number, ctx: CellContext, round?: number) {
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
-  const base = {
+  return {
     schema: RECORD_SCHEMA,
     suiteId: ctx.suiteId,
     time: new Date().toISOString(),
@@ -144,23 +145,36 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     split: recordedSplit(ctx.split),
     env: ctx.env,
   } as const;
-  const availability = subject.available();
-  if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
-  const driver = findDriver(workload.driver);
-  if (!driver) return { ...base, status: 'skipped', reason: `unknown driver ${workload.driver}` };
-  const present = driver.present();
-  if (!present.ok) return { ...base, status: 'skipped', reason: present.reason };
+}
 
-  const workers = ctx.workers ?? ctx.split.serverCpuCount;
-  let server: ServerHandle | undefined;
+/** Why `subject` cannot run `workload` here (unavailable model, missing driver), or the driver that will load it. */
+export function preflight(subject: CellSubject, workload: Workload): { driver: LoadDriver } | { skipped: string } {
+  const availability = subject.available();
+  if (!availability.ok) return { skipped: availability.reason };
+  const driver = findDriver(workload.driver);
+  if (!driver) return { skipped: `unknown driver ${workload.driver}` };
+  const present = driver.present();
+  if (!present.ok) return { skipped: present.reason };
+  return { driver };
+}
+
+/** The server as a record describes it. */
+export function serverInfo(server: ServerHandle, ctx: CellContext): Omit<OkRecord['server'], 'usage'> {
+  return { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
+}
+
+/** One measured window of a running server: the driver's result and the server's resources over exactly it. */
+export async function measureWindowOf(
+  subject: CellSubject,
+  workload: Workload,
+  server: ServerHandle,
+  driver: LoadDriver,
+  ctx: CellContext,
+  window: { warmupSec: number; durationSec: number },
+): Promise<{ result: LoadResult; usage?: ServerUsage }> {
   let sampler: Promise<ServerSampler> | undefined;
   let usage: Promise<ServerUsage | undefined> | undefined;
   try {
-    throwIfAborted(ctx.signal);
-    server = await subject.start(workload, workers, ctx);
-    throwIfAborted(ctx.signal);
-    const serverInfo = { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
-    const running = server;
     const tcp = workload.protocol === 'tcp';
     const driverCommand = driver.command({
       host: server.host,
@@ -170,8 +184,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       payloadBytes: workload.payloadBytes,
       pattern: workload.pattern,
       ...(workload.rate !== undefined ? { rate: workload.rate } : {}),
-      warmupSec: ctx.warmupSec,
-      durationSec: ctx.durationSec,
+      warmupSec: window.warmupSec,
+      durationSec: window.durationSec,
       timeoutMs: ctx.timeoutMs,
       ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
       ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
@@ -179,10 +193,10 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     const result = await runClientProcess({
       ...driverCommand,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
-      timeoutMs: (ctx.warmupSec + ctx.readyTimeoutSec + ctx.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      timeoutMs: (window.warmupSec + ctx.readyTimeoutSec + window.durationSec) * 1000 + ctx.timeoutMs + 30_000,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onPhase: (phase) => {
-        if (phase === 'measure') sampler = running.startSampler();
+        if (phase === 'measure') sampler = server.startSampler();
         else if (phase === 'done' && sampler) usage = sampler.then((s) => s.finish());
       },
     });
@@ -195,29 +209,53 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
             // On an agent of this machine the bench and its driver are "other processes" to the agent's sampler.
             otherLoadPercent:
               sampled.otherProcessesPercent !== undefined
-                ? Math.max(0, sampled.otherProcessesPercent - (running.agent?.sameMachine ? result.client.cpuPercent : 0))
-                : Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (running.agent && !running.agent.sameMachine ? 0 : result.client.cpuPercent)),
+                ? Math.max(0, sampled.otherProcessesPercent - (server.agent?.sameMachine ? result.client.cpuPercent : 0))
+                : Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (server.agent && !server.agent.sameMachine ? 0 : result.client.cpuPercent)),
           }
         : sampled;
+    return { result, ...(serverUsage ? { usage: serverUsage } : {}) };
+  } finally {
+    // A sampler whose window never closed (the client died in it) must not keep polling.
+    if (sampler && !usage) await sampler.then((s) => s.finish()).catch(() => undefined);
+  }
+}
+
+export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
+  const workload = subject.load(cellWorkload);
+  const base = recordBase(subject, workload, run, ctx, round);
+  const ready = preflight(subject, workload);
+  if ('skipped' in ready) return { ...base, status: 'skipped', reason: ready.skipped };
+
+  const workers = ctx.workers ?? ctx.split.serverCpuCount;
+  let server: ServerHandle | undefined;
+  try {
+    throwIfAborted(ctx.signal);
+    server = await subject.start(workload, workers, ctx);
+    throwIfAborted(ctx.signal);
+    const info = serverInfo(server, ctx);
+    const { result, usage } = await measureWindowOf(subject, workload, server, ready.driver, ctx, ctx);
     const stopped = await server.stop();
     server = undefined;
     const record: RunRecord = {
       ...base,
       status: 'ok',
-      server: { ...serverInfo, ...(serverUsage ? { usage: serverUsage } : {}) },
+      server: { ...info, ...(usage ? { usage } : {}) },
       ...(ctx.split.client !== undefined ? { clientCpus: ctx.split.client } : {}),
       result,
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
-    const setAside = setAsideReason(serverUsage, ctx);
+    const setAside = setAsideReason(usage, ctx);
     if (setAside) record.discarded = setAside;
     return record;
   } catch (error) {
-    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
-    return { ...base, status: 'errored', reason: (error as Error).message };
+    return failedRecord(base, error, ctx);
   } finally {
-    // A sampler whose window never closed (the client died in it) must not keep polling.
-    if (sampler && !usage) await sampler.then((s) => s.finish()).catch(() => undefined);
     await server?.stop(ctx.signal?.aborted ? 500 : 2000);
   }
+}
+
+/** A run that did not finish: interrupted (the suite's abort signal) or errored, with why. */
+export function failedRecord(base: ReturnType<typeof recordBase>, error: unknown, ctx: CellContext): RunRecord {
+  if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
+  return { ...base, status: 'errored', reason: (error as Error).message };
 }

@@ -123,6 +123,11 @@ export const BENCH_OPTIONS = {
     meta: 'PATH',
     help: 'compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,\nthroughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse\nsignificantly (Welch p < 0.05) by more than --threshold, or could not be decided',
   }),
+  alternateSec: nonNegativeNumberOption('alternate', {
+    meta: 'SEC',
+    default: DEFAULTS.alternateSec,
+    help: '--against: in each round both sides\' servers stay up and take turns in windows of about\nSEC seconds (the run\'s --duration split up), judged as pairs; 0: one window a side, a\nserver started for each',
+  }),
   thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'regression threshold in percent' }),
   allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
   saveBaseline: switchOption('save-baseline', `also write this suite's records to <out>/baseline/records.jsonl`),
@@ -146,7 +151,7 @@ export const USAGE = helpText(
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
-    { heading: 'Regression gate', options: [O.against, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
+    { heading: 'Regression gate', options: [O.against, O.alternateSec, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
   ],
 );
 
@@ -181,6 +186,8 @@ export interface Settings {
   baseline?: RunRecord[];
   /** --against REF: the revision measured beside the working tree. */
   against?: string;
+  /** --against: the length of the windows the two sides take turns in (0: one window a side per round). */
+  alternateSec: number;
   thresholdPercent: number;
   saveBaseline: boolean;
   skipCeiling: boolean;
@@ -265,6 +272,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
   if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
   if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
+  if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate='))) throw new UsageError('--alternate applies to --against (the two sides taking turns)');
   if (v.driverThreads !== undefined && v.agent !== undefined) throw new UsageError('--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead');
   if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
   if (v.counts) {
@@ -295,6 +303,7 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     // Read now, so a bad baseline fails before minutes of measuring.
     ...(v.baseline !== undefined ? { baseline: readRecords(v.baseline) } : {}),
     ...(v.against !== undefined ? { against: v.against } : {}),
+    alternateSec: v.alternateSec,
     thresholdPercent: v.thresholdPercent,
     saveBaseline: v.saveBaseline,
     skipCeiling: v.skipCeiling,

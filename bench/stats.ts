@@ -6,6 +6,7 @@
 import stdlibMean from '@stdlib/stats-base-mean';
 import stdlibStdev from '@stdlib/stats-base-stdev';
 import medianSorted from '@stdlib/stats-base-mediansorted';
+import ttest from '@stdlib/stats-ttest';
 import ttest2 from '@stdlib/stats-ttest2';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
@@ -65,7 +66,7 @@ export interface Comparison {
   pValue: number;
   /** The difference is significant at `alpha` (and both sides had ≥ 2 samples). */
   significant: boolean;
-  test: 'welch-t' | 'none';
+  test: 'welch-t' | 'paired-t' | 'none';
   note?: string;
 }
 
@@ -88,4 +89,27 @@ export function compareSamples(a: readonly number[], b: readonly number[], alpha
   const [low, high] = result.ci as [number, number];
   const scale = Math.abs(ma);
   return { change, changeLow: low / scale, changeHigh: high / scale, pValue: result.pValue, significant: result.pValue < alpha, test: 'welch-t' };
+}
+
+/**
+ * Paired samples (a[i] and b[i] measured together: one block of an --against session, where the two sides' servers
+ * took turns in short windows): Student's t on the log ratios ln(b[i] / a[i]), so the change and its interval are
+ * those of the geometric mean ratio. Noise that hits both sides of a pair alike (a neighbour's burst, the host's
+ * clock) cancels in the ratio, which two independent samples cannot do. Values must be positive.
+ */
+export function comparePaired(a: readonly number[], b: readonly number[], alpha = 0.05): Comparison {
+  const n = Math.min(a.length, b.length);
+  const logs: number[] = [];
+  for (let i = 0; i < n; i++) if (a[i]! > 0 && b[i]! > 0) logs.push(Math.log(b[i]! / a[i]!));
+  const geometric = (x: number): number => Math.exp(x) - 1;
+  if (logs.length < 2) {
+    return { change: logs.length === 1 ? geometric(logs[0]!) : NaN, changeLow: NaN, changeHigh: NaN, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 pairs' };
+  }
+  const m = mean(logs);
+  if (sampleStandardDeviation(logs) === 0) {
+    return { change: geometric(m), changeLow: geometric(m), changeHigh: geometric(m), pValue: m === 0 ? 1 : 0, significant: m !== 0, test: 'paired-t', note: 'zero variance' };
+  }
+  const result = ttest(logs, { alpha });
+  const [low, high] = result.ci as [number, number];
+  return { change: geometric(m), changeLow: geometric(low), changeHigh: geometric(high), pValue: result.pValue, significant: result.pValue < alpha, test: 'paired-t' };
 }

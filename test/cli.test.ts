@@ -36,6 +36,8 @@ describe('bad input', () => {
     [['--margin', '150'], /--margin must be at most 100/],
     [['--against', 'no-such-ref-xyz', '--baseline', 'x'], /--against and --baseline are two ways/],
     [['--skip-timing'], /--skip-timing needs --counts/],
+    [['--alternate', '0.5'], /--alternate applies to --against/],
+    [['--against', 'HEAD', '--alternate', '-1'], /--alternate must be/],
     [['--max-runs', 'x'], /--max-runs must be an integer/],
     [['--baseline', '/nonexistent/x'], /no results at/],
     [['--protocol', 'udp', '--model', 'iterative'], /nothing to run: every cell was excluded \(iterative does not serve udp/],

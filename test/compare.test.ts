@@ -296,3 +296,56 @@ describe('counts in the gate', () => {
     expect(rowOf(compareSuites(withSwitches(0.4, 0.3), withSwitches(0.9, 0.6), opts), 'ctxSwitchesPerMsg').verdict).toBe('same');
   });
 });
+
+describe('an --against session measured in blocks (both sides\' servers up together, taking turns)', () => {
+  // The machine moves every round's figures by up to ±15 % for both sides alike; within a round the two sides agree
+  // within 1 %: what blocks of alternating windows measured here (docs/gate.md).
+  const machine = [1, 1.15, 0.88, 1.1, 0.9, 1.05];
+  const within = [1.004, 0.995, 1.008, 0.993, 1.002, 0.997];
+  const session = (headFactor: number, blocks: boolean, drop?: number) =>
+    machine.flatMap((m, round) => {
+      const common = { model: 'a', msgsPerSec: 1000, run: round, suiteId: 'one', saturated: true, ...(blocks ? { blockRound: round } : {}) };
+      const base = fakeRecord({ ...common, side: 'base', serverCpuPercent: 50 * m });
+      const head = fakeRecord({ ...common, side: 'head', serverCpuPercent: 50 * m * within[round]! * headFactor });
+      return round === drop ? [base] : [base, head];
+    });
+  const cpuRow = (records: RunRecord[]) => {
+    const base = records.filter((r) => r.side === 'base').map(({ side: _s, ...r }) => r as RunRecord);
+    const head = records.filter((r) => r.side === 'head').map(({ side: _s, ...r }) => r as RunRecord);
+    return rowOf(compareSuites(base, head, opts), 'cpuPerMsg');
+  };
+
+  it('compares the two runs of each block as a pair: the machine\'s movement cancels, so identical code is decided "same"', () => {
+    const paired = cpuRow(session(1, true));
+    expect(paired).toMatchObject({ verdict: 'same', paired: 6 });
+    expect(paired.changeHigh - paired.changeLow).toBeLessThan(0.02);
+    // The same figures as independent runs (no blocks): Welch's interval carries the machine's movement.
+    const unpaired = cpuRow(session(1, false));
+    expect(unpaired.paired).toBeUndefined();
+    expect(unpaired.changeHigh - unpaired.changeLow).toBeGreaterThan(0.15);
+  });
+
+  it('a head 12 % dearer in every block is a regression; 5 % dearer is decided "same" at a 10 % threshold', () => {
+    const worse = cpuRow(session(1.12, true));
+    expect(worse).toMatchObject({ verdict: 'regression', paired: 6 });
+    expect(worse.change).toBeCloseTo(0.12, 1);
+    expect(cpuRow(session(1.05, true)).verdict).toBe('same');
+  });
+
+  it('a block with one side only (the other set aside or failed) drops out of the pairs', () => {
+    expect(cpuRow(session(1, true, 2))).toMatchObject({ paired: 5, nBaseline: 6, nCurrent: 5 });
+  });
+
+  it('fewer than 3 blocks with both sides are too few to decide', () => {
+    const two = session(1, true).filter((r) => r.run < 2);
+    expect(cpuRow(two)).toMatchObject({ verdict: 'inconclusive', note: expect.stringMatching(/needs ≥ 3 blocks with both sides \(has 2\)/) });
+  });
+
+  it('the table says how many pairs a row was judged on', () => {
+    const records = session(1, true);
+    const strip = (side: string) => records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
+    const [base, head] = [strip('base'), strip('head')];
+    const gate = runGate(base, head, { thresholdPercent: 10, alpha: 0.05, allowInconclusive: false });
+    expect(compareTable(gate.report, 10, gate.decision, true)).toMatch(/6 pairs/);
+  });
+});

@@ -4,6 +4,7 @@ import { affordable, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictP
 import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
 import { fakeRecord } from './helpers/records.js';
+import type { RunRecord } from '../bench/record.js';
 
 describe('a suite with runs set aside: they are marked, repeated, and the cell still gets its counted runs', () => {
   const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
@@ -93,6 +94,20 @@ describe('adaptive runs go where a comparison is undecided', () => {
     });
     const runs = order.filter((x) => x.includes('@'));
     expect(runs).toEqual(['a@base', 'a@head', 'b@base', 'b@head', 'b@head', 'b@base', 'a@head', 'a@base']);
+  });
+
+  it('--against with a pair runner: each round runs a cell\'s two sides as one block, the first side alternating', async () => {
+    const subjects = [subject('a', 'base'), subject('a', 'head'), subject('b', 'base'), subject('b', 'head')];
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const blocks: string[] = [];
+    const kept: string[] = [];
+    const single: CellRunner = async () => { throw new Error('a pair must not run side by side'); };
+    await runSuite([g], { minRuns: 2, maxRuns: 2 }, { onRecord: (r) => kept.push(`${r.model}@${r.side}#${r.run}`) }, noPlanner, single, async (pair, _w, runs, _ctx, round) => {
+      blocks.push(`${round}:${pair.map((s) => `${s.name}@${s.side}`).join('+')}`);
+      return pair.map((s, i) => ({ ...fakeRecord({ model: s.name, msgsPerSec: 100, run: runs[i]! }), side: s.side! })) as [RunRecord, RunRecord];
+    });
+    expect(blocks).toEqual(['0:a@base+a@head', '0:b@base+b@head', '1:b@head+b@base', '1:a@head+a@base']);
+    expect(kept).toEqual(['a@base#0', 'a@head#0', 'b@base#0', 'b@head#0', 'b@head#1', 'b@base#1', 'a@head#1', 'a@base#1']);
   });
 
   it('--against: a timing row too noisy to gate keeps getting runs of both sides until the budget, not only while inconclusive', async () => {

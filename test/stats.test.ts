@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { confidenceInterval, compareSamples, median, runsToResolve } from '../bench/stats.js';
+import { confidenceInterval, compareSamples, comparePaired, median, runsToResolve } from '../bench/stats.js';
 
 describe('statistics', () => {
   it('median of odd and even samples', () => {
@@ -52,5 +52,35 @@ describe('statistics', () => {
     expect(runsToResolve([90, 100, 110], 0.1)).toBe(9);
     expect(runsToResolve([90, 100, 110], 0.05)).toBeGreaterThan(30);
     expect(runsToResolve([5, 5, 5], 0.1)).toBeUndefined();
+  });
+});
+
+describe('paired comparison (the two runs of an --against block)', () => {
+  // Both sides move together by ±20 % from pair to pair; the head is 3 % above the base in each, ±0.5 %.
+  const machine = [1, 1.2, 0.8, 1.1, 0.9, 1.15, 0.85];
+  const wobble = [1.005, 0.995, 1.003, 0.997, 1.0, 1.004, 0.996];
+  const base = machine.map((m) => 10 * m);
+  const head = machine.map((m, i) => 10 * m * 1.03 * wobble[i]!);
+
+  it('tests the ratio within each pair: a 3 % change under ±20 % common movement is significant, with a narrow interval', () => {
+    const paired = comparePaired(base, head);
+    expect(paired.test).toBe('paired-t');
+    expect(paired.significant).toBe(true);
+    expect(paired.change).toBeCloseTo(0.03, 2);
+    expect(paired.changeLow).toBeGreaterThan(0.02);
+    expect(paired.changeHigh).toBeLessThan(0.04);
+    // Welch's test on the same values sees only the common movement.
+    expect(compareSamples(base, head).significant).toBe(false);
+  });
+
+  it('the same values in another pairing are noise: the pairing is what carries the information', () => {
+    const shuffled = [...head.slice(3), ...head.slice(0, 3)];
+    expect(comparePaired(base, shuffled).changeHigh - comparePaired(base, shuffled).changeLow).toBeGreaterThan(0.2);
+  });
+
+  it('needs two pairs; identical ratios are exact', () => {
+    expect(comparePaired([1], [2])).toMatchObject({ test: 'none', significant: false });
+    expect(comparePaired([1, 2, 4], [1.1, 2.2, 4.4])).toMatchObject({ test: 'paired-t', significant: true, note: 'zero variance' });
+    expect(comparePaired([1, 2, 4], [1.1, 2.2, 4.4]).change).toBeCloseTo(0.1, 10);
   });
 });

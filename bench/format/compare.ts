@@ -34,19 +34,19 @@ function cells(r: CompareRow): string[] {
     value(r, r.current),
     changeText(r),
     Number.isFinite(r.pValue) ? r.pValue.toFixed(3) : '–',
-    `${r.nBaseline}/${r.nCurrent}`,
+    r.paired !== undefined ? `${r.paired} pairs` : `${r.nBaseline}/${r.nCurrent}`,
     verdictText(r),
   ];
 }
 
-const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p (Welch)', 'runs', 'verdict'];
+const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p', 'runs', 'verdict'];
 
 /** Lines under the table: what was compared how, what could not be, and the gate's decision. */
 function notes(report: CompareReport, thresholdPercent: number, decision: string): string[] {
   const lines = [
     `compared per run: server CPU µs/msg (lower is better), ${report.basis} (higher is better), p99 of open-loop cells (lower is better), ` +
       `and per message the counts (instructions under callgrind, read+write syscalls, context switches); ` +
-      `a timing regression is a significant change (Welch p < 0.05) for the worse by more than ${thresholdPercent}%, a count's is a growth beyond its own threshold ` +
+      `a timing regression is a significant change (p < 0.05: Welch's test, or a paired t-test on the ratio where the two sides ran as blocks, "N pairs") for the worse by more than ${thresholdPercent}%, a count's is a growth beyond its own threshold ` +
       `(instructions ${pct(COUNT_THRESHOLDS.instructionsPerMsg!.relative)}, syscalls ${pct(COUNT_THRESHOLDS.syscallsPerMsg!.relative)}); ` +
       `a cell with instruction counts on both sides is decided by its counts (timing: report only), otherwise one whose CPU µs/msg is unchanged passes even where throughput is too noisy`,
   ];

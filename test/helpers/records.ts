@@ -29,12 +29,15 @@ export interface FakeRun {
   /** A counted run (under callgrind) with this many instructions per message. */
   instructionsPerMsg?: number;
   side?: 'base' | 'head';
+  /** One side of an --against block of this round (bench/run-block.ts). */
+  blockRound?: number;
+  suiteId?: string;
 }
 
 export function fakeRecord(f: FakeRun): RunRecord {
   const base = {
     schema: RECORD_SCHEMA,
-    suiteId: 's',
+    suiteId: f.suiteId ?? 's',
     time: f.time ?? new Date(Date.UTC(2026, 0, 1) + (f.run ?? 0) * 60_000).toISOString(),
     workload: f.workload ?? 'w',
     model: f.model,
@@ -42,6 +45,7 @@ export function fakeRecord(f: FakeRun): RunRecord {
     params: { ...DEFAULT_PARAMS, ...(f.rate !== undefined ? { rate: f.rate } : {}) },
     env: { ...ENV, ...f.env },
     ...(f.side ? { side: f.side } : {}),
+    ...(f.blockRound !== undefined ? { round: f.blockRound, block: { windows: 8, windowSec: 0.25, settleSec: 0.05, first: 'base' as const } } : {}),
   } as const;
   if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
   const h = latencyHistogram();
