@@ -1,7 +1,9 @@
 /**
  * The regression gate's comparison, in the manner of Node core's compare.R: for every cell present in both suites
  * and every metric that applies to it, Welch's t-test on the per-run values decides whether a change is real, and the
- * change is reported with its 95 % confidence interval.
+ * change is reported with its 95 % confidence interval. Runs of an --against session measured in blocks (both sides'
+ * servers up together, taking turns: bench/run-block.ts) are compared as pairs instead, a paired t-test on the ratio
+ * within each block, so what moved both sides of a block alike cancels.
  *
  * Metrics (each run is one sample):
  *   - server CPU µs per message (lower is better): the server's own cost, which a change to the server moves even
