@@ -47,6 +47,7 @@ export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: num
   // message (+1.8–2.3 % on event-loop's echo) passed 3 of its first 6 A/B trials.
   instructionsPerMsg: { relative: 0.01, absolute: 0 },
   syscallsPerMsg: { relative: 0.05, absolute: 0.02 },
+  // Context switches are judged by the same rule, but only reported (METRICS' inGate).
   ctxSwitchesPerMsg: { relative: 0.25, absolute: 0.05 },
 };
 
@@ -394,16 +395,17 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
     }
   }
   // What decides a cell: its instruction counts when both sides have them (timing then only informs: on a shared
-  // machine it moves with the neighbours); otherwise its server CPU µs/msg, unless that is itself undecided. Counts of
-  // syscalls and context switches always gate: a change that adds a write per message shows there first.
+  // machine it moves with the neighbours); otherwise its server CPU µs/msg, unless that is itself undecided. A metric
+  // that defers to it (throughput, p99) fails an undecided cell only when that is undecided too; one that reports
+  // (context switches) never fails. Syscalls always gate: a change that adds a write per message shows there first.
   const counted = new Set(rows.filter((r) => r.metric === 'instructionsPerMsg' && r.verdict !== 'new' && r.verdict !== 'missing' && r.verdict !== 'unstable').map((r) => r.key));
   const decidedByCpu = new Set(rows.filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement')).map((r) => r.key));
   for (const r of rows) {
-    const timing = METRICS[r.metric].kind === 'timing';
-    if (counted.has(r.key) && timing) {
+    const { kind, inGate } = METRICS[r.metric];
+    if ((counted.has(r.key) && kind === 'timing') || inGate === 'reports') {
       r.informational = true;
       if (r.verdict === 'inconclusive') r.gating = false;
-    } else if (r.verdict === 'inconclusive') r.gating = !timing || !decidedByCpu.has(r.key);
+    } else if (r.verdict === 'inconclusive') r.gating = inGate === 'decides' || !decidedByCpu.has(r.key);
   }
   const judged = rows.filter((r) => r.verdict !== 'unstable' && r.verdict !== 'new' && r.verdict !== 'missing');
   return {

@@ -11,7 +11,7 @@ import { appendFileSync } from 'node:fs';
 import { runGate } from '../bench/gate.js';
 import { compareMarkdown, compareTable } from '../bench/format/compare.js';
 import { historyReport } from '../bench/format/history.js';
-import type { RunRecord } from '../bench/record.js';
+import { splitSides, type RunRecord } from '../bench/record.js';
 
 const OPTIONS = {
   thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'a change must be significant and larger than this to count' }),
@@ -27,11 +27,13 @@ const O = OPTIONS;
 const USAGE = helpText(
   'usage: npm run compare -- BASELINE [CURRENT] [options]',
   `Compares the cells of two bench suites, metric by metric (server CPU µs/msg, throughput, and the p99 of
-open-loop cells), with Welch's t-test and the 95% interval of each change. Exits 1 on a regression, when
-nothing at all could be compared, or (unless --allow-inconclusive) when a comparison could not be decided.
+open-loop cells), with Welch's t-test (a paired t-test where both sides ran in blocks) and the 95% interval of
+each change. Exits 1 on a regression, when nothing at all could be compared, or (unless --allow-inconclusive)
+when a comparison could not be decided.
 
   BASELINE, CURRENT      a suite folder (results/<suite>), its records.jsonl, or a results root (uses LATEST);
-                         CURRENT defaults to results`,
+                         CURRENT defaults to results. A suite measured with --against, given alone, is judged
+                         again: its base side against its head side, with the gate as it is now`,
   [{ options: [O.thresholdPercent, O.alpha, O.absolute, O.allowInconclusive, O.markdown, O.history, O.help] }],
 );
 
@@ -50,10 +52,11 @@ async function main(): Promise<void> {
   }
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('give a BASELINE and optionally a CURRENT suite');
   const baselineFile = recordsFileFor(positionals[0]!);
-  const currentFile = recordsFileFor(positionals[1] ?? 'results');
-  const baseline = readRecords(baselineFile);
-  const current = readRecords(currentFile);
-  process.stdout.write(`baseline: ${baselineFile}\ncurrent:  ${currentFile}\n`);
+  const first = readRecords(baselineFile);
+  const oneSession = positionals.length === 1 && first.some((r) => r.side === 'base') && first.some((r) => r.side === 'head');
+  const currentFile = oneSession ? baselineFile : recordsFileFor(positionals[1] ?? 'results');
+  const [baseline, current] = oneSession ? splitSides(first) : [first, readRecords(currentFile)];
+  process.stdout.write(oneSession ? `one --against session, its base side against its head: ${baselineFile}\n` : `baseline: ${baselineFile}\ncurrent:  ${currentFile}\n`);
   const gate = runGate(baseline, current, { thresholdPercent: v.thresholdPercent, alpha: v.alpha, absolute: v.absolute, allowInconclusive: v.allowInconclusive });
   process.stdout.write(compareTable(gate.report, v.thresholdPercent, gate.decision, !process.stdout.isTTY) + '\n');
   if (v.markdown !== undefined) appendFileSync(v.markdown, compareMarkdown(gate.report, v.thresholdPercent, gate.decision));

@@ -87,11 +87,13 @@ function reference(help: (entry: string) => string = helpOf): string {
     '',
     'Each run gives one sample of each metric it measured; cells, the verdict, the gate, the CSV and the history take',
     'them from this list. A *timing* moves with whatever else the machine does; a *count* is what the server executed',
-    'or asked of the kernel per message, which a neighbour does not move (docs/counts.md).',
+    'or asked of the kernel per message, which a neighbour does not move (docs/counts.md). *In the gate*: a metric that',
+    '*decides* fails a cell on a proven change or an undecided one; one that *defers* fails only where the cell\'s server',
+    'CPU µs/msg is undecided too; one that *reports* is shown with its change and never fails (docs/gate.md).',
     '',
-    table(['metric', 'label', 'kind', 'better', 'CSV column', 'one run\'s value'], METRIC_IDS.map((id) => {
+    table(['metric', 'label', 'kind', 'better', 'in the gate', 'CSV column', 'one run\'s value'], METRIC_IDS.map((id) => {
       const m = METRICS[id];
-      return [`\`${id}\``, m.label, m.kind, m.better, `\`${m.csv}\``, m.describe];
+      return [`\`${id}\``, m.label, m.kind, m.better, m.inGate, `\`${m.csv}\``, m.describe];
     })),
     '',
     '## Table columns',

@@ -110,6 +110,23 @@ describe('bad input', () => {
     expect(none.stdout).toMatch(/nothing was compared/);
   });
 
+  it('compare judges one --against session again when given it alone: its base side against its head', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-'));
+    const session = (name: string, head: number[]): string => {
+      const file = path.join(dir, name);
+      const records = [...runsOf('event-loop', [100, 101, 99, 100], { side: 'base' }), ...runsOf('event-loop', head, { side: 'head' })];
+      writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      return file;
+    };
+    const slower = run('scripts/compare.ts', [session('slower.jsonl', [70, 71, 69, 70])]);
+    expect(slower.stdout).toMatch(/one --against session, its base side against its head/);
+    expect(slower.code).toBe(1);
+    expect(slower.stdout).toMatch(/-30\.0%/);
+    const same = run('scripts/compare.ts', [session('same.jsonl', [100, 99, 101, 100])]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/no regression in 1 gated cell/);
+  });
+
   it('compare names a file that is not a results file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-'));
     const file = path.join(dir, 'records.jsonl');

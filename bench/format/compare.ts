@@ -19,7 +19,10 @@ function changeText(r: CompareRow): string {
 }
 
 function verdictText(r: CompareRow): string {
-  if (r.informational) return `${r.verdict === 'regression' ? 'slower' : r.verdict} (timing: report only)`;
+  if (r.informational) {
+    const reports = METRICS[r.metric].inGate === 'reports';
+    return `${r.verdict === 'regression' ? (reports ? 'more' : 'slower') : r.verdict} (${reports ? '' : 'timing: '}report only)`;
+  }
   if (r.verdict === 'regression') return 'REGRESSION';
   if (r.verdict === 'inconclusive') return r.gating ? 'INCONCLUSIVE' : 'inconclusive (CPU µs/msg decided)';
   if (r.verdict === 'unstable') return 'unstable (not gated)';
@@ -39,6 +42,9 @@ function cells(r: CompareRow): string[] {
   ];
 }
 
+/** The metrics whose undecided rows a decided server CPU µs/msg passes, and those only reported (METRICS' inGate). */
+const labelsOf = (role: 'defers' | 'reports'): string => Object.values(METRICS).filter((m) => m.inGate === role).map((m) => m.label).join(', ');
+
 const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p', 'runs', 'verdict'];
 
 /** Lines under the table: what was compared how, what could not be, and the gate's decision. */
@@ -48,7 +54,7 @@ function notes(report: CompareReport, thresholdPercent: number, decision: string
       `and per message the counts (instructions under callgrind, read+write syscalls, context switches); ` +
       `a timing regression is a significant change (p < 0.05: Welch's test, or a paired t-test on the ratio where the two sides ran as blocks, "N pairs") for the worse by more than ${thresholdPercent}%, a count's is a growth beyond its own threshold ` +
       `(instructions ${pct(COUNT_THRESHOLDS.instructionsPerMsg!.relative)}, syscalls ${pct(COUNT_THRESHOLDS.syscallsPerMsg!.relative)}); ` +
-      `a cell with instruction counts on both sides is decided by its counts (timing: report only), otherwise one whose CPU µs/msg is unchanged passes even where throughput is too noisy`,
+      `a cell with instruction counts on both sides is decided by its counts (timing: report only), otherwise one whose CPU µs/msg is unchanged passes even where its ${labelsOf('defers')} are too noisy to decide; ${labelsOf('reports')}: report only`,
   ];
   for (const w of report.environmentWarnings) lines.push(`⚠ ${w}`);
   const missing = new Set(report.rows.filter((r) => r.verdict === 'missing').map((r) => r.key)).size;
