@@ -17,13 +17,21 @@ export interface ClientRun extends DriverCommand {
   timeoutMs: number;
   /** Aborting kills the client at once (SIGTERM, SIGKILL 500 ms later) and rejects. */
   signal?: AbortSignal;
-  onPhase?: (phase: 'measure' | 'done') => void;
+  /** With a lingering driver, its connections stay open until what 'done' returns has settled. */
+  onPhase?: (phase: 'measure' | 'done') => void | Promise<unknown>;
 }
 
 export function runClientProcess(run: ClientRun): Promise<LoadResult> {
   const [command, args] = run.cpus !== undefined ? ['taskset', ['-c', run.cpus, run.command, ...run.args]] : [run.command, run.args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command as string, args as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A lingering driver keeps its connections open after its window until its stdin ends: the server (a process
+    // or thread per connection) is sampled whole first. Any other driver's stdin ends at once.
+    const release = (): void => {
+      child.stdin.end();
+    };
+    child.stdin.on('error', () => {}); // a driver that already exited: nothing to release
+    if (!run.lingers) release();
     let result: LoadResult | undefined;
     let stderr = '';
     child.stderr.setEncoding('utf8');
@@ -45,7 +53,8 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith(PHASE_PREFIX)) {
         const phase = line.slice(PHASE_PREFIX.length).trim();
-        if (phase === 'measure' || phase === 'done') run.onPhase?.(phase);
+        if (phase === 'measure') void run.onPhase?.(phase);
+        else if (phase === 'done') void Promise.resolve(run.onPhase?.(phase)).catch(() => {}).finally(release);
       } else if (line.startsWith(run.resultPrefix)) {
         try {
           result = run.toResult(JSON.parse(line.slice(run.resultPrefix.length)));

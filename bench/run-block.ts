@@ -11,7 +11,7 @@
  * ten pairs, against 10.6 % for servers restarted each window (docs/gate.md). Fresh servers for every block keep
  * what differs between processes (layout, JIT) in the comparison's noise, where it belongs.
  */
-import { failedRecord, measureWindowOf, preflight, recordBase, runCell, serverInfo, setAsideReason, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
+import { failedRecord, measureWindowOf, missedCpuReason, preflight, recordBase, runCell, serverInfo, setAsideReason, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
 import type { ServerHandle } from './server-host.js';
 import type { Workload } from './workloads.js';
 import type { RunRecord, ServerUsage, Side } from './record.js';
@@ -45,6 +45,8 @@ interface SideState {
   server?: ServerHandle;
   results: LoadResult[];
   usages: (ServerUsage | undefined)[];
+  /** Why a window's CPU figure cannot be true (missedCpuReason), the first such. */
+  missed?: string;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function runBlock(
       const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, { warmupSec, durationSec: windowSec });
       s.results.push(result);
       s.usages.push(usage);
+      s.missed ??= missedCpuReason(s.workload.work, result, usage);
     }
     const stopped = await Promise.all(sides.map((s) => s.server!.stop()));
     const records = sides.map((s, i) => {
@@ -106,7 +109,8 @@ export async function runBlock(
     }) as [RunRecord & { status: 'ok' }, RunRecord & { status: 'ok' }];
     for (const s of sides) s.server = undefined;
     // Either side disturbed: the block is set aside whole (its windows interleaved, the disturbance fell on both).
-    const why = records.map((r) => setAsideReason(r.server.usage, ctx)).find((w) => w !== undefined);
+    // So is a block where a window's CPU time was not all seen.
+    const why = sides.map((s) => s.missed).find((w) => w !== undefined) ?? records.map((r) => setAsideReason(r.server.usage, ctx)).find((w) => w !== undefined);
     if (why) for (const r of records) r.discarded = why;
     return records;
   } catch (error) {

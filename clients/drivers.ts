@@ -25,6 +25,8 @@ export interface DriverCommand {
   /** The prefix of the line holding its result as JSON. */
   resultPrefix: string;
   toResult(json: unknown): LoadResult;
+  /** After its window it keeps the connections open until its stdin ends (tcp-load --linger). */
+  lingers?: boolean;
 }
 
 export interface Driver {
@@ -73,7 +75,8 @@ export const DRIVERS: readonly Driver[] = [
       return s.ok ? { ok: true } : s;
     },
     // Spawned directly: no Node process in between, and its output converted once (toLoadResult).
-    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: nativeLoadArgs(s), resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
+    // --linger: the server is sampled whole before the connections close (bench/client-process.ts ends stdin then).
+    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: [...nativeLoadArgs(s), '--linger', String(LINGER_LIMIT_SEC)], lingers: true, resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
   },
   {
     name: 'node',
@@ -109,6 +112,9 @@ export const DRIVERS: readonly Driver[] = [
 ];
 
 /** Drivers whose unavailability falls back to another, with the fallback. */
+/** The longest a lingering driver waits for the bench to end its stdin: a bench that never does costs this, not a hang. */
+const LINGER_LIMIT_SEC = 10;
+
 const FALLBACK: Record<string, string> = { native: 'node' };
 
 export function findDriver(name: string): Driver | undefined {

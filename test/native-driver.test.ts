@@ -1,5 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { findDriver } from '../clients/drivers.js';
+import { runClientProcess } from '../bench/client-process.js';
 import { startServer, type ServerProcess } from '../bench/server-process.js';
 import { runTcpLoad, type TcpLoadOptions } from '../clients/tcp.js';
 import { nativeDriverStatus, nativeLoadArgs, runNativeTcpLoad, toLoadResult, type NativeRawResult } from '../clients/native-tcp.js';
@@ -102,6 +105,37 @@ describe.skipIf(!native.ok)(`native driver against real servers${native.ok ? '' 
     const cpr = await runNativeTcpLoad(load(port, { pattern: 'connect-per-request', connections: 4, durationSec: 0.5 }));
     expect(cpr.messages).toBeGreaterThan(10);
     expect(cpr.errors.mismatches + cpr.errors.errors).toBe(0);
+  });
+
+  it('the bench\'s driver keeps its connections open after the window until the bench has sampled the server', async () => {
+    // A model that ends a process or thread with each connection must still be whole when the sampler looks.
+    const open = new Set<Socket>();
+    const server = createServer((socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const command = findDriver('native')!.command(load(port, { connections: 4, durationSec: 0.3 }));
+      expect(command.lingers).toBe(true);
+      let openWhileSampling = -1;
+      const result = await runClientProcess({
+        ...command,
+        timeoutMs: 30_000,
+        // The "sampler" takes its time: the connections must outlast it, however long it is (up to the limit).
+        onPhase: (phase) => (phase === 'done' ? new Promise<void>((resolve) => setTimeout(() => {
+          openWhileSampling = open.size;
+          resolve();
+        }, 300)) : undefined),
+      });
+      expect(openWhileSampling).toBe(4);
+      expect(result.errors.mismatches).toBe(0);
+      await expect.poll(() => open.size, { timeout: 10_000 }).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   it('fails with a one-line error and exit 2 on bad usage or an unresolvable host', async () => {

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
 import { affordable, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
-import { setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
+import { missedCpuReason, setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
+import type { LoadResult } from '../clients/load-result.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
 import { fakeRecord } from './helpers/records.js';
 import type { RunRecord } from '../bench/record.js';
@@ -39,6 +40,16 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
     expect(setAsideReason(usage(2, 40), limits)).toMatch(/other processes used 40% .*limit 15%/);
     expect(setAsideReason(usage(50, 90), { ...limits, keepEveryRun: true })).toBeUndefined();
     expect(setAsideReason(undefined, limits)).toBeUndefined();
+  });
+
+  it('a run whose server used less CPU per message than its work does is set aside: its CPU time was not all seen', () => {
+    const usage = (cpuPercent: number) => ({ cpuPercent, rssPeakBytes: 1, processes: 33 });
+    const result = { msgsPerSec: 5800 } as LoadResult;
+    // 5.8k msgs/s of cpu:200 needs 116 % of a CPU; 14 % was what the measured fork-per-connection window showed.
+    expect(missedCpuReason('cpu:200', result, usage(14))).toMatch(/not all seen: 24 µs\/msg against the 200 µs of work/);
+    expect(missedCpuReason('cpu:200', result, usage(130))).toBeUndefined();
+    expect(missedCpuReason('none', result, usage(1))).toBeUndefined();
+    expect(missedCpuReason('cpu:200', result, undefined)).toBeUndefined();
   });
 });
 
