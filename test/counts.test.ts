@@ -161,12 +161,16 @@ describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailab
       });
       // Switched on before the child has exec'd md5sum, the new image would start uninstrumented again: wait for it.
       for (let i = 0; i < 200 && !(await pidtree(tree.pid!)).some((p) => cmdline(p).includes('md5sum')); i++) await new Promise((r) => setTimeout(r, 100));
+      // The cmdline can name md5sum while valgrind is still loading it (measured: a busy machine read 0 instructions
+      // in the busy window); a first 4 MiB consumed proves the image runs, so switching on cannot precede it.
+      const write = (bytes: number): Promise<void> => new Promise<void>((resolve) => tree.stdin!.write(Buffer.alloc(bytes, 1), () => resolve()));
+      await write(4 << 20);
       const seen = new Set<string>();
       if (later) await instrumentTree(tree.pid!); // were the child left off, the busy window below would read ~0
       await zeroTree(tree.pid!, dir, seen);
       // The child hashes 4 MiB between two dumps: that window holds its work; the next, with nothing to copy, holds
       // almost nothing (each dump is what ran since the one before, summed over both processes).
-      await new Promise<void>((resolve) => tree.stdin!.write(Buffer.alloc(4 << 20, 1), () => resolve()));
+      await write(4 << 20);
       const busy = await dumpTree(tree.pid!, dir, seen);
       expect(busy.processes.size).toBe(2);
       const idle = await dumpTree(tree.pid!, dir, seen);

@@ -6,6 +6,9 @@ import { METRICS, samplesOf, type MetricId } from '../metrics.js';
 import { COUNT_THRESHOLDS } from '../compare.js';
 import { cellKey, splitSides, type RunRecord } from '../record.js';
 
+/** Suites a side each split is judged on (bench/history.ts). */
+const HISTORY_WINDOW = 3;
+
 const HISTORY_METRICS: readonly MetricId[] = ['instructionsPerMsg', 'syscallsPerMsg', 'cpuPerMsg', 'throughput'];
 
 export interface SuiteInHistory {
@@ -34,7 +37,7 @@ export function historyReport(suites: readonly SuiteInHistory[], o: { threshold:
       if (series.filter((x) => x.length > 0).length < 4) continue;
       const present = series.map((x, i) => ({ x, i })).filter((s) => s.x.length > 0);
       const threshold = COUNT_THRESHOLDS[id]?.relative ?? o.threshold;
-      const points = changePoints(present.map((s) => s.x), { threshold, alpha: o.alpha, minSuites: 2 });
+      const points = changePoints(present.map((s) => s.x), { threshold, alpha: o.alpha, minSuites: 2, window: HISTORY_WINDOW });
       for (const [k, p] of points.entries()) {
         const at = present[p.at]!.i;
         // Between its neighbouring change points, as the change itself is measured.
