@@ -6,12 +6,13 @@
  * node binaries; here the two sides are two builds of the servers.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../lib/cli-args.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
+import { makeDirectory } from '../lib/files.js';
 
 export interface BaseBuild {
   /** What the user asked for (HEAD~1, main, a commit, auto). */
@@ -78,7 +79,7 @@ export async function prepareBase(ref: string, log: (line: string) => void): Pro
   if (!existsSync(stamp)) {
     log(`building the base ${describe} into ${root} (once per commit)`);
     rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
+    makeDirectory(root);
     const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${root}"`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr.trim()}`);
     const lock = (dir: string): string => (existsSync(path.join(dir, 'package-lock.json')) ? readFileSync(path.join(dir, 'package-lock.json'), 'utf8') : '');

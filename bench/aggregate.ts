@@ -45,7 +45,8 @@ export interface CellSummary {
   serverCpuUsPerMsg: number;
   /** The same per run, as an interval (NaN where the server's CPU was not sampled). */
   serverCpuInterval: Interval;
-  serverRssBytes: number;
+  /** The server tree's memory (median over runs): its PSS when the window closed (older records: peak summed RSS). */
+  serverMemoryBytes: number;
   /** Highest hypervisor steal seen in any run of the cell, % of the machine's CPU time (NaN when unknown). */
   hostStealPercent: number;
   clientCpuPercent: number;
@@ -142,7 +143,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     serverCpuPercent: median(usage.map((u) => u.cpuPercent)),
     serverCpuUsPerMsg: serverCpuInterval.median,
     serverCpuInterval,
-    serverRssBytes: median(usage.map((u) => u.rssPeakBytes)),
+    serverMemoryBytes: median(usage.map((u) => u.pssBytes ?? u.rssPeakBytes)),
     hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined) ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0)) : NaN,
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
     clientCpuUsPerMsg: median(results.filter((r) => r.msgsPerSec > 0).map((r) => (r.client.cpuPercent / 100) * (1e6 / r.msgsPerSec))),

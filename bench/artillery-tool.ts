@@ -5,11 +5,12 @@
  * into a cache folder outside the repo, and the export test runs only when it is there.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/paths.js';
 import type { Availability } from '../servers/registry.js';
+import { makeDirectory } from '../lib/files.js';
 
 const TOOL_DIR = path.join(PROJECT_ROOT, 'tools', 'artillery');
 
@@ -51,7 +52,7 @@ export function artilleryAvailable(): Availability {
 /** npm ci of the pinned manifest and lockfile in the cache folder. Returns the folder. */
 export function installArtillery(): string {
   const dir = artilleryDir();
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(TOOL_DIR, file), path.join(dir, file));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', env: { ...process.env, ...ARTILLERY_ENV } });

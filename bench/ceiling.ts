@@ -10,12 +10,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { hasCommand } from './env.js';
-import type { ServerProcess } from './server-process.js';
+import type { ExitInfo, ServerProcess } from './server-process.js';
 import { localHandle, type ServerHandle } from './server-host.js';
 import type { CellSummary } from './aggregate.js';
 import type { CellContext, CellSubject } from './run-cell.js';
 import { CEILING_PREFIX, isCeiling } from './record.js';
 import { HTTP_GET_BODY } from '../servers/http-echo.js';
+import { track } from '../lib/lifecycle.js';
 
 /** A row within this fraction of the ceiling is client-bound. */
 export const CEILING_MARGIN = 0.2;
@@ -70,10 +71,11 @@ async function startNginx(cpus: string | undefined, workers: number): Promise<Se
   writeFileSync(conf, nginxConfig(dir, port, workers));
   const args = ['-c', conf, '-p', dir, '-e', path.join(dir, 'error.log')];
   const [command, argv] = cpus !== undefined ? ['taskset', ['-c', cpus, 'nginx', ...args]] : ['nginx', args];
-  const child = spawn(command as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = track(spawn(command as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }), { group: true });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let exitInfo: ExitInfo | undefined;
+  const exited = new Promise<ExitInfo>((resolve) => child.once('exit', (code, signal) => resolve((exitInfo = { code, signal }))));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   // Ready when the port accepts connections.
   const deadline = Date.now() + 10_000;
@@ -102,6 +104,9 @@ async function startNginx(cpus: string | undefined, workers: number): Promise<Se
     pid: child.pid!,
     child,
     stderr: () => stderr,
+    exited,
+    exitInfo: () => exitInfo,
+    stoppedBecause: () => undefined,
     stop: async (timeoutMs = 5000) => {
       if (child.exitCode === null) child.kill('SIGQUIT'); // graceful shutdown
       const timer = setTimeout(() => {

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runMain } from '../lib/cli-args.js';
+import { runCommand, SIGNAL_EXIT, type StopSignal } from '../lib/lifecycle.js';
+import { SetupError } from '../lib/cli-args.js';
+import { isFileSystemError } from '../lib/files.js';
 import type { Plan } from './matrix.js';
 import { captureEnvironment } from './env.js';
 import type { CpuSplit } from './pinning.js';
@@ -13,7 +15,6 @@ import { connectAgent } from './remote-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from './orchestrator.js';
 import { modelSubject, runCell } from './run-cell.js';
 import { blockWindows, runBlock } from './run-block.js';
-import { watchParent } from '../lib/parent.js';
 import { newSuiteId, ResultsDir } from './results-dir.js';
 import { runGate } from './gate.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from './ceiling.js';
@@ -48,8 +49,18 @@ function splitsFor(plan: Plan, host: ServerHost): Map<Workload, CpuSplit> {
   return splits;
 }
 
-/** Exit status of a suite stopped by a signal (128 + its number, as shells report it). */
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+// Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the current
+// run is cut short (its client and server killed) and recorded as interrupted; what finished is kept and rendered.
+const stopper = new AbortController();
+let stoppedBy: StopSignal | undefined;
+function stopSuite(signal: StopSignal, why: string): void {
+  stoppedBy = signal;
+  process.stderr.write(`\n${why}: stopping the current run and writing what was measured (again to quit at once)\n`);
+  stopper.abort(why);
+}
+
+/** Bytes a run's record takes in records.jsonl, about (a merged HdrHistogram is most of it), with room to spare. */
+const RECORD_BYTES = 16 * 1024;
 
 async function main(): Promise<void> {
   const settings = settingsFromArgs(process.argv.slice(2));
@@ -107,19 +118,11 @@ async function main(): Promise<void> {
     return;
   }
 
-  // Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the
-  // current run is cut short (its client and server killed) and recorded as interrupted; what finished is kept.
-  const stopper = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const stop = (signal: NodeJS.Signals, why: string): void => {
-    if (stopper.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1); // a second signal: quit now
-    stoppedBy = signal;
-    err.write(`\n${why}: stopping the current run and writing what was measured (again to quit at once)\n`);
-    stopper.abort(why);
-  };
-  process.on('SIGINT', () => stop('SIGINT', 'interrupted (SIGINT)'));
-  process.on('SIGTERM', () => stop('SIGTERM', 'terminated (SIGTERM)'));
-  watchParent(() => stop('SIGTERM', 'the parent process exited'));
+  // Before the first server starts: a results folder of this suite's own that can take its records (a bad --out, a
+  // read-only or full disk is a usage error, found now rather than after minutes of measuring).
+  const suiteId = newSuiteId();
+  const results = preflightResults(settings.out, suiteId, plannedCount * Math.max(2, settings.maxRuns / runs) * RECORD_BYTES);
+  err.write(`records: ${results.recordsFile}\n`);
 
   const injecting = Object.keys(settings.injectCpu).length > 0;
   if (injecting) err.write(`injected per-message overhead (test knob): ${Object.entries(settings.injectCpu).map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
@@ -145,9 +148,16 @@ async function main(): Promise<void> {
   const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
   const planner = base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent }) : verdictPlanner({ references, margin: settings.marginPercent / 100 });
 
-  const suiteId = newSuiteId();
-  const results = new ResultsDir(settings.out, suiteId);
-  err.write(`records: ${results.recordsFile}\n`);
+  // Each run is appended as it finishes; a write that fails (a full disk, a folder gone read-only) ends the suite.
+  let kept = 0;
+  const keepRecord = (r: RunRecord): void => {
+    try {
+      results.append(r);
+      kept++;
+    } catch (error) {
+      throw writeFailure(error, results, kept);
+    }
+  };
 
   const groups: WorkloadGroup[] = plan.workloads.map((workload) => {
     const split = splits.get(workload)!;
@@ -157,7 +167,7 @@ async function main(): Promise<void> {
       subjects: plan.cells.filter((c) => c.workload === workload).flatMap((c) => subjectsOf(c.model)),
       leading: ceiling ? [ceilingSubject(ceiling)] : [],
       ctx: {
-        suiteId,
+        suiteId: results.suiteId,
         env,
         host,
         split,
@@ -187,7 +197,7 @@ async function main(): Promise<void> {
       signal: stopper.signal,
     },
     {
-      onRecord: (r) => results.append(r),
+      onRecord: keepRecord,
       onStop: (why) => err.write(`adaptive runs stopped: ${why}\n`),
       onProgress: (p) => {
         const r = p.record;
@@ -207,7 +217,7 @@ async function main(): Promise<void> {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
     err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`);
     const hooks = (what: string) => ({
-      onRecord: (r: RunRecord) => results.append(r),
+      onRecord: keepRecord,
       onProgress: (r: RunRecord, done: number, total: number) => {
         // The metric's own value (the median window), so the progress line shows what the gate will compare.
         const instructions = r.status === 'ok' ? METRICS.instructionsPerMsg.ofRun(r) : undefined;
@@ -242,8 +252,24 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
   err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
-  if (interrupted) process.exitCode = SIGNAL_EXIT[stoppedBy!] ?? 1;
+  if (interrupted) process.exitCode = SIGNAL_EXIT[stoppedBy!];
   else if (gate?.result.fails) process.exitCode = 1;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runMain(main, USAGE);
+/** The suite's results folder, made and checked for `bytes` of room; a file-system failure is a usage error here. */
+function preflightResults(root: string, suiteId: string, bytes: number): ResultsDir {
+  try {
+    return ResultsDir.create(root, suiteId, bytes);
+  } catch (error) {
+    if (isFileSystemError(error)) throw new SetupError(`${(error as Error).message}; nothing was run`);
+    throw error;
+  }
+}
+
+/** A write that failed while measuring: what failed, and where the runs measured before it are. */
+function writeFailure(error: unknown, results: ResultsDir, kept: number): Error {
+  if (!isFileSystemError(error)) return error as Error;
+  return new Error(`${(error as Error).message}; the suite stopped. ${kept} run(s) measured before it are in ${results.recordsFile} (npm run report -- ${results.dir} renders them once the folder can be written)`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE, onStop: stopSuite });

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import type { LoadResult } from '../clients/load-result.js';
 import { PHASE_PREFIX } from '../clients/line-protocol.js';
 import type { DriverCommand } from '../clients/drivers.js';
+import { track } from '../lib/lifecycle.js';
 
 export interface ClientRun extends DriverCommand {
   cpus?: string;
@@ -24,7 +25,7 @@ export interface ClientRun extends DriverCommand {
 export function runClientProcess(run: ClientRun): Promise<LoadResult> {
   const [command, args] = run.cpus !== undefined ? ['taskset', ['-c', run.cpus, run.command, ...run.args]] : [run.command, run.args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = track(spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] }));
     // A lingering driver keeps its connections open after its window until its stdin ends: the server (a process
     // or thread per connection) is sampled whole first. Any other driver's stdin ends at once.
     const release = (): void => {

@@ -25,6 +25,7 @@ import { RECORD_SCHEMA, type Counts, type RunRecord } from './record.js';
 import { nativeBinary, nativeStatus, TCP_LOAD } from '../lib/native.js';
 import { noErrors, type ErrorCounts, type LoadResult } from '../clients/load-result.js';
 import { START_TIMEOUT_SCALE_ENV } from '../servers/models/supervise.js';
+import { track } from '../lib/lifecycle.js';
 
 const run = promisify(execFile);
 
@@ -338,8 +339,8 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     // answering at once: a driver sharing a CPU with a busy loop answered late and event-loop's echo count moved
     // 12,848–13,253 over 6 processes (3.1 %); at SCHED_FIFO 12,894–12,914 (0.2 %), as quiet (docs/counts.md).
     const driver = driverAtFifo()
-      ? spawn('chrt', ['-f', '1', nativeBinary(TCP_LOAD), ...driverArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
-      : spawn(nativeBinary(TCP_LOAD), driverArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+      ? track(spawn('chrt', ['-f', '1', nativeBinary(TCP_LOAD), ...driverArgs], { stdio: ['pipe', 'pipe', 'pipe'] }))
+      : track(spawn(nativeBinary(TCP_LOAD), driverArgs, { stdio: ['pipe', 'pipe', 'pipe'] }));
     // The first windows are sized at one frame per connection; K then follows the measured pace.
     const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, instrumentLater, ctx.signal);
     // Where a counted run's time goes (the server's start under valgrind, warm windows, counted windows), so the

@@ -47,8 +47,10 @@ export interface ServerUsage {
   syscalls?: { read: number; write: number };
   /** Context switches of the tree's threads in the window (threads that ended in it are not counted). */
   contextSwitches?: { voluntary: number; involuntary: number };
-  /** Highest summed RSS of the process tree seen during the window. */
+  /** Highest summed RSS of the process tree seen during the window (a forked child's shared pages count again in it). */
   rssPeakBytes: number;
+  /** The tree's proportional set size when the window closed: shared pages counted once (absent in older records). */
+  pssBytes?: number;
   /** Processes in the tree at the end of the window (primary + workers/children). */
   processes: number;
   /** Share of the machine's CPU time the hypervisor took (steal) during the window: a contended VM. */

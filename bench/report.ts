@@ -1,5 +1,5 @@
 /** What a finished suite leaves behind besides its records: the verdict text, Markdown, CSV, summary and charts. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CellSummary } from './aggregate.js';
 import type { Workload } from './workloads.js';
@@ -16,6 +16,7 @@ import { verdictTable, winnerText } from './format/verdict.js';
 import { chartFile } from './format/chart-files.js';
 import { recordsToCsv } from './format/csv.js';
 import { githubBenchmarkJson } from './format/github-benchmark.js';
+import { makeDirectory } from '../lib/files.js';
 
 /** The verdict rows and the model columns (registry order, then ceilings) for a set of cells. */
 export function verdictOf(cells: readonly CellSummary[]): { rows: VerdictRow[]; models: string[] } {
@@ -130,7 +131,7 @@ export function writeReports(results: Pick<ResultsDir, 'suiteId' | 'write'>, env
 /** Writes a suite's records as the baseline the regression gate compares with. */
 export function saveBaseline(root: string, records: readonly RunRecord[]): string {
   const dir = path.join(root, 'baseline');
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const file = path.join(dir, 'records.jsonl');
   writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return file;

@@ -3,10 +3,11 @@
  * interrupted suite keeps what it measured), then summary.json, report.md, results.csv when it ends.
  * results/LATEST names the newest suite.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from './record.js';
 import { UsageError } from '../lib/cli-args.js';
+import { checkWritable, fileError, makeDirectory, makeNewDirectory } from '../lib/files.js';
 
 export function newSuiteId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
@@ -16,16 +17,39 @@ export class ResultsDir {
   readonly dir: string;
   readonly recordsFile: string;
 
+  /** An existing suite's folder (made if missing): `create` makes a new one for a new suite. */
   constructor(readonly root: string, readonly suiteId: string, markLatest = true) {
     this.dir = path.join(root, suiteId);
     this.recordsFile = path.join(this.dir, 'records.jsonl');
-    mkdirSync(this.dir, { recursive: true });
+    makeDirectory(this.dir);
     if (markLatest) this.markLatest();
+  }
+
+  /**
+   * A new suite's folder under `root`, its own even when another suite started in the same second (then named
+   * <id>-2…), checked to hold `bytes` more before anything runs.
+   */
+  static create(root: string, suiteId: string, bytes = 0): ResultsDir {
+    const name = makeNewDirectory(root, suiteId);
+    const dir = new ResultsDir(root, name, false);
+    try {
+      checkWritable(dir.dir, bytes);
+    } catch (error) {
+      rmSync(dir.dir, { recursive: true, force: true }); // nothing of it is kept
+      throw error;
+    }
+    dir.markLatest();
+    return dir;
   }
 
   /** Names this suite in <root>/LATEST, the one a bare results root stands for. */
   markLatest(): void {
-    writeFileSync(path.join(this.root, 'LATEST'), this.suiteId + '\n');
+    const file = path.join(this.root, 'LATEST');
+    try {
+      writeFileSync(file, this.suiteId + '\n');
+    } catch (error) {
+      throw fileError('write', file, error);
+    }
   }
 
   /** The suite a records file belongs to (results/<suite>/records.jsonl). */
@@ -36,13 +60,21 @@ export class ResultsDir {
 
   /** Appends one record (a suite's RunRecord, or a micro run's MicroRecord) as a JSON line. */
   append(record: object): void {
-    appendFileSync(this.recordsFile, JSON.stringify(record) + '\n');
+    try {
+      appendFileSync(this.recordsFile, JSON.stringify(record) + '\n');
+    } catch (error) {
+      throw fileError('write', this.recordsFile, error);
+    }
   }
 
   write(name: string, content: string): string {
     const file = path.join(this.dir, name);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
+    try {
+      makeDirectory(path.dirname(file));
+      writeFileSync(file, content);
+    } catch (error) {
+      throw fileError('write', file, error);
+    }
     return file;
   }
 }

@@ -114,7 +114,8 @@ export async function runBlock(
     if (why) for (const r of records) r.discarded = why;
     return records;
   } catch (error) {
-    return sides.map((s) => failedRecord(s.base, error, ctx)) as [RunRecord, RunRecord];
+    const died = sides.map((s) => s.server?.died?.()).find((d) => d !== undefined);
+    return sides.map((s) => failedRecord(s.base, error, ctx, died)) as [RunRecord, RunRecord];
   } finally {
     await Promise.all(sides.map((s) => s.server?.stop(ctx.signal?.aborted ? 500 : 2000)));
   }

@@ -46,6 +46,8 @@ export interface CellContext {
 
   /** Counted runs: the server runs under callgrind (bench/counts.ts). */
   callgrind?: CallgrindLaunch;
+  /** The memory guard's cap on a server's process tree (PSS, bytes). */
+  memoryCapBytes?: number;
 }
 
 /** What a cell measures: a registered model, or the driver's ceiling target. */
@@ -97,6 +99,7 @@ export function modelSubject(model: Model, side?: { side: Side; root?: string })
         pin: ctx.split.mode,
         ...(ctx.callgrind ? { callgrind: ctx.callgrind } : {}),
         ...(side?.root ? { root: side.root } : {}),
+        ...(ctx.memoryCapBytes !== undefined ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
       }),
   };
 }
@@ -189,6 +192,13 @@ export async function measureWindowOf(
 ): Promise<{ result: LoadResult; usage?: ServerUsage }> {
   let sampler: Promise<ServerSampler> | undefined;
   let usage: Promise<ServerUsage | undefined> | undefined;
+  // The driver is stopped at once when the suite is stopped or the server dies: a dead server's window measures
+  // nothing but failed connects.
+  const cut = new AbortController();
+  const onSuiteAbort = (): void => cut.abort(ctx.signal?.reason);
+  ctx.signal?.addEventListener('abort', onSuiteAbort, { once: true });
+  if (ctx.signal?.aborted) onSuiteAbort();
+  void server.whenDied?.then((why) => cut.abort(why));
   try {
     const tcp = workload.protocol === 'tcp';
     const driverCommand = driver.command({
@@ -209,7 +219,7 @@ export async function measureWindowOf(
       ...driverCommand,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
       timeoutMs: (window.warmupSec + ctx.readyTimeoutSec + window.durationSec) * 1000 + ctx.timeoutMs + 30_000,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal: cut.signal,
       onPhase: (phase) => {
         if (phase === 'measure') sampler = server.startSampler();
         else if (phase === 'done' && sampler) return (usage = sampler.then((s) => s.finish()));
@@ -217,6 +227,8 @@ export async function measureWindowOf(
       },
     });
     throwIfAborted(ctx.signal);
+    const died = server.died?.();
+    if (died) throw new Error(died);
     const sampled = usage ? await usage : undefined;
     const serverUsage =
       sampled?.hostBusyPercent !== undefined
@@ -231,6 +243,7 @@ export async function measureWindowOf(
         : sampled;
     return { result, ...(serverUsage ? { usage: serverUsage } : {}) };
   } finally {
+    ctx.signal?.removeEventListener('abort', onSuiteAbort);
     // A sampler whose window never closed (the client died in it) must not keep polling.
     if (sampler && !usage) await sampler.then((s) => s.finish()).catch(() => undefined);
   }
@@ -264,14 +277,17 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
     if (setAside) record.discarded = setAside;
     return record;
   } catch (error) {
-    return failedRecord(base, error, ctx);
+    return failedRecord(base, error, ctx, server?.died?.());
   } finally {
     await server?.stop(ctx.signal?.aborted ? 500 : 2000);
   }
 }
 
-/** A run that did not finish: interrupted (the suite's abort signal) or errored, with why. */
-export function failedRecord(base: ReturnType<typeof recordBase>, error: unknown, ctx: CellContext): RunRecord {
+/**
+ * A run that did not finish: interrupted (the suite's abort signal), or errored with why — the server's death first
+ * when it died (the driver's own complaint is then only its consequence).
+ */
+export function failedRecord(base: ReturnType<typeof recordBase>, error: unknown, ctx: CellContext, serverDied?: string): RunRecord {
   if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
-  return { ...base, status: 'errored', reason: (error as Error).message };
+  return { ...base, status: 'errored', reason: serverDied ?? (error as Error).message };
 }

@@ -15,6 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import pidtree from 'pidtree';
 import type { ServerUsage } from './record.js';
+import { pssBytes } from './run/memory.js';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const PAGE_BYTES = 4096;
@@ -28,6 +29,7 @@ interface TreeSample {
   contextSwitches: { voluntary: number; involuntary: number };
   /** Nanoseconds on a CPU by thread id, for every thread alive now. */
   taskNs: Map<number, number>;
+  pids: number[];
 }
 
 function read(file: string): string | undefined {
@@ -92,10 +94,11 @@ async function pollTree(rootPid: number): Promise<{ rssBytes: number; tids: numb
 }
 
 async function sampleTree(rootPid: number): Promise<TreeSample> {
-  const s: TreeSample = { cpuSeconds: 0, rssBytes: 0, processes: 0, syscalls: { read: 0, write: 0 }, contextSwitches: { voluntary: 0, involuntary: 0 }, taskNs: new Map() };
+  const s: TreeSample = { cpuSeconds: 0, rssBytes: 0, processes: 0, syscalls: { read: 0, write: 0 }, contextSwitches: { voluntary: 0, involuntary: 0 }, taskNs: new Map(), pids: [] };
   for (const pid of await treePids(rootPid)) {
     const p = readProcStat(pid);
     if (!p) continue;
+    s.pids.push(pid);
     s.cpuSeconds += p.ownSeconds + p.reapedSeconds;
     s.rssBytes += p.rssBytes;
     s.processes++;
@@ -208,6 +211,8 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
     async finish() {
       clearInterval(timer);
       const last = await sampleTree(rootPid);
+      // A tree that is gone has no figures for this window (a CPU share from it would be negative, not a measurement).
+      if (last.processes === 0 || !last.pids.includes(rootPid)) throw new Error("the server's process was gone when the window closed");
       const other1 = otherProcessesSeconds(await excluded());
       const wall = (performance.now() - t0) / 1000;
       const host1 = readHostTicks();
@@ -219,6 +224,7 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
         cpuClock: ns !== undefined ? 'schedstat' : 'ticks',
         cpuTickPercent: tickPercent,
         rssPeakBytes: Math.max(rssPeak, last.rssBytes),
+        pssBytes: pssBytes(last.pids),
         processes: last.processes,
         threads: last.taskNs.size,
         syscalls: { read: last.syscalls.read - first.syscalls.read, write: last.syscalls.write - first.syscalls.write },

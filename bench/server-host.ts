@@ -24,6 +24,10 @@ export interface ServerHandle {
   agent?: AgentHost;
   /** Starts sampling the server's process tree now (over the measured window). */
   startSampler(): Promise<ServerSampler>;
+  /** Why the server ended before it was asked to stop (it died, or the memory guard stopped it), once it has. */
+  died?(): string | undefined;
+  /** Resolves with that reason the moment it happens (never, for a server that is stopped as asked). */
+  whenDied?: Promise<string>;
   /** SIGTERM, then SIGKILL to the whole group after timeoutMs. */
   stop(timeoutMs?: number): Promise<StopResult>;
 }
@@ -43,11 +47,24 @@ export interface ServerHost {
 
 /** A server process of this machine as a handle (also used for nginx, the HTTP ceiling). */
 export function localHandle(server: ServerProcess): ServerHandle {
+  let stopping = false;
+  const died = (): string | undefined => {
+    const e = server.exitInfo();
+    if (!e || stopping) return undefined;
+    const how = e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
+    const said = server.stderr().trim().split('\n').slice(-3).join(' | ');
+    return server.stoppedBecause() ?? `the server exited during the run (${how})${said ? `: ${said}` : ''}`;
+  };
   return {
     ready: server.ready,
     host: '127.0.0.1',
     startSampler: () => startServerSampler(server.pid),
-    stop: (timeoutMs) => server.stop(timeoutMs),
+    died,
+    whenDied: server.exited.then(() => died() ?? new Promise<string>(() => {})),
+    stop: (timeoutMs) => {
+      stopping = true;
+      return server.stop(timeoutMs);
+    },
   };
 }
 

@@ -10,6 +10,8 @@ import { findModel } from '../servers/registry.js';
 import { nativeArgs, nativeEnv } from '../servers/native/args.js';
 import path from 'node:path';
 import { compiled, PROJECT_ROOT } from '../lib/paths.js';
+import { track, untrack } from '../lib/lifecycle.js';
+import { guardMemory } from './run/memory.js';
 import type { PinMode } from './record.js';
 
 export const SERVE_ENTRY = compiled('servers/serve.ts');
@@ -36,6 +38,10 @@ export interface ServerLaunch {
   callgrind?: CallgrindLaunch;
   /** Another build's project root (--against: the base's); its dist/ holds the servers. Default: this one. */
   root?: string;
+  /** The memory guard's cap on the server's process tree (PSS, bytes); undefined: no guard. */
+  memoryCapBytes?: number;
+  /** A command of its own instead of the registered model's (`model` then only names it). */
+  command?: { command: string; args: string[] };
 }
 
 /** How a counted server is started (bench/counts.ts chooses these settings). */
@@ -57,17 +63,29 @@ export interface CallgrindLaunch {
   env: NodeJS.ProcessEnv;
 }
 
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface ServerProcess {
   ready: ReadyInfo;
   pid: number;
   child: ChildProcess;
   /** Everything the server wrote to stderr so far (for error messages). */
   stderr(): string;
+  /** How it ended, once it has (before stop() was asked: it died). */
+  exitInfo(): ExitInfo | undefined;
+  /** Resolves when it exits. */
+  exited: Promise<ExitInfo>;
+  /** Why the bench stopped it on its own (the memory guard), if it did. */
+  stoppedBecause(): string | undefined;
   /** SIGTERM, wait, SIGKILL the group if needed. Resolves with how it ended. */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }>;
 }
 
-export function serverCommand(launch: ServerLaunch): { command: string; args: string[] } {
+/** The command a registered model's server runs as (before valgrind and taskset wrap it). */
+function modelCommand(launch: ServerLaunch): { command: string; args: string[] } {
   const model = findModel(launch.model);
   const host = launch.host ?? '127.0.0.1';
   const port = launch.port ?? 0;
@@ -87,6 +105,11 @@ export function serverCommand(launch: ServerLaunch): { command: string; args: st
     if (launch.cpuRate !== undefined) args.push('--cpu-rate', String(launch.cpuRate));
     if (launch.injectCpuMicros !== undefined) args.push('--inject-cpu', String(launch.injectCpuMicros));
   }
+  return { command, args };
+}
+
+export function serverCommand(launch: ServerLaunch): { command: string; args: string[] } {
+  let { command, args } = launch.command ?? modelCommand(launch);
   if (launch.callgrind) {
     const cg = launch.callgrind;
     const valgrind = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${cg.dir}/cg.%p`, ...cg.valgrindArgs, command, ...args];
@@ -103,20 +126,32 @@ export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   // detached: the server leads its own process group, so a forced stop reaches its workers and children too.
   // nativeEnv: the native server stops when this process dies (Node servers watch their parent themselves).
   const env = { ...process.env, ...launch.env, ...launch.callgrind?.env, ...nativeEnv() };
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env }), { group: true });
+  // What a server writes is kept up to a bound and the rest read and dropped: a server that floods stderr or stdout
+  // must neither fill the bench's memory nor block on a full pipe.
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
-    if (stderr.length < 64_000) stderr += d;
+    if (stderr.length < 64_000) stderr += d.slice(0, 64_000 - stderr.length);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+  let exitInfo: ExitInfo | undefined;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      resolve(exitInfo);
+    });
   });
+  const guard = launch.memoryCapBytes !== undefined && child.pid !== undefined ? guardMemory(child.pid, launch.memoryCapBytes, () => killGroup(child.pid!)) : undefined;
+  void exited.then(() => guard?.stop());
 
   const stop: ServerProcess['stop'] = async (timeoutMs = 8000) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return { code: child.exitCode, signal: child.signalCode, forced: false };
-    }
+    const ended = (result: ExitInfo & { forced: boolean }): typeof result => {
+      killGroup(child.pid!); // anything the server failed to reap (or left behind when it died)
+      untrack(child);
+      return result;
+    };
+    if (child.pid === undefined) return { code: null, signal: null, forced: false };
+    if (child.exitCode !== null || child.signalCode !== null) return ended({ code: child.exitCode, signal: child.signalCode, forced: false });
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -124,12 +159,9 @@ export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
     });
     const first = await Promise.race([exited, timedOut]);
     clearTimeout(timer);
-    if (first !== 'timeout') {
-      killGroup(child.pid!); // anything the server failed to reap
-      return { ...first, forced: false };
-    }
-    killGroup(child.pid!);
-    return { ...(await exited), forced: true };
+    if (first !== 'timeout') return ended({ ...first, forced: false });
+    killGroup(child.pid);
+    return ended({ ...(await exited), forced: true });
   };
 
   return new Promise((resolve, reject) => {
@@ -146,15 +178,45 @@ export function startServer(launch: ServerLaunch): Promise<ServerProcess> {
       clearTimeout(timer);
       reject(new Error(`${launch.model} exited before ready (code ${code}, signal ${signal})${tail(stderr)}`));
     });
+    // Before its ready line a server's stdout is read line by line, at most READY_SEARCH_BYTES of it; after, it is
+    // drained unread.
+    let searched = 0;
+    let received = 0;
+    let isReady = false;
     const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const ready = parseReadyLine(line);
-      if (!ready) return;
+    const giveUp = (why: string): void => {
       clearTimeout(timer);
-      resolve({ ready, pid: child.pid!, child, stderr: () => stderr, stop });
+      lines.close();
+      child.stdout!.resume();
+      void stop(1000);
+      reject(new Error(`${launch.model} ${why}${tail(stderr)}`));
+    };
+    lines.on('line', (line) => {
+      searched += line.length + 1;
+      const ready = parseReadyLine(line);
+      if (!ready) {
+        if (searched > READY_SEARCH_BYTES) giveUp(`wrote ${searched} bytes to stdout without a ready line`);
+        return;
+      }
+      isReady = true;
+      clearTimeout(timer);
+      lines.close();
+      child.stdout!.resume();
+      resolve({ ready, pid: child.pid!, child, stderr: () => stderr, stop, exited, exitInfo: () => exitInfo, stoppedBecause: () => guard?.tripped() });
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      // A line that never ends is not seen by 'line': count what arrives.
+      received += chunk.length;
+      if (!isReady && received > READY_SEARCH_BYTES * 2) {
+        isReady = true; // once: what follows is drained
+        giveUp(`wrote ${received} bytes to stdout without a ready line`);
+      }
     });
   });
 }
+
+/** How much of a server's stdout is searched for its ready line. */
+const READY_SEARCH_BYTES = 1 << 20;
 
 function killGroup(pid: number): void {
   try {

@@ -98,6 +98,7 @@ export function sumServerUsage(usages: readonly ServerUsage[], seconds: readonly
     ...(syscalls ? { syscalls } : {}),
     ...(contextSwitches ? { contextSwitches } : {}),
     rssPeakBytes: Math.max(...usages.map((u) => u.rssPeakBytes)),
+    ...(usages.every((u) => u.pssBytes !== undefined) ? { pssBytes: Math.max(...usages.map((u) => u.pssBytes!)) } : {}),
     processes: Math.max(...usages.map((u) => u.processes)),
     ...optional('hostStealPercent', w((u) => u.hostStealPercent)),
     ...optional('hostBusyPercent', w((u) => u.hostBusyPercent)),

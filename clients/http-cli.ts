@@ -2,7 +2,8 @@
  * `node dist/clients/http-cli.js --target HOST:PORT [--driver autocannon|wrk] …`: HTTP echo load through autocannon
  * (programmatic API) or wrk. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { choiceOption, helpText, integerOption } from '../lib/options.js';
 import { runAutocannonLoad } from './http-autocannon.js';
@@ -47,4 +48,4 @@ async function main(): Promise<void> {
   }
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { noErrors, type LoadResult } from './load-result.js';
 import { httpBody, type HttpLoadOptions } from './http-autocannon.js';
 import { HTTP_GET_BODY } from '../servers/http-echo.js';
+import { track } from '../lib/lifecycle.js';
 
 export const WRK_JSON_PREFIX = 'CONBENCH_WRK ';
 
@@ -103,7 +104,7 @@ export function parseWrkOutput(stdout: string): Omit<LoadResult, 'client'> {
 
 function runWrk(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

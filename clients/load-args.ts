@@ -13,7 +13,7 @@ import { printResult } from './print-result.js';
 import type { LoadResult } from './load-result.js';
 import type { LoadParams } from './load-params.js';
 import { loadExitStatus } from './exit-status.js';
-import { watchParent } from '../lib/parent.js';
+import { watchParent } from '../lib/lifecycle.js';
 import { assertResolves } from '../lib/resolve.js';
 
 /** How the payload size is bounded for a protocol (UDP: a tag at least, a datagram at most). */

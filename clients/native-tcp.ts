@@ -13,6 +13,7 @@ import type { ErrorCounts, LoadResult, Readiness } from './load-result.js';
 import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/native.js';
 import { UsageError } from '../lib/cli-args.js';
 import { PHASE_PREFIX } from './line-protocol.js';
+import { track } from '../lib/lifecycle.js';
 
 /** The native driver takes the common load parameters (threads included). */
 export type NativeTcpLoadOptions = TcpLoadOptions;
@@ -112,7 +113,7 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
   validateTcpLoadOptions(o);
   const binary = nativeBinary(TCP_LOAD);
   return new Promise<LoadResult>((resolve, reject) => {
-    const child = spawn(binary, nativeLoadArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(binary, nativeLoadArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] }));
     const forward = (signal: NodeJS.Signals) => (): void => void child.kill(signal);
     const onTerm = forward('SIGTERM');
     const onInt = forward('SIGINT');

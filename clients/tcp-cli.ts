@@ -4,7 +4,8 @@
  * percentiles, verification and the client's own CPU.
  * With --json it prints machine lines instead: "CONBENCH_PHASE measure|done" and "CONBENCH_RESULT {json}".
  */
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { choiceOption, helpText, integerOption, nonNegativeNumberOption } from '../lib/options.js';
 import { PATTERNS, runTcpLoad, type TcpLoadOptions } from './tcp.js';
@@ -52,4 +53,4 @@ async function main(): Promise<void> {
   emitResult(common, result);
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -2,7 +2,7 @@
  * `node dist/clients/udp-cli.js --target HOST:PORT …`: UDP echo load with loss, duplicate and reorder counts and µs
  * latency. With --json it prints the CONBENCH_* lines for the orchestrator.
  */
-import { runMain } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { helpText, integerOption } from '../lib/options.js';
 import { runUdpLoad } from './udp.js';
@@ -39,4 +39,4 @@ async function main(): Promise<void> {
   emitResult(parsed.common, await runUdpLoad({ ...parsed.common, inFlight: parsed.values.inFlight, pattern: 'persistent' }));
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

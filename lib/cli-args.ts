@@ -9,6 +9,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Found before anything ran, as a usage error is (exit 2), but about the machine, not the flags: no usage hint. */
+export class SetupError extends UsageError {
+  override name = 'SetupError';
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
@@ -106,21 +111,5 @@ export function list(flag: string, text: string): string[] {
 /** Bad input of any kind (a flag, a work spec, a model name): exit 2 with one line, never a stack trace. */
 export function isUsageError(error: unknown): boolean {
   const name = (error as Error | undefined)?.name;
-  return error instanceof UsageError || name === 'UsageError' || name === 'WorkSpecError' || name === 'UnknownModelError';
-}
-
-/** Runs an entry point: usage errors print one line and exit 2; other failures print their message and exit 1. */
-export function runMain(main: () => Promise<void>, usage?: string): void {
-  main().catch((error: unknown) => {
-    const err = error as Error;
-    if (isUsageError(err)) {
-      process.stderr.write(`error: ${err.message}\n`);
-      if (usage) process.stderr.write(`run with --help for usage\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`error: ${err.message ?? String(error)}\n`);
-      if (process.env.CONBENCH_DEBUG) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = 1;
-    }
-  });
+  return error instanceof UsageError || name === 'UsageError' || name === 'SetupError' || name === 'WorkSpecError' || name === 'UnknownModelError';
 }

@@ -2,9 +2,10 @@
  * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/agent.ts) on the server host, until
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
-import { portNumber, runMain, UsageError } from '../lib/cli-args.js';
+import { portNumber, UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { customOption, helpText, parseOptions, switchOption, textOption } from '../lib/options.js';
-import { watchParent } from '../lib/parent.js';
+import { watchParent } from '../lib/lifecycle.js';
 import { startAgent } from '../bench/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
 
@@ -56,4 +57,4 @@ async function main(): Promise<void> {
   watchParent(() => stop('its parent process exited'));
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE, resident: true });

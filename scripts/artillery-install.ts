@@ -2,7 +2,7 @@
  * `npm run artillery:install`: installs the pinned Artillery (tools/artillery) into a cache folder outside the repo,
  * for running exported scripts here and for the export test. Does nothing when that version is already there.
  */
-import { runMain } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { ARTILLERY_VERSION, artilleryAvailable, artilleryBinary, installArtillery } from '../bench/artillery-tool.js';
 
 async function main(): Promise<void> {
@@ -15,4 +15,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${artilleryBinary()}\n`);
 }
 
-runMain(main);
+runCommand(main);

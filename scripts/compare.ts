@@ -3,7 +3,8 @@
  * regressed (a significant drop beyond the threshold). BASELINE/CURRENT: a suite folder, a records.jsonl, or a
  * results root (its LATEST suite). CURRENT defaults to results/.
  */
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { helpText, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
 import { readRecords, recordsFileFor } from '../bench/results-dir.js';
@@ -64,4 +65,4 @@ async function main(): Promise<void> {
   if (gate.fails) process.exitCode = 1;
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { helpText, parseOptions, switchOption, textOption } from '../lib/options.js';
 import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import { MODELS } from '../servers/registry.js';
@@ -136,4 +137,4 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${path.relative(process.cwd(), target) || target}\n`);
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -2,9 +2,10 @@
  * `npm run export -- --format artillery [--filter …] [--out FILE]`: writes conbench's HTTP workloads as an Artillery
  * script (bench/export-artillery.ts) and, next to it, the processor that checks every echo.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { choiceOption, helpText, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
 import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/settings.js';
@@ -12,6 +13,7 @@ import { artilleryScript } from '../bench/export-artillery.js';
 import { ARTILLERY_VERSION } from '../bench/artillery-tool.js';
 import { captureEnvironment } from '../bench/env.js';
 import { compiled } from '../lib/paths.js';
+import { makeDirectory } from '../lib/files.js';
 
 const FORMATS = ['artillery'] as const;
 
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   });
   if (script.environments.length === 0) throw new UsageError(`nothing to export: ${script.skipped.map((s) => `${s.workload} ${s.reason}`).join('; ')}`);
 
-  mkdirSync(path.dirname(out), { recursive: true });
+  makeDirectory(path.dirname(out));
   writeFileSync(out, script.yaml);
   const processor = readFileSync(compiled('bench/artillery-processor.ts'), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
   writeFileSync(path.join(path.dirname(out), processorFile), processor);
@@ -84,4 +86,4 @@ async function main(): Promise<void> {
   err.write(`run one: artillery run -e ${script.environments[0]} --target http://HOST:PORT ${shown}\n`);
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -10,10 +10,11 @@
  * judges an earlier validation's sessions again with the gate as it is now.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import binomialTest from '@stdlib/stats-binomial-test';
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
@@ -24,7 +25,9 @@ import { timedRuns, instructionRuns } from '../bench/aggregate.js';
 import { samplesOf, METRICS, type MetricId } from '../bench/metrics.js';
 import { mean } from '../bench/stats.js';
 import type { RunRecord } from '../bench/record.js';
-import { watchParent } from '../lib/parent.js';
+import { watchParent } from '../lib/lifecycle.js';
+import { makeDirectory } from '../lib/files.js';
+import { track } from '../lib/lifecycle.js';
 
 const OPTIONS = {
   patch: textOption('patch', { meta: 'FILE', help: 'the B side\'s change, a git diff applied to a clone of HEAD (e.g. test/fixtures/patches/*.patch)' }),
@@ -84,7 +87,7 @@ function prepareClone(dir: string, patch: string | undefined): void {
 function runSession(clone: string, args: string[]): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(clone, 'dist', 'bench', 'cli.js'), ...args], { cwd: clone, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = track(spawn(process.execPath, [path.join(clone, 'dist', 'bench', 'cli.js'), ...args], { cwd: clone, stdio: ['ignore', 'ignore', 'pipe'] }));
     current = child;
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     if (!existsSync(v.patch)) throw new UsageError(`--patch ${v.patch}: no such file`);
     if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts');
     out = path.resolve(v.out ?? path.join('results', 'gate-validate', newSuiteId()));
-    mkdirSync(out, { recursive: true });
+    makeDirectory(out);
     const plain = path.join(out, 'clone-plain');
     const patched = path.join(out, 'clone-patched');
     err.write(`building two clones of HEAD in ${out}: as it is, and with ${v.patch}\n`);
@@ -261,4 +264,4 @@ async function main(): Promise<void> {
   else if (n === 0) process.exitCode = 1;
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -2,7 +2,8 @@
  * `npm run report -- [SUITE]`: prints the tables and the verdict of a saved suite again (and rewrites its Markdown,
  * CSV, summary and charts) from its records alone. SUITE: a suite folder or records.jsonl; default results/LATEST.
  */
-import { runMain, UsageError } from '../lib/cli-args.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { helpText, parseOptions, switchOption } from '../lib/options.js';
 import { readRecords, recordsFileFor, ResultsDir } from '../bench/results-dir.js';
 import { renderSuite } from '../bench/render.js';
@@ -43,4 +44,4 @@ async function main(): Promise<void> {
   process.stderr.write(`rewrote ${dir.dir}/ (report.md, report.html, results.csv, summary.json, cost-model.txt, charts/)\n`);
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE });

@@ -3,7 +3,7 @@
  * Prints the ready line (see protocol.ts) only once the server can serve. The orchestrator starts models the same way.
  */
 import { spawn } from 'node:child_process';
-import { runMain } from '../lib/cli-args.js';
+import { runCommand } from '../lib/lifecycle.js';
 import { helpText, parseOptions } from '../lib/options.js';
 import { formatReadyLine } from './protocol.js';
 import { MODELS } from './registry.js';
@@ -11,7 +11,7 @@ import { calibrateSpin, formatWork, resolveWork } from './work.js';
 import { SERVE_OPTIONS, serveOptions } from './serve-options.js';
 import { nativeArgs, nativeEnv } from './native/args.js';
 import { INJECT_CPU_ENV } from './handler.js';
-import { watchParent } from '../lib/parent.js';
+import { watchParent } from '../lib/lifecycle.js';
 import { assertResolves } from '../lib/resolve.js';
 
 /** How long a stop may take before the process gives up on it (models stop their children within 2 s each). */
@@ -112,4 +112,4 @@ function runNative(binary: string, args: string[]): Promise<void> {
   });
 }
 
-runMain(main, USAGE);
+runCommand(main, { usage: USAGE, resident: true });

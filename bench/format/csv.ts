@@ -28,6 +28,7 @@ const COLUMNS: readonly Column[] = [
   { name: 'serverCpuPercent', value: (r) => ok(r, (o) => o.server.usage?.cpuPercent) },
   { name: 'serverCpuClock', value: (r) => ok(r, (o) => o.server.usage?.cpuClock) },
   { name: 'serverRssBytes', value: (r) => ok(r, (o) => o.server.usage?.rssPeakBytes) },
+  { name: 'serverPssBytes', value: (r) => ok(r, (o) => o.server.usage?.pssBytes) },
   { name: 'hostStealPercent', value: (r) => ok(r, (o) => o.server.usage?.hostStealPercent) },
   { name: 'clientCpuPercent', value: (r) => ok(r, (o) => o.result.client.cpuPercent) },
   { name: 'clientSaturated', value: (r) => ok(r, (o) => o.result.client.saturated) },

@@ -6,7 +6,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { list, runMain, UsageError } from '../../lib/cli-args.js';
+import { list, UsageError } from '../../lib/cli-args.js';
+import { runCommand } from '../../lib/lifecycle.js';
 import { helpText, integerOption, parseOptions, repeatedOption, switchOption, textOption } from '../../lib/options.js';
 import { captureEnvironment } from '../env.js';
 import { cpuSplit } from '../pinning.js';
@@ -148,4 +149,4 @@ function safePrevious(root: string): MicroRecord[] {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runMain(main, USAGE);
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE });
