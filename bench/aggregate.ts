@@ -6,7 +6,7 @@ import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type 
 import { noErrors, totalErrors, type ErrorCounts } from '../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from './stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from './record.js';
-import { METRIC_IDS, METRICS, samplesOf, type MetricId } from './metrics.js';
+import { commonSource, METRIC_IDS, samplesOf, sourcesFor, type MetricId, type SampleSource } from './metrics.js';
 import { DEFAULTS } from '../lib/defaults.js';
 
 export interface CellSummary {
@@ -22,8 +22,16 @@ export interface CellSummary {
   totalRuns: number;
   /** ok runs set aside (and repeated) because the hypervisor stole too much CPU during them. */
   discardedRuns: number;
+  /** Why they were (deduplicated). */
+  setAsideReasons: string[];
   /** Runs cut short by Ctrl-C/SIGTERM. */
   interruptedRuns: number;
+  /** Runs that failed (errored) while the suite went on. */
+  failedRuns: number;
+  /** Their reasons (deduplicated). */
+  failures: string[];
+  /** Runs counted although disturbed (--if-disturbed keep, once a disturbance persisted). */
+  disturbedRuns: number;
   /**
    * Decided: its comparison with its row's leader is settled (the verdict sets this; a summary alone says only
    * whether it has the two runs any comparison needs). An undecided cell is marked "?".
@@ -98,10 +106,13 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const first = records[0]!;
   const ok = timedRuns(records);
   const counted = instructionRuns(records);
-  // Instructions come from counted runs; the other metrics from timed ones, or from the counted windows of a suite
-  // that only counted (their syscalls) — never a mix of the two.
-  const samplesFor = (id: MetricId): number[] =>
-    id === 'instructionsPerMsg' ? samplesOf(id, counted) : ok.length === 0 && METRICS[id].kind === 'count' ? samplesOf(id, counted) : samplesOf(id, ok);
+  // Each metric from one source (metrics.ts: sourcesFor), the first this suite has samples from.
+  const runsOf: Record<SampleSource, OkRecord[]> = { timed: ok, counted };
+  const samplesFor = (id: MetricId): number[] => {
+    const have = new Set(sourcesFor(id, 'show').filter((s) => samplesOf(id, runsOf[s]).length > 0));
+    const source = commonSource(id, 'show', [have]);
+    return source ? samplesOf(id, runsOf[source]) : [];
+  };
   const okFirst = records.find((r): r is OkRecord => r.status === 'ok');
   const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
@@ -114,8 +125,9 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const reasons = [...new Set(records.flatMap((r) => (r.reason ? [r.reason] : [])))];
   const usage = ok.flatMap((r) => (r.server.usage ? [r.server.usage] : []));
   const interruptedRuns = records.filter((r) => r.status === 'interrupted').length;
+  // A cell whose runs all measured but were set aside is measured, not failed: the table says why none counted.
   const status =
-    ok.length > 0 || counted.length > 0 ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
+    ok.length > 0 || counted.length > 0 || records.some((r) => r.status === 'ok') ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
   const throughput = confidenceInterval(samples);
   const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
   const marginPercent = first.plan?.marginPercent ?? DEFAULTS.marginPercent;
@@ -130,7 +142,11 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     okRuns: ok.length,
     totalRuns: records.length,
     discardedRuns: records.filter((r) => r.status === 'ok' && r.discarded).length,
+    setAsideReasons: [...new Set(records.flatMap((r) => (r.status === 'ok' && r.discarded ? [r.discarded] : [])))],
     interruptedRuns,
+    failedRuns: records.filter((r) => r.status === 'errored').length,
+    failures: [...new Set(records.flatMap((r) => (r.status === 'errored' ? [r.reason] : [])))],
+    disturbedRuns: ok.filter((r) => r.disturbed !== undefined).length,
     conclusive,
     marginPercent,
     samples,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, SIGNAL_EXIT, type StopSignal } from '../lib/lifecycle.js';
 import { SetupError } from '../lib/cli-args.js';
-import { isFileSystemError } from '../lib/files.js';
+import { beforeAnythingRuns, isFileSystemError } from '../lib/files.js';
 import type { Plan } from './matrix.js';
 import { captureEnvironment } from './env.js';
 import type { CpuSplit } from './pinning.js';
@@ -23,7 +23,8 @@ import { measuredCapacities } from './capacities.js';
 import type { Workload } from './workloads.js';
 import { renderSuite } from './render.js';
 import { prepareBase } from './against.js';
-import { comparisonPlanner, verdictPlanner } from './plan.js';
+import { busyWarning, claimMachine, otherSuites } from './run/machine-claim.js';
+import { allPlanners, comparisonPlanner, verdictPlanner } from './plan.js';
 import { MODELS, type Model } from '../servers/registry.js';
 import type { CellSubject } from './run-cell.js';
 import { countSlots, runCountedPass, runCountJobs } from './counts.js';
@@ -32,6 +33,7 @@ import { formatRate } from '../lib/format/units.js';
 import { METRICS } from './metrics.js';
 import { splitSides, type PinMode, type RunRecord } from './record.js';
 import { listEverything, settingsFromArgs, USAGE } from './settings.js';
+import { DEFAULTS } from '../lib/defaults.js';
 
 
 function formatDuration(seconds: number): string {
@@ -123,6 +125,9 @@ async function main(): Promise<void> {
   const suiteId = newSuiteId();
   const results = preflightResults(settings.out, suiteId, plannedCount * Math.max(2, settings.maxRuns / runs) * RECORD_BYTES);
   err.write(`records: ${results.recordsFile}\n`);
+  const busy = busyWarning(otherSuites());
+  if (busy) err.write(`⚠ ${busy}\n`);
+  claimMachine();
 
   const injecting = Object.keys(settings.injectCpu).length > 0;
   if (injecting) err.write(`injected per-message overhead (test knob): ${Object.entries(settings.injectCpu).map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
@@ -146,10 +151,18 @@ async function main(): Promise<void> {
     return base.models.includes(model.name) ? [modelSubject(model, { side: 'base', root: base.root }), head] : [head];
   };
   const references = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
-  const planner = base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent }) : verdictPlanner({ references, margin: settings.marginPercent / 100 });
+  // The runs every consumer needs: the verdict's, and the gate's (--against, or a saved --baseline): a gate never
+  // fails identical code for want of runs the planner could have asked for.
+  const verdictRuns = verdictPlanner({ references, margin: settings.marginPercent / 100 });
+  const planner = base
+    ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent })
+    : settings.baseline
+      ? allPlanners(verdictRuns, comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: settings.baseline }))
+      : verdictRuns;
 
   // Each run is appended as it finishes; a write that fails (a full disk, a folder gone read-only) ends the suite.
   let kept = 0;
+  let disturbedStop: string | undefined;
   const keepRecord = (r: RunRecord): void => {
     try {
       results.append(r);
@@ -178,6 +191,7 @@ async function main(): Promise<void> {
         stealLimitPercent: settings.stealLimitPercent,
         otherLoadLimitPercent: settings.otherLoadLimitPercent,
         keepEveryRun: settings.keepEveryRun,
+        memoryCapBytes: settings.memoryCapBytes,
         plan: { minRuns: runs, maxRuns: settings.maxRuns, marginPercent: settings.marginPercent },
         signal: stopper.signal,
         ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
@@ -195,10 +209,15 @@ async function main(): Promise<void> {
       maxRuns: settings.maxRuns,
       ...(maxSec !== undefined ? { maxSec } : {}),
       signal: stopper.signal,
+      ifDisturbed: settings.ifDisturbed,
     },
     {
       onRecord: keepRecord,
       onStop: (why) => err.write(`adaptive runs stopped: ${why}\n`),
+      onDisturbed: (what, mode) => {
+        err.write(`\n⚠ ${what}\n  ${mode === 'stop' ? 'stopping the suite (exit 1); --if-disturbed keep measures on with such runs counted and marked' : 'measuring on (--if-disturbed keep): such runs now count, marked in the records and the tables'}\n`);
+        if (mode === 'stop') disturbedStop = what;
+      },
       onProgress: (p) => {
         const r = p.record;
         const what =
@@ -213,7 +232,7 @@ async function main(): Promise<void> {
     runCell,
     base && settings.alternateSec > 0 ? (pair, workload, runIndex, ctx, round) => runBlock(pair, workload, runIndex, ctx, round, settings.alternateSec) : undefined,
   );
-  if (settings.countRuns > 0 && !stopper.signal.aborted) {
+  if (settings.countRuns > 0 && !stopper.signal.aborted && disturbedStop === undefined) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
     err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`);
     const hooks = (what: string) => ({
@@ -233,12 +252,13 @@ async function main(): Promise<void> {
       records.push(...(await runCountJobs(confirmationJobs(groups, records, confirm), { cpus, signal: stopper.signal }, hooks('confirming'))));
     }
   }
-  const interrupted = stoppedBy !== undefined;
+  const interrupted = stoppedBy !== undefined || disturbedStop !== undefined;
+  const how = stoppedBy !== undefined ? `was interrupted (${stoppedBy})` : 'stopped';
   const stopNote = interrupted
-    ? `⚠ the suite was interrupted (${stoppedBy}) after ${records.filter((r) => r.status === 'ok').length} completed run(s): cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
+    ? `⚠ the suite ${how} after ${records.filter((r) => r.status === 'ok').length} completed run(s)${disturbedStop ? ` — ${disturbedStop}` : ''}: cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
     : undefined;
   if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
-  const gateOptions = { thresholdPercent: settings.thresholdPercent, alpha: 0.05, allowInconclusive: settings.allowInconclusive };
+  const gateOptions = { thresholdPercent: settings.thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: settings.allowInconclusive };
   const [baseRecords, headRecords] = base ? splitSides(records) : [settings.baseline, records];
   const gate = !interrupted && baseRecords
     ? {
@@ -252,16 +272,16 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
   err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
-  if (interrupted) process.exitCode = SIGNAL_EXIT[stoppedBy!];
-  else if (gate?.result.fails) process.exitCode = 1;
+  if (stoppedBy !== undefined) process.exitCode = SIGNAL_EXIT[stoppedBy];
+  else if (disturbedStop !== undefined || gate?.result.fails) process.exitCode = 1;
 }
 
 /** The suite's results folder, made and checked for `bytes` of room; a file-system failure is a usage error here. */
 function preflightResults(root: string, suiteId: string, bytes: number): ResultsDir {
   try {
-    return ResultsDir.create(root, suiteId, bytes);
+    return beforeAnythingRuns(() => ResultsDir.create(root, suiteId, bytes));
   } catch (error) {
-    if (isFileSystemError(error)) throw new SetupError(`${(error as Error).message}; nothing was run`);
+    if (error instanceof SetupError) error.message += ' (--out chooses another folder)';
     throw error;
   }
 }

@@ -30,7 +30,7 @@
 import { cellKey, isCeiling, type Environment, type OkRecord, type RunRecord } from './record.js';
 import { instructionRuns, timedRuns } from './aggregate.js';
 import { compareSamples, comparePaired, confidenceInterval, mean, median, runsToResolve } from './stats.js';
-import { METRICS, METRIC_IDS, runSamplesOf, type Metric, type MetricId } from './metrics.js';
+import { commonSource, METRICS, METRIC_IDS, runSamplesOf, sourcesFor, type Metric, type MetricId, type SampleSource } from './metrics.js';
 
 /** The metrics the gate compares; each row of its report is one of them (see bench/metrics.ts). */
 export type MetricName = MetricId;
@@ -130,14 +130,18 @@ export const DEFAULT_MIN_SAMPLES = 3;
  */
 export const UNSTABLE_MIN_RUNS = 5;
 
+/** One source's samples of a cell: per metric, the values and the runs they came from (in the same order). */
+interface SourceSamples {
+  values: Partial<Record<MetricName, number[]>>;
+  /** An --against block's pair is found by its runs' round. */
+  runs: Partial<Record<MetricName, OkRecord[]>>;
+}
+
 interface CellSamples {
   workload: string;
   model: string;
-  values: Partial<Record<MetricName, number[]>>;
-  /** The runs `values` came from, in the same order (an --against block's pair is found by its round). */
-  sources: Partial<Record<MetricName, OkRecord[]>>;
-  /** Metrics whose samples are counted processes (measurements of exact windows), not timed runs. */
-  counted: Set<MetricName>;
+  /** Timed runs' samples and counted runs' (metrics.ts: sourcesFor says which a metric may use). */
+  bySource: Record<SampleSource, SourceSamples>;
   /** Why a metric has no samples although the cell ran. */
   missing: Partial<Record<MetricName, string>>;
 }
@@ -166,17 +170,18 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
   const out = new Map<string, CellSamples>();
   for (const [key, runs] of byCell) {
     const first = runs[0]!;
-    const cell: CellSamples = { workload: first.workload, model: first.model, values: {}, sources: {}, missing: {}, counted: new Set() };
-    const take = (metric: MetricName, source: readonly OkRecord[]): number => {
-      const samples = runSamplesOf(metric, source);
+    const cell: CellSamples = { workload: first.workload, model: first.model, bySource: { timed: { values: {}, runs: {} }, counted: { values: {}, runs: {} } }, missing: {} };
+    const take = (metric: MetricName, source: SampleSource, from: readonly OkRecord[]): number => {
+      const samples = runSamplesOf(metric, from);
       if (samples.length > 0) {
-        cell.values[metric] = samples.map((s) => s.value);
-        cell.sources[metric] = samples.map((s) => s.run);
+        cell.bySource[source].values[metric] = samples.map((s) => s.value);
+        cell.bySource[source].runs[metric] = samples.map((s) => s.run);
       }
       return samples.length;
     };
     const timed = runs.filter((r) => r.counts === undefined); // runs under callgrind are counted, not timed
-    if (take('cpuPerMsg', timed) === 0 && timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
+    const countedRuns = runs.filter((r) => r.counts !== undefined);
+    if (take('cpuPerMsg', 'timed', timed) === 0 && timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
     const unsaturated = timed.filter((r) => !r.result.client.saturated);
     if (timed.length > 0 && unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
     else if (reference) {
@@ -184,16 +189,12 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
         const ref = nearestReference(references, r);
         return ref && ref.result.msgsPerSec > 0 ? [r.result.msgsPerSec / ref.result.msgsPerSec] : [];
       });
-      if (values.length > 0) cell.values.throughput = values;
+      if (values.length > 0) cell.bySource.timed.values.throughput = values;
       else if (unsaturated.length > 0) cell.missing.throughput = `no ${reference} run to normalize by`;
-    } else if (unsaturated.length > 0) take('throughput', unsaturated);
-    if (first.params.rate !== undefined && timed.length > 0) take('p99', timed);
+    } else if (unsaturated.length > 0) take('throughput', 'timed', unsaturated);
+    if (first.params.rate !== undefined && timed.length > 0) take('p99', 'timed', timed);
     for (const id of METRIC_IDS.filter((m) => METRICS[m].kind === 'count')) {
-      // Syscalls and context switches of a counted run were made under valgrind: compare like with like (a suite
-      // with timed runs compares theirs; one counted only, its counted windows').
-      const counted = runs.filter((r) => r.counts !== undefined);
-      const source = id === 'instructionsPerMsg' ? runs : timed.length > 0 ? timed : counted;
-      if (take(id, source) > 0 && source !== timed) cell.counted.add(id);
+      for (const source of sourcesFor(id, 'gate')) take(id, source, source === 'timed' ? timed : countedRuns);
     }
     out.set(key, cell);
   }
@@ -361,24 +362,30 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
   for (const [key, c] of cur) {
     const b = base.get(key);
     for (const metric of Object.keys(METRICS) as MetricName[]) {
-      const curValues = c.values[metric];
-      const baseValues = b?.values[metric];
+      const has = (x: CellSamples): Set<SampleSource> => new Set(sourcesFor(metric, 'gate').filter((src) => x.bySource[src].values[metric] !== undefined));
       if (!b) {
+        const src = commonSource(metric, 'gate', [has(c)]);
+        const curValues = src ? c.bySource[src].values[metric] : undefined;
         if (curValues) rows.push(row(key, c, metric, { ...emptyComparison(), current: mean(curValues), nCurrent: curValues.length, verdict: 'new' }));
         continue;
       }
-      if (!curValues || !baseValues) {
+      // Both sides from one source (metrics.ts: commonSource), never one side's timed runs against the other's counted.
+      const source = commonSource(metric, 'gate', [has(b), has(c)]);
+      if (!source) {
         const why = c.missing[metric] ?? b.missing[metric];
         if (why) dropped.push({ key, metric, reason: `${c.missing[metric] ? 'current' : 'baseline'}: ${why}` });
+        else if (has(b).size > 0 && has(c).size > 0) dropped.push({ key, metric, reason: `not compared: the baseline has only ${[...has(b)].join(' and ')} runs of it, the current suite only ${[...has(c)].join(' and ')} (a count under callgrind is not comparable with one at full speed)` });
         continue;
       }
+      const baseValues = b.bySource[source].values[metric]!;
+      const curValues = c.bySource[source].values[metric]!;
       compared.add(key);
       // A model whose counts vary between processes (a thread handoff's timing moves its instructions and its
       // wake-up syscalls alike: piscina's counted syscalls/msg 2.50–2.93 in identical processes) is judged by timing.
       const varies = METRICS[metric].kind === 'count' ? options.countsVary?.get(c.model) : undefined;
       const own = options.instructionThresholds?.get(`${c.model}/${c.workload}`) ?? options.instructionThresholds?.get(c.model);
-      const counted = c.counted.has(metric) && b.counted.has(metric);
-      const pairs = options.sameSession && !counted ? pairedByRound(b.sources[metric] ?? [], c.sources[metric] ?? [], baseValues, curValues) : undefined;
+      const counted = source === 'counted';
+      const pairs = options.sameSession && !counted ? pairedByRound(b.bySource.timed.runs[metric] ?? [], c.bySource.timed.runs[metric] ?? [], baseValues, curValues) : undefined;
       const judged = {
         ...compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options, counted, pairs),
         ...(counted ? { counted } : {}),
@@ -390,7 +397,7 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
   for (const [key, b] of base) {
     if (cur.has(key)) continue;
     for (const metric of Object.keys(METRICS) as MetricName[]) {
-      const v = b.values[metric];
+      const v = b.bySource.timed.values[metric] ?? b.bySource.counted.values[metric];
       if (v) rows.push(row(key, b, metric, { ...emptyComparison(), baseline: mean(v), nBaseline: v.length, verdict: 'missing' }));
     }
   }

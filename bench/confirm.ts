@@ -11,6 +11,7 @@ import type { CountJob } from './counts.js';
 import { instructionRuns } from './aggregate.js';
 import { splitSides, type RunRecord } from './record.js';
 import type { WorkloadGroup } from './orchestrator.js';
+import { DEFAULTS } from '../lib/defaults.js';
 
 /** Counted processes a side once a cell's first pair differed beyond its threshold. */
 export const CONFIRM_PROCESSES = 3;
@@ -18,7 +19,7 @@ export const CONFIRM_PROCESSES = 3;
 /** `workload/model` of the cells whose counted rows changed beyond their threshold, with fewer processes a side than a confirmation has. */
 export function cellsToConfirm(records: readonly RunRecord[]): Set<string> {
   const [base, head] = splitSides(records);
-  const { report } = runGate(base, head, { thresholdPercent: 10, alpha: 0.05, allowInconclusive: true });
+  const { report } = runGate(base, head, { thresholdPercent: 10, alpha: DEFAULTS.alpha, allowInconclusive: true });
   const out = new Set<string>();
   for (const r of report.rows) {
     const changed = r.verdict === 'regression' || r.verdict === 'improvement';

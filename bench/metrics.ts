@@ -142,6 +142,28 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
 
 export const METRIC_IDS = Object.keys(METRICS) as MetricId[];
 
+/** Where a metric's samples come from: timed runs (real speed), or counted runs (under callgrind, exact windows). */
+export type SampleSource = 'timed' | 'counted';
+
+/**
+ * The one rule for which runs a metric's samples come from, in order of preference. A timing comes from timed runs
+ * only, instructions from counted runs only. A count (syscalls, context switches) can come from either, but never
+ * from a mix: under valgrind a server 300× slower batches differently (event-loop echo: 2.01 syscalls/msg counted
+ * against 1.88–1.90 timed), so a comparison of one side's timed with the other's counted named two "regressions" in
+ * identical code. To show a suite, its timed runs first (the speed it really runs at); to gate, the counted windows
+ * first where both sides have them (there the counts decide the cell, and no neighbour moves them).
+ */
+export function sourcesFor(id: MetricId, purpose: 'show' | 'gate'): readonly SampleSource[] {
+  if (METRICS[id].kind === 'timing') return ['timed'];
+  if (id === 'instructionsPerMsg') return ['counted'];
+  return purpose === 'show' ? ['timed', 'counted'] : ['counted', 'timed'];
+}
+
+/** The first source of `sourcesFor` that every side has samples from; undefined when they share none. */
+export function commonSource(id: MetricId, purpose: 'show' | 'gate', sides: readonly ReadonlySet<SampleSource>[]): SampleSource | undefined {
+  return sourcesFor(id, purpose).find((s) => sides.every((has) => has.has(s)));
+}
+
 /** A metric's per-run samples over some runs, each with the run it came from (the runs that measured it). */
 export function runSamplesOf(metric: MetricId, runs: readonly OkRecord[]): { value: number; run: OkRecord }[] {
   return runs.flatMap((run) => {

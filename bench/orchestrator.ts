@@ -13,6 +13,7 @@ import { runCell, type CellContext, type CellSubject } from './run-cell.js';
 import type { Workload } from './workloads.js';
 import type { RunRecord } from './record.js';
 import { timedRuns } from './aggregate.js';
+import { DisturbanceWatch, disturbanceOf, type DisturbedMode } from './run/disturbance.js';
 
 /** One workload's cells, with the context (CPU split) its runs use. */
 export interface WorkloadGroup {
@@ -39,6 +40,8 @@ export interface SuiteHooks {
   onProgress?(p: Progress): void;
   /** Told once when adaptive rounds stop for a reason other than everything being decided. */
   onStop?(why: string): void;
+  /** Told once when a disturbance has persisted (bench/run/disturbance.ts), with what it is and what happens now. */
+  onDisturbed?(what: string, mode: DisturbedMode): void;
 }
 
 export interface RunBudget {
@@ -48,6 +51,8 @@ export interface RunBudget {
   maxSec?: number;
   /** Stops the suite: the current run is cut short and recorded as interrupted. */
   signal?: AbortSignal;
+  /** Once a disturbance persists: stop the suite there, or count such runs from then on, marked (default stop). */
+  ifDisturbed?: DisturbedMode;
 }
 
 /** The runs so far of a subject of a group. */
@@ -114,9 +119,27 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   const planned = plannedRuns(groups, budget.minRuns);
   const started = performance.now();
   const elapsedSec = (): number => (performance.now() - started) / 1000;
-  const aborted = (): boolean => budget.signal?.aborted === true;
+  let halted = false;
+  const aborted = (): boolean => halted || budget.signal?.aborted === true;
+  const limits = groups[0]?.ctx;
+  const watch = limits && !limits.keepEveryRun ? new DisturbanceWatch(limits) : undefined;
+  let measuringOn = false;
 
   const keep = (g: WorkloadGroup, subject: CellSubject, record: RunRecord, adaptive: boolean): void => {
+    const persistent = watch?.see(record);
+    if (persistent) {
+      const mode = budget.ifDisturbed ?? 'stop';
+      hooks.onDisturbed?.(persistent, mode);
+      if (mode === 'stop') halted = true;
+      else measuringOn = true;
+    }
+    if (measuringOn && record.status === 'ok' && record.discarded !== undefined) {
+      const d = disturbanceOf(record.server.usage, g.ctx);
+      if (d) {
+        record.disturbed = d.text;
+        delete record.discarded;
+      }
+    }
     records.push(record);
     const mine = byGroup.get(g)!;
     mine.set(subject, [...(mine.get(subject) ?? []), record]);

@@ -13,6 +13,7 @@ import { compareSuites, METRICS } from './compare.js';
 import { MODEL_COUNT_RULES } from './gate.js';
 import type { Planner, WorkloadGroup } from './orchestrator.js';
 import type { RunRecord } from './record.js';
+import { DEFAULTS } from '../lib/defaults.js';
 
 /** A comparison with no estimate of the runs it needs (no spread yet, or a gap of about zero). */
 const NO_ESTIMATE = 1000;
@@ -91,25 +92,35 @@ export function affordable<T extends { cost: number }>(rows: readonly T[], runsL
 export const CONFIRM_TIMING_RUNS = 10;
 
 /**
- * For --against: every cell whose change the gate could not decide yet (both sides), fewest runs first, and every
+ * For the gate (--against, or --baseline with a saved suite as the base): every cell whose change the gate could not
+ * decide yet, fewest runs first, and every
  * timing regression not yet confirmed by CONFIRM_TIMING_RUNS a side. A timing row too noisy to gate ("unstable")
  * gets runs too: in one session more runs of both sides narrow it, where a saved baseline could not be measured
  * again (measured: event-loop's server CPU µs/msg, ±14.6 % after 5 runs a side, was left there with 5 of its 10
  * runs unspent while a +32 % regression passed). Throughput is compared absolute within a session (see
  * compareSuites), so no reference needs runs beside them.
  */
-export function comparisonPlanner(o: { thresholdPercent: number }): Planner {
+export function comparisonPlanner(o: { thresholdPercent: number; baseline?: readonly RunRecord[] }): Planner {
   return (groups, runsOf) =>
     groups.flatMap((g) => {
       const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
-      const report = compareSuites(side('base'), side('head'), { threshold: o.thresholdPercent / 100, alpha: 0.05, ...MODEL_COUNT_RULES });
+      // --baseline: the saved suite's runs of this workload are the base, this suite's runs the head.
+      const [base, head] = o.baseline
+        ? [o.baseline.filter((r) => r.workload === g.workload.name && r.params.protocol === g.workload.protocol), g.subjects.flatMap((s) => runsOf(g, s))]
+        : [side('base'), side('head')];
+      const report = compareSuites(base, head, { threshold: o.thresholdPercent / 100, alpha: DEFAULTS.alpha, ...MODEL_COUNT_RULES });
       const noisyTiming = report.unstable.filter((row) => METRICS[row.metric].kind === 'timing');
       const unconfirmed = report.regressions.filter((row) => METRICS[row.metric].kind === 'timing' && Math.min(row.nBaseline, row.nCurrent) < CONFIRM_TIMING_RUNS);
       return [...report.inconclusive, ...noisyTiming, ...unconfirmed].flatMap((row) => {
         const n = Math.min(row.nBaseline, row.nCurrent);
-        return g.subjects.filter((s) => s.name === row.model && s.side !== undefined).map((subject) => ({ g, subject, priority: n }));
+        return g.subjects.filter((s) => s.name === row.model && (o.baseline !== undefined || s.side !== undefined)).map((subject) => ({ g, subject, priority: n }));
       });
     });
+}
+
+/** Every planner's wants: the runs any consumer of the suite (the verdict, a gate) still needs. */
+export function allPlanners(...planners: readonly Planner[]): Planner {
+  return (groups, runsOf, runsLeft) => planners.flatMap((p) => p(groups, runsOf, runsLeft));
 }
 
 /** A planner that asks for nothing (only set-aside runs are made up): a fixed number of runs. */

@@ -59,6 +59,10 @@ export interface ServerUsage {
   hostBusyPercent?: number;
   /** CPU of the user-space processes that are neither the server's tree nor the bench's own (with its driver). */
   otherProcessesPercent?: number;
+  /** The busiest of those (≥ 5 % of a CPU in the window), with their commands: who competed with the run. */
+  busiestOthers?: { pid: number; command: string; cpuPercent: number }[];
+  /** Each CPU's busy share of the window, %, by CPU id (server, driver and anything else together). */
+  cpuBusyPercent?: Record<number, number>;
   /**
    * What competed with the run, % of one core: other user-space processes (kernel threads work for the run too and
    * are not counted; with a server on an agent of this machine, the bench's driver is taken off). Older records:
@@ -134,6 +138,11 @@ export interface OkRecord extends RecordBase {
   status: 'ok';
   /** Set on an ok run that does not count (e.g. the hypervisor stole too much CPU during it); it was repeated. */
   discarded?: string;
+  /**
+   * Set on a run that counts although it was disturbed: a disturbance had persisted and the user chose to measure on
+   * (--if-disturbed keep). What disturbed it.
+   */
+  disturbed?: string;
   /** Something to know about a run that still counts (a server that had to be killed at the end). */
   reason?: string;
   server: {

@@ -16,6 +16,7 @@ import type { Workload } from './workloads.js';
 import type { CpuSplit } from './pinning.js';
 import { RECORD_SCHEMA, type Environment, type RecordedSplit, type OkRecord, type RunPlan, type RunRecord, type ServerUsage, type Side } from './record.js';
 import type { CallgrindLaunch } from './server-process.js';
+import { disturbanceOf } from './run/disturbance.js';
 
 export interface CellContext {
   suiteId: string;
@@ -116,11 +117,7 @@ export function readyConnections(subject: CellSubject, workload: Workload, ctx: 
  */
 export function setAsideReason(usage: ServerUsage | undefined, limits: Pick<CellContext, 'stealLimitPercent' | 'otherLoadLimitPercent' | 'keepEveryRun'>): string | undefined {
   if (limits.keepEveryRun) return undefined;
-  const steal = usage?.hostStealPercent;
-  const other = usage?.otherLoadPercent;
-  if (steal !== undefined && steal > limits.stealLimitPercent) return `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${limits.stealLimitPercent}%)`;
-  if (other !== undefined && other > limits.otherLoadLimitPercent) return `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${limits.otherLoadLimitPercent}%)`;
-  return undefined;
+  return disturbanceOf(usage, limits)?.text;
 }
 
 /**

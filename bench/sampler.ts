@@ -134,27 +134,38 @@ export function taskCpuNs(first: ReadonlyMap<number, number>, last: ReadonlyMap<
 
 /**
  * Cumulative CPU ticks of the whole machine from /proc/stat: all of them, those stolen by the hypervisor, and those
- * spent running anything (user, nice, system, irq, softirq).
+ * spent running anything (user, nice, system, irq, softirq); and the same busy ticks and totals per CPU.
  */
-function readHostTicks(): { total: number; steal: number; busy: number } | undefined {
+function readHostTicks(): { total: number; steal: number; busy: number; perCpu: { id: number; total: number; busy: number }[] } | undefined {
   const text = read('/proc/stat');
   if (!text) return undefined;
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = text.split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal, busy: user + nice + system + irq + softirq };
+  const parse = (line: string) => {
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal, busy: user + nice + system + irq + softirq };
+  };
+  const lines = text.split('\n');
+  const perCpu = lines.filter((l) => /^cpu\d+ /.test(l)).map((l) => ({ id: Number(/^cpu(\d+)/.exec(l)![1]), ...parse(l) }));
+  return { ...parse(lines[0]!), perCpu: perCpu.map(({ id, total, busy }) => ({ id, total, busy })) };
+}
+
+/** CPU seconds and command of one process that is not a kernel thread, from its stat line. */
+interface OtherProcess {
+  seconds: number;
+  command: string;
 }
 
 /**
- * CPU seconds of every user-space process of the machine that is neither in `exclude` nor a kernel thread (kernel
- * threads such as DAMON's kdamond work for whatever runs, the measured server included: here it spent 15–25 % of a
- * CPU while fork-per-connection's 33 processes held 1.6 GB, and made every such run look contended).
+ * Every user-space process of the machine that is neither in `exclude` nor a kernel thread, with its CPU seconds
+ * (kernel threads such as DAMON's kdamond work for whatever runs, the measured server included: here it spent
+ * 15–25 % of a CPU while fork-per-connection's 33 processes held 1.6 GB, and made every such run look contended).
  */
-function otherProcessesSeconds(exclude: ReadonlySet<number>): number {
-  let seconds = 0;
+function otherProcesses(exclude: ReadonlySet<number>): Map<number, OtherProcess> | undefined {
+  const out = new Map<number, OtherProcess>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return NaN;
+    return undefined;
   }
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
@@ -165,9 +176,39 @@ function otherProcessesSeconds(exclude: ReadonlySet<number>): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // ppid 2 (kthreadd) or pid 2 itself: a kernel thread. PF_KTHREAD would say the same from the flags field.
     if (pid === 2 || fields[1] === '2') continue;
-    seconds += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    out.set(pid, { seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
   }
-  return seconds;
+  return out;
+}
+
+/**
+ * The other processes' CPU over a window, % of one core, and the busiest of them (those that used ≥ 5 %), from two
+ * looks. A process that exited in the window drops out of the second look: its share is lost, never negative. Pure.
+ */
+export function otherLoad(before: ReadonlyMap<number, OtherProcess>, after: ReadonlyMap<number, OtherProcess>, wallSec: number): { percent: number; busiest: { pid: number; command: string; cpuPercent: number }[] } {
+  let seconds = 0;
+  const each: { pid: number; command: string; cpuPercent: number }[] = [];
+  for (const [pid, p] of after) {
+    const used = Math.max(0, p.seconds - (before.get(pid)?.seconds ?? 0));
+    seconds += used;
+    if (used > 0) each.push({ pid, command: p.command, cpuPercent: (used / wallSec) * 100 });
+  }
+  const busiest = each.filter((p) => p.cpuPercent >= 5).sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 3);
+  return { percent: (seconds / wallSec) * 100, busiest };
+}
+
+function otherFigures(o: ReturnType<typeof otherLoad>): Pick<ServerUsage, 'otherProcessesPercent' | 'busiestOthers'> {
+  return { otherProcessesPercent: o.percent, ...(o.busiest.length > 0 ? { busiestOthers: o.busiest } : {}) };
+}
+
+/** Each CPU's busy share of its own time between two looks, %, by CPU id. Pure. */
+export function busyByCpu(before: readonly { id: number; total: number; busy: number }[], after: readonly { id: number; total: number; busy: number }[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const a of after) {
+    const b = before.find((x) => x.id === a.id);
+    if (b && a.total > b.total) out[a.id] = Math.round(((a.busy - b.busy) / (a.total - b.total)) * 1000) / 10;
+  }
+  return out;
 }
 
 /** This process and everything it started (the bench, its load driver): what measures, not what competes. */
@@ -191,7 +232,7 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
   const host0 = readHostTicks();
   const first = await sampleTree(rootPid);
   const excluded = async (): Promise<Set<number>> => new Set([...(await ownTree()), ...(await treePids(rootPid))]);
-  const other0 = otherProcessesSeconds(await excluded());
+  const other0 = otherProcesses(await excluded());
   let rssPeak = first.rssBytes;
   const seen = new Set(first.taskNs.keys());
   let polling = false;
@@ -213,7 +254,7 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
       const last = await sampleTree(rootPid);
       // A tree that is gone has no figures for this window (a CPU share from it would be negative, not a measurement).
       if (last.processes === 0 || !last.pids.includes(rootPid)) throw new Error("the server's process was gone when the window closed");
-      const other1 = otherProcessesSeconds(await excluded());
+      const other1 = otherProcesses(await excluded());
       const wall = (performance.now() - t0) / 1000;
       const host1 = readHostTicks();
       const hostTicks = host0 && host1 ? host1.total - host0.total : 0;
@@ -236,7 +277,8 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
           ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100, hostBusyPercent: wall > 0 ? ((host1.busy - host0.busy) / CLOCK_TICKS / wall) * 100 : 0 }
           : {}),
         // A process that exited in the window drops out of the second sum: clamped at zero, never negative.
-        ...(Number.isFinite(other0) && Number.isFinite(other1) && wall > 0 ? { otherProcessesPercent: Math.max(0, ((other1 - other0) / wall) * 100) } : {}),
+        ...(other0 && other1 && wall > 0 ? otherFigures(otherLoad(other0, other1, wall)) : {}),
+        ...(host0 && host1 && wall > 0 ? { cpuBusyPercent: busyByCpu(host0.perCpu, host1.perCpu) } : {}),
       };
     },
   };

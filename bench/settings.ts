@@ -6,7 +6,7 @@
 import { list, UsageError } from '../lib/cli-args.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import {
-  customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
+  choiceOption, customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
   type OptionSpec, type OptionValues,
 } from '../lib/options.js';
 import { FAMILIES, PROFILES, type Profile, type Workload } from './workloads.js';
@@ -23,6 +23,8 @@ import type { AgentAddress } from './remote-host.js';
 import { MAX_CHILDREN, MAX_CHILDREN_HELP, MAX_WORKERS } from '../servers/serve-options.js';
 import { countsUnavailable } from './counts.js';
 import { formatCpuList, parseCpuList, readTopology, type SplitOverrides } from './pinning.js';
+import { PERSISTENT_AFTER, type DisturbedMode } from './run/disturbance.js';
+import { defaultMemoryCapBytes } from './run/memory.js';
 
 /** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
 function parseInjectionText(text: string, flag: string): Record<string, number> {
@@ -90,6 +92,16 @@ export const BENCH_OPTIONS = {
   maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: profileDefault((p) => p.maxSec) }),
   stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
   otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
+  ifDisturbed: choiceOption('if-disturbed', ['stop', 'keep'] as const, {
+    meta: 'stop|keep',
+    help: `when ${PERSISTENT_AFTER} runs in a row were set aside for the same cause (a neighbour that stays), name it —\nthe busy CPUs and processes — and stop (exit 1), or keep measuring with such runs counted\nand marked`,
+    defaultText: 'stop; keep with --counts (the counts decide there)',
+  }),
+  memoryCapMiB: positiveNumberOption('memory-cap', {
+    meta: 'MIB',
+    help: "stop a server whose process tree holds more than MIB MiB (PSS) and record its run as\nfailed: a leak ends before the machine swaps",
+    defaultText: `half this machine's memory, ${Math.round(defaultMemoryCapBytes() / 2 ** 20)} MiB`,
+  }),
   keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
   readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
     meta: 'SEC',
@@ -146,7 +158,7 @@ export const USAGE = helpText(
     { heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)', options: [...axisOptions('workload'), O.set] },
     {
       heading: 'Measuring',
-      options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.keepEveryRun, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
+      options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.ifDisturbed, O.keepEveryRun, O.memoryCapMiB, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
         O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
@@ -173,6 +185,10 @@ export interface Settings {
   otherLoadLimitPercent: number;
   /** No run is set aside: every ok run counts (steal and other load are still recorded). */
   keepEveryRun: boolean;
+  /** Once a disturbance persists: stop, or count such runs from then on, marked. */
+  ifDisturbed: DisturbedMode;
+  /** The memory guard's cap on a server's process tree (PSS), bytes. */
+  memoryCapBytes: number;
   /** Bound on the wait for every connection the model serves to have had an answer. */
   readyTimeoutSec: number;
   warmupSec: number;
@@ -291,6 +307,8 @@ export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
     stealLimitPercent: v.stealLimitPercent,
     otherLoadLimitPercent: v.otherLoadLimitPercent,
     keepEveryRun: v.keepEveryRun,
+    ifDisturbed: v.ifDisturbed ?? (v.counts ? 'keep' : 'stop'),
+    memoryCapBytes: v.memoryCapMiB !== undefined ? v.memoryCapMiB * 2 ** 20 : defaultMemoryCapBytes(),
     readyTimeoutSec: v.readyTimeoutSec,
     warmupSec: v.warmupSec ?? profile.warmupSec,
     durationSec: v.durationSec ?? profile.durationSec,

@@ -20,6 +20,8 @@ export const DEFAULTS = {
   maxChildren: 32,
   /** The regression gate: a change must be larger than this, in percent. */
   thresholdPercent: 10,
+  /** The regression gate's significance level (two-sided; its intervals are 1 − alpha). */
+  alpha: 0.05,
   /**
    * The verdict's equivalence margin: two models within ±this % of each other (90 % interval, TOST) are tied.
    * Measured on the 2-core VM: a run's echo throughput varies 15–20 % (docs/method.md), so in the quick profile's

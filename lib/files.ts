@@ -6,6 +6,7 @@
  */
 import { mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { SetupError } from './cli-args.js';
 
 /** A file-system failure, told as one line: what could not be done, where, why, and the fix. */
 export class FileError extends Error {
@@ -22,9 +23,9 @@ const FIXES: Readonly<Record<string, string>> = {
   ENOSPC: 'the disk is full: free some space',
   EDQUOT: 'the disk quota is used up: free some space',
   EFBIG: 'the file reached the size limit set for this process (ulimit -f)',
-  EROFS: 'the file system is read-only: choose another folder with --out',
-  EACCES: 'permission denied: choose a folder you may write with --out',
-  EPERM: 'not permitted: choose a folder you may write with --out',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
   ENOTDIR: 'a part of the path is a file, not a folder',
   ENOENT: 'a part of the path does not exist and cannot be made there',
   EEXIST: 'it exists and is not a folder',
@@ -114,10 +115,23 @@ export function checkWritable(dir: string, bytes: number): void {
   rmSync(probe, { force: true });
   const free = freeBytes(dir);
   if (free !== undefined && free < bytes) {
-    throw new FileError(`cannot write in ${dir}: ${formatMiB(free)} free, and the planned runs need about ${formatMiB(bytes)} (free some space or choose another folder with --out)`, 'ENOSPC');
+    throw new FileError(`cannot write in ${dir}: ${formatMiB(free)} free, and the planned runs need about ${formatMiB(bytes)}`, 'ENOSPC');
   }
 }
 
 function formatMiB(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * Runs a setup step of a command (making its output folder…): a file-system failure there is found before anything
+ * ran, so it is a setup error (exit 2, one line) rather than a failure while measuring.
+ */
+export function beforeAnythingRuns<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (isFileSystemError(error)) throw new SetupError(`${(error as Error).message}; nothing was run`);
+    throw error;
+  }
 }

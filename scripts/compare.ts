@@ -16,7 +16,7 @@ import { splitSides, type RunRecord } from '../bench/record.js';
 
 const OPTIONS = {
   thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'a change must be significant and larger than this to count' }),
-  alpha: positiveNumberOption('alpha', { meta: 'A', default: 0.05, max: 0.999, help: 'significance level' }),
+  alpha: positiveNumberOption('alpha', { meta: 'A', default: DEFAULTS.alpha, max: 0.999, help: 'significance level' }),
   absolute: switchOption('absolute', 'compare absolute msgs/s instead of throughput relative to the native ceiling'),
   allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
   markdown: textOption('markdown', { meta: 'FILE', help: 'also write the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)' }),

@@ -25,8 +25,7 @@ import { timedRuns, instructionRuns } from '../bench/aggregate.js';
 import { samplesOf, METRICS, type MetricId } from '../bench/metrics.js';
 import { mean } from '../bench/stats.js';
 import type { RunRecord } from '../bench/record.js';
-import { watchParent } from '../lib/lifecycle.js';
-import { makeDirectory } from '../lib/files.js';
+import { beforeAnythingRuns, makeDirectory } from '../lib/files.js';
 import { track } from '../lib/lifecycle.js';
 
 const OPTIONS = {
@@ -67,6 +66,12 @@ interface Judged {
 
 let current: ReturnType<typeof spawn> | undefined;
 let stopping = false;
+
+/** SIGINT/SIGTERM: the running session is stopped, and the trials done so far are summarized. */
+function stopValidation(): void {
+  stopping = true;
+  current?.kill('SIGTERM');
+}
 
 function sh(command: string, args: string[], cwd: string, what: string): void {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8' });
@@ -130,7 +135,7 @@ function changesOf(base: readonly RunRecord[], head: readonly RunRecord[]): Part
 }
 
 function judge(dir: string, trial: number, previousBase: RunRecord[] | undefined, thresholdPercent: number): { judged: Judged; base: RunRecord[] } {
-  const options = { thresholdPercent, alpha: 0.05, allowInconclusive: false };
+  const options = { thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: false };
   const [aaBase, aaHead] = splitSides(readRecords(path.join(dir, 'aa')));
   const [abBase, abHead] = splitSides(readRecords(path.join(dir, 'ab')));
   const aa: GateResult = runGate(aaBase, aaHead, options);
@@ -188,7 +193,7 @@ async function main(): Promise<void> {
     if (!existsSync(v.patch)) throw new UsageError(`--patch ${v.patch}: no such file`);
     if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts');
     out = path.resolve(v.out ?? path.join('results', 'gate-validate', newSuiteId()));
-    makeDirectory(out);
+    beforeAnythingRuns(() => makeDirectory(out));
     const plain = path.join(out, 'clone-plain');
     const patched = path.join(out, 'clone-patched');
     err.write(`building two clones of HEAD in ${out}: as it is, and with ${v.patch}\n`);
@@ -207,13 +212,6 @@ async function main(): Promise<void> {
       ...(v.counts ? ['--counts'] : []),
       ...(v.skipTiming ? ['--skip-timing'] : []),
     ];
-    const stop = (): void => {
-      stopping = true;
-      current?.kill('SIGTERM');
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    watchParent(stop);
     for (let t = 1; t <= v.trials && !stopping; t++) {
       const dir = path.join(out, `trial-${t}`);
       let seconds = 0;
@@ -264,4 +262,4 @@ async function main(): Promise<void> {
   else if (n === 0) process.exitCode = 1;
 }
 
-runCommand(main, { usage: USAGE });
+runCommand(main, { usage: USAGE, onStop: stopValidation, graceMs: 60_000 });

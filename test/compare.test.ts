@@ -94,8 +94,8 @@ describe('baseline comparison, metric by metric', () => {
   it('saturated-client runs are left out of the throughput samples only', () => {
     const cells = cellSamples([...runsOf('a', [100, 100]), ...runsOf('a', [500], { saturated: true })], undefined);
     const a = [...cells.values()][0]!;
-    expect(a.values.throughput).toEqual([100, 100]);
-    expect(a.values.cpuPerMsg).toHaveLength(3);
+    expect(a.bySource.timed.values.throughput).toEqual([100, 100]);
+    expect(a.bySource.timed.values.cpuPerMsg).toHaveLength(3);
   });
 
   it('picks a reference only when both suites measured it', () => {
@@ -269,6 +269,27 @@ describe('counts in the gate', () => {
     const split = compareSuites([counted(13_900, 2.01)], [counted(14_000, 3.01)], opts);
     expect(rowOf(split, 'syscallsPerMsg').verdict).toBe('regression');
     expect(gateFails(split, false).fails).toBe(true);
+  });
+
+  it('a metric is compared only between samples of one source: timed with timed, counted with counted', () => {
+    // The saved-baseline case that failed identical code: the baseline's timed syscalls (1.88) against the head's
+    // counted ones (2.01 under callgrind, every timed run of the head set aside beside a busy neighbour).
+    const counted = (syscallsPerMsg: number): RunRecord => {
+      const r = fakeRecord({ model: 'a', msgsPerSec: 1000, run: 9, instructionsPerMsg: 13_900 });
+      if (r.status === 'ok' && r.counts) r.counts.syscalls = syscallsPerMsg * r.counts.messages;
+      return r;
+    };
+    const setAside = timed([100, 101, 99, 100], { syscallsPerMsg: 2.3 }).map((r) => ({ ...r, discarded: 'other processes used 99% of a CPU' }) as RunRecord);
+    const both = compareSuites([...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)], [...setAside, counted(2.01)], opts);
+    expect(rowOf(both, 'syscallsPerMsg')).toMatchObject({ verdict: 'same', counted: true });
+    expect(gateFails(both, false).fails).toBe(false);
+    // Where both sides have counted windows, those decide the count even when both were timed too.
+    const timedToo = compareSuites([...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)], [...timed([100, 101, 99, 100], { syscallsPerMsg: 2.2 }), counted(2.01)], opts);
+    expect(rowOf(timedToo, 'syscallsPerMsg')).toMatchObject({ verdict: 'same', counted: true });
+    // One side timed only, the other counted only: not compared, and said so.
+    const apart = compareSuites(timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), [...setAside, counted(2.01)], opts);
+    expect(apart.rows.some((r) => r.metric === 'syscallsPerMsg')).toBe(false);
+    expect(apart.dropped).toContainEqual(expect.objectContaining({ metric: 'syscallsPerMsg', reason: expect.stringMatching(/the baseline has only timed runs of it, the current suite only counted/) }));
   });
 
   it('three counted processes a side are judged by their medians: one process at a level of its own moves nothing, a change in every process fails', () => {

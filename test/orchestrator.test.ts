@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
-import { affordable, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
+import { affordable, allPlanners, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
 import { missedCpuReason, setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
 import type { LoadResult } from '../clients/load-result.js';
 import { DEFAULT_PARAMS } from '../bench/axes.js';
@@ -50,6 +50,52 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
     expect(missedCpuReason('cpu:200', result, usage(130))).toBeUndefined();
     expect(missedCpuReason('none', result, usage(1))).toBeUndefined();
     expect(missedCpuReason('cpu:200', result, undefined)).toBeUndefined();
+  });
+});
+
+describe('a disturbance that persists is named, and the suite stops or measures on as chosen', () => {
+  const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
+  const workload = { ...DEFAULT_PARAMS, name: 'w', family: 'w', description: '', predicts: '' };
+  const ctx = { stealLimitPercent: 10, otherLoadLimitPercent: 15 } as CellContext;
+  const group: WorkloadGroup = { workload, subjects: ['a', 'b'].map(subject), leading: [], ctx };
+  /** Every run disturbed by a busy neighbour on CPU 1 (pid 4242, `yes`). */
+  const neighbour: CellRunner = async (s, _w, run) => {
+    const r = fakeRecord({ model: s.name, msgsPerSec: 100, run });
+    if (r.status !== 'ok') return r;
+    const usage = { ...r.server.usage!, otherLoadPercent: 98, cpuBusyPercent: { 0: 60, 1: 100 }, busiestOthers: [{ pid: 4242, command: 'yes', cpuPercent: 98 }] };
+    return { ...r, server: { ...r.server, usage }, discarded: setAsideReason(usage, ctx)! };
+  };
+
+  it('stop: after 5 runs in a row set aside, it names the CPU and the process, and runs no more', async () => {
+    const told: string[] = [];
+    const records = await runSuite([group], { minRuns: 2, maxRuns: 30, ifDisturbed: 'stop' }, { onRecord: () => {}, onDisturbed: (what) => told.push(what) }, noPlanner, neighbour);
+    expect(records).toHaveLength(5);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatch(/the last 5 runs were set aside, other processes used 98% of a CPU during each; CPU 1 ≥ 100% busy in each; the busiest other processes: pid 4242 \(yes\) 98%/);
+  });
+
+  it('keep: from then on such runs count, marked as disturbed', async () => {
+    const records = await runSuite([group], { minRuns: 2, maxRuns: 30, ifDisturbed: 'keep' }, { onRecord: () => {} }, noPlanner, neighbour);
+    const counted = records.filter((r) => r.status === 'ok' && r.discarded === undefined);
+    expect(records.filter((r) => r.status === 'ok' && r.discarded !== undefined)).toHaveLength(4);
+    expect(counted.length).toBeGreaterThanOrEqual(4);
+    expect(counted.every((r) => r.status === 'ok' && /other processes used 98%/.test(r.disturbed ?? ''))).toBe(true);
+  });
+});
+
+describe('the planner serves every consumer of the runs: with --baseline, the gate as well as the verdict', () => {
+  const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
+  const workload = { ...DEFAULT_PARAMS, name: 'w', family: 'w', description: '', predicts: '' };
+  const fast: CellRunner = async (s, _w, run) => fakeRecord({ model: s.name, msgsPerSec: s.name === 'a' ? 1000 + run : 100 + run, run });
+
+  it('a verdict decided after 2 runs a cell still gets the 3 a side the saved-baseline gate needs', async () => {
+    const baseline = [0, 1, 2].flatMap((run) => ['a', 'b'].map((m) => fakeRecord({ model: m, msgsPerSec: m === 'a' ? 1000 + run : 100 + run, run, suiteId: 'saved' })));
+    const g: WorkloadGroup = { workload: { ...workload, name: 'w' }, subjects: ['a', 'b'].map(subject), leading: [], ctx: {} as CellContext };
+    const verdictOnly = verdictPlanner({ references: [], margin: 0.2 });
+    const alone = await runSuite([g], { minRuns: 2, maxRuns: 10 }, { onRecord: () => {} }, verdictOnly, fast);
+    expect(alone).toHaveLength(4); // a is ten times b: decided at once
+    const withGate = await runSuite([g], { minRuns: 2, maxRuns: 10 }, { onRecord: () => {} }, allPlanners(verdictOnly, comparisonPlanner({ thresholdPercent: 10, baseline })), fast);
+    for (const m of ['a', 'b']) expect(withGate.filter((r) => r.model === m).length).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -10,7 +10,7 @@ import type { VerdictRow } from '../verdict.js';
 
 export function throughputSpec(title: string, cells: readonly CellSummary[]): TopLevelSpec {
   const values = cells
-    .filter((c) => c.status === 'ok')
+    .filter((c) => c.status === 'ok' && c.okRuns > 0)
     .map((c) => ({
       model: c.model,
       median: c.throughput.median,
@@ -88,7 +88,7 @@ const PERCENTILE_TICKS = [2, 10, 100, 1e3, 1e4, 1e5, 1e6];
  * differ by orders of magnitude. Client-bound rows are dashed. Models with no answered message have no curve.
  */
 export function latencySpec(title: string, cells: readonly CellSummary[]): TopLevelSpec {
-  const drawn = cells.filter((c) => c.status === 'ok' && (c.latencyCurve?.length ?? 0) > 0);
+  const drawn = cells.filter((c) => c.status === 'ok' && c.okRuns > 0 && (c.latencyCurve?.length ?? 0) > 0);
   const values = drawn.flatMap((c) =>
     c.latencyCurve!.map((p) => ({
       model: c.model,

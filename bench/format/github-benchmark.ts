@@ -21,7 +21,7 @@ export function githubBenchmarkJson(cells: readonly CellSummary[]): { bigger: Be
   const bigger: BenchmarkEntry[] = [];
   const smaller: BenchmarkEntry[] = [];
   for (const c of cells) {
-    if (c.status !== 'ok' || isCeiling(c.model)) continue;
+    if (c.status !== 'ok' || c.okRuns === 0 || isCeiling(c.model)) continue;
     const name = `${c.params.protocol}/${c.workload}/${c.model}`;
     const extra = `${c.okRuns} runs, driver ${c.params.driver}${c.clientSaturated ? ', client-bound' : ''}${c.conclusive ? '' : ', inconclusive'}`;
     const t = c.throughput;

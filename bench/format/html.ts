@@ -110,7 +110,7 @@ function workloadSection(key: string, cells: readonly CellSummary[], runs: reado
   const { columns, ctx } = columnsFor('markdown', cells);
   const head = columns.map((col, i) => `<th data-col="${i}" title="${esc(col.describe)}">${esc(col.header(ctx))}</th>`).join('');
   const body = cells.map((c) => {
-    const tds = c.status === 'ok' ? columns.map((col) => `<td class="${col.align}">${esc(col.cell(c, ctx))}</td>`).join('') : `<td>${esc(c.model)}</td><td colspan="${columns.length - 1}">${esc(`${c.status}: ${c.reasons.join('; ')}`)}</td>`;
+    const tds = c.status === 'ok' && (c.okRuns > 0 || c.countedRuns > 0) ? columns.map((col) => `<td class="${col.align}">${esc(col.cell(c, ctx))}</td>`).join('') : `<td>${esc(c.model)}</td><td colspan="${columns.length - 1}">${esc(c.status === 'ok' ? `every run set aside: ${c.setAsideReasons[0] ?? ''}` : `${c.status}: ${c.reasons.join('; ')}`)}</td>`;
     return `<tr data-model="${esc(c.model)}" data-driver="${esc(c.params.driver)}">${tds}</tr>`;
   }).join('');
   const drivers = [...new Set(cells.map((c) => c.params.driver))];

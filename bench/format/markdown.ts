@@ -23,8 +23,9 @@ export function markdownReport(title: string, env: Environment, split: string, c
     out.push(row(columns.map((col) => col.header(ctx))));
     out.push(row(columns.map(() => '---')));
     for (const c of group) {
-      if (c.status !== 'ok') {
-        out.push(row([c.model, '', String(c.totalRuns), c.status, c.reasons.join('; '), ...columns.slice(5).map(() => '')]));
+      if (c.status !== 'ok' || (c.okRuns === 0 && c.countedRuns === 0)) {
+        const why = c.status !== 'ok' ? `${c.status}: ${c.reasons.join('; ')}` : `every run set aside: ${c.setAsideReasons[0] ?? ''}`;
+        out.push(row([c.model, '', String(c.totalRuns), why, ...columns.slice(4).map(() => '')]));
         continue;
       }
       out.push(row(columns.map((col) => col.cell(c, ctx))));

@@ -124,6 +124,10 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
       table.push([c.model, '', String(c.totalRuns), { colSpan: columns.length - 3, content: `${c.status}: ${c.reasons.join('; ')}` }]);
       continue;
     }
+    if (c.okRuns === 0 && c.countedRuns === 0) {
+      table.push([c.model, '', runsCell(c), { colSpan: columns.length - 3, content: `every run set aside: ${c.setAsideReasons[0] ?? ''}` }]);
+      continue;
+    }
     table.push(columns.map((col) => col.cell(c, ctx)));
   }
   const lines = [`${workload}: ${describeParams(first)}`, table.toString()];
@@ -140,6 +144,10 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   // A counted-only suite has no timed run to decide on: nothing is "undecided" there.
   const wide = cells.filter((c) => c.status === 'ok' && c.okRuns > 0 && !c.conclusive && !isCeiling(c.model));
   if (wide.length > 0) notes.push(`? undecided against the row's leader at ±${first.marginPercent}% after ${Math.max(...wide.map((c) => c.okRuns))} runs (see the verdict): ${wide.map((c) => c.model).join(', ')}`);
+  const failed = cells.filter((c) => c.status === 'ok' && c.failedRuns > 0);
+  if (failed.length > 0) notes.push(`⚠ failed runs (not measured; repeated): ${failed.map((c) => `${c.model} ${c.failedRuns}: ${c.failures.join('; ')}`).join('; ')}`);
+  const disturbed = cells.reduce((n, c) => n + c.disturbedRuns, 0);
+  if (disturbed > 0) notes.push(`⚠ ${disturbed} run(s) counted although another process or the hypervisor took CPU during them (--if-disturbed keep): their figures carry that neighbour's noise`);
   const discarded = cells.reduce((n, c) => n + c.discardedRuns, 0);
   if (discarded > 0) notes.push(`${discarded} run(s) set aside and repeated: the hypervisor or other processes took CPU during them`);
   const waited = cells.filter((c) => c.readyWaitSec >= 0.5);

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { list, UsageError } from '../../lib/cli-args.js';
-import { runCommand } from '../../lib/lifecycle.js';
+import { runCommand, SIGNAL_EXIT, type StopSignal } from '../../lib/lifecycle.js';
+import { beforeAnythingRuns } from '../../lib/files.js';
 import { helpText, integerOption, parseOptions, repeatedOption, switchOption, textOption } from '../../lib/options.js';
 import { captureEnvironment } from '../env.js';
 import { cpuSplit } from '../pinning.js';
@@ -17,7 +18,6 @@ import { measurePrimitive } from './measure.js';
 import { PRIMITIVES } from './primitives.js';
 import { countCpus, pinProcess } from './pin.js';
 import { microRoot, readMicroRecords, type MicroRecord } from './record.js';
-import type { Fixture } from './primitive.js';
 
 const OPTIONS = {
   filter: textOption('filter', { meta: 'TEXT', help: 'only primitives whose id contains TEXT (comma-separated: any of them)' }),
@@ -54,6 +54,13 @@ function checkCpuSet(text: string): string {
   return text;
 }
 
+const abort = new AbortController();
+function stopMicro(signal: StopSignal): void {
+  abort.abort();
+  process.exitCode = SIGNAL_EXIT[signal];
+  process.stderr.write(`\n${signal}: stopping after the current operation; the records so far are kept (again to quit now)\n`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseOptions(process.argv.slice(2), OPTIONS);
   if (values.help) {
@@ -75,32 +82,12 @@ async function main(): Promise<void> {
   const root = microRoot(values.out);
   const previous = safePrevious(root);
   const runId = newSuiteId();
-  const results = new ResultsDir(root, runId, false);
+  const results = beforeAnythingRuns(() => new ResultsDir(root, runId, false));
   const err = process.stderr;
   err.write(`bench:micro: ${primitives.length} primitive(s) × CPU set(s) ${cpuSets.join(' and ')}, ${timeMs} ms each; records: ${results.recordsFile}\n`);
 
-  // Ctrl-C / SIGTERM: stop after the running operation and keep what was measured; a second signal (or a stuck
-  // operation) stops the live fixture's threads and processes and leaves at once.
-  const abort = new AbortController();
-  let live: Fixture | undefined;
-  const leaveNow = (code: number): void => {
-    const closing = live?.close() ?? Promise.resolve();
-    const timer = setTimeout(() => process.exit(code), 3000);
-    void closing.finally(() => {
-      clearTimeout(timer);
-      process.exit(code);
-    });
-  };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.on(signal, () => {
-      if (abort.signal.aborted) return leaveNow(code);
-      abort.abort();
-      process.exitCode = code;
-      err.write(`\n${signal}: stopping after the current operation; the records so far are kept (again to quit now)\n`);
-      setTimeout(() => leaveNow(code), 5000).unref();
-    });
-  }
-
+  // Ctrl-C / SIGTERM stop after the running operation and keep what was measured (stopMicro); a second signal, or
+  // an operation stuck past the grace, ends it with every process it started (lib/lifecycle.ts).
   const records: MicroRecord[] = [];
   for (const cpus of cpuSets) {
     if (abort.signal.aborted) break;
@@ -121,7 +108,6 @@ async function main(): Promise<void> {
         timeMs,
         warmupMs: Math.min(250, timeMs),
         signal: abort.signal,
-        onFixture: (f) => (live = f),
       });
       records.push(record);
       results.append(record);
@@ -149,4 +135,4 @@ function safePrevious(root: string): MicroRecord[] {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE });
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE, onStop: stopMicro, graceMs: 5000 });

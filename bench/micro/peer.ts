@@ -7,6 +7,7 @@ import { fork, type ChildProcess, type Serializable, type SendHandle } from 'nod
 import { compiled } from '../../lib/paths.js';
 import { hasExited, stopChild, waitForReady } from '../../servers/models/supervise.js';
 import { CPU_QUERY, isCpuAnswer, type Role } from './child-protocol.js';
+import { track } from '../../lib/lifecycle.js';
 
 export const MICRO_CHILD_ENTRY = compiled('bench/micro/entries/child.ts');
 
@@ -21,7 +22,7 @@ export interface MicroChild {
 }
 
 export async function startMicroChild(role: Role, args: string[] = [], serialization: 'json' | 'advanced' = 'json'): Promise<MicroChild> {
-  const child = fork(MICRO_CHILD_ENTRY, [role, ...args], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = track(fork(MICRO_CHILD_ENTRY, [role, ...args], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   child.on('error', () => undefined); // a send to a child that is going away; 'exit' settles what waits
   let ready: { port?: number };
   try {

@@ -17,6 +17,7 @@ import { reapedChildrenCpuUs } from '../sampler.js';
 import { ownCpuUs } from './measure.js';
 import { startMicroChild } from './peer.js';
 import type { Fixture, Primitive } from './primitive.js';
+import { track } from '../../lib/lifecycle.js';
 
 /** About what fork-pool sends with a socket: a short message. */
 const IPC_MESSAGE = { type: 'echo', seq: 1, note: 'conbench' };
@@ -95,7 +96,7 @@ function forkChildren(count: number): Primitive {
       const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
       const live = new Set<ChildProcess>();
       const startOne = async (): Promise<void> => {
-        const child = fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = track(fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
         live.add(child);
         await waitForReady(child, 'fork-child', 60_000);
       };
