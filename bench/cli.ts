@@ -154,10 +154,11 @@ async function main(): Promise<void> {
   // The runs every consumer needs: the verdict's, and the gate's (--against, or a saved --baseline): a gate never
   // fails identical code for want of runs the planner could have asked for.
   const verdictRuns = verdictPlanner({ references, margin: settings.marginPercent / 100 });
+  const countedLater = settings.countRuns > 0;
   const planner = base
     ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent })
     : settings.baseline
-      ? allPlanners(verdictRuns, comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: settings.baseline }))
+      ? allPlanners(verdictRuns, comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: settings.baseline, countedLater }))
       : verdictRuns;
 
   // Each run is appended as it finishes; a write that fails (a full disk, a folder gone read-only) ends the suite.
