@@ -75,7 +75,7 @@ export const DRIVERS: readonly Driver[] = [
       return s.ok ? { ok: true } : s;
     },
     // Spawned directly: no Node process in between, and its output converted once (toLoadResult).
-    // --linger: the server is sampled whole before the connections close (bench/client-process.ts ends stdin then).
+    // --linger: the server is sampled whole before the connections close (bench/run/client-process.ts ends stdin then).
     command: (s) => ({ command: nativeBinary(TCP_LOAD), args: [...nativeLoadArgs(s), '--linger', String(LINGER_LIMIT_SEC)], lingers: true, resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
   },
   {

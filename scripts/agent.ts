@@ -1,13 +1,13 @@
 /**
- * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/agent.ts) on the server host, until
+ * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/host/agent.ts) on the server host, until
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
 import { portNumber, UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { customOption, helpText, parseOptions, switchOption, textOption } from '../lib/options.js';
 import { watchParent } from '../lib/lifecycle.js';
-import { startAgent } from '../bench/agent.js';
-import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/agent-protocol.js';
+import { startAgent } from '../bench/host/agent.js';
+import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/host/agent-protocol.js';
 
 const OPTIONS = {
   host: textOption('host', { meta: 'ADDR', help: 'address to listen on (required: no default, so it is never exposed by accident)' }),

@@ -7,12 +7,12 @@ import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { helpText, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
-import { readRecords, recordsFileFor } from '../bench/results-dir.js';
+import { readRecords, recordsFileFor } from '../bench/data/records-file.js';
 import { appendFileSync } from 'node:fs';
-import { runGate } from '../bench/gate.js';
+import { runGate } from '../bench/judge/gate.js';
 import { compareMarkdown, compareTable } from '../bench/format/compare.js';
 import { historyReport } from '../bench/format/history.js';
-import { splitSides, type RunRecord } from '../bench/record.js';
+import { splitSides, type RunRecord } from '../bench/data/record.js';
 
 const OPTIONS = {
   thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'a change must be significant and larger than this to count' }),

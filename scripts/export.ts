@@ -1,6 +1,6 @@
 /**
  * `npm run export -- --format artillery [--filter …] [--out FILE]`: writes conbench's HTTP workloads as an Artillery
- * script (bench/export-artillery.ts) and, next to it, the processor that checks every echo.
+ * script (bench/export/artillery-script.ts) and, next to it, the processor that checks every echo.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,10 +8,10 @@ import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { choiceOption, helpText, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
-import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/settings.js';
-import { artilleryScript } from '../bench/export-artillery.js';
-import { ARTILLERY_VERSION } from '../bench/artillery-tool.js';
-import { captureEnvironment } from '../bench/env.js';
+import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/suite/settings.js';
+import { artilleryScript } from '../bench/export/artillery-script.js';
+import { ARTILLERY_VERSION } from '../bench/export/artillery-tool.js';
+import { captureEnvironment } from '../bench/run/env.js';
 import { compiled } from '../lib/paths.js';
 import { makeDirectory } from '../lib/files.js';
 
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
   makeDirectory(path.dirname(out));
   writeFileSync(out, script.yaml);
-  const processor = readFileSync(compiled('bench/artillery-processor.ts'), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  const processor = readFileSync(compiled('bench/export/artillery-processor.ts'), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
   writeFileSync(path.join(path.dirname(out), processorFile), processor);
 
   const err = process.stderr;

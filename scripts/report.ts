@@ -5,8 +5,8 @@
 import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { helpText, parseOptions, switchOption } from '../lib/options.js';
-import { readRecords, recordsFileFor, ResultsDir } from '../bench/results-dir.js';
-import { renderSuite } from '../bench/render.js';
+import { readRecords, recordsFileFor, ResultsDir } from '../bench/data/records-file.js';
+import { renderSuite } from '../bench/suite/render.js';
 
 const OPTIONS = {
   noWrite: switchOption('no-write', 'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/'),

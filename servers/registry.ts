@@ -31,7 +31,7 @@ interface ModelBase {
    * code, where each process holds its own level (measured with `--counts --count-runs 5` and in A/A bench:ci runs):
    * the gate judges a cell's instructions against 1.5 × its spread (at least the default 2 %); a workload not measured
    * is taken to be as wide as the model's widest one. Listed where 1.5 × the spread exceeds the default 1 % (measured
-   * with the heap sized by no clock, bench/counts.ts: the quick profile's cells, --count-runs 5, and both sides of
+   * with the heap sized by no clock, bench/run/counts.ts: the quick profile's cells, --count-runs 5, and both sides of
    * A/A bench:ci and gate:validate sessions).
    */
   countsSpread?: Readonly<Record<string, CountSpread>>;

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { compiled } from '../lib/paths.js';
-import { connectAgent } from '../bench/remote-host.js';
-import { tokenMatches } from '../bench/agent-protocol.js';
-import type { ServerHost } from '../bench/server-host.js';
+import { connectAgent } from '../bench/host/remote-host.js';
+import { tokenMatches } from '../bench/host/agent-protocol.js';
+import type { ServerHost } from '../bench/run/server-host.js';
 import { startAgentProcess, tokenFile, type AgentProcess } from './helpers/agent.js';
 import { concurrentExchange } from './helpers/echo.js';
 import { groupAlive, portClosed, waitFor } from './helpers/processes.js';
@@ -94,7 +94,7 @@ describe('serve agent on 127.0.0.1', () => {
 
   it('the bench exits 2 with the agent\'s words when the token is missing or wrong', () => {
     const bench = (extra: string[]) =>
-      spawnSync(process.execPath, [compiled('bench/cli.ts'), '--agent', `127.0.0.1:${agent.port}`, '--model', 'event-loop', '--filter', 'echo', '--runs', '1', ...extra], { encoding: 'utf8', timeout: 30_000 });
+      spawnSync(process.execPath, [compiled('bench/suite/cli.ts'), '--agent', `127.0.0.1:${agent.port}`, '--model', 'event-loop', '--filter', 'echo', '--runs', '1', ...extra], { encoding: 'utf8', timeout: 30_000 });
     const none = bench([]);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/^error: agent 127\.0\.0\.1:\d+: no token given/m);
@@ -105,7 +105,7 @@ describe('serve agent on 127.0.0.1', () => {
   });
 
   it('the bench names an agent it cannot reach and exits 1', () => {
-    const closed = spawnSync(process.execPath, [compiled('bench/cli.ts'), '--agent', '127.0.0.1:1', '--model', 'event-loop', '--filter', 'echo'], { encoding: 'utf8', timeout: 30_000 });
+    const closed = spawnSync(process.execPath, [compiled('bench/suite/cli.ts'), '--agent', '127.0.0.1:1', '--model', 'event-loop', '--filter', 'echo'], { encoding: 'utf8', timeout: 30_000 });
     expect(closed.status).toBe(1);
     expect(closed.stderr).toMatch(/^error: could not reach the agent at 127\.0\.0\.1:1: ECONNREFUSED$/m);
   });

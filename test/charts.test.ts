@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { summarizeRecords } from '../bench/aggregate.js';
-import { verdict } from '../bench/verdict.js';
+import { summarizeRecords } from '../bench/judge/aggregate.js';
+import { verdict } from '../bench/judge/verdict.js';
 import { chartFile, latencySpec, oneTwoFive, renderSvg, throughputSpec, verdictSpec } from '../bench/format/charts.js';
 import { recordsToCsv } from '../bench/format/csv.js';
 import { markdownReport } from '../bench/format/markdown.js';

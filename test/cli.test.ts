@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compiled } from '../lib/paths.js';
-import { settingsFromArgs } from '../bench/settings.js';
+import { settingsFromArgs } from '../bench/suite/settings.js';
 import { isUsageError } from '../lib/cli-args.js';
 import { runsOf } from './helpers/records.js';
 
@@ -61,7 +61,7 @@ describe('bad input', () => {
     [['--model', 'nope'], /unknown model "nope"/],
     [['--baseline', '/nonexistent/x'], /no results at/],
   ])('the bench entry point exits 2 with one line for %j', (args, message) => {
-    const r = run('bench/cli.ts', args as string[]);
+    const r = run('bench/suite/cli.ts', args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message as RegExp);
     expect(r.stderr).not.toMatch(STACK);
@@ -139,12 +139,12 @@ describe('bad input', () => {
 
 describe('bench settings', () => {
   it('--list and --help exit 0 and describe every model and flag', () => {
-    const list = run('bench/cli.ts', ['--list']);
+    const list = run('bench/suite/cli.ts', ['--list']);
     expect(list.code).toBe(0);
     for (const m of MODEL_NAMES) {
       expect(list.stdout).toContain(m);
     }
-    const help = run('bench/cli.ts', ['--help']);
+    const help = run('bench/suite/cli.ts', ['--help']);
     expect(help.code).toBe(0);
     for (const flag of ['--model', '--duration', '--runs', '--connections', '--size', '--work', '--profile', '--filter', '--set', '--baseline']) {
       expect(help.stdout).toContain(flag);
@@ -163,7 +163,7 @@ describe('bench settings', () => {
   });
 
   it('--dry-run prints the plan and an estimate without running anything', () => {
-    const r = run('bench/cli.ts', ['--profile', 'full', '--dry-run']);
+    const r = run('bench/suite/cli.ts', ['--profile', 'full', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/about \d+m\d+s/);
     expect(r.stdout).toMatch(/^connections\/c1000: /m);
@@ -175,7 +175,7 @@ describe('npm run bench, end to end (tiny)', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-results-'));
     // --keep-every-run: exactly two runs a cell, however busy the machine is (no run is set aside and repeated).
     const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '0.4', '--warmup', '0.1', '--out', out];
-    const first = run('bench/cli.ts', [...args, '--save-baseline']);
+    const first = run('bench/suite/cli.ts', [...args, '--save-baseline']);
     expect(first.stderr).not.toMatch(STACK);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/tcp\/echo: tcp · 50 conn/);
@@ -202,7 +202,7 @@ describe('npm run bench, end to end (tiny)', () => {
     expect(again.stdout).toMatch(/Verdict/);
     // Whether a rerun differs significantly is up to the machine, so here only the mechanics are checked (the
     // verdict logic is tested on known samples in compare.test.ts and through `npm run compare` below).
-    const second = run('bench/cli.ts', [...args, '--baseline', path.join(out, 'baseline')]);
+    const second = run('bench/suite/cli.ts', [...args, '--baseline', path.join(out, 'baseline')]);
     expect(second.stderr).not.toMatch(STACK);
     expect([0, 1]).toContain(second.code);
     expect(second.stdout).toMatch(/Against the baseline/);

@@ -1,9 +1,9 @@
-import { INSTRUCTION_THRESHOLDS, instructionThresholds } from '../bench/gate.js';
+import { INSTRUCTION_THRESHOLDS, instructionThresholds } from '../bench/judge/gate.js';
 import { describe, it, expect } from 'vitest';
-import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/compare.js';
-import { runGate } from '../bench/gate.js';
+import { compareSuites, cellSamples, gateFails, pickReference, type CompareOptions } from '../bench/judge/compare.js';
+import { runGate } from '../bench/judge/gate.js';
 import { compareMarkdown, compareTable } from '../bench/format/compare.js';
-import type { RunRecord } from '../bench/record.js';
+import type { RunRecord } from '../bench/data/record.js';
 import { fakeRecord, runsOf } from './helpers/records.js';
 
 const opts: CompareOptions = { threshold: 0.1, alpha: 0.05 };

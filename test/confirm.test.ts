@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { cellsToConfirm, confirmationJobs, CONFIRM_PROCESSES } from '../bench/confirm.js';
-import type { WorkloadGroup } from '../bench/orchestrator.js';
-import type { CellSubject } from '../bench/run-cell.js';
-import type { RunRecord } from '../bench/record.js';
-import { DEFAULT_PARAMS, type Workload } from '../bench/workloads.js';
+import { cellsToConfirm, confirmationJobs, CONFIRM_PROCESSES } from '../bench/run/confirm.js';
+import type { WorkloadGroup } from '../bench/run/orchestrator.js';
+import type { CellSubject } from '../bench/run/run-cell.js';
+import type { RunRecord } from '../bench/data/record.js';
+import { DEFAULT_PARAMS, type Workload } from '../bench/data/workloads.js';
 import { fakeRecord } from './helpers/records.js';
 
 const counted = (model: string, side: 'base' | 'head', instructionsPerMsg: number, run = 0): RunRecord =>

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { MODELS } from '../servers/registry.js';
-import { startServer, type ServerProcess } from '../bench/server-process.js';
+import { startServer, type ServerProcess } from '../bench/run/server-process.js';
 import { concurrentExchange, connect, echoOnce, httpExchange, udpExchange } from './helpers/echo.js';
 import { groupAlive, portClosed, waitFor } from './helpers/processes.js';
 

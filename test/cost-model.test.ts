@@ -3,11 +3,11 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { COST_SHAPES, cpusGiven, predictCell, predictSuite, withinTolerance, type Prediction } from '../bench/cost-model.js';
-import { costModelReport } from '../bench/cost-report.js';
+import { COST_SHAPES, cpusGiven, predictCell, predictSuite, withinTolerance, type Prediction } from '../bench/judge/cost-model.js';
+import { costModelReport } from '../bench/suite/cost-report.js';
 import { costModelTables } from '../bench/format/cost-model.js';
 import { MODELS } from '../servers/registry.js';
-import type { CellSummary } from '../bench/aggregate.js';
+import type { CellSummary } from '../bench/judge/aggregate.js';
 import { ENV } from './helpers/records.js';
 import { cellOf, microRecord } from './helpers/micro.js';
 

@@ -7,19 +7,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { countCell, countedConnections, driverAtFifo, countExclusion, countsUnavailable, dumpInstructions, dumpTree, grownFrames, instrumentTree, settledBlocks, zeroTree, type CountSchedule } from '../bench/counts.js';
+import { countCell, countedConnections, driverAtFifo, countExclusion, countsUnavailable, dumpInstructions, dumpTree, grownFrames, instrumentTree, settledBlocks, zeroTree, type CountSchedule } from '../bench/run/counts.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import pidtree from 'pidtree';
 import os from 'node:os';
 import path from 'node:path';
-import { modelSubject, type CellContext } from '../bench/run-cell.js';
-import { startServer, type ServerProcess } from '../bench/server-process.js';
-import { startServerSampler } from '../bench/sampler.js';
+import { modelSubject, type CellContext } from '../bench/run/run-cell.js';
+import { startServer, type ServerProcess } from '../bench/run/server-process.js';
+import { startServerSampler } from '../bench/run/sampler.js';
 import { findModel } from '../servers/registry.js';
-import { localHost } from '../bench/server-host.js';
-import { captureEnvironment } from '../bench/env.js';
-import { expandFamily } from '../bench/matrix.js';
-import { FAMILIES } from '../bench/workloads.js';
+import { localHost } from '../bench/run/server-host.js';
+import { captureEnvironment } from '../bench/run/env.js';
+import { expandFamily } from '../bench/data/matrix.js';
+import { FAMILIES } from '../bench/data/workloads.js';
 import { nativeStatus, TCP_LOAD } from '../lib/native.js';
 import { runNativeTcpLoad } from '../clients/native-tcp.js';
 

@@ -12,11 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { compiled } from '../lib/paths.js';
-import { workloadsFromFlags } from '../bench/settings.js';
-import { artilleryScript } from '../bench/export-artillery.js';
-import * as processor from '../bench/artillery-processor.js';
-import { ARTILLERY_ENV, artilleryAvailable, artilleryBinary } from '../bench/artillery-tool.js';
-import { startServer, type ServerProcess } from '../bench/server-process.js';
+import { workloadsFromFlags } from '../bench/suite/settings.js';
+import { artilleryScript } from '../bench/export/artillery-script.js';
+import * as processor from '../bench/export/artillery-processor.js';
+import { ARTILLERY_ENV, artilleryAvailable, artilleryBinary } from '../bench/export/artillery-tool.js';
+import { startServer, type ServerProcess } from '../bench/run/server-process.js';
 import { runCommand } from './helpers/processes.js';
 
 const STACK = /\n\s+at .+:\d+:\d+/;

@@ -9,20 +9,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { modelSubject, runCell, type CellContext, type CellSubject } from '../bench/run-cell.js';
-import { localHost } from '../bench/server-host.js';
-import { captureEnvironment } from '../bench/env.js';
-import { expandFamily } from '../bench/matrix.js';
-import { FAMILIES } from '../bench/workloads.js';
-import { readRecords, ResultsDir } from '../bench/results-dir.js';
+import { modelSubject, runCell, type CellContext, type CellSubject } from '../bench/run/run-cell.js';
+import { localHost } from '../bench/run/server-host.js';
+import { captureEnvironment } from '../bench/run/env.js';
+import { expandFamily } from '../bench/data/matrix.js';
+import { FAMILIES } from '../bench/data/workloads.js';
+import { readRecords, ResultsDir } from '../bench/data/records-file.js';
 import { makeDirectory, makeNewDirectory } from '../lib/files.js';
 import { findModel } from '../servers/registry.js';
 import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import { groupAlive, processRunning, waitFor } from './helpers/processes.js';
-import type { RunRecord } from '../bench/record.js';
+import type { RunRecord } from '../bench/data/record.js';
 
 const FAKE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'misbehaving-server.mjs');
-const BENCH = compiled('bench/cli.ts');
+const BENCH = compiled('bench/suite/cli.ts');
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

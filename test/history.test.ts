@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changePoints } from '../bench/history.js';
+import { changePoints } from '../bench/judge/history.js';
 
 const o = { threshold: 0.05, alpha: 0.05, minSuites: 2 };
 /** Five runs a suite around `level`, with a ±2 % spread. */

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ResultsDir } from '../bench/results-dir.js';
-import { renderSuite } from '../bench/render.js';
-import { runGate } from '../bench/gate.js';
-import type { RunRecord } from '../bench/record.js';
+import { ResultsDir } from '../bench/data/records-file.js';
+import { renderSuite } from '../bench/suite/render.js';
+import { runGate } from '../bench/judge/gate.js';
+import type { RunRecord } from '../bench/data/record.js';
 import { fakeRecord } from './helpers/records.js';
 
 const CHROMIUM = process.env.CONBENCH_CHROMIUM ?? '/usr/bin/chromium';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { expandFamily, planCells, workloadExclusion, cellExclusion } from '../bench/matrix.js';
-import { DEFAULT_PARAMS, FAMILIES, PROFILES, type WorkloadFamily } from '../bench/workloads.js';
+import { expandFamily, planCells, workloadExclusion, cellExclusion } from '../bench/data/matrix.js';
+import { DEFAULT_PARAMS, FAMILIES, PROFILES, type WorkloadFamily } from '../bench/data/workloads.js';
 import { MODELS, type Model } from '../servers/registry.js';
 
 const family = (axes: WorkloadFamily['axes']): WorkloadFamily => ({ name: 'f', description: 'd', predicts: 'p', axes });

@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compiled } from '../lib/paths.js';
-import { hasCommand } from '../bench/env.js';
+import { hasCommand } from '../bench/run/env.js';
 import { totalErrors } from '../clients/load-result.js';
-import type { RunRecord } from '../bench/record.js';
+import type { RunRecord } from '../bench/data/record.js';
 import { startAgentProcess, tokenFile, type AgentProcess } from './helpers/agent.js';
 import { runCommand } from './helpers/processes.js';
 
@@ -100,7 +100,7 @@ describe.skipIf(unavailable !== undefined)(`agent and bench in two network names
     agent = await startAgentProcess(SERVER_ADDRESS, secret.file, ['ip', 'netns', 'exec', serverNs]);
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-netns-'));
     const bench = await runCommand(
-      ['ip', 'netns', 'exec', clientNs, process.execPath, compiled('bench/cli.ts'), '--agent', `${SERVER_ADDRESS}:${agent.port}`, '--agent-token-file', secret.file,
+      ['ip', 'netns', 'exec', clientNs, process.execPath, compiled('bench/suite/cli.ts'), '--agent', `${SERVER_ADDRESS}:${agent.port}`, '--agent-token-file', secret.file,
         '--model', 'event-loop,cluster-rr', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '1', '--warmup', '0.3', '--out', out],
       90_000,
     );

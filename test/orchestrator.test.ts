@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/orchestrator.js';
-import { affordable, allPlanners, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/plan.js';
-import { missedCpuReason, setAsideReason, type CellContext, type CellSubject } from '../bench/run-cell.js';
+import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/run/orchestrator.js';
+import { affordable, allPlanners, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/run/plan.js';
+import { missedCpuReason, setAsideReason, type CellContext, type CellSubject } from '../bench/run/run-cell.js';
 import type { LoadResult } from '../clients/load-result.js';
-import { DEFAULT_PARAMS } from '../bench/axes.js';
+import { DEFAULT_PARAMS } from '../bench/data/axes.js';
 import { fakeRecord } from './helpers/records.js';
-import type { RunRecord } from '../bench/record.js';
+import type { RunRecord } from '../bench/data/record.js';
 
 describe('a suite with runs set aside: they are marked, repeated, and the cell still gets its counted runs', () => {
   const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });

@@ -6,7 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import type net from 'node:net';
 import { MODELS } from '../servers/registry.js';
-import { startServer, type ServerProcess } from '../bench/server-process.js';
+import { startServer, type ServerProcess } from '../bench/run/server-process.js';
 import { connect, delay, echoOnce, concurrentExchange } from './helpers/echo.js';
 import { descendants, waitFor } from './helpers/processes.js';
 

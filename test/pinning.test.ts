@@ -3,8 +3,9 @@
  * threads, and that the driver keeps its headroom (or the plan says it cannot). Pure: no CPU is pinned here.
  */
 import { describe, expect, it } from 'vitest';
-import { formatCpuList, parseCpuList, planSplit, type Capacities, type Topology } from '../bench/pinning.js';
-import { capacitiesFrom } from '../bench/capacities.js';
+import { planSplit, type Capacities, type Topology } from '../bench/run/pinning.js';
+import { formatCpuList, parseCpuList } from '../lib/cpu-list.js';
+import { capacitiesFrom } from '../bench/run/capacities.js';
 import { fakeRecord } from './helpers/records.js';
 
 /** `cores` physical cores of `smt` threads each on `sockets` NUMA nodes, numbered as Linux does (siblings n and n + cores). */

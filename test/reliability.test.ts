@@ -11,10 +11,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type ServerProcess } from '../bench/server-process.js';
-import { runClientProcess } from '../bench/client-process.js';
+import { startServer, type ServerProcess } from '../bench/run/server-process.js';
+import { runClientProcess } from '../bench/run/client-process.js';
 import { findDriver } from '../clients/drivers.js';
-import { readRecords } from '../bench/results-dir.js';
+import { readRecords } from '../bench/data/records-file.js';
 import { loadExitStatus } from '../clients/exit-status.js';
 import { noErrors, type LoadResult } from '../clients/load-result.js';
 import { printResult } from '../clients/print-result.js';
@@ -126,9 +126,9 @@ const nativeAvailable = findModel('native-epoll').available();
 const STACK = /\n\s+at .+:\d+:\d+/;
 
 describe.skipIf(!nativeAvailable.ok)(`native-epoll stops when its parent dies${nativeAvailable.ok ? '' : ` (skipped: ${!nativeAvailable.ok && nativeAvailable.reason})`}`, () => {
-  it('started by bench/server-process.ts startServer from a parent that is then SIGKILLed: the port closes and no process is left within 3 s', async () => {
+  it('started by bench/run/server-process.ts startServer from a parent that is then SIGKILLed: the port closes and no process is left within 3 s', async () => {
     // The throwaway parent starts native-epoll exactly as the bench does, reports it, and waits to be killed.
-    const script = `import { startServer } from ${JSON.stringify(compiled('bench/server-process.ts'))};
+    const script = `import { startServer } from ${JSON.stringify(compiled('bench/run/server-process.ts'))};
 const s = await startServer({ model: 'native-epoll' });
 console.log(JSON.stringify({ pid: s.pid, port: s.ready.port }));
 setInterval(() => undefined, 1000);`;
@@ -205,7 +205,7 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
     expect(json.code).toBe(1);
     const line = json.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
     expect((JSON.parse(line!.slice(RESULT_PREFIX.length)) as LoadResult).errors.mismatches).toBeGreaterThan(0);
-    // bench/client-process.ts (how the orchestrator runs each TCP driver) resolves with that result despite exit code 1.
+    // bench/run/client-process.ts (how the orchestrator runs each TCP driver) resolves with that result despite exit code 1.
     for (const name of ['native', 'node']) {
       const driver = findDriver(name)!;
       if (!driver.present().ok) continue;
@@ -422,7 +422,7 @@ describe('limits and errors stated where a user meets them', () => {
       ['clients/tcp-cli.ts', ['--target', '127.0.0.1:9', '--connections', '-1'], '--connections must be an integer from 1 to 100000 (got "-1")'],
       ['clients/udp-cli.ts', ['--target', '127.0.0.1:9', '--rate', '-5'], '--rate must be a positive number (got "-5")'],
       ['servers/serve.ts', ['--model', 'event-loop', '--workers', '-2'], '--workers must be an integer from 1 to 256 (got "-2")'],
-      ['bench/cli.ts', ['--connections', '-1'], '--connections must be an integer from 1'],
+      ['bench/suite/cli.ts', ['--connections', '-1'], '--connections must be an integer from 1'],
       ['scripts/compare.ts', ['a', '--threshold', '-3'], '--threshold must be a positive number (got "-3")'],
     ] as const) {
       const r = await run(entry, [...args]);
@@ -469,7 +469,7 @@ describe('limits and errors stated where a user meets them', () => {
 });
 
 // The orchestrator under Ctrl-C, SIGTERM and a dying load client.
-const BENCH = compiled('bench/cli.ts');
+const BENCH = compiled('bench/suite/cli.ts');
 
 
 interface Running {

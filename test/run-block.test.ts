@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { blockWindows, runBlock, turnOrder } from '../bench/run-block.js';
-import { modelSubject, type CellContext } from '../bench/run-cell.js';
-import { localHost } from '../bench/server-host.js';
-import { captureEnvironment } from '../bench/env.js';
-import { expandFamily } from '../bench/matrix.js';
-import { FAMILIES } from '../bench/workloads.js';
+import { blockWindows, runBlock, turnOrder } from '../bench/run/run-block.js';
+import { modelSubject, type CellContext } from '../bench/run/run-cell.js';
+import { localHost } from '../bench/run/server-host.js';
+import { captureEnvironment } from '../bench/run/env.js';
+import { expandFamily } from '../bench/data/matrix.js';
+import { FAMILIES } from '../bench/data/workloads.js';
 import { findModel } from '../servers/registry.js';
-import { sumLoadResults, sumServerUsage } from '../bench/sum-windows.js';
+import { sumLoadResults, sumServerUsage } from '../bench/run/sum-windows.js';
 import { encodeHistogram, latencyHistogram, decodeHistogram } from '../clients/histogram.js';
 import { noErrors, type LoadResult } from '../clients/load-result.js';
 

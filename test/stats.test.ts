@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { confidenceInterval, compareSamples, comparePaired, median, runsToResolve } from '../bench/stats.js';
+import { confidenceInterval, compareSamples, comparePaired, median, runsToResolve } from '../bench/data/stats.js';
 
 describe('statistics', () => {
   it('median of odd and even samples', () => {

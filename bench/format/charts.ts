@@ -5,8 +5,8 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { CellSummary } from '../aggregate.js';
-import type { VerdictRow } from '../verdict.js';
+import type { CellSummary } from '../judge/aggregate.js';
+import type { VerdictRow } from '../judge/verdict.js';
 
 export function throughputSpec(title: string, cells: readonly CellSummary[]): TopLevelSpec {
   const values = cells

@@ -1,6 +1,6 @@
 /** The baseline comparison as a terminal table and as Markdown (the CI job summary). Pure. */
 import Table from 'cli-table3';
-import { COUNT_THRESHOLDS, METRICS, type CompareReport, type CompareRow } from '../compare.js';
+import { COUNT_THRESHOLDS, METRICS, type CompareReport, type CompareRow } from '../judge/compare.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 import { formatRate } from '../../lib/format/units.js';

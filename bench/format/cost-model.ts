@@ -1,8 +1,8 @@
 /** Predicted beside measured (the cost model), one cli-table3 table per workload, and how close it came. Pure. */
 import Table from 'cli-table3';
-import type { Prediction, Term } from '../cost-model.js';
-import { SATURATED_SHARE, withinTolerance } from '../cost-model.js';
-import { formatCpuPerMsg } from '../metrics.js';
+import type { Prediction, Term } from '../judge/cost-model.js';
+import { SATURATED_SHARE, withinTolerance } from '../judge/cost-model.js';
+import { formatCpuPerMsg } from '../data/metrics.js';
 import { formatPercent, formatRate } from '../../lib/format/units.js';
 
 const us = formatCpuPerMsg;

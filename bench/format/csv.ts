@@ -1,11 +1,11 @@
 /**
- * One CSV row per run record: who and when, every workload axis (bench/axes.ts), every metric's per-run value
- * (bench/metrics.ts), then the raw figures behind them and the machine. Columns come from those tables, so a new
+ * One CSV row per run record: who and when, every workload axis (bench/data/axes.ts), every metric's per-run value
+ * (bench/data/metrics.ts), then the raw figures behind them and the machine. Columns come from those tables, so a new
  * axis or metric is a new column without an edit here. Pure.
  */
-import { AXIS_KEYS } from '../axes.js';
-import { METRICS, METRIC_IDS } from '../metrics.js';
-import type { RunRecord } from '../record.js';
+import { AXIS_KEYS } from '../data/axes.js';
+import { METRICS, METRIC_IDS } from '../data/metrics.js';
+import type { RunRecord } from '../data/record.js';
 import type { ErrorCounts } from '../../clients/load-result.js';
 
 const ERROR_KEYS: readonly (keyof ErrorCounts)[] = ['mismatches', 'errors', 'resets', 'timeouts', 'connectFailures', 'non2xx', 'lost', 'duplicated', 'reordered'];

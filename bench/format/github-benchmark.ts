@@ -2,8 +2,8 @@
  * A suite's cells in github-action-benchmark's JSON (tool `customBiggerIsBetter` / `customSmallerIsBetter`), so
  * projects that already chart with that action can feed it conbench's numbers. Pure.
  */
-import type { CellSummary } from '../aggregate.js';
-import { isCeiling } from '../record.js';
+import type { CellSummary } from '../judge/aggregate.js';
+import { isCeiling } from '../data/record.js';
 
 export interface BenchmarkEntry {
   name: string;

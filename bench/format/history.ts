@@ -1,12 +1,12 @@
 /** The history report: per cell and metric, the change points found in a series of suites, with their commits. Pure. */
 import Table from 'cli-table3';
-import { changePoints } from '../history.js';
-import { instructionRuns, timedRuns } from '../aggregate.js';
-import { METRICS, samplesOf, type MetricId } from '../metrics.js';
-import { COUNT_THRESHOLDS } from '../compare.js';
-import { cellKey, splitSides, type RunRecord } from '../record.js';
+import { changePoints } from '../judge/history.js';
+import { instructionRuns, timedRuns } from '../judge/aggregate.js';
+import { METRICS, samplesOf, type MetricId } from '../data/metrics.js';
+import { COUNT_THRESHOLDS } from '../judge/compare.js';
+import { cellKey, splitSides, type RunRecord } from '../data/record.js';
 
-/** Suites a side each split is judged on (bench/history.ts). */
+/** Suites a side each split is judged on (bench/judge/history.ts). */
 const HISTORY_WINDOW = 3;
 
 const HISTORY_METRICS: readonly MetricId[] = ['instructionsPerMsg', 'syscallsPerMsg', 'cpuPerMsg', 'throughput'];

@@ -5,13 +5,13 @@
  * every point); the tables share the terminal's and Markdown's columns; a little script sorts and filters them.
  */
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { CellSummary } from '../aggregate.js';
-import type { VerdictRow } from '../verdict.js';
-import type { CompareReport } from '../compare.js';
-import type { Environment, RunRecord } from '../record.js';
+import type { CellSummary } from '../judge/aggregate.js';
+import type { VerdictRow } from '../judge/verdict.js';
+import type { CompareReport } from '../judge/compare.js';
+import type { Environment, RunRecord } from '../data/record.js';
 import { columnsFor, groupByWorkload, describeParams } from './table.js';
 import { latencySpec } from './charts.js';
-import { METRICS } from '../metrics.js';
+import { METRICS } from '../data/metrics.js';
 import { winnerText } from './verdict.js';
 
 export interface HtmlReportInput {

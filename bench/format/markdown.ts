@@ -1,7 +1,7 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import { chartFile } from './chart-files.js';
-import type { CellSummary } from '../aggregate.js';
-import type { Environment } from '../record.js';
+import type { CellSummary } from '../judge/aggregate.js';
+import type { Environment } from '../data/record.js';
 import { columnsFor, describeParams, groupByWorkload, STEAL_WARN_PERCENT } from './table.js';
 
 function row(cells: string[]): string {

@@ -1,9 +1,9 @@
 /** The per-workload cli-table3 tables. A pure function of cell summaries (plus the split to print). */
 import Table from 'cli-table3';
-import type { CellSummary } from '../aggregate.js';
-import { isCeiling } from '../record.js';
-import { describeParams as describeWorkload } from '../axes.js';
-import { formatCpuPerMsg, METRICS, type MetricId } from '../metrics.js';
+import type { CellSummary } from '../judge/aggregate.js';
+import { isCeiling } from '../data/record.js';
+import { describeParams as describeWorkload } from '../data/axes.js';
+import { formatCpuPerMsg, METRICS, type MetricId } from '../data/metrics.js';
 import { formatBytes, formatMicros, formatPercent, formatRate, formatSize } from '../../lib/format/units.js';
 
 /** A cell's workload header line. */

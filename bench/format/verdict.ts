@@ -1,6 +1,6 @@
 /** The verdict matrix: rows workloads, columns models, each cell against the row's leader. Pure. */
 import Table from 'cli-table3';
-import type { VerdictCell, VerdictRow } from '../verdict.js';
+import type { VerdictCell, VerdictRow } from '../judge/verdict.js';
 
 const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',

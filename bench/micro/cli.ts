@@ -10,14 +10,15 @@ import { list, UsageError } from '../../lib/cli-args.js';
 import { runCommand, SIGNAL_EXIT, type StopSignal } from '../../lib/lifecycle.js';
 import { beforeAnythingRuns } from '../../lib/files.js';
 import { helpText, integerOption, parseOptions, repeatedOption, switchOption, textOption } from '../../lib/options.js';
-import { captureEnvironment } from '../env.js';
-import { cpuSplit } from '../pinning.js';
-import { newSuiteId, ResultsDir } from '../results-dir.js';
-import { microNotes, microTable } from '../format/micro.js';
+import { captureEnvironment } from '../run/env.js';
+import { cpuSplit } from '../run/pinning.js';
+import { newSuiteId, ResultsDir } from '../data/records-file.js';
+import { microNotes, microTable } from './format.js';
 import { measurePrimitive } from './measure.js';
 import { PRIMITIVES } from './primitives.js';
-import { countCpus, pinProcess } from './pin.js';
-import { microRoot, readMicroRecords, type MicroRecord } from './record.js';
+import { pinProcess } from './pin.js';
+import { countCpus } from '../../lib/cpu-list.js';
+import { microRoot, readMicroRecords, type MicroRecord } from '../data/micro-record.js';
 
 const OPTIONS = {
   filter: textOption('filter', { meta: 'TEXT', help: 'only primitives whose id contains TEXT (comma-separated: any of them)' }),

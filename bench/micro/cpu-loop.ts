@@ -5,7 +5,7 @@
  * A second primitive times the same loop while every other CPU of the set runs it too (spinning children): what a
  * parallel model's workers see when they all do CPU work at once.
  */
-import { FAMILIES } from '../workloads.js';
+import { FAMILIES } from '../data/workloads.js';
 import { calibrateSpin, parseWorkSpec, spin } from '../../servers/work.js';
 import { ownCpuUs } from './measure.js';
 import { startMicroChild, type MicroChild } from './peer.js';

@@ -9,21 +9,15 @@
  * switch itself. So the record says how many frames each process had served by the end (framesPerProcess).
  */
 import net from 'node:net';
+import { ECHO_PROCESSES, manyProcessesId } from '../data/micro-record.js';
 import { performance } from 'node:perf_hooks';
 import type { FnReturnedObject } from 'tinybench';
-import { DEFAULTS } from '../../lib/defaults.js';
 import { ownCpuUs } from './measure.js';
 import { startMicroChild, type MicroChild } from './peer.js';
 import { pinProcess } from './pin.js';
 import { connectEcho, FRAME_PAYLOAD_BYTES, type EchoConnection } from './sockets.js';
 import type { Fixture, MicroContext, Primitive } from './primitive.js';
 
-/** fork-per-connection's default cap: the processes its persistent cells serve with. */
-export const ECHO_PROCESSES = DEFAULTS.maxChildren;
-
-export function manyProcessesId(processes: number): string {
-  return `tcp-rtt-${processes}-procs`;
-}
 
 /** Starts `count` echo-server children, `parallel` at a time (each start is a Node boot); stops them all on failure. */
 async function startEchoServers(count: number, parallel: number): Promise<MicroChild[]> {

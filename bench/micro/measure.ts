@@ -4,8 +4,8 @@
  * excluded). A primitive that cannot run is `skipped`, one that fails is `errored`: never thrown.
  */
 import { Bench } from 'tinybench';
-import type { Environment } from '../record.js';
-import { MICRO_SCHEMA, type MicroLatency, type MicroRecord } from './record.js';
+import type { Environment } from '../data/record.js';
+import { MICRO_SCHEMA, type MicroLatency, type MicroRecord } from '../data/micro-record.js';
 import type { Fixture, MicroContext, Primitive } from './primitive.js';
 
 export interface MeasureOptions {

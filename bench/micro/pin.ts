@@ -6,17 +6,6 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 
-/** How many CPUs a taskset list such as "0", "0-1" or "0,2-3" names. */
-export function countCpus(list: string): number {
-  let n = 0;
-  for (const part of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) return NaN;
-    n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
-  }
-  return n;
-}
-
 /** The CPUs this process may run on now (Cpus_allowed_list), or undefined without /proc. */
 export function allowedCpus(): string | undefined {
   try {

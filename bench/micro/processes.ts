@@ -13,7 +13,7 @@ import { childEnv } from '../../servers/entries/child-config.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import { hasExited, stopChild, waitForReady } from '../../servers/models/supervise.js';
 import { listenOn } from '../../servers/listen.js';
-import { reapedChildrenCpuUs } from '../sampler.js';
+import { reapedChildrenCpuUs } from '../run/sampler.js';
 import { ownCpuUs } from './measure.js';
 import { startMicroChild } from './peer.js';
 import type { Fixture, Primitive } from './primitive.js';

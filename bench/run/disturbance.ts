@@ -5,7 +5,7 @@
  * set aside for the same cause, the suite names it — which CPUs were busy, how busy, the busiest other processes — and
  * stops, or (as the user chose) measures on with such runs counted and marked.
  */
-import type { OkRecord, RunRecord, ServerUsage } from '../record.js';
+import type { OkRecord, RunRecord, ServerUsage } from '../data/record.js';
 
 export type DisturbanceCause = 'steal' | 'other-load';
 

@@ -16,7 +16,7 @@ export function isChildMessage(value: unknown): value is ChildMessage {
 
 /**
  * Start-up timeouts are multiplied by this: a server counted under valgrind starts its workers 30–100× slower
- * (bench/counts.ts sets it; unset, 1).
+ * (bench/run/counts.ts sets it; unset, 1).
  */
 export const START_TIMEOUT_SCALE_ENV = 'CONBENCH_START_TIMEOUT_SCALE';
 

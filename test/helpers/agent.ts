@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { compiled } from '../../lib/paths.js';
-import { AGENT_LISTENING_PREFIX } from '../../bench/agent-protocol.js';
+import { AGENT_LISTENING_PREFIX } from '../../bench/host/agent-protocol.js';
 
 export interface AgentProcess {
   child: ChildProcess;

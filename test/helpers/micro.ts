@@ -1,7 +1,7 @@
 /** Synthetic micro records and cell summaries for the cost-model tests (the arithmetic, not timings). */
-import { summarizeRecords, type CellSummary } from '../../bench/aggregate.js';
-import { MICRO_SCHEMA, type MicroRecord } from '../../bench/micro/record.js';
-import { DEFAULT_PARAMS } from '../../bench/workloads.js';
+import { summarizeRecords, type CellSummary } from '../../bench/judge/aggregate.js';
+import { MICRO_SCHEMA, type MicroRecord } from '../../bench/data/micro-record.js';
+import { DEFAULT_PARAMS } from '../../bench/data/workloads.js';
 import { ENV, fakeRecord } from './records.js';
 
 export function microRecord(id: string, cpus: string, cpuUsPerOp: number, extra: Partial<MicroRecord> = {}): MicroRecord {

@@ -1,8 +1,8 @@
 /** Synthetic run records for tests of the pure parts (aggregation, verdict, formatters). */
 import { latencyHistogram, encodeHistogram, summarize } from '../../clients/histogram.js';
 import { noErrors, type ErrorCounts, type LoadResult } from '../../clients/load-result.js';
-import { RECORD_SCHEMA, type RunRecord } from '../../bench/record.js';
-import { DEFAULT_PARAMS } from '../../bench/workloads.js';
+import { RECORD_SCHEMA, type RunRecord } from '../../bench/data/record.js';
+import { DEFAULT_PARAMS } from '../../bench/data/workloads.js';
 
 export const ENV: RunRecord['env'] = {
   node: 'v20.0.0', cpuModel: 'test cpu', cores: 2, os: 'Linux test', gitCommit: 'abc', gitDirty: false, hostname: 'h', taskset: true,
@@ -29,7 +29,7 @@ export interface FakeRun {
   /** A counted run (under callgrind) with this many instructions per message. */
   instructionsPerMsg?: number;
   side?: 'base' | 'head';
-  /** One side of an --against block of this round (bench/run-block.ts). */
+  /** One side of an --against block of this round (bench/run/run-block.ts). */
   blockRound?: number;
   suiteId?: string;
 }

@@ -1,0 +1,368 @@
+/**
+ * The bench command line: one option table (BENCH_OPTIONS) from which the flags, their checks, their defaults and
+ * --help are generated, and Settings built from its values (profile, workloads with overrides, models, plan,
+ * measuring options). Every value is checked here, so a bad flag fails before anything runs.
+ */
+import { list, UsageError } from '../../lib/cli-args.js';
+import { DEFAULTS } from '../../lib/defaults.js';
+import {
+  choiceOption, customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
+  type OptionSpec, type OptionValues,
+} from '../../lib/options.js';
+import { FAMILIES, PROFILES, type Profile, type Workload } from '../data/workloads.js';
+import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from '../data/axes.js';
+import { expandFamily, planCells, type Plan } from '../data/matrix.js';
+import { MODELS, findModel, type Model } from '../../servers/registry.js';
+import { hasCommand, openFilesLimit } from '../run/env.js';
+import { readRecords } from '../data/records-file.js';
+import { DRIVERS, defaultDriver, resolveDefaultDriver } from '../../clients/drivers.js';
+import type { RunRecord } from '../data/record.js';
+import { parseTarget } from '../../clients/target.js';
+import { readTokenFile } from '../host/agent-protocol.js';
+import type { AgentAddress } from '../host/remote-host.js';
+import { MAX_CHILDREN, MAX_CHILDREN_HELP, MAX_WORKERS } from '../../servers/serve-options.js';
+import { countsUnavailable } from '../run/counts.js';
+import { readTopology, type SplitOverrides } from '../run/pinning.js';
+import { formatCpuList, parseCpuList } from '../../lib/cpu-list.js';
+import { PERSISTENT_AFTER, type DisturbedMode } from '../run/disturbance.js';
+import { defaultMemoryCapBytes } from '../run/memory.js';
+
+/** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
+function parseInjectionText(text: string, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list(flag, text)) {
+    const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--${flag} takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** A taskset CPU list of CPUs this process may run on. */
+function cpuListText(text: string, flag: string): string {
+  let cpus: number[];
+  try {
+    cpus = parseCpuList(text);
+  } catch {
+    throw new UsageError(`--${flag} must be a CPU list such as 0, 0-3 or 0,2 (got "${text}")`);
+  }
+  const allowed = new Set(readTopology().cpus.map((c) => c.id));
+  const outside = cpus.filter((c) => !allowed.has(c));
+  if (cpus.length === 0 || outside.length > 0) throw new UsageError(`--${flag} names CPU ${outside.join(',') || '(none)'}, not one this process may use (${formatCpuList([...allowed])})`);
+  return formatCpuList(cpus);
+}
+
+/** The injection's models must be Node models this run measures. */
+export function checkInjection(injection: Record<string, number>, models: readonly Model[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, micros] of Object.entries(injection)) {
+    const model = findModel(name);
+    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
+    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
+    out[model.name] = micros;
+  }
+  return out;
+}
+
+/** The options that choose and change workloads: shared by the bench and the export. */
+export const WORKLOAD_OPTIONS = {
+  profile: textOption('profile', { meta: 'NAME', help: `${PROFILES.map((p) => `${p.name} (${p.description})`).join('; ')}`, defaultText: 'quick' }),
+  filter: textOption('filter', { meta: 'TEXT', help: 'only workloads whose name contains TEXT (comma-separated: any of them)' }),
+  ...(Object.fromEntries(AXIS_KEYS.map((k) => [k, AXES[k].option])) as { [K in AxisKey]: OptionSpec<WorkloadParams[K] | WorkloadParams[K][]> }),
+  set: repeatedOption('set', { meta: 'KEY=VALUE', help: `any axis: ${setKeyNames().join(', ')} (repeatable)` }),
+} as const;
+
+/** A default that each profile sets: "the profile's: quick 2, full 3". */
+function profileDefault(value: (p: Profile) => number | undefined): string {
+  return `the profile's: ${PROFILES.map((p) => `${p.name} ${value(p) ?? 'none'}`).join(', ')}`;
+}
+
+export const BENCH_OPTIONS = {
+  ...WORKLOAD_OPTIONS,
+  model: textOption('model', { meta: 'A,B', help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})` }),
+  list: switchOption('list', 'list models, workload families and profiles, then exit'),
+  dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
+  runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: profileDefault((p) => p.runs) }),
+  marginPercent: positiveNumberOption('margin', {
+    meta: 'PCT',
+    default: DEFAULTS.marginPercent,
+    max: 100,
+    help: 'the verdict\'s equivalence margin: two models whose difference lies within ±PCT % (90% interval,\nTOST) are tied; beyond it on the worse side, beaten; then more runs, interleaved, go to the\ncomparisons still undecided',
+  }),
+  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: profileDefault((p) => p.maxRuns) }),
+  maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: profileDefault((p) => p.maxSec) }),
+  stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
+  otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
+  ifDisturbed: choiceOption('if-disturbed', ['stop', 'keep'] as const, {
+    meta: 'stop|keep',
+    help: `when ${PERSISTENT_AFTER} runs in a row were set aside for the same cause (a neighbour that stays), name it —\nthe busy CPUs and processes — and stop (exit 1), or keep measuring with such runs counted\nand marked`,
+    defaultText: 'stop; keep with --counts (the counts decide there)',
+  }),
+  memoryCapMiB: positiveNumberOption('memory-cap', {
+    meta: 'MIB',
+    help: "stop a server whose process tree holds more than MIB MiB (PSS) and record its run as\nfailed: a leak ends before the machine swaps",
+    defaultText: `half this machine's memory, ${Math.round(defaultMemoryCapBytes() / 2 ** 20)} MiB`,
+  }),
+  keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
+  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
+    meta: 'SEC',
+    default: DEFAULTS.readyTimeoutSec,
+    help: 'TCP: the warmup starts once every connection the model serves has had an answer\n(each holds its first frames until then), or after SEC seconds',
+  }),
+  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: profileDefault((p) => p.durationSec) }),
+  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: profileDefault((p) => p.warmupSec) }),
+  serverCpus: customOption('server-cpus', cpuListText, { meta: 'LIST', help: 'pin the servers to these CPUs (taskset list, e.g. 0-5) instead of the planned split' }),
+  driverCpus: customOption('driver-cpus', cpuListText, { meta: 'LIST', help: 'pin the load driver to these CPUs (default with --server-cpus: the others)' }),
+  driverThreads: integerOption('driver-threads', { min: 1, max: 256, meta: 'N', help: 'native driver threads (default: planned from the measured capacities)' }),
+  workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
+  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: MAX_CHILDREN_HELP, defaultText: String(DEFAULTS.maxChildren) }),
+  timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
+  skipCeiling: switchOption('skip-ceiling', 'HTTP: do not measure the driver\'s own ceiling (nginx, or event-loop GET)'),
+  injectCpu: customOption('inject-cpu', parseInjectionText, {
+    meta: 'M:US',
+    help: 'test knob: model M does US µs of extra busy work per message (how gate:validate\nchecks that the gate catches a known slowdown); comma-separated for several models',
+  }),
+  out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
+  counts: switchOption('counts', 'also count what each server executes per message: instructions under valgrind\'s callgrind\n(the whole process tree, fixed windows of messages), which no neighbour moves; see docs/counts.md'),
+  countRuns: integerOption('count-runs', { min: 1, max: 100, meta: 'N', default: 1, help: '--counts: fresh server processes counted per cell' }),
+  skipTiming: switchOption('skip-timing', '--counts only: no timed runs, only the counted ones'),
+  agent: customOption('agent', (t, f) => parseTarget(t, f), { meta: 'HOST:PORT', help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here' }),
+  agentTokenFile: textOption('agent-token-file', { meta: 'F', help: 'the agent\'s token (the same file content as its --token-file)' }),
+  against: textOption('against', {
+    meta: 'REF',
+    help: 'measure REF\'s servers (any git revision; auto: the merge-base with main on a branch, HEAD~1\non main) beside the working tree\'s, the same cells in the same rounds, and gate on the\nchange; REF is built once into a cache outside the repository',
+  }),
+  baseline: textOption('baseline', {
+    meta: 'PATH',
+    help: 'compare every cell with a saved suite (folder or records.jsonl) on server CPU µs/msg,\nthroughput (relative to native-epoll) and open-loop p99; exit 1 when one got worse\nsignificantly (Welch p < 0.05) by more than --threshold, or could not be decided',
+  }),
+  alternateSec: nonNegativeNumberOption('alternate', {
+    meta: 'SEC',
+    default: DEFAULTS.alternateSec,
+    help: '--against: in each round both sides\' servers stay up and take turns in windows of about\nSEC seconds (the run\'s --duration split up), judged as pairs; 0: one window a side, a\nserver started for each',
+  }),
+  thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'regression threshold in percent' }),
+  allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
+  saveBaseline: switchOption('save-baseline', `also write this suite's records to <out>/baseline/records.jsonl`),
+  help: switchOption('help', 'this text'),
+} as const;
+
+type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
+const O = BENCH_OPTIONS;
+const axisOptions = (section: 'choose' | 'workload' | 'measure'): OptionSpec[] => AXIS_KEYS.filter((k) => AXES[k].section === section).map((k) => AXES[k].option);
+
+export const USAGE = helpText(
+  'usage: npm run bench [-- options]',
+  'Starts a fresh server per (model × workload) cell, drives it with a verifying load client, repeats and\ninterleaves the runs, and prints one table per workload plus a verdict. Results go to results/<suite>/.',
+  [
+    { heading: 'Choosing what runs', options: [O.profile, O.model, O.filter, ...axisOptions('choose'), O.list, O.dryRun] },
+    { heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)', options: [...axisOptions('workload'), O.set] },
+    {
+      heading: 'Measuring',
+      options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.ifDisturbed, O.keepEveryRun, O.memoryCapMiB, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
+        O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
+    },
+    { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
+    { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
+    { heading: 'Regression gate', options: [O.against, O.alternateSec, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
+  ],
+);
+
+export interface Settings {
+  plan: Plan;
+  /** Things the user should know about the plan (a driver fallback…), printed before it runs. */
+  notes: string[];
+  /** Runs every cell gets. */
+  runs: number;
+  /** Budget of runs per cell while its interval is wider than targetCiPercent. */
+  maxRuns: number;
+  /** The verdict's equivalence margin, %. */
+  marginPercent: number;
+  /** Adaptive runs stop being added once the suite has run this long (the first `runs` rounds always run). */
+  maxSec?: number;
+  /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
+  stealLimitPercent: number;
+  /** ... or during which other processes used more than this % of a core. */
+  otherLoadLimitPercent: number;
+  /** No run is set aside: every ok run counts (steal and other load are still recorded). */
+  keepEveryRun: boolean;
+  /** Once a disturbance persists: stop, or count such runs from then on, marked. */
+  ifDisturbed: DisturbedMode;
+  /** The memory guard's cap on a server's process tree (PSS), bytes. */
+  memoryCapBytes: number;
+  /** Bound on the wait for every connection the model serves to have had an answer. */
+  readyTimeoutSec: number;
+  warmupSec: number;
+  durationSec: number;
+  timeoutMs: number;
+  workers?: number;
+  maxChildren?: number;
+  out: string;
+  dryRun: boolean;
+  profile: string;
+  baseline?: RunRecord[];
+  /** --against REF: the revision measured beside the working tree. */
+  against?: string;
+  /** --against: the length of the windows the two sides take turns in (0: one window a side per round). */
+  alternateSec: number;
+  thresholdPercent: number;
+  saveBaseline: boolean;
+  skipCeiling: boolean;
+  /** µs of injected per-message overhead by model (the gate's test knob). */
+  injectCpu: Record<string, number>;
+  /** The gate passes cells it could not decide on (too few samples, an interval too wide). */
+  allowInconclusive: boolean;
+  /** Servers run on this serve agent instead of this machine. */
+  agent?: AgentAddress;
+  /** --server-cpus, --driver-cpus, --driver-threads: the planned split overridden. */
+  cpus: SplitOverrides;
+  /** Counted runs under callgrind: how many per cell (0: none), and whether timed runs are left out. */
+  countRuns: number;
+  skipTiming: boolean;
+}
+
+/** The values workloadsFromFlags needs: the workload options, already checked. */
+export type WorkloadValues = Partial<OptionValues<typeof WORKLOAD_OPTIONS>>;
+
+/** The profile's workloads with every override applied and the filter kept. */
+export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; notes: string[] } {
+  const profileName = values.profile ?? defaultProfile;
+  const profile = PROFILES.find((p) => p.name === profileName);
+  if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
+
+  const overrides: Partial<Record<AxisKey, unknown>> = {};
+  for (const k of AXIS_KEYS) if (values[k] !== undefined) overrides[k] = values[k];
+  for (const assignment of values.set ?? []) {
+    const m = /^([A-Za-z-]+)=(.+)$/.exec(assignment);
+    const key = m ? axisForSetKey(m[1]!) : undefined;
+    if (!m || !key) throw new UsageError(`--set takes KEY=VALUE with KEY one of ${setKeyNames().join(', ')} (got "${assignment}")`);
+    overrides[key] = AXES[key].option.parse(m[2]!, `set ${m[1]}`);
+  }
+  const driverNamed = overrides.driver !== undefined;
+  // A protocol change brings its default driver unless one was named.
+  if (overrides.protocol !== undefined && overrides.driver === undefined) overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
+  for (const driverName of [overrides.driver ?? []].flat() as string[]) {
+    const driver = DRIVERS.find((d) => d.name === driverName)!;
+    const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
+    if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
+    const present = driver.present();
+    if (driverNamed && !present.ok) throw new UsageError(`--driver ${driverName} is unavailable: ${present.reason}`);
+  }
+
+  const notes = new Set<string>();
+  let workloads: Workload[] = profile.families.flatMap((name) => expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>));
+  if (!driverNamed) {
+    // The preferred driver (native for TCP) when it was built, else its fallback, said once.
+    workloads = workloads.map((w) => {
+      const r = resolveDefaultDriver(w.driver);
+      if (r.fellBack) notes.add(r.fellBack);
+      return r.driver === w.driver ? w : { ...w, driver: r.driver };
+    });
+  }
+  if (values.filter !== undefined) {
+    const needles = list('filter', values.filter);
+    workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
+    if (workloads.length === 0) throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
+  }
+  return { profile, workloads, notes: [...notes] };
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchValues {
+  return parseOptions(argv, BENCH_OPTIONS).values;
+}
+
+export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
+  const v = parseBenchArgs(argv);
+  if (v.help) return 'help';
+  if (v.list) return 'list';
+  if (v.agentTokenFile !== undefined && v.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
+  const { profile, workloads, notes } = workloadsFromFlags(v);
+  let models: readonly Model[] = MODELS;
+  if (v.model !== undefined) models = list('model', v.model).map(findModel);
+
+  const openFiles = openFilesLimit();
+  const plan = planCells(workloads, models, openFiles !== undefined ? { openFiles } : {});
+  if (plan.cells.length === 0) {
+    const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
+    throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
+  }
+  if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
+  if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
+  if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
+  if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate='))) throw new UsageError('--alternate applies to --against (the two sides taking turns)');
+  if (v.driverThreads !== undefined && v.agent !== undefined) throw new UsageError('--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead');
+  if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
+  if (v.counts) {
+    const why = countsUnavailable();
+    if (why) throw new UsageError(`--counts is unavailable: ${why}`);
+  }
+  const runs = v.runs ?? profile.runs;
+  const maxSec = v.maxSec ?? profile.maxSec;
+  return {
+    plan,
+    notes,
+    runs,
+    maxRuns: Math.max(runs, v.maxRuns ?? profile.maxRuns),
+    marginPercent: v.marginPercent,
+    ...(maxSec !== undefined ? { maxSec } : {}),
+    stealLimitPercent: v.stealLimitPercent,
+    otherLoadLimitPercent: v.otherLoadLimitPercent,
+    keepEveryRun: v.keepEveryRun,
+    ifDisturbed: v.ifDisturbed ?? (v.counts ? 'keep' : 'stop'),
+    memoryCapBytes: v.memoryCapMiB !== undefined ? v.memoryCapMiB * 2 ** 20 : defaultMemoryCapBytes(),
+    readyTimeoutSec: v.readyTimeoutSec,
+    warmupSec: v.warmupSec ?? profile.warmupSec,
+    durationSec: v.durationSec ?? profile.durationSec,
+    timeoutMs: v.timeoutMs,
+    ...(v.workers !== undefined ? { workers: v.workers } : {}),
+    ...(v.maxChildren !== undefined ? { maxChildren: v.maxChildren } : {}),
+    out: v.out,
+    dryRun: v.dryRun,
+    profile: profile.name,
+    // Read now, so a bad baseline fails before minutes of measuring.
+    ...(v.baseline !== undefined ? { baseline: readRecords(v.baseline) } : {}),
+    ...(v.against !== undefined ? { against: v.against } : {}),
+    alternateSec: v.alternateSec,
+    thresholdPercent: v.thresholdPercent,
+    saveBaseline: v.saveBaseline,
+    skipCeiling: v.skipCeiling,
+    injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
+    allowInconclusive: v.allowInconclusive,
+    ...(v.agent !== undefined ? { agent: { ...v.agent, ...(v.agentTokenFile !== undefined ? { token: readTokenFile(v.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
+    cpus: {
+      ...(v.serverCpus !== undefined ? { serverCpus: v.serverCpus } : {}),
+      ...(v.driverCpus !== undefined ? { driverCpus: v.driverCpus } : {}),
+      ...(v.driverThreads !== undefined ? { driverThreads: v.driverThreads } : {}),
+    },
+    countRuns: v.counts ? v.countRuns : 0,
+    skipTiming: v.skipTiming,
+  };
+}
+
+export function listEverything(): string {
+  const lines = ['Models:'];
+  for (const m of MODELS) {
+    const a = m.available();
+    const not = Object.entries(m.whyNot ?? {})
+      .filter(([p]) => !m.protocols.includes(p as never))
+      .map(([p, why]) => `not ${p}: ${why}`);
+    lines.push(`  ${m.name.padEnd(20)} ${m.summary}${a.ok ? '' : ` [unavailable: ${a.reason}]`}`);
+    lines.push(`  ${''.padEnd(20)} serves ${m.protocols.join(', ')}${not.length > 0 ? `; ${not.join('; ')}` : ''}`);
+  }
+  lines.push('', 'Workload families:');
+  for (const f of FAMILIES) {
+    const names = expandFamily(f).map((w) => w.name);
+    lines.push(`  ${f.name.padEnd(20)} ${f.description}`, `  ${''.padEnd(20)} → ${names.join(', ')}`);
+  }
+  lines.push('', 'Profiles:');
+  for (const p of PROFILES) lines.push(`  ${p.name.padEnd(20)} ${p.description} (${p.runs} runs × ${p.warmupSec}+${p.durationSec} s)`);
+  lines.push('', 'Drivers:');
+  for (const d of DRIVERS) {
+    const a = d.present();
+    lines.push(`  ${d.name.padEnd(20)} ${d.protocol}${a.ok ? '' : ` [missing: ${a.reason}]`}`);
+  }
+  lines.push('', 'Tools found:');
+  for (const tool of ['taskset', 'cc', 'wrk', 'nginx']) lines.push(`  ${tool.padEnd(20)} ${hasCommand(tool) ? 'yes' : 'no'}`);
+  return lines.join('\n');
+}
+
