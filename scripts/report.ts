@@ -4,11 +4,14 @@
  */
 import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
-import { helpText, parseOptions, switchOption } from '../lib/options.js';
-import { readRecords, recordsFileFor, ResultsDir } from '../bench/data/records-file.js';
+import { helpText, parseOptions, positiveNumberOption, switchOption } from '../lib/options.js';
+import { readRecords, readSuiteParams, recordsFileFor, ResultsDir } from '../bench/data/records-file.js';
+import { FAMILIES } from '../bench/data/workloads.js';
+import { expandFamily } from '../bench/data/matrix.js';
 import { renderSuite } from '../bench/suite/render.js';
 
 const OPTIONS = {
+  marginPercent: positiveNumberOption('margin', { meta: 'PCT', max: 100, help: "judge the verdict at this equivalence margin instead of the suite's own", defaultText: 'the margin the suite ran with' }),
   noWrite: switchOption('no-write', 'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/'),
   help: switchOption('help', 'this text'),
 } as const;
@@ -18,7 +21,7 @@ const USAGE = helpText(
   `Re-renders a saved suite's tables, verdict and cost model from its records (results/<suite>/records.jsonl);
 the cost model's micro-costs come from the newest micro run beside it (<root>/micro/LATEST).
   SUITE        a suite folder, a records.jsonl, or a results root (its LATEST suite); default results`,
-  [{ options: [OPTIONS.noWrite, OPTIONS.help] }],
+  [{ options: [OPTIONS.marginPercent, OPTIONS.noWrite, OPTIONS.help] }],
 );
 
 async function main(): Promise<void> {
@@ -32,13 +35,15 @@ async function main(): Promise<void> {
   const records = readRecords(file);
   if (records.length === 0) throw new UsageError(`${file} holds no records`);
   const dir = ResultsDir.of(file);
+  const marginPercent = values.marginPercent ?? readSuiteParams(dir.dir, records).marginPercent;
+  const options = { plain: !process.stdout.isTTY, margin: marginPercent / 100, workloads: FAMILIES.flatMap((f) => expandFamily(f)), resultsRoot: dir.root };
   if (values.noWrite) {
     // The same render with a sink that keeps nothing: the suite's files stay as they are.
-    const discard = { root: dir.root, suiteId: dir.suiteId, write: (name: string) => name };
-    process.stdout.write((await renderSuite(discard, records, { plain: !process.stdout.isTTY, charts: false })).text);
+    const discard = { write: (name: string) => name };
+    process.stdout.write((await renderSuite(discard, records, { ...options, charts: false })).text);
     return;
   }
-  const rendered = await renderSuite(dir, records, { plain: !process.stdout.isTTY, charts: true });
+  const rendered = await renderSuite(dir, records, { ...options, charts: true });
   process.stdout.write(rendered.text);
   if (rendered.chartError) process.stderr.write(`charts not written: ${rendered.chartError}\n`);
   process.stderr.write(`rewrote ${dir.dir}/ (report.md, report.html, results.csv, summary.json, cost-model.txt, charts/)\n`);

@@ -1,3 +1,4 @@
+import { judgeSuite } from '../bench/judge/judgement.js';
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/judge/aggregate.js';
 import { verdict } from '../bench/judge/verdict.js';
@@ -87,13 +88,13 @@ describe('charts and CSV', () => {
     expect(oneTwoFive(100, 100)).toEqual([100]);
     expect(oneTwoFive(0, 5)).toEqual([]);
     expect(chartFile('latency', 'tcp/echo')).toBe('charts/latency-tcp_echo.svg');
-    const md = markdownReport('t', ENV, 'split', summarizeRecords(records));
+    const md = markdownReport(judgeSuite(records, { margin: 0.2 }));
     expect(md).toContain('![tcp/w latency by percentile](charts/latency-tcp_w.svg)');
     expect(md).toContain('![tcp/w throughput](charts/throughput-tcp_w.svg)');
   });
 
   it('a cell that was only counted shows its counts and "–" where a timed run would give latency and throughput', () => {
-    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 0, instructionsPerMsg: 13_000 })]), true);
+    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 0, instructionsPerMsg: 13_000 })]), 0.2, true);
     const row = table.split('\n').find((l) => l.includes('event-loop'))!;
     const header = table.split('\n').find((l) => l.includes('p50'))!;
     const cells = (l: string): string[] => l.split('│').map((x) => x.trim());

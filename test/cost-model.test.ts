@@ -4,7 +4,9 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { COST_SHAPES, cpusGiven, predictCell, predictSuite, withinTolerance, type Prediction } from '../bench/judge/cost-model.js';
-import { costModelReport } from '../bench/suite/cost-report.js';
+import { microRunOf } from '../bench/suite/render.js';
+import { costModelOf } from '../bench/judge/judgement.js';
+import { costModelText } from '../bench/format/cost-model.js';
 import { costModelTables } from '../bench/format/cost-model.js';
 import { MODELS } from '../servers/registry.js';
 import type { CellSummary } from '../bench/judge/aggregate.js';
@@ -224,6 +226,7 @@ describe('cost model', () => {
   it('the bench’s report reads the newest micro run, and says in one line when there is none', () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'conbench-cost-'));
     const cells = [base, cellOf('piscina', 'echo', { ...ECHO, serverCpuUsPerMsg: 50 })];
+    const costModelReport = (c: typeof cells, at: string, o: { env: typeof ENV; plain: boolean }): string => costModelText({ env: o.env, costModel: costModelOf(c, microRunOf(at), o.env.cores) }, o.plain);
     const none = costModelReport(cells, root, { env: ENV, plain: true });
     expect(none.split('\n')).toHaveLength(1);
     expect(none).toMatch(/no micro-benchmark records .* run `npm run bench:micro`/);

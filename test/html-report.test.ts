@@ -40,7 +40,7 @@ async function render(records: RunRecord[], gate = false): Promise<string> {
   const base = records.filter((r) => r.side === 'base').map(({ side: _s, ...r }) => r as RunRecord);
   const head = records.filter((r) => r.side === 'head').map(({ side: _s, ...r }) => r as RunRecord);
   const result = gate ? runGate(base, head, { thresholdPercent: 10, alpha: 0.05, absolute: true, allowInconclusive: false }) : undefined;
-  await renderSuite(dir, records, { plain: true, charts: false, ...(result ? { gate: { result, thresholdPercent: 10, heading: 'against base' } } : {}) });
+  await renderSuite(dir, records, { plain: true, charts: false, margin: 0.2, resultsRoot: root, ...(result ? { gate: { result, thresholdPercent: 10, heading: 'against base' } } : {}) });
   return path.join(dir.dir, 'report.html');
 }
 

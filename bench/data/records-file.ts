@@ -7,6 +7,7 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync, existsSync, statSy
 import path from 'node:path';
 import type { RunRecord } from './record.js';
 import { UsageError } from '../../lib/cli-args.js';
+import { DEFAULTS } from '../../lib/defaults.js';
 import { checkWritable, fileError, makeDirectory, makeNewDirectory } from '../../lib/files.js';
 
 export function newSuiteId(now = new Date()): string {
@@ -40,6 +41,11 @@ export class ResultsDir {
     }
     dir.markLatest();
     return dir;
+  }
+
+  /** Writes the suite's parameters (suite.json). */
+  writeParams(params: SuiteParams): void {
+    this.write(PARAMS_FILE, JSON.stringify(params, null, 2) + '\n');
   }
 
   /** Names this suite in <root>/LATEST, the one a bare results root stands for. */
@@ -76,6 +82,38 @@ export class ResultsDir {
       throw fileError('write', file, error);
     }
     return file;
+  }
+}
+
+/** Writes a suite's records as the baseline the regression gate compares with (<root>/baseline/records.jsonl). */
+export function writeBaseline(root: string, records: readonly RunRecord[]): string {
+  const dir = new ResultsDir(root, 'baseline', false);
+  dir.write('records.jsonl', records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return dir.recordsFile;
+}
+
+/** What judging a suite again needs besides its records, written once when it starts (suite.json). */
+export interface SuiteParams {
+  suiteId: string;
+  /** The verdict's equivalence margin it was judged at, %. */
+  marginPercent: number;
+  profile: string;
+  /** The command line it ran with. */
+  argv: string[];
+  started: string;
+}
+
+const PARAMS_FILE = 'suite.json';
+
+/**
+ * A saved suite's parameters: its suite.json, or for a suite from before that file, what its records say (the margin
+ * once copied into every record), or the defaults.
+ */
+export function readSuiteParams(dir: string, records: readonly RunRecord[]): Pick<SuiteParams, 'marginPercent'> {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, PARAMS_FILE), 'utf8')) as SuiteParams;
+  } catch {
+    return { marginPercent: records.find((r) => r.plan?.marginPercent !== undefined)?.plan?.marginPercent ?? DEFAULTS.marginPercent };
   }
 }
 

@@ -1,4 +1,5 @@
 /** Predicted beside measured (the cost model), one cli-table3 table per workload, and how close it came. Pure. */
+import type { SuiteJudgement } from '../judge/judgement.js';
 import Table from 'cli-table3';
 import type { Prediction, Term } from '../judge/cost-model.js';
 import { SATURATED_SHARE, withinTolerance } from '../judge/cost-model.js';
@@ -78,4 +79,21 @@ export function costModelTables(predictions: readonly Prediction[], plain = fals
     out.push(`msgs/s not compared where neither side was saturated (server CPU < ${SATURATED_SHARE * 100} % of its usable CPUs): ${unsaturated.map((p) => `${p.model} on ${p.workload} (${formatPercent(p.measured.serverCpuPercent)})`).join(', ')}; the prediction is then an upper bound`);
   }
   return out.join('\n');
+}
+
+/** The cost model as printed: predicted beside measured, or one line saying why there is none. */
+export function costModelText(j: Pick<SuiteJudgement, 'costModel' | 'env'>, plain = false): string {
+  const cm = j.costModel;
+  if ('missing' in cm) return `cost model: ${cm.missing}; run \`npm run bench:micro\` for predicted beside measured`;
+  if (cm.predictions.length === 0) return 'cost model: no workload here is covered (it predicts work none and cpu:<µs>, closed loop)';
+  const elsewhere = [
+    cm.micro.env.cpuModel !== j.env.cpuModel ? `CPU ${cm.micro.env.cpuModel}` : '',
+    cm.micro.env.node !== j.env.node ? `Node ${cm.micro.env.node}` : '',
+    cm.micro.env.hostname !== j.env.hostname ? `host ${cm.micro.env.hostname}` : '',
+  ].filter(Boolean);
+  return [
+    `Cost model: predicted beside measured; micro-costs from ${cm.from} (${cm.micro.time.slice(0, 16).replace('T', ' ')})`,
+    ...(elsewhere.length > 0 ? [`⚠ the micro run was made with ${elsewhere.join(', ')}, not this suite's: rerun npm run bench:micro here`] : []),
+    costModelTables(cm.predictions, plain),
+  ].join('\n');
 }

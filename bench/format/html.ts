@@ -12,22 +12,9 @@ import type { Environment, RunRecord } from '../data/record.js';
 import { columnsFor, groupByWorkload, describeParams } from './table.js';
 import { latencySpec } from './charts.js';
 import { METRICS } from '../data/metrics.js';
-import { winnerText } from './verdict.js';
-
-export interface HtmlReportInput {
-  title: string;
-  env: Environment;
-  split: string;
-  cells: readonly CellSummary[];
-  rows: readonly VerdictRow[];
-  models: readonly string[];
-  /** Every run of the cells shown (set-aside ones too), for the points. */
-  runs: readonly RunRecord[];
-  /** The verdict's why and predicted lines, as printed. */
-  verdictText: string;
-  costModel: string;
-  comparison?: { heading: string; decision: string; report: CompareReport };
-}
+import { verdictLines, winnerText } from './verdict.js';
+import { costModelText } from './cost-model.js';
+import type { SuiteJudgement } from '../judge/judgement.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -132,7 +119,7 @@ ${timed ? `<div class="charts"><div class="chart" id="${runsId}"></div><div clas
 </section>`;
 }
 
-function comparisonSection(c: NonNullable<HtmlReportInput['comparison']>): string {
+function comparisonSection(c: { heading: string; decision: string; report: CompareReport }): string {
   const pct = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%` : '–');
   const rows = c.report.rows.map((r) => {
     const m = METRICS[r.metric];
@@ -195,7 +182,19 @@ const SCRIPT = `(() => {
 })();`;
 
 /** The whole page. `vegaSource` is vega's browser build (node_modules/vega/build/vega.min.js), inlined as is. */
-export function htmlReport(input: HtmlReportInput, vegaSource: string): string {
+export function htmlReport(j: SuiteJudgement, vegaSource: string): string {
+  const input = {
+    title: `conbench ${j.suiteId}`,
+    env: j.env,
+    split: j.split,
+    cells: j.cells,
+    rows: j.rows,
+    models: j.models,
+    runs: j.records,
+    verdictText: `${verdictLines(j)}${j.stopNote ? `\n\n${j.stopNote}` : ''}`,
+    costModel: costModelText(j, true),
+    ...(j.gate ? { comparison: { heading: j.gate.heading, decision: j.gate.result.decision, report: j.gate.result.report } } : {}),
+  };
   const charts = new Map<string, object>();
   const sections = [...groupByWorkload(input.cells)].map(([key, group]) => workloadSection(key, group, input.runs, charts));
   const e = input.env;

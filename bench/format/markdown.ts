@@ -1,14 +1,17 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import { chartFile } from './chart-files.js';
-import type { CellSummary } from '../judge/aggregate.js';
-import type { Environment } from '../data/record.js';
+import type { SuiteJudgement } from '../judge/judgement.js';
+import { verdictReport } from './verdict.js';
 import { columnsFor, describeParams, groupByWorkload, STEAL_WARN_PERCENT } from './table.js';
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 }
 
-export function markdownReport(title: string, env: Environment, split: string, cells: readonly CellSummary[], verdict?: string): string {
+export function markdownReport(j: SuiteJudgement): string {
+  const { env, split, cells } = j;
+  const title = `conbench ${j.suiteId}`;
+  const verdict = verdictReport(j, true);
   const out: string[] = [
     `# ${title}`,
     '',
@@ -35,10 +38,10 @@ export function markdownReport(title: string, env: Environment, split: string, c
     const steal = Math.max(...group.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
     if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
     if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
-    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? undecided: its comparison with the row's leader is not settled at ±${group[0]!.marginPercent}% (see the verdict).`);
+    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? undecided: its comparison with the row's leader is not settled at ±${+(j.margin * 100).toFixed(1)}% (see the verdict).`);
     out.push('', ...notes.flatMap((n) => [n, '']));
     out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
   }
-  if (verdict) out.push('## Verdict', '', '```', verdict, '```', '');
+  out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');
 }

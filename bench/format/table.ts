@@ -108,7 +108,7 @@ export function columnsFor(format: 'terminal' | 'markdown', cells: readonly Cell
 }
 
 /** One table for the cells of one workload (already in display order). */
-export function workloadTable(workload: string, cells: readonly CellSummary[], plain = false): string {
+export function workloadTable(workload: string, cells: readonly CellSummary[], margin: number, plain = false): string {
   const first = cells[0];
   if (!first) return '';
   const ms = cells.some((c) => c.latencyResolution === 'ms');
@@ -143,7 +143,7 @@ export function workloadTable(workload: string, cells: readonly CellSummary[], p
   if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ contended host: the hypervisor took up to ${steal.toFixed(0)}% of this VM's CPU time during these runs; treat close results and wide intervals with care`);
   // A counted-only suite has no timed run to decide on: nothing is "undecided" there.
   const wide = cells.filter((c) => c.status === 'ok' && c.okRuns > 0 && !c.conclusive && !isCeiling(c.model));
-  if (wide.length > 0) notes.push(`? undecided against the row's leader at ±${first.marginPercent}% after ${Math.max(...wide.map((c) => c.okRuns))} runs (see the verdict): ${wide.map((c) => c.model).join(', ')}`);
+  if (wide.length > 0) notes.push(`? undecided against the row's leader at ±${+(margin * 100).toFixed(1)}% after ${Math.max(...wide.map((c) => c.okRuns))} runs (see the verdict): ${wide.map((c) => c.model).join(', ')}`);
   const failed = cells.filter((c) => c.status === 'ok' && c.failedRuns > 0);
   if (failed.length > 0) notes.push(`⚠ failed runs (not measured; repeated): ${failed.map((c) => `${c.model} ${c.failedRuns}: ${c.failures.join('; ')}`).join('; ')}`);
   const disturbed = cells.reduce((n, c) => n + c.disturbedRuns, 0);

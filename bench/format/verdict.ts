@@ -1,6 +1,8 @@
 /** The verdict matrix: rows workloads, columns models, each cell against the row's leader. Pure. */
 import Table from 'cli-table3';
 import type { VerdictCell, VerdictRow } from '../judge/verdict.js';
+import type { SuiteJudgement } from '../judge/judgement.js';
+import { formatCpuPerMsg } from '../data/metrics.js';
 
 const MARK: Record<VerdictCell['status'], string> = {
   winner: '★',
@@ -79,4 +81,20 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
     table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), row.decider.label, winnerText(row, false)]);
   }
   return `${table.toString()}\n${verdictLegend(rows[0]?.margin ?? 0.1)}`;
+}
+
+/** Per workload: who won (or what is undecided), why, and what the designs predict. */
+export function verdictLines(j: Pick<SuiteJudgement, 'rows'>): string {
+  return j.rows
+    .map((row) => {
+      // When the client set the pace, the servers' CPU cost per message still tells them apart.
+      const cost = row.cheapest && row.cheapest.length > 0 ? `; server CPU µs per message, cheapest first: ${row.cheapest.map((c) => `${c.model} ${formatCpuPerMsg(c.cpuUsPerMsg)}`).join(', ')}` : '';
+      return `  ${row.workload}: ${winnerText(row, true)}${cost}${row.why ? `\n    why: ${row.why}` : ''}${row.predicted ? `\n    predicted: ${row.predicted}` : ''}`;
+    })
+    .join('\n');
+}
+
+/** The verdict matrix, then one line per workload, then why the suite stopped early (if it did). */
+export function verdictReport(j: Pick<SuiteJudgement, 'rows' | 'models' | 'stopNote'>, plain = false): string {
+  return `${verdictTable(j.rows, j.models, plain)}\n${verdictLines(j)}${j.stopNote ? `\n\n${j.stopNote}` : ''}`;
 }

@@ -18,8 +18,6 @@ import { CEILING_PREFIX, isCeiling } from '../data/record.js';
 import { HTTP_GET_BODY } from '../../servers/http-echo.js';
 import { track } from '../../lib/lifecycle.js';
 
-/** A row within this fraction of the ceiling is client-bound. */
-export const CEILING_MARGIN = 0.2;
 
 export interface CeilingTarget {
   /** Record model name, e.g. "ceiling:nginx". */
@@ -141,21 +139,6 @@ export function httpCeilingTarget(workers: number, onAgent = false): CeilingTarg
     describe: onAgent ? 'our event-loop HTTP server on the agent answering GET' : 'our event-loop HTTP server answering GET (nginx is not installed)',
     start: (ctx) => ctx.host.start({ model: 'event-loop', protocol: 'http', ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}), pin: ctx.split.mode }),
   };
-}
-
-/**
- * Marks rows within CEILING_MARGIN of their workload's ceiling as client-bound. Pure: returns new summaries.
- */
-export function applyDriverCeiling(cells: readonly CellSummary[]): CellSummary[] {
-  const ceilings = new Map<string, CellSummary>();
-  for (const c of cells) if (isCeiling(c.model) && c.status === 'ok') ceilings.set(`${c.params.protocol}/${c.workload}`, c);
-  return cells.map((c) => {
-    const ceiling = ceilings.get(`${c.params.protocol}/${c.workload}`);
-    if (!ceiling || isCeiling(c.model) || c.status !== 'ok' || c.clientSaturated) return c;
-    const limit = ceiling.throughput.median;
-    if (c.throughput.median < limit * (1 - CEILING_MARGIN)) return c;
-    return { ...c, clientSaturated: true, clientReason: `within ${CEILING_MARGIN * 100}% of the driver's ceiling (${Math.round(limit)}/s against ${ceiling.model.slice(CEILING_PREFIX.length)})` };
-  });
 }
 
 /** A ceiling measurement as a cell of the schedule: GET with no handler work, against the ceiling target. */

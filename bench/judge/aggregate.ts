@@ -7,7 +7,6 @@ import { noErrors, totalErrors, type ErrorCounts } from '../../clients/load-resu
 import { confidenceInterval, median, type Interval } from '../data/stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from '../data/record.js';
 import { commonSource, METRIC_IDS, samplesOf, sourcesFor, type MetricId, type SampleSource } from '../data/metrics.js';
-import { DEFAULTS } from '../../lib/defaults.js';
 
 export interface CellSummary {
   key: string;
@@ -37,8 +36,6 @@ export interface CellSummary {
    * whether it has the two runs any comparison needs). An undecided cell is marked "?".
    */
   conclusive: boolean;
-  /** The suite's equivalence margin for the verdict, in percent. */
-  marginPercent: number;
   /** msgs/s of each ok run, in run order. */
   samples: number[];
   throughput: Interval;
@@ -130,7 +127,6 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     ok.length > 0 || counted.length > 0 || records.some((r) => r.status === 'ok') ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
   const throughput = confidenceInterval(samples);
   const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
-  const marginPercent = first.plan?.marginPercent ?? DEFAULTS.marginPercent;
   const conclusive = ok.length >= 2;
   return {
     key: cellKey(first),
@@ -148,7 +144,6 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     failures: [...new Set(records.flatMap((r) => (r.status === 'errored' ? [r.reason] : [])))],
     disturbedRuns: ok.filter((r) => r.disturbed !== undefined).length,
     conclusive,
-    marginPercent,
     samples,
     throughput,
     bytesPerSec: median(results.map((r) => r.bytesPerSec)),

@@ -15,10 +15,9 @@ import { connectAgent } from '../host/remote-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from '../run/orchestrator.js';
 import { modelSubject, runCell } from '../run/run-cell.js';
 import { blockWindows, runBlock } from '../run/run-block.js';
-import { newSuiteId, ResultsDir } from '../data/records-file.js';
+import { newSuiteId, ResultsDir, writeBaseline } from '../data/records-file.js';
 import { runGate } from '../judge/gate.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from '../host/ceiling.js';
-import { saveBaseline } from './report.js';
 import { measuredCapacities } from '../run/capacities.js';
 import type { Workload } from '../data/workloads.js';
 import { renderSuite } from './render.js';
@@ -124,6 +123,7 @@ async function main(): Promise<void> {
   // read-only or full disk is a usage error, found now rather than after minutes of measuring).
   const suiteId = newSuiteId();
   const results = preflightResults(settings.out, suiteId, plannedCount * Math.max(2, settings.maxRuns / runs) * RECORD_BYTES);
+  results.writeParams({ suiteId: results.suiteId, marginPercent: settings.marginPercent, profile: settings.profile, argv: process.argv.slice(2), started: new Date().toISOString() });
   err.write(`records: ${results.recordsFile}\n`);
   const busy = busyWarning(otherSuites());
   if (busy) err.write(`⚠ ${busy}\n`);
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
   const stopNote = interrupted
     ? `⚠ the suite ${how} after ${records.filter((r) => r.status === 'ok').length} completed run(s)${disturbedStop ? ` — ${disturbedStop}` : ''}: cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
     : undefined;
-  if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${saveBaseline(settings.out, records)}\n`);
+  if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${writeBaseline(settings.out, records)}\n`);
   const gateOptions = { thresholdPercent: settings.thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: settings.allowInconclusive };
   const [baseRecords, headRecords] = base ? splitSides(records) : [settings.baseline, records];
   const gate = !interrupted && baseRecords
@@ -269,7 +269,15 @@ async function main(): Promise<void> {
       }
     : undefined;
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
-  const rendered = await renderSuite(results, records, { plain: !process.stdout.isTTY, workloads: plan.workloads, charts: !interrupted, ...(stopNote ? { stopNote } : {}), ...(gate ? { gate } : {}) });
+  const rendered = await renderSuite(results, records, {
+    plain: !process.stdout.isTTY,
+    margin: settings.marginPercent / 100,
+    workloads: plan.workloads,
+    resultsRoot: settings.out,
+    charts: !interrupted,
+    ...(stopNote ? { stopNote } : {}),
+    ...(gate ? { gate } : {}),
+  });
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
   err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
