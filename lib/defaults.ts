@@ -42,4 +42,6 @@ export const DEFAULTS = {
   stealLimitPercent: 10,
   /** ... or when other processes used more than this % of a CPU. */
   otherLoadLimitPercent: 15,
+  /** Runs in a row set aside for one cause that make a disturbance persistent (bench/run/disturbance.ts). */
+  persistentAfter: 5,
 } as const;

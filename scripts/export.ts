@@ -8,7 +8,7 @@ import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
 import { choiceOption, helpText, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
-import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/suite/settings.js';
+import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/data/settings.js';
 import { artilleryScript } from '../bench/export/artillery-script.js';
 import { ARTILLERY_VERSION } from '../bench/export/artillery-tool.js';
 import { captureEnvironment } from '../bench/run/env.js';

@@ -1,4 +1,5 @@
 /** Every entry point turns bad input into one clear line and exit code 2 — never a stack trace. */
+import { preflight } from '../bench/suite/preflight.js';
 import { MODEL_NAMES } from '../servers/registry.js';
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -6,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compiled } from '../lib/paths.js';
-import { settingsFromArgs } from '../bench/suite/settings.js';
+import { settingsFromArgs } from '../bench/data/settings.js';
 import { isUsageError } from '../lib/cli-args.js';
 import { runsOf } from './helpers/records.js';
 
@@ -47,7 +48,9 @@ describe('bad input', () => {
   ])('bench %j is a usage error naming what is wrong', (args, message) => {
     let thrown: unknown;
     try {
-      settingsFromArgs(args as string[]);
+      // Parsing, then what the machine says about it (files named, cells the machine allows): both before anything runs.
+      const s = settingsFromArgs(args as string[]);
+      if (typeof s !== 'string') preflight(s);
     } catch (error) {
       thrown = error;
     }
@@ -155,11 +158,11 @@ describe('bench settings', () => {
     const s = settingsFromArgs(['--connections', '7', '--size', '4k', '--work', 'async:2', '--runs', '2']);
     if (typeof s === 'string') throw new Error('expected settings');
     expect(s.runs).toBe(2);
-    for (const w of s.plan.workloads) expect(w).toMatchObject({ connections: 7, payloadBytes: 4096, work: 'async:2' });
+    for (const w of s.workloads) expect(w).toMatchObject({ connections: 7, payloadBytes: 4096, work: 'async:2' });
     const h = settingsFromArgs(['--protocol', 'http']);
     if (typeof h === 'string') throw new Error('expected settings');
-    for (const w of h.plan.workloads) expect(w).toMatchObject({ protocol: 'http', driver: 'autocannon', inFlight: 1 });
-    expect(h.plan.cells.some((c) => c.model.name === 'native-epoll')).toBe(false);
+    for (const w of h.workloads) expect(w).toMatchObject({ protocol: 'http', driver: 'autocannon', inFlight: 1 });
+    expect(preflight(h).plan.cells.some((c) => c.model.name === 'native-epoll')).toBe(false);
   });
 
   it('--dry-run prints the plan and an estimate without running anything', () => {

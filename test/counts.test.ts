@@ -4,6 +4,7 @@
  * valgrind is missing): a window's instructions, the whole tree summed (a forked child's counts included), and the
  * syscall counters every timed run reads. Counts, not timings: nothing here depends on how busy the machine is.
  */
+import { testContext } from './helpers/context.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -110,11 +111,7 @@ const cmdline = (pid: number): string => {
 const SMALL: CountSchedule = { uninstrumentedMessages: 0, minWindowMessages: 20, windowInstructions: 1, maxWindowFrames: 10, jitMessages: 0, settleWindows: 1, warmSpread: 1, fixedSettleWindows: 1, settleSpread: 1, maxWarmWindows: 3, windows: 2 };
 
 describe.skipIf(unavailable !== undefined)(`callgrind on a small cell${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  const host = localHost(false);
-  const ctx = (): CellContext => ({
-    suiteId: 't', env: captureEnvironment(), split: host.cpuSplit('off'), warmupSec: 0, durationSec: 1, timeoutMs: 5000, readyTimeoutSec: 30,
-    stealLimitPercent: 10, otherLoadLimitPercent: 15, plan: { minRuns: 1, maxRuns: 1 }, host,
-  });
+  const ctx = (): CellContext => testContext({ warmupSec: 0, durationSec: 1, timeoutMs: 5000 });
 
   it('native-epoll: a window\'s instructions per message, the same in two fresh processes', async () => {
     const runs = [];

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { compiled } from '../lib/paths.js';
-import { workloadsFromFlags } from '../bench/suite/settings.js';
+import { workloadsFromFlags } from '../bench/data/settings.js';
 import { artilleryScript } from '../bench/export/artillery-script.js';
 import * as processor from '../bench/export/artillery-processor.js';
 import { ARTILLERY_ENV, artilleryAvailable, artilleryBinary } from '../bench/export/artillery-tool.js';

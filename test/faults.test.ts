@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { modelSubject, runCell, type CellContext, type CellSubject } from '../bench/run/run-cell.js';
-import { localHost } from '../bench/run/server-host.js';
-import { captureEnvironment } from '../bench/run/env.js';
+import { testContext } from './helpers/context.js';
+import type { Settings } from '../bench/data/settings.js';
 import { expandFamily } from '../bench/data/matrix.js';
 import { FAMILIES } from '../bench/data/workloads.js';
 import { readRecords, ResultsDir } from '../bench/data/records-file.js';
@@ -51,22 +51,8 @@ function fake(mode: string, arg?: string): CellSubject {
   };
 }
 
-const host = localHost(false);
-const context = (over: Partial<CellContext> = {}): CellContext => ({
-  suiteId: 'faults',
-  env: captureEnvironment(),
-  split: host.cpuSplit('off'),
-  warmupSec: 0.1,
-  durationSec: 1.5,
-  timeoutMs: 2000,
-  readyTimeoutSec: 5,
-  stealLimitPercent: 100,
-  otherLoadLimitPercent: 1000,
-  keepEveryRun: true,
-  plan: { minRuns: 1, maxRuns: 1 },
-  host,
-  ...over,
-});
+const context = (settings: Partial<Settings> = {}, over: Partial<CellContext> = {}): CellContext =>
+  testContext({ warmupSec: 0.1, durationSec: 1.5, timeoutMs: 2000, readyTimeoutSec: 5, ...settings }, over);
 
 /** Pids whose command line names the fixture in a mode (left running if a test failed to stop them). */
 function fakesRunning(mode: string): number[] {
@@ -123,7 +109,7 @@ describe('a server that misbehaves is a failed run with its reason, never a meas
   });
 
   it('a server that leaks is stopped by the memory guard: errored, named, with its PSS', async () => {
-    const r = await runCell(fake('leak', '16'), echo, 0, context({ durationSec: 8, memoryCapBytes: 200 * 2 ** 20 }));
+    const r = await runCell(fake('leak', '16'), echo, 0, context({ durationSec: 8 }, { memoryCapBytes: 200 * 2 ** 20 }));
     expect(r.status).toBe('errored');
     expect((r as { reason: string }).reason).toMatch(/the memory guard stopped it: its 1 process\(es\) held \d+ MiB \(PSS\), past the cap of 200 MiB/);
     expect(fakesRunning('leak')).toEqual([]);

@@ -56,14 +56,15 @@ describe('a suite with runs set aside: they are marked, repeated, and the cell s
 describe('a disturbance that persists is named, and the suite stops or measures on as chosen', () => {
   const subject = (name: string): CellSubject => ({ name, available: () => ({ ok: true }), load: (w) => w, start: () => Promise.reject(new Error('not started')) });
   const workload = { ...DEFAULT_PARAMS, name: 'w', family: 'w', description: '', predicts: '' };
-  const ctx = { stealLimitPercent: 10, otherLoadLimitPercent: 15 } as CellContext;
+  const limits = { stealLimitPercent: 10, otherLoadLimitPercent: 15 };
+  const ctx = { settings: limits } as unknown as CellContext;
   const group: WorkloadGroup = { workload, subjects: ['a', 'b'].map(subject), leading: [], ctx };
   /** Every run disturbed by a busy neighbour on CPU 1 (pid 4242, `yes`). */
   const neighbour: CellRunner = async (s, _w, run) => {
     const r = fakeRecord({ model: s.name, msgsPerSec: 100, run });
     if (r.status !== 'ok') return r;
     const usage = { ...r.server.usage!, otherLoadPercent: 98, cpuBusyPercent: { 0: 60, 1: 100 }, busiestOthers: [{ pid: 4242, command: 'yes', cpuPercent: 98 }] };
-    return { ...r, server: { ...r.server, usage }, discarded: setAsideReason(usage, ctx)! };
+    return { ...r, server: { ...r.server, usage }, discarded: setAsideReason(usage, limits)! };
   };
 
   it('stop: after 5 runs in a row set aside, it names the CPU and the process, and runs no more', async () => {

@@ -1,3 +1,4 @@
+import { testContext } from './helpers/context.js';
 import { describe, it, expect } from 'vitest';
 import { blockWindows, runBlock, turnOrder } from '../bench/run/run-block.js';
 import { modelSubject, type CellContext } from '../bench/run/run-cell.js';
@@ -60,11 +61,7 @@ describe('a side\'s windows summed into one run', () => {
 });
 
 describe('a block on this machine: two event-loop servers taking turns', () => {
-  const host = localHost(false);
-  const ctx = (): CellContext => ({
-    suiteId: 't', env: captureEnvironment(), split: host.cpuSplit('off'), warmupSec: 0.1, durationSec: 0.4, timeoutMs: 5000, readyTimeoutSec: 30,
-    stealLimitPercent: 10, otherLoadLimitPercent: 15, keepEveryRun: true, plan: { minRuns: 1, maxRuns: 1 }, host,
-  });
+  const ctx = (): CellContext => testContext({ warmupSec: 0.1, durationSec: 0.4, timeoutMs: 5000 });
   const echo = expandFamily(FAMILIES.find((f) => f.name === 'echo')!)[0]!;
 
   it('records one run a side, each its four windows summed, in the order given', async () => {

@@ -298,7 +298,6 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     run: runIndex,
     ...(round !== undefined ? { round } : {}),
     ...(subject.side ? { side: subject.side } : {}),
-    plan: ctx.plan,
     params,
     split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), describe: ctx.split.describe },
     env: ctx.env,
@@ -317,7 +316,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     readyTimeoutMs: COUNTING.readyTimeoutMs,
     env: { [START_TIMEOUT_SCALE_ENV]: String(COUNTING.startTimeoutScale) },
   };
-  const counted = { ...ctx, callgrind, cpuRate: COUNTING.cpuRate, maxChildren: COUNTING.maxChildren };
+  const counted: CellContext = { ...ctx, callgrind, cpuRate: COUNTING.cpuRate, maxChildren: COUNTING.maxChildren };
   let stopServer: (() => Promise<unknown>) | undefined;
   try {
     const startedAt = performance.now();

@@ -5,6 +5,7 @@
  * set aside for the same cause, the suite names it — which CPUs were busy, how busy, the busiest other processes — and
  * stops, or (as the user chose) measures on with such runs counted and marked.
  */
+import { DEFAULTS } from '../../lib/defaults.js';
 import type { OkRecord, RunRecord, ServerUsage } from '../data/record.js';
 
 export type DisturbanceCause = 'steal' | 'other-load';
@@ -35,7 +36,7 @@ export function disturbanceOf(usage: ServerUsage | undefined, limits: Disturbanc
 export type DisturbedMode = 'stop' | 'keep';
 
 /** Set-aside runs in a row, of one cause, that make a disturbance persistent. */
-export const PERSISTENT_AFTER = 5;
+export const PERSISTENT_AFTER = DEFAULTS.persistentAfter;
 
 function range(values: readonly number[]): string {
   const lo = Math.min(...values).toFixed(0);

@@ -121,7 +121,7 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
   const elapsedSec = (): number => (performance.now() - started) / 1000;
   let halted = false;
   const aborted = (): boolean => halted || budget.signal?.aborted === true;
-  const limits = groups[0]?.ctx;
+  const limits = groups[0]?.ctx.settings;
   const watch = limits && !limits.keepEveryRun ? new DisturbanceWatch(limits) : undefined;
   let measuringOn = false;
 
@@ -134,7 +134,7 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
       else measuringOn = true;
     }
     if (measuringOn && record.status === 'ok' && record.discarded !== undefined) {
-      const d = disturbanceOf(record.server.usage, g.ctx);
+      const d = disturbanceOf(record.server.usage, g.ctx.settings);
       if (d) {
         record.disturbed = d.text;
         delete record.discarded;

@@ -62,8 +62,8 @@ export async function runBlock(
   round: number,
   alternateSec: number,
 ): Promise<[RunRecord, RunRecord]> {
-  const { windows, windowSec } = blockWindows(ctx.durationSec, alternateSec);
-  const settleSec = Math.min(ctx.warmupSec, SETTLE_SEC);
+  const { windows, windowSec } = blockWindows(ctx.settings.durationSec, alternateSec);
+  const settleSec = Math.min(ctx.settings.warmupSec, SETTLE_SEC);
   const first: Side = pair[0].side ?? 'base';
   const side = (i: 0 | 1): SideState => {
     const subject = pair[i];
@@ -79,7 +79,7 @@ export async function runBlock(
     )) as [RunRecord, RunRecord];
   }
   const drivers = ready.map((r) => ('driver' in r ? r.driver : undefined));
-  const workers = ctx.workers ?? ctx.split.serverCpuCount;
+  const workers = ctx.settings.workers ?? ctx.split.serverCpuCount;
   try {
     for (const s of sides) {
       throwIfAborted(ctx.signal);
@@ -88,7 +88,7 @@ export async function runBlock(
     for (const i of turnOrder(windows)) {
       throwIfAborted(ctx.signal);
       const s = sides[i]!;
-      const warmupSec = s.results.length === 0 ? ctx.warmupSec : settleSec;
+      const warmupSec = s.results.length === 0 ? ctx.settings.warmupSec : settleSec;
       const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, { warmupSec, durationSec: windowSec });
       s.results.push(result);
       s.usages.push(usage);
@@ -110,7 +110,7 @@ export async function runBlock(
     for (const s of sides) s.server = undefined;
     // Either side disturbed: the block is set aside whole (its windows interleaved, the disturbance fell on both).
     // So is a block where a window's CPU time was not all seen.
-    const why = sides.map((s) => s.missed).find((w) => w !== undefined) ?? records.map((r) => setAsideReason(r.server.usage, ctx)).find((w) => w !== undefined);
+    const why = sides.map((s) => s.missed).find((w) => w !== undefined) ?? records.map((r) => setAsideReason(r.server.usage, ctx.settings)).find((w) => w !== undefined);
     if (why) for (const r of records) r.discarded = why;
     return records;
   } catch (error) {

@@ -14,41 +14,33 @@ import { DEFAULTS } from '../../lib/defaults.js';
 import { parseWorkSpec } from '../../servers/work.js';
 import type { Workload } from '../data/workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RecordedSplit, type OkRecord, type RunPlan, type RunRecord, type ServerUsage, type Side } from '../data/record.js';
+import { RECORD_SCHEMA, type Environment, type RecordedSplit, type OkRecord, type RunRecord, type ServerUsage, type Side } from '../data/record.js';
 import type { CallgrindLaunch } from './server-process.js';
+import type { Settings } from '../data/settings.js';
 import { disturbanceOf } from './disturbance.js';
 
 export interface CellContext {
+  /** What the user asked for (data/settings.ts): windows, timeouts, limits, workers… each read where it is used. */
+  settings: Settings;
   suiteId: string;
   env: Environment;
   split: CpuSplit;
-  warmupSec: number;
-  durationSec: number;
-  timeoutMs: number;
-  /** Bound on the wait for the connections the model serves to have had their first answer. */
-  readyTimeoutSec: number;
-  /** A run during which the hypervisor stole more than this % of the CPU is marked discarded (and repeated). */
-  stealLimitPercent: number;
-  /** ... and one during which other processes used more than this % of a core (they competed with the run). */
-  otherLoadLimitPercent: number;
-  /** No run is set aside, whatever the steal or other load (both still recorded): a fixed number of runs. */
-  keepEveryRun?: boolean;
-  plan: RunPlan;
-  /** Override of the worker count; default: the CPUs the server is given. */
-  workers?: number;
-  maxChildren?: number;
-  cpuRate?: number;
-  /** The gate's test knob: µs of extra busy work per message, by model. */
-  injectCpu?: Record<string, number>;
-  /** Aborting stops the run at once (client and server killed) and records it as interrupted. */
-  signal?: AbortSignal;
   /** Where servers run: this machine, or a serve agent's. */
   host: ServerHost;
-
-  /** Counted runs: the server runs under callgrind (bench/run/counts.ts). */
-  callgrind?: CallgrindLaunch;
+  /** Aborting stops the run at once (client and server killed) and records it as interrupted. */
+  signal?: AbortSignal;
+  /** Spin iterations per µs for cpu:<µs> work (one calibration for every model). */
+  cpuRate?: number;
   /** The memory guard's cap on a server's process tree (PSS, bytes). */
   memoryCapBytes?: number;
+  /** Counted runs: the server runs under callgrind (bench/run/counts.ts), with its own cap on children. */
+  callgrind?: CallgrindLaunch;
+  maxChildren?: number;
+}
+
+/** The children cap a run uses: a counted run's own, else the user's, else the default. */
+export function maxChildrenOf(ctx: Pick<CellContext, 'settings' | 'maxChildren'>): number {
+  return ctx.maxChildren ?? ctx.settings.maxChildren ?? DEFAULTS.maxChildren;
 }
 
 /** What a cell measures: a registered model, or the driver's ceiling target. */
@@ -86,16 +78,16 @@ export function modelSubject(model: Model, side?: { side: Side; root?: string })
     available: () => model.available(),
     load: (w) => w,
     reference: model.runtime === 'native',
-    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: ctx.maxChildren ?? DEFAULTS.maxChildren }) } : {}),
+    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: maxChildrenOf(ctx) }) } : {}),
     start: (workload, workers, ctx) =>
       ctx.host.start({
         model: model.name,
         protocol: workload.protocol,
         work: workload.work,
         workers,
-        ...(ctx.maxChildren !== undefined ? { maxChildren: ctx.maxChildren } : {}),
+        ...(ctx.maxChildren !== undefined || ctx.settings.maxChildren !== undefined ? { maxChildren: maxChildrenOf(ctx) } : {}),
         ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
-        ...(ctx.injectCpu?.[model.name] !== undefined ? { injectCpuMicros: ctx.injectCpu[model.name] } : {}),
+        ...(ctx.settings.injectCpu[model.name] !== undefined ? { injectCpuMicros: ctx.settings.injectCpu[model.name] } : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
         pin: ctx.split.mode,
         ...(ctx.callgrind ? { callgrind: ctx.callgrind } : {}),
@@ -115,7 +107,7 @@ export function readyConnections(subject: CellSubject, workload: Workload, ctx: 
  * Why a finished run does not count (it is repeated): the hypervisor stole, or other processes used, more CPU during
  * its window than the limits allow. Never, with keepEveryRun: then the figures are only recorded. Pure.
  */
-export function setAsideReason(usage: ServerUsage | undefined, limits: Pick<CellContext, 'stealLimitPercent' | 'otherLoadLimitPercent' | 'keepEveryRun'>): string | undefined {
+export function setAsideReason(usage: ServerUsage | undefined, limits: Pick<Settings, 'stealLimitPercent' | 'otherLoadLimitPercent'> & { keepEveryRun?: boolean }): string | undefined {
   if (limits.keepEveryRun) return undefined;
   return disturbanceOf(usage, limits)?.text;
 }
@@ -153,10 +145,9 @@ export function recordBase(subject: CellSubject, workload: Workload, run: number
     model: subject.name,
     run,
     ...(round !== undefined ? { round } : {}),
-    plan: ctx.plan,
     params,
     ...(subject.side ? { side: subject.side } : {}),
-    window: { warmupSec: ctx.warmupSec, durationSec: ctx.durationSec },
+    window: { warmupSec: ctx.settings.warmupSec, durationSec: ctx.settings.durationSec },
     split: recordedSplit(ctx.split),
     env: ctx.env,
   } as const;
@@ -208,14 +199,14 @@ export async function measureWindowOf(
       ...(workload.rate !== undefined ? { rate: workload.rate } : {}),
       warmupSec: window.warmupSec,
       durationSec: window.durationSec,
-      timeoutMs: ctx.timeoutMs,
-      ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.readyTimeoutSec } : {}),
+      timeoutMs: ctx.settings.timeoutMs,
+      ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.settings.readyTimeoutSec } : {}),
       ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
     });
     const result = await runClientProcess({
       ...driverCommand,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
-      timeoutMs: (window.warmupSec + ctx.readyTimeoutSec + window.durationSec) * 1000 + ctx.timeoutMs + 30_000,
+      timeoutMs: (window.warmupSec + ctx.settings.readyTimeoutSec + window.durationSec) * 1000 + ctx.settings.timeoutMs + 30_000,
       signal: cut.signal,
       onPhase: (phase) => {
         if (phase === 'measure') sampler = server.startSampler();
@@ -252,14 +243,14 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
   const ready = preflight(subject, workload);
   if ('skipped' in ready) return { ...base, status: 'skipped', reason: ready.skipped };
 
-  const workers = ctx.workers ?? ctx.split.serverCpuCount;
+  const workers = ctx.settings.workers ?? ctx.split.serverCpuCount;
   let server: ServerHandle | undefined;
   try {
     throwIfAborted(ctx.signal);
     server = await subject.start(workload, workers, ctx);
     throwIfAborted(ctx.signal);
     const info = serverInfo(server, ctx);
-    const { result, usage } = await measureWindowOf(subject, workload, server, ready.driver, ctx, ctx);
+    const { result, usage } = await measureWindowOf(subject, workload, server, ready.driver, ctx, ctx.settings);
     const stopped = await server.stop();
     server = undefined;
     const record: RunRecord = {
@@ -270,7 +261,7 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       result,
     };
     if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
-    const setAside = missedCpuReason(workload.work, result, usage) ?? setAsideReason(usage, ctx);
+    const setAside = missedCpuReason(workload.work, result, usage) ?? setAsideReason(usage, ctx.settings);
     if (setAside) record.discarded = setAside;
     return record;
   } catch (error) {

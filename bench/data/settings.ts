@@ -1,7 +1,10 @@
 /**
- * The bench command line: one option table (BENCH_OPTIONS) from which the flags, their checks, their defaults and
- * --help are generated, and Settings built from its values (profile, workloads with overrides, models, plan,
- * measuring options). Every value is checked here, so a bad flag fails before anything runs.
+ * What the user asked the bench for: one option table (BENCH_OPTIONS) from which the flags, their checks, their
+ * defaults and --help are generated, and Settings — the table's values plus the few derived from them (the profile's
+ * runs and windows, the workloads with their overrides, the models). Parsing touches nothing but its arguments: what
+ * the machine says about them (drivers present, CPUs allowed, valgrind, files named) is the preflight's
+ * (suite/preflight.ts). A pass-through option costs two edits: its line in the table, and the place that reads
+ * `settings.<name>`.
  */
 import { list, UsageError } from '../../lib/cli-args.js';
 import { DEFAULTS } from '../../lib/defaults.js';
@@ -9,23 +12,14 @@ import {
   choiceOption, customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
   type OptionSpec, type OptionValues,
 } from '../../lib/options.js';
-import { FAMILIES, PROFILES, type Profile, type Workload } from '../data/workloads.js';
-import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from '../data/axes.js';
-import { expandFamily, planCells, type Plan } from '../data/matrix.js';
+import { FAMILIES, PROFILES, type Profile, type Workload } from './workloads.js';
+import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from './axes.js';
+import { expandFamily } from './matrix.js';
 import { MODELS, findModel, type Model } from '../../servers/registry.js';
-import { hasCommand, openFilesLimit } from '../run/env.js';
-import { readRecords } from '../data/records-file.js';
-import { DRIVERS, defaultDriver, resolveDefaultDriver } from '../../clients/drivers.js';
-import type { RunRecord } from '../data/record.js';
+import { DRIVERS, defaultDriver } from '../../clients/drivers.js';
 import { parseTarget } from '../../clients/target.js';
-import { readTokenFile } from '../host/agent-protocol.js';
-import type { AgentAddress } from '../host/remote-host.js';
 import { MAX_CHILDREN, MAX_CHILDREN_HELP, MAX_WORKERS } from '../../servers/serve-options.js';
-import { countsUnavailable } from '../run/counts.js';
-import { readTopology, type SplitOverrides } from '../run/pinning.js';
 import { formatCpuList, parseCpuList } from '../../lib/cpu-list.js';
-import { PERSISTENT_AFTER, type DisturbedMode } from '../run/disturbance.js';
-import { defaultMemoryCapBytes } from '../run/memory.js';
 
 /** "event-loop:2,cluster-rr:1.5" → { event-loop: 2, cluster-rr: 1.5 } (checked against the plan's models later). */
 function parseInjectionText(text: string, flag: string): Record<string, number> {
@@ -38,7 +32,7 @@ function parseInjectionText(text: string, flag: string): Record<string, number> 
   return out;
 }
 
-/** A taskset CPU list of CPUs this process may run on. */
+/** A taskset CPU list (whether this process may use those CPUs is the preflight's to say). */
 function cpuListText(text: string, flag: string): string {
   let cpus: number[];
   try {
@@ -46,9 +40,7 @@ function cpuListText(text: string, flag: string): string {
   } catch {
     throw new UsageError(`--${flag} must be a CPU list such as 0, 0-3 or 0,2 (got "${text}")`);
   }
-  const allowed = new Set(readTopology().cpus.map((c) => c.id));
-  const outside = cpus.filter((c) => !allowed.has(c));
-  if (cpus.length === 0 || outside.length > 0) throw new UsageError(`--${flag} names CPU ${outside.join(',') || '(none)'}, not one this process may use (${formatCpuList([...allowed])})`);
+  if (cpus.length === 0) throw new UsageError(`--${flag} names no CPU (got "${text}")`);
   return formatCpuList(cpus);
 }
 
@@ -95,13 +87,13 @@ export const BENCH_OPTIONS = {
   otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
   ifDisturbed: choiceOption('if-disturbed', ['stop', 'keep'] as const, {
     meta: 'stop|keep',
-    help: `when ${PERSISTENT_AFTER} runs in a row were set aside for the same cause (a neighbour that stays), name it —\nthe busy CPUs and processes — and stop (exit 1), or keep measuring with such runs counted\nand marked`,
+    help: `when ${DEFAULTS.persistentAfter} runs in a row were set aside for the same cause (a neighbour that stays), name it —\nthe busy CPUs and processes — and stop (exit 1), or keep measuring with such runs counted\nand marked`,
     defaultText: 'stop; keep with --counts (the counts decide there)',
   }),
   memoryCapMiB: positiveNumberOption('memory-cap', {
     meta: 'MIB',
     help: "stop a server whose process tree holds more than MIB MiB (PSS) and record its run as\nfailed: a leak ends before the machine swaps",
-    defaultText: `half this machine's memory, ${Math.round(defaultMemoryCapBytes() / 2 ** 20)} MiB`,
+    defaultText: "half this machine's memory",
   }),
   keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
   readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
@@ -147,7 +139,7 @@ export const BENCH_OPTIONS = {
   help: switchOption('help', 'this text'),
 } as const;
 
-type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
+export type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
 const O = BENCH_OPTIONS;
 const axisOptions = (section: 'choose' | 'workload' | 'measure'): OptionSpec[] => AXIS_KEYS.filter((k) => AXES[k].section === section).map((k) => AXES[k].option);
 
@@ -168,64 +160,35 @@ export const USAGE = helpText(
   ],
 );
 
-export interface Settings {
-  plan: Plan;
-  /** Things the user should know about the plan (a driver fallback…), printed before it runs. */
-  notes: string[];
-  /** Runs every cell gets. */
-  runs: number;
-  /** Budget of runs per cell while its interval is wider than targetCiPercent. */
-  maxRuns: number;
-  /** The verdict's equivalence margin, %. */
-  marginPercent: number;
-  /** Adaptive runs stop being added once the suite has run this long (the first `runs` rounds always run). */
-  maxSec?: number;
-  /** A run during which the hypervisor stole more than this % of the machine's CPU is repeated. */
-  stealLimitPercent: number;
-  /** ... or during which other processes used more than this % of a core. */
-  otherLoadLimitPercent: number;
-  /** No run is set aside: every ok run counts (steal and other load are still recorded). */
-  keepEveryRun: boolean;
-  /** Once a disturbance persists: stop, or count such runs from then on, marked. */
-  ifDisturbed: DisturbedMode;
-  /** The memory guard's cap on a server's process tree (PSS), bytes. */
-  memoryCapBytes: number;
-  /** Bound on the wait for every connection the model serves to have had an answer. */
-  readyTimeoutSec: number;
-  warmupSec: number;
-  durationSec: number;
-  timeoutMs: number;
-  workers?: number;
-  maxChildren?: number;
-  out: string;
-  dryRun: boolean;
-  profile: string;
-  baseline?: RunRecord[];
-  /** --against REF: the revision measured beside the working tree. */
-  against?: string;
-  /** --against: the length of the windows the two sides take turns in (0: one window a side per round). */
-  alternateSec: number;
-  thresholdPercent: number;
-  saveBaseline: boolean;
-  skipCeiling: boolean;
-  /** µs of injected per-message overhead by model (the gate's test knob). */
-  injectCpu: Record<string, number>;
-  /** The gate passes cells it could not decide on (too few samples, an interval too wide). */
-  allowInconclusive: boolean;
-  /** Servers run on this serve agent instead of this machine. */
-  agent?: AgentAddress;
-  /** --server-cpus, --driver-cpus, --driver-threads: the planned split overridden. */
-  cpus: SplitOverrides;
-  /** Counted runs under callgrind: how many per cell (0: none), and whether timed runs are left out. */
-  countRuns: number;
-  skipTiming: boolean;
-}
+/** What the bench runs with: every option's value, and what follows from them and the profile. */
+export type Settings = Readonly<BenchValues> & {
+  /** The profile's name (--profile, or the command's default). */
+  readonly profile: string;
+  /** The profile's workloads with every override applied and the filter kept (drivers as named: preflight resolves them). */
+  readonly workloads: readonly Workload[];
+  /** A driver was named (--driver or --set driver=): it must be present; otherwise a missing default falls back. */
+  readonly driverNamed: boolean;
+  /** The models asked for (--model), in registry order of the flag. */
+  readonly models: readonly Model[];
+  /** Runs every cell gets; at most this many while a comparison is undecided; no new round after maxSec. */
+  readonly runs: number;
+  readonly maxRuns: number;
+  readonly maxSec?: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  /** Once a disturbance persists: stop, or keep measuring with such runs counted and marked. */
+  readonly ifDisturbed: 'stop' | 'keep';
+  /** Counted runs per cell under callgrind (0: none). */
+  readonly countRuns: number;
+  /** µs of injected per-message overhead by model (the gate's test knob), checked against the models. */
+  readonly injectCpu: Readonly<Record<string, number>>;
+};
 
 /** The values workloadsFromFlags needs: the workload options, already checked. */
 export type WorkloadValues = Partial<OptionValues<typeof WORKLOAD_OPTIONS>>;
 
 /** The profile's workloads with every override applied and the filter kept. */
-export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; notes: string[] } {
+export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; driverNamed: boolean } {
   const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
@@ -245,124 +208,50 @@ export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'qui
     const driver = DRIVERS.find((d) => d.name === driverName)!;
     const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
     if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
-    const present = driver.present();
-    if (driverNamed && !present.ok) throw new UsageError(`--driver ${driverName} is unavailable: ${present.reason}`);
   }
 
-  const notes = new Set<string>();
   let workloads: Workload[] = profile.families.flatMap((name) => expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>));
-  if (!driverNamed) {
-    // The preferred driver (native for TCP) when it was built, else its fallback, said once.
-    workloads = workloads.map((w) => {
-      const r = resolveDefaultDriver(w.driver);
-      if (r.fellBack) notes.add(r.fellBack);
-      return r.driver === w.driver ? w : { ...w, driver: r.driver };
-    });
-  }
   if (values.filter !== undefined) {
     const needles = list('filter', values.filter);
     workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
     if (workloads.length === 0) throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
   }
-  return { profile, workloads, notes: [...notes] };
+  return { profile, workloads, driverNamed };
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchValues {
   return parseOptions(argv, BENCH_OPTIONS).values;
 }
 
-export function settingsFromArgs(argv: string[]): Settings | 'help' | 'list' {
+/** Settings from a command line, or what to print instead. Pure: a bad flag or combination is a UsageError. */
+export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | 'list' {
   const v = parseBenchArgs(argv);
   if (v.help) return 'help';
   if (v.list) return 'list';
   if (v.agentTokenFile !== undefined && v.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
-  const { profile, workloads, notes } = workloadsFromFlags(v);
-  let models: readonly Model[] = MODELS;
-  if (v.model !== undefined) models = list('model', v.model).map(findModel);
-
-  const openFiles = openFilesLimit();
-  const plan = planCells(workloads, models, openFiles !== undefined ? { openFiles } : {});
-  if (plan.cells.length === 0) {
-    const reasons = [...new Set(plan.excluded.map((e) => e.reason))].join('; ');
-    throw new UsageError(`nothing to run: every cell was excluded (${reasons})`);
-  }
+  const { profile, workloads, driverNamed } = workloadsFromFlags(v);
+  const models: readonly Model[] = v.model !== undefined ? list('model', v.model).map(findModel) : MODELS;
   if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
   if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
   if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate='))) throw new UsageError('--alternate applies to --against (the two sides taking turns)');
   if (v.driverThreads !== undefined && v.agent !== undefined) throw new UsageError('--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead');
   if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
-  if (v.counts) {
-    const why = countsUnavailable();
-    if (why) throw new UsageError(`--counts is unavailable: ${why}`);
-  }
   const runs = v.runs ?? profile.runs;
   const maxSec = v.maxSec ?? profile.maxSec;
   return {
-    plan,
-    notes,
+    ...v,
+    profile: profile.name,
+    workloads,
+    driverNamed,
+    models,
     runs,
     maxRuns: Math.max(runs, v.maxRuns ?? profile.maxRuns),
-    marginPercent: v.marginPercent,
     ...(maxSec !== undefined ? { maxSec } : {}),
-    stealLimitPercent: v.stealLimitPercent,
-    otherLoadLimitPercent: v.otherLoadLimitPercent,
-    keepEveryRun: v.keepEveryRun,
-    ifDisturbed: v.ifDisturbed ?? (v.counts ? 'keep' : 'stop'),
-    memoryCapBytes: v.memoryCapMiB !== undefined ? v.memoryCapMiB * 2 ** 20 : defaultMemoryCapBytes(),
-    readyTimeoutSec: v.readyTimeoutSec,
     warmupSec: v.warmupSec ?? profile.warmupSec,
     durationSec: v.durationSec ?? profile.durationSec,
-    timeoutMs: v.timeoutMs,
-    ...(v.workers !== undefined ? { workers: v.workers } : {}),
-    ...(v.maxChildren !== undefined ? { maxChildren: v.maxChildren } : {}),
-    out: v.out,
-    dryRun: v.dryRun,
-    profile: profile.name,
-    // Read now, so a bad baseline fails before minutes of measuring.
-    ...(v.baseline !== undefined ? { baseline: readRecords(v.baseline) } : {}),
-    ...(v.against !== undefined ? { against: v.against } : {}),
-    alternateSec: v.alternateSec,
-    thresholdPercent: v.thresholdPercent,
-    saveBaseline: v.saveBaseline,
-    skipCeiling: v.skipCeiling,
-    injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
-    allowInconclusive: v.allowInconclusive,
-    ...(v.agent !== undefined ? { agent: { ...v.agent, ...(v.agentTokenFile !== undefined ? { token: readTokenFile(v.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
-    cpus: {
-      ...(v.serverCpus !== undefined ? { serverCpus: v.serverCpus } : {}),
-      ...(v.driverCpus !== undefined ? { driverCpus: v.driverCpus } : {}),
-      ...(v.driverThreads !== undefined ? { driverThreads: v.driverThreads } : {}),
-    },
+    ifDisturbed: v.ifDisturbed ?? (v.counts ? 'keep' : 'stop'),
     countRuns: v.counts ? v.countRuns : 0,
-    skipTiming: v.skipTiming,
+    injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
   };
 }
-
-export function listEverything(): string {
-  const lines = ['Models:'];
-  for (const m of MODELS) {
-    const a = m.available();
-    const not = Object.entries(m.whyNot ?? {})
-      .filter(([p]) => !m.protocols.includes(p as never))
-      .map(([p, why]) => `not ${p}: ${why}`);
-    lines.push(`  ${m.name.padEnd(20)} ${m.summary}${a.ok ? '' : ` [unavailable: ${a.reason}]`}`);
-    lines.push(`  ${''.padEnd(20)} serves ${m.protocols.join(', ')}${not.length > 0 ? `; ${not.join('; ')}` : ''}`);
-  }
-  lines.push('', 'Workload families:');
-  for (const f of FAMILIES) {
-    const names = expandFamily(f).map((w) => w.name);
-    lines.push(`  ${f.name.padEnd(20)} ${f.description}`, `  ${''.padEnd(20)} → ${names.join(', ')}`);
-  }
-  lines.push('', 'Profiles:');
-  for (const p of PROFILES) lines.push(`  ${p.name.padEnd(20)} ${p.description} (${p.runs} runs × ${p.warmupSec}+${p.durationSec} s)`);
-  lines.push('', 'Drivers:');
-  for (const d of DRIVERS) {
-    const a = d.present();
-    lines.push(`  ${d.name.padEnd(20)} ${d.protocol}${a.ok ? '' : ` [missing: ${a.reason}]`}`);
-  }
-  lines.push('', 'Tools found:');
-  for (const tool of ['taskset', 'cc', 'wrk', 'nginx']) lines.push(`  ${tool.padEnd(20)} ${hasCommand(tool) ? 'yes' : 'no'}`);
-  return lines.join('\n');
-}
-
