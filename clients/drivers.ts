@@ -50,6 +50,7 @@ function commonArgs(s: LoadSpec): string[] {
     '--json',
   ];
   if (s.rate !== undefined) args.push('--rate', String(s.rate));
+  if (s.seed !== undefined) args.push('--seed', String(s.seed));
   return args;
 }
 
@@ -76,7 +77,7 @@ export const DRIVERS: readonly Driver[] = [
     },
     // Spawned directly: no Node process in between, and its output converted once (toLoadResult).
     // --linger: the server is sampled whole before the connections close (bench/run/client-process.ts ends stdin then).
-    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: [...nativeLoadArgs(s), '--linger', String(LINGER_LIMIT_SEC)], lingers: true, resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
+    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: nativeLoadArgs({ ...s, lingerSec: LINGER_LIMIT_SEC }), lingers: true, resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
   },
   {
     name: 'node',

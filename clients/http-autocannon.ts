@@ -6,6 +6,7 @@
 import type { LoadParams } from './load-params.js';
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
+import { fillPayload } from '../lib/seeded-bytes.js';
 import { HTTP_GET_BODY } from '../servers/http-echo.js';
 import { noErrors, type LoadResult } from './load-result.js';
 import { measureClientUsage } from './usage.js';
@@ -13,9 +14,11 @@ import { measureClientUsage } from './usage.js';
 /** HTTP load: inFlight is autocannon's pipelining, connect-per-request its reconnectRate 1. */
 export type HttpLoadOptions = LoadParams;
 
-/** A printable body (autocannon compares bodies as strings). */
-export function httpBody(bytes: number): string {
-  return randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes);
+/** A printable body (autocannon compares bodies as strings): hex of random bytes, or of the seed's (--seed). */
+export function httpBody(bytes: number, seed?: number): string {
+  const raw = new Uint8Array(Math.ceil(bytes / 2));
+  fillPayload(raw, 0, seed, (b) => b.set(randomBytes(b.length)));
+  return Buffer.from(raw).toString('hex').slice(0, bytes);
 }
 
 function cannonOptions(o: HttpLoadOptions, body: string | undefined, durationSec: number): autocannon.Options {
@@ -34,7 +37,7 @@ function cannonOptions(o: HttpLoadOptions, body: string | undefined, durationSec
 }
 
 export async function runAutocannonLoad(o: HttpLoadOptions): Promise<LoadResult> {
-  const body = o.payloadBytes > 0 ? httpBody(o.payloadBytes) : undefined;
+  const body = o.payloadBytes > 0 ? httpBody(o.payloadBytes, o.seed) : undefined;
   if (o.warmupSec > 0) await autocannon(cannonOptions(o, body, o.warmupSec));
   o.onPhase?.('measure');
   const usage = measureClientUsage();

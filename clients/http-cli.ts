@@ -27,7 +27,7 @@ const O = OPTIONS;
 const USAGE = helpText(
   'usage: node dist/clients/http-cli.js --target HOST:PORT [options]',
   'HTTP echo load: POSTs bodies of --size bytes and verifies each echoed body (GET when --size 0).',
-  [{ options: [O.target, O.driver, O.connections, O.pipelining, O.payloadBytes, O.durationSec, O.warmupSec, O.rate, O.threads, O.pattern, O.timeoutMs, O.maxErrors, O.json, O.help] }],
+  [{ options: [O.target, O.driver, O.connections, O.pipelining, O.payloadBytes, O.durationSec, O.warmupSec, O.rate, O.threads, O.pattern, O.timeoutMs, O.seed, O.maxErrors, O.json, O.help] }],
   EXIT_CODES_HELP,
 );
 

@@ -131,7 +131,7 @@ function childrenCpuMicros(): number {
 export async function runWrkLoad(o: HttpLoadOptions & { threads?: number }): Promise<LoadResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-wrk-'));
   try {
-    const body = o.payloadBytes > 0 ? httpBody(o.payloadBytes) : '';
+    const body = o.payloadBytes > 0 ? httpBody(o.payloadBytes, o.seed) : '';
     const script = path.join(dir, 'echo.lua');
     writeFileSync(script, o.payloadBytes > 0 ? wrkScript('POST', body, body) : wrkScript('GET', '', HTTP_GET_BODY.toString()));
     const threads = Math.max(1, Math.min(o.threads ?? 1, o.connections));

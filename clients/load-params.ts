@@ -31,6 +31,8 @@ export interface LoadParams {
   readyTimeoutSec?: number;
   /** Driver threads (native driver: one event loop per thread, pinned one per CPU of its taskset). */
   threads?: number;
+  /** Payload bytes from this seed, the same in every run given it (default: random, a new payload per driver process). */
+  seed?: number;
   /** Called when the measured window starts and when it ends (the orchestrator samples the server then). */
   onPhase?: (phase: Phase) => void;
 }

@@ -27,6 +27,13 @@ export function noErrors(): ErrorCounts {
   return { mismatches: 0, errors: 0, resets: 0, timeouts: 0, connectFailures: 0, non2xx: 0, lost: 0, duplicated: 0, reordered: 0 };
 }
 
+/** Error counts summed (a missing kind counts 0). */
+export function sumErrors(all: readonly Partial<ErrorCounts>[]): ErrorCounts {
+  const total = noErrors();
+  for (const e of all) for (const k of Object.keys(total) as (keyof ErrorCounts)[]) total[k] += e[k] ?? 0;
+  return total;
+}
+
 export function totalErrors(e: ErrorCounts): number {
   return e.mismatches + e.errors + e.resets + e.timeouts + e.connectFailures + e.non2xx + e.lost + e.duplicated;
 }

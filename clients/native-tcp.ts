@@ -4,7 +4,6 @@
  * turns its sparse (µs, count) histogram pairs into the HdrHistograms every record carries, so runs of either driver
  * merge the same way.
  */
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { latencyHistogram, encodeHistogram, summarize, type Histogram } from './histogram.js';
 import { CLIENT_SATURATION_CPU_PERCENT } from './usage.js';
@@ -13,17 +12,25 @@ import type { ErrorCounts, LoadResult, Readiness } from './load-result.js';
 import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/native.js';
 import { UsageError } from '../lib/cli-args.js';
 import { PHASE_PREFIX } from './line-protocol.js';
-import { track } from '../lib/lifecycle.js';
+import { spawnDriver } from './spawn-driver.js';
 
 /** The native driver takes the common load parameters (threads included). */
 export type NativeTcpLoadOptions = TcpLoadOptions;
+
+/** Everything the C driver takes (clients/native/tcp-load.c, its OPTIONS table): the one place its command line is built. */
+export interface NativeArgs extends Omit<NativeTcpLoadOptions, 'onPhase'> {
+  /** Counted windows of exactly K frames per connection, driven over stdin (bench/run/counts.ts). */
+  windowFrames?: number;
+  /** After its window, connections stay open until stdin ends or this many seconds pass. */
+  lingerSec?: number;
+}
 
 export function nativeDriverStatus(): NativeStatus {
   return nativeStatus(TCP_LOAD);
 }
 
 /** The driver's command line for these options. */
-export function nativeLoadArgs(o: Omit<NativeTcpLoadOptions, 'onPhase'>): string[] {
+export function nativeLoadArgs(o: NativeArgs): string[] {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const args = [
     '--target', `${host}:${o.port}`,
@@ -39,7 +46,39 @@ export function nativeLoadArgs(o: Omit<NativeTcpLoadOptions, 'onPhase'>): string
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
   if (o.readyConnections !== undefined) args.push('--ready-connections', String(o.readyConnections));
   if (o.readyTimeoutSec !== undefined) args.push('--ready-timeout', String(o.readyTimeoutSec));
+  if (o.windowFrames !== undefined) args.push('--window-frames', String(o.windowFrames));
+  if (o.lingerSec !== undefined) args.push('--linger', String(o.lingerSec));
+  if (o.seed !== undefined) args.push('--seed', String(o.seed));
   return args;
+}
+
+/** A line the driver prints: a phase, its result, or (counted windows) a quiet point or a window's count. */
+export type NativeLine =
+  | { kind: 'phase'; phase: 'measure' | 'done' }
+  | { kind: 'result'; raw: NativeRawResult }
+  | { kind: 'quiet' }
+  | { kind: 'counted'; window: CountedWindow }
+  | { kind: 'other' };
+
+/** One counted window (--window-frames): the messages it verified, its time, whether it ended quiet, its errors. */
+export interface CountedWindow {
+  messages: number;
+  seconds: number;
+  quiet: boolean;
+  errors: Partial<ErrorCounts>;
+}
+
+const QUIET_PREFIX = 'CONBENCH_QUIET';
+const COUNTED_PREFIX = 'CONBENCH_COUNTED ';
+
+/** The driver's stdout, one line at a time: the one parser of what tcp-load.c prints. */
+export function parseNativeLine(line: string): NativeLine {
+  if (line === `${PHASE_PREFIX}measure`) return { kind: 'phase', phase: 'measure' };
+  if (line === `${PHASE_PREFIX}done`) return { kind: 'phase', phase: 'done' };
+  if (line.startsWith(NATIVE_RESULT_PREFIX)) return { kind: 'result', raw: JSON.parse(line.slice(NATIVE_RESULT_PREFIX.length)) as NativeRawResult };
+  if (line.startsWith(COUNTED_PREFIX)) return { kind: 'counted', window: JSON.parse(line.slice(COUNTED_PREFIX.length)) as CountedWindow };
+  if (line.startsWith(QUIET_PREFIX)) return { kind: 'quiet' };
+  return { kind: 'other' };
 }
 
 export const NATIVE_RESULT_PREFIX = 'CONBENCH_NATIVE_RESULT ';
@@ -113,7 +152,8 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
   validateTcpLoadOptions(o);
   const binary = nativeBinary(TCP_LOAD);
   return new Promise<LoadResult>((resolve, reject) => {
-    const child = track(spawn(binary, nativeLoadArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = spawnDriver({ command: binary, args: nativeLoadArgs(o) });
+    child.stdin.end();
     const forward = (signal: NodeJS.Signals) => (): void => void child.kill(signal);
     const onTerm = forward('SIGTERM');
     const onInt = forward('SIGINT');
@@ -125,9 +165,9 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
       if (stderr.length < 8000) stderr += d;
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line === `${PHASE_PREFIX}measure`) o.onPhase?.('measure');
-      else if (line === `${PHASE_PREFIX}done`) o.onPhase?.('done');
-      else if (line.startsWith(NATIVE_RESULT_PREFIX)) raw = JSON.parse(line.slice(NATIVE_RESULT_PREFIX.length)) as NativeRawResult;
+      const l = parseNativeLine(line);
+      if (l.kind === 'phase') o.onPhase?.(l.phase);
+      else if (l.kind === 'result') raw = l.raw;
     });
     child.once('error', (error) => reject(new NativeLoadError(`could not start the native driver: ${error.message}`)));
     child.once('close', (code, signal) => {

@@ -28,7 +28,7 @@ const O = OPTIONS;
 const USAGE = helpText(
   'usage: npm run load -- --target HOST:PORT [options]',
   'Drives a framed TCP echo server (4-byte big-endian length + payload, at most 64 MiB a frame: our servers close a\nconnection that announces more) and verifies every echoed byte.',
-  [{ options: [O.target, O.driver, O.connections, O.inFlight, O.payloadBytes, O.durationSec, O.warmupSec, O.pattern, O.rate, O.timeoutMs, O.readyConnections, O.readyTimeoutSec, O.threads, O.maxErrors, O.json, O.help] }],
+  [{ options: [O.target, O.driver, O.connections, O.inFlight, O.payloadBytes, O.durationSec, O.warmupSec, O.pattern, O.rate, O.timeoutMs, O.seed, O.readyConnections, O.readyTimeoutSec, O.threads, O.maxErrors, O.json, O.help] }],
   EXIT_CODES_HELP,
 );
 

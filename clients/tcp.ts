@@ -10,6 +10,7 @@
 import type { LoadParams } from './load-params.js';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
+import { fillPayload } from '../lib/seeded-bytes.js';
 import { performance } from 'node:perf_hooks';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../servers/protocol.js';
 import { summarize, encodeHistogram } from './histogram.js';
@@ -85,7 +86,7 @@ class EchoConnection {
     this.tagBytes = Math.min(TAG_BYTES, o.payloadBytes);
     this.template = Buffer.alloc(this.frameBytes);
     this.template.writeUInt32BE(o.payloadBytes, 0);
-    randomFillSync(this.template, HEADER_BYTES);
+    fillPayload(this.template, HEADER_BYTES, o.seed, randomFillSync);
     this.expectedPrefix = Buffer.from(this.template.subarray(0, HEADER_BYTES + this.tagBytes));
   }
 

@@ -28,7 +28,7 @@ const O = OPTIONS;
 const USAGE = helpText(
   'usage: node dist/clients/udp-cli.js --target HOST:PORT [options]',
   'UDP echo load: each flow (socket) sends sequence-numbered datagrams and verifies the echoes.',
-  [{ options: [O.target, O.connections, O.inFlight, O.payloadBytes, O.rate, O.durationSec, O.warmupSec, O.timeoutMs, O.maxErrors, O.json, O.help] }],
+  [{ options: [O.target, O.connections, O.inFlight, O.payloadBytes, O.rate, O.durationSec, O.warmupSec, O.timeoutMs, O.seed, O.maxErrors, O.json, O.help] }],
   EXIT_CODES_HELP,
 );
 

@@ -7,6 +7,7 @@
 import type { LoadParams } from './load-params.js';
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
+import { fillPayload } from '../lib/seeded-bytes.js';
 import { performance } from 'node:perf_hooks';
 import { summarize, encodeHistogram } from './histogram.js';
 import { WindowCounters } from './counters.js';
@@ -44,7 +45,7 @@ class Flow {
   ) {
     this.socket = dgram.createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
     this.template = Buffer.alloc(o.payloadBytes);
-    randomFillSync(this.template, UDP_TAG_BYTES);
+    fillPayload(this.template, UDP_TAG_BYTES, o.seed, randomFillSync);
     this.template.writeUInt32LE(id >>> 0, 0);
     this.socket.on('message', (msg) => this.receive(msg));
     this.socket.on('error', (error) => {

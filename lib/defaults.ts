@@ -42,6 +42,11 @@ export const DEFAULTS = {
   stealLimitPercent: 10,
   /** ... or when other processes used more than this % of a CPU. */
   otherLoadLimitPercent: 15,
-  /** Runs in a row set aside for one cause that make a disturbance persistent (bench/run/disturbance.ts). */
+  /**
+   * A disturbance persists once this many runs in a row were set aside for one cause, over at least persistentSec
+   * (bench/run/disturbance.ts): a compile of ten seconds beside a suite set five quick-profile runs aside in a row,
+   * and is not a neighbour that stays.
+   */
   persistentAfter: 5,
+  persistentSec: 30,
 } as const;

@@ -22,7 +22,10 @@ import { newSuiteId, readRecords } from '../bench/data/records-file.js';
 import { splitSides } from '../bench/data/record.js';
 import { runGate, type GateResult } from '../bench/judge/gate.js';
 import { timedRuns, instructionRuns } from '../bench/judge/aggregate.js';
-import { samplesOf, METRICS, type MetricId } from '../bench/data/metrics.js';
+import { METRIC_IDS, samplesOf, METRICS, type MetricId } from '../bench/data/metrics.js';
+
+/** The metrics whose change decides the gate: an A/B session's mean change is reported for each. */
+const DECIDING: readonly MetricId[] = METRIC_IDS.filter((id) => METRICS[id].inGate === 'decides');
 import { mean } from '../bench/data/stats.js';
 import type { RunRecord } from '../bench/data/record.js';
 import { beforeAnythingRuns, makeDirectory } from '../lib/files.js';
@@ -119,7 +122,7 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${
 function changesOf(base: readonly RunRecord[], head: readonly RunRecord[]): Partial<Record<MetricId, number>> {
   const out: Partial<Record<MetricId, number>> = {};
   const cells = [...new Set(head.map((r) => `${r.workload}/${r.model}`))];
-  for (const id of ['cpuPerMsg', 'instructionsPerMsg', 'syscallsPerMsg'] as MetricId[]) {
+  for (const id of DECIDING) {
     for (const cell of cells) {
       const pick = (rs: readonly RunRecord[]) => {
         const mine = rs.filter((r) => `${r.workload}/${r.model}` === cell);
@@ -239,7 +242,7 @@ async function main(): Promise<void> {
     falseRegressionRate: rate(judged.filter((j) => j.aa.regression).length, n),
     detectionRate: rate(judged.filter((j) => j.ab.detected).length, n),
     savedBaseline: { falseAlarmRate: rate(withSaved.filter((j) => j.saved!.aaFails).length, withSaved.length), detectionRate: rate(withSaved.filter((j) => j.saved!.abDetected).length, withSaved.length) },
-    meanChange: Object.fromEntries((['cpuPerMsg', 'instructionsPerMsg', 'syscallsPerMsg'] as MetricId[]).map((id) => [id, meanOf(judged.flatMap((j) => (j.changes[id] !== undefined ? [j.changes[id]!] : [])))])),
+    meanChange: Object.fromEntries(DECIDING.map((id) => [id, meanOf(judged.flatMap((j) => (j.changes[id] !== undefined ? [j.changes[id]!] : [])))])),
     meanTrialSec: meanOf(judged.flatMap((j) => (j.seconds !== undefined ? [j.seconds] : []))),
     totalSec: (performance.now() - started) / 1000,
     judged,

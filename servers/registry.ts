@@ -7,12 +7,6 @@ import type { ModelModule } from './types.js';
 import { EPOLL_ECHO, nativeBinary, nativeStatus } from '../lib/native.js';
 import { reusePortSupported, WORKER_THREADS_UDP_UNSUPPORTED } from './node-features.js';
 
-/** A measured spread of counts between fresh processes. */
-export interface CountSpread {
-  spread: number;
-  measured: string;
-}
-
 export type Availability = { ok: true } | { ok: false; reason: string };
 
 interface ModelBase {
@@ -21,20 +15,6 @@ interface ModelBase {
   protocols: readonly Protocol[];
   /** Why the model does not serve a protocol it lacks (shown instead of a row). */
   whyNot?: Partial<Record<Protocol, string>>;
-  /**
-   * Why its counts per message differ between fresh processes of the same code, if they do (measured with
-   * `--counts --count-runs 5`): the gate then shows its counts but lets timing decide.
-   */
-  countsVary?: string;
-  /**
-   * Per workload, the spread (max − min) / median of its instructions per message between fresh processes of the same
-   * code, where each process holds its own level (measured with `--counts --count-runs 5` and in A/A bench:ci runs):
-   * the gate judges a cell's instructions against 1.5 × its spread (at least the default 2 %); a workload not measured
-   * is taken to be as wide as the model's widest one. Listed where 1.5 × the spread exceeds the default 1 % (measured
-   * with the heap sized by no clock, bench/run/counts.ts: the quick profile's cells, --count-runs 5, and both sides of
-   * A/A bench:ci and gate:validate sessions).
-   */
-  countsSpread?: Readonly<Record<string, CountSpread>>;
   /** Can run handler work for two connections at the same time on two CPUs. */
   parallel: boolean;
   /**
@@ -68,10 +48,6 @@ export const MODELS: readonly Model[] = [
     name: 'iterative',
     servesAtOnce: () => 1,
     summary: 'one connection at a time; the others wait in accept order',
-    countsSpread: {
-      echo: { spread: 0.0079, measured: '14,340–14,453 over nine processes' },
-      cpu: { spread: 0.0024, measured: '44,456–44,563 over nine processes' },
-    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to serve one at a time (an iterative UDP server is just the event loop)' },
@@ -82,10 +58,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'event-loop',
     summary: 'one net.Server on one thread, all connections multiplexed by libuv epoll',
-    countsSpread: {
-      echo: { spread: 0.0079, measured: '12,880–12,983 over 29 processes' },
-      cpu: { spread: 0.0019, measured: '42,955–43,037 over nine processes' },
-    },
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: false,
@@ -135,10 +107,6 @@ export const MODELS: readonly Model[] = [
     name: 'thread-per-connection',
     servesAtOnce: upToMaxChildren,
     summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
-    countsSpread: {
-      echo: { spread: 0.0136, measured: '55,111–55,869 over nine processes' },
-      cpu: { spread: 0.0098, measured: '85,195–86,036 over nine processes' },
-    },
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a thread each' },
@@ -149,10 +117,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'worker-threads',
     summary: 'worker_threads that each accept on the same listening socket and own their connections',
-    countsSpread: {
-      echo: { spread: 0.0149, measured: '12,200–12,383 over nine processes' },
-      cpu: { spread: 0.0035, measured: '42,247–42,394 over nine processes' },
-    },
     runtime: 'node',
     protocols: reusePortSupported() ? ['tcp', 'http', 'udp'] : ['tcp', 'http'],
     whyNot: { udp: WORKER_THREADS_UDP_UNSUPPORTED },
@@ -163,7 +127,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'piscina',
     summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
-    countsVary: 'five processes: 88.3k–92.0k instructions on echo (4.1 %), 119.7k–124.3k on cpu (3.7 %), 2.43–2.70 syscalls/msg: which thread takes a task, and when, depends on timing',
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
@@ -173,7 +136,6 @@ export const MODELS: readonly Model[] = [
   {
     name: 'native-epoll',
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
-    countsSpread: { echo: { spread: 0.0069, measured: '305–307 over nine processes' } },
     runtime: 'native',
     protocols: ['tcp'],
     whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },

@@ -247,7 +247,7 @@ describe('counts in the gate', () => {
   });
 
   it("measured spreads become thresholds per cell: 1.5 × the spread, at least 1 %; an unmeasured workload takes the widest", () => {
-    const t = instructionThresholds([{ name: 'm', countsSpread: { echo: { spread: 0.049, measured: '' }, cpu: { spread: 0.004, measured: '' } } }, { name: 'n' }]);
+    const t = instructionThresholds([{ model: 'm', workload: 'echo', spread: 0.049 }, { model: 'm', workload: 'cpu', spread: 0.004 }]);
     expect(t.get('m/echo')).toBeCloseTo(1.5 * 0.049, 6);
     expect(t.get('m/cpu')).toBe(0.01);
     expect(t.get('m')).toBeCloseTo(1.5 * 0.049, 6);

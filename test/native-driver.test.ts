@@ -8,6 +8,7 @@ import { runTcpLoad, type TcpLoadOptions } from '../clients/tcp.js';
 import { nativeDriverStatus, nativeLoadArgs, runNativeTcpLoad, toLoadResult, type NativeRawResult } from '../clients/native-tcp.js';
 import { decodeHistogram, latencyHistogram } from '../clients/histogram.js';
 import { noErrors } from '../clients/load-result.js';
+import { fillPayload } from '../lib/seeded-bytes.js';
 
 const native = nativeDriverStatus();
 
@@ -146,5 +147,40 @@ describe.skipIf(!native.ok)(`native driver against real servers${native.ok ? '' 
     const unresolvable = spawnSync(native.ok ? native.path : 'false', ['--target', 'nohost.invalid:80'], { encoding: 'utf8' });
     expect(unresolvable.status).toBe(2);
     expect(unresolvable.stderr).toMatch(/cannot be resolved/);
+  });
+});
+
+describe.skipIf(!native.ok)('--seed: the same payload bytes from every driver', () => {
+  /** The payload of the first frame a driver sends to a server that echoes and keeps it. */
+  async function firstPayload(run: (port: number) => Promise<unknown>): Promise<Buffer> {
+    let first: Buffer | undefined;
+    const server = createServer((s: Socket) => {
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        first ??= Buffer.from(d.subarray(4, 4 + 64));
+        s.write(d);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await run((server.address() as AddressInfo).port);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    return first!;
+  }
+  const load = (port: number): TcpLoadOptions => ({ host: '127.0.0.1', port, connections: 1, inFlight: 1, payloadBytes: 64, pattern: 'persistent', warmupSec: 0, durationSec: 0.1, timeoutMs: 2000, seed: 42 });
+
+  it('the native driver and the Node client send the seed\'s bytes (after the 8-byte tag), and the same again', async () => {
+    const c = await firstPayload((port) => runNativeTcpLoad(load(port)));
+    const node = await firstPayload((port) => runTcpLoad(load(port)));
+    const again = await firstPayload((port) => runNativeTcpLoad(load(port)));
+    const expected = new Uint8Array(64);
+    fillPayload(expected, 0, 42, () => {});
+    expect([...c.subarray(8)]).toEqual([...expected.subarray(8)]);
+    expect([...node.subarray(8)]).toEqual([...expected.subarray(8)]);
+    expect(again.equals(c)).toBe(true);
+    const unseeded = await firstPayload((port) => runNativeTcpLoad({ ...load(port), seed: undefined }));
+    expect(unseeded.subarray(8).equals(c.subarray(8))).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * The metrics, each defined once: what one run gives (its per-run sample), its unit and label, which direction is
- * better, how it is printed, and whether it is a timing (moves with whatever else the machine does) or a count (what
- * the server executed or asked of the kernel per message, which a neighbour does not move). Cell summaries, the
- * tables, the CSV and the regression gate all take their metrics from this list.
+ * The metrics, each one record: what one run gives (its per-run sample), its label and table column, which direction
+ * is better, how it is printed, whether it is a timing (moves with whatever else the machine does) or a count (what
+ * the server executed or asked of the kernel per message, which a neighbour does not move), its part in the gate and
+ * its threshold, the word the verdict's "why" uses for it, and whether `compare --history` traces it. Cell summaries,
+ * the tables, the CSV, the why, the gate, history and docs/reference.md all take their metrics from this list.
  */
 import { formatMicros, formatRate } from '../../lib/format/units.js';
 import type { OkRecord } from './record.js';
@@ -29,6 +30,17 @@ export interface Metric {
    * change of the code's shows there too), or reports (shown with its change, never fails).
    */
   inGate: GateRole;
+  /**
+   * A count's own regression rule: a change must exceed `relative` and be at least `absolute` per message (a count
+   * near zero, like context switches on a persistent echo, doubles from noise alone). Timings use --threshold.
+   */
+  threshold?: { relative: number; absolute: number };
+  /** Its column in the workload tables (the median over the cell's runs), where it has one of its own. */
+  column?: string;
+  /** In a verdict row's why: the short word for it, and when a model's value differs enough from the leader's to say. */
+  why?: { short: string; notable(value: number, leader: number): boolean };
+  /** `compare --history` looks for change points in it (the server's own cost and its speed). */
+  history: boolean;
   /** The value one run gives, or undefined where the run did not measure it. */
   ofRun(r: OkRecord): number | undefined;
   format(v: number): string;
@@ -61,6 +73,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     better: 'higher',
     kind: 'timing',
     inGate: 'defers',
+    history: true,
     ofRun: (r) => r.result.msgsPerSec,
     format: formatRate,
   },
@@ -72,6 +85,9 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     better: 'lower',
     kind: 'timing',
     inGate: 'decides',
+    column: 'CPU µs/msg',
+    why: { short: 'CPU µs', notable: (c, l) => c / l > 1.15 || c / l < 0.87 },
+    history: true,
     ofRun: (r) => (r.server.usage && r.result.msgsPerSec > 0 ? (r.server.usage.cpuPercent / 100) * (1e6 / r.result.msgsPerSec) : undefined),
     format: formatCpuPerMsg,
   },
@@ -83,6 +99,7 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     better: 'lower',
     kind: 'timing',
     inGate: 'defers',
+    history: false,
     ofRun: (r) => r.result.latency.p99,
     format: (v) => (Number.isFinite(v) ? `${Math.round(v)}` : '–'),
   },
@@ -94,6 +111,10 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     better: 'lower',
     kind: 'count',
     inGate: 'decides',
+    threshold: { relative: 0.05, absolute: 0.02 },
+    column: 'syscalls/msg',
+    why: { short: 'syscalls', notable: (c, l) => Math.abs(c - l) >= 0.2 },
+    history: true,
     ofRun: (r) => {
       // A counted run's: over its counted windows (exact messages, under valgrind); a timed run's: over its window.
       if (r.counts) return r.counts.syscalls !== undefined && r.counts.messages > 0 ? r.counts.syscalls / r.counts.messages : undefined;
@@ -118,6 +139,12 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     // steady sum), so neither part alone is the code's either. A switch the code adds costs CPU time and
     // instructions, which gate.
     inGate: 'reports',
+    // Judged by the same rule as the other counts, but only reported (inGate).
+    threshold: { relative: 0.25, absolute: 0.05 },
+    column: 'ctx sw/msg',
+    // Near zero on a busy loop: only a whole switch more per message is worth a word.
+    why: { short: 'ctx sw', notable: (c, l) => c - l >= 0.5 },
+    history: false,
     ofRun: (r) => {
       const c = r.server.usage?.contextSwitches;
       const n = messages(r);
@@ -135,6 +162,13 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     inGate: 'decides',
     // The median window: a major GC or a late compile lands in one window of the eight, in some processes and not
     // others (cluster-none: 13.0k, 13.0k, 27.4k, 13.0k in one process), and the median does not follow it.
+    // 1 %: fresh processes of most gated cells repeat within 0.7 % here (docs/counts.md); at 2 % one Date.now() per
+    // message (+1.8–2.3 % on event-loop's echo) passed 3 of its first 6 A/B trials. A model whose processes spread
+    // wider gets 1.5 × its measured spread (judge/gate.ts).
+    threshold: { relative: 0.01, absolute: 0 },
+    column: 'instructions/msg',
+    why: { short: 'instructions', notable: (c, l) => c / l > 1.1 || c / l < 0.9 },
+    history: true,
     ofRun: (r) => (r.counts?.windowPerMessage?.length ? median(r.counts.windowPerMessage) : r.counts && r.counts.messages > 0 ? r.counts.instructions / r.counts.messages : undefined),
     format: perMessage,
   },

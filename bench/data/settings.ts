@@ -87,7 +87,7 @@ export const BENCH_OPTIONS = {
   otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
   ifDisturbed: choiceOption('if-disturbed', ['stop', 'keep'] as const, {
     meta: 'stop|keep',
-    help: `when ${DEFAULTS.persistentAfter} runs in a row were set aside for the same cause (a neighbour that stays), name it —\nthe busy CPUs and processes — and stop (exit 1), or keep measuring with such runs counted\nand marked`,
+    help: `when ${DEFAULTS.persistentAfter} runs in a row, over ${DEFAULTS.persistentSec} s or more, were set aside for the same cause (a\nneighbour that stays), name it — the busy CPUs and processes — and stop (exit 1), or keep\nmeasuring with such runs counted and marked`,
     defaultText: 'stop; keep with --counts (the counts decide there)',
   }),
   memoryCapMiB: positiveNumberOption('memory-cap', {
@@ -109,6 +109,7 @@ export const BENCH_OPTIONS = {
   workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
   maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: MAX_CHILDREN_HELP, defaultText: String(DEFAULTS.maxChildren) }),
   timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
+  seed: integerOption('seed', { min: 1, max: 2 ** 32 - 1, meta: 'S', help: 'payload bytes from this seed: the same bytes in every run, from every driver (default:\nrandom, new for each driver process)' }),
   skipCeiling: switchOption('skip-ceiling', 'HTTP: do not measure the driver\'s own ceiling (nginx, or event-loop GET)'),
   injectCpu: customOption('inject-cpu', parseInjectionText, {
     meta: 'M:US',
@@ -152,7 +153,7 @@ export const USAGE = helpText(
     {
       heading: 'Measuring',
       options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.ifDisturbed, O.keepEveryRun, O.memoryCapMiB, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
-        O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.skipCeiling, O.injectCpu, O.out],
+        O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.seed, O.skipCeiling, O.injectCpu, O.out],
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },

@@ -2,14 +2,14 @@
 import Table from 'cli-table3';
 import { changePoints } from '../judge/history.js';
 import { instructionRuns, timedRuns } from '../judge/aggregate.js';
-import { METRICS, samplesOf, type MetricId } from '../data/metrics.js';
+import { commonSource, METRIC_IDS, METRICS, samplesOf, sourcesFor, type MetricId } from '../data/metrics.js';
 import { COUNT_THRESHOLDS } from '../judge/compare.js';
 import { cellKey, splitSides, type RunRecord } from '../data/record.js';
 
 /** Suites a side each split is judged on (bench/judge/history.ts). */
 const HISTORY_WINDOW = 3;
 
-const HISTORY_METRICS: readonly MetricId[] = ['instructionsPerMsg', 'syscallsPerMsg', 'cpuPerMsg', 'throughput'];
+const HISTORY_METRICS: readonly MetricId[] = METRIC_IDS.filter((id) => METRICS[id].history);
 
 export interface SuiteInHistory {
   label: string;
@@ -30,9 +30,10 @@ export function historyReport(suites: readonly SuiteInHistory[], o: { threshold:
     for (const id of HISTORY_METRICS) {
       const series = heads.map((rs) => {
         const mine = rs.filter((r) => r.status === 'ok' && cellKey(r) === cell);
-        const timed = timedRuns(mine);
-        // A suite that only counted has its counted windows' syscalls (never mixed with timed runs').
-        return samplesOf(id, id === 'instructionsPerMsg' || (timed.length === 0 && METRICS[id].kind === 'count') ? instructionRuns(mine) : timed);
+        // One source a suite (data/metrics.ts: sourcesFor): its timed runs, or a suite that only counted, its counted windows.
+        const runsOf = { timed: timedRuns(mine), counted: instructionRuns(mine) };
+        const source = commonSource(id, 'show', [new Set(sourcesFor(id, 'show').filter((src) => samplesOf(id, runsOf[src]).length > 0))]);
+        return source ? samplesOf(id, runsOf[source]) : [];
       });
       if (series.filter((x) => x.length > 0).length < 4) continue;
       const present = series.map((x, i) => ({ x, i })).filter((s) => s.x.length > 0);

@@ -73,6 +73,18 @@ const latencyCell = (p: 'p50' | 'p99' | 'p999') => (c: CellSummary): string => (
 
 const metricCell = (id: MetricId) => (c: CellSummary): string => METRICS[id].format(c.metrics[id].median);
 
+/** A metric's own column (data/metrics.ts: column): its median over the cell's runs, described by the metric. */
+function metricColumn(id: MetricId, o: { describe?: string; when?: Column['when']; cell?: Column['cell'] } = {}): Column {
+  const m = METRICS[id];
+  return {
+    header: () => m.column!,
+    describe: `the median over the cell's runs of ${m.label}: ${m.describe}${o.describe ?? ''}`,
+    align: 'right',
+    cell: o.cell ?? metricCell(id),
+    ...(o.when ? { when: o.when } : {}),
+  };
+}
+
 export const COLUMNS: readonly Column[] = [
   { header: () => 'model', describe: "the concurrency model (the registry's name); the HTTP ceiling row says it measures the driver's ceiling", align: 'left', cell: (c) => (isCeiling(c.model) ? `${c.model} (GET: driver ceiling)` : c.model) },
   { header: () => 'workers', describe: 'processes or threads that serve connections (fork-per-connection, thread-per-connection: its cap on live children or threads)', align: 'right', cell: (c) => String(c.workers) },
@@ -89,10 +101,14 @@ export const COLUMNS: readonly Column[] = [
   { header: (t) => `p99 ${t.unit}`, describe: '99th percentile latency, from the merged histograms', align: 'right', cell: latencyCell('p99') },
   { header: (t) => `p99.9 ${t.unit}`, describe: '99.9th percentile latency, from the merged histograms', align: 'right', cell: latencyCell('p999') },
   { header: () => 'server CPU', describe: "the server's whole process tree's CPU over the window, in % of one CPU", align: 'right', cell: (c) => formatPercent(c.serverCpuPercent) },
-  { header: () => 'CPU µs/msg', describe: "server CPU time (whole process tree, from schedstat) per verified message: the server's cost, which ranks servers even where the driver set the pace", align: 'right', cell: (c) => formatCpuPerMsg(c.serverCpuUsPerMsg) },
-  { header: () => 'syscalls/msg', describe: "read + write system calls of the server's tree per message (from /proc/PID/io): a count no neighbour moves", align: 'right', cell: metricCell('syscallsPerMsg') },
-  { header: () => 'ctx sw/msg', describe: "voluntary + involuntary context switches of the server's tree per message (from /proc/PID/status)", align: 'right', cell: metricCell('ctxSwitchesPerMsg') },
-  { header: () => 'instructions/msg', describe: 'with --counts: instructions the server executed per message under callgrind, median over counted processes ± half their spread', align: 'right', when: (t) => t.counts, cell: (c) => (c.countedRuns > 0 ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}` : '–') },
+  metricColumn('cpuPerMsg'),
+  metricColumn('syscallsPerMsg'),
+  metricColumn('ctxSwitchesPerMsg'),
+  metricColumn('instructionsPerMsg', {
+    describe: ', ± half the spread of the counted processes',
+    when: (t) => t.counts,
+    cell: (c) => (c.countedRuns > 0 ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}` : '–'),
+  }),
   { header: () => 'server mem', describe: "the server tree's memory when the window closed, as PSS (a page shared by forked processes counted once; older records: peak summed RSS)", align: 'right', cell: (c) => (Number.isFinite(c.serverMemoryBytes) ? formatBytes(c.serverMemoryBytes) : '–') },
   { header: () => 'client CPU, µs/msg', describe: "which driver measured the row, its CPU and its CPU per message; `⚠`: the driver was the bottleneck (a driver thread ≥ 90 % CPU, or HTTP within 20 % of the driver's ceiling), so the row is not ranked", align: 'right', cell: clientCell },
   { header: () => 'lost', describe: 'UDP: datagrams sent and never answered', align: 'right', when: (t) => t.udp, cell: (c) => String(c.errors.lost) },

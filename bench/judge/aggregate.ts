@@ -3,7 +3,7 @@
  * merged histograms (never averaged), medians of resource use, summed error counts. Pure.
  */
 import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../../clients/histogram.js';
-import { noErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
+import { noErrors, sumErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from '../data/stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from '../data/record.js';
 import { commonSource, METRIC_IDS, samplesOf, sourcesFor, type MetricId, type SampleSource } from '../data/metrics.js';
@@ -78,11 +78,6 @@ export interface CellSummary {
   countedRuns: number;
 }
 
-function sumErrors(list: ErrorCounts[]): ErrorCounts {
-  const total = noErrors();
-  for (const e of list) for (const k of Object.keys(total) as (keyof ErrorCounts)[]) total[k] += e[k] ?? 0;
-  return total;
-}
 
 /** Per-run server CPU µs per verified message, for the runs that sampled the server. */
 export function cpuPerMessageSamples(records: readonly OkRecord[]): number[] {

@@ -36,20 +36,10 @@ import { commonSource, METRICS, METRIC_IDS, runSamplesOf, sourcesFor, type Metri
 export type MetricName = MetricId;
 export { METRICS };
 
-/**
- * How much a count must grow to be a regression, and the least absolute growth per message that counts (a count
- * near zero, like context switches on a persistent echo, doubles from noise alone). Timing metrics use --threshold.
- * Instructions: 1 %, or 1.5 × the measured spread of fresh processes where that is wider (the registry's
- * countsSpread, passed in as instructionThresholds); see docs/counts.md.
- */
-export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: number; absolute: number }>>> = {
-  // 1 %: fresh processes of most gated cells repeat within 0.7 % here (docs/counts.md); at 2 % one Date.now() per
-  // message (+1.8–2.3 % on event-loop's echo) passed 3 of its first 6 A/B trials.
-  instructionsPerMsg: { relative: 0.01, absolute: 0 },
-  syscallsPerMsg: { relative: 0.05, absolute: 0.02 },
-  // Context switches are judged by the same rule, but only reported (METRICS' inGate).
-  ctxSwitchesPerMsg: { relative: 0.25, absolute: 0.05 },
-};
+/** Each count's regression rule, from its metric (data/metrics.ts: threshold). Timing metrics use --threshold. */
+export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: number; absolute: number }>>> = Object.fromEntries(
+  METRIC_IDS.flatMap((id) => (METRICS[id].threshold ? [[id, METRICS[id].threshold]] : [])),
+);
 
 export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'unstable' | 'new' | 'missing';
 

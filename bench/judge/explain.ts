@@ -3,17 +3,14 @@
  */
 import type { CellSummary } from './aggregate.js';
 import type { VerdictRow } from './verdict.js';
-import { METRICS, type MetricId } from '../data/metrics.js';
+import { METRIC_IDS, METRICS, type MetricId } from '../data/metrics.js';
+
+/** CPU first (what the server pays), then what the code asked for: instructions, syscalls, context switches. */
+const WHY_ORDER: readonly MetricId[] = ['cpuPerMsg', 'instructionsPerMsg', 'syscallsPerMsg', 'ctxSwitchesPerMsg'];
 import { formatPercent } from '../../lib/format/units.js';
 
-/** The costs that say why, in the order they are looked at: each shown where it differs from the leader's. */
-const WHY: readonly { id: MetricId; short: string; notable(c: number, leader: number): boolean }[] = [
-  { id: 'cpuPerMsg', short: 'CPU µs', notable: (c, l) => c / l > 1.15 || c / l < 0.87 },
-  { id: 'instructionsPerMsg', short: 'instructions', notable: (c, l) => c / l > 1.1 || c / l < 0.9 },
-  { id: 'syscallsPerMsg', short: 'syscalls', notable: (c, l) => Math.abs(c - l) >= 0.2 },
-  // Context switches per message are near zero on a busy loop: only a whole one more per message is worth a word.
-  { id: 'ctxSwitchesPerMsg', short: 'ctx sw', notable: (c, l) => c - l >= 0.5 },
-];
+/** The costs that say why, in the order they are looked at (metrics.ts: why): each shown where it differs from the leader's. */
+const WHY = METRIC_IDS.flatMap((id) => (METRICS[id].why ? [{ id, ...METRICS[id].why }] : [])).sort((a, b) => WHY_ORDER.indexOf(a.id) - WHY_ORDER.indexOf(b.id));
 
 function range(values: readonly number[], format: (v: number) => string): string {
   const lo = Math.min(...values);

@@ -5,12 +5,11 @@
  * own result, converted once here). Keeping the client out of the orchestrator's process means its CPU can be
  * pinned and measured on its own.
  */
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { LoadResult } from '../../clients/load-result.js';
 import { PHASE_PREFIX } from '../../clients/line-protocol.js';
 import type { DriverCommand } from '../../clients/drivers.js';
-import { track } from '../../lib/lifecycle.js';
+import { spawnDriver } from '../../clients/spawn-driver.js';
 
 export interface ClientRun extends DriverCommand {
   cpus?: string;
@@ -23,9 +22,8 @@ export interface ClientRun extends DriverCommand {
 }
 
 export function runClientProcess(run: ClientRun): Promise<LoadResult> {
-  const [command, args] = run.cpus !== undefined ? ['taskset', ['-c', run.cpus, run.command, ...run.args]] : [run.command, run.args];
   return new Promise((resolve, reject) => {
-    const child = track(spawn(command as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = spawnDriver({ command: run.command, args: run.args, ...(run.cpus !== undefined ? { cpus: run.cpus } : {}) });
     // A lingering driver keeps its connections open after its window until its stdin ends: the server (a process
     // or thread per connection) is sampled whole first. Any other driver's stdin ends at once.
     const release = (): void => {

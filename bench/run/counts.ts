@@ -9,7 +9,7 @@
  * Under callgrind a server runs 50–400× slower than natively, so windows are sized by messages, not seconds, and the
  * count says nothing about time: a counted run is never a timed one.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,9 +23,11 @@ import type { WorkloadGroup } from './orchestrator.js';
 import type { Workload } from '../data/workloads.js';
 import { RECORD_SCHEMA, type Counts, type RunRecord } from '../data/record.js';
 import { nativeBinary, nativeStatus, TCP_LOAD } from '../../lib/native.js';
-import { noErrors, type ErrorCounts, type LoadResult } from '../../clients/load-result.js';
+import { nativeLoadArgs, parseNativeLine, type NativeLine } from '../../clients/native-tcp.js';
+import { spawnDriver } from '../../clients/spawn-driver.js';
+import { DEFAULTS } from '../../lib/defaults.js';
+import { noErrors, sumErrors, type ErrorCounts, type LoadResult } from '../../clients/load-result.js';
 import { START_TIMEOUT_SCALE_ENV } from '../../servers/models/supervise.js';
-import { track } from '../../lib/lifecycle.js';
 
 const run = promisify(execFile);
 
@@ -323,23 +325,24 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const server = await subject.start(workload, COUNTING.workers, counted);
     stopServer = () => server.stop(5000);
     const readyAt = performance.now();
-    const driverArgs = [
-      '--target', `${server.host}:${server.ready.port}`,
-      '--connections', String(connections),
-      '--in-flight', String(workload.inFlight),
-      '--size', String(workload.payloadBytes),
-      '--pattern', workload.pattern,
-      '--warmup', '0',
-      '--timeout', String(COUNTING.timeoutMs),
-      '--window-frames', String(1),
-      '--threads', '1',
-    ];
+    const driverArgs = nativeLoadArgs({
+      host: server.host,
+      port: server.ready.port,
+      connections,
+      inFlight: workload.inFlight,
+      payloadBytes: workload.payloadBytes,
+      pattern: workload.pattern,
+      warmupSec: 0,
+      durationSec: DEFAULTS.loadDurationSec,
+      timeoutMs: COUNTING.timeoutMs,
+      windowFrames: 1,
+      threads: 1,
+      ...(ctx.settings.seed !== undefined ? { seed: ctx.settings.seed } : {}),
+    });
     // The server's count per message depends on how many sockets each epoll_wait finds ready, so on the driver
     // answering at once: a driver sharing a CPU with a busy loop answered late and event-loop's echo count moved
     // 12,848–13,253 over 6 processes (3.1 %); at SCHED_FIFO 12,894–12,914 (0.2 %), as quiet (docs/counts.md).
-    const driver = driverAtFifo()
-      ? track(spawn('chrt', ['-f', '1', nativeBinary(TCP_LOAD), ...driverArgs], { stdio: ['pipe', 'pipe', 'pipe'] }))
-      : track(spawn(nativeBinary(TCP_LOAD), driverArgs, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const driver = spawnDriver({ command: nativeBinary(TCP_LOAD), args: driverArgs, fifo: driverAtFifo() });
     // The first windows are sized at one frame per connection; K then follows the measured pace.
     const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, instrumentLater, ctx.signal);
     // Where a counted run's time goes (the server's start under valgrind, warm windows, counted windows), so the
@@ -348,7 +351,7 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const stopped = await server.stop(10_000);
     stopServer = undefined;
     const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
-    const errors = result.counted.reduce((e, w) => sumErrors(e, w.errors), noErrors());
+    const errors = sumErrors(result.counted.map((w) => w.errors));
     const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length, windowPerMessage: result.counted.map((w) => w.instructions / w.messages), ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}) };
     const load: LoadResult = {
       driver: 'native',
@@ -384,18 +387,13 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
   }
 }
 
-function sumErrors(a: ErrorCounts, b: Partial<ErrorCounts>): ErrorCounts {
-  const out = { ...a };
-  for (const k of Object.keys(out) as (keyof ErrorCounts)[]) out[k] += b[k] ?? 0;
-  return out;
-}
 
 /**
  * The window protocol with the driver (tcp-load --window-frames): at its first quiet point every process is zeroed;
  * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
  * per message settles; then COUNTING.windows counted ones.
  */
-async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serverPid: number, connections: number, S: CountSchedule, instrumentLater: boolean, signal: AbortSignal | undefined) {
+async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string, serverPid: number, connections: number, S: CountSchedule, instrumentLater: boolean, signal: AbortSignal | undefined) {
   const seen = new Set<string>();
   const warm: Window[] = [];
   const counted: Window[] = [];
@@ -408,23 +406,24 @@ async function driveWindows(driver: ReturnType<typeof spawn>, dir: string, serve
   const onAbort = (): void => void driver.kill('SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });
   const exited = new Promise<number | null>((resolve) => driver.once('exit', (code) => resolve(code)));
-  const next = async (prefix: string): Promise<string> => {
+  const next = async <K extends 'quiet' | 'counted'>(kind: K): Promise<Extract<NativeLine, { kind: K }>> => {
     for (;;) {
       const r = await iterator.next();
       if (r.done) throw new Error(`the driver ended (${stderr.trim().split('\n').at(-1) ?? `exit ${await exited}`})`);
-      if (r.value.startsWith(prefix)) return r.value.slice(prefix.length);
+      const line = parseNativeLine(r.value);
+      if (line.kind === kind) return line as Extract<NativeLine, { kind: K }>;
     }
   };
   const send = (command: string): void => void driver.stdin!.write(`${command}\n`);
   const runWindow = async (frames: number): Promise<{ messages: number; seconds: number; errors: Partial<ErrorCounts> }> => {
     if (signal?.aborted) throw new Error('interrupted');
     send(`go ${frames}`);
-    const w = JSON.parse(await next('CONBENCH_COUNTED ')) as { messages: number; seconds: number; quiet: boolean; errors: Partial<ErrorCounts> };
+    const w = (await next('counted')).window;
     if (!w.quiet) throw new Error('a window never went quiet: frames were left unanswered');
     return w;
   };
   try {
-    await next('CONBENCH_QUIET ');
+    await next('quiet');
     // Read once the driver runs (chrt has set the policy and exec'd by then).
     const driverPolicy = schedulingPolicy(driver.pid);
     let phase: 'jit' | 'sizing' | 'fixed' = 'jit';

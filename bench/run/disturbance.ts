@@ -2,7 +2,8 @@
  * A disturbance that does not pass. A run during which the hypervisor or other processes took CPU is set aside and
  * repeated — right for a passing neighbour, wrong for one that stays: a busy loop pinned beside the driver set aside
  * all 120 timed runs of a suite, which spent its whole budget on repeats and said nothing. After `after` runs in a row
- * set aside for the same cause, the suite names it — which CPUs were busy, how busy, the busiest other processes — and
+ * set aside for the same cause, over at least `afterSec` (a ten-second compile is not a neighbour that stays), the
+ * suite names it — which CPUs were busy, how busy, the busiest other processes — and
  * stops, or (as the user chose) measures on with such runs counted and marked.
  */
 import { DEFAULTS } from '../../lib/defaults.js';
@@ -35,8 +36,9 @@ export function disturbanceOf(usage: ServerUsage | undefined, limits: Disturbanc
 /** What `disturb --if-disturbed` chooses once a disturbance persists. */
 export type DisturbedMode = 'stop' | 'keep';
 
-/** Set-aside runs in a row, of one cause, that make a disturbance persistent. */
+/** Set-aside runs in a row, of one cause and over at least PERSISTENT_SEC, that make a disturbance persistent. */
 export const PERSISTENT_AFTER = DEFAULTS.persistentAfter;
+export const PERSISTENT_SEC = DEFAULTS.persistentSec;
 
 function range(values: readonly number[]): string {
   const lo = Math.min(...values).toFixed(0);
@@ -63,7 +65,8 @@ export function describePersistent(runs: readonly OkRecord[], cause: Disturbance
   for (const u of usages) for (const p of u.busiestOthers ?? []) if ((seen.get(`${p.pid}`)?.cpuPercent ?? -1) < p.cpuPercent) seen.set(`${p.pid}`, p);
   const busiest = [...seen.values()].sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 3);
   if (busiest.length > 0) parts.push(`the busiest other processes: ${busiest.map((p) => `pid ${p.pid} (${p.command}) ${p.cpuPercent.toFixed(0)}%`).join(', ')}`);
-  return `a disturbance that persists: the last ${runs.length} runs were set aside, ${parts.join('; ')}`;
+  const spanSec = (Date.parse(runs.at(-1)!.time) - Date.parse(runs[0]!.time)) / 1000 + (runs.at(-1)!.window?.durationSec ?? 0);
+  return `a disturbance that persists: the last ${runs.length} runs, over ${Math.round(spanSec)} s, were set aside, ${parts.join('; ')}`;
 }
 
 /**
@@ -78,6 +81,7 @@ export class DisturbanceWatch {
   constructor(
     private readonly limits: DisturbanceLimits,
     private readonly after = PERSISTENT_AFTER,
+    private readonly afterSec = PERSISTENT_SEC,
   ) {}
 
   see(record: RunRecord): string | undefined {
@@ -87,7 +91,8 @@ export class DisturbanceWatch {
     this.cause = d?.cause;
     if (!d) return undefined;
     this.streak.push(record);
-    if (this.named || this.streak.length < this.after) return undefined;
+    const spanSec = (Date.parse(record.time) - Date.parse(this.streak[0]!.time)) / 1000 + (record.window?.durationSec ?? 0);
+    if (this.named || this.streak.length < this.after || !(spanSec >= this.afterSec)) return undefined;
     this.named = true;
     return describePersistent(this.streak, d.cause);
   }

@@ -6,7 +6,7 @@
  * still undecided at the margin, fewest runs to a decision first; a comparison already decided, or a model far
  * behind, gets none.
  */
-import { summarizeRecords, type CellSummary } from '../judge/aggregate.js';
+import { summarizeRecords, timedRuns, type CellSummary } from '../judge/aggregate.js';
 import { deciderFor, valuesOf, verdictRow, type Decider } from '../judge/verdict.js';
 import { mean, median, sampleStandardDeviation } from '../data/stats.js';
 import { compareSuites, METRICS } from '../judge/compare.js';
@@ -120,6 +120,22 @@ export function comparisonPlanner(o: { thresholdPercent: number; baseline?: read
         return g.subjects.filter((s) => s.name === row.model && (o.baseline !== undefined || s.side !== undefined)).map((subject) => ({ g, subject, priority: n }));
       });
     });
+}
+
+/**
+ * For a suite saved as a baseline (--save-baseline): every cell gets `runs` timed runs, the gate's future other
+ * side. A verdict decided after 2 runs a cell left a saved baseline that no later gate could judge ("needs ≥ 3 runs
+ * on each side (has 2 and 30)"), and one of 3 runs a cell has an interval of ±10–20 % here, too wide for a 10 %
+ * threshold: so CONFIRM_TIMING_RUNS, what a timing regression needs before it is believed.
+ */
+export function baselinePlanner(runs = CONFIRM_TIMING_RUNS): Planner {
+  return (groups, runsOf) =>
+    groups.flatMap((g) =>
+      g.subjects.flatMap((subject) => {
+        const have = timedRuns(runsOf(g, subject)).length;
+        return have < runs ? [{ g, subject, priority: have }] : [];
+      }),
+    );
 }
 
 /** Every planner's wants: the runs any consumer of the suite (the verdict, a gate) still needs. */

@@ -202,6 +202,7 @@ export async function measureWindowOf(
       timeoutMs: ctx.settings.timeoutMs,
       ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.settings.readyTimeoutSec } : {}),
       ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
+      ...(ctx.settings.seed !== undefined ? { seed: ctx.settings.seed } : {}),
     });
     const result = await runClientProcess({
       ...driverCommand,

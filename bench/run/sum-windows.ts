@@ -5,7 +5,7 @@
  * went wrong marks the whole run. Pure functions of the windows.
  */
 import { encodeHistogram, mergeHistograms, summarize } from '../../clients/histogram.js';
-import type { ErrorCounts, LoadResult } from '../../clients/load-result.js';
+import { sumErrors, type LoadResult } from '../../clients/load-result.js';
 import type { ServerUsage } from '../data/record.js';
 
 function weighted(values: readonly (number | undefined)[], weights: readonly number[]): number | undefined {
@@ -19,11 +19,6 @@ function weighted(values: readonly (number | undefined)[], weights: readonly num
   return total > 0 ? sum / total : undefined;
 }
 
-function sumErrors(all: readonly ErrorCounts[]): ErrorCounts {
-  const out = { ...all[0]! };
-  for (const e of all.slice(1)) for (const k of Object.keys(out) as (keyof ErrorCounts)[]) out[k] += e[k];
-  return out;
-}
 
 const defined = <T,>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
 

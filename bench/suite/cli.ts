@@ -23,7 +23,7 @@ import { modelSubject, runCell, type CellContext, type CellSubject } from '../ru
 import { blockWindows, runBlock } from '../run/run-block.js';
 import { measuredCapacities } from '../run/capacities.js';
 import { busyWarning, claimMachine, otherSuites } from '../run/machine-claim.js';
-import { allPlanners, comparisonPlanner, verdictPlanner } from '../run/plan.js';
+import { allPlanners, baselinePlanner, comparisonPlanner, CONFIRM_TIMING_RUNS, verdictPlanner } from '../run/plan.js';
 import { countSlots, runCountedPass, runCountJobs } from '../run/counts.js';
 import { cellsToConfirm, confirmationJobs, CONFIRM_PROCESSES } from '../run/confirm.js';
 import { connectAgent } from '../host/remote-host.js';
@@ -156,11 +156,12 @@ async function main(): Promise<void> {
   // The runs every consumer needs: the verdict's, and the gate's (--against, or a saved --baseline): a gate never
   // fails identical code for want of runs the planner could have asked for.
   const verdictRuns = verdictPlanner({ references: MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), margin: settings.marginPercent / 100 });
-  const planner = base
-    ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent })
-    : found.baseline
-      ? allPlanners(verdictRuns, comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: found.baseline, countedLater: settings.countRuns > 0 }))
-      : verdictRuns;
+  const planner = allPlanners(
+    base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent }) : verdictRuns,
+    ...(found.baseline ? [comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: found.baseline, countedLater: settings.countRuns > 0 })] : []),
+    // A suite saved as a baseline serves a gate later: enough runs a cell for it to judge by.
+    ...(settings.saveBaseline && !settings.skipTiming ? [baselinePlanner(Math.min(settings.maxRuns, CONFIRM_TIMING_RUNS))] : []),
+  );
 
   // Each run is appended as it finishes; a write that fails (a full disk, a folder gone read-only) ends the suite.
   let kept = 0;

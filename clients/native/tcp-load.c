@@ -106,8 +106,7 @@ static struct {
   const char *target;
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  unsigned connections, in_flight, threads, ready_connections, window_frames, windows;
-  uint32_t payload;
+  unsigned connections, in_flight, threads, ready_connections, window_frames, windows, payload, seed;
   double duration, warmup, rate, ready_timeout, linger;
   int64_t timeout_ns;
   enum pattern pattern;
@@ -115,31 +114,6 @@ static struct {
          .payload = CB_DEFAULT_PAYLOAD_BYTES, .duration = CB_DEFAULT_DURATION_SEC, .warmup = CB_DEFAULT_WARMUP_SEC,
          .ready_timeout = CB_DEFAULT_READY_TIMEOUT_SEC, .timeout_ns = CB_DEFAULT_TIMEOUT_MS * 1000000LL,
          .pattern = PERSISTENT};
-
-static const char USAGE[] =
-    "usage: tcp-load --target HOST:PORT [options]\n"
-    "Native load driver for the conbench framed echo protocol; verifies every echoed byte.\n"
-    "  --target HOST:PORT        server to load (required)\n"
-    "  --connections N           concurrent connections (default " CB_STR(CB_DEFAULT_CONNECTIONS) ")\n"
-    "  --in-flight D             frames in flight per connection, closed loop (default " CB_STR(CB_DEFAULT_IN_FLIGHT) ")\n"
-    "  --size BYTES              payload bytes, 0 to 67108864 (default " CB_STR(CB_DEFAULT_PAYLOAD_BYTES) ")\n"
-    "  --duration SEC            measured window (default " CB_STR(CB_DEFAULT_DURATION_SEC) ")\n"
-    "  --warmup SEC              discarded warmup before it (default " CB_STR(CB_DEFAULT_WARMUP_SEC) ")\n"
-    "  --pattern P               persistent (default) or connect-per-request\n"
-    "  --rate R                  open loop: total frames/s; latency from the intended send time\n"
-    "  --timeout MS              a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")\n"
-    "  --threads T               event-loop threads (default 1), pinned one per CPU of the affinity set\n"
-    "  --ready-connections K     warm up and measure only once K connections have had an echo (default 0)\n"
-    "  --ready-timeout SEC       ... or once this long has passed, whichever comes first (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")\n"
-    "  --window-frames K         counted windows instead of one timed window: after the warmup the driver goes quiet\n"
-    "                            (nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
-    "                            frames this window) then runs one window of exactly K frames per connection, quiet\n"
-    "                            again after it, and prints\n"
-    "                            CONBENCH_COUNTED {json}; \"stop\" ends it (closed loop only; for instruction counts)\n"
-    "  --windows N               N timed windows of --duration back to back on the same connections, each printed as\n"
-    "                            CONBENCH_WINDOW {json} after its phase lines; the result sums them (default 1)\n"
-    "  --linger SEC              after the last window keep every connection open, idle, until stdin ends or SEC\n"
-    "                            pass (so a server that ends a process per connection is still whole when sampled)\n";
 
 static double parse_number(const char *name, const char *text, double min, double max, bool integer) {
   char *end;
@@ -174,47 +148,96 @@ static void resolve_target(const char *target) {
   freeaddrinfo(res);
 }
 
+/* The options, one table: name, placeholder, help, how the value is checked and where it goes. --help, the parser
+ * and its messages all come from it (wrk2 keeps three lists in step by index; an option here is one line). */
+enum value_kind { V_TEXT, V_UINT, V_NUM, V_MS, V_PATTERN };
+static const struct option_spec {
+  const char *name, *meta, *help;
+  enum value_kind kind;
+  void *field;
+  double min, max;
+} OPTIONS[] = {
+    {"target", "HOST:PORT", "server to load (required)", V_TEXT, &opt.target, 0, 0},
+    {"connections", "N", "concurrent connections (default " CB_STR(CB_DEFAULT_CONNECTIONS) ")", V_UINT, &opt.connections, 1, 100000},
+    {"in-flight", "D", "frames in flight per connection, closed loop (default " CB_STR(CB_DEFAULT_IN_FLIGHT) ")", V_UINT, &opt.in_flight, 1, 10000},
+    {"size", "BYTES", "payload bytes, 0 to 67108864 (default " CB_STR(CB_DEFAULT_PAYLOAD_BYTES) ")", V_UINT, &opt.payload, 0, MAX_PAYLOAD_BYTES},
+    {"duration", "SEC", "measured window (default " CB_STR(CB_DEFAULT_DURATION_SEC) ")", V_NUM, &opt.duration, 0.001, 86400},
+    {"warmup", "SEC", "discarded warmup before it (default " CB_STR(CB_DEFAULT_WARMUP_SEC) ")", V_NUM, &opt.warmup, 0, 86400},
+    {"pattern", "P", "persistent (default) or connect-per-request", V_PATTERN, &opt.pattern, 0, 0},
+    {"rate", "R", "open loop: total frames/s; latency from the intended send time", V_NUM, &opt.rate, 0.001, 1e9},
+    {"timeout", "MS", "a frame unanswered this long is a timeout (default " CB_STR(CB_DEFAULT_TIMEOUT_MS) ")", V_MS, &opt.timeout_ns, 1, 3600000},
+    {"threads", "T", "event-loop threads (default 1), pinned one per CPU of the affinity set", V_UINT, &opt.threads, 1, 256},
+    {"ready-connections", "K", "warm up and measure only once K connections have had an echo (default 0)", V_UINT, &opt.ready_connections, 0, 100000},
+    {"ready-timeout", "SEC", "... or once this long has passed, whichever comes first (default " CB_STR(CB_DEFAULT_READY_TIMEOUT_SEC) ")", V_NUM, &opt.ready_timeout, 0, 3600},
+    {"window-frames", "K",
+     "counted windows instead of one timed window: after the warmup the driver goes quiet\n"
+     "(nothing in flight) and prints CONBENCH_QUIET; each \"go\" line on stdin (or \"go N\": N\n"
+     "frames this window) then runs one window of exactly K frames per connection, quiet\n"
+     "again after it, and prints\n"
+     "CONBENCH_COUNTED {json}; \"stop\" ends it (closed loop only; for instruction counts)",
+     V_UINT, &opt.window_frames, 1, 100000000},
+    {"windows", "N",
+     "N timed windows of --duration back to back on the same connections, each printed as\n"
+     "CONBENCH_WINDOW {json} after its phase lines; the result sums them (default 1)",
+     V_UINT, &opt.windows, 1, 100000},
+    {"linger", "SEC",
+     "after the last window keep every connection open, idle, until stdin ends or SEC\n"
+     "pass (so a server that ends a process per connection is still whole when sampled)",
+     V_NUM, &opt.linger, 0, 3600},
+    {"seed", "S",
+     "payload bytes from this seed (splitmix64), the same in every run given it; default: random\n"
+     "(getrandom), a new payload per process",
+     V_UINT, &opt.seed, 1, 4294967295.0},
+};
+enum { N_OPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
+
+static void print_usage(void) {
+  fputs("usage: tcp-load --target HOST:PORT [options]\n"
+        "Native load driver for the conbench framed echo protocol; verifies every echoed byte.\n",
+        stdout);
+  for (int k = 0; k < N_OPTIONS; k++) {
+    char left[64];
+    snprintf(left, sizeof left, "  --%s %s", OPTIONS[k].name, OPTIONS[k].meta);
+    printf("%-28s", left);
+    for (const char *h = OPTIONS[k].help; *h; h++) {
+      putchar(*h);
+      if (*h == '\n') printf("%28s", "");
+    }
+    putchar('\n');
+  }
+}
+
+static void set_option(const struct option_spec *o, const char *v) {
+  switch (o->kind) {
+  case V_TEXT: *(const char **)o->field = v; break;
+  case V_UINT: *(unsigned *)o->field = (unsigned)parse_number(o->name, v, o->min, o->max, true); break;
+  case V_NUM: *(double *)o->field = parse_number(o->name, v, o->min, o->max, false); break;
+  case V_MS: *(int64_t *)o->field = (int64_t)(parse_number(o->name, v, o->min, o->max, false) * 1e6); break;
+  case V_PATTERN:
+    if (strcmp(v, "persistent") == 0) *(enum pattern *)o->field = PERSISTENT;
+    else if (strcmp(v, "connect-per-request") == 0) *(enum pattern *)o->field = CONNECT_PER_REQUEST;
+    else die(2, "--%s must be one of persistent, connect-per-request (got \"%s\")", o->name, v);
+    break;
+  }
+}
+
 static void parse_args(int argc, char **argv) {
-  static const char *const names[] = {"target", "connections", "in-flight", "size", "duration", "warmup", "pattern",
-                                      "rate", "timeout", "threads", "ready-connections", "ready-timeout", "window-frames", "windows",
-                                      "linger"};
-  enum { N_NAMES = sizeof names / sizeof names[0] };
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0) {
-      fputs(USAGE, stdout);
+      print_usage();
       exit(0);
     }
     if (strncmp(arg, "--", 2) != 0) die(2, "unexpected argument \"%s\" (run with --help for usage)", arg);
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-    int which = -1;
-    for (int k = 0; k < N_NAMES; k++)
-      if (strlen(names[k]) == len && strncmp(arg + 2, names[k], len) == 0) which = k;
-    if (which < 0) die(2, "unknown option \"%s\" (run with --help for usage)", arg);
+    const struct option_spec *o = NULL;
+    for (int k = 0; k < N_OPTIONS; k++)
+      if (strlen(OPTIONS[k].name) == len && strncmp(arg + 2, OPTIONS[k].name, len) == 0) o = &OPTIONS[k];
+    if (!o) die(2, "unknown option \"%s\" (run with --help for usage)", arg);
     const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-    if (!v) die(2, "option --%s needs a value", names[which]);
-    switch (which) {
-    case 0: opt.target = v; break;
-    case 1: opt.connections = (unsigned)parse_number(names[which], v, 1, 100000, true); break;
-    case 2: opt.in_flight = (unsigned)parse_number(names[which], v, 1, 10000, true); break;
-    case 3: opt.payload = (uint32_t)parse_number(names[which], v, 0, MAX_PAYLOAD_BYTES, true); break;
-    case 4: opt.duration = parse_number(names[which], v, 0.001, 86400, false); break;
-    case 5: opt.warmup = parse_number(names[which], v, 0, 86400, false); break;
-    case 6:
-      if (strcmp(v, "persistent") == 0) opt.pattern = PERSISTENT;
-      else if (strcmp(v, "connect-per-request") == 0) opt.pattern = CONNECT_PER_REQUEST;
-      else die(2, "--pattern must be one of persistent, connect-per-request (got \"%s\")", v);
-      break;
-    case 7: opt.rate = parse_number(names[which], v, 0.001, 1e9, false); break;
-    case 8: opt.timeout_ns = (int64_t)(parse_number(names[which], v, 1, 3600000, false) * 1e6); break;
-    case 9: opt.threads = (unsigned)parse_number(names[which], v, 1, 256, true); break;
-    case 10: opt.ready_connections = (unsigned)parse_number(names[which], v, 0, 100000, true); break;
-    case 11: opt.ready_timeout = parse_number(names[which], v, 0, 3600, false); break;
-    case 12: opt.window_frames = (unsigned)parse_number(names[which], v, 1, 100000000, true); break;
-    case 13: opt.windows = (unsigned)parse_number(names[which], v, 1, 100000, true); break;
-    case 14: opt.linger = parse_number(names[which], v, 0, 3600, false); break;
-    }
+    if (!v) die(2, "option --%s needs a value", o->name);
+    set_option(o, v);
   }
   if (!opt.target) die(2, "--target HOST:PORT is required");
   if (opt.rate > 0 && opt.pattern != PERSISTENT) die(2, "--rate applies to --pattern persistent only");
@@ -939,10 +962,20 @@ int main(int argc, char **argv) {
   tag_bytes = opt.payload < TAG_BYTES ? opt.payload : TAG_BYTES;
   template_bytes = malloc(opt.payload > 0 ? opt.payload : 1);
   if (!template_bytes) die(1, "out of memory for a %u-byte payload", opt.payload);
-  for (size_t got = 0; got < opt.payload;) {
-    ssize_t n = getrandom(template_bytes + got, opt.payload - got, 0);
-    if (n < 0 && errno != EINTR) die(1, "getrandom: %s", strerror(errno));
-    if (n > 0) got += (size_t)n;
+  if (opt.seed > 0) {
+    uint64_t x = opt.seed;
+    for (size_t i = 0; i < opt.payload; i++) { /* splitmix64: the same bytes for the same seed, everywhere */
+      uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      template_bytes[i] = (uint8_t)(z ^ (z >> 31));
+    }
+  } else {
+    for (size_t got = 0; got < opt.payload;) {
+      ssize_t n = getrandom(template_bytes + got, opt.payload - got, 0);
+      if (n < 0 && errno != EINTR) die(1, "getrandom: %s", strerror(errno));
+      if (n > 0) got += (size_t)n;
+    }
   }
 
   /* Threads are pinned one per CPU of the inherited affinity set (the orchestrator's taskset), if there are enough. */
