@@ -112,10 +112,10 @@ export const DRIVERS: readonly Driver[] = [
   },
 ];
 
-/** Drivers whose unavailability falls back to another, with the fallback. */
 /** The longest a lingering driver waits for the bench to end its stdin: a bench that never does costs this, not a hang. */
 const LINGER_LIMIT_SEC = 10;
 
+/** Drivers whose unavailability falls back to another, with the fallback. */
 const FALLBACK: Record<string, string> = { native: 'node' };
 
 export function findDriver(name: string): Driver | undefined {

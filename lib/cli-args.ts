@@ -51,56 +51,6 @@ function joinDashValues(argv: readonly string[], options: Options): string[] {
   return out;
 }
 
-export function positiveNumber(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${flag} must be a positive number (got "${text}")`);
-  }
-  return value;
-}
-
-export function nonNegativeNumber(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--${flag} must be a number ≥ 0 (got "${text}")`);
-  }
-  return value;
-}
-
-export function positiveInteger(flag: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  return integerInRange(flag, text, fallback, 1, max);
-}
-
-export function nonNegativeInteger(flag: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  return integerInRange(flag, text, fallback, 0, max);
-}
-
-function integerInRange(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
-  }
-  return value;
-}
-
-export function portNumber(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value > 65535) throw new UsageError(`--${flag} must be a port from 0 to 65535 (got "${text}")`);
-  return value;
-}
-
-export function oneOf<T extends string>(flag: string, text: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (text === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(text)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${text}")`);
-  }
-  return text as T;
-}
-
 /** Splits "a,b,c" lists; empty items are an error rather than silently dropped. */
 export function list(flag: string, text: string): string[] {
   const items = text.split(',').map((s) => s.trim());

@@ -36,8 +36,6 @@ export const DEFAULTS = {
    * 10.6 %; blocks of fresh servers with ten 0.2 s windows each, 1.2 % (docs/gate.md).
    */
   alternateSec: 0.25,
-  /** Adaptive runs: a cell's 95 % interval half-width must reach this, in percent of its mean. */
-  targetCiPercent: 5,
   /** A run is set aside (and repeated) when the hypervisor stole more than this % of the CPU during it. */
   stealLimitPercent: 10,
   /** ... or when other processes used more than this % of a CPU. */

@@ -2,16 +2,15 @@
  * `npm run agent -- --host ADDR --port P --token-file F`: the serve agent (bench/host/agent.ts) on the server host, until
  * SIGINT/SIGTERM or its parent's death; then every server it started is stopped.
  */
-import { portNumber, UsageError } from '../lib/cli-args.js';
-import { runCommand } from '../lib/lifecycle.js';
-import { customOption, helpText, parseOptions, switchOption, textOption } from '../lib/options.js';
-import { watchParent } from '../lib/lifecycle.js';
+import { UsageError } from '../lib/cli-args.js';
+import { runCommand, watchParent } from '../lib/lifecycle.js';
+import { customOption, helpText, integerOption, parseOptions, switchOption, textOption } from '../lib/options.js';
 import { startAgent } from '../bench/host/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/host/agent-protocol.js';
 
 const OPTIONS = {
   host: textOption('host', { meta: 'ADDR', help: 'address to listen on (required: no default, so it is never exposed by accident)' }),
-  port: customOption('port', (t, f) => portNumber(f, t, 0), { meta: 'P', help: 'port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})' }),
+  port: integerOption('port', { min: 0, max: 65535, meta: 'P', default: 0, help: 'port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})' }),
   tokenFile: textOption('token-file', { meta: 'F', help: `file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)` }),
   help: switchOption('help', 'this text'),
 } as const;

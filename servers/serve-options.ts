@@ -45,7 +45,6 @@ export const SERVE_OPTIONS = {
   help: switchOption('help', 'this text'),
 } as const;
 
-export type ServeKey = Exclude<keyof typeof SERVE_OPTIONS, 'help'>;
 
 export interface ServeOptions {
   model: Model;

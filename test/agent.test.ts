@@ -147,7 +147,7 @@ describe('serve agent on 127.0.0.1', () => {
     const usage = await sampler.finish();
     expect(usage?.processes).toBe(1);
     expect(usage?.rssPeakBytes).toBeGreaterThan(1_000_000);
-    expect(usage?.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(usage?.cpuPercent).toBeGreaterThan(0); // it echoed 4 connections' frames in the window
     const stopped = await server.stop();
     expect(stopped.forced).toBe(false);
     expect(await portClosed(server.ready.port)).toBe(true);

@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { runSuite, units, type CellRunner, type Planner, type WorkloadGroup } from '../bench/run/orchestrator.js';
-import { affordable, allPlanners, comparisonPlanner, CONFIRM_TIMING_RUNS, noPlanner, verdictPlanner } from '../bench/run/plan.js';
+import { affordable, allPlanners, comparisonPlanner, CONFIRM_TIMING_RUNS, verdictPlanner } from '../bench/run/plan.js';
+
+/** A planner that asks for nothing (only set-aside runs are made up): a fixed number of runs. */
+const noPlanner: Planner = () => [];
 import { missedCpuReason, setAsideReason, type CellContext, type CellSubject } from '../bench/run/run-cell.js';
 import type { LoadResult } from '../clients/load-result.js';
 import { DEFAULT_PARAMS } from '../bench/data/axes.js';

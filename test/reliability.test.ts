@@ -19,7 +19,8 @@ import { loadExitStatus } from '../clients/exit-status.js';
 import { noErrors, type LoadResult } from '../clients/load-result.js';
 import { printResult } from '../clients/print-result.js';
 import { RESULT_PREFIX } from '../clients/line-protocol.js';
-import { parseFlags, positiveInteger, UsageError } from '../lib/cli-args.js';
+import { parseFlags, UsageError } from '../lib/cli-args.js';
+import { integerOption } from '../lib/options.js';
 import { formatLatency } from '../lib/format/units.js';
 import { parseTcpTable, peerDeparted } from '../servers/models/departed-peers.js';
 import { rateLimitedLog } from '../servers/rate-limited-log.js';
@@ -415,7 +416,7 @@ describe('limits and errors stated where a user meets them', () => {
   it('a negative number for a numeric flag gets the range error, in every CLI (not parseArgs\' "ambiguous" text)', async () => {
     const options = { connections: { type: 'string' }, json: { type: 'boolean' } } as const;
     expect(parseFlags(['--connections', '-1'], options).values.connections).toBe('-1');
-    expect(() => positiveInteger('connections', '-1', 50, 100_000)).toThrow('--connections must be an integer from 1 to 100000 (got "-1")');
+    expect(() => integerOption('connections', { min: 1, max: 100_000, help: '' }).parse('-1', 'connections')).toThrow('--connections must be an integer from 1 to 100000 (got "-1")');
     expect(() => parseFlags(['--connections', '--json'], options)).toThrow(UsageError);
     expect(() => parseFlags(['--connections', '--json'], options)).toThrow('--connections needs a value (got the option "--json"; write --connections=--json if that is the value)');
     for (const [entry, args, message] of [

@@ -45,9 +45,6 @@ const DRIVERS: { name: string; run(o: TcpLoadOptions): Promise<LoadResult> }[] =
   ...(native.ok ? [{ name: 'native', run: runNativeTcpLoad }] : []),
 ];
 
-describe.skipIf(native.ok)(`native driver (skipped: ${native.ok ? '' : native.reason})`, () => {
-  it('is not built here, so only the Node driver is tested', () => expect(native.ok).toBe(false));
-});
 
 /** Echoes whole frames (64 B payload) but lets `fault` decide, per frame index, what happens to each. */
 async function faultyServer(fault: (index: number, frame: Buffer, s: net.Socket) => Buffer | 'drop' | 'stall'): Promise<number> {

@@ -80,8 +80,6 @@ export interface RunPlan {
   minRuns: number;
   /** At most this many while the interval is wider than the target. */
   maxRuns: number;
-  /** Older suites: the 95 % CI half-width, % of the mean, adaptive runs aimed at. */
-  targetCiPercent?: number;
   /** The verdict's equivalence margin, % (absent in older records: the default). */
   marginPercent?: number;
 }

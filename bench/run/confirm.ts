@@ -19,7 +19,7 @@ export const CONFIRM_PROCESSES = 3;
 /** `workload/model` of the cells whose counted rows changed beyond their threshold, with fewer processes a side than a confirmation has. */
 export function cellsToConfirm(records: readonly RunRecord[]): Set<string> {
   const [base, head] = splitSides(records);
-  const { report } = runGate(base, head, { thresholdPercent: 10, alpha: DEFAULTS.alpha, allowInconclusive: true });
+  const { report } = runGate(base, head, { thresholdPercent: DEFAULTS.thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: true });
   const out = new Set<string>();
   for (const r of report.rows) {
     const changed = r.verdict === 'regression' || r.verdict === 'improvement';

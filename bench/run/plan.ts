@@ -143,7 +143,4 @@ export function allPlanners(...planners: readonly Planner[]): Planner {
   return (groups, runsOf, runsLeft) => planners.flatMap((p) => p(groups, runsOf, runsLeft));
 }
 
-/** A planner that asks for nothing (only set-aside runs are made up): a fixed number of runs. */
-export const noPlanner: Planner = () => [];
-
 export type { WorkloadGroup };

@@ -58,7 +58,6 @@ export interface CellSubject {
   side?: Side;
 }
 
-/** A registered model as a cell's subject; with a side, its servers come from that side's build (root). */
 /** The split as a record keeps it. */
 export function recordedSplit(s: CpuSplit): RecordedSplit {
   return {
@@ -71,6 +70,7 @@ export function recordedSplit(s: CpuSplit): RecordedSplit {
   };
 }
 
+/** A registered model as a cell's subject; with a side, its servers come from that side's build (root). */
 export function modelSubject(model: Model, side?: { side: Side; root?: string }): CellSubject {
   return {
     name: model.name,
