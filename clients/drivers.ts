@@ -7,7 +7,13 @@ import type { Protocol } from '../servers/protocol.js';
 import { compiled } from '../lib/paths.js';
 import type { Availability } from '../servers/registry.js';
 import { wrkAvailable } from './http-wrk.js';
-import { nativeDriverStatus, nativeLoadArgs, NATIVE_RESULT_PREFIX, toLoadResult, type NativeRawResult } from './native-tcp.js';
+import {
+  nativeDriverStatus,
+  nativeLoadArgs,
+  NATIVE_RESULT_PREFIX,
+  toLoadResult,
+  type NativeRawResult,
+} from './native-tcp.js';
 import { nativeBinary, TCP_LOAD } from '../lib/native.js';
 import { RESULT_PREFIX } from './line-protocol.js';
 import type { LoadResult } from './load-result.js';
@@ -41,12 +47,18 @@ const nodeEntry = (file: string): string => compiled(`clients/${file}`);
 
 function commonArgs(s: LoadSpec): string[] {
   const args = [
-    '--target', `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`,
-    '--connections', String(s.connections),
-    '--size', String(s.payloadBytes),
-    '--duration', String(s.durationSec),
-    '--warmup', String(s.warmupSec),
-    '--timeout', String(s.timeoutMs),
+    '--target',
+    `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`,
+    '--connections',
+    String(s.connections),
+    '--size',
+    String(s.payloadBytes),
+    '--duration',
+    String(s.durationSec),
+    '--warmup',
+    String(s.warmupSec),
+    '--timeout',
+    String(s.timeoutMs),
     '--json',
   ];
   if (s.rate !== undefined) args.push('--rate', String(s.rate));
@@ -60,7 +72,16 @@ function nodeCommand(args: string[]): DriverCommand {
 }
 
 function tcpArgs(s: LoadSpec): string[] {
-  const args = [nodeEntry('tcp-cli.js'), ...commonArgs(s), '--driver', 'node', '--in-flight', String(s.inFlight), '--pattern', s.pattern];
+  const args = [
+    nodeEntry('tcp-cli.js'),
+    ...commonArgs(s),
+    '--driver',
+    'node',
+    '--in-flight',
+    String(s.inFlight),
+    '--pattern',
+    s.pattern,
+  ];
   if (s.readyConnections !== undefined) args.push('--ready-connections', String(s.readyConnections));
   if (s.readyTimeoutSec !== undefined) args.push('--ready-timeout', String(s.readyTimeoutSec));
   return args;
@@ -70,14 +91,21 @@ export const DRIVERS: readonly Driver[] = [
   {
     name: 'native',
     protocol: 'tcp',
-    description: 'C epoll driver (clients/native/tcp-load.c): verifies every byte at a fraction of the Node client\'s CPU',
+    description:
+      "C epoll driver (clients/native/tcp-load.c): verifies every byte at a fraction of the Node client's CPU",
     present: () => {
       const s = nativeDriverStatus();
       return s.ok ? { ok: true } : s;
     },
     // Spawned directly: no Node process in between, and its output converted once (toLoadResult).
     // --linger: the server is sampled whole before the connections close (bench/run/client-process.ts ends stdin then).
-    command: (s) => ({ command: nativeBinary(TCP_LOAD), args: nativeLoadArgs({ ...s, lingerSec: LINGER_LIMIT_SEC }), lingers: true, resultPrefix: NATIVE_RESULT_PREFIX, toResult: (json) => toLoadResult(json as NativeRawResult) }),
+    command: (s) => ({
+      command: nativeBinary(TCP_LOAD),
+      args: nativeLoadArgs({ ...s, lingerSec: LINGER_LIMIT_SEC }),
+      lingers: true,
+      resultPrefix: NATIVE_RESULT_PREFIX,
+      toResult: (json) => toLoadResult(json as NativeRawResult),
+    }),
   },
   {
     name: 'node',
@@ -91,7 +119,17 @@ export const DRIVERS: readonly Driver[] = [
     protocol: 'http',
     description: 'autocannon through its API (whole-ms latency)',
     present: () => ({ ok: true }),
-    command: (s) => nodeCommand([nodeEntry('http-cli.js'), ...commonArgs(s), '--driver', 'autocannon', '--pipelining', String(s.inFlight), '--pattern', s.pattern]),
+    command: (s) =>
+      nodeCommand([
+        nodeEntry('http-cli.js'),
+        ...commonArgs(s),
+        '--driver',
+        'autocannon',
+        '--pipelining',
+        String(s.inFlight),
+        '--pattern',
+        s.pattern,
+      ]),
   },
   {
     name: 'wrk',

@@ -16,13 +16,19 @@ export interface ExitStatus {
   reason?: string;
 }
 
-export function loadExitStatus(result: Pick<LoadResult, 'messages' | 'seconds' | 'errors' | 'firstError'>, maxErrors: number): ExitStatus {
+export function loadExitStatus(
+  result: Pick<LoadResult, 'messages' | 'seconds' | 'errors' | 'firstError'>,
+  maxErrors: number,
+): ExitStatus {
   const errors = totalErrors(result.errors);
   const counts = errorSummary(result.errors);
   const first = result.firstError ? ` (first: ${result.firstError})` : '';
   // A wrong byte is the gravest finding (the server is broken, not slow): it leads whatever else happened.
   if (result.errors.mismatches > 0) {
-    return { code: 1, reason: `${result.errors.mismatches} echo(es) differed from what was sent (${result.messages} verified; ${counts})` };
+    return {
+      code: 1,
+      reason: `${result.errors.mismatches} echo(es) differed from what was sent (${result.messages} verified; ${counts})`,
+    };
   }
   if (result.messages === 0) {
     const why = errors > 0 ? counts + first : 'no answer from the server';
@@ -36,6 +42,8 @@ export function loadExitStatus(result: Pick<LoadResult, 'messages' | 'seconds' |
 
 /** "connectFailures 955, timeouts 3": the non-zero counters. */
 export function errorSummary(errors: ErrorCounts): string {
-  const parts = Object.entries(errors).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  const parts = Object.entries(errors)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`);
   return parts.length > 0 ? parts.join(', ') : 'no errors';
 }

@@ -5,7 +5,11 @@ export type Histogram = hdr.Histogram;
 
 /** 1 µs to 10 minutes at 3 significant digits: wide enough that no real latency is clamped. */
 export function latencyHistogram(): Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 export interface LatencySummary {
@@ -80,5 +84,5 @@ export function mergeHistograms(encoded: readonly string[]): Histogram {
 /** Records a latency given in ms (performance.now() differences) as whole µs, at least 1. */
 export function recordMillis(h: Histogram, millis: number): void {
   const micros = Math.round(millis * 1000);
-  h.recordValue(micros < 1 ? 1 : micros > 600_000_000 ? 600_000_000 : micros);
+  h.recordValue(micros < 1 ? 1 : Math.min(micros, 600_000_000));
 }

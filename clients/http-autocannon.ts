@@ -65,7 +65,13 @@ export async function runAutocannonLoad(o: HttpLoadOptions): Promise<LoadResult>
       max: ms(lat.max),
     },
     latencyResolution: 'ms',
-    errors: { ...noErrors(), mismatches: r.mismatches, errors: Math.max(0, r.errors - r.timeouts), timeouts: r.timeouts, non2xx: r.non2xx },
+    errors: {
+      ...noErrors(),
+      mismatches: r.mismatches,
+      errors: Math.max(0, r.errors - r.timeouts),
+      timeouts: r.timeouts,
+      non2xx: r.non2xx,
+    },
     client,
   };
 }

@@ -84,7 +84,8 @@ export function parseWrkOutput(stdout: string): Omit<LoadResult, 'client'> {
     throw new WrkOutputError(`wrk printed a summary line that is not JSON: ${line}`);
   }
   for (const key of ['durationUs', 'requests', 'bytes', 'p50', 'p99', 'max'] as const) {
-    if (typeof s[key] !== 'number' || !Number.isFinite(s[key])) throw new WrkOutputError(`wrk summary lacks ${key}: ${line}`);
+    if (typeof s[key] !== 'number' || !Number.isFinite(s[key]))
+      throw new WrkOutputError(`wrk summary lacks ${key}: ${line}`);
   }
   const seconds = s.durationUs / 1e6;
   // wrk counts non-2xx/3xx responses in errors.status and still counts them in requests.
@@ -96,9 +97,24 @@ export function parseWrkOutput(stdout: string): Omit<LoadResult, 'client'> {
     bytes: s.bytes,
     msgsPerSec: good / seconds,
     bytesPerSec: s.bytes / seconds,
-    latency: { count: s.requests, mean: Math.round(s.mean), p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max },
+    latency: {
+      count: s.requests,
+      mean: Math.round(s.mean),
+      p50: s.p50,
+      p90: s.p90,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+    },
     latencyResolution: 'us',
-    errors: { ...noErrors(), mismatches: s.mismatches, errors: s.connect + s.read + s.write, connectFailures: 0, timeouts: s.timeout, non2xx: s.status },
+    errors: {
+      ...noErrors(),
+      mismatches: s.mismatches,
+      errors: s.connect + s.read + s.write,
+      connectFailures: 0,
+      timeouts: s.timeout,
+      non2xx: s.status,
+    },
   };
 }
 
@@ -111,7 +127,8 @@ function runWrk(args: string[]): Promise<string> {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => reject(new WrkOutputError(`could not run wrk: ${error.message}`)));
     child.on('close', (code) => {
-      if (code !== 0) return reject(new WrkOutputError(`wrk exited with ${code}: ${(stderr || stdout).trim().slice(0, 300)}`));
+      if (code !== 0)
+        return reject(new WrkOutputError(`wrk exited with ${code}: ${(stderr || stdout).trim().slice(0, 300)}`));
       resolve(stdout);
     });
   });
@@ -133,12 +150,24 @@ export async function runWrkLoad(o: HttpLoadOptions & { threads?: number }): Pro
   try {
     const body = o.payloadBytes > 0 ? httpBody(o.payloadBytes, o.seed) : '';
     const script = path.join(dir, 'echo.lua');
-    writeFileSync(script, o.payloadBytes > 0 ? wrkScript('POST', body, body) : wrkScript('GET', '', HTTP_GET_BODY.toString()));
+    writeFileSync(
+      script,
+      o.payloadBytes > 0 ? wrkScript('POST', body, body) : wrkScript('GET', '', HTTP_GET_BODY.toString()),
+    );
     const threads = Math.max(1, Math.min(o.threads ?? 1, o.connections));
     const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}/`;
     const args = (seconds: number): string[] => [
-      '-t', String(threads), '-c', String(o.connections), '-d', `${Math.max(1, Math.round(seconds))}s`,
-      '--timeout', `${Math.max(1, Math.ceil(o.timeoutMs / 1000))}s`, '-s', script, url,
+      '-t',
+      String(threads),
+      '-c',
+      String(o.connections),
+      '-d',
+      `${Math.max(1, Math.round(seconds))}s`,
+      '--timeout',
+      `${Math.max(1, Math.ceil(o.timeoutMs / 1000))}s`,
+      '-s',
+      script,
+      url,
     ];
     if (o.warmupSec > 0) await runWrk(args(o.warmupSec));
     o.onPhase?.('measure');
@@ -151,7 +180,14 @@ export async function runWrkLoad(o: HttpLoadOptions & { threads?: number }): Pro
     const parsed = parseWrkOutput(stdout);
     // wrk's threads may use more than one core: saturated when every thread's core is busy.
     const saturated = cpuPercent >= 90 * threads;
-    return { ...parsed, client: { cpuPercent, saturated, ...(saturated ? { reason: `wrk CPU ${cpuPercent.toFixed(0)} % with ${threads} thread(s)` } : {}) } };
+    return {
+      ...parsed,
+      client: {
+        cpuPercent,
+        saturated,
+        ...(saturated ? { reason: `wrk CPU ${cpuPercent.toFixed(0)} % with ${threads} thread(s)` } : {}),
+      },
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,15 @@
  */
 import { UsageError } from '../lib/cli-args.js';
 import { DEFAULTS } from '../lib/defaults.js';
-import { customOption, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, type OptionValues } from '../lib/options.js';
+import {
+  customOption,
+  integerOption,
+  nonNegativeNumberOption,
+  parseOptions,
+  positiveNumberOption,
+  switchOption,
+  type OptionValues,
+} from '../lib/options.js';
 import { parseSize } from '../lib/format/units.js';
 import { parseTarget } from './target.js';
 import { PHASE_PREFIX, RESULT_PREFIX } from './line-protocol.js';
@@ -24,25 +32,63 @@ export interface SizeLimits {
 }
 
 /** The options every load CLI shares, described once; a CLI adds its own beside them. */
-export function commonLoadOptions(limits: SizeLimits, timeout: { default: number; help: string } = { default: DEFAULTS.timeoutMs, help: 'a frame unanswered this long is a timeout' }) {
+export function commonLoadOptions(
+  limits: SizeLimits,
+  timeout: { default: number; help: string } = {
+    default: DEFAULTS.timeoutMs,
+    help: 'a frame unanswered this long is a timeout',
+  },
+) {
   return {
-    target: customOption('target', (t, f) => ({ text: t, ...parseTarget(t, f) }), { meta: 'HOST:PORT', help: 'server to load (required)' }),
-    connections: integerOption('connections', { min: 1, max: 100_000, meta: 'N', default: DEFAULTS.connections, help: 'concurrent connections' }),
+    target: customOption('target', (t, f) => ({ text: t, ...parseTarget(t, f) }), {
+      meta: 'HOST:PORT',
+      help: 'server to load (required)',
+    }),
+    connections: integerOption('connections', {
+      min: 1,
+      max: 100_000,
+      meta: 'N',
+      default: DEFAULTS.connections,
+      help: 'concurrent connections',
+    }),
     payloadBytes: customOption(
       'size',
       (t, f) => {
         const size = parseSize(t);
-        if (size === undefined || size < (limits.minSize ?? 0) || size > limits.maxSize) throw new UsageError(`--${f} must be ${limits.sizeNote} such as 64, 4k or 1MiB (got "${t}")`);
+        if (size === undefined || size < (limits.minSize ?? 0) || size > limits.maxSize)
+          throw new UsageError(`--${f} must be ${limits.sizeNote} such as 64, 4k or 1MiB (got "${t}")`);
         return size;
       },
       { meta: 'S', default: DEFAULTS.payloadBytes, help: `payload bytes: ${limits.sizeNote}` },
     ),
-    durationSec: positiveNumberOption('duration', { meta: 'SEC', default: DEFAULTS.loadDurationSec, help: 'measured window' }),
-    warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', default: DEFAULTS.loadWarmupSec, help: 'discarded warmup before it' }),
-    rate: positiveNumberOption('rate', { meta: 'R', help: 'open loop: total messages/s at a constant rate; latency from the intended send time' }),
+    durationSec: positiveNumberOption('duration', {
+      meta: 'SEC',
+      default: DEFAULTS.loadDurationSec,
+      help: 'measured window',
+    }),
+    warmupSec: nonNegativeNumberOption('warmup', {
+      meta: 'SEC',
+      default: DEFAULTS.loadWarmupSec,
+      help: 'discarded warmup before it',
+    }),
+    rate: positiveNumberOption('rate', {
+      meta: 'R',
+      help: 'open loop: total messages/s at a constant rate; latency from the intended send time',
+    }),
     timeoutMs: positiveNumberOption('timeout', { meta: 'MS', ...timeout }),
-    seed: integerOption('seed', { min: 1, max: 2 ** 32 - 1, meta: 'S', help: 'payload bytes from this seed (the native driver\'s generator): the same bytes every run' }),
-    maxErrors: integerOption('max-errors', { min: 0, max: Number.MAX_SAFE_INTEGER, meta: 'N', default: 0, help: 'errors tolerated before the run fails (any mismatch fails)' }),
+    seed: integerOption('seed', {
+      min: 1,
+      max: 2 ** 32 - 1,
+      meta: 'S',
+      help: "payload bytes from this seed (the native driver's generator): the same bytes every run",
+    }),
+    maxErrors: integerOption('max-errors', {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      meta: 'N',
+      default: 0,
+      help: 'errors tolerated before the run fails (any mismatch fails)',
+    }),
     json: switchOption('json', 'machine output for the orchestrator'),
     help: switchOption('help', 'this text'),
   } as const;
@@ -69,7 +115,11 @@ export async function prepareLoad(common: CommonLoad): Promise<void> {
 type CommonTable = ReturnType<typeof commonLoadOptions>;
 
 /** Parses argv against the common options plus a CLI's own; undefined after printing `usage` for --help. */
-export function parseLoadArgs<O extends CommonTable>(argv: string[], table: O, usage: string): { common: CommonLoad; values: OptionValues<O> } | undefined {
+export function parseLoadArgs<O extends CommonTable>(
+  argv: string[],
+  table: O,
+  usage: string,
+): { common: CommonLoad; values: OptionValues<O> } | undefined {
   const { values } = parseOptions(argv, table);
   const v = values as OptionValues<CommonTable>;
   if (v.help) {
@@ -100,7 +150,9 @@ export function parseLoadArgs<O extends CommonTable>(argv: string[], table: O, u
 /** Prints the result (the orchestrator reads the CONBENCH_RESULT line whatever the exit code), then fails the
  * process with a one-line reason when the run verified nothing, mismatched, or went over the error budget. */
 export function emitResult(common: CommonLoad, result: LoadResult): void {
-  process.stdout.write(common.json ? RESULT_PREFIX + JSON.stringify(result) + '\n' : printResult(common.target, result));
+  process.stdout.write(
+    common.json ? RESULT_PREFIX + JSON.stringify(result) + '\n' : printResult(common.target, result),
+  );
   const status = loadExitStatus(result, common.maxErrors);
   if (status.code !== 0) {
     process.stderr.write(`error: ${common.target}: ${status.reason}\n`);

@@ -24,7 +24,17 @@ export interface ErrorCounts {
 }
 
 export function noErrors(): ErrorCounts {
-  return { mismatches: 0, errors: 0, resets: 0, timeouts: 0, connectFailures: 0, non2xx: 0, lost: 0, duplicated: 0, reordered: 0 };
+  return {
+    mismatches: 0,
+    errors: 0,
+    resets: 0,
+    timeouts: 0,
+    connectFailures: 0,
+    non2xx: 0,
+    lost: 0,
+    duplicated: 0,
+    reordered: 0,
+  };
 }
 
 /** Error counts summed (a missing kind counts 0). */

@@ -33,15 +33,24 @@ export function nativeDriverStatus(): NativeStatus {
 export function nativeLoadArgs(o: NativeArgs): string[] {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const args = [
-    '--target', `${host}:${o.port}`,
-    '--connections', String(o.connections),
-    '--in-flight', String(o.inFlight),
-    '--size', String(o.payloadBytes),
-    '--duration', String(o.durationSec),
-    '--warmup', String(o.warmupSec),
-    '--pattern', o.pattern,
-    '--timeout', String(o.timeoutMs),
-    '--threads', String(o.threads ?? 1),
+    '--target',
+    `${host}:${o.port}`,
+    '--connections',
+    String(o.connections),
+    '--in-flight',
+    String(o.inFlight),
+    '--size',
+    String(o.payloadBytes),
+    '--duration',
+    String(o.durationSec),
+    '--warmup',
+    String(o.warmupSec),
+    '--pattern',
+    o.pattern,
+    '--timeout',
+    String(o.timeoutMs),
+    '--threads',
+    String(o.threads ?? 1),
   ];
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
   if (o.readyConnections !== undefined) args.push('--ready-connections', String(o.readyConnections));
@@ -75,8 +84,10 @@ const COUNTED_PREFIX = 'CONBENCH_COUNTED ';
 export function parseNativeLine(line: string): NativeLine {
   if (line === `${PHASE_PREFIX}measure`) return { kind: 'phase', phase: 'measure' };
   if (line === `${PHASE_PREFIX}done`) return { kind: 'phase', phase: 'done' };
-  if (line.startsWith(NATIVE_RESULT_PREFIX)) return { kind: 'result', raw: JSON.parse(line.slice(NATIVE_RESULT_PREFIX.length)) as NativeRawResult };
-  if (line.startsWith(COUNTED_PREFIX)) return { kind: 'counted', window: JSON.parse(line.slice(COUNTED_PREFIX.length)) as CountedWindow };
+  if (line.startsWith(NATIVE_RESULT_PREFIX))
+    return { kind: 'result', raw: JSON.parse(line.slice(NATIVE_RESULT_PREFIX.length)) as NativeRawResult };
+  if (line.startsWith(COUNTED_PREFIX))
+    return { kind: 'counted', window: JSON.parse(line.slice(COUNTED_PREFIX.length)) as CountedWindow };
   if (line.startsWith(QUIET_PREFIX)) return { kind: 'quiet' };
   return { kind: 'other' };
 }
@@ -133,7 +144,9 @@ export function toLoadResult(raw: NativeRawResult): LoadResult {
       threads: raw.threads,
       busiestThreadCpuPercent: raw.busiestThreadCpuPercent,
       ...(saturated
-        ? { reason: `native driver thread at ${raw.busiestThreadCpuPercent.toFixed(0)} % CPU ≥ ${CLIENT_SATURATION_CPU_PERCENT} %` }
+        ? {
+            reason: `native driver thread at ${raw.busiestThreadCpuPercent.toFixed(0)} % CPU ≥ ${CLIENT_SATURATION_CPU_PERCENT} %`,
+          }
         : {}),
     },
     ...(raw.connections ? { connections: raw.connections } : {}),
@@ -175,7 +188,12 @@ export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadRes
       process.off('SIGINT', onInt);
       if (raw && code === 0) resolve(toLoadResult(raw));
       else {
-        const why = stderr.trim().split('\n').at(-1)?.replace(/^error: /, '') || `exit code ${code ?? signal}`;
+        const why =
+          stderr
+            .trim()
+            .split('\n')
+            .at(-1)
+            ?.replace(/^error: /, '') || `exit code ${code ?? signal}`;
         // Its exit 2 is bad usage (an option it refuses), the same as ours.
         reject(code === 2 ? new UsageError(why) : new NativeLoadError(`native driver failed: ${why}`));
       }

@@ -16,19 +16,71 @@ import { EXIT_CODES_HELP } from './exit-status.js';
 
 const OPTIONS = {
   ...commonLoadOptions({ maxSize: MAX_PAYLOAD_BYTES, sizeNote: 'a byte count up to 64MiB' }),
-  driver: choiceOption('driver', ['native', 'node'] as const, { meta: 'D', help: 'native (the C driver) or node (the Node client)', defaultText: 'native when built, else node' }),
-  inFlight: integerOption('in-flight', { min: 1, max: 10_000, meta: 'D', default: DEFAULTS.inFlight, help: 'frames in flight per connection, closed loop' }),
-  pattern: choiceOption('pattern', PATTERNS, { meta: 'P', default: 'persistent', help: 'persistent or connect-per-request' }),
-  readyConnections: integerOption('ready-connections', { min: 0, max: 100_000, meta: 'K', default: 0, help: 'warm up and measure only once K connections have had an echo; until then each sends its first frames only (0: at once)' }),
-  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', { meta: 'SEC', default: DEFAULTS.readyTimeoutSec, help: '... or once this long has passed, whichever comes first' }),
-  threads: integerOption('threads', { min: 1, max: 256, meta: 'T', help: 'native driver: event-loop threads, one per CPU of its taskset', defaultText: '1' }),
+  driver: choiceOption('driver', ['native', 'node'] as const, {
+    meta: 'D',
+    help: 'native (the C driver) or node (the Node client)',
+    defaultText: 'native when built, else node',
+  }),
+  inFlight: integerOption('in-flight', {
+    min: 1,
+    max: 10_000,
+    meta: 'D',
+    default: DEFAULTS.inFlight,
+    help: 'frames in flight per connection, closed loop',
+  }),
+  pattern: choiceOption('pattern', PATTERNS, {
+    meta: 'P',
+    default: 'persistent',
+    help: 'persistent or connect-per-request',
+  }),
+  readyConnections: integerOption('ready-connections', {
+    min: 0,
+    max: 100_000,
+    meta: 'K',
+    default: 0,
+    help: 'warm up and measure only once K connections have had an echo; until then each sends its first frames only (0: at once)',
+  }),
+  readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
+    meta: 'SEC',
+    default: DEFAULTS.readyTimeoutSec,
+    help: '... or once this long has passed, whichever comes first',
+  }),
+  threads: integerOption('threads', {
+    min: 1,
+    max: 256,
+    meta: 'T',
+    help: 'native driver: event-loop threads, one per CPU of its taskset',
+    defaultText: '1',
+  }),
 } as const;
 
 const O = OPTIONS;
 const USAGE = helpText(
   'usage: npm run load -- --target HOST:PORT [options]',
   'Drives a framed TCP echo server (4-byte big-endian length + payload, at most 64 MiB a frame: our servers close a\nconnection that announces more) and verifies every echoed byte.',
-  [{ options: [O.target, O.driver, O.connections, O.inFlight, O.payloadBytes, O.durationSec, O.warmupSec, O.pattern, O.rate, O.timeoutMs, O.seed, O.readyConnections, O.readyTimeoutSec, O.threads, O.maxErrors, O.json, O.help] }],
+  [
+    {
+      options: [
+        O.target,
+        O.driver,
+        O.connections,
+        O.inFlight,
+        O.payloadBytes,
+        O.durationSec,
+        O.warmupSec,
+        O.pattern,
+        O.rate,
+        O.timeoutMs,
+        O.seed,
+        O.readyConnections,
+        O.readyTimeoutSec,
+        O.threads,
+        O.maxErrors,
+        O.json,
+        O.help,
+      ],
+    },
+  ],
   EXIT_CODES_HELP,
 );
 
@@ -37,7 +89,8 @@ async function main(): Promise<void> {
   if (!parsed) return;
   await prepareLoad(parsed.common);
   const { common, values: v } = parsed;
-  if (common.rate !== undefined && v.pattern !== 'persistent') throw new UsageError('--rate applies to --pattern persistent only');
+  if (common.rate !== undefined && v.pattern !== 'persistent')
+    throw new UsageError('--rate applies to --pattern persistent only');
   const native = nativeDriverStatus();
   const driver = v.driver ?? (native.ok ? 'native' : 'node');
   if (driver === 'native' && !native.ok) throw new UsageError(`--driver native is unavailable: ${native.reason}`);
@@ -49,7 +102,8 @@ async function main(): Promise<void> {
     ...(v.readyConnections > 0 ? { readyConnections: v.readyConnections } : {}),
     readyTimeoutSec: v.readyTimeoutSec,
   };
-  const result = driver === 'native' ? await runNativeTcpLoad({ ...options, threads: v.threads ?? 1 }) : await runTcpLoad(options);
+  const result =
+    driver === 'native' ? await runNativeTcpLoad({ ...options, threads: v.threads ?? 1 }) : await runTcpLoad(options);
   emitResult(common, result);
 }
 

@@ -290,7 +290,10 @@ export function validateTcpLoadOptions(o: TcpLoadOptions): void {
   const check = (ok: boolean, message: string): void => {
     if (!ok) throw new TcpLoadError(message);
   };
-  check(Number.isInteger(o.connections) && o.connections >= 1, `connections must be a positive integer (got ${o.connections})`);
+  check(
+    Number.isInteger(o.connections) && o.connections >= 1,
+    `connections must be a positive integer (got ${o.connections})`,
+  );
   check(Number.isInteger(o.inFlight) && o.inFlight >= 1, `inFlight must be a positive integer (got ${o.inFlight})`);
   check(
     Number.isInteger(o.payloadBytes) && o.payloadBytes >= 0 && o.payloadBytes <= MAX_PAYLOAD_BYTES,
@@ -300,9 +303,18 @@ export function validateTcpLoadOptions(o: TcpLoadOptions): void {
   check(o.warmupSec >= 0, `warmupSec must be ≥ 0 (got ${o.warmupSec})`);
   check(o.timeoutMs > 0, `timeoutMs must be positive (got ${o.timeoutMs})`);
   check(o.rate === undefined || o.rate > 0, `rate must be positive (got ${o.rate})`);
-  check(!(o.rate !== undefined && o.pattern === 'connect-per-request'), 'an open-loop rate applies to persistent connections only');
-  check(o.readyConnections === undefined || (Number.isInteger(o.readyConnections) && o.readyConnections >= 0), `readyConnections must be an integer ≥ 0 (got ${o.readyConnections})`);
-  check(o.readyTimeoutSec === undefined || o.readyTimeoutSec >= 0, `readyTimeoutSec must be ≥ 0 (got ${o.readyTimeoutSec})`);
+  check(
+    !(o.rate !== undefined && o.pattern === 'connect-per-request'),
+    'an open-loop rate applies to persistent connections only',
+  );
+  check(
+    o.readyConnections === undefined || (Number.isInteger(o.readyConnections) && o.readyConnections >= 0),
+    `readyConnections must be an integer ≥ 0 (got ${o.readyConnections})`,
+  );
+  check(
+    o.readyTimeoutSec === undefined || o.readyTimeoutSec >= 0,
+    `readyTimeoutSec must be ≥ 0 (got ${o.readyTimeoutSec})`,
+  );
 }
 
 /** Runs one load: warmup (discarded), then the measured window. Resolves with the window's result. */
@@ -312,7 +324,17 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
   let running = true;
   const expected = Math.min(o.readyConnections ?? 0, o.connections);
   let held = expected > 0 && o.pattern === 'persistent' && o.rate === undefined;
-  const connections = Array.from({ length: o.connections }, (_, i) => new EchoConnection(i, o, stats, () => running, () => held));
+  const connections = Array.from(
+    { length: o.connections },
+    (_, i) =>
+      new EchoConnection(
+        i,
+        o,
+        stats,
+        () => running,
+        () => held,
+      ),
+  );
   const startedAt = performance.now();
   for (const c of connections) c.start();
 
@@ -377,7 +399,9 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
     ...(stats.firstError !== undefined ? { firstError: stats.firstError } : {}),
     client,
     // Connect-per-request slots are not long-lived connections: serving is counted per persistent connection only.
-    ...(o.pattern === 'persistent' ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } } : {}),
+    ...(o.pattern === 'persistent'
+      ? { connections: { total: connections.length, served: connections.filter((c) => c.served).length } }
+      : {}),
     ...(openLoop ? { openLoop: { targetRate: o.rate!, backlogged: stats.backlogged } } : {}),
     ...(readiness ? { readiness } : {}),
   };

@@ -20,15 +20,41 @@ const common = commonLoadOptions(
 const OPTIONS = {
   ...common,
   connections: { ...common.connections, help: 'flows, one socket each' },
-  maxErrors: { ...common.maxErrors, help: 'errors (lost and duplicated datagrams included) tolerated before the run fails\n(any mismatch fails)' },
-  inFlight: integerOption('in-flight', { min: 1, max: 10_000, meta: 'D', default: DEFAULTS.inFlight, help: 'datagrams outstanding per flow, closed loop' }),
+  maxErrors: {
+    ...common.maxErrors,
+    help: 'errors (lost and duplicated datagrams included) tolerated before the run fails\n(any mismatch fails)',
+  },
+  inFlight: integerOption('in-flight', {
+    min: 1,
+    max: 10_000,
+    meta: 'D',
+    default: DEFAULTS.inFlight,
+    help: 'datagrams outstanding per flow, closed loop',
+  }),
 } as const;
 
 const O = OPTIONS;
 const USAGE = helpText(
   'usage: node dist/clients/udp-cli.js --target HOST:PORT [options]',
   'UDP echo load: each flow (socket) sends sequence-numbered datagrams and verifies the echoes.',
-  [{ options: [O.target, O.connections, O.inFlight, O.payloadBytes, O.rate, O.durationSec, O.warmupSec, O.timeoutMs, O.seed, O.maxErrors, O.json, O.help] }],
+  [
+    {
+      options: [
+        O.target,
+        O.connections,
+        O.inFlight,
+        O.payloadBytes,
+        O.rate,
+        O.durationSec,
+        O.warmupSec,
+        O.timeoutMs,
+        O.seed,
+        O.maxErrors,
+        O.json,
+        O.help,
+      ],
+    },
+  ],
   EXIT_CODES_HELP,
 );
 
@@ -36,7 +62,10 @@ async function main(): Promise<void> {
   const parsed = parseLoadArgs(process.argv.slice(2), OPTIONS, USAGE);
   if (!parsed) return;
   await prepareLoad(parsed.common);
-  emitResult(parsed.common, await runUdpLoad({ ...parsed.common, inFlight: parsed.values.inFlight, pattern: 'persistent' }));
+  emitResult(
+    parsed.common,
+    await runUdpLoad({ ...parsed.common, inFlight: parsed.values.inFlight, pattern: 'persistent' }),
+  );
 }
 
 runCommand(main, { usage: USAGE });

@@ -18,7 +18,6 @@ import { UDP_MAX_PAYLOAD, UDP_TAG_BYTES } from '../servers/protocol.js';
 /** UDP load: connections are flows (one socket each); the pattern does not apply (no connections). */
 export type UdpLoadOptions = LoadParams;
 
-
 class Counters extends WindowCounters {
   /** After the window: answers no longer count, but datagrams sent in it that never come back are still lost. */
   countingLoss = false;
@@ -113,7 +112,10 @@ class Flow {
     const c = this.c;
     const seq = msg.length >= UDP_TAG_BYTES ? msg.readUInt32LE(4) : -1;
     const entry = this.outstanding.get(seq);
-    const intact = msg.length === this.template.length && msg.readUInt32LE(0) === this.id && msg.compare(this.template, UDP_TAG_BYTES, this.template.length, UDP_TAG_BYTES) === 0;
+    const intact =
+      msg.length === this.template.length &&
+      msg.readUInt32LE(0) === this.id &&
+      msg.compare(this.template, UDP_TAG_BYTES, this.template.length, UDP_TAG_BYTES) === 0;
     if (!entry) {
       if (c.recording) {
         if (intact && this.settled.has(seq)) c.errors.duplicated++;
@@ -141,10 +143,14 @@ export class UdpLoadError extends Error {
 }
 
 export async function runUdpLoad(o: UdpLoadOptions): Promise<LoadResult> {
-  if (!(Number.isInteger(o.connections) && o.connections >= 1)) throw new UdpLoadError(`connections (flows) must be a positive integer (got ${o.connections})`);
-  if (!(Number.isInteger(o.inFlight) && o.inFlight >= 1)) throw new UdpLoadError(`inFlight must be a positive integer (got ${o.inFlight})`);
+  if (!(Number.isInteger(o.connections) && o.connections >= 1))
+    throw new UdpLoadError(`connections (flows) must be a positive integer (got ${o.connections})`);
+  if (!(Number.isInteger(o.inFlight) && o.inFlight >= 1))
+    throw new UdpLoadError(`inFlight must be a positive integer (got ${o.inFlight})`);
   if (!(o.payloadBytes >= UDP_TAG_BYTES && o.payloadBytes <= UDP_MAX_PAYLOAD)) {
-    throw new UdpLoadError(`UDP payload must be ${UDP_TAG_BYTES}–${UDP_MAX_PAYLOAD} bytes (it carries a flow id and sequence number) (got ${o.payloadBytes})`);
+    throw new UdpLoadError(
+      `UDP payload must be ${UDP_TAG_BYTES}–${UDP_MAX_PAYLOAD} bytes (it carries a flow id and sequence number) (got ${o.payloadBytes})`,
+    );
   }
   const c = new Counters();
   let running = true;

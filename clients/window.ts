@@ -47,7 +47,12 @@ async function waitUntilReady(gate: ReadyGate): Promise<Readiness> {
   const deadline = from + gate.timeoutSec * 1000;
   while (gate.count() < gate.expected && performance.now() < deadline) await sleep(10);
   const ready = gate.count();
-  return { expected: gate.expected, ready, waitedSec: (performance.now() - from) / 1000, timedOut: ready < gate.expected };
+  return {
+    expected: gate.expected,
+    ready,
+    waitedSec: (performance.now() - from) / 1000,
+    timedOut: ready < gate.expected,
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

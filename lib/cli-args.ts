@@ -45,7 +45,9 @@ function joinDashValues(argv: readonly string[], options: Options): string[] {
       out.push(`${arg}=${next}`);
       i++;
     } else {
-      throw new UsageError(`${arg} needs a value (got the option "${next}"; write ${arg}=${next} if that is the value)`);
+      throw new UsageError(
+        `${arg} needs a value (got the option "${next}"; write ${arg}=${next} if that is the value)`,
+      );
     }
   }
   return out;
@@ -61,5 +63,11 @@ export function list(flag: string, text: string): string[] {
 /** Bad input of any kind (a flag, a work spec, a model name): exit 2 with one line, never a stack trace. */
 export function isUsageError(error: unknown): boolean {
   const name = (error as Error | undefined)?.name;
-  return error instanceof UsageError || name === 'UsageError' || name === 'SetupError' || name === 'WorkSpecError' || name === 'UnknownModelError';
+  return (
+    error instanceof UsageError ||
+    name === 'UsageError' ||
+    name === 'SetupError' ||
+    name === 'WorkSpecError' ||
+    name === 'UnknownModelError'
+  );
 }

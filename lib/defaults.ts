@@ -11,6 +11,8 @@ export const DEFAULTS = {
   payloadBytes: 64,
   /** A message unanswered this long is a timeout. */
   timeoutMs: 5000,
+  /** A server not ready this long after it was started is a failed run (its ready line; --server: an answer). */
+  startTimeoutSec: 15,
   /** Bound on the wait, after the warmup, for every served connection's first answer. */
   readyTimeoutSec: 30,
   /** `npm run load`'s window and warmup (the bench's come from its profile). */

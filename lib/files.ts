@@ -57,7 +57,8 @@ export function makeDirectory(dir: string): void {
       isDir = undefined;
     }
     if (isDir === true) break;
-    if (isDir === false) throw fileError('make the folder', d, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
+    if (isDir === false)
+      throw fileError('make the folder', d, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
     missing.unshift(d);
     if (path.dirname(d) === d) break;
   }
@@ -84,7 +85,8 @@ export function makeNewDirectory(parent: string, name: string): string {
       mkdirSync(path.join(parent, candidate));
       return candidate;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('make the folder', path.join(parent, candidate), error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw fileError('make the folder', path.join(parent, candidate), error);
     }
   }
   throw new FileError(`cannot make a new folder ${path.join(parent, name)}: 999 of that name exist`, undefined);
@@ -115,7 +117,10 @@ export function checkWritable(dir: string, bytes: number): void {
   rmSync(probe, { force: true });
   const free = freeBytes(dir);
   if (free !== undefined && free < bytes) {
-    throw new FileError(`cannot write in ${dir}: ${formatMiB(free)} free, and the planned runs need about ${formatMiB(bytes)}`, 'ENOSPC');
+    throw new FileError(
+      `cannot write in ${dir}: ${formatMiB(free)} free, and the planned runs need about ${formatMiB(bytes)}`,
+      'ENOSPC',
+    );
   }
 }
 

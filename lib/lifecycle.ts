@@ -107,7 +107,9 @@ export function runCommand(main: () => Promise<void>, options: CommandOptions = 
     options.onStop(signal, why);
     const graceMs = options.graceMs ?? 15_000;
     setTimeout(() => {
-      process.stderr.write(`\nstill running ${Math.round(graceMs / 1000)} s after ${signal}: ending it and everything it started\n`);
+      process.stderr.write(
+        `\nstill running ${Math.round(graceMs / 1000)} s after ${signal}: ending it and everything it started\n`,
+      );
       end(SIGNAL_EXIT[signal]);
     }, graceMs).unref();
   };
@@ -120,7 +122,8 @@ export function runCommand(main: () => Promise<void>, options: CommandOptions = 
   main().then(
     () => {
       if (options.resident) return;
-      const code = typeof process.exitCode === 'number' ? process.exitCode : stopping !== undefined ? SIGNAL_EXIT[stopping] : 0;
+      const code =
+        typeof process.exitCode === 'number' ? process.exitCode : stopping !== undefined ? SIGNAL_EXIT[stopping] : 0;
       if (stopping !== undefined && code === 0) end(SIGNAL_EXIT[stopping]);
       // Done: what it started goes, and a handle left open does not keep it alive.
       end(code);
@@ -128,7 +131,8 @@ export function runCommand(main: () => Promise<void>, options: CommandOptions = 
     (error: unknown) => {
       if (isUsageError(error)) {
         process.stderr.write(`error: ${describeError(error)}\n`);
-        if (options.usage && (error as Error).name === 'UsageError') process.stderr.write('run with --help for usage\n');
+        if (options.usage && (error as Error).name === 'UsageError')
+          process.stderr.write('run with --help for usage\n');
         end(2);
       }
       process.stderr.write(`error: ${describeError(error)}\n`);

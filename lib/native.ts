@@ -25,7 +25,12 @@ export interface NativeTarget {
 /** The header both C programs share. */
 const SHARED_HEADERS = ['lib/native/die.h', 'lib/native/json-out.h'];
 
-function target(label: string, source: string, libs: readonly string[] = [], defines: Record<string, number> = {}): NativeTarget {
+function target(
+  label: string,
+  source: string,
+  libs: readonly string[] = [],
+  defines: Record<string, number> = {},
+): NativeTarget {
   const binary = compiled(source.replace(/\.c$/, ''));
   return { label, source, binary, skipFile: `${binary}.skipped`, libs, headers: SHARED_HEADERS, defines };
 }

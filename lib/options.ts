@@ -31,15 +31,28 @@ type ValueOf<S> = S extends OptionSpec<infer T> ? T : never;
 
 /** The parsed values of a table: options with a default always have a value, the others may be undefined. */
 export type OptionValues<O extends OptionTable> = {
-  -readonly [K in keyof O]: O[K] extends { readonly default: infer D } ? (undefined extends D ? ValueOf<O[K]> | undefined : ValueOf<O[K]>) : ValueOf<O[K]> | undefined;
+  -readonly [K in keyof O]: O[K] extends { readonly default: infer D }
+    ? undefined extends D
+      ? ValueOf<O[K]> | undefined
+      : ValueOf<O[K]>
+    : ValueOf<O[K]> | undefined;
 };
 
 /** Parses argv against the table: every value checked, defaults applied. Unknown flags are a UsageError. */
-export function parseOptions<O extends OptionTable>(argv: readonly string[], table: O, allowPositionals = false): { values: OptionValues<O>; given: Set<keyof O>; positionals: string[] } {
+export function parseOptions<O extends OptionTable>(
+  argv: readonly string[],
+  table: O,
+  allowPositionals = false,
+): { values: OptionValues<O>; given: Set<keyof O>; positionals: string[] } {
   const flags: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   const byFlag = new Map<string, string>();
   for (const [key, spec] of Object.entries(table)) {
-    flags[spec.flag] = spec.kind === 'switch' ? { type: 'boolean' } : spec.kind === 'repeated' ? { type: 'string', multiple: true } : { type: 'string' };
+    flags[spec.flag] =
+      spec.kind === 'switch'
+        ? { type: 'boolean' }
+        : spec.kind === 'repeated'
+          ? { type: 'string', multiple: true }
+          : { type: 'string' };
     byFlag.set(spec.flag, key);
   }
   const parsed = parseFlags([...argv], flags, allowPositionals);
@@ -54,7 +67,8 @@ export function parseOptions<O extends OptionTable>(argv: readonly string[], tab
     }
     given.add(key);
     if (spec.kind === 'switch') values[key] = text === true;
-    else if (spec.kind === 'repeated') values[key] = (text as string[]).flatMap((t) => spec.parse(t, spec.flag) as unknown[]);
+    else if (spec.kind === 'repeated')
+      values[key] = (text as string[]).flatMap((t) => spec.parse(t, spec.flag) as unknown[]);
     else values[key] = spec.parse(text as string, spec.flag);
   }
   return { values: values as OptionValues<O>, given, positionals: parsed.positionals };
@@ -70,7 +84,12 @@ const HELP_COLUMN = 23;
 
 function helpLine(spec: OptionSpec): string {
   const left = `  --${spec.flag}${spec.meta ? ` ${spec.meta}` : ''}`;
-  const shown = spec.defaultText !== undefined ? `: ${spec.defaultText}` : spec.default !== undefined && spec.kind !== 'switch' ? ` ${String(spec.default)}` : '';
+  const shown =
+    spec.defaultText !== undefined
+      ? `: ${spec.defaultText}`
+      : spec.default !== undefined && spec.kind !== 'switch'
+        ? ` ${String(spec.default)}`
+        : '';
   const text = `${spec.help}${shown ? ` (default${shown})` : ''}`;
   const pad = left.length + 1 >= HELP_COLUMN ? `${left}\n${' '.repeat(HELP_COLUMN)}` : left.padEnd(HELP_COLUMN);
   return `${pad}${text.replace(/\n/g, `\n${' '.repeat(HELP_COLUMN)}`)}`;
@@ -93,26 +112,42 @@ interface Common<T> {
   defaultText?: string;
 }
 
-function numberIn(text: string, flag: string, o: { min?: number; max?: number; above?: number; integer?: boolean }): number {
+function numberIn(
+  text: string,
+  flag: string,
+  o: { min?: number; max?: number; above?: number; integer?: boolean },
+): number {
   const value = Number(text);
   const trimmed = text.trim();
   if (o.integer) {
     const min = o.min ?? 0;
     const max = o.max ?? Number.MAX_SAFE_INTEGER;
-    if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
+    if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(value) || value < min || value > max)
+      throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
     return value;
   }
-  if (trimmed === '' || !Number.isFinite(value)) throw new UsageError(`--${flag} must be ${o.above === 0 ? 'a positive number' : 'a number ≥ 0'} (got "${text}")`);
-  if (o.above !== undefined && !(value > o.above)) throw new UsageError(`--${flag} must be a positive number (got "${text}")`);
-  if (o.min !== undefined && value < o.min) throw new UsageError(`--${flag} must be a number ≥ ${o.min} (got "${text}")`);
+  if (trimmed === '' || !Number.isFinite(value))
+    throw new UsageError(`--${flag} must be ${o.above === 0 ? 'a positive number' : 'a number ≥ 0'} (got "${text}")`);
+  if (o.above !== undefined && !(value > o.above))
+    throw new UsageError(`--${flag} must be a positive number (got "${text}")`);
+  if (o.min !== undefined && value < o.min)
+    throw new UsageError(`--${flag} must be a number ≥ ${o.min} (got "${text}")`);
   if (o.max !== undefined && value > o.max) throw new UsageError(`--${flag} must be at most ${o.max} (got "${text}")`);
   return value;
 }
 
-export function positiveNumberOption(flag: string, o: Common<number> & { default: number; max?: number }): DefaultedSpec<number>;
+export function positiveNumberOption(
+  flag: string,
+  o: Common<number> & { default: number; max?: number },
+): DefaultedSpec<number>;
 export function positiveNumberOption(flag: string, o: Common<number> & { max?: number }): OptionSpec<number>;
 export function positiveNumberOption(flag: string, o: Common<number> & { max?: number }): OptionSpec<number> {
-  return { flag, kind: 'value', ...o, parse: (t, f) => numberIn(t, f, { above: 0, ...(o.max !== undefined ? { max: o.max } : {}) }) };
+  return {
+    flag,
+    kind: 'value',
+    ...o,
+    parse: (t, f) => numberIn(t, f, { above: 0, ...(o.max !== undefined ? { max: o.max } : {}) }),
+  };
 }
 
 export function nonNegativeNumberOption(flag: string, o: Common<number> & { default: number }): DefaultedSpec<number>;
@@ -121,21 +156,51 @@ export function nonNegativeNumberOption(flag: string, o: Common<number>): Option
   return { flag, kind: 'value', ...o, parse: (t, f) => numberIn(t, f, { min: 0 }) };
 }
 
-export function integerOption(flag: string, o: Common<number> & { min: number; max: number; default: number }): DefaultedSpec<number>;
+export function integerOption(
+  flag: string,
+  o: Common<number> & { min: number; max: number; default: number },
+): DefaultedSpec<number>;
 export function integerOption(flag: string, o: Common<number> & { min: number; max: number }): OptionSpec<number>;
 export function integerOption(flag: string, o: Common<number> & { min: number; max: number }): OptionSpec<number> {
-  return { flag, kind: 'value', help: o.help, ...(o.meta ? { meta: o.meta } : {}), ...(o.default !== undefined ? { default: o.default } : {}), ...(o.defaultText ? { defaultText: o.defaultText } : {}), parse: (t, f) => numberIn(t, f, { integer: true, min: o.min, max: o.max }) };
+  return {
+    flag,
+    kind: 'value',
+    help: o.help,
+    ...(o.meta ? { meta: o.meta } : {}),
+    ...(o.default !== undefined ? { default: o.default } : {}),
+    ...(o.defaultText ? { defaultText: o.defaultText } : {}),
+    parse: (t, f) => numberIn(t, f, { integer: true, min: o.min, max: o.max }),
+  };
 }
 
-export function choiceOption<T extends string>(flag: string, choices: readonly T[], o: Common<T> & { default: T }): DefaultedSpec<T>;
+export function choiceOption<T extends string>(
+  flag: string,
+  choices: readonly T[],
+  o: Common<T> & { default: T },
+): DefaultedSpec<T>;
 export function choiceOption<T extends string>(flag: string, choices: readonly T[], o: Common<T>): OptionSpec<T>;
 export function choiceOption<T extends string>(flag: string, choices: readonly T[], o: Common<T>): OptionSpec<T> {
   return { flag, kind: 'value', ...o, parse: (t, f) => oneOfChoices(t, f, choices) };
 }
 
 export function oneOfChoices<T extends string>(text: string, flag: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')} (got "${text}")`);
+  if (!(choices as readonly string[]).includes(text))
+    throw new UsageError(`--${flag} must be one of ${choices.join(', ')} (got "${text}")`);
   return text as T;
+}
+
+/** A TCP/UDP port, 0 for a free one. */
+export function portOption(flag: string, o: Common<number> & { default: number }): DefaultedSpec<number> {
+  return {
+    flag,
+    kind: 'value',
+    ...o,
+    parse: (t, f) => {
+      if (!/^\d+$/.test(t.trim()) || Number(t) > 65535)
+        throw new UsageError(`--${f} must be a port from 0 to 65535 (got "${t}")`);
+      return Number(t);
+    },
+  };
 }
 
 /** A string taken as it is (a path, a name checked later). */
@@ -146,7 +211,11 @@ export function textOption(flag: string, o: Common<string>): OptionSpec<string> 
 }
 
 /** A value with its own parser (a work spec, a MODEL:µs list…). */
-export function customOption<T>(flag: string, parse: (text: string, flag: string) => T, o: Common<T> & { default: T }): DefaultedSpec<T>;
+export function customOption<T>(
+  flag: string,
+  parse: (text: string, flag: string) => T,
+  o: Common<T> & { default: T },
+): DefaultedSpec<T>;
 export function customOption<T>(flag: string, parse: (text: string, flag: string) => T, o: Common<T>): OptionSpec<T>;
 export function customOption<T>(flag: string, parse: (text: string, flag: string) => T, o: Common<T>): OptionSpec<T> {
   return { flag, kind: 'value', ...o, parse };

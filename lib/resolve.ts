@@ -10,7 +10,12 @@ export async function assertResolves(flag: string, host: string): Promise<void> 
     await lookup(host);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'temporary failure in name resolution' : (code ?? (error as Error).message);
+    const why =
+      code === 'ENOTFOUND'
+        ? 'no such host'
+        : code === 'EAI_AGAIN'
+          ? 'temporary failure in name resolution'
+          : (code ?? (error as Error).message);
     throw new UsageError(`--${flag} cannot be resolved (got "${host}": ${why})`);
   }
 }

@@ -6,7 +6,12 @@ const GAMMA = 0x9e3779b97f4a7c15n;
 const MASK = (1n << 64n) - 1n;
 
 /** Fills `target` from `offset` with bytes from `seed`; without a seed, with random bytes. */
-export function fillPayload(target: Uint8Array, offset: number, seed: number | undefined, random: (b: Uint8Array) => void): void {
+export function fillPayload(
+  target: Uint8Array,
+  offset: number,
+  seed: number | undefined,
+  random: (b: Uint8Array) => void,
+): void {
   if (seed === undefined) {
     random(target.subarray(offset));
     return;

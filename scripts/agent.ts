@@ -4,14 +4,24 @@
  */
 import { UsageError } from '../lib/cli-args.js';
 import { runCommand, watchParent } from '../lib/lifecycle.js';
-import { customOption, helpText, integerOption, parseOptions, switchOption, textOption } from '../lib/options.js';
+import { helpText, parseOptions, portOption, switchOption, textOption } from '../lib/options.js';
 import { startAgent } from '../bench/host/agent.js';
 import { AGENT_LISTENING_PREFIX, MIN_TOKEN_CHARS, readTokenFile } from '../bench/host/agent-protocol.js';
 
 const OPTIONS = {
-  host: textOption('host', { meta: 'ADDR', help: 'address to listen on (required: no default, so it is never exposed by accident)' }),
-  port: integerOption('port', { min: 0, max: 65535, meta: 'P', default: 0, help: 'port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})' }),
-  tokenFile: textOption('token-file', { meta: 'F', help: `file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)` }),
+  host: textOption('host', {
+    meta: 'ADDR',
+    help: 'address to listen on (required: no default, so it is never exposed by accident)',
+  }),
+  port: portOption('port', {
+    meta: 'P',
+    default: 0,
+    help: 'port (0: a free one, printed as CONBENCH_AGENT {"host":…,"port":…})',
+  }),
+  tokenFile: textOption('token-file', {
+    meta: 'F',
+    help: `file holding the shared secret (at least ${MIN_TOKEN_CHARS} characters, e.g. openssl rand -hex 32 > F)`,
+  }),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -31,15 +41,23 @@ async function main(): Promise<void> {
   }
   if (values.host === undefined) throw new UsageError('--host is required (the address benches reach this agent at)');
   if (values.port === undefined) throw new UsageError('--port is required (0 picks a free one)');
-  if (values.tokenFile === undefined) throw new UsageError('--token-file is required: the agent never runs without a token');
+  if (values.tokenFile === undefined)
+    throw new UsageError('--token-file is required: the agent never runs without a token');
   const { port } = values;
   const token = readTokenFile(values.tokenFile, 'token-file', MIN_TOKEN_CHARS);
 
-  const agent = await startAgent({ host: values.host, port, token, log: (line) => process.stderr.write(`agent: ${line}\n`) }).catch((error: NodeJS.ErrnoException) => {
+  const agent = await startAgent({
+    host: values.host,
+    port,
+    token,
+    log: (line) => process.stderr.write(`agent: ${line}\n`),
+  }).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen on ${values.host}:${port}: ${error.code ?? error.message}`);
   });
   process.stdout.write(`${AGENT_LISTENING_PREFIX}${JSON.stringify(agent.address)}\n`);
-  process.stderr.write(`agent: listening on ${agent.address.host}:${agent.address.port}; SIGTERM or Ctrl-C stops it and every server it started\n`);
+  process.stderr.write(
+    `agent: listening on ${agent.address.host}:${agent.address.port}; SIGTERM or Ctrl-C stops it and every server it started\n`,
+  );
 
   let stopping = false;
   const stop = (why: string): void => {

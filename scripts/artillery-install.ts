@@ -3,7 +3,12 @@
  * for running exported scripts here and for the export test. Does nothing when that version is already there.
  */
 import { runCommand } from '../lib/lifecycle.js';
-import { ARTILLERY_VERSION, artilleryAvailable, artilleryBinary, installArtillery } from '../bench/export/artillery-tool.js';
+import {
+  ARTILLERY_VERSION,
+  artilleryAvailable,
+  artilleryBinary,
+  installArtillery,
+} from '../bench/export/artillery-tool.js';
 
 async function main(): Promise<void> {
   if (!artilleryAvailable().ok) {

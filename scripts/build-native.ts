@@ -20,16 +20,28 @@ function skip(t: NativeTarget, reason: string): void {
 function build(t: NativeTarget): void {
   const source = path.join(PROJECT_ROOT, t.source);
   mkdirSync(path.dirname(t.binary), { recursive: true });
-  if (process.platform !== 'linux') return skip(t, `epoll is Linux-only (this is ${process.platform})`);
+  if (process.platform !== 'linux') {
+    skip(t, `epoll is Linux-only (this is ${process.platform})`);
+    return;
+  }
   const defines = Object.entries(t.defines).map(([name, value]) => `-D${name}=${value}`);
   // The -D values are an input too: a changed default rebuilds the binary.
   const flagsFile = `${t.binary}.flags`;
   const sameFlags = existsSync(flagsFile) && readFileSync(flagsFile, 'utf8') === defines.join(' ');
   const newestInput = Math.max(...[t.source, ...t.headers].map((f) => statSync(path.join(PROJECT_ROOT, f)).mtimeMs));
   if (sameFlags && existsSync(t.binary) && statSync(t.binary).mtimeMs >= newestInput) return;
-  const result = spawnSync(compiler, ['-O2', '-Wall', '-Wextra', ...defines, '-o', t.binary, source, ...t.libs], { encoding: 'utf8' });
-  if (result.error) return skip(t, `no C compiler (${compiler}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`);
-  if (result.status !== 0) return skip(t, `${compiler} failed: ${result.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+  const result = spawnSync(compiler, ['-O2', '-Wall', '-Wextra', ...defines, '-o', t.binary, source, ...t.libs], {
+    encoding: 'utf8',
+  });
+  const failed = result.error
+    ? `no C compiler (${compiler}: ${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`
+    : result.status !== 0
+      ? `${compiler} failed: ${result.stderr.trim().split('\n').slice(0, 3).join(' | ')}`
+      : undefined;
+  if (failed) {
+    skip(t, failed);
+    return;
+  }
   rmSync(t.skipFile, { force: true });
   writeFileSync(flagsFile, defines.join(' '));
 }

@@ -15,12 +15,25 @@ import { historyReport } from '../bench/format/history.js';
 import { splitSides, type RunRecord } from '../bench/data/record.js';
 
 const OPTIONS = {
-  thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'a change must be significant and larger than this to count' }),
+  thresholdPercent: positiveNumberOption('threshold', {
+    meta: 'PCT',
+    default: DEFAULTS.thresholdPercent,
+    help: 'a change must be significant and larger than this to count',
+  }),
   alpha: positiveNumberOption('alpha', { meta: 'A', default: DEFAULTS.alpha, max: 0.999, help: 'significance level' }),
   absolute: switchOption('absolute', 'compare absolute msgs/s instead of throughput relative to the native ceiling'),
-  allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
-  markdown: textOption('markdown', { meta: 'FILE', help: 'also write the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)' }),
-  history: switchOption('history', 'DIR… are saved suites in commit order (e.g. the workflow\'s artifacts of main): find the change\npoints per cell and metric, and the commit each came with'),
+  allowInconclusive: switchOption(
+    'allow-inconclusive',
+    'pass comparisons with too few runs or an interval too wide to decide',
+  ),
+  markdown: textOption('markdown', {
+    meta: 'FILE',
+    help: 'also write the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)',
+  }),
+  history: switchOption(
+    'history',
+    "DIR… are saved suites in commit order (e.g. the workflow's artifacts of main): find the change\npoints per cell and metric, and the commit each came with",
+  ),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -48,19 +61,36 @@ async function main(): Promise<void> {
     if (positionals.length < 4) throw new UsageError('--history needs at least 4 suites, in commit order');
     const suites = positionals.map((p) => ({ file: recordsFileFor(p), records: [] as RunRecord[] }));
     for (const s of suites) s.records = readRecords(s.file);
-    process.stdout.write(historyReport(suites.map((s) => ({ label: s.file, records: s.records })), { threshold: v.thresholdPercent / 100, alpha: v.alpha }) + '\n');
+    process.stdout.write(
+      historyReport(
+        suites.map((s) => ({ label: s.file, records: s.records })),
+        { threshold: v.thresholdPercent / 100, alpha: v.alpha },
+      ) + '\n',
+    );
     return;
   }
-  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('give a BASELINE and optionally a CURRENT suite');
+  if (positionals.length < 1 || positionals.length > 2)
+    throw new UsageError('give a BASELINE and optionally a CURRENT suite');
   const baselineFile = recordsFileFor(positionals[0]!);
   const first = readRecords(baselineFile);
-  const oneSession = positionals.length === 1 && first.some((r) => r.side === 'base') && first.some((r) => r.side === 'head');
+  const oneSession =
+    positionals.length === 1 && first.some((r) => r.side === 'base') && first.some((r) => r.side === 'head');
   const currentFile = oneSession ? baselineFile : recordsFileFor(positionals[1] ?? 'results');
   const [baseline, current] = oneSession ? splitSides(first) : [first, readRecords(currentFile)];
-  process.stdout.write(oneSession ? `one --against session, its base side against its head: ${baselineFile}\n` : `baseline: ${baselineFile}\ncurrent:  ${currentFile}\n`);
-  const gate = runGate(baseline, current, { thresholdPercent: v.thresholdPercent, alpha: v.alpha, absolute: v.absolute, allowInconclusive: v.allowInconclusive });
+  process.stdout.write(
+    oneSession
+      ? `one --against session, its base side against its head: ${baselineFile}\n`
+      : `baseline: ${baselineFile}\ncurrent:  ${currentFile}\n`,
+  );
+  const gate = runGate(baseline, current, {
+    thresholdPercent: v.thresholdPercent,
+    alpha: v.alpha,
+    absolute: v.absolute,
+    allowInconclusive: v.allowInconclusive,
+  });
   process.stdout.write(compareTable(gate.report, v.thresholdPercent, gate.decision, !process.stdout.isTTY) + '\n');
-  if (v.markdown !== undefined) appendFileSync(v.markdown, compareMarkdown(gate.report, v.thresholdPercent, gate.decision));
+  if (v.markdown !== undefined)
+    appendFileSync(v.markdown, compareMarkdown(gate.report, v.thresholdPercent, gate.decision));
   // A gate that compared nothing, or could not decide, must not pass silently.
   if (gate.fails) process.exitCode = 1;
 }

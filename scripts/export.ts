@@ -7,7 +7,15 @@ import path from 'node:path';
 import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
 import { DEFAULTS } from '../lib/defaults.js';
-import { choiceOption, helpText, nonNegativeNumberOption, parseOptions, positiveNumberOption, switchOption, textOption } from '../lib/options.js';
+import {
+  choiceOption,
+  helpText,
+  nonNegativeNumberOption,
+  parseOptions,
+  positiveNumberOption,
+  switchOption,
+  textOption,
+} from '../lib/options.js';
 import { WORKLOAD_OPTIONS, workloadsFromFlags } from '../bench/data/settings.js';
 import { artilleryScript } from '../bench/export/artillery-script.js';
 import { ARTILLERY_VERSION } from '../bench/export/artillery-tool.js';
@@ -19,13 +27,33 @@ const FORMATS = ['artillery'] as const;
 
 const OPTIONS = {
   format: choiceOption('format', FORMATS, { meta: 'F', help: 'artillery (the only format so far)' }),
-  out: textOption('out', { meta: 'FILE', default: path.join('results', 'artillery', 'conbench.yml'), help: 'the script to write' }),
-  target: textOption('target', { meta: 'URL', default: 'http://127.0.0.1:9000', help: 'base URL in the script (artillery run --target overrides it)' }),
+  out: textOption('out', {
+    meta: 'FILE',
+    default: path.join('results', 'artillery', 'conbench.yml'),
+    help: 'the script to write',
+  }),
+  target: textOption('target', {
+    meta: 'URL',
+    default: 'http://127.0.0.1:9000',
+    help: 'base URL in the script (artillery run --target overrides it)',
+  }),
   ...WORKLOAD_OPTIONS,
   profile: { ...WORKLOAD_OPTIONS.profile, help: 'whose workloads', defaultText: 'full: all of them' },
-  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'seconds of load per workload', defaultText: 'the profile\'s' }),
-  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'seconds of warmup before it', defaultText: 'the profile\'s' }),
-  timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a request unanswered this long fails' }),
+  durationSec: positiveNumberOption('duration', {
+    meta: 'SEC',
+    help: 'seconds of load per workload',
+    defaultText: "the profile's",
+  }),
+  warmupSec: nonNegativeNumberOption('warmup', {
+    meta: 'SEC',
+    help: 'seconds of warmup before it',
+    defaultText: "the profile's",
+  }),
+  timeoutMs: positiveNumberOption('timeout', {
+    meta: 'MS',
+    default: DEFAULTS.timeoutMs,
+    help: 'a request unanswered this long fails',
+  }),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -35,7 +63,10 @@ const USAGE = helpText(
   'Writes the HTTP workloads (every family of the profile, over HTTP) as one Artillery script with one environment\nper workload, and the processor that checks every echo next to it (FILE → FILE without .yml + .processor.mjs).',
   [
     { options: [O.format, O.out, O.target, O.profile, O.filter] },
-    { heading: 'Changing every workload, as for npm run bench', options: [O.connections, O.payloadBytes, O.work, O.inFlight, O.pattern, O.rate, O.set] },
+    {
+      heading: 'Changing every workload, as for npm run bench',
+      options: [O.connections, O.payloadBytes, O.work, O.inFlight, O.pattern, O.rate, O.set],
+    },
     { options: [O.durationSec, O.warmupSec, O.timeoutMs, O.help] },
   ],
 );
@@ -47,7 +78,8 @@ function targetUrl(text: string): string {
   } catch {
     throw new UsageError(`--target must be a URL such as http://127.0.0.1:9000 (got "${text}")`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--target must be an http:// or https:// URL (got "${text}")`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--target must be an http:// or https:// URL (got "${text}")`);
   return text.replace(/\/+$/, '');
 }
 
@@ -58,7 +90,10 @@ async function main(): Promise<void> {
     return;
   }
   if (v.format === undefined) throw new UsageError(`--format is required: one of ${FORMATS.join(', ')}`);
-  if (v.protocol !== undefined && v.protocol !== 'http') throw new UsageError(`--protocol ${String(v.protocol)}: Artillery scripts are exported for the HTTP workloads only`);
+  if (v.protocol !== undefined && v.protocol !== 'http')
+    throw new UsageError(
+      `--protocol ${String(v.protocol)}: Artillery scripts are exported for the HTTP workloads only`,
+    );
   if (given.has('driver')) throw new UsageError('--driver does not apply: Artillery is the driver');
   const { profile, workloads } = workloadsFromFlags({ ...v, protocol: 'http' }, 'full');
   const out = path.resolve(v.out);
@@ -72,15 +107,21 @@ async function main(): Promise<void> {
     processorFile,
     origin: `npm run export -- --format artillery; conbench ${env.gitCommit}${env.gitDirty ? ' (modified)' : ''}; tested with Artillery ${ARTILLERY_VERSION}`,
   });
-  if (script.environments.length === 0) throw new UsageError(`nothing to export: ${script.skipped.map((s) => `${s.workload} ${s.reason}`).join('; ')}`);
+  if (script.environments.length === 0)
+    throw new UsageError(`nothing to export: ${script.skipped.map((s) => `${s.workload} ${s.reason}`).join('; ')}`);
 
   makeDirectory(path.dirname(out));
   writeFileSync(out, script.yaml);
-  const processor = readFileSync(compiled('bench/export/artillery-processor.ts'), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  const processor = readFileSync(compiled('bench/export/artillery-processor.ts'), 'utf8').replace(
+    /^\/\/# sourceMappingURL=.*$/m,
+    '',
+  );
   writeFileSync(path.join(path.dirname(out), processorFile), processor);
 
   const err = process.stderr;
-  err.write(`wrote ${out} (${script.environments.length} workload(s): ${script.environments.join(', ')}) and ${processorFile} next to it\n`);
+  err.write(
+    `wrote ${out} (${script.environments.length} workload(s): ${script.environments.join(', ')}) and ${processorFile} next to it\n`,
+  );
   for (const s of script.skipped) err.write(`not exported: ${s.workload}: ${s.reason}\n`);
   const shown = path.relative(process.cwd(), out).startsWith('..') ? out : path.relative(process.cwd(), out);
   err.write(`run one: artillery run -e ${script.environments[0]} --target http://HOST:PORT ${shown}\n`);

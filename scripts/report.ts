@@ -11,8 +11,16 @@ import { expandFamily } from '../bench/data/matrix.js';
 import { renderSuite } from '../bench/suite/render.js';
 
 const OPTIONS = {
-  marginPercent: positiveNumberOption('margin', { meta: 'PCT', max: 100, help: "judge the verdict at this equivalence margin instead of the suite's own", defaultText: 'the margin the suite ran with' }),
-  noWrite: switchOption('no-write', 'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/'),
+  marginPercent: positiveNumberOption('margin', {
+    meta: 'PCT',
+    max: 100,
+    help: "judge the verdict at this equivalence margin instead of the suite's own",
+    defaultText: 'the margin the suite ran with',
+  }),
+  noWrite: switchOption(
+    'no-write',
+    'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/',
+  ),
   help: switchOption('help', 'this text'),
 } as const;
 
@@ -36,7 +44,12 @@ async function main(): Promise<void> {
   if (records.length === 0) throw new UsageError(`${file} holds no records`);
   const dir = ResultsDir.of(file);
   const marginPercent = values.marginPercent ?? readSuiteParams(dir.dir, records).marginPercent;
-  const options = { plain: !process.stdout.isTTY, margin: marginPercent / 100, workloads: FAMILIES.flatMap((f) => expandFamily(f)), resultsRoot: dir.root };
+  const options = {
+    plain: !process.stdout.isTTY,
+    margin: marginPercent / 100,
+    workloads: FAMILIES.flatMap((f) => expandFamily(f)),
+    resultsRoot: dir.root,
+  };
   if (values.noWrite) {
     // The same render with a sink that keeps nothing: the suite's files stay as they are.
     const discard = { write: (name: string) => name };
@@ -46,7 +59,9 @@ async function main(): Promise<void> {
   const rendered = await renderSuite(dir, records, { ...options, charts: true });
   process.stdout.write(rendered.text);
   if (rendered.chartError) process.stderr.write(`charts not written: ${rendered.chartError}\n`);
-  process.stderr.write(`rewrote ${dir.dir}/ (report.md, report.html, results.csv, summary.json, cost-model.txt, charts/)\n`);
+  process.stderr.write(
+    `rewrote ${dir.dir}/ (report.md, report.html, results.csv, summary.json, cost-model.txt, charts/)\n`,
+  );
 }
 
 runCommand(main, { usage: USAGE });

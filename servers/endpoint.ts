@@ -36,7 +36,10 @@ export async function openEndpoint(protocol: Protocol, target: ListenTarget, han
     }
     case 'udp': {
       if ('fd' in target) throw new Error('a UDP endpoint cannot listen on an inherited fd');
-      const socket = dgram.createSocket({ type: target.host.includes(':') ? 'udp6' : 'udp4', ...(target.reusePort ? { reusePort: true } : {}) } as dgram.SocketOptions);
+      const socket = dgram.createSocket({
+        type: target.host.includes(':') ? 'udp6' : 'udp4',
+        ...(target.reusePort ? { reusePort: true } : {}),
+      } as dgram.SocketOptions);
       serveUdpEcho(socket, handler);
       const port = await bindUdp(socket, target.host, target.port);
       return { port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
@@ -45,7 +48,10 @@ export async function openEndpoint(protocol: Protocol, target: ListenTarget, han
 }
 
 async function listenStream(server: net.Server, open: Set<net.Socket>, target: ListenTarget): Promise<Endpoint> {
-  const port = 'fd' in target ? await listenFd(server, target.fd) : await listenOn(server, target.host, target.port, target.reusePort === true);
+  const port =
+    'fd' in target
+      ? await listenFd(server, target.fd)
+      : await listenOn(server, target.host, target.port, target.reusePort === true);
   return { port, close: () => closeServer(server, open) };
 }
 

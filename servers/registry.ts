@@ -36,14 +36,30 @@ export interface NativeModel extends ModelBase {
   binary(): string;
 }
 
-export type Model = NodeModel | NativeModel;
+/**
+ * A server conbench did not write, brought by the user (`--server NAME=COMMAND`): any program in any language that
+ * speaks one of the protocols. It is run by `/bin/sh -c` in its own process group, a fresh process per run.
+ */
+export interface ExternalModel extends ModelBase {
+  runtime: 'external';
+  /** The shell command; `{port}` is replaced by a free port, else the port is the first integer it prints. */
+  command: string;
+  /** HTTP: a path it answers GET on (for a server that does not echo POST bodies). */
+  httpPath?: string;
+}
+
+/** The models conbench brings: the registry's. */
+export type BuiltInModel = NodeModel | NativeModel;
+
+export type Model = BuiltInModel | ExternalModel;
 
 const always = (): Availability => ({ ok: true });
 
 /** The per-connection models serve as many connections at once as they may have children or threads alive. */
-const upToMaxChildren = (connections: number, o: { maxChildren: number }): number => Math.min(connections, o.maxChildren);
+const upToMaxChildren = (connections: number, o: { maxChildren: number }): number =>
+  Math.min(connections, o.maxChildren);
 
-export const MODELS: readonly Model[] = [
+export const MODELS: readonly BuiltInModel[] = [
   {
     name: 'iterative',
     servesAtOnce: () => 1,
@@ -95,7 +111,8 @@ export const MODELS: readonly Model[] = [
   {
     name: 'fork-per-connection',
     servesAtOnce: upToMaxChildren,
-    summary: 'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
+    summary:
+      'a new child process per connection, at most --max-children alive; over the cap connections wait in a FIFO queue',
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a process each' },
@@ -106,7 +123,8 @@ export const MODELS: readonly Model[] = [
   {
     name: 'thread-per-connection',
     servesAtOnce: upToMaxChildren,
-    summary: 'a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection\'s bytes to its thread over a MessagePort',
+    summary:
+      "a new worker thread per connection, at most --max-children alive, over the cap a FIFO queue; the main thread relays each connection's bytes to its thread over a MessagePort",
     runtime: 'node',
     protocols: ['tcp', 'http'],
     whyNot: { udp: 'UDP has no connections to give a thread each' },
@@ -126,7 +144,7 @@ export const MODELS: readonly Model[] = [
   },
   {
     name: 'piscina',
-    summary: 'main-thread event loop does the I/O; each frame\'s handler work runs on a Piscina thread pool',
+    summary: "main-thread event loop does the I/O; each frame's handler work runs on a Piscina thread pool",
     runtime: 'node',
     protocols: ['tcp', 'http', 'udp'],
     parallel: true,
@@ -138,7 +156,10 @@ export const MODELS: readonly Model[] = [
     summary: 'C epoll echo server speaking the same protocol: the ceiling row',
     runtime: 'native',
     protocols: ['tcp'],
-    whyNot: { http: 'the native server speaks the framed TCP protocol only', udp: 'the native server speaks the framed TCP protocol only' },
+    whyNot: {
+      http: 'the native server speaks the framed TCP protocol only',
+      udp: 'the native server speaks the framed TCP protocol only',
+    },
     parallel: false,
     available: () => nativeStatus(EPOLL_ECHO),
     binary: () => nativeBinary(EPOLL_ECHO),
@@ -151,7 +172,7 @@ export class UnknownModelError extends Error {
   override name = 'UnknownModelError';
 }
 
-export function findModel(name: string): Model {
+export function findModel(name: string): BuiltInModel {
   const model = MODELS.find((m) => m.name === name);
   if (!model) throw new UnknownModelError(`unknown model "${name}"; known models: ${MODEL_NAMES.join(', ')}`);
   return model;

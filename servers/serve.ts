@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { runCommand } from '../lib/lifecycle.js';
 import { helpText, parseOptions } from '../lib/options.js';
 import { formatReadyLine } from './protocol.js';
-import { MODELS } from './registry.js';
 import { calibrateSpin, formatWork, resolveWork } from './work.js';
 import { SERVE_OPTIONS, serveOptions } from './serve-options.js';
 import { nativeArgs, nativeEnv } from './native/args.js';
@@ -20,8 +19,23 @@ const STOP_TIMEOUT_MS = 10_000;
 const O = SERVE_OPTIONS;
 const USAGE = helpText(
   'usage: npm run serve -- --model NAME [options]',
-  'Runs one concurrency model\'s echo server until SIGTERM or SIGINT.',
-  [{ options: [O.model, O.protocol, O.host, O.port, O.work, O.workers, O.maxChildren, O.cpuRate, O.injectMicros, O.help] }],
+  "Runs one concurrency model's echo server until SIGTERM or SIGINT.",
+  [
+    {
+      options: [
+        O.model,
+        O.protocol,
+        O.host,
+        O.port,
+        O.work,
+        O.workers,
+        O.maxChildren,
+        O.cpuRate,
+        O.injectMicros,
+        O.help,
+      ],
+    },
+  ],
   `TCP frames are a 4-byte big-endian length and the payload, at most 64 MiB: a connection announcing a larger frame
 is closed and logged on stderr (one line, at most once a second).
 Prints "CONBENCH_READY {json}" on stdout when it can serve. Exit status: 0 after a clean stop, 1 on a failure,
@@ -46,7 +60,8 @@ async function main(): Promise<void> {
   const spinRate = (): number => (rate ??= calibrateSpin());
   const work = resolveWork(spec, spinRate);
   // Set before the model starts, so its workers, children and threads inherit it.
-  if (injectMicros !== undefined) process.env[INJECT_CPU_ENV] = String(Math.max(1, Math.round(injectMicros * spinRate())));
+  if (injectMicros !== undefined)
+    process.env[INJECT_CPU_ENV] = String(Math.max(1, Math.round(injectMicros * spinRate())));
   const module = await model.load();
   const server = await module.start({ model: model.name, protocol, host, port, work, workers, maxChildren });
   process.stdout.write(
@@ -60,13 +75,17 @@ async function main(): Promise<void> {
       work: formatWork(spec),
       details: {
         ...(work.kind === 'cpu' ? { cpuIterations: work.iterations } : {}),
-        ...(injectMicros !== undefined ? { injectCpuMicros: injectMicros, injectCpuIterations: Number(process.env[INJECT_CPU_ENV]) } : {}),
+        ...(injectMicros !== undefined
+          ? { injectCpuMicros: injectMicros, injectCpuIterations: Number(process.env[INJECT_CPU_ENV]) }
+          : {}),
         ...server.details,
       },
     }) + '\n',
   );
 
-  process.stderr.write(`${model.name} serving ${protocol} on ${host}:${server.port} with ${server.workers} worker(s), work ${formatWork(spec)}; SIGTERM or Ctrl-C stops it\n`);
+  process.stderr.write(
+    `${model.name} serving ${protocol} on ${host}:${server.port} with ${server.workers} worker(s), work ${formatWork(spec)}; SIGTERM or Ctrl-C stops it\n`,
+  );
 
   let stopping = false;
   const stop = (why: string): void => {
@@ -75,7 +94,9 @@ async function main(): Promise<void> {
     // Not unref'd: a close() that never settles must end in this error, not in a silent exit 0 once the event loop
     // runs dry (which is how fork-per-connection used to lose its "stopped" line).
     setTimeout(() => {
-      process.stderr.write(`error: ${model.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (${why}); exiting anyway\n`);
+      process.stderr.write(
+        `error: ${model.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (${why}); exiting anyway\n`,
+      );
       process.exit(1);
     }, STOP_TIMEOUT_MS);
     server.close().then(

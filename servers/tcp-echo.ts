@@ -54,7 +54,7 @@ export function serveEchoConnection(socket: Socket, handler: FrameHandler): void
 
   function consume(chunk: Buffer, start: number): void {
     let pos = start;
-    let segmentStart = start;
+    const segmentStart = start;
     while (pos < chunk.length) {
       if (payloadRemaining > 0) {
         const take = Math.min(payloadRemaining, chunk.length - pos);

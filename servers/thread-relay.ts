@@ -26,4 +26,3 @@ export function post(port: Pick<MessagePort, 'postMessage'>, bytes: Uint8Array):
   const copy = new Uint8Array(bytes);
   port.postMessage(copy, [copy.buffer]);
 }
-

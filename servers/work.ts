@@ -30,16 +30,15 @@ export type WorkSpec = { kind: 'none' } | { kind: Exclude<WorkKind, 'none'>; amo
 export function parseWorkSpec(text: string): WorkSpec {
   const m = WORK_PATTERN.exec(text.trim());
   if (!m) {
-    throw new WorkSpecError(
-      `work must be one of none, cpu:<µs>, block:<ms>, async:<ms> (got "${text}")`,
-    );
+    throw new WorkSpecError(`work must be one of none, cpu:<µs>, block:<ms>, async:<ms> (got "${text}")`);
   }
   const kind = m[1] as WorkKind;
   if (kind === 'none') {
     if (m[2] !== undefined) throw new WorkSpecError(`work "none" takes no amount (got "${text}")`);
     return { kind };
   }
-  if (m[2] === undefined) throw new WorkSpecError(`work "${kind}" needs an amount, e.g. ${kind}:${kind === 'cpu' ? 100 : 5}`);
+  if (m[2] === undefined)
+    throw new WorkSpecError(`work "${kind}" needs an amount, e.g. ${kind}:${kind === 'cpu' ? 100 : 5}`);
   const amount = Number(m[2]);
   const { max, unit } = LIMITS[kind];
   if (!(amount > 0) || amount > max) {
@@ -66,7 +65,11 @@ export function resolveWork(spec: WorkSpec, cpuIterationsPerMicro: () => number)
     case 'none':
       return { kind: 'none' };
     case 'cpu':
-      return { kind: 'cpu', micros: spec.amount, iterations: Math.max(1, Math.round(spec.amount * cpuIterationsPerMicro())) };
+      return {
+        kind: 'cpu',
+        micros: spec.amount,
+        iterations: Math.max(1, Math.round(spec.amount * cpuIterationsPerMicro())),
+      };
     case 'block':
       return { kind: 'block', millis: spec.amount };
     case 'async':

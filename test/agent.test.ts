@@ -46,14 +46,27 @@ describe('token check', () => {
 });
 
 describe('npm run agent: bad usage', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [compiled('scripts/agent.ts'), ...args], { encoding: 'utf8', timeout: 20_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [compiled('scripts/agent.ts'), ...args], { encoding: 'utf8', timeout: 20_000 });
   it.each([
     [['--port', '0', '--token-file', '/tmp/x'], /--host is required/],
     [['--host', '127.0.0.1', '--port', '0'], /--token-file is required: the agent never runs without a token/],
-    [['--host', '127.0.0.1', '--port', '0', '--token-file', '/nonexistent/token'], /--token-file \/nonexistent\/token: cannot read it \(ENOENT\)/],
-    [['--host', '127.0.0.1', '--port', '0', '--token-file', tokenFile('tooshort').file], /holds a token of 8 characters; use at least 16/],
-    [['--host', '127.0.0.1', '--port', '99999', '--token-file', tokenFile().file], /--port must be a port from 0 to 65535/],
-    [['--host', '192.0.2.1', '--port', '0', '--token-file', tokenFile().file], /cannot listen on 192\.0\.2\.1:0: EADDRNOTAVAIL/],
+    [
+      ['--host', '127.0.0.1', '--port', '0', '--token-file', '/nonexistent/token'],
+      /--token-file \/nonexistent\/token: cannot read it \(ENOENT\)/,
+    ],
+    [
+      ['--host', '127.0.0.1', '--port', '0', '--token-file', tokenFile('tooshort').file],
+      /holds a token of 8 characters; use at least 16/,
+    ],
+    [
+      ['--host', '127.0.0.1', '--port', '99999', '--token-file', tokenFile().file],
+      /--port must be a port from 0 to 65535/,
+    ],
+    [
+      ['--host', '192.0.2.1', '--port', '0', '--token-file', tokenFile().file],
+      /cannot listen on 192\.0\.2\.1:0: EADDRNOTAVAIL/,
+    ],
   ])('%j', (args, message) => {
     const r = run(args as string[]);
     expect(r.status).toBe(2);
@@ -82,19 +95,38 @@ describe('serve agent on 127.0.0.1', () => {
   });
 
   it('refuses a bench without the token, with the wrong one, and one that skips hello', async () => {
-    await expect(connectWith(undefined)).rejects.toThrow(/agent 127\.0\.0\.1:\d+: no token given: this agent answers only requests with its token/);
+    await expect(connectWith(undefined)).rejects.toThrow(
+      /agent 127\.0\.0\.1:\d+: no token given: this agent answers only requests with its token/,
+    );
     await expect(connectWith('0'.repeat(48))).rejects.toThrow(/agent 127\.0\.0\.1:\d+: wrong token$/);
     await expect(connectWith('')).rejects.toThrow(/no token given/);
-    const skipped = await rawExchange(agent.port, [JSON.stringify({ id: 1, type: 'start', pin: 'off', options: { model: 'event-loop' } })]);
+    const skipped = await rawExchange(agent.port, [
+      JSON.stringify({ id: 1, type: 'start', pin: 'off', options: { model: 'event-loop' } }),
+    ]);
     expect(skipped).toMatchObject({ ok: false, kind: 'auth', error: 'the first request must be hello with the token' });
     const garbage = await rawExchange(agent.port, ['this is not json']);
     expect(garbage).toMatchObject({ ok: false, kind: 'usage', error: 'bad request: a line that is not JSON' });
     expect(agent.stderr()).toMatch(/refused: wrong token/);
   });
 
-  it('the bench exits 2 with the agent\'s words when the token is missing or wrong', () => {
+  it("the bench exits 2 with the agent's words when the token is missing or wrong", () => {
     const bench = (extra: string[]) =>
-      spawnSync(process.execPath, [compiled('bench/suite/cli.ts'), '--agent', `127.0.0.1:${agent.port}`, '--model', 'event-loop', '--filter', 'echo', '--runs', '1', ...extra], { encoding: 'utf8', timeout: 30_000 });
+      spawnSync(
+        process.execPath,
+        [
+          compiled('bench/suite/cli.ts'),
+          '--agent',
+          `127.0.0.1:${agent.port}`,
+          '--model',
+          'event-loop',
+          '--filter',
+          'echo',
+          '--runs',
+          '1',
+          ...extra,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
     const none = bench([]);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/^error: agent 127\.0\.0\.1:\d+: no token given/m);
@@ -105,17 +137,29 @@ describe('serve agent on 127.0.0.1', () => {
   });
 
   it('the bench names an agent it cannot reach and exits 1', () => {
-    const closed = spawnSync(process.execPath, [compiled('bench/suite/cli.ts'), '--agent', '127.0.0.1:1', '--model', 'event-loop', '--filter', 'echo'], { encoding: 'utf8', timeout: 30_000 });
+    const closed = spawnSync(
+      process.execPath,
+      [compiled('bench/suite/cli.ts'), '--agent', '127.0.0.1:1', '--model', 'event-loop', '--filter', 'echo'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(closed.status).toBe(1);
     expect(closed.stderr).toMatch(/^error: could not reach the agent at 127\.0\.0\.1:1: ECONNREFUSED$/m);
   });
 
-  it('refuses unknown models and bad options with serve\'s own messages', async () => {
+  it("refuses unknown models and bad options with serve's own messages", async () => {
     const host = await connect();
-    await expect(host.start({ model: 'nope' })).rejects.toThrow(/unknown model "nope"; known models: iterative, event-loop/);
-    await expect(host.start({ model: 'event-loop', work: 'sleep:5' })).rejects.toThrow(/work must be one of none, cpu:<µs>, block:<ms>, async:<ms> \(got "sleep:5"\)/);
-    await expect(host.start({ model: 'event-loop', workers: 0 })).rejects.toThrow(/--workers must be an integer from 1 to 256 \(got "0"\)/);
-    await expect(host.start({ model: 'native-epoll', protocol: 'http' })).rejects.toThrow(/model native-epoll does not serve http/);
+    await expect(host.start({ model: 'nope' })).rejects.toThrow(
+      /unknown model "nope"; known models: iterative, event-loop/,
+    );
+    await expect(host.start({ model: 'event-loop', work: 'sleep:5' })).rejects.toThrow(
+      /work must be one of none, cpu:<µs>, block:<ms>, async:<ms> \(got "sleep:5"\)/,
+    );
+    await expect(host.start({ model: 'event-loop', workers: 0 })).rejects.toThrow(
+      /--workers must be an integer from 1 to 256 \(got "0"\)/,
+    );
+    await expect(host.start({ model: 'native-epoll', protocol: 'http' })).rejects.toThrow(
+      /model native-epoll does not serve http/,
+    );
     await host.close();
     // Options the bench may not choose (where servers listen is the agent's decision), and malformed requests.
     const hello = JSON.stringify({ id: 1, type: 'hello', token: secret.token });
@@ -123,18 +167,29 @@ describe('serve agent on 127.0.0.1', () => {
     expect(await start({ pin: 'off', options: { model: 'event-loop', host: '0.0.0.0' } })).toMatchObject({
       ok: false,
       kind: 'usage',
-      error: 'option --host is not accepted by the agent (accepted: --model, --protocol, --work, --workers, --max-children, --cpu-rate, --inject-cpu)',
+      error:
+        'option --host is not accepted by the agent (accepted: --model, --protocol, --work, --workers, --max-children, --cpu-rate, --inject-cpu)',
     });
-    expect(await start({ pin: 'off', options: { model: 'event-loop', workers: 4 } })).toMatchObject({ error: 'option --workers must be given as a string (got 4)' });
-    expect(await start({ pin: 'everywhere', options: { model: 'event-loop' } })).toMatchObject({ error: 'pin must be one of separate, shared, off (got "everywhere")' });
-    expect(await rawExchange(agent.port, [hello, JSON.stringify({ id: 2, type: 'reboot' })])).toMatchObject({ error: 'unknown request type "reboot"' });
-    expect(await rawExchange(agent.port, [hello, JSON.stringify({ id: 2, type: 'stop', server: 99 })])).toMatchObject({ error: 'no server 99 was started on this connection' });
+    expect(await start({ pin: 'off', options: { model: 'event-loop', workers: 4 } })).toMatchObject({
+      error: 'option --workers must be given as a string (got 4)',
+    });
+    expect(await start({ pin: 'everywhere', options: { model: 'event-loop' } })).toMatchObject({
+      error: 'pin must be one of separate, shared, off (got "everywhere")',
+    });
+    expect(await rawExchange(agent.port, [hello, JSON.stringify({ id: 2, type: 'reboot' })])).toMatchObject({
+      error: 'unknown request type "reboot"',
+    });
+    expect(await rawExchange(agent.port, [hello, JSON.stringify({ id: 2, type: 'stop', server: 99 })])).toMatchObject({
+      error: 'no server 99 was started on this connection',
+    });
   });
 
   it('starts a server, samples it over a window, stops it; one bench at a time', async () => {
     const host = await connect();
     expect(host.agent).toMatchObject({ address: `127.0.0.1:${agent.port}`, node: process.version });
-    await expect(connectAgent({ host: '127.0.0.1', port: agent.port, token: secret.token })).rejects.toThrow(/busy: a bench from 127\.0\.0\.1:\d+ is connected/);
+    await expect(connectAgent({ host: '127.0.0.1', port: agent.port, token: secret.token })).rejects.toThrow(
+      /busy: a bench from 127\.0\.0\.1:\d+ is connected/,
+    );
     const split = host.cpuSplit('separate');
     const server = await host.start({ model: 'event-loop', protocol: 'tcp', pin: 'separate' });
     expect(server.ready).toMatchObject({ model: 'event-loop', protocol: 'tcp', host: '127.0.0.1', workers: 1 });

@@ -7,7 +7,7 @@ import { recordsToCsv } from '../bench/format/csv.js';
 import { markdownReport } from '../bench/format/markdown.js';
 import { workloadTable } from '../bench/format/table.js';
 import { latencyHistogram, percentileCurve } from '../clients/histogram.js';
-import { ENV, fakeRecord, runsOf } from './helpers/records.js';
+import { fakeRecord, runsOf } from './helpers/records.js';
 
 const records = [...runsOf('event-loop', [100, 102, 98]), ...runsOf('cluster-rr', [50, 55, 45], { saturated: true })];
 
@@ -36,7 +36,10 @@ describe('charts and CSV', () => {
 
   it('CSV has a header and one row per record, quoting what needs it', () => {
     const { schema, suiteId, time, workload, model, run, params, env } = records[0]!;
-    const csv = recordsToCsv([...records, { schema, suiteId, time, workload, model, run, params, env, status: 'errored', reason: 'crashed, "badly"' }]);
+    const csv = recordsToCsv([
+      ...records,
+      { schema, suiteId, time, workload, model, run, params, env, status: 'errored', reason: 'crashed, "badly"' },
+    ]);
     const lines = csv.trim().split('\n');
     expect(lines).toHaveLength(records.length + 2);
     expect(lines[0]).toMatch(/^suiteId,time,workload,model,run,status,reason,side,protocol,connections/);
@@ -73,13 +76,21 @@ describe('charts and CSV', () => {
     expect(cells[0]!.latencyCurve!.at(-1)).toEqual({ percentile: 100 * (1 - 1 / 2000), us: 1099 });
     const spec = latencySpec('tcp/echo', cells);
     const values = (spec.data as { values: { model: string; x: number; us: number; bound: string }[] }).values;
-    expect([...new Set(values.map((v) => `${v.model} ${v.bound}`))]).toEqual(['event-loop server-bound', 'piscina client-bound']);
+    expect([...new Set(values.map((v) => `${v.model} ${v.bound}`))]).toEqual([
+      'event-loop server-bound',
+      'piscina client-bound',
+    ]);
     expect(values[0]).toEqual({ model: 'event-loop', x: 1, us: 100, bound: 'server-bound' });
     expect(Math.max(...values.map((v) => v.x))).toBeCloseTo(2000);
     expect(JSON.stringify(spec.title)).toContain('no curve (nothing answered): fork-per-connection');
     const svg = await renderSvg(spec);
     for (const label of ['0%', '90%', '99%', '99.9%', 'piscina', 'µs', 'client-bound']) expect(svg).toContain(label);
-    const noneClientBound = await renderSvg(latencySpec('tcp/echo', cells.filter((c) => !c.clientSaturated)));
+    const noneClientBound = await renderSvg(
+      latencySpec(
+        'tcp/echo',
+        cells.filter((c) => !c.clientSaturated),
+      ),
+    );
     expect(noneClientBound).not.toContain('client-bound');
   });
 
@@ -94,7 +105,12 @@ describe('charts and CSV', () => {
   });
 
   it('a cell that was only counted shows its counts and "–" where a timed run would give latency and throughput', () => {
-    const table = workloadTable('tcp/w', summarizeRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 0, instructionsPerMsg: 13_000 })]), 0.2, true);
+    const table = workloadTable(
+      'tcp/w',
+      summarizeRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 0, instructionsPerMsg: 13_000 })]),
+      0.2,
+      true,
+    );
     const row = table.split('\n').find((l) => l.includes('event-loop'))!;
     const header = table.split('\n').find((l) => l.includes('p50'))!;
     const cells = (l: string): string[] => l.split('│').map((x) => x.trim());

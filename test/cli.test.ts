@@ -41,10 +41,16 @@ describe('bad input', () => {
     [['--against', 'HEAD', '--alternate', '-1'], /--alternate must be/],
     [['--max-runs', 'x'], /--max-runs must be an integer/],
     [['--baseline', '/nonexistent/x'], /no results at/],
-    [['--protocol', 'udp', '--model', 'iterative'], /nothing to run: every cell was excluded \(iterative does not serve udp/],
+    [
+      ['--protocol', 'udp', '--model', 'iterative'],
+      /nothing to run: every cell was excluded \(iterative does not serve udp/,
+    ],
     [['--agent', 'somewhere'], /--agent must be HOST:PORT/],
     [['--agent-token-file', '/tmp/x'], /--agent-token-file needs --agent HOST:PORT/],
-    [['--agent', '127.0.0.1:7000', '--agent-token-file', '/nonexistent/token'], /--agent-token-file \/nonexistent\/token: cannot read it \(ENOENT\)/],
+    [
+      ['--agent', '127.0.0.1:7000', '--agent-token-file', '/nonexistent/token'],
+      /--agent-token-file \/nonexistent\/token: cannot read it \(ENOENT\)/,
+    ],
   ])('bench %j is a usage error naming what is wrong', (args, message) => {
     let thrown: unknown;
     try {
@@ -73,10 +79,18 @@ describe('bad input', () => {
   it('serve, load and compare reject bad input the same way', () => {
     for (const [entry, args, message] of [
       ['servers/serve.ts', ['--model', 'event-loop', '--work', 'sleep:5'], /work must be one of none, cpu:<µs>/],
-      ['servers/serve.ts', ['--model', 'native-epoll', '--protocol', 'http'], /native-epoll does not serve http: the native server speaks the framed TCP protocol only/],
+      [
+        'servers/serve.ts',
+        ['--model', 'native-epoll', '--protocol', 'http'],
+        /native-epoll does not serve http: the native server speaks the framed TCP protocol only/,
+      ],
       ['servers/serve.ts', ['--port', '70000', '--model', 'event-loop'], /--port must be a port from 0 to 65535/],
       ['clients/tcp-cli.ts', ['--target', 'localhost'], /--target must be HOST:PORT/],
-      ['clients/tcp-cli.ts', ['--target', '127.0.0.1:9', '--rate', '10', '--pattern', 'connect-per-request'], /--rate applies to --pattern persistent only/],
+      [
+        'clients/tcp-cli.ts',
+        ['--target', '127.0.0.1:9', '--rate', '10', '--pattern', 'connect-per-request'],
+        /--rate applies to --pattern persistent only/,
+      ],
       ['clients/udp-cli.ts', ['--target', '127.0.0.1:9', '--size', '4'], /--size must be 8–65507 bytes for UDP/],
       ['scripts/compare.ts', [], /give a BASELINE/],
     ] as const) {
@@ -91,7 +105,12 @@ describe('bad input', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-'));
     const write = (name: string, rates: number[]): string => {
       const file = path.join(dir, name);
-      writeFileSync(file, runsOf('event-loop', rates).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeFileSync(
+        file,
+        runsOf('event-loop', rates)
+          .map((r) => JSON.stringify(r))
+          .join('\n') + '\n',
+      );
       return file;
     };
     const base = write('base.jsonl', [100, 101, 99, 100]);
@@ -106,7 +125,12 @@ describe('bad input', () => {
     expect(ok.stdout).toMatch(/no regression in 1 gated cell/);
     // Nothing in common: the gate must not pass silently.
     const other = path.join(dir, 'other.jsonl');
-    writeFileSync(other, runsOf('cluster-rr', [1, 2, 3]).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(
+      other,
+      runsOf('cluster-rr', [1, 2, 3])
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
     const none = run('scripts/compare.ts', [base, other]);
     expect(none.code).toBe(1);
     expect(none.stdout).toMatch(/1 baseline cell\(s\) were not measured this time/);
@@ -117,7 +141,10 @@ describe('bad input', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-'));
     const session = (name: string, head: number[]): string => {
       const file = path.join(dir, name);
-      const records = [...runsOf('event-loop', [100, 101, 99, 100], { side: 'base' }), ...runsOf('event-loop', head, { side: 'head' })];
+      const records = [
+        ...runsOf('event-loop', [100, 101, 99, 100], { side: 'base' }),
+        ...runsOf('event-loop', head, { side: 'head' }),
+      ];
       writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       return file;
     };
@@ -149,7 +176,18 @@ describe('bench settings', () => {
     }
     const help = run('bench/suite/cli.ts', ['--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--model', '--duration', '--runs', '--connections', '--size', '--work', '--profile', '--filter', '--set', '--baseline']) {
+    for (const flag of [
+      '--model',
+      '--duration',
+      '--runs',
+      '--connections',
+      '--size',
+      '--work',
+      '--profile',
+      '--filter',
+      '--set',
+      '--baseline',
+    ]) {
       expect(help.stdout).toContain(flag);
     }
   });
@@ -177,7 +215,23 @@ describe('npm run bench, end to end (tiny)', () => {
   it('runs the cells, prints tables and the verdict, writes every report, and gates on a baseline', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-results-'));
     // --keep-every-run: exactly two runs a cell, however busy the machine is (no run is set aside and repeated).
-    const args = ['--model', 'event-loop,iterative', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '0.4', '--warmup', '0.1', '--out', out];
+    const args = [
+      '--model',
+      'event-loop,iterative',
+      '--filter',
+      'echo',
+      '--runs',
+      '2',
+      '--max-runs',
+      '2',
+      '--keep-every-run',
+      '--duration',
+      '0.4',
+      '--warmup',
+      '0.1',
+      '--out',
+      out,
+    ];
     const first = run('bench/suite/cli.ts', [...args, '--save-baseline']);
     expect(first.stderr).not.toMatch(STACK);
     expect(first.code).toBe(0);
@@ -185,10 +239,21 @@ describe('npm run bench, end to end (tiny)', () => {
     expect(first.stdout).toMatch(/Verdict/);
     expect(first.stderr).toMatch(/\[4\/4 ETA/);
     const suite = path.join(out, readFileSync(path.join(out, 'LATEST'), 'utf8').trim());
-    for (const f of ['records.jsonl', 'summary.json', 'report.md', 'report.html', 'results.csv', 'charts/verdict.svg', 'charts/throughput-tcp_echo.svg']) {
+    for (const f of [
+      'records.jsonl',
+      'summary.json',
+      'report.md',
+      'report.html',
+      'results.csv',
+      'charts/verdict.svg',
+      'charts/throughput-tcp_echo.svg',
+    ]) {
       expect(existsSync(path.join(suite, f)), f).toBe(true);
     }
-    const records = readFileSync(path.join(suite, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readFileSync(path.join(suite, 'records.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(records).toHaveLength(4);
     for (const r of records) {
       expect(r.status).toBe('ok');

@@ -7,10 +7,12 @@ import type { RunRecord } from '../bench/data/record.js';
 import { fakeRecord, runsOf } from './helpers/records.js';
 
 const opts: CompareOptions = { threshold: 0.1, alpha: 0.05 };
-const rowOf = (report: ReturnType<typeof compareSuites>, metric: string) => report.rows.find((r) => r.metric === metric)!;
+const rowOf = (report: ReturnType<typeof compareSuites>, metric: string) =>
+  report.rows.find((r) => r.metric === metric)!;
 
 /** Runs of model a at the given rates, the server at `cpu` % CPU (so CPU µs/msg = cpu/100 · 1e6 / rate). */
-const runs = (rates: number[], cpu = 90, extra = {}) => rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: cpu, ...extra }));
+const runs = (rates: number[], cpu = 90, extra = {}) =>
+  rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: cpu, ...extra }));
 
 describe('baseline comparison, metric by metric', () => {
   it('flags a significant throughput drop beyond the threshold, with the interval of the change', () => {
@@ -27,7 +29,9 @@ describe('baseline comparison, metric by metric', () => {
   it('a server that costs 15 % more CPU per message is a regression even when the client set the pace', () => {
     // The client saturated in every run (same rate both times), so throughput cannot be compared: CPU µs/msg can.
     const base = runs([100, 100, 100, 100], 80, { saturated: true });
-    const cur = [80 * 1.15, 80 * 1.16, 80 * 1.14, 80 * 1.15].map((cpu, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: cpu, saturated: true }));
+    const cur = [80 * 1.15, 80 * 1.16, 80 * 1.14, 80 * 1.15].map((cpu, run) =>
+      fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: cpu, saturated: true }),
+    );
     const report = compareSuites(base, cur, opts);
     expect(rowOf(report, 'cpuPerMsg').verdict).toBe('regression');
     expect(rowOf(report, 'cpuPerMsg').change).toBeCloseTo(0.15, 2);
@@ -38,7 +42,9 @@ describe('baseline comparison, metric by metric', () => {
   it('noise is inconclusive, never "same"; a small significant change is "same"', () => {
     const noisy = compareSuites(runs([100, 120, 80]), runs([90, 110, 85]), opts);
     expect(rowOf(noisy, 'throughput').verdict).toBe('inconclusive');
-    expect(rowOf(noisy, 'throughput').note).toMatch(/reaches -10.0%, so a regression beyond the threshold is not ruled out/);
+    expect(rowOf(noisy, 'throughput').note).toMatch(
+      /reaches -10.0%, so a regression beyond the threshold is not ruled out/,
+    );
     const small = compareSuites(runs([100, 100.5, 99.5, 100]), runs([95, 95.5, 94.5, 95]), opts);
     expect(rowOf(small, 'throughput').verdict).toBe('same');
     const steady = compareSuites(runs([100, 101, 99, 100]), runs([100.5, 99.5, 100, 101]), opts);
@@ -80,7 +86,8 @@ describe('baseline comparison, metric by metric', () => {
   });
 
   it('the p99 of open-loop cells is compared (lower is better)', () => {
-    const at = (p99: number[]) => p99.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, rate: 100, latencies: [v] }));
+    const at = (p99: number[]) =>
+      p99.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, rate: 100, latencies: [v] }));
     const report = compareSuites(at([1000, 1010, 990]), at([2000, 2020, 1980]), opts);
     expect(rowOf(report, 'p99').verdict).toBe('regression');
   });
@@ -106,7 +113,10 @@ describe('baseline comparison, metric by metric', () => {
 
   it('a significant change estimated below the threshold is not "same" while its interval reaches past it', () => {
     const base = [100, 104, 96, 102, 98];
-    const cpu = (scale: number) => base.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }));
+    const cpu = (scale: number) =>
+      base.map((c, run) =>
+        fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }),
+      );
     const row = rowOf(compareSuites(cpu(1), cpu(1.08), opts), 'cpuPerMsg');
     expect(row.pValue).toBeLessThan(0.05);
     expect(row.changeHigh).toBeGreaterThan(0.1);
@@ -115,19 +125,29 @@ describe('baseline comparison, metric by metric', () => {
   });
 
   it('warns when the baseline ran on another machine or Node version', () => {
-    const report = compareSuites(runs([100, 101, 99]), runs([100, 101, 99], 90, { env: { node: 'v22.0.0', hostname: 'other' } }), opts);
+    const report = compareSuites(
+      runs([100, 101, 99]),
+      runs([100, 101, 99], 90, { env: { node: 'v22.0.0', hostname: 'other' } }),
+      opts,
+    );
     expect(report.environmentWarnings.join('\n')).toMatch(/another machine/);
     expect(report.environmentWarnings.join('\n')).toMatch(/another Node version \(v20.0.0 vs v22.0.0\)/);
   });
 
   it('the gate and its tables say which metric regressed, with the decision last', () => {
-    const gate = runGate(runs([100, 101, 99, 100]), runs([100, 101, 99, 100], 120), { thresholdPercent: 10, alpha: 0.05, allowInconclusive: false });
+    const gate = runGate(runs([100, 101, 99, 100]), runs([100, 101, 99, 100], 120), {
+      thresholdPercent: 10,
+      alpha: 0.05,
+      allowInconclusive: false,
+    });
     expect(gate.fails).toBe(true);
     expect(gate.decision).toMatch(/^FAIL: 1 regression\(s\): tcp\/w\/a \(server CPU µs\/msg\)/);
     const text = compareTable(gate.report, 10, gate.decision, true);
     expect(text).toMatch(/server CPU µs\/msg .*REGRESSION/);
     expect(text.trim().split('\n').at(-1)).toBe(gate.decision);
-    expect(compareMarkdown(gate.report, 10, gate.decision)).toMatch(/\| tcp\/w\/a \| server CPU µs\/msg \|.*\*\*REGRESSION\*\*/);
+    expect(compareMarkdown(gate.report, 10, gate.decision)).toMatch(
+      /\| tcp\/w\/a \| server CPU µs\/msg \|.*\*\*REGRESSION\*\*/,
+    );
   });
 });
 
@@ -137,14 +157,20 @@ describe('a baseline too noisy to gate', () => {
   const noisyCpu = [70, 82, 71, 79, 61, 65, 58];
   // Each call is a suite of its own (a saved baseline and a later suite) unless given the same id (one session).
   let suites = 0;
-  const suite = (cpus: number[], scale = 1, suiteId = `suite-${++suites}`) => cpus.map((c, run) => ({ ...fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }), suiteId }));
+  const suite = (cpus: number[], scale = 1, suiteId = `suite-${++suites}`) =>
+    cpus.map((c, run) => ({
+      ...fakeRecord({ model: 'a', msgsPerSec: 100, run, serverCpuPercent: c * scale, saturated: true }),
+      suiteId,
+    }));
 
   it('is unstable, shown with its change and the runs it would take, and not gated', () => {
     const report = compareSuites(suite(noisyCpu), suite(noisyCpu, 1.25), opts);
     const cpu = rowOf(report, 'cpuPerMsg');
     expect(cpu.verdict).toBe('unstable');
     expect(cpu.change).toBeCloseTo(0.25, 2);
-    expect(cpu.note).toMatch(/baseline's own 95% interval is ±1\d\.\d% after 7 runs, too wide to resolve a 10.0% change.*about \d+ runs a side/);
+    expect(cpu.note).toMatch(
+      /baseline's own 95% interval is ±1\d\.\d% after 7 runs, too wide to resolve a 10.0% change.*about \d+ runs a side/,
+    );
     expect(report.unstable).toHaveLength(1);
     expect(report.regressions).toHaveLength(0);
     expect(gateFails(report, false)).toMatchObject({ fails: true, why: expect.stringMatching(/nothing was gated/) });
@@ -154,7 +180,10 @@ describe('a baseline too noisy to gate', () => {
     const report = compareSuites(suite(noisyCpu), suite(noisyCpu, 1.6), opts);
     const cpu = rowOf(report, 'cpuPerMsg');
     expect(cpu.changeLow).toBeGreaterThan(0.1);
-    expect(cpu).toMatchObject({ verdict: 'regression', note: expect.stringMatching(/whole 95% interval lies beyond 10.0%, although the baseline alone is ±1\d\.\d%/) });
+    expect(cpu).toMatchObject({
+      verdict: 'regression',
+      note: expect.stringMatching(/whole 95% interval lies beyond 10.0%, although the baseline alone is ±1\d\.\d%/),
+    });
     expect(rowOf(compareSuites(suite(noisyCpu, 1.6), suite(noisyCpu), opts), 'cpuPerMsg').verdict).toBe('improvement');
   });
 
@@ -163,17 +192,37 @@ describe('a baseline too noisy to gate', () => {
     expect(saved).toMatchObject({ verdict: 'unstable' });
     expect(saved.pValue).toBeLessThan(0.05);
     const session = rowOf(compareSuites(suite(noisyCpu, 1, 'one'), suite(noisyCpu, 1.25, 'one'), opts), 'cpuPerMsg');
-    expect(session).toMatchObject({ verdict: 'regression', note: expect.stringMatching(/significant and beyond 10.0% with both sides in one session/) });
+    expect(session).toMatchObject({
+      verdict: 'regression',
+      note: expect.stringMatching(/significant and beyond 10.0% with both sides in one session/),
+    });
     // An identical side stays not gated: no guess either way.
-    expect(rowOf(compareSuites(suite(noisyCpu, 1, 'one'), suite(noisyCpu, 1, 'one'), opts), 'cpuPerMsg').verdict).toBe('unstable');
+    expect(rowOf(compareSuites(suite(noisyCpu, 1, 'one'), suite(noisyCpu, 1, 'one'), opts), 'cpuPerMsg').verdict).toBe(
+      'unstable',
+    );
   });
 
   it('leaves the other cells gated, and the decision names what it did not gate', () => {
-    const steady = [9, 9.1, 8.9, 9, 9.05].map((c, run) => fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c, saturated: true }));
-    const slower = [9, 9.1, 8.9, 9, 9.05].map((c, run) => fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c * 1.2, saturated: true }));
-    const pass = gateFails(compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu, 1.25), ...steady], opts), false);
-    expect(pass).toMatchObject({ fails: false, why: expect.stringMatching(/no regression in 1 gated cell\(s\); not gated \(too noisy to judge, see their notes\): tcp\/w\/a \(server CPU µs\/msg\)/) });
-    const fail = gateFails(compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu), ...slower], opts), false);
+    const steady = [9, 9.1, 8.9, 9, 9.05].map((c, run) =>
+      fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c, saturated: true }),
+    );
+    const slower = [9, 9.1, 8.9, 9, 9.05].map((c, run) =>
+      fakeRecord({ model: 'b', msgsPerSec: 100, run, serverCpuPercent: c * 1.2, saturated: true }),
+    );
+    const pass = gateFails(
+      compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu, 1.25), ...steady], opts),
+      false,
+    );
+    expect(pass).toMatchObject({
+      fails: false,
+      why: expect.stringMatching(
+        /no regression in 1 gated cell\(s\); not gated \(too noisy to judge, see their notes\): tcp\/w\/a \(server CPU µs\/msg\)/,
+      ),
+    });
+    const fail = gateFails(
+      compareSuites([...suite(noisyCpu), ...steady], [...suite(noisyCpu), ...slower], opts),
+      false,
+    );
     expect(fail).toMatchObject({ fails: true, why: expect.stringMatching(/1 regression\(s\): tcp\/w\/b/) });
   });
 
@@ -186,8 +235,13 @@ describe('a baseline too noisy to gate', () => {
 describe('which metric decides a cell', () => {
   it('CPU µs/msg unchanged decides the cell: a throughput too noisy to judge is shown but does not fail the gate', () => {
     // Same cost per message both times; throughput swung with whatever else ran on the machine.
-    const rates = [[100, 60, 130, 80], [70, 120, 90, 140]];
-    const [base, cur] = rates.map((rs) => rs.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: r * 0.9 })));
+    const rates = [
+      [100, 60, 130, 80],
+      [70, 120, 90, 140],
+    ];
+    const [base, cur] = rates.map((rs) =>
+      rs.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: r * 0.9 })),
+    );
     const report = compareSuites(base!, cur!, opts);
     expect(rowOf(report, 'cpuPerMsg').verdict).toBe('same');
     expect(rowOf(report, 'throughput')).toMatchObject({ verdict: 'inconclusive', gating: false });
@@ -195,8 +249,13 @@ describe('which metric decides a cell', () => {
   });
 
   it('an undecided CPU µs/msg leaves every undecided metric of the cell failing the gate', () => {
-    const cpus = [[90, 60, 120], [80, 130, 70]];
-    const [base, cur] = cpus.map((cs) => cs.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100 + run, run, serverCpuPercent: c })));
+    const cpus = [
+      [90, 60, 120],
+      [80, 130, 70],
+    ];
+    const [base, cur] = cpus.map((cs) =>
+      cs.map((c, run) => fakeRecord({ model: 'a', msgsPerSec: 100 + run, run, serverCpuPercent: c })),
+    );
     const report = compareSuites(base!, cur!, opts);
     expect(rowOf(report, 'cpuPerMsg')).toMatchObject({ verdict: 'inconclusive', gating: true });
     expect(gateFails(report, false).fails).toBe(true);
@@ -204,18 +263,28 @@ describe('which metric decides a cell', () => {
 });
 
 describe('counts in the gate', () => {
-  const timed = (rates: number[], extra = {}) => rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: 90, ...extra }));
-  const countedRun = (instructionsPerMsg: number) => fakeRecord({ model: 'a', msgsPerSec: 1000, run: 9, instructionsPerMsg });
+  const timed = (rates: number[], extra = {}) =>
+    rates.map((r, run) => fakeRecord({ model: 'a', msgsPerSec: r, run, serverCpuPercent: 90, ...extra }));
+  const countedRun = (instructionsPerMsg: number) =>
+    fakeRecord({ model: 'a', msgsPerSec: 1000, run: 9, instructionsPerMsg });
 
   it('a cell counted on both sides is decided by its counts: +3 % instructions fails, though timing saw nothing', () => {
-    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_900)], [...timed([100, 99, 101, 100]), countedRun(14_317)], opts);
+    const report = compareSuites(
+      [...timed([100, 101, 99, 100]), countedRun(13_900)],
+      [...timed([100, 99, 101, 100]), countedRun(14_317)],
+      opts,
+    );
     expect(rowOf(report, 'instructionsPerMsg')).toMatchObject({ verdict: 'regression' });
     expect(rowOf(report, 'instructionsPerMsg').change).toBeCloseTo(0.03, 3);
     expect(gateFails(report, false).fails).toBe(true);
   });
 
   it('with counts unchanged, a timing swing is shown as report only and does not fail the gate', () => {
-    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_900)], [...timed([70, 71, 69, 70]), countedRun(13_905)], opts);
+    const report = compareSuites(
+      [...timed([100, 101, 99, 100]), countedRun(13_900)],
+      [...timed([70, 71, 69, 70]), countedRun(13_905)],
+      opts,
+    );
     expect(rowOf(report, 'instructionsPerMsg').verdict).toBe('same');
     expect(rowOf(report, 'throughput')).toMatchObject({ verdict: 'regression', informational: true });
     expect(report.regressions).toHaveLength(0);
@@ -225,12 +294,20 @@ describe('counts in the gate', () => {
 
   it('a model whose counts vary between processes: its instruction row is shown, not gated, and timing decides the cell', () => {
     const vary = { ...opts, countsVary: new Map([['a', 'measured: 13.0k–16.7k']]) };
-    const report = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_000)], [...timed([100, 99, 101, 100]), countedRun(16_000)], vary);
+    const report = compareSuites(
+      [...timed([100, 101, 99, 100]), countedRun(13_000)],
+      [...timed([100, 99, 101, 100]), countedRun(16_000)],
+      vary,
+    );
     expect(rowOf(report, 'instructionsPerMsg')).toMatchObject({ verdict: 'unstable' });
     expect(rowOf(report, 'instructionsPerMsg').note).toMatch(/vary between fresh processes .*measured: 13\.0k–16\.7k/);
     expect(rowOf(report, 'throughput').informational).toBeUndefined();
     expect(gateFails(report, false).fails).toBe(false);
-    const slower = compareSuites([...timed([100, 101, 99, 100]), countedRun(13_000)], [...timed([70, 71, 69, 70]), countedRun(13_000)], vary);
+    const slower = compareSuites(
+      [...timed([100, 101, 99, 100]), countedRun(13_000)],
+      [...timed([70, 71, 69, 70]), countedRun(13_000)],
+      vary,
+    );
     expect(gateFails(slower, false).fails).toBe(true);
   });
 
@@ -242,12 +319,21 @@ describe('counts in the gate', () => {
     expect(rowOf(compareSuites(base, cur, wide), 'instructionsPerMsg').verdict).toBe('same');
     expect(rowOf(compareSuites(base, [countedRun(14_300)], wide), 'instructionsPerMsg').verdict).toBe('regression');
     // Per workload: the cell's own key wins over the model's.
-    const perWorkload = { ...opts, instructionThresholds: new Map([['a', 0.081], [`a/${base[0]!.workload}`, 0.02]]) };
+    const perWorkload = {
+      ...opts,
+      instructionThresholds: new Map([
+        ['a', 0.081],
+        [`a/${base[0]!.workload}`, 0.02],
+      ]),
+    };
     expect(rowOf(compareSuites(base, cur, perWorkload), 'instructionsPerMsg').verdict).toBe('regression');
   });
 
-  it("measured spreads become thresholds per cell: 1.5 × the spread, at least 1 %; an unmeasured workload takes the widest", () => {
-    const t = instructionThresholds([{ model: 'm', workload: 'echo', spread: 0.049 }, { model: 'm', workload: 'cpu', spread: 0.004 }]);
+  it('measured spreads become thresholds per cell: 1.5 × the spread, at least 1 %; an unmeasured workload takes the widest', () => {
+    const t = instructionThresholds([
+      { model: 'm', workload: 'echo', spread: 0.049 },
+      { model: 'm', workload: 'cpu', spread: 0.004 },
+    ]);
     expect(t.get('m/echo')).toBeCloseTo(1.5 * 0.049, 6);
     expect(t.get('m/cpu')).toBe(0.01);
     expect(t.get('m')).toBeCloseTo(1.5 * 0.049, 6);
@@ -279,21 +365,41 @@ describe('counts in the gate', () => {
       if (r.status === 'ok' && r.counts) r.counts.syscalls = syscallsPerMsg * r.counts.messages;
       return r;
     };
-    const setAside = timed([100, 101, 99, 100], { syscallsPerMsg: 2.3 }).map((r) => ({ ...r, discarded: 'other processes used 99% of a CPU' }) as RunRecord);
-    const both = compareSuites([...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)], [...setAside, counted(2.01)], opts);
+    const setAside = timed([100, 101, 99, 100], { syscallsPerMsg: 2.3 }).map(
+      (r) => ({ ...r, discarded: 'other processes used 99% of a CPU' }) as RunRecord,
+    );
+    const both = compareSuites(
+      [...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)],
+      [...setAside, counted(2.01)],
+      opts,
+    );
     expect(rowOf(both, 'syscallsPerMsg')).toMatchObject({ verdict: 'same', counted: true });
     expect(gateFails(both, false).fails).toBe(false);
     // Where both sides have counted windows, those decide the count even when both were timed too.
-    const timedToo = compareSuites([...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)], [...timed([100, 101, 99, 100], { syscallsPerMsg: 2.2 }), counted(2.01)], opts);
+    const timedToo = compareSuites(
+      [...timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), counted(2.01)],
+      [...timed([100, 101, 99, 100], { syscallsPerMsg: 2.2 }), counted(2.01)],
+      opts,
+    );
     expect(rowOf(timedToo, 'syscallsPerMsg')).toMatchObject({ verdict: 'same', counted: true });
     // One side timed only, the other counted only: not compared, and said so.
-    const apart = compareSuites(timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }), [...setAside, counted(2.01)], opts);
+    const apart = compareSuites(
+      timed([100, 101, 99, 100], { syscallsPerMsg: 1.88 }),
+      [...setAside, counted(2.01)],
+      opts,
+    );
     expect(apart.rows.some((r) => r.metric === 'syscallsPerMsg')).toBe(false);
-    expect(apart.dropped).toContainEqual(expect.objectContaining({ metric: 'syscallsPerMsg', reason: expect.stringMatching(/the baseline has only timed runs of it, the current suite only counted/) }));
+    expect(apart.dropped).toContainEqual(
+      expect.objectContaining({
+        metric: 'syscallsPerMsg',
+        reason: expect.stringMatching(/the baseline has only timed runs of it, the current suite only counted/),
+      }),
+    );
   });
 
   it('three counted processes a side are judged by their medians: one process at a level of its own moves nothing, a change in every process fails', () => {
-    const counted = (values: number[]) => values.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 1000, run, instructionsPerMsg: v }));
+    const counted = (values: number[]) =>
+      values.map((v, run) => fakeRecord({ model: 'a', msgsPerSec: 1000, run, instructionsPerMsg: v }));
     const base = counted([13_760, 13_790, 13_775]);
     // The A/A case measured here: one head process 3.5 % high in every window; its mean would be +1.2 %, its median is not moved.
     const outlier = rowOf(compareSuites(base, counted([14_250, 13_770, 13_800]), opts), 'instructionsPerMsg');
@@ -305,8 +411,12 @@ describe('counts in the gate', () => {
   });
 
   it('an extra write per message shows in syscalls/msg and fails the gate without any instruction count', () => {
-    const base = [2.0, 1.98, 2.02, 2.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
-    const more = [3.0, 2.97, 3.02, 3.0].map((sc, run) => fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }));
+    const base = [2.0, 1.98, 2.02, 2.0].map((sc, run) =>
+      fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }),
+    );
+    const more = [3.0, 2.97, 3.02, 3.0].map((sc, run) =>
+      fakeRecord({ model: 'a', msgsPerSec: 100, run, syscallsPerMsg: sc }),
+    );
     const report = compareSuites(base, more, opts);
     expect(rowOf(report, 'syscallsPerMsg')).toMatchObject({ verdict: 'regression' });
     expect(gateFails(report, false).why).toMatch(/read\+write syscalls\/msg/);
@@ -318,11 +428,23 @@ describe('counts in the gate', () => {
     const switching = (perMsg: number[], cpuPercent: number[] = perMsg.map(() => 90)) =>
       perMsg.map((s, run) => {
         const r = fakeRecord({ model: 'a', msgsPerSec: 1000, run, serverCpuPercent: cpuPercent[run]! });
-        return r.status === 'ok' ? { ...r, server: { ...r.server, usage: { ...r.server.usage!, contextSwitches: { voluntary: 0, involuntary: s * 1000 } } } } : r;
+        return r.status === 'ok'
+          ? {
+              ...r,
+              server: {
+                ...r.server,
+                usage: { ...r.server.usage!, contextSwitches: { voluntary: 0, involuntary: s * 1000 } },
+              },
+            }
+          : r;
       });
     const base = switching([0.003, 0.5, 0.003, 1.0]);
     const undecided = compareSuites(base, switching([1.0, 0.003, 0.5, 0.5]), opts);
-    expect(rowOf(undecided, 'ctxSwitchesPerMsg')).toMatchObject({ verdict: 'inconclusive', gating: false, informational: true });
+    expect(rowOf(undecided, 'ctxSwitchesPerMsg')).toMatchObject({
+      verdict: 'inconclusive',
+      gating: false,
+      informational: true,
+    });
     expect(gateFails(undecided, false).fails).toBe(false);
     // A change the statistics call a regression is shown as one, and does not fail the gate by itself…
     const moved = compareSuites(switching([0.01, 0.012, 0.011, 0.01]), switching([1.01, 1.02, 1.0, 1.01]), opts);
@@ -330,24 +452,45 @@ describe('counts in the gate', () => {
     expect(gateFails(moved, false).fails).toBe(false);
     expect(compareTable(moved, 10, 'PASS', true)).toMatch(/more \(report only\)/);
     // …while the CPU time a switch the code adds costs is what fails it.
-    const costly = compareSuites(switching([0.01, 0.012, 0.011, 0.01]), switching([1.01, 1.02, 1.0, 1.01], [120, 121, 119, 120]), opts);
+    const costly = compareSuites(
+      switching([0.01, 0.012, 0.011, 0.01]),
+      switching([1.01, 1.02, 1.0, 1.01], [120, 121, 119, 120]),
+      opts,
+    );
     expect(gateFails(costly, false).why).toMatch(/server CPU µs\/msg/);
   });
 
   it('a change in context switches far below one per message is the same, whatever its ratio', () => {
-    const withSwitches = (voluntary: number, involuntary: number) => timed([100, 101, 99, 100]).map((r) => (r.status === 'ok' ? { ...r, server: { ...r.server, usage: { ...r.server.usage!, contextSwitches: { voluntary, involuntary } } } } : r));
-    expect(rowOf(compareSuites(withSwitches(0.4, 0.3), withSwitches(0.9, 0.6), opts), 'ctxSwitchesPerMsg').verdict).toBe('same');
+    const withSwitches = (voluntary: number, involuntary: number) =>
+      timed([100, 101, 99, 100]).map((r) =>
+        r.status === 'ok'
+          ? {
+              ...r,
+              server: { ...r.server, usage: { ...r.server.usage!, contextSwitches: { voluntary, involuntary } } },
+            }
+          : r,
+      );
+    expect(
+      rowOf(compareSuites(withSwitches(0.4, 0.3), withSwitches(0.9, 0.6), opts), 'ctxSwitchesPerMsg').verdict,
+    ).toBe('same');
   });
 });
 
-describe('an --against session measured in blocks (both sides\' servers up together, taking turns)', () => {
+describe("an --against session measured in blocks (both sides' servers up together, taking turns)", () => {
   // The machine moves every round's figures by up to ±15 % for both sides alike; within a round the two sides agree
   // within 1 %: what blocks of alternating windows measured here (docs/gate.md).
   const machine = [1, 1.15, 0.88, 1.1, 0.9, 1.05];
   const within = [1.004, 0.995, 1.008, 0.993, 1.002, 0.997];
   const session = (headFactor: number, blocks: boolean, drop?: number) =>
     machine.flatMap((m, round) => {
-      const common = { model: 'a', msgsPerSec: 1000, run: round, suiteId: 'one', saturated: true, ...(blocks ? { blockRound: round } : {}) };
+      const common = {
+        model: 'a',
+        msgsPerSec: 1000,
+        run: round,
+        suiteId: 'one',
+        saturated: true,
+        ...(blocks ? { blockRound: round } : {}),
+      };
       const base = fakeRecord({ ...common, side: 'base', serverCpuPercent: 50 * m });
       const head = fakeRecord({ ...common, side: 'head', serverCpuPercent: 50 * m * within[round]! * headFactor });
       return round === drop ? [base] : [base, head];
@@ -381,7 +524,10 @@ describe('an --against session measured in blocks (both sides\' servers up toget
 
   it('fewer than 3 blocks with both sides are too few to decide', () => {
     const two = session(1, true).filter((r) => r.run < 2);
-    expect(cpuRow(two)).toMatchObject({ verdict: 'inconclusive', note: expect.stringMatching(/needs ≥ 3 blocks with both sides \(has 2\)/) });
+    expect(cpuRow(two)).toMatchObject({
+      verdict: 'inconclusive',
+      note: expect.stringMatching(/needs ≥ 3 blocks with both sides \(has 2\)/),
+    });
   });
 
   it('the table says how many pairs a row was judged on', () => {

@@ -19,7 +19,6 @@ import { makeDirectory, makeNewDirectory } from '../lib/files.js';
 import { findModel } from '../servers/registry.js';
 import { compiled, PROJECT_ROOT } from '../lib/paths.js';
 import { groupAlive, processRunning, waitFor } from './helpers/processes.js';
-import type { RunRecord } from '../bench/data/record.js';
 
 const FAKE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'misbehaving-server.mjs');
 const BENCH = compiled('bench/suite/cli.ts');
@@ -41,7 +40,7 @@ function fake(mode: string, arg?: string): CellSubject {
   return {
     ...base,
     name: `fake-${mode}`,
-    start: (workload, workers, ctx) =>
+    start: (_workload, _workers, ctx) =>
       ctx.host.start({
         model: `fake-${mode}`,
         command: { command: process.execPath, args: [FAKE, mode, ...(arg !== undefined ? [arg] : [])] },
@@ -61,7 +60,8 @@ function fakesRunning(mode: string): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (cmd.some((a) => a.endsWith('misbehaving-server.mjs')) && cmd.includes(mode) && processRunning(Number(name))) out.push(Number(name));
+      if (cmd.some((a) => a.endsWith('misbehaving-server.mjs')) && cmd.includes(mode) && processRunning(Number(name)))
+        out.push(Number(name));
     } catch {
       // gone
     }
@@ -109,9 +109,16 @@ describe('a server that misbehaves is a failed run with its reason, never a meas
   });
 
   it('a server that leaks is stopped by the memory guard: errored, named, with its PSS', async () => {
-    const r = await runCell(fake('leak', '16'), echo, 0, context({ durationSec: 8 }, { memoryCapBytes: 200 * 2 ** 20 }));
+    const r = await runCell(
+      fake('leak', '16'),
+      echo,
+      0,
+      context({ durationSec: 8 }, { memoryCapBytes: 200 * 2 ** 20 }),
+    );
     expect(r.status).toBe('errored');
-    expect((r as { reason: string }).reason).toMatch(/the memory guard stopped it: its 1 process\(es\) held \d+ MiB \(PSS\), past the cap of 200 MiB/);
+    expect((r as { reason: string }).reason).toMatch(
+      /the memory guard stopped it: its 1 process\(es\) held \d+ MiB \(PSS\), past the cap of 200 MiB/,
+    );
     expect(fakesRunning('leak')).toEqual([]);
   });
 
@@ -136,10 +143,14 @@ describe('results folders', () => {
   });
 
   it('a folder under /proc, under a file: one error naming the level that failed, at once', () => {
-    expect(() => makeDirectory('/proc/conbench-nope/x')).toThrow(/cannot make the folder \/proc\/conbench-nope: .*\(ENOENT\)/);
+    expect(() => makeDirectory('/proc/conbench-nope/x')).toThrow(
+      /cannot make the folder \/proc\/conbench-nope: .*\(ENOENT\)/,
+    );
     const file = path.join(tempDir(), 'a-file');
     writeFileSync(file, '');
-    expect(() => makeNewDirectory(path.join(file, 'sub'), 'x')).toThrow(/a part of the path is a file, not a folder \(ENOTDIR\)/);
+    expect(() => makeNewDirectory(path.join(file, 'sub'), 'x')).toThrow(
+      /a part of the path is a file, not a folder \(ENOTDIR\)/,
+    );
   });
 });
 
@@ -153,10 +164,15 @@ interface Ended {
 }
 
 /** Runs the bench (optionally under a shell prefix such as `ulimit -f`), bounded; `onStart` sees the child. */
-function bench(args: string[], o: { shell?: string; timeoutMs?: number; onStart?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<Ended> {
+function bench(
+  args: string[],
+  o: { shell?: string; timeoutMs?: number; onStart?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<Ended> {
   const started = performance.now();
   const quoted = [process.execPath, BENCH, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = o.shell ? spawn('sh', ['-c', `${o.shell}; exec ${quoted}`], { env: { ...process.env, ...o.env } }) : spawn(process.execPath, [BENCH, ...args], { env: { ...process.env, ...o.env } });
+  const child = o.shell
+    ? spawn('sh', ['-c', `${o.shell}; exec ${quoted}`], { env: { ...process.env, ...o.env } })
+    : spawn(process.execPath, [BENCH, ...args], { env: { ...process.env, ...o.env } });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -181,7 +197,8 @@ function leftBehind(pid: number): number[] {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // A server leads its own group; the bench's other children share the bench's session.
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (fields[0] !== 'Z' && (fields[1] === String(pid) || cmd.includes(`conbench-faults-${pid}`))) out.push(Number(name));
+      if (fields[0] !== 'Z' && (fields[1] === String(pid) || cmd.includes(`conbench-faults-${pid}`)))
+        out.push(Number(name));
     } catch {
       // gone
     }
@@ -189,7 +206,21 @@ function leftBehind(pid: number): number[] {
   return out;
 }
 
-const quick = ['--model', 'event-loop', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--warmup', '0.1', '--duration', '0.3', '--keep-every-run'];
+const quick = [
+  '--model',
+  'event-loop',
+  '--filter',
+  'echo',
+  '--runs',
+  '2',
+  '--max-runs',
+  '2',
+  '--warmup',
+  '0.1',
+  '--duration',
+  '0.3',
+  '--keep-every-run',
+];
 
 /** Mounts a file system for a test (root only; skipped with the reason elsewhere). */
 function mount(args: string[], target: string): boolean {
@@ -207,7 +238,9 @@ describe('the bench ends, says why, and keeps what it measured', () => {
   it('--out under /proc: exit 2 within seconds, nothing run', async () => {
     const r = await bench(['--out', '/proc/conbench-nope', ...quick]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/error: cannot make the folder \/proc\/conbench-nope: .*\(ENOENT\); nothing was run \(--out chooses another folder\)/);
+    expect(r.stderr).toMatch(
+      /error: cannot make the folder \/proc\/conbench-nope: .*\(ENOENT\); nothing was run \(--out chooses another folder\)/,
+    );
     expect(r.seconds).toBeLessThan(10);
   });
 
@@ -216,7 +249,9 @@ describe('the bench ends, says why, and keeps what it measured', () => {
     // ulimit -f counts 1 KiB blocks (512 B in POSIX mode): either way two or three ~9 KB records fit.
     const r = await bench(['--out', out, ...quick, '--runs', '6', '--max-runs', '6'], { shell: 'ulimit -f 24' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: cannot write .*records\.jsonl: the file reached the size limit .*\(EFBIG\); the suite stopped\. \d+ run\(s\) measured before it are in/);
+    expect(r.stderr).toMatch(
+      /error: cannot write .*records\.jsonl: the file reached the size limit .*\(EFBIG\); the suite stopped\. \d+ run\(s\) measured before it are in/,
+    );
     const suite = readdirSync(out).find((d) => /^\d{8}-\d{6}Z/.test(d))!;
     const records = readRecords(path.join(out, suite), () => {});
     expect(records.length).toBeGreaterThan(0);
@@ -226,7 +261,9 @@ describe('the bench ends, says why, and keeps what it measured', () => {
 
   it.skipIf(!canMount)('a disk that fills mid-suite: exit 1, records kept (tmpfs; needs root)', async () => {
     const root = tempDir();
-    expect(mount(['-t', 'tmpfs', '-o', 'size=6m'], root) || mount(['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs'], root)).toBe(true);
+    expect(
+      mount(['-t', 'tmpfs', '-o', 'size=6m'], root) || mount(['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs'], root),
+    ).toBe(true);
     cleanups.push(() => spawnSync('umount', ['-l', root]));
     let filled = false;
     const r = await bench(['--out', root, ...quick, '--runs', '8', '--max-runs', '8'], {
@@ -251,28 +288,31 @@ describe('the bench ends, says why, and keeps what it measured', () => {
     expect(readRecords(path.join(root, suite), () => {}).length).toBeGreaterThan(0);
   });
 
-  it.skipIf(!canMount)('a folder that turns read-only mid-suite: exit 1 (tmpfs remounted read-only; needs root)', async () => {
-    const root = tempDir();
-    expect(mount(['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs'], root)).toBe(true);
-    cleanups.push(() => spawnSync('umount', ['-l', root]));
-    let frozen = false;
-    const r = await bench(['--out', root, ...quick, '--runs', '8', '--max-runs', '8'], {
-      onStart: () => {
-        const watch = setInterval(() => {
-          const suite = readdirSync(root).find((d) => /^\d{8}-\d{6}Z/.test(d));
-          if (!frozen && suite && existsSync(path.join(root, suite, 'records.jsonl'))) {
-            frozen = true;
-            clearInterval(watch);
-            spawnSync('mount', ['-o', 'remount,ro', root]);
-          }
-        }, 50);
-        cleanups.push(() => clearInterval(watch));
-      },
-    });
-    expect(frozen).toBe(true);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot write .*: the file system is read-only \(EROFS\)/);
-  });
+  it.skipIf(!canMount)(
+    'a folder that turns read-only mid-suite: exit 1 (tmpfs remounted read-only; needs root)',
+    async () => {
+      const root = tempDir();
+      expect(mount(['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs'], root)).toBe(true);
+      cleanups.push(() => spawnSync('umount', ['-l', root]));
+      let frozen = false;
+      const r = await bench(['--out', root, ...quick, '--runs', '8', '--max-runs', '8'], {
+        onStart: () => {
+          const watch = setInterval(() => {
+            const suite = readdirSync(root).find((d) => /^\d{8}-\d{6}Z/.test(d));
+            if (!frozen && suite && existsSync(path.join(root, suite, 'records.jsonl'))) {
+              frozen = true;
+              clearInterval(watch);
+              spawnSync('mount', ['-o', 'remount,ro', root]);
+            }
+          }, 50);
+          cleanups.push(() => clearInterval(watch));
+        },
+      });
+      expect(frozen).toBe(true);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot write .*: the file system is read-only \(EROFS\)/);
+    },
+  );
 
   it('SIGTERM at any moment ends it within seconds with 143, nothing left running', async () => {
     for (const afterMs of [150, 900, 2500]) {
@@ -296,6 +336,7 @@ describe('the bench ends, says why, and keeps what it measured', () => {
 
 // Servers left by a failed test would disturb every later one: make sure none is.
 afterEach(() => {
-  for (const mode of ['die-after', 'never-ready', 'flood-stdout', 'flood-stderr', 'leak', 'ignore-term']) for (const pid of fakesRunning(mode)) process.kill(pid, 'SIGKILL');
+  for (const mode of ['die-after', 'never-ready', 'flood-stdout', 'flood-stderr', 'leak', 'ignore-term'])
+    for (const pid of fakesRunning(mode)) process.kill(pid, 'SIGKILL');
   void groupAlive;
 });

@@ -12,7 +12,17 @@ function session(dir: string, headCpuScale: number, baseCpu: readonly number[]):
   mkdirSync(dir, { recursive: true });
   const lines = baseCpu.flatMap((cpu, run) =>
     (['base', 'head'] as const).map((side) =>
-      JSON.stringify({ ...fakeRecord({ model: 'a', msgsPerSec: 100, run, side, saturated: true, serverCpuPercent: side === 'head' ? cpu * headCpuScale : cpu }), suiteId: path.basename(path.dirname(dir)) + path.basename(dir) }),
+      JSON.stringify({
+        ...fakeRecord({
+          model: 'a',
+          msgsPerSec: 100,
+          run,
+          side,
+          saturated: true,
+          serverCpuPercent: side === 'head' ? cpu * headCpuScale : cpu,
+        }),
+        suiteId: path.basename(path.dirname(dir)) + path.basename(dir),
+      }),
     ),
   );
   writeFileSync(path.join(dir, 'records.jsonl'), lines.join('\n') + '\n');
@@ -28,7 +38,10 @@ describe('gate:validate --from', () => {
       session(path.join(root, 'trial-1', 'ab'), 1.3, steady);
       session(path.join(root, 'trial-2', 'aa'), 1, [60, 120, 75, 110, 65, 100]);
       session(path.join(root, 'trial-2', 'ab'), 1.3, steady);
-      const r = spawnSync(process.execPath, [compiled('scripts/gate-validate.ts'), '--from', root], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [compiled('scripts/gate-validate.ts'), '--from', root], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/false alarms \(A\/A\): +1\/2 = 50%/);
       expect(r.stdout).toMatch(/of which a regression named \(all, with --allow-inconclusive\): +0\/2 = 0%/);

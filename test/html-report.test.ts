@@ -24,12 +24,29 @@ function suiteRecords(side?: 'base' | 'head', slower = 1): RunRecord[] {
     for (let i = 0; i < 4; i++) {
       for (const [m, model] of MODELS.entries()) {
         const rate = (workload === 'echo' ? 50_000 : 6_000) / (m + 1) / (model === 'event-loop' ? slower : 1);
-        out.push(fakeRecord({ workload, model, run: i, msgsPerSec: rate * (1 + 0.01 * i), latencies: [100 + m * 50, 200, 400], serverCpuPercent: 90, time: new Date(Date.UTC(2026, 0, 1) + run++ * 1000).toISOString(), ...(side ? { side } : {}) }));
+        out.push(
+          fakeRecord({
+            workload,
+            model,
+            run: i,
+            msgsPerSec: rate * (1 + 0.01 * i),
+            latencies: [100 + m * 50, 200, 400],
+            serverCpuPercent: 90,
+            time: new Date(Date.UTC(2026, 0, 1) + run++ * 1000).toISOString(),
+            ...(side ? { side } : {}),
+          }),
+        );
       }
     }
   }
   // A run set aside: shown as its own point, never counted.
-  const aside = fakeRecord({ workload: 'echo', model: 'cluster-rr', run: 4, msgsPerSec: 9_000, ...(side ? { side } : {}) });
+  const aside = fakeRecord({
+    workload: 'echo',
+    model: 'cluster-rr',
+    run: 4,
+    msgsPerSec: 9_000,
+    ...(side ? { side } : {}),
+  });
   if (aside.status === 'ok') aside.discarded = 'other processes used 60% of a CPU during the window (limit 15%)';
   return [...out, aside];
 }
@@ -39,8 +56,16 @@ async function render(records: RunRecord[], gate = false): Promise<string> {
   const dir = new ResultsDir(root, 'suite');
   const base = records.filter((r) => r.side === 'base').map(({ side: _s, ...r }) => r as RunRecord);
   const head = records.filter((r) => r.side === 'head').map(({ side: _s, ...r }) => r as RunRecord);
-  const result = gate ? runGate(base, head, { thresholdPercent: 10, alpha: 0.05, absolute: true, allowInconclusive: false }) : undefined;
-  await renderSuite(dir, records, { plain: true, charts: false, margin: 0.2, resultsRoot: root, ...(result ? { gate: { result, thresholdPercent: 10, heading: 'against base' } } : {}) });
+  const result = gate
+    ? runGate(base, head, { thresholdPercent: 10, alpha: 0.05, absolute: true, allowInconclusive: false })
+    : undefined;
+  await renderSuite(dir, records, {
+    plain: true,
+    charts: false,
+    margin: 0.2,
+    resultsRoot: root,
+    ...(result ? { gate: { result, thresholdPercent: 10, heading: 'against base' } } : {}),
+  });
   return path.join(dir.dir, 'report.html');
 }
 
@@ -67,7 +92,10 @@ try {
 describe.skipIf(!chromium)(`report.html in a real browser${chromium ? '' : ` (skipped: ${why})`}`, () => {
   let browser: import('playwright-core').Browser;
   beforeAll(async () => {
-    browser = await chromium!.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] });
+    browser = await chromium!.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -81,7 +109,13 @@ describe.skipIf(!chromium)(`report.html in a real browser${chromium ? '' : ` (sk
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`file://${file}`, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.querySelectorAll('.chart').length > 0 && document.querySelectorAll('.chart svg').length === document.querySelectorAll('.chart').length, null, { timeout: 30_000 });
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('.chart').length > 0 &&
+        document.querySelectorAll('.chart svg').length === document.querySelectorAll('.chart').length,
+      null,
+      { timeout: 30_000 },
+    );
     return { page, errors, requests };
   }
 
@@ -121,7 +155,9 @@ describe.skipIf(!chromium)(`report.html in a real browser${chromium ? '' : ` (sk
   });
 
   it('a counted-only suite (no timed run) loads without errors and draws no empty chart', async () => {
-    const counted = MODELS.map((model, m) => fakeRecord({ workload: 'echo', model, run: 0, msgsPerSec: 100, instructionsPerMsg: 13_000 + m * 1000 }));
+    const counted = MODELS.map((model, m) =>
+      fakeRecord({ workload: 'echo', model, run: 0, msgsPerSec: 100, instructionsPerMsg: 13_000 + m * 1000 }),
+    );
     const file = await render(counted);
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -134,7 +170,7 @@ describe.skipIf(!chromium)(`report.html in a real browser${chromium ? '' : ` (sk
     await page.close();
   });
 
-  it('a comparison shows each cell\'s change with its decision', async () => {
+  it("a comparison shows each cell's change with its decision", async () => {
     const { page, errors } = await open(await render([...suiteRecords('base'), ...suiteRecords('head', 1.3)], true));
     expect(errors).toEqual([]);
     const rows = page.locator('#comparison tbody tr');

@@ -52,10 +52,14 @@ describe('wrk output parser (recorded wrk 4.1.0 output)', () => {
     const present = wrkAvailable();
     if (present.ok) expect(present.version).toBeTruthy();
     else expect(present.reason).toMatch(/wrk is not installed/);
-    const out = spawnSync(process.execPath, [compiled('clients/http-cli.ts'), '--target', '127.0.0.1:9', '--driver', 'wrk', '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: '/nonexistent' },
-    });
+    const out = spawnSync(
+      process.execPath,
+      [compiled('clients/http-cli.ts'), '--target', '127.0.0.1:9', '--driver', 'wrk', '--json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: '/nonexistent' },
+      },
+    );
     expect(out.status).toBe(2);
     expect(out.stderr).toMatch(/wrk is not installed/);
     expect(out.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
@@ -63,7 +67,17 @@ describe('wrk output parser (recorded wrk 4.1.0 output)', () => {
 
   it.runIf(wrkAvailable().ok)('drives a real HTTP echo server through wrk when installed', async () => {
     const { port } = await endpoint('http');
-    const r = await runWrkLoad({ host: '127.0.0.1', port, connections: 4, inFlight: 1, pattern: 'persistent', payloadBytes: 64, warmupSec: 0, durationSec: 1, timeoutMs: 2000 });
+    const r = await runWrkLoad({
+      host: '127.0.0.1',
+      port,
+      connections: 4,
+      inFlight: 1,
+      pattern: 'persistent',
+      payloadBytes: 64,
+      warmupSec: 0,
+      durationSec: 1,
+      timeoutMs: 2000,
+    });
     expect(r.messages).toBeGreaterThan(100);
     expect(r.errors.mismatches).toBe(0);
   });
@@ -72,7 +86,17 @@ describe('wrk output parser (recorded wrk 4.1.0 output)', () => {
 describe('autocannon driver', () => {
   it('verifies echoed POST bodies and reports ms-resolution latency in µs', async () => {
     const { port } = await endpoint('http');
-    const r = await runAutocannonLoad({ host: '127.0.0.1', port, connections: 4, inFlight: 1, pattern: 'persistent', payloadBytes: 256, warmupSec: 0.2, durationSec: 0.5, timeoutMs: 2000 });
+    const r = await runAutocannonLoad({
+      host: '127.0.0.1',
+      port,
+      connections: 4,
+      inFlight: 1,
+      pattern: 'persistent',
+      payloadBytes: 256,
+      warmupSec: 0.2,
+      durationSec: 0.5,
+      timeoutMs: 2000,
+    });
     expect(r.messages).toBeGreaterThan(50);
     expect(r.errors.mismatches).toBe(0);
     expect(r.latencyResolution).toBe('ms');
@@ -91,9 +115,25 @@ describe('autocannon driver', () => {
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
     const port = (server.address() as { port: number }).port;
-    const r = await runAutocannonLoad({ host: '127.0.0.1', port, connections: 2, inFlight: 1, pattern: 'persistent', payloadBytes: 64, warmupSec: 0, durationSec: 0.4, timeoutMs: 2000 });
+    const r = await runAutocannonLoad({
+      host: '127.0.0.1',
+      port,
+      connections: 2,
+      inFlight: 1,
+      pattern: 'persistent',
+      payloadBytes: 64,
+      warmupSec: 0,
+      durationSec: 0.4,
+      timeoutMs: 2000,
+    });
     expect(r.errors.mismatches).toBeGreaterThan(0);
     expect(r.errors.non2xx).toBeGreaterThan(0);
     expect(r.messages).toBe(0);
@@ -103,7 +143,17 @@ describe('autocannon driver', () => {
 describe('UDP client', () => {
   it('verifies every datagram of an echo server', async () => {
     const { port } = await endpoint('udp');
-    const r = await runUdpLoad({ host: '127.0.0.1', port, pattern: 'persistent', connections: 4, inFlight: 2, payloadBytes: 100, warmupSec: 0.1, durationSec: 0.5, timeoutMs: 500 });
+    const r = await runUdpLoad({
+      host: '127.0.0.1',
+      port,
+      pattern: 'persistent',
+      connections: 4,
+      inFlight: 2,
+      payloadBytes: 100,
+      warmupSec: 0.1,
+      durationSec: 0.5,
+      timeoutMs: 500,
+    });
     expect(r.messages).toBeGreaterThan(100);
     expect(r.errors).toMatchObject({ mismatches: 0, lost: 0, duplicated: 0 });
     expect(r.latency.count).toBe(r.messages);
@@ -134,7 +184,17 @@ describe('UDP client', () => {
         held = undefined;
       }
     });
-    const r = await runUdpLoad({ host: '127.0.0.1', port, pattern: 'persistent', connections: 1, inFlight: 4, payloadBytes: 64, warmupSec: 0, durationSec: 0.5, timeoutMs: 100 });
+    const r = await runUdpLoad({
+      host: '127.0.0.1',
+      port,
+      pattern: 'persistent',
+      connections: 1,
+      inFlight: 4,
+      payloadBytes: 64,
+      warmupSec: 0,
+      durationSec: 0.5,
+      timeoutMs: 100,
+    });
     expect(r.errors.lost).toBeGreaterThan(0);
     expect(r.errors.duplicated).toBeGreaterThan(0);
     expect(r.errors.reordered).toBeGreaterThan(0);
@@ -146,12 +206,34 @@ describe('UDP client', () => {
       msg[msg.length - 1]! ^= 1;
       s.send(msg, rinfo.port, rinfo.address);
     });
-    const r = await runUdpLoad({ host: '127.0.0.1', port, pattern: 'persistent', connections: 1, inFlight: 1, payloadBytes: 64, warmupSec: 0, durationSec: 0.3, timeoutMs: 100 });
+    const r = await runUdpLoad({
+      host: '127.0.0.1',
+      port,
+      pattern: 'persistent',
+      connections: 1,
+      inFlight: 1,
+      payloadBytes: 64,
+      warmupSec: 0,
+      durationSec: 0.3,
+      timeoutMs: 100,
+    });
     expect(r.errors.mismatches).toBeGreaterThan(0);
     expect(r.messages).toBe(0);
   });
 
   it('rejects payloads too small to carry the sequence number', async () => {
-    await expect(runUdpLoad({ host: '127.0.0.1', port: 9, pattern: 'persistent', connections: 1, inFlight: 1, payloadBytes: 4, warmupSec: 0, durationSec: 1, timeoutMs: 100 })).rejects.toThrow(/UDP payload must be 8/);
+    await expect(
+      runUdpLoad({
+        host: '127.0.0.1',
+        port: 9,
+        pattern: 'persistent',
+        connections: 1,
+        inFlight: 1,
+        payloadBytes: 4,
+        warmupSec: 0,
+        durationSec: 1,
+        timeoutMs: 100,
+      }),
+    ).rejects.toThrow(/UDP payload must be 8/);
   });
 });

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The floors, lowest first. */
-export const FLOORS: readonly string[] = [
+const FLOORS: readonly string[] = [
   'lib',
   'servers',
   'clients',
@@ -34,7 +34,8 @@ function sources(dir: string): string[] {
 function floorOf(file: string): number {
   // The longest floor that contains the file (bench/run before bench).
   let best = -1;
-  for (const [i, f] of FLOORS.entries()) if (file === f || file.startsWith(`${f}/`)) best = best < 0 || f.length > FLOORS[best]!.length ? i : best;
+  for (const [i, f] of FLOORS.entries())
+    if (file === f || file.startsWith(`${f}/`)) best = best < 0 || f.length > FLOORS[best]!.length ? i : best;
   return best;
 }
 
@@ -44,8 +45,13 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => path.normalize(path.join(path.dirname(file), m[1]!)).replace(/\.js$/, '.ts'));
-    graph.set(file, targets.filter((t) => files.includes(t)));
+    const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) =>
+      path.normalize(path.join(path.dirname(file), m[1]!)).replace(/\.js$/, '.ts'),
+    );
+    graph.set(
+      file,
+      targets.filter((t) => files.includes(t)),
+    );
   }
   return graph;
 }
@@ -92,7 +98,9 @@ describe('the layout', () => {
   });
 
   it('no import runs up a floor', () => {
-    const upward = [...graph].flatMap(([from, tos]) => tos.filter((to) => floorOf(to) > floorOf(from)).map((to) => `${from} → ${to}`));
+    const upward = [...graph].flatMap(([from, tos]) =>
+      tos.filter((to) => floorOf(to) > floorOf(from)).map((to) => `${from} → ${to}`),
+    );
     expect(upward).toEqual([]);
   });
 

@@ -32,12 +32,18 @@ describe('workload matrix', () => {
   it('rules exclude cells that make no sense, with reasons', () => {
     expect(workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'udp', payloadBytes: 70_000 })).toMatch(/UDP/);
     expect(workloadExclusion({ ...DEFAULT_PARAMS, rate: 100, pattern: 'connect-per-request' })).toMatch(/open-loop/);
-    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000, inFlight: 1, payloadBytes: 1048576 })).toMatch(/exceeds/);
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000, inFlight: 1, payloadBytes: 1048576 })).toMatch(
+      /exceeds/,
+    );
     expect(workloadExclusion(DEFAULT_PARAMS)).toBeUndefined();
-    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000 }, { openFiles: 1024 })).toMatch(/ulimit -n is 1024/);
+    expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000 }, { openFiles: 1024 })).toMatch(
+      /ulimit -n is 1024/,
+    );
     expect(workloadExclusion({ ...DEFAULT_PARAMS, connections: 1000 }, { openFiles: 20000 })).toBeUndefined();
     expect(workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'udp', payloadBytes: 4 })).toMatch(/≥ 8 B/);
-    expect(workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'http', driver: 'wrk', pattern: 'connect-per-request' })).toMatch(/wrk/);
+    expect(
+      workloadExclusion({ ...DEFAULT_PARAMS, protocol: 'http', driver: 'wrk', pattern: 'connect-per-request' }),
+    ).toMatch(/wrk/);
     const tcpOnly = { ...MODELS[0]!, name: 'tcp-only', protocols: ['tcp'] } as Model;
     expect(cellExclusion(tcpOnly, { ...DEFAULT_PARAMS, protocol: 'http' })).toBe('tcp-only does not serve http');
   });
@@ -54,7 +60,18 @@ describe('workload matrix', () => {
     const full = PROFILES.find((p) => p.name === 'full')!;
     const names = full.families.flatMap((f) => expandFamily(FAMILIES.find((x) => x.name === f)!)).map((w) => w.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const n of ['connections/c1', 'connections/c1000', 'payload/64B', 'payload/4KiB', 'payload/64KiB', 'payload/1MiB', 'cpu', 'blocking', 'async', 'connect-per-request']) {
+    for (const n of [
+      'connections/c1',
+      'connections/c1000',
+      'payload/64B',
+      'payload/4KiB',
+      'payload/64KiB',
+      'payload/1MiB',
+      'cpu',
+      'blocking',
+      'async',
+      'connect-per-request',
+    ]) {
       expect(names).toContain(n);
     }
   });

@@ -37,24 +37,34 @@ describe('micro records', () => {
     const good = microRecord('ipc-json', '0', 25, { cpuBySide: { parent: 12, child: 13 } });
     expect(microRecordProblem(good)).toBeUndefined();
     expect(microRecordProblem({ ...good, latency: undefined })).toBe('an ok record needs latency');
-    expect(microRecordProblem({ ...good, latency: { ...good.latency!, p50Us: 99 } })).toBe('latency must satisfy min ≤ p50 ≤ p99 ≤ max');
+    expect(microRecordProblem({ ...good, latency: { ...good.latency!, p50Us: 99 } })).toBe(
+      'latency must satisfy min ≤ p50 ≤ p99 ≤ max',
+    );
     expect(microRecordProblem({ ...good, cpuUsPerOp: -1 })).toBe('an ok record needs cpuUsPerOp ≥ 0');
     expect(microRecordProblem({ ...good, cpus: '' })).toBe('cpus must be a non-empty string');
-    expect(microRecordProblem({ ...good, status: 'skipped', latency: undefined, reason: 'needs 2 CPUs' })).toBeUndefined();
+    expect(
+      microRecordProblem({ ...good, status: 'skipped', latency: undefined, reason: 'needs 2 CPUs' }),
+    ).toBeUndefined();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-micro-'));
     const file = path.join(dir, 'records.jsonl');
     writeFileSync(file, `${JSON.stringify(good)}\n{"schema":1}\n`);
-    expect(() => readMicroRecords(file)).toThrow(/records\.jsonl:2 is not a micro record \(runId must be a non-empty string\)/);
+    expect(() => readMicroRecords(file)).toThrow(
+      /records\.jsonl:2 is not a micro record \(runId must be a non-empty string\)/,
+    );
   });
 
   it('a measured primitive is an ok record with CPU time by side; its child process is gone afterwards', async () => {
     let childPid: number | undefined;
-    const record = await measurePrimitive(primitive('ipc-json'), { cpus: 'all', cpuCount: 2 }, {
-      ...tiny,
-      onFixture: (f) => {
-        if (f) void descendants(process.pid).then((pids) => (childPid = pids[0]));
+    const record = await measurePrimitive(
+      primitive('ipc-json'),
+      { cpus: 'all', cpuCount: 2 },
+      {
+        ...tiny,
+        onFixture: (f) => {
+          if (f) void descendants(process.pid).then((pids) => (childPid = pids[0]));
+        },
       },
-    });
+    );
     expect(microRecordProblem(record)).toBeUndefined();
     expect(record).toMatchObject({ status: 'ok', id: 'ipc-json', cpus: 'all', runId: 't' });
     expect(record.latency!.samples).toBeGreaterThanOrEqual(64); // tinybench's minimum iterations
@@ -74,12 +84,16 @@ describe('micro records', () => {
         return false;
       }
     };
-    const record = await measurePrimitive(manyProcessesEcho(3), { cpus: 'all', cpuCount: 2 }, {
-      ...tiny,
-      onFixture: (f) => {
-        if (f) void descendants(process.pid).then((pids) => (children = pids.filter(isMicroChild)));
+    const record = await measurePrimitive(
+      manyProcessesEcho(3),
+      { cpus: 'all', cpuCount: 2 },
+      {
+        ...tiny,
+        onFixture: (f) => {
+          if (f) void descendants(process.pid).then((pids) => (children = pids.filter(isMicroChild)));
+        },
       },
-    });
+    );
     expect(microRecordProblem(record)).toBeUndefined();
     expect(record).toMatchObject({ status: 'ok', id: 'tcp-rtt-3-procs', cpus: 'all' });
     expect(Object.keys(record.cpuBySide!)).toEqual(['client', 'server']);
@@ -131,14 +145,30 @@ describe('micro records', () => {
 
   it('the table shows every record, and the notes the cpu: loop’s drift against the previous run', () => {
     const loop = (runId: string, rate: number): MicroRecord =>
-      microRecord('cpu-loop', '0', 204, { runId, title: 'cpu:200 loop (calibrated)', latency: { meanUs: 204, p50Us: 200, p99Us: 230, minUs: 199, maxUs: 300, rmePercent: 0.2, samples: 900 }, details: { targetUs: 200, iterationsPerUs: rate, iterationsPerUsAtEnd: rate * 0.99 } });
-    const now = [loop('new', 600), microRecord('ipc-json', '0', 25, { title: 'IPC json', cpuBySide: { parent: 12, child: 13 } }), { ...microRecord('cpu-loop-all-cpus', '0', 1), status: 'skipped' as const, reason: 'needs 2 CPUs', latency: undefined }];
+      microRecord('cpu-loop', '0', 204, {
+        runId,
+        title: 'cpu:200 loop (calibrated)',
+        latency: { meanUs: 204, p50Us: 200, p99Us: 230, minUs: 199, maxUs: 300, rmePercent: 0.2, samples: 900 },
+        details: { targetUs: 200, iterationsPerUs: rate, iterationsPerUsAtEnd: rate * 0.99 },
+      });
+    const now = [
+      loop('new', 600),
+      microRecord('ipc-json', '0', 25, { title: 'IPC json', cpuBySide: { parent: 12, child: 13 } }),
+      {
+        ...microRecord('cpu-loop-all-cpus', '0', 1),
+        status: 'skipped' as const,
+        reason: 'needs 2 CPUs',
+        latency: undefined,
+      },
+    ];
     const table = microTable(now, true);
     expect(table).toMatch(/IPC json[\s│]+0[\s│]+25\.00/);
     expect(table).toContain('parent 12.00 + child 13.00');
     expect(table).toContain('skipped: needs 2 CPUs');
     const notes = microNotes(now, [loop('old', 500)]);
-    expect(notes[0]).toBe('cpu:200 loop (calibrated) on CPUs 0: 204 µs of CPU for 200 µs asked (+2.0%), 204 µs wall; calibration 600.0 → 594.0 iterations/µs during the run (−1.0%); vs the previous micro run old: +20.0%');
+    expect(notes[0]).toBe(
+      'cpu:200 loop (calibrated) on CPUs 0: 204 µs of CPU for 200 µs asked (+2.0%), 204 µs wall; calibration 600.0 → 594.0 iterations/µs during the run (−1.0%); vs the previous micro run old: +20.0%',
+    );
     expect(notes[1]).toBe('not measured: cpu-loop-all-cpus on 0 (skipped: needs 2 CPUs)');
   });
 });
@@ -146,7 +176,11 @@ describe('micro records', () => {
 describe('npm run bench:micro', () => {
   it('writes records.jsonl and LATEST, and prints the table', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-micro-'));
-    const r = spawnSync(process.execPath, [CLI, '--filter', 'frame-parse', '--time', '20', '--cpus', 'all', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, '--filter', 'frame-parse', '--time', '20', '--cpus', 'all', '--out', out],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('frame parsing per 64 B frame');
     const latest = readFileSync(path.join(out, 'micro', 'LATEST'), 'utf8').trim();
@@ -170,7 +204,11 @@ describe('npm run bench:micro', () => {
 
   it('on SIGTERM stops its child processes, keeps what it measured and exits 143', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-micro-'));
-    const cli = spawn(process.execPath, [CLI, '--filter', 'ipc-json,frame-parse', '--time', '20000', '--cpus', 'all', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(
+      process.execPath,
+      [CLI, '--filter', 'ipc-json,frame-parse', '--time', '20000', '--cpus', 'all', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));

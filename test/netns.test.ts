@@ -55,74 +55,133 @@ function sweepStaleNamespaces(): void {
 
 const unavailable = namespacesUnavailable();
 
-describe.skipIf(unavailable !== undefined)(`agent and bench in two network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
-  const serverNs = `${NS_PREFIX}${tag}-srv`;
-  const clientNs = `${NS_PREFIX}${tag}-cli`;
-  const serverIf = `cb${tag.slice(-6)}s`;
-  const clientIf = `cb${tag.slice(-6)}c`;
-  const secret = tokenFile();
-  let agent: AgentProcess | undefined;
-  let netem = 'not tried';
+describe.skipIf(unavailable !== undefined)(
+  `agent and bench in two network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
+    const serverNs = `${NS_PREFIX}${tag}-srv`;
+    const clientNs = `${NS_PREFIX}${tag}-cli`;
+    const serverIf = `cb${tag.slice(-6)}s`;
+    const clientIf = `cb${tag.slice(-6)}c`;
+    const secret = tokenFile();
+    let agent: AgentProcess | undefined;
+    let netem = 'not tried';
 
-  beforeAll(() => {
-    sweepStaleNamespaces();
-    const steps: string[][] = [
-      ['netns', 'add', serverNs],
-      ['netns', 'add', clientNs],
-      ['link', 'add', serverIf, 'netns', serverNs, 'type', 'veth', 'peer', 'name', clientIf, 'netns', clientNs],
-      ['-n', serverNs, 'addr', 'add', `${SERVER_ADDRESS}/30`, 'dev', serverIf],
-      ['-n', clientNs, 'addr', 'add', `${CLIENT_ADDRESS}/30`, 'dev', clientIf],
-      ['-n', serverNs, 'link', 'set', 'lo', 'up'],
-      ['-n', clientNs, 'link', 'set', 'lo', 'up'],
-      ['-n', serverNs, 'link', 'set', serverIf, 'up'],
-      ['-n', clientNs, 'link', 'set', clientIf, 'up'],
-    ];
-    for (const step of steps) {
-      const r = ip(step);
-      if (!r.ok) throw new Error(`ip ${step.join(' ')}: ${r.output}`);
-    }
-    // Optional: 1 ms each way on the wire. Kernels without sch_netem refuse it, and the test runs without.
-    const delays = [serverNs, clientNs].map((ns) => spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', ns === serverNs ? serverIf : clientIf, 'root', 'netem', 'delay', '1ms'], { encoding: 'utf8' }));
-    const failed = delays.find((d) => d.status !== 0);
-    netem = failed ? `not applied (${(failed.stderr || failed.error?.message || 'tc failed').trim()})` : 'delay 1ms on both veth ends';
-  });
+    beforeAll(() => {
+      sweepStaleNamespaces();
+      const steps: string[][] = [
+        ['netns', 'add', serverNs],
+        ['netns', 'add', clientNs],
+        ['link', 'add', serverIf, 'netns', serverNs, 'type', 'veth', 'peer', 'name', clientIf, 'netns', clientNs],
+        ['-n', serverNs, 'addr', 'add', `${SERVER_ADDRESS}/30`, 'dev', serverIf],
+        ['-n', clientNs, 'addr', 'add', `${CLIENT_ADDRESS}/30`, 'dev', clientIf],
+        ['-n', serverNs, 'link', 'set', 'lo', 'up'],
+        ['-n', clientNs, 'link', 'set', 'lo', 'up'],
+        ['-n', serverNs, 'link', 'set', serverIf, 'up'],
+        ['-n', clientNs, 'link', 'set', clientIf, 'up'],
+      ];
+      for (const step of steps) {
+        const r = ip(step);
+        if (!r.ok) throw new Error(`ip ${step.join(' ')}: ${r.output}`);
+      }
+      // Optional: 1 ms each way on the wire. Kernels without sch_netem refuse it, and the test runs without.
+      const delays = [serverNs, clientNs].map((ns) =>
+        spawnSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            ns,
+            'tc',
+            'qdisc',
+            'add',
+            'dev',
+            ns === serverNs ? serverIf : clientIf,
+            'root',
+            'netem',
+            'delay',
+            '1ms',
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
+      const failed = delays.find((d) => d.status !== 0);
+      netem = failed
+        ? `not applied (${(failed.stderr || failed.error?.message || 'tc failed').trim()})`
+        : 'delay 1ms on both veth ends';
+    });
 
-  afterAll(async () => {
-    await agent?.stop();
-    for (const ns of [serverNs, clientNs]) ip(['netns', 'del', ns]); // takes the veth pair with it
-    const left = ip(['netns', 'list']).output;
-    expect(left).not.toContain(serverNs);
-    expect(left).not.toContain(clientNs);
-  });
+    afterAll(async () => {
+      await agent?.stop();
+      for (const ns of [serverNs, clientNs]) ip(['netns', 'del', ns]); // takes the veth pair with it
+      const left = ip(['netns', 'list']).output;
+      expect(left).not.toContain(serverNs);
+      expect(left).not.toContain(clientNs);
+    });
 
-  it('runs a small suite with the servers behind the veth pair: every record ok and verified', async () => {
-    agent = await startAgentProcess(SERVER_ADDRESS, secret.file, ['ip', 'netns', 'exec', serverNs]);
-    const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-netns-'));
-    const bench = await runCommand(
-      ['ip', 'netns', 'exec', clientNs, process.execPath, compiled('bench/suite/cli.ts'), '--agent', `${SERVER_ADDRESS}:${agent.port}`, '--agent-token-file', secret.file,
-        '--model', 'event-loop,cluster-rr', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--keep-every-run', '--duration', '1', '--warmup', '0.3', '--out', out],
-      90_000,
-    );
-    console.log(`netem: ${netem}\n${bench.stdout}`);
-    expect(bench.stderr).toMatch(new RegExp(`CPU split \\(separate[^)]*\\): server on agent ${SERVER_ADDRESS.replace(/\./g, '\\.')}:\\d+`));
-    expect(bench.code, bench.stderr).toBe(0);
-    expect(bench.stdout).toMatch(/tcp\/echo: tcp · 50 conn/);
-    const suite = path.join(out, readFileSync(path.join(out, 'LATEST'), 'utf8').trim());
-    const records = readFileSync(path.join(suite, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunRecord);
-    expect(records.map((r) => `${r.model}#${r.run}`).sort()).toEqual(['cluster-rr#0', 'cluster-rr#1', 'event-loop#0', 'event-loop#1']);
-    for (const r of records) {
-      expect(r.status, r.reason).toBe('ok');
-      if (r.status !== 'ok') continue;
-      expect(r.result.messages).toBeGreaterThan(0);
-      expect(r.result.errors.mismatches).toBe(0);
-      expect(totalErrors(r.result.errors)).toBe(0);
-      expect(r.server.agent).toMatchObject({ address: `${SERVER_ADDRESS}:${agent.port}`, sameMachine: true });
-      expect(r.server.usage?.processes).toBeGreaterThan(0);
-      expect(r.clientCpus).toBeUndefined();
-    }
-    // The bench's connection ended, and with it every server it started.
-    expect(agent.stderr()).toMatch(/bench 10\.231\.0\.2:\d+ disconnected/);
-    expect(agent.stderr().match(/started (event-loop|cluster-rr) \(tcp/g)).toHaveLength(4);
-  }, 120_000);
-});
+    it('runs a small suite with the servers behind the veth pair: every record ok and verified', async () => {
+      agent = await startAgentProcess(SERVER_ADDRESS, secret.file, ['ip', 'netns', 'exec', serverNs]);
+      const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-netns-'));
+      const bench = await runCommand(
+        [
+          'ip',
+          'netns',
+          'exec',
+          clientNs,
+          process.execPath,
+          compiled('bench/suite/cli.ts'),
+          '--agent',
+          `${SERVER_ADDRESS}:${agent.port}`,
+          '--agent-token-file',
+          secret.file,
+          '--model',
+          'event-loop,cluster-rr',
+          '--filter',
+          'echo',
+          '--runs',
+          '2',
+          '--max-runs',
+          '2',
+          '--keep-every-run',
+          '--duration',
+          '1',
+          '--warmup',
+          '0.3',
+          '--out',
+          out,
+        ],
+        90_000,
+      );
+      console.log(`netem: ${netem}\n${bench.stdout}`);
+      expect(bench.stderr).toMatch(
+        new RegExp(`CPU split \\(separate[^)]*\\): server on agent ${SERVER_ADDRESS.replace(/\./g, '\\.')}:\\d+`),
+      );
+      expect(bench.code, bench.stderr).toBe(0);
+      expect(bench.stdout).toMatch(/tcp\/echo: tcp · 50 conn/);
+      const suite = path.join(out, readFileSync(path.join(out, 'LATEST'), 'utf8').trim());
+      const records = readFileSync(path.join(suite, 'records.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RunRecord);
+      expect(records.map((r) => `${r.model}#${r.run}`).sort()).toEqual([
+        'cluster-rr#0',
+        'cluster-rr#1',
+        'event-loop#0',
+        'event-loop#1',
+      ]);
+      for (const r of records) {
+        expect(r.status, r.reason).toBe('ok');
+        if (r.status !== 'ok') continue;
+        expect(r.result.messages).toBeGreaterThan(0);
+        expect(r.result.errors.mismatches).toBe(0);
+        expect(totalErrors(r.result.errors)).toBe(0);
+        expect(r.server.agent).toMatchObject({ address: `${SERVER_ADDRESS}:${agent.port}`, sameMachine: true });
+        expect(r.server.usage?.processes).toBeGreaterThan(0);
+        expect(r.clientCpus).toBeUndefined();
+      }
+      // The bench's connection ended, and with it every server it started.
+      expect(agent.stderr()).toMatch(/bench 10\.231\.0\.2:\d+ disconnected/);
+      expect(agent.stderr().match(/started (event-loop|cluster-rr) \(tcp/g)).toHaveLength(4);
+    }, 120_000);
+  },
+);

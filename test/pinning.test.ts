@@ -38,12 +38,19 @@ describe('CPU split policy', () => {
     expect([s.server, s.client, s.driverThreads]).toEqual([server, driver, threads]);
     // Never a driver thread on an SMT sibling of a server CPU.
     const serverCores = new Set(parseCpuList(s.server!).map((id) => t.cpus.find((c) => c.id === id)!.core));
-    for (const id of parseCpuList(s.client!)) expect(serverCores.has(t.cpus.find((c) => c.id === id)!.core)).toBe(false);
+    for (const id of parseCpuList(s.client!))
+      expect(serverCores.has(t.cpus.find((c) => c.id === id)!.core)).toBe(false);
     expect(s.why).toMatch(/headroom/);
   });
 
   it('a machine where the driver can never keep up says so, and names the way out', () => {
-    const s = planSplit('separate', topology(8), { driverPerThread: 20_000, serverPerWorker: 200_000, source: 'test' }, { parallel: true }, true);
+    const s = planSplit(
+      'separate',
+      topology(8),
+      { driverPerThread: 20_000, serverPerWorker: 200_000, source: 'test' },
+      { parallel: true },
+      true,
+    );
     expect(s.why).toMatch(/short even with every spare core.*second host \(npm run agent\)/);
     expect(parseCpuList(s.server!).length).toBe(1);
   });
@@ -55,10 +62,21 @@ describe('CPU split policy', () => {
   });
 
   it('shared, off, no taskset and the overrides', () => {
-    expect(planSplit('shared', topology(4, 2), measured, { parallel: true }, true)).toMatchObject({ server: '0-7', client: '3,7', serverCpuCount: 8 });
-    expect(planSplit('off', topology(4), measured, { parallel: true }, true)).toMatchObject({ mode: 'off', serverCpuCount: 4 });
-    expect(planSplit('separate', topology(4), measured, { parallel: true }, false).describe).toMatch(/taskset not available/);
-    expect(planSplit('separate', topology(8), measured, { parallel: true }, true, { serverCpus: '0-3', driverThreads: 2 })).toMatchObject({ server: '0-3', client: '4-7', driverThreads: 2, serverCpuCount: 4 });
+    expect(planSplit('shared', topology(4, 2), measured, { parallel: true }, true)).toMatchObject({
+      server: '0-7',
+      client: '3,7',
+      serverCpuCount: 8,
+    });
+    expect(planSplit('off', topology(4), measured, { parallel: true }, true)).toMatchObject({
+      mode: 'off',
+      serverCpuCount: 4,
+    });
+    expect(planSplit('separate', topology(4), measured, { parallel: true }, false).describe).toMatch(
+      /taskset not available/,
+    );
+    expect(
+      planSplit('separate', topology(8), measured, { parallel: true }, true, { serverCpus: '0-3', driverThreads: 2 }),
+    ).toMatchObject({ server: '0-3', client: '4-7', driverThreads: 2, serverCpuCount: 4 });
   });
 
   it('CPU lists parse and print the taskset way', () => {
@@ -69,11 +87,20 @@ describe('CPU split policy', () => {
 });
 
 describe('capacities from an earlier suite of this machine', () => {
-  it('a driver thread: its msgs/s over its busiest thread\'s CPU share; a worker: the fastest model\'s msgs/s over its CPU share', () => {
+  it("a driver thread: its msgs/s over its busiest thread's CPU share; a worker: the fastest model's msgs/s over its CPU share", () => {
     const records = [
       ...[0, 1].map((run) => {
         const r = fakeRecord({ model: 'event-loop', msgsPerSec: 100_000, run, serverCpuPercent: 95 });
-        return r.status === 'ok' ? { ...r, result: { ...r.result, driver: 'native' as const, client: { ...r.result.client, threads: 1, busiestThreadCpuPercent: 80 } } } : r;
+        return r.status === 'ok'
+          ? {
+              ...r,
+              result: {
+                ...r.result,
+                driver: 'native' as const,
+                client: { ...r.result.client, threads: 1, busiestThreadCpuPercent: 80 },
+              },
+            }
+          : r;
       }),
     ];
     const c = capacitiesFrom(records, { hostname: 'h', cpuModel: 'test cpu' }, 'suite');

@@ -126,49 +126,80 @@ function oneFrameOutcome(port: number, boundMs: number): Promise<'echo' | 'refus
 const nativeAvailable = findModel('native-epoll').available();
 const STACK = /\n\s+at .+:\d+:\d+/;
 
-describe.skipIf(!nativeAvailable.ok)(`native-epoll stops when its parent dies${nativeAvailable.ok ? '' : ` (skipped: ${!nativeAvailable.ok && nativeAvailable.reason})`}`, () => {
-  it('started by bench/run/server-process.ts startServer from a parent that is then SIGKILLed: the port closes and no process is left within 3 s', async () => {
-    // The throwaway parent starts native-epoll exactly as the bench does, reports it, and waits to be killed.
-    const script = `import { startServer } from ${JSON.stringify(compiled('bench/run/server-process.ts'))};
+describe.skipIf(!nativeAvailable.ok)(
+  `native-epoll stops when its parent dies${nativeAvailable.ok ? '' : ` (skipped: ${!nativeAvailable.ok && nativeAvailable.reason})`}`,
+  () => {
+    it('started by bench/run/server-process.ts startServer from a parent that is then SIGKILLed: the port closes and no process is left within 3 s', async () => {
+      // The throwaway parent starts native-epoll exactly as the bench does, reports it, and waits to be killed.
+      const script = `import { startServer } from ${JSON.stringify(compiled('bench/run/server-process.ts'))};
 const s = await startServer({ model: 'native-epoll' });
 console.log(JSON.stringify({ pid: s.pid, port: s.ready.port }));
 setInterval(() => undefined, 1000);`;
-    const parent = spawnTracked(process.execPath, ['--input-type=module', '-e', script]);
-    const { pid, port } = await firstLine(parent, (l) => (l.startsWith('{') ? (JSON.parse(l) as { pid: number; port: number }) : undefined));
-    cleanups.push(() => processRunning(pid) && process.kill(pid, 'SIGKILL'));
-    expect(processRunning(pid)).toBe(true);
-    expect(await portClosed(port)).toBe(false);
+      const parent = spawnTracked(process.execPath, ['--input-type=module', '-e', script]);
+      const { pid, port } = await firstLine(parent, (l) =>
+        l.startsWith('{') ? (JSON.parse(l) as { pid: number; port: number }) : undefined,
+      );
+      cleanups.push(() => processRunning(pid) && process.kill(pid, 'SIGKILL'));
+      expect(processRunning(pid)).toBe(true);
+      expect(await portClosed(port)).toBe(false);
 
-    parent.kill('SIGKILL');
-    expect(await waitFor(() => !processRunning(pid), 3000)).toBe(true);
-    expect(await portClosed(port)).toBe(true);
-  });
+      parent.kill('SIGKILL');
+      expect(await waitFor(() => !processRunning(pid), 3000)).toBe(true);
+      expect(await portClosed(port)).toBe(true);
+    });
 
-  it('run by `serve` (npm run serve) that is then SIGKILLed: the C server stops within 3 s', async () => {
-    const serve = spawnTracked(process.execPath, [compiled('servers/serve.ts'), '--model', 'native-epoll']);
-    const ready = await firstLine(serve, parseReadyLine);
-    cleanups.push(() => processRunning(ready.pid) && process.kill(ready.pid, 'SIGKILL'));
-    expect(ready.pid).not.toBe(serve.pid); // the C process itself, a child of serve
-    serve.kill('SIGKILL');
-    expect(await waitFor(() => !processRunning(ready.pid), 3000)).toBe(true);
-    expect(await portClosed(ready.port)).toBe(true);
-  });
-});
+    it('run by `serve` (npm run serve) that is then SIGKILLed: the C server stops within 3 s', async () => {
+      const serve = spawnTracked(process.execPath, [compiled('servers/serve.ts'), '--model', 'native-epoll']);
+      const ready = await firstLine(serve, parseReadyLine);
+      cleanups.push(() => processRunning(ready.pid) && process.kill(ready.pid, 'SIGKILL'));
+      expect(ready.pid).not.toBe(serve.pid); // the C process itself, a child of serve
+      serve.kill('SIGKILL');
+      expect(await waitFor(() => !processRunning(ready.pid), 3000)).toBe(true);
+      expect(await portClosed(ready.port)).toBe(true);
+    });
+  },
+);
 
 describe('load clients exit non-zero, with one line saying why, when a run is not a success', () => {
   const result = (o: Partial<Omit<LoadResult, 'errors'>> & { errors?: Partial<LoadResult['errors']> }): LoadResult =>
-    ({ driver: 'node', seconds: 1, messages: 100, bytes: 0, msgsPerSec: 100, bytesPerSec: 0, latencyResolution: 'us', client: { cpuPercent: 1, saturated: false }, ...o, errors: { ...noErrors(), ...o.errors } }) as LoadResult;
+    ({
+      driver: 'node',
+      seconds: 1,
+      messages: 100,
+      bytes: 0,
+      msgsPerSec: 100,
+      bytesPerSec: 0,
+      latencyResolution: 'us',
+      client: { cpuPercent: 1, saturated: false },
+      ...o,
+      errors: { ...noErrors(), ...o.errors },
+    }) as LoadResult;
 
   it('one pure rule: nothing verified, any mismatch, or errors over the budget is exit 1', () => {
     expect(loadExitStatus(result({}), 0)).toEqual({ code: 0 });
-    expect(loadExitStatus(result({ messages: 0, errors: { connectFailures: 955 }, firstError: 'connect ECONNREFUSED 127.0.0.1:9' }), 0)).toEqual({
+    expect(
+      loadExitStatus(
+        result({ messages: 0, errors: { connectFailures: 955 }, firstError: 'connect ECONNREFUSED 127.0.0.1:9' }),
+        0,
+      ),
+    ).toEqual({
       code: 1,
       reason: 'nothing verified in 1.00 s: connectFailures 955 (first: connect ECONNREFUSED 127.0.0.1:9)',
     });
-    expect(loadExitStatus(result({ messages: 0 }), 0).reason).toBe('nothing verified in 1.00 s: no answer from the server');
-    expect(loadExitStatus(result({ errors: { mismatches: 1 } }), 1_000_000)).toEqual({ code: 1, reason: '1 echo(es) differed from what was sent (100 verified; mismatches 1)' });
-    expect(loadExitStatus(result({ messages: 0, errors: { mismatches: 7 } }), 0).reason).toMatch(/^7 echo\(es\) differed .*\(0 verified/);
-    expect(loadExitStatus(result({ errors: { timeouts: 2, lost: 1 } }), 2)).toMatchObject({ code: 1, reason: '3 error(s) exceed --max-errors 2: timeouts 2, lost 1' });
+    expect(loadExitStatus(result({ messages: 0 }), 0).reason).toBe(
+      'nothing verified in 1.00 s: no answer from the server',
+    );
+    expect(loadExitStatus(result({ errors: { mismatches: 1 } }), 1_000_000)).toEqual({
+      code: 1,
+      reason: '1 echo(es) differed from what was sent (100 verified; mismatches 1)',
+    });
+    expect(loadExitStatus(result({ messages: 0, errors: { mismatches: 7 } }), 0).reason).toMatch(
+      /^7 echo\(es\) differed .*\(0 verified/,
+    );
+    expect(loadExitStatus(result({ errors: { timeouts: 2, lost: 1 } }), 2)).toMatchObject({
+      code: 1,
+      reason: '3 error(s) exceed --max-errors 2: timeouts 2, lost 1',
+    });
     expect(loadExitStatus(result({ errors: { timeouts: 2, lost: 1 } }), 3)).toEqual({ code: 0 });
     // Reordered datagrams are reported but are not errors.
     expect(loadExitStatus(result({ errors: { reordered: 5 } }), 0)).toEqual({ code: 0 });
@@ -176,16 +207,46 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
 
   it('npm run load with nothing listening: exit 1, "nothing verified" and the connect error on one line', async () => {
     const port = await closedPort();
-    const r = await run('clients/tcp-cli.ts', ['--target', `127.0.0.1:${port}`, '--connections', '2', '--duration', '0.3', '--warmup', '0']);
+    const r = await run('clients/tcp-cli.ts', [
+      '--target',
+      `127.0.0.1:${port}`,
+      '--connections',
+      '2',
+      '--duration',
+      '0.3',
+      '--warmup',
+      '0',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^error: 127\\.0\\.0\\.1:${port}: nothing verified in [\\d.]+ s: connectFailures \\d+ \\(first: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^error: 127\\.0\\.0\\.1:${port}: nothing verified in [\\d.]+ s: connectFailures \\d+ \\(first: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\n$`,
+      ),
+    );
   });
 
   it('npm run load to a host that does not resolve: exit 2 with one clear line, for every driver and client', async () => {
-    for (const [entry, extra] of [['clients/tcp-cli.ts', ['--driver', 'node']], ['clients/tcp-cli.ts', []], ['clients/http-cli.ts', []], ['clients/udp-cli.ts', []]] as const) {
-      const r = await run(entry, ['--target', 'nohost.invalid:9', '--connections', '1', '--duration', '0.3', '--warmup', '0', ...extra]);
+    for (const [entry, extra] of [
+      ['clients/tcp-cli.ts', ['--driver', 'node']],
+      ['clients/tcp-cli.ts', []],
+      ['clients/http-cli.ts', []],
+      ['clients/udp-cli.ts', []],
+    ] as const) {
+      const r = await run(entry, [
+        '--target',
+        'nohost.invalid:9',
+        '--connections',
+        '1',
+        '--duration',
+        '0.3',
+        '--warmup',
+        '0',
+        ...extra,
+      ]);
       expect(r.code, entry).toBe(2);
-      expect(r.stderr).toMatch(/^error: --target cannot be resolved \(got "nohost\.invalid": (no such host|temporary failure in name resolution)\)\n/);
+      expect(r.stderr).toMatch(
+        /^error: --target cannot be resolved \(got "nohost\.invalid": (no such host|temporary failure in name resolution)\)\n/,
+      );
     }
   });
 
@@ -198,10 +259,23 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
       return out;
     };
     const port = await rawServer((s) => s.on('data', (d: Buffer) => s.write(corrupt(d))));
-    const args = ['--target', `127.0.0.1:${port}`, '--connections', '2', '--duration', '0.3', '--warmup', '0', '--max-errors', '1000000'];
+    const args = [
+      '--target',
+      `127.0.0.1:${port}`,
+      '--connections',
+      '2',
+      '--duration',
+      '0.3',
+      '--warmup',
+      '0',
+      '--max-errors',
+      '1000000',
+    ];
     const human = await run('clients/tcp-cli.ts', args);
     expect(human.code).toBe(1);
-    expect(human.stderr).toMatch(/^error: 127\.0\.0\.1:\d+: \d+ echo\(es\) differed from what was sent \(0 verified; mismatches \d+/);
+    expect(human.stderr).toMatch(
+      /^error: 127\.0\.0\.1:\d+: \d+ echo\(es\) differed from what was sent \(0 verified; mismatches \d+/,
+    );
     const json = await run('clients/tcp-cli.ts', [...args, '--json']);
     expect(json.code).toBe(1);
     const line = json.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
@@ -210,7 +284,17 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
     for (const name of ['native', 'node']) {
       const driver = findDriver(name)!;
       if (!driver.present().ok) continue;
-      const command = driver.command({ host: '127.0.0.1', port, connections: 2, inFlight: 1, payloadBytes: 64, pattern: 'persistent', warmupSec: 0, durationSec: 0.3, timeoutMs: 5000 });
+      const command = driver.command({
+        host: '127.0.0.1',
+        port,
+        connections: 2,
+        inFlight: 1,
+        payloadBytes: 64,
+        pattern: 'persistent',
+        warmupSec: 0,
+        durationSec: 0.3,
+        timeoutMs: 5000,
+      });
       const viaOrchestrator = await runClientProcess({ ...command, timeoutMs: 20_000 });
       expect(viaOrchestrator.errors.mismatches, name).toBeGreaterThan(0);
       expect(viaOrchestrator.driver).toBe(name);
@@ -248,30 +332,36 @@ describe('load clients exit non-zero, with one line saying why, when a run is no
       const r = await run(entry, ['--help']);
       expect(r.code, entry).toBe(0);
       expect(r.stdout).toContain('--max-errors N');
-      expect(r.stdout).toMatch(/Exit status: 0 [^]*; 1 when nothing[^]*; 2 for bad usage/);
+      expect(r.stdout).toMatch(/Exit status: 0 [\s\S]*; 1 when nothing[\s\S]*; 2 for bad usage/);
     }
   });
 });
 
 describe('the per-connection models drop queued connections whose client left', () => {
-  it.each(['fork-per-connection', 'thread-per-connection'])('%s: after 1000 slowloris clients connect and leave while the cap is 2, a fresh client is served within 5 s', async (model) => {
-    const s = await server({ model, maxChildren: 2 });
-    const port = s.ready.port;
-    // Slowloris: connect and send part of a header, or nothing; the first two hold the only two children.
-    const clients = await Promise.all(
-      Array.from({ length: 1000 }, async (_, i) => {
-        const socket = await connect(port);
-        socket.on('error', () => undefined);
-        if (i % 2 === 0) socket.write(Buffer.from([0, 0]));
-        return socket;
-      }),
-    );
-    await delay(300); // let the server accept them all into its queue
-    // Leave: most close (FIN); some reset (RST), as a killed or impatient client would.
-    clients.forEach((socket, i) => (i % 5 === 0 ? socket.resetAndDestroy() : socket.destroy()));
+  it.each(['fork-per-connection', 'thread-per-connection'])(
+    '%s: after 1000 slowloris clients connect and leave while the cap is 2, a fresh client is served within 5 s',
+    async (model) => {
+      const s = await server({ model, maxChildren: 2 });
+      const port = s.ready.port;
+      // Slowloris: connect and send part of a header, or nothing; the first two hold the only two children.
+      const clients = await Promise.all(
+        Array.from({ length: 1000 }, async (_, i) => {
+          const socket = await connect(port);
+          socket.on('error', () => undefined);
+          if (i % 2 === 0) socket.write(Buffer.from([0, 0]));
+          return socket;
+        }),
+      );
+      await delay(300); // let the server accept them all into its queue
+      // Leave: most close (FIN); some reset (RST), as a killed or impatient client would.
+      for (const [i, socket] of clients.entries()) {
+        if (i % 5 === 0) socket.resetAndDestroy();
+        else socket.destroy();
+      }
 
-    expect(await oneFrameOutcome(port, 5000)).toBe('echo');
-  });
+      expect(await oneFrameOutcome(port, 5000)).toBe('echo');
+    },
+  );
 
   it('thread-per-connection stops promptly with every thread busy in blocking work and connections queued behind them', async () => {
     const s = await server({ model: 'thread-per-connection', maxChildren: 2, work: 'block:10000' });
@@ -325,16 +415,25 @@ describe('cluster-rr: a connection made right after every worker died is refused
       expect(workers.length, `round ${round}`).toBeGreaterThan(0);
       for (const pid of workers) process.kill(pid, 'SIGKILL');
       const outcomes = await Promise.all(Array.from({ length: 20 }, () => oneFrameOutcome(port, 3000)));
-      expect(outcomes.filter((o) => o === 'hang'), `round ${round}: ${outcomes.join(' ')}`).toEqual([]);
+      expect(
+        outcomes.filter((o) => o === 'hang'),
+        `round ${round}: ${outcomes.join(' ')}`,
+      ).toEqual([]);
       // Replacements come after the restart backoff (100 ms doubling to 2 s): then the port serves again.
-      expect(await waitFor(async () => (await oneFrameOutcome(port, 1000)) === 'echo', 8000, 100), `round ${round}: served again`).toBe(true);
+      expect(
+        await waitFor(async () => (await oneFrameOutcome(port, 1000)) === 'echo', 8000, 100),
+        `round ${round}: served again`,
+      ).toBe(true);
       await waitFor(async () => (await descendants(s.pid)).length === 2, 5000);
     }
   });
 });
 
 describe('a records line torn by an interruption', () => {
-  const records = [fakeRecord({ model: 'event-loop', msgsPerSec: 100 }), fakeRecord({ model: 'iterative', msgsPerSec: 50, run: 1 })];
+  const records = [
+    fakeRecord({ model: 'event-loop', msgsPerSec: 100 }),
+    fakeRecord({ model: 'iterative', msgsPerSec: 50, run: 1 }),
+  ];
   const suite = (text: string): string => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conbench-torn-'));
     writeFileSync(path.join(dir, 'records.jsonl'), text);
@@ -347,12 +446,16 @@ describe('a records line torn by an interruption', () => {
     const dir = suite(torn);
     const warnings: string[] = [];
     expect(readRecords(dir, (w) => warnings.push(w))).toHaveLength(2);
-    expect(warnings).toEqual([`${path.join(dir, 'records.jsonl')}: skipped line 3, an incomplete last line (the suite was interrupted while writing it)`]);
+    expect(warnings).toEqual([
+      `${path.join(dir, 'records.jsonl')}: skipped line 3, an incomplete last line (the suite was interrupted while writing it)`,
+    ]);
   });
 
   it('any other bad line is an error naming its line number', () => {
     const bad = records.map((r) => JSON.stringify(r));
-    expect(() => readRecords(suite(`${bad[0]}\n{"model": "x", "params"\n${bad[1]}\n`))).toThrow(/records\.jsonl is not a results file: line 2 is not valid JSON/);
+    expect(() => readRecords(suite(`${bad[0]}\n{"model": "x", "params"\n${bad[1]}\n`))).toThrow(
+      /records\.jsonl is not a results file: line 2 is not valid JSON/,
+    );
     expect(() => readRecords(suite(`${bad[0]}\n${bad[1]}\n{"hello": 1}\n`))).toThrow(/line 3 is not a run record/);
     // A bad last line that was written whole (it ends in a newline) is not torn: an error too.
     expect(() => readRecords(suite(`${bad[0]}\n{"model": "x", "par\n`))).toThrow(/line 2 is not valid JSON/);
@@ -362,7 +465,9 @@ describe('a records line torn by an interruption', () => {
   it('npm run report and npm run compare read the torn suite (exit 0, one warning) and reject a bad middle line with its number (exit 2)', async () => {
     const dir = suite(torn);
     const report = await run('scripts/report.ts', [dir, '--no-write']);
-    expect(report.stderr).toBe(`warning: ${path.join(dir, 'records.jsonl')}: skipped line 3, an incomplete last line (the suite was interrupted while writing it)\n`);
+    expect(report.stderr).toBe(
+      `warning: ${path.join(dir, 'records.jsonl')}: skipped line 3, an incomplete last line (the suite was interrupted while writing it)\n`,
+    );
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/event-loop/);
     const compare = await run('scripts/compare.ts', [dir, dir, '--allow-inconclusive']);
@@ -384,26 +489,38 @@ describe('limits and errors stated where a user meets them', () => {
 
   for (const model of ['event-loop', 'native-epoll']) {
     const available = findModel(model).available();
-    it.skipIf(!available.ok)(`${model}: an oversized frame is logged on stderr before the connection closes, once per second however many${available.ok ? '' : ' (skipped: native server not built)'}`, async () => {
-      const s = await server({ model });
-      const closes = Array.from({ length: 5 }, async () => {
-        const socket = await connect(s.ready.port);
-        socket.on('error', () => undefined);
-        socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
-        await new Promise((r) => socket.once('close', r));
-      });
-      await Promise.all(closes);
-      await s.stop();
-      const logged = s.stderr().split('\n').filter((l) => l.includes('over the 64 MiB limit'));
-      expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatch(/^closing the connection from 127\.0\.0\.1:\d+: it announced a frame of 4294967295 bytes, over the 64 MiB limit$/);
-    });
+    it.skipIf(!available.ok)(
+      `${model}: an oversized frame is logged on stderr before the connection closes, once per second however many${available.ok ? '' : ' (skipped: native server not built)'}`,
+      async () => {
+        const s = await server({ model });
+        const closes = Array.from({ length: 5 }, async () => {
+          const socket = await connect(s.ready.port);
+          socket.on('error', () => undefined);
+          socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+          await new Promise((r) => socket.once('close', r));
+        });
+        await Promise.all(closes);
+        await s.stop();
+        const logged = s
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('over the 64 MiB limit'));
+        expect(logged).toHaveLength(1);
+        expect(logged[0]).toMatch(
+          /^closing the connection from 127\.0\.0\.1:\d+: it announced a frame of 4294967295 bytes, over the 64 MiB limit$/,
+        );
+      },
+    );
   }
 
   it('rate-limited log: one line per interval, the dropped ones counted on the next', () => {
     const lines: string[] = [];
     let now = 0;
-    const log = rateLimitedLog(1000, (l) => lines.push(l), () => now);
+    const log = rateLimitedLog(
+      1000,
+      (l) => lines.push(l),
+      () => now,
+    );
     log('a');
     now = 500;
     log('b');
@@ -416,13 +533,29 @@ describe('limits and errors stated where a user meets them', () => {
   it('a negative number for a numeric flag gets the range error, in every CLI (not parseArgs\' "ambiguous" text)', async () => {
     const options = { connections: { type: 'string' }, json: { type: 'boolean' } } as const;
     expect(parseFlags(['--connections', '-1'], options).values.connections).toBe('-1');
-    expect(() => integerOption('connections', { min: 1, max: 100_000, help: '' }).parse('-1', 'connections')).toThrow('--connections must be an integer from 1 to 100000 (got "-1")');
+    expect(() => integerOption('connections', { min: 1, max: 100_000, help: '' }).parse('-1', 'connections')).toThrow(
+      '--connections must be an integer from 1 to 100000 (got "-1")',
+    );
     expect(() => parseFlags(['--connections', '--json'], options)).toThrow(UsageError);
-    expect(() => parseFlags(['--connections', '--json'], options)).toThrow('--connections needs a value (got the option "--json"; write --connections=--json if that is the value)');
+    expect(() => parseFlags(['--connections', '--json'], options)).toThrow(
+      '--connections needs a value (got the option "--json"; write --connections=--json if that is the value)',
+    );
     for (const [entry, args, message] of [
-      ['clients/tcp-cli.ts', ['--target', '127.0.0.1:9', '--connections', '-1'], '--connections must be an integer from 1 to 100000 (got "-1")'],
-      ['clients/udp-cli.ts', ['--target', '127.0.0.1:9', '--rate', '-5'], '--rate must be a positive number (got "-5")'],
-      ['servers/serve.ts', ['--model', 'event-loop', '--workers', '-2'], '--workers must be an integer from 1 to 256 (got "-2")'],
+      [
+        'clients/tcp-cli.ts',
+        ['--target', '127.0.0.1:9', '--connections', '-1'],
+        '--connections must be an integer from 1 to 100000 (got "-1")',
+      ],
+      [
+        'clients/udp-cli.ts',
+        ['--target', '127.0.0.1:9', '--rate', '-5'],
+        '--rate must be a positive number (got "-5")',
+      ],
+      [
+        'servers/serve.ts',
+        ['--model', 'event-loop', '--workers', '-2'],
+        '--workers must be an integer from 1 to 256 (got "-2")',
+      ],
       ['bench/suite/cli.ts', ['--connections', '-1'], '--connections must be an integer from 1'],
       ['scripts/compare.ts', ['a', '--threshold', '-3'], '--threshold must be a positive number (got "-3")'],
     ] as const) {
@@ -436,7 +569,19 @@ describe('limits and errors stated where a user meets them', () => {
 
   it('the open-loop line prints a latency with one unit ("188.0ms", not "188.0ms µs")', () => {
     const latency = { count: 1, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-    const r = { driver: 'node', seconds: 1, messages: 1, bytes: 68, msgsPerSec: 1, bytesPerSec: 68, latency, latencyUncorrected: { ...latency, p99: 188_000 }, latencyResolution: 'us', errors: noErrors(), client: { cpuPercent: 1, saturated: false } } as LoadResult;
+    const r = {
+      driver: 'node',
+      seconds: 1,
+      messages: 1,
+      bytes: 68,
+      msgsPerSec: 1,
+      bytesPerSec: 68,
+      latency,
+      latencyUncorrected: { ...latency, p99: 188_000 },
+      latencyResolution: 'us',
+      errors: noErrors(),
+      client: { cpuPercent: 1, saturated: false },
+    } as LoadResult;
     expect(printResult('h:1', r)).toMatch(/uncorrected p99 188\.0ms\n/);
     expect(formatLatency(77)).toBe('77 µs');
     expect(formatLatency(1_990_000)).toBe('1.99s');
@@ -447,7 +592,9 @@ describe('limits and errors stated where a user meets them', () => {
     for (const model of models) {
       const r = await run('servers/serve.ts', ['--model', model, '--host', 'nohost.invalid']);
       expect(r.code, model).toBe(2);
-      expect(r.stderr.split('\n')[0], model).toMatch(/^error: --host cannot be resolved \(got "nohost\.invalid": .+\)$/);
+      expect(r.stderr.split('\n')[0], model).toMatch(
+        /^error: --host cannot be resolved \(got "nohost\.invalid": .+\)$/,
+      );
       expect(r.stderr).not.toMatch(STACK);
     }
   });
@@ -472,7 +619,6 @@ describe('limits and errors stated where a user meets them', () => {
 // The orchestrator under Ctrl-C, SIGTERM and a dying load client.
 const BENCH = compiled('bench/suite/cli.ts');
 
-
 interface Running {
   child: ChildProcess;
   out: string;
@@ -483,9 +629,27 @@ interface Running {
 function startBench(extra: string[], viaNpm = false): Running {
   const out = mkdtempSync(path.join(os.tmpdir(), 'conbench-int-'));
   cleanups.push(() => rmSync(out, { recursive: true, force: true }));
-  const args = ['--model', 'event-loop', '--filter', 'echo', '--runs', '2', '--max-runs', '2', '--warmup', '0.2', '--out', out, ...extra];
+  const args = [
+    '--model',
+    'event-loop',
+    '--filter',
+    'echo',
+    '--runs',
+    '2',
+    '--max-runs',
+    '2',
+    '--warmup',
+    '0.2',
+    '--out',
+    out,
+    ...extra,
+  ];
   const child = viaNpm
-    ? spawn('npm', ['run', '--silent', 'bench', '--', ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, npm_config_loglevel: 'silent' } })
+    ? spawn('npm', ['run', '--silent', 'bench', '--', ...args], {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, npm_config_loglevel: 'silent' },
+      })
     : spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   cleanups.push(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
   let stderr = '';
@@ -529,21 +693,25 @@ function recordsOf(out: string): { status: string; reason?: string }[] {
 }
 
 describe('the bench under interruption: prompt stop, nothing left behind, the cut run recorded as interrupted', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s mid-window stops within 2 s: no process or port left, the run recorded as interrupted', async (signal) => {
-    const bench = startBench(['--duration', '6']);
-    const { pids, port } = await waitForLoad(bench.child.pid!);
-    await new Promise((r) => setTimeout(r, 1500)); // well inside the measured window
-    const t0 = Date.now();
-    bench.child.kill(signal);
-    const end = await bench.exited;
-    expect(end.at - t0).toBeLessThan(2000);
-    expect(end.code).toBe(signal === 'SIGINT' ? 130 : 143);
-    expect(await waitFor(() => pids.every((p) => !processRunning(p)), 2000)).toBe(true);
-    expect(await portClosed(port)).toBe(true);
-    const records = recordsOf(bench.out);
-    expect(records.at(-1)!.status).toBe('interrupted');
-    expect(bench.stderr()).toMatch(/the suite was interrupted|stopping the current run/);
-  }, 150_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s mid-window stops within 2 s: no process or port left, the run recorded as interrupted',
+    async (signal) => {
+      const bench = startBench(['--duration', '6']);
+      const { pids, port } = await waitForLoad(bench.child.pid!);
+      await new Promise((r) => setTimeout(r, 1500)); // well inside the measured window
+      const t0 = Date.now();
+      bench.child.kill(signal);
+      const end = await bench.exited;
+      expect(end.at - t0).toBeLessThan(2000);
+      expect(end.code).toBe(signal === 'SIGINT' ? 130 : 143);
+      expect(await waitFor(() => pids.every((p) => !processRunning(p)), 2000)).toBe(true);
+      expect(await portClosed(port)).toBe(true);
+      const records = recordsOf(bench.out);
+      expect(records.at(-1)!.status).toBe('interrupted');
+      expect(bench.stderr()).toMatch(/the suite was interrupted|stopping the current run/);
+    },
+    150_000,
+  );
 
   it('SIGTERM to the npm process that runs the bench stops everything within 2 s', async () => {
     const npm = startBench(['--duration', '6'], true);

@@ -10,7 +10,10 @@ describe('statistics', () => {
 
   it('95% interval of the mean uses Student t (known values)', () => {
     // mean 10, sd 1, n 4: half-width = t(0.975, 3) · 1/2 = 3.182446 / 2
-    const ci = confidenceInterval([9, 9, 11, 11].map((x) => x + 0 * 1), 0.95);
+    const ci = confidenceInterval(
+      [9, 9, 11, 11].map((x) => x + 0 * 1),
+      0.95,
+    );
     const sd = Math.sqrt(4 / 3);
     const half = 3.182446305284263 * (sd / 2);
     expect(ci.mean).toBe(10);
@@ -80,7 +83,11 @@ describe('paired comparison (the two runs of an --against block)', () => {
 
   it('needs two pairs; identical ratios are exact', () => {
     expect(comparePaired([1], [2])).toMatchObject({ test: 'none', significant: false });
-    expect(comparePaired([1, 2, 4], [1.1, 2.2, 4.4])).toMatchObject({ test: 'paired-t', significant: true, note: 'zero variance' });
+    expect(comparePaired([1, 2, 4], [1.1, 2.2, 4.4])).toMatchObject({
+      test: 'paired-t',
+      significant: true,
+      note: 'zero variance',
+    });
     expect(comparePaired([1, 2, 4], [1.1, 2.2, 4.4]).change).toBeCloseTo(0.1, 10);
   });
 });

@@ -45,9 +45,10 @@ const DRIVERS: { name: string; run(o: TcpLoadOptions): Promise<LoadResult> }[] =
   ...(native.ok ? [{ name: 'native', run: runNativeTcpLoad }] : []),
 ];
 
-
 /** Echoes whole frames (64 B payload) but lets `fault` decide, per frame index, what happens to each. */
-async function faultyServer(fault: (index: number, frame: Buffer, s: net.Socket) => Buffer | 'drop' | 'stall'): Promise<number> {
+async function faultyServer(
+  fault: (index: number, frame: Buffer, s: net.Socket) => Buffer | 'drop' | 'stall',
+): Promise<number> {
   return rawServer((s) => {
     let pending = Buffer.alloc(0);
     let index = 0;
@@ -121,7 +122,9 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
 
   it('counts unanswered frames as timeouts', async () => {
     const port = await rawServer(() => undefined);
-    const r = await runTcpLoad(base(port, { connections: 3, inFlight: 2, timeoutMs: 100, warmupSec: 0, durationSec: 0.5 }));
+    const r = await runTcpLoad(
+      base(port, { connections: 3, inFlight: 2, timeoutMs: 100, warmupSec: 0, durationSec: 0.5 }),
+    );
     expect(r.messages).toBe(0);
     expect(r.errors.timeouts).toBe(6);
   });
@@ -141,7 +144,9 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
       s.pipe(upstream).pipe(s);
       upstream.on('error', () => s.destroy());
     });
-    const r = await runTcpLoad(base(port, { pattern: 'connect-per-request', connections: 2, warmupSec: 0, durationSec: 0.4 }));
+    const r = await runTcpLoad(
+      base(port, { pattern: 'connect-per-request', connections: 2, warmupSec: 0, durationSec: 0.4 }),
+    );
     expect(r.messages).toBeGreaterThan(10);
     expect(r.errors.mismatches).toBe(0);
     expect(accepted).toBeGreaterThanOrEqual(r.messages);
@@ -159,7 +164,9 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
 
   it('a dropped frame with one in flight is a timeout, never a clean echo', async () => {
     const port = await faultyServer((i, frame) => (i === 3 ? 'drop' : frame));
-    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, timeoutMs: 150, warmupSec: 0, durationSec: 0.6 }));
+    const r = await runTcpLoad(
+      base(port, { connections: 1, inFlight: 1, timeoutMs: 150, warmupSec: 0, durationSec: 0.6 }),
+    );
     expect(r.errors.timeouts).toBe(1);
     expect(r.messages).toBeLessThanOrEqual(3);
     expect(r.errors.mismatches).toBe(0);
@@ -167,7 +174,9 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
 
   it('a dropped frame with two in flight makes every later echo a mismatch (each arrives where an earlier was due)', async () => {
     const port = await faultyServer((i, frame) => (i === 3 ? 'drop' : frame));
-    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 2, timeoutMs: 150, warmupSec: 0, durationSec: 0.4 }));
+    const r = await runTcpLoad(
+      base(port, { connections: 1, inFlight: 2, timeoutMs: 150, warmupSec: 0, durationSec: 0.4 }),
+    );
     expect(r.errors.mismatches).toBeGreaterThan(10);
     expect(r.messages).toBeLessThanOrEqual(3);
   });
@@ -178,7 +187,9 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
       stallAt ||= Date.now() + 200; // answers for 200 ms after the first frame, then never again
       return Date.now() > stallAt ? 'stall' : frame;
     });
-    const r = await runTcpLoad(base(port, { connections: 1, inFlight: 1, timeoutMs: 100, warmupSec: 0, durationSec: 0.6 }));
+    const r = await runTcpLoad(
+      base(port, { connections: 1, inFlight: 1, timeoutMs: 100, warmupSec: 0, durationSec: 0.6 }),
+    );
     expect(r.messages).toBeGreaterThan(0);
     expect(r.errors.timeouts).toBe(1);
     expect(r.errors.mismatches).toBe(0);
@@ -219,7 +230,16 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
         setTimeout(() => s.writable && s.write(d), wait);
       });
     });
-    const r = await runTcpLoad(base(port, { connections: 4, inFlight: 1, warmupSec: 0, durationSec: 0.3, readyConnections: 4, readyTimeoutSec: 5 }));
+    const r = await runTcpLoad(
+      base(port, {
+        connections: 4,
+        inFlight: 1,
+        warmupSec: 0,
+        durationSec: 0.3,
+        readyConnections: 4,
+        readyTimeoutSec: 5,
+      }),
+    );
     expect(r.readiness).toBeDefined();
     expect(r.readiness!.ready).toBe(4);
     expect(r.readiness!.timedOut).toBe(false);
@@ -243,7 +263,16 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
         setTimeout(() => s.writable && s.write(d), wait);
       });
     });
-    const r = await runTcpLoad(base(port, { connections: 4, inFlight: 2, warmupSec: 0.1, durationSec: 0.3, readyConnections: 4, readyTimeoutSec: 5 }));
+    const r = await runTcpLoad(
+      base(port, {
+        connections: 4,
+        inFlight: 2,
+        warmupSec: 0.1,
+        durationSec: 0.3,
+        readyConnections: 4,
+        readyTimeoutSec: 5,
+      }),
+    );
     expect(r.readiness!.ready).toBe(4);
     expect(framesBeforeLate.slice(0, 2)).toEqual([2, 2]);
     expect(r.errors.mismatches).toBe(0);
@@ -255,7 +284,17 @@ describe.each(DRIVERS)('TCP load driver $name', ({ name, run: runTcpLoad }) => {
     const port = await rawServer((s) => {
       if (accepted++ === 0) s.on('data', (d: Buffer) => s.write(d)); // only the first connection is ever answered
     });
-    const r = await runTcpLoad(base(port, { connections: 2, inFlight: 1, warmupSec: 0, durationSec: 0.2, readyConnections: 2, readyTimeoutSec: 0.3, timeoutMs: 10_000 }));
+    const r = await runTcpLoad(
+      base(port, {
+        connections: 2,
+        inFlight: 1,
+        warmupSec: 0,
+        durationSec: 0.2,
+        readyConnections: 2,
+        readyTimeoutSec: 0.3,
+        timeoutMs: 10_000,
+      }),
+    );
     expect(r.readiness!.timedOut).toBe(true);
     expect(r.readiness!.ready).toBe(1);
     expect(r.connections).toEqual({ total: 2, served: 1 });

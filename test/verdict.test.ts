@@ -49,7 +49,17 @@ describe('verdict: decided with a margin', () => {
 
   it('a model whose interval straddles the margin itself is decided at the narrower margin that separates the row', () => {
     const a = [100, 101, 99, 100, 100, 101, 99, 100];
-    const records = [...runsOf('a', a), ...runsOf('b', a.map((x) => x - 1)), ...runsOf('c', a.map((x) => x - 10))];
+    const records = [
+      ...runsOf('a', a),
+      ...runsOf(
+        'b',
+        a.map((x) => x - 1),
+      ),
+      ...runsOf(
+        'c',
+        a.map((x) => x - 10),
+      ),
+    ];
     const row = rowFor(records);
     const c = row.cells.find((x) => x.model === 'c')!;
     // c is 10 % behind with a tight interval: at ±10 % it is neither within nor beyond, however many runs it gets.
@@ -60,7 +70,9 @@ describe('verdict: decided with a margin', () => {
     expect(row.winners.sort()).toEqual(['a', 'b']);
     expect(row.decidedAt).toBeLessThan(-c.interval![1]);
     expect(row.decidedAt).toBeGreaterThanOrEqual(row.achieved!);
-    expect(winnerText(row, true)).toMatch(/^a ≈ b: equivalent within ±\d\.\d% .*every other model beaten by more than ±\d\.\d%; decided at ±\d\.\d%, inside ±10%/);
+    expect(winnerText(row, true)).toMatch(
+      /^a ≈ b: equivalent within ±\d\.\d% .*every other model beaten by more than ±\d\.\d%; decided at ±\d\.\d%, inside ±10%/,
+    );
     // No narrower margin separates a model whose interval reaches past zero: still undecided.
     const wide = rowFor([...runsOf('a', a), ...runsOf('b', [100, 120, 80, 95])]);
     expect(wide.decided).toBe(false);
@@ -71,7 +83,11 @@ describe('verdict: decided with a margin', () => {
     const a = [100, 101, 99, 100, 100, 101, 99, 100];
     // b's interval is about ±5 % (tied), c's about −16 % … −4 %: slower for sure, by an amount that straddles −10 %,
     // and no narrower margin separates it from b's tie (b reaches farther from zero than c's better end).
-    const records = [...runsOf('a', a), ...runsOf('b', [108, 92, 100, 108, 92, 100, 108, 92]), ...runsOf('c', [78, 102, 90, 80, 100, 90, 79, 101])];
+    const records = [
+      ...runsOf('a', a),
+      ...runsOf('b', [108, 92, 100, 108, 92, 100, 108, 92]),
+      ...runsOf('c', [78, 102, 90, 80, 100, 90, 79, 101]),
+    ];
     const row = rowFor(records);
     const c = row.cells.find((x) => x.model === 'c')!;
     expect(c.interval![1]).toBeLessThan(0);
@@ -97,19 +113,37 @@ describe('verdict: decided with a margin', () => {
     expect(alone.cells.find((x) => x.model === 'c')!.slowerBelow).toBeLessThan(0);
     expect(alone.decided).toBe(true);
     // Beside three more rivals the same pair needs more: its interval widened for four comparisons reaches past zero.
-    const crowd = rowFor([...runsOf('a', a), ...runsOf('c', c), ...['d', 'e', 'f'].flatMap((m, i) => runsOf(m, a.map((x) => x - 1 - i)))]);
+    const crowd = rowFor([
+      ...runsOf('a', a),
+      ...runsOf('c', c),
+      ...['d', 'e', 'f'].flatMap((m, i) =>
+        runsOf(
+          m,
+          a.map((x) => x - 1 - i),
+        ),
+      ),
+    ]);
     const judged = crowd.cells.find((x) => x.model === 'c')!;
     expect(judged.slowerBelow).toBeGreaterThan(0);
     expect(judged.status).toBe('undecided');
     expect(crowd.decided).toBe(false);
   });
 
-  it('rivals already far behind do not make a close one pay for every comparison (Holm\'s step-down)', () => {
+  it("rivals already far behind do not make a close one pay for every comparison (Holm's step-down)", () => {
     const a = [100, 110, 90, 106, 94, 100, 108, 92];
     const c = a.map((x) => x - 7);
     // The same pair as above beside three rivals at half the leader's throughput: those are plainly slower and
     // tested first (at 5 %/4, 5 %/3, 5 %/2), so c is tested at 5 %, as if alone, and is behind.
-    const far = rowFor([...runsOf('a', a), ...runsOf('c', c), ...['d', 'e', 'f'].flatMap((m, i) => runsOf(m, a.map((x) => x / 2 - i)))]);
+    const far = rowFor([
+      ...runsOf('a', a),
+      ...runsOf('c', c),
+      ...['d', 'e', 'f'].flatMap((m, i) =>
+        runsOf(
+          m,
+          a.map((x) => x / 2 - i),
+        ),
+      ),
+    ]);
     const judged = far.cells.find((x) => x.model === 'c')!;
     expect(judged.slowerBelow).toBeGreaterThan(0); // the Bonferroni bound alone would leave it undecided
     expect(judged.status).toBe('behind');
@@ -119,7 +153,10 @@ describe('verdict: decided with a margin', () => {
   it('one run is never enough to judge, and an interrupted model leaves the row undecided', () => {
     const single = rowFor([...runsOf('a', [100]), ...runsOf('b', [50, 50.5, 49.5])]);
     expect(single.decided).toBe(false);
-    const cut = rowFor([...runsOf('a', [100, 101, 99]), fakeRecord({ model: 'b', msgsPerSec: 0, status: 'interrupted' })]);
+    const cut = rowFor([
+      ...runsOf('a', [100, 101, 99]),
+      fakeRecord({ model: 'b', msgsPerSec: 0, status: 'interrupted' }),
+    ]);
     expect(cut.cells.find((c) => c.model === 'b')!.status).toBe('interrupted');
     expect(cut.winners).toEqual([]);
     expect(cut.undecided).toMatch(/b not measured \(interrupted\)/);
@@ -159,10 +196,17 @@ describe('verdict: decided with a margin', () => {
   });
 
   it('a saturated reference (the driver ceiling) does not make the row client-bound', () => {
-    const rows = verdict(summarizeRecords([...runsOf('ceiling:nginx', [300, 301, 299], { saturated: true }), ...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49])]), {
-      references: ['ceiling:nginx'],
-      margin: 0.1,
-    });
+    const rows = verdict(
+      summarizeRecords([
+        ...runsOf('ceiling:nginx', [300, 301, 299], { saturated: true }),
+        ...runsOf('a', [100, 101, 99]),
+        ...runsOf('b', [50, 51, 49]),
+      ]),
+      {
+        references: ['ceiling:nginx'],
+        margin: 0.1,
+      },
+    );
     expect(rows[0]!.clientBound).toBe(false);
     expect(rows[0]!.winners).toEqual(['a']);
   });
@@ -173,7 +217,10 @@ describe('verdict: decided with a margin', () => {
   });
 
   it('runs set aside for steal do not count toward a cell', () => {
-    const records = [...runsOf('a', [100, 101, 99]), { ...fakeRecord({ model: 'a', msgsPerSec: 10, run: 3 }), discarded: 'steal 30%' }];
+    const records = [
+      ...runsOf('a', [100, 101, 99]),
+      { ...fakeRecord({ model: 'a', msgsPerSec: 10, run: 3 }), discarded: 'steal 30%' },
+    ];
     const [cell] = summarizeRecords(records);
     expect(cell!.okRuns).toBe(3);
     expect(cell!.discardedRuns).toBe(1);
@@ -188,7 +235,11 @@ describe('verdict: decided with a margin', () => {
 
   it('formats a matrix with one column per model, the deciding measure and the winner', () => {
     const rows = verdict(
-      summarizeRecords([...runsOf('a', [100, 101, 99]), ...runsOf('b', [50, 51, 49]), ...runsOf('a', [10, 11, 9], { workload: 'x' })]),
+      summarizeRecords([
+        ...runsOf('a', [100, 101, 99]),
+        ...runsOf('b', [50, 51, 49]),
+        ...runsOf('a', [10, 11, 9], { workload: 'x' }),
+      ]),
       options,
     );
     const text = verdictTable(rows, ['a', 'b'], true);
@@ -202,8 +253,13 @@ describe('verdict: decided with a margin', () => {
 
 describe('each family is judged by its own measure', () => {
   it('open loop: p99 at the held rate decides; a model that missed the rate ranks below every model that held it', () => {
-    const held = (model: string, p99: number) => [0, 1, 2].map((run) => fakeRecord({ model, msgsPerSec: 5000, run, rate: 5000, latencies: [p99 * 0.5, p99, p99 * 1.01] }));
-    const missed = [0, 1, 2].map((run) => fakeRecord({ model: 'slow', msgsPerSec: 3200, run, rate: 5000, latencies: [50], errors: { timeouts: 100 } }));
+    const held = (model: string, p99: number) =>
+      [0, 1, 2].map((run) =>
+        fakeRecord({ model, msgsPerSec: 5000, run, rate: 5000, latencies: [p99 * 0.5, p99, p99 * 1.01] }),
+      );
+    const missed = [0, 1, 2].map((run) =>
+      fakeRecord({ model: 'slow', msgsPerSec: 3200, run, rate: 5000, latencies: [50], errors: { timeouts: 100 } }),
+    );
     const row = verdict(summarizeRecords([...held('fast', 100), ...held('laggy', 5000), ...missed]), options)[0]!;
     expect(row.decider.metric).toBe('p99');
     expect(row.winners).toEqual(['fast']);
@@ -213,7 +269,15 @@ describe('each family is judged by its own measure', () => {
   });
 
   it('connect-per-request is judged on connections served per second', () => {
-    const [row] = verdict(summarizeRecords([...runsOf('a', [100, 101, 99]), ...runsOf('b', [40, 41, 39])].map((r) => ({ ...r, params: { ...r.params, pattern: 'connect-per-request' } }))), options);
+    const [row] = verdict(
+      summarizeRecords(
+        [...runsOf('a', [100, 101, 99]), ...runsOf('b', [40, 41, 39])].map((r) => ({
+          ...r,
+          params: { ...r.params, pattern: 'connect-per-request' },
+        })),
+      ),
+      options,
+    );
     expect(row!.decider.label).toBe('connections served per second');
   });
 });
@@ -254,11 +318,18 @@ describe('the runs a comparison still needs', () => {
     const pooled = runsToDecide(leader, x, -0.02, 0.2, 1, 0.08)!;
     expect(pooled).toBeLessThan(own);
     // A suite spread wider than the pair's own makes it dearer, not cheaper: the prior pulls both ways.
-    expect(runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1, 0.15)!).toBeGreaterThan(runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1)!);
+    expect(runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1, 0.15)!).toBeGreaterThan(
+      runsToDecide([100, 101], [99, 100], -0.01, 0.02, 1)!,
+    );
   });
 
   it("the suite's spread is the median relative SD of each deciding measure over cells with two runs or more", () => {
-    const cells = summarizeRecords([...runsOf('a', [100, 110]), ...runsOf('b', [100, 102, 98]), ...runsOf('c', [100]), ...runsOf('d', [100, 130, 70])]);
+    const cells = summarizeRecords([
+      ...runsOf('a', [100, 110]),
+      ...runsOf('b', [100, 102, 98]),
+      ...runsOf('c', [100]),
+      ...runsOf('d', [100, 130, 70]),
+    ]);
     const s = suiteSpread(cells);
     expect(s.throughput).toBeCloseTo(Math.sqrt(50) / 105, 6);
     expect(s.p99).toBeUndefined();

@@ -1,5 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { parseWorkSpec, resolveWork, formatWork, WorkSpecError, runWork, spin, calibrateSpin } from '../servers/work.js';
+import {
+  parseWorkSpec,
+  resolveWork,
+  formatWork,
+  WorkSpecError,
+  runWork,
+  spin,
+  calibrateSpin,
+} from '../servers/work.js';
 
 describe('work specs', () => {
   it('parses every kind', () => {

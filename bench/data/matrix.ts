@@ -21,7 +21,10 @@ export function expandFamily(family: WorkloadFamily, overrides: Partial<Workload
     const values = Array.isArray(value) ? value : [value];
     const swept = Array.isArray(value) && values.length > 1;
     combos = combos.flatMap((c) =>
-      values.map((v) => ({ params: { ...c.params, [axis]: v }, labels: swept ? [...c.labels, axisLabel(axis, v)] : c.labels })),
+      values.map((v) => ({
+        params: { ...c.params, [axis]: v },
+        labels: swept ? [...c.labels, axisLabel(axis, v)] : c.labels,
+      })),
     );
   }
   return combos.map(({ params, labels }) => {
@@ -51,11 +54,14 @@ export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): s
   if (limits.openFiles !== undefined && w.connections + FD_HEADROOM > limits.openFiles) {
     return `${w.connections} connections need about ${w.connections + FD_HEADROOM} open files per process but ulimit -n is ${limits.openFiles} (raise it with ulimit -n)`;
   }
-  if (w.rate !== undefined && w.pattern === 'connect-per-request') return 'an open-loop rate applies to persistent connections only';
+  if (w.rate !== undefined && w.pattern === 'connect-per-request')
+    return 'an open-loop rate applies to persistent connections only';
   if (w.protocol === 'udp' && w.payloadBytes > UDP_MAX_PAYLOAD) return `UDP payloads stop at ${UDP_MAX_PAYLOAD} B`;
   if (w.protocol === 'udp' && w.pattern === 'connect-per-request') return 'UDP has no connections';
-  if (w.protocol === 'udp' && w.payloadBytes < UDP_TAG_BYTES) return `UDP datagrams need ≥ ${UDP_TAG_BYTES} B for the flow id and sequence number`;
-  if (w.driver === 'wrk' && w.pattern === 'connect-per-request') return 'wrk keeps its connections open (no connect-per-request)';
+  if (w.protocol === 'udp' && w.payloadBytes < UDP_TAG_BYTES)
+    return `UDP datagrams need ≥ ${UDP_TAG_BYTES} B for the flow id and sequence number`;
+  if (w.driver === 'wrk' && w.pattern === 'connect-per-request')
+    return 'wrk keeps its connections open (no connect-per-request)';
   if (w.driver === 'wrk' && w.rate !== undefined) return 'wrk has no constant-rate mode (that is wrk2)';
   const inFlightBytes = w.connections * w.inFlight * w.payloadBytes;
   if (inFlightBytes > MAX_BYTES_IN_FLIGHT) {
@@ -66,7 +72,11 @@ export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): s
 
 /** Why this model is not run on this workload, or undefined. Unavailable models are run as skipped records instead. */
 export function cellExclusion(model: Model, w: WorkloadParams, limits: HostLimits = {}): string | undefined {
-  if (!model.protocols.includes(w.protocol)) return `${model.name} does not serve ${w.protocol}${model.whyNot?.[w.protocol] ? `: ${model.whyNot[w.protocol]}` : ''}`;
+  if (!model.protocols.includes(w.protocol))
+    return `${model.name} does not serve ${w.protocol}${model.whyNot?.[w.protocol] ? `: ${model.whyNot[w.protocol]}` : ''}`;
+  // The handler work is the built-in servers' (servers/work.ts): a server brought from outside does its own.
+  if (model.runtime === 'external' && w.work !== 'none')
+    return `${model.name} is an external server: --work ${w.work} applies to the built-in models (it does its own work)`;
   return workloadExclusion(w, limits);
 }
 

@@ -9,7 +9,13 @@ import { formatMicros, formatRate } from '../../lib/format/units.js';
 import type { OkRecord } from './record.js';
 import { median } from './stats.js';
 
-export type MetricId = 'throughput' | 'cpuPerMsg' | 'p99' | 'syscallsPerMsg' | 'ctxSwitchesPerMsg' | 'instructionsPerMsg';
+export type MetricId =
+  | 'throughput'
+  | 'cpuPerMsg'
+  | 'p99'
+  | 'syscallsPerMsg'
+  | 'ctxSwitchesPerMsg'
+  | 'instructionsPerMsg';
 
 export type GateRole = 'decides' | 'defers' | 'reports';
 
@@ -68,7 +74,8 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   throughput: {
     id: 'throughput',
     label: 'msgs/s',
-    describe: 'verified echoes per second over the measured window (closed loop: what the server sustained; open loop: the rate held)',
+    describe:
+      'verified echoes per second over the measured window (closed loop: what the server sustained; open loop: the rate held)',
     csv: 'msgsPerSec',
     better: 'higher',
     kind: 'timing',
@@ -80,7 +87,8 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   cpuPerMsg: {
     id: 'cpuPerMsg',
     label: 'server CPU µs/msg',
-    describe: "CPU time of the server's whole process tree over the window (schedstat run time of every thread, live and reaped) divided by the verified messages",
+    describe:
+      "CPU time of the server's whole process tree over the window (schedstat run time of every thread, live and reaped) divided by the verified messages",
     csv: 'serverCpuUsPerMsg',
     better: 'lower',
     kind: 'timing',
@@ -88,13 +96,17 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     column: 'CPU µs/msg',
     why: { short: 'CPU µs', notable: (c, l) => c / l > 1.15 || c / l < 0.87 },
     history: true,
-    ofRun: (r) => (r.server.usage && r.result.msgsPerSec > 0 ? (r.server.usage.cpuPercent / 100) * (1e6 / r.result.msgsPerSec) : undefined),
+    ofRun: (r) =>
+      r.server.usage && r.result.msgsPerSec > 0
+        ? (r.server.usage.cpuPercent / 100) * (1e6 / r.result.msgsPerSec)
+        : undefined,
     format: formatCpuPerMsg,
   },
   p99: {
     id: 'p99',
     label: 'p99 µs',
-    describe: "99th percentile latency of the run's HdrHistogram; open loop: from each frame's intended send time, so a stall counts for every frame it delayed",
+    describe:
+      "99th percentile latency of the run's HdrHistogram; open loop: from each frame's intended send time, so a stall counts for every frame it delayed",
     csv: 'p99us',
     better: 'lower',
     kind: 'timing',
@@ -106,7 +118,8 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   syscallsPerMsg: {
     id: 'syscallsPerMsg',
     label: 'read+write syscalls/msg',
-    describe: "read + write system calls of the server's tree in the window (syscr + syscw of /proc/PID/io) per verified message; a counted run's over its counted windows",
+    describe:
+      "read + write system calls of the server's tree in the window (syscr + syscw of /proc/PID/io) per verified message; a counted run's over its counted windows",
     csv: 'syscallsPerMsg',
     better: 'lower',
     kind: 'count',
@@ -117,7 +130,10 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     history: true,
     ofRun: (r) => {
       // A counted run's: over its counted windows (exact messages, under valgrind); a timed run's: over its window.
-      if (r.counts) return r.counts.syscalls !== undefined && r.counts.messages > 0 ? r.counts.syscalls / r.counts.messages : undefined;
+      if (r.counts)
+        return r.counts.syscalls !== undefined && r.counts.messages > 0
+          ? r.counts.syscalls / r.counts.messages
+          : undefined;
       const s = r.server.usage?.syscalls;
       const n = messages(r);
       return s && n ? (s.read + s.write) / n : undefined;
@@ -127,7 +143,8 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   ctxSwitchesPerMsg: {
     id: 'ctxSwitchesPerMsg',
     label: 'context switches/msg',
-    describe: "voluntary + involuntary context switches of the server's threads in the window (/proc/PID/task/*/status) per verified message",
+    describe:
+      "voluntary + involuntary context switches of the server's threads in the window (/proc/PID/task/*/status) per verified message",
     csv: 'ctxSwitchesPerMsg',
     better: 'lower',
     kind: 'count',
@@ -155,7 +172,8 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
   instructionsPerMsg: {
     id: 'instructionsPerMsg',
     label: 'instructions/msg',
-    describe: "with --counts: instructions the server's tree executed under callgrind per message, the median of 8 windows of exactly K frames per connection (docs/counts.md)",
+    describe:
+      "with --counts: instructions the server's tree executed under callgrind per message, the median of 8 windows of exactly K frames per connection (docs/counts.md)",
     csv: 'instructionsPerMsg',
     better: 'lower',
     kind: 'count',
@@ -169,7 +187,12 @@ export const METRICS: Readonly<Record<MetricId, Metric>> = {
     column: 'instructions/msg',
     why: { short: 'instructions', notable: (c, l) => c / l > 1.1 || c / l < 0.9 },
     history: true,
-    ofRun: (r) => (r.counts?.windowPerMessage?.length ? median(r.counts.windowPerMessage) : r.counts && r.counts.messages > 0 ? r.counts.instructions / r.counts.messages : undefined),
+    ofRun: (r) =>
+      r.counts?.windowPerMessage?.length
+        ? median(r.counts.windowPerMessage)
+        : r.counts && r.counts.messages > 0
+          ? r.counts.instructions / r.counts.messages
+          : undefined,
     format: perMessage,
   },
 };
@@ -194,7 +217,11 @@ export function sourcesFor(id: MetricId, purpose: 'show' | 'gate'): readonly Sam
 }
 
 /** The first source of `sourcesFor` that every side has samples from; undefined when they share none. */
-export function commonSource(id: MetricId, purpose: 'show' | 'gate', sides: readonly ReadonlySet<SampleSource>[]): SampleSource | undefined {
+export function commonSource(
+  id: MetricId,
+  purpose: 'show' | 'gate',
+  sides: readonly ReadonlySet<SampleSource>[],
+): SampleSource | undefined {
   return sourcesFor(id, purpose).find((s) => sides.every((has) => has.has(s)));
 }
 

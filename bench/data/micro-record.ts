@@ -65,7 +65,8 @@ export function microRecordProblem(value: unknown): string | undefined {
   for (const key of ['runId', 'time', 'id', 'title', 'op', 'cpus'] as const) {
     if (typeof r[key] !== 'string' || r[key] === '') return `${key} must be a non-empty string`;
   }
-  if (r.status !== 'ok' && r.status !== 'errored' && r.status !== 'skipped') return 'status must be ok, errored or skipped';
+  if (r.status !== 'ok' && r.status !== 'errored' && r.status !== 'skipped')
+    return 'status must be ok, errored or skipped';
   if (r.status !== 'ok') return typeof r.reason === 'string' ? undefined : `a ${r.status} record needs a reason`;
   const l = r.latency as Partial<Record<keyof MicroLatency, unknown>> | undefined;
   if (typeof l !== 'object' || l === null) return 'an ok record needs latency';
@@ -73,11 +74,20 @@ export function microRecordProblem(value: unknown): string | undefined {
     if (!finiteNumber(l[key]) || l[key] < 0) return `latency.${key} must be a number ≥ 0`;
   }
   if (!((l.samples as number) >= 1)) return 'latency.samples must be at least 1';
-  if (!((l.minUs as number) <= (l.p50Us as number) && (l.p50Us as number) <= (l.p99Us as number) && (l.p99Us as number) <= (l.maxUs as number))) {
+  if (
+    !(
+      (l.minUs as number) <= (l.p50Us as number) &&
+      (l.p50Us as number) <= (l.p99Us as number) &&
+      (l.p99Us as number) <= (l.maxUs as number)
+    )
+  ) {
     return 'latency must satisfy min ≤ p50 ≤ p99 ≤ max';
   }
   if (!finiteNumber(r.cpuUsPerOp) || r.cpuUsPerOp < 0) return 'an ok record needs cpuUsPerOp ≥ 0';
-  if (r.cpuBySide !== undefined && (typeof r.cpuBySide !== 'object' || r.cpuBySide === null || !Object.values(r.cpuBySide).every(finiteNumber))) {
+  if (
+    r.cpuBySide !== undefined &&
+    (typeof r.cpuBySide !== 'object' || r.cpuBySide === null || !Object.values(r.cpuBySide).every(finiteNumber))
+  ) {
     return 'cpuBySide must map sides to numbers';
   }
   if (typeof r.env !== 'object' || r.env === null) return 'env is missing';
@@ -87,7 +97,9 @@ export function microRecordProblem(value: unknown): string | undefined {
 /** Reads a micro run: a run folder, its records.jsonl, or a micro root (its LATEST run). */
 export function readMicroRecords(location: string): MicroRecord[] {
   const file = recordsFileFor(location);
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return lines.map((line, i) => {
     let value: unknown;
     try {

@@ -143,6 +143,8 @@ export interface OkRecord extends RecordBase {
   disturbed?: string;
   /** Something to know about a run that still counts (a server that had to be killed at the end). */
   reason?: string;
+  /** The server ignored SIGTERM and was killed (a measured failure of the server, though its figures count). */
+  stopForced?: boolean;
   server: {
     workers: number;
     cpus: string;
@@ -187,13 +189,16 @@ export function isOk(r: RunRecord): r is OkRecord {
 }
 
 /** A stable key for a cell (workload × model), used to group repetitions and to match baselines. */
-export function cellKey(r: Pick<RunRecord, 'workload' | 'model' | 'side'> & { params: Pick<CellParams, 'protocol'> }): string {
+export function cellKey(
+  r: Pick<RunRecord, 'workload' | 'model' | 'side'> & { params: Pick<CellParams, 'protocol'> },
+): string {
   return `${r.params.protocol}/${r.workload}/${r.model}${r.side ? `@${r.side}` : ''}`;
 }
 
 /** An --against suite's records, base and head, each without its side (so their cells match). */
 export function splitSides(records: readonly RunRecord[]): [RunRecord[], RunRecord[]] {
-  const strip = (side: 'base' | 'head'): RunRecord[] => records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
+  const strip = (side: 'base' | 'head'): RunRecord[] =>
+    records.filter((r) => r.side === side).map(({ side: _s, ...r }) => r as RunRecord);
   return [strip('base'), strip('head')];
 }
 

@@ -11,7 +11,11 @@ import { DEFAULTS } from '../../lib/defaults.js';
 import { checkWritable, fileError, makeDirectory, makeNewDirectory } from '../../lib/files.js';
 
 export function newSuiteId(now = new Date()): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
 }
 
 export class ResultsDir {
@@ -19,7 +23,11 @@ export class ResultsDir {
   readonly recordsFile: string;
 
   /** An existing suite's folder (made if missing): `create` makes a new one for a new suite. */
-  constructor(readonly root: string, readonly suiteId: string, markLatest = true) {
+  constructor(
+    readonly root: string,
+    readonly suiteId: string,
+    markLatest = true,
+  ) {
     this.dir = path.join(root, suiteId);
     this.recordsFile = path.join(this.dir, 'records.jsonl');
     makeDirectory(this.dir);
@@ -113,7 +121,10 @@ export function readSuiteParams(dir: string, records: readonly RunRecord[]): Pic
   try {
     return JSON.parse(readFileSync(path.join(dir, PARAMS_FILE), 'utf8')) as SuiteParams;
   } catch {
-    return { marginPercent: records.find((r) => r.plan?.marginPercent !== undefined)?.plan?.marginPercent ?? DEFAULTS.marginPercent };
+    return {
+      marginPercent:
+        records.find((r) => r.plan?.marginPercent !== undefined)?.plan?.marginPercent ?? DEFAULTS.marginPercent,
+    };
   }
 }
 
@@ -160,7 +171,8 @@ function readRecordsFile(file: string, warn: (message: string) => void = warnOnS
       throw new RecordsFileError(`${file} is not a results file (${(error as Error).message})`);
     }
     records.forEach((r, i) => {
-      if (!isRunRecord(r)) throw new RecordsFileError(`${file} is not a results file: item ${i + 1} is not a run record`);
+      if (!isRunRecord(r))
+        throw new RecordsFileError(`${file} is not a results file: item ${i + 1} is not a run record`);
     });
     return records as RunRecord[];
   }
@@ -177,9 +189,12 @@ function readRecordsFile(file: string, warn: (message: string) => void = warnOnS
         warn(`${file}: skipped line ${i + 1}, an incomplete last line (the suite was interrupted while writing it)`);
         return;
       }
-      throw new RecordsFileError(`${file} is not a results file: line ${i + 1} is not valid JSON (${(error as Error).message})`);
+      throw new RecordsFileError(
+        `${file} is not a results file: line ${i + 1} is not valid JSON (${(error as Error).message})`,
+      );
     }
-    if (!isRunRecord(record)) throw new RecordsFileError(`${file} is not a results file: line ${i + 1} is not a run record`);
+    if (!isRunRecord(record))
+      throw new RecordsFileError(`${file} is not a results file: line ${i + 1} is not a run record`);
     records.push(record);
   });
   return records;
@@ -188,5 +203,7 @@ function readRecordsFile(file: string, warn: (message: string) => void = warnOnS
 function isRunRecord(r: unknown): r is RunRecord {
   if (typeof r !== 'object' || r === null) return false;
   const o = r as Partial<RunRecord>;
-  return typeof o.model === 'string' && typeof o.workload === 'string' && typeof o.params === 'object' && o.params !== null;
+  return (
+    typeof o.model === 'string' && typeof o.workload === 'string' && typeof o.params === 'object' && o.params !== null
+  );
 }

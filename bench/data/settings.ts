@@ -9,13 +9,24 @@
 import { list, UsageError } from '../../lib/cli-args.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import {
-  choiceOption, customOption, helpText, integerOption, nonNegativeNumberOption, parseOptions, positiveNumberOption, repeatedOption, switchOption, textOption,
-  type OptionSpec, type OptionValues,
+  choiceOption,
+  customOption,
+  helpText,
+  integerOption,
+  nonNegativeNumberOption,
+  parseOptions,
+  positiveNumberOption,
+  repeatedOption,
+  switchOption,
+  textOption,
+  type OptionSpec,
+  type OptionValues,
 } from '../../lib/options.js';
 import { FAMILIES, PROFILES, type Profile, type Workload } from './workloads.js';
 import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from './axes.js';
 import { expandFamily } from './matrix.js';
 import { MODELS, findModel, type Model } from '../../servers/registry.js';
+import { externalServers } from './external-servers.js';
 import { DRIVERS, defaultDriver } from '../../clients/drivers.js';
 import { parseTarget } from '../../clients/target.js';
 import { MAX_CHILDREN, MAX_CHILDREN_HELP, MAX_WORKERS } from '../../servers/serve-options.js';
@@ -26,7 +37,8 @@ function parseInjectionText(text: string, flag: string): Record<string, number> 
   const out: Record<string, number> = {};
   for (const item of list(flag, text)) {
     const m = /^([a-z0-9-]+):(\d+(?:\.\d+)?)$/.exec(item);
-    if (!m || !(Number(m[2]) > 0)) throw new UsageError(`--${flag} takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
+    if (!m || !(Number(m[2]) > 0))
+      throw new UsageError(`--${flag} takes MODEL:µs with µs > 0, e.g. event-loop:2 (got "${item}")`);
     out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -49,8 +61,10 @@ export function checkInjection(injection: Record<string, number>, models: readon
   const out: Record<string, number> = {};
   for (const [name, micros] of Object.entries(injection)) {
     const model = findModel(name);
-    if (model.runtime !== 'node') throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
-    if (!models.includes(model)) throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
+    if (model.runtime !== 'node')
+      throw new UsageError(`--inject-cpu applies to Node models; ${model.name} is the native reference`);
+    if (!models.includes(model))
+      throw new UsageError(`--inject-cpu names ${model.name}, which this run does not measure`);
     out[model.name] = micros;
   }
   return out;
@@ -58,9 +72,18 @@ export function checkInjection(injection: Record<string, number>, models: readon
 
 /** The options that choose and change workloads: shared by the bench and the export. */
 export const WORKLOAD_OPTIONS = {
-  profile: textOption('profile', { meta: 'NAME', help: `${PROFILES.map((p) => `${p.name} (${p.description})`).join('; ')}`, defaultText: 'quick' }),
-  filter: textOption('filter', { meta: 'TEXT', help: 'only workloads whose name contains TEXT (comma-separated: any of them)' }),
-  ...(Object.fromEntries(AXIS_KEYS.map((k) => [k, AXES[k].option])) as { [K in AxisKey]: OptionSpec<WorkloadParams[K] | WorkloadParams[K][]> }),
+  profile: textOption('profile', {
+    meta: 'NAME',
+    help: `${PROFILES.map((p) => `${p.name} (${p.description})`).join('; ')}`,
+    defaultText: 'quick',
+  }),
+  filter: textOption('filter', {
+    meta: 'TEXT',
+    help: 'only workloads whose name contains TEXT (comma-separated: any of them)',
+  }),
+  ...(Object.fromEntries(AXIS_KEYS.map((k) => [k, AXES[k].option])) as {
+    [K in AxisKey]: OptionSpec<WorkloadParams[K] | WorkloadParams[K][]>;
+  }),
   set: repeatedOption('set', { meta: 'KEY=VALUE', help: `any axis: ${setKeyNames().join(', ')} (repeatable)` }),
 } as const;
 
@@ -71,20 +94,55 @@ function profileDefault(value: (p: Profile) => number | undefined): string {
 
 export const BENCH_OPTIONS = {
   ...WORKLOAD_OPTIONS,
-  model: textOption('model', { meta: 'A,B', help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})` }),
+  server: repeatedOption('server', {
+    meta: 'NAME=CMD',
+    help: 'a server of your own as a model named NAME: CMD runs by /bin/sh -c, {port} replaced by a free\nport (without it, its first line of output names the port); framed TCP unless a --servers\nfile says otherwise (repeatable; always included, --model chooses among the built-in ones)',
+  }),
+  servers: textOption('servers', {
+    meta: 'FILE',
+    help: 'servers of your own from a JSON or YAML list of { name, command, protocols?, httpPath? }',
+  }),
+  model: textOption('model', {
+    meta: 'A,B',
+    help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})`,
+  }),
   list: switchOption('list', 'list models, workload families and profiles, then exit'),
   dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
-  runs: integerOption('runs', { min: 1, max: 1000, meta: 'R', help: 'runs every cell gets', defaultText: profileDefault((p) => p.runs) }),
+  runs: integerOption('runs', {
+    min: 1,
+    max: 1000,
+    meta: 'R',
+    help: 'runs every cell gets',
+    defaultText: profileDefault((p) => p.runs),
+  }),
   marginPercent: positiveNumberOption('margin', {
     meta: 'PCT',
     default: DEFAULTS.marginPercent,
     max: 100,
-    help: 'the verdict\'s equivalence margin: two models whose difference lies within ±PCT % (90% interval,\nTOST) are tied; beyond it on the worse side, beaten; then more runs, interleaved, go to the\ncomparisons still undecided',
+    help: "the verdict's equivalence margin: two models whose difference lies within ±PCT % (90% interval,\nTOST) are tied; beyond it on the worse side, beaten; then more runs, interleaved, go to the\ncomparisons still undecided",
   }),
-  maxRuns: integerOption('max-runs', { min: 1, max: 1000, meta: 'N', help: '... at most N runs per cell', defaultText: profileDefault((p) => p.maxRuns) }),
-  maxSec: positiveNumberOption('max-time', { meta: 'SEC', help: '... and no new round once the suite has run SEC seconds', defaultText: profileDefault((p) => p.maxSec) }),
-  stealLimitPercent: positiveNumberOption('steal-limit', { meta: 'PCT', default: DEFAULTS.stealLimitPercent, help: 'repeat a run during which the hypervisor stole > PCT % of the CPU' }),
-  otherLoadLimitPercent: positiveNumberOption('other-load-limit', { meta: 'PCT', default: DEFAULTS.otherLoadLimitPercent, help: '... or other processes used > PCT % of a CPU besides server and client' }),
+  maxRuns: integerOption('max-runs', {
+    min: 1,
+    max: 1000,
+    meta: 'N',
+    help: '... at most N runs per cell',
+    defaultText: profileDefault((p) => p.maxRuns),
+  }),
+  maxSec: positiveNumberOption('max-time', {
+    meta: 'SEC',
+    help: '... and no new round once the suite has run SEC seconds',
+    defaultText: profileDefault((p) => p.maxSec),
+  }),
+  stealLimitPercent: positiveNumberOption('steal-limit', {
+    meta: 'PCT',
+    default: DEFAULTS.stealLimitPercent,
+    help: 'repeat a run during which the hypervisor stole > PCT % of the CPU',
+  }),
+  otherLoadLimitPercent: positiveNumberOption('other-load-limit', {
+    meta: 'PCT',
+    default: DEFAULTS.otherLoadLimitPercent,
+    help: '... or other processes used > PCT % of a CPU besides server and client',
+  }),
   ifDisturbed: choiceOption('if-disturbed', ['stop', 'keep'] as const, {
     meta: 'stop|keep',
     help: `when ${DEFAULTS.persistentAfter} runs in a row, over ${DEFAULTS.persistentSec} s or more, were set aside for the same cause (a\nneighbour that stays), name it — the busy CPUs and processes — and stop (exit 1), or keep\nmeasuring with such runs counted and marked`,
@@ -92,38 +150,101 @@ export const BENCH_OPTIONS = {
   }),
   memoryCapMiB: positiveNumberOption('memory-cap', {
     meta: 'MIB',
-    help: "stop a server whose process tree holds more than MIB MiB (PSS) and record its run as\nfailed: a leak ends before the machine swaps",
+    help: 'stop a server whose process tree holds more than MIB MiB (PSS) and record its run as\nfailed: a leak ends before the machine swaps',
     defaultText: "half this machine's memory",
   }),
-  keepEveryRun: switchOption('keep-every-run', 'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests'),
+  keepEveryRun: switchOption(
+    'keep-every-run',
+    'count every run: none is set aside for steal or other load (its figures are still\nrecorded); for a fixed number of runs, e.g. in tests',
+  ),
+  startTimeoutSec: positiveNumberOption('start-timeout', {
+    meta: 'SEC',
+    default: DEFAULTS.startTimeoutSec,
+    help: 'a server not ready SEC after it was started (its ready line; --server: an answer on its\nport) is a failed run',
+  }),
   readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
     meta: 'SEC',
     default: DEFAULTS.readyTimeoutSec,
     help: 'TCP: the warmup starts once every connection the model serves has had an answer\n(each holds its first frames until then), or after SEC seconds',
   }),
-  durationSec: positiveNumberOption('duration', { meta: 'SEC', help: 'measured seconds per run', defaultText: profileDefault((p) => p.durationSec) }),
-  warmupSec: nonNegativeNumberOption('warmup', { meta: 'SEC', help: 'discarded warmup seconds per run', defaultText: profileDefault((p) => p.warmupSec) }),
-  serverCpus: customOption('server-cpus', cpuListText, { meta: 'LIST', help: 'pin the servers to these CPUs (taskset list, e.g. 0-5) instead of the planned split' }),
-  driverCpus: customOption('driver-cpus', cpuListText, { meta: 'LIST', help: 'pin the load driver to these CPUs (default with --server-cpus: the others)' }),
-  driverThreads: integerOption('driver-threads', { min: 1, max: 256, meta: 'N', help: 'native driver threads (default: planned from the measured capacities)' }),
-  workers: integerOption('workers', { min: 1, max: MAX_WORKERS, meta: 'N', help: 'workers/children/threads for parallel models', defaultText: 'the CPUs the server is given' }),
-  maxChildren: integerOption('max-children', { min: 1, max: MAX_CHILDREN, meta: 'N', help: MAX_CHILDREN_HELP, defaultText: String(DEFAULTS.maxChildren) }),
-  timeoutMs: positiveNumberOption('timeout', { meta: 'MS', default: DEFAULTS.timeoutMs, help: 'a message unanswered this long is a timeout' }),
-  seed: integerOption('seed', { min: 1, max: 2 ** 32 - 1, meta: 'S', help: 'payload bytes from this seed: the same bytes in every run, from every driver (default:\nrandom, new for each driver process)' }),
-  skipCeiling: switchOption('skip-ceiling', 'HTTP: do not measure the driver\'s own ceiling (nginx, or event-loop GET)'),
+  durationSec: positiveNumberOption('duration', {
+    meta: 'SEC',
+    help: 'measured seconds per run',
+    defaultText: profileDefault((p) => p.durationSec),
+  }),
+  warmupSec: nonNegativeNumberOption('warmup', {
+    meta: 'SEC',
+    help: 'discarded warmup seconds per run',
+    defaultText: profileDefault((p) => p.warmupSec),
+  }),
+  serverCpus: customOption('server-cpus', cpuListText, {
+    meta: 'LIST',
+    help: 'pin the servers to these CPUs (taskset list, e.g. 0-5) instead of the planned split',
+  }),
+  driverCpus: customOption('driver-cpus', cpuListText, {
+    meta: 'LIST',
+    help: 'pin the load driver to these CPUs (default with --server-cpus: the others)',
+  }),
+  driverThreads: integerOption('driver-threads', {
+    min: 1,
+    max: 256,
+    meta: 'N',
+    help: 'native driver threads (default: planned from the measured capacities)',
+  }),
+  workers: integerOption('workers', {
+    min: 1,
+    max: MAX_WORKERS,
+    meta: 'N',
+    help: 'workers/children/threads for parallel models',
+    defaultText: 'the CPUs the server is given',
+  }),
+  maxChildren: integerOption('max-children', {
+    min: 1,
+    max: MAX_CHILDREN,
+    meta: 'N',
+    help: MAX_CHILDREN_HELP,
+    defaultText: String(DEFAULTS.maxChildren),
+  }),
+  timeoutMs: positiveNumberOption('timeout', {
+    meta: 'MS',
+    default: DEFAULTS.timeoutMs,
+    help: 'a message unanswered this long is a timeout',
+  }),
+  seed: integerOption('seed', {
+    min: 1,
+    max: 2 ** 32 - 1,
+    meta: 'S',
+    help: 'payload bytes from this seed: the same bytes in every run, from every driver (default:\nrandom, new for each driver process)',
+  }),
+  skipCeiling: switchOption('skip-ceiling', "HTTP: do not measure the driver's own ceiling (nginx, or event-loop GET)"),
   injectCpu: customOption('inject-cpu', parseInjectionText, {
     meta: 'M:US',
     help: 'test knob: model M does US µs of extra busy work per message (how gate:validate\nchecks that the gate catches a known slowdown); comma-separated for several models',
   }),
   out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
-  counts: switchOption('counts', 'also count what each server executes per message: instructions under valgrind\'s callgrind\n(the whole process tree, fixed windows of messages), which no neighbour moves; see docs/counts.md'),
-  countRuns: integerOption('count-runs', { min: 1, max: 100, meta: 'N', default: 1, help: '--counts: fresh server processes counted per cell' }),
+  counts: switchOption(
+    'counts',
+    "also count what each server executes per message: instructions under valgrind's callgrind\n(the whole process tree, fixed windows of messages), which no neighbour moves; see docs/counts.md",
+  ),
+  countRuns: integerOption('count-runs', {
+    min: 1,
+    max: 100,
+    meta: 'N',
+    default: 1,
+    help: '--counts: fresh server processes counted per cell',
+  }),
   skipTiming: switchOption('skip-timing', '--counts only: no timed runs, only the counted ones'),
-  agent: customOption('agent', (t, f) => parseTarget(t, f), { meta: 'HOST:PORT', help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here' }),
-  agentTokenFile: textOption('agent-token-file', { meta: 'F', help: 'the agent\'s token (the same file content as its --token-file)' }),
+  agent: customOption('agent', (t, f) => parseTarget(t, f), {
+    meta: 'HOST:PORT',
+    help: 'start the servers on the serve agent there (npm run agent on that host); drivers run here',
+  }),
+  agentTokenFile: textOption('agent-token-file', {
+    meta: 'F',
+    help: "the agent's token (the same file content as its --token-file)",
+  }),
   against: textOption('against', {
     meta: 'REF',
-    help: 'measure REF\'s servers (any git revision; auto: the merge-base with main on a branch, HEAD~1\non main) beside the working tree\'s, the same cells in the same rounds, and gate on the\nchange; REF is built once into a cache outside the repository',
+    help: "measure REF's servers (any git revision; auto: the merge-base with main on a branch, HEAD~1\non main) beside the working tree's, the same cells in the same rounds, and gate on the\nchange; REF is built once into a cache outside the repository",
   }),
   baseline: textOption('baseline', {
     meta: 'PATH',
@@ -132,32 +253,73 @@ export const BENCH_OPTIONS = {
   alternateSec: nonNegativeNumberOption('alternate', {
     meta: 'SEC',
     default: DEFAULTS.alternateSec,
-    help: '--against: in each round both sides\' servers stay up and take turns in windows of about\nSEC seconds (the run\'s --duration split up), judged as pairs; 0: one window a side, a\nserver started for each',
+    help: "--against: in each round both sides' servers stay up and take turns in windows of about\nSEC seconds (the run's --duration split up), judged as pairs; 0: one window a side, a\nserver started for each",
   }),
-  thresholdPercent: positiveNumberOption('threshold', { meta: 'PCT', default: DEFAULTS.thresholdPercent, help: 'regression threshold in percent' }),
-  allowInconclusive: switchOption('allow-inconclusive', 'pass comparisons with too few runs or an interval too wide to decide'),
+  thresholdPercent: positiveNumberOption('threshold', {
+    meta: 'PCT',
+    default: DEFAULTS.thresholdPercent,
+    help: 'regression threshold in percent',
+  }),
+  allowInconclusive: switchOption(
+    'allow-inconclusive',
+    'pass comparisons with too few runs or an interval too wide to decide',
+  ),
   saveBaseline: switchOption('save-baseline', `also write this suite's records to <out>/baseline/records.jsonl`),
   help: switchOption('help', 'this text'),
 } as const;
 
 export type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
 const O = BENCH_OPTIONS;
-const axisOptions = (section: 'choose' | 'workload' | 'measure'): OptionSpec[] => AXIS_KEYS.filter((k) => AXES[k].section === section).map((k) => AXES[k].option);
+const axisOptions = (section: 'choose' | 'workload' | 'measure'): OptionSpec[] =>
+  AXIS_KEYS.filter((k) => AXES[k].section === section).map((k) => AXES[k].option);
 
 export const USAGE = helpText(
   'usage: npm run bench [-- options]',
   'Starts a fresh server per (model × workload) cell, drives it with a verifying load client, repeats and\ninterleaves the runs, and prints one table per workload plus a verdict. Results go to results/<suite>/.',
   [
-    { heading: 'Choosing what runs', options: [O.profile, O.model, O.filter, ...axisOptions('choose'), O.list, O.dryRun] },
-    { heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)', options: [...axisOptions('workload'), O.set] },
+    {
+      heading: 'Choosing what runs',
+      options: [O.profile, O.model, O.server, O.servers, O.filter, ...axisOptions('choose'), O.list, O.dryRun],
+    },
+    {
+      heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)',
+      options: [...axisOptions('workload'), O.set],
+    },
     {
       heading: 'Measuring',
-      options: [O.runs, O.marginPercent, O.maxRuns, O.maxSec, O.stealLimitPercent, O.otherLoadLimitPercent, O.ifDisturbed, O.keepEveryRun, O.memoryCapMiB, O.readyTimeoutSec, O.durationSec, O.warmupSec, ...axisOptions('measure'),
-        O.serverCpus, O.driverCpus, O.driverThreads, O.workers, O.maxChildren, O.timeoutMs, O.seed, O.skipCeiling, O.injectCpu, O.out],
+      options: [
+        O.runs,
+        O.marginPercent,
+        O.maxRuns,
+        O.maxSec,
+        O.stealLimitPercent,
+        O.otherLoadLimitPercent,
+        O.ifDisturbed,
+        O.keepEveryRun,
+        O.memoryCapMiB,
+        O.startTimeoutSec,
+        O.readyTimeoutSec,
+        O.durationSec,
+        O.warmupSec,
+        ...axisOptions('measure'),
+        O.serverCpus,
+        O.driverCpus,
+        O.driverThreads,
+        O.workers,
+        O.maxChildren,
+        O.timeoutMs,
+        O.seed,
+        O.skipCeiling,
+        O.injectCpu,
+        O.out,
+      ],
     },
     { heading: 'Counting (instructions per message under callgrind)', options: [O.counts, O.countRuns, O.skipTiming] },
     { heading: 'Servers on another host', options: [O.agent, O.agentTokenFile] },
-    { heading: 'Regression gate', options: [O.against, O.alternateSec, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help] },
+    {
+      heading: 'Regression gate',
+      options: [O.against, O.alternateSec, O.baseline, O.thresholdPercent, O.allowInconclusive, O.saveBaseline, O.help],
+    },
   ],
 );
 
@@ -189,33 +351,43 @@ export type Settings = Readonly<BenchValues> & {
 export type WorkloadValues = Partial<OptionValues<typeof WORKLOAD_OPTIONS>>;
 
 /** The profile's workloads with every override applied and the filter kept. */
-export function workloadsFromFlags(values: WorkloadValues, defaultProfile = 'quick'): { profile: Profile; workloads: Workload[]; driverNamed: boolean } {
+export function workloadsFromFlags(
+  values: WorkloadValues,
+  defaultProfile = 'quick',
+): { profile: Profile; workloads: Workload[]; driverNamed: boolean } {
   const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
-  if (!profile) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
+  if (!profile)
+    throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')} (got "${profileName}")`);
 
   const overrides: Partial<Record<AxisKey, unknown>> = {};
   for (const k of AXIS_KEYS) if (values[k] !== undefined) overrides[k] = values[k];
   for (const assignment of values.set ?? []) {
     const m = /^([A-Za-z-]+)=(.+)$/.exec(assignment);
     const key = m ? axisForSetKey(m[1]!) : undefined;
-    if (!m || !key) throw new UsageError(`--set takes KEY=VALUE with KEY one of ${setKeyNames().join(', ')} (got "${assignment}")`);
+    if (!m || !key)
+      throw new UsageError(`--set takes KEY=VALUE with KEY one of ${setKeyNames().join(', ')} (got "${assignment}")`);
     overrides[key] = AXES[key].option.parse(m[2]!, `set ${m[1]}`);
   }
   const driverNamed = overrides.driver !== undefined;
   // A protocol change brings its default driver unless one was named.
-  if (overrides.protocol !== undefined && overrides.driver === undefined) overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
+  if (overrides.protocol !== undefined && overrides.driver === undefined)
+    overrides.driver = defaultDriver(overrides.protocol as WorkloadParams['protocol']);
   for (const driverName of [overrides.driver ?? []].flat() as string[]) {
     const driver = DRIVERS.find((d) => d.name === driverName)!;
     const protocol = (overrides.protocol as string | undefined) ?? 'tcp';
-    if (driver.protocol !== protocol) throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
+    if (driver.protocol !== protocol)
+      throw new UsageError(`--driver ${driverName} drives ${driver.protocol}, not ${protocol}`);
   }
 
-  let workloads: Workload[] = profile.families.flatMap((name) => expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>));
+  let workloads: Workload[] = profile.families.flatMap((name) =>
+    expandFamily(FAMILIES.find((f) => f.name === name)!, overrides as Partial<WorkloadParams>),
+  );
   if (values.filter !== undefined) {
     const needles = list('filter', values.filter);
     workloads = workloads.filter((w) => needles.some((n) => w.name.includes(n)));
-    if (workloads.length === 0) throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
+    if (workloads.length === 0)
+      throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
   }
   return { profile, workloads, driverNamed };
 }
@@ -229,15 +401,28 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
   const v = parseBenchArgs(argv);
   if (v.help) return 'help';
   if (v.list) return 'list';
-  if (v.agentTokenFile !== undefined && v.agent === undefined) throw new UsageError('--agent-token-file needs --agent HOST:PORT');
+  if (v.agentTokenFile !== undefined && v.agent === undefined)
+    throw new UsageError('--agent-token-file needs --agent HOST:PORT');
   const { profile, workloads, driverNamed } = workloadsFromFlags(v);
-  const models: readonly Model[] = v.model !== undefined ? list('model', v.model).map(findModel) : MODELS;
-  if (v.against !== undefined && v.baseline !== undefined) throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
-  if (v.against !== undefined && v.agent !== undefined) throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
+  const builtIn: readonly Model[] = v.model !== undefined ? list('model', v.model).map(findModel) : MODELS;
+  const models: readonly Model[] = [...builtIn, ...externalServers(v.server, v.servers)];
+  if (v.against !== undefined && v.baseline !== undefined)
+    throw new UsageError('--against and --baseline are two ways to get a baseline: give one');
+  if (v.against !== undefined && v.agent !== undefined)
+    throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
-  if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate='))) throw new UsageError('--alternate applies to --against (the two sides taking turns)');
-  if (v.driverThreads !== undefined && v.agent !== undefined) throw new UsageError('--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead');
-  if (v.counts && v.agent !== undefined) throw new UsageError('--counts runs the servers under valgrind on this machine; it cannot be combined with --agent');
+  if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate=')))
+    throw new UsageError('--alternate applies to --against (the two sides taking turns)');
+  if (v.driverThreads !== undefined && v.agent !== undefined)
+    throw new UsageError(
+      '--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead',
+    );
+  if ((v.server !== undefined || v.servers !== undefined) && v.agent !== undefined)
+    throw new UsageError('--server runs your server on this machine; it cannot be combined with --agent');
+  if (v.counts && v.agent !== undefined)
+    throw new UsageError(
+      '--counts runs the servers under valgrind on this machine; it cannot be combined with --agent',
+    );
   const runs = v.runs ?? profile.runs;
   const maxSec = v.maxSec ?? profile.maxSec;
   return {

@@ -15,7 +15,13 @@ export function mean(xs: readonly number[]): number {
 }
 
 export function median(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : medianSorted(xs.length, [...xs].sort((a, b) => a - b), 1);
+  return xs.length === 0
+    ? NaN
+    : medianSorted(
+        xs.length,
+        [...xs].sort((a, b) => a - b),
+        1,
+      );
 }
 
 /** Sample standard deviation (n − 1 in the denominator). */
@@ -41,7 +47,14 @@ export function confidenceInterval(xs: readonly number[], level = 0.95): Interva
   const med = median(xs);
   if (n < 2) return { n, mean: avg, median: med, low: avg, high: avg, relativeMargin: NaN };
   const half = tQuantile(1 - (1 - level) / 2, n - 1) * (sampleStandardDeviation(xs) / Math.sqrt(n));
-  return { n, mean: avg, median: med, low: avg - half, high: avg + half, relativeMargin: avg !== 0 ? half / Math.abs(avg) : NaN };
+  return {
+    n,
+    mean: avg,
+    median: med,
+    low: avg - half,
+    high: avg + half,
+    relativeMargin: avg !== 0 ? half / Math.abs(avg) : NaN,
+  };
 }
 
 /**
@@ -76,19 +89,42 @@ export function compareSamples(a: readonly number[], b: readonly number[], alpha
   const mb = mean(b);
   const change = ma !== 0 ? (mb - ma) / Math.abs(ma) : NaN;
   if (a.length < 2 || b.length < 2) {
-    return { change, changeLow: NaN, changeHigh: NaN, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 runs per side' };
+    return {
+      change,
+      changeLow: NaN,
+      changeHigh: NaN,
+      pValue: NaN,
+      significant: false,
+      test: 'none',
+      note: 'needs at least 2 runs per side',
+    };
   }
   const sa = sampleStandardDeviation(a);
   const sb = sampleStandardDeviation(b);
   if (sa === 0 && sb === 0) {
     // No spread at all: any difference in the means is exact.
-    return { change, changeLow: change, changeHigh: change, pValue: ma === mb ? 1 : 0, significant: ma !== mb, test: 'welch-t', note: 'zero variance' };
+    return {
+      change,
+      changeLow: change,
+      changeHigh: change,
+      pValue: ma === mb ? 1 : 0,
+      significant: ma !== mb,
+      test: 'welch-t',
+      note: 'zero variance',
+    };
   }
   // Tested as b − a, so the interval is that of the change.
   const result = ttest2([...b], [...a], { alpha });
   const [low, high] = result.ci as [number, number];
   const scale = Math.abs(ma);
-  return { change, changeLow: low / scale, changeHigh: high / scale, pValue: result.pValue, significant: result.pValue < alpha, test: 'welch-t' };
+  return {
+    change,
+    changeLow: low / scale,
+    changeHigh: high / scale,
+    pValue: result.pValue,
+    significant: result.pValue < alpha,
+    test: 'welch-t',
+  };
 }
 
 /**
@@ -103,13 +139,36 @@ export function comparePaired(a: readonly number[], b: readonly number[], alpha 
   for (let i = 0; i < n; i++) if (a[i]! > 0 && b[i]! > 0) logs.push(Math.log(b[i]! / a[i]!));
   const geometric = (x: number): number => Math.exp(x) - 1;
   if (logs.length < 2) {
-    return { change: logs.length === 1 ? geometric(logs[0]!) : NaN, changeLow: NaN, changeHigh: NaN, pValue: NaN, significant: false, test: 'none', note: 'needs at least 2 pairs' };
+    return {
+      change: logs.length === 1 ? geometric(logs[0]!) : NaN,
+      changeLow: NaN,
+      changeHigh: NaN,
+      pValue: NaN,
+      significant: false,
+      test: 'none',
+      note: 'needs at least 2 pairs',
+    };
   }
   const m = mean(logs);
   if (sampleStandardDeviation(logs) === 0) {
-    return { change: geometric(m), changeLow: geometric(m), changeHigh: geometric(m), pValue: m === 0 ? 1 : 0, significant: m !== 0, test: 'paired-t', note: 'zero variance' };
+    return {
+      change: geometric(m),
+      changeLow: geometric(m),
+      changeHigh: geometric(m),
+      pValue: m === 0 ? 1 : 0,
+      significant: m !== 0,
+      test: 'paired-t',
+      note: 'zero variance',
+    };
   }
   const result = ttest(logs, { alpha });
   const [low, high] = result.ci as [number, number];
-  return { change: geometric(m), changeLow: geometric(low), changeHigh: geometric(high), pValue: result.pValue, significant: result.pValue < alpha, test: 'paired-t' };
+  return {
+    change: geometric(m),
+    changeLow: geometric(low),
+    changeHigh: geometric(high),
+    pValue: result.pValue,
+    significant: result.pValue < alpha,
+    test: 'paired-t',
+  };
 }

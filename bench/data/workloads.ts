@@ -33,7 +33,8 @@ export const FAMILIES: readonly WorkloadFamily[] = [
   {
     name: 'pipelined',
     description: '50 persistent connections, 16 frames in flight each, 64 B, no handler work',
-    predicts: 'servers answer a whole chunk of frames per syscall, so the per-frame-verifying client saturates first; CPU µs/msg ranks the servers',
+    predicts:
+      'servers answer a whole chunk of frames per syscall, so the per-frame-verifying client saturates first; CPU µs/msg ranks the servers',
     axes: { inFlight: 16 },
   },
   {
@@ -69,7 +70,8 @@ export const FAMILIES: readonly WorkloadFamily[] = [
   {
     name: 'connect-per-request',
     description: 'connect, one 64 B echo, close (the time-server pattern): accept and spawn cost',
-    predicts: 'fork-per-connection pays a ~100 ms process start per request, thread-per-connection a thread start; loops pay only accept',
+    predicts:
+      'fork-per-connection pays a ~100 ms process start per request, thread-per-connection a thread start; loops pay only accept',
     axes: { pattern: 'connect-per-request', connections: 10 },
   },
   {
@@ -109,7 +111,8 @@ export const PROFILES: readonly Profile[] = [
   },
   {
     name: 'full',
-    description: 'the whole matrix: connection and payload sweeps, CPU, blocking and async work, connect-per-request, open loop',
+    description:
+      'the whole matrix: connection and payload sweeps, CPU, blocking and async work, connect-per-request, open loop',
     families: FAMILIES.map((f) => f.name),
     // The quick profile's plan over every family, with a budget: 3 runs of 1+3 s for each of its 150 cells took 36 min
     // before any adaptive run, and the open-loop row's p99 (its decider) was measured as spread over 0.5 s windows as

@@ -32,13 +32,24 @@ export function payloadOf(bytes: number): string {
 }
 
 /** beforeRequest: the body is the workload's payload size (variable payloadBytes). */
-export function conbenchBody(request: RequestParams, context: Context, _events: Events, next: (error?: Error) => void): void {
+export function conbenchBody(
+  request: RequestParams,
+  context: Context,
+  _events: Events,
+  next: (error?: Error) => void,
+): void {
   request.body = payloadOf(Number(context.vars.payloadBytes));
   next();
 }
 
 /** afterResponse: a response that is not the request's body, byte for byte, fails the virtual user. */
-export function conbenchVerify(request: RequestParams, response: Response, _context: Context, events: Events, next: (error?: Error) => void): void {
+export function conbenchVerify(
+  request: RequestParams,
+  response: Response,
+  _context: Context,
+  events: Events,
+  next: (error?: Error) => void,
+): void {
   if (response.body !== request.body) {
     events.emit('counter', 'conbench.mismatches', 1);
     next(new Error('echo mismatch'));

@@ -33,7 +33,8 @@ export interface ArtilleryExport {
 /** Why a workload cannot be expressed in Artillery's HTTP engine, or undefined. */
 export function notExportable(w: Workload): string | undefined {
   if (w.protocol !== 'http') return `speaks ${w.protocol}; Artillery's HTTP engine drives HTTP`;
-  if (w.inFlight > 1) return `${w.inFlight} requests in flight per connection; Artillery sends one request at a time per connection (no pipelining)`;
+  if (w.inFlight > 1)
+    return `${w.inFlight} requests in flight per connection; Artillery sends one request at a time per connection (no pipelining)`;
   return undefined;
 }
 
@@ -41,7 +42,10 @@ function environment(w: Workload, o: ArtilleryExportOptions): Record<string, unk
   const closedLoop = w.rate === undefined;
   const phases = closedLoop
     ? [{ name: `${w.connections} virtual user(s) connect`, duration: 1, arrivalCount: w.connections }]
-    : [...(o.warmupSec > 0 ? [{ name: 'warm up', duration: o.warmupSec, arrivalRate: w.rate }] : []), { name: 'measure', duration: o.durationSec, arrivalRate: w.rate }];
+    : [
+        ...(o.warmupSec > 0 ? [{ name: 'warm up', duration: o.warmupSec, arrivalRate: w.rate }] : []),
+        { name: 'measure', duration: o.durationSec, arrivalRate: w.rate },
+      ];
   return {
     phases,
     ...(closedLoop ? {} : { http: { pool: w.connections } }),
@@ -88,7 +92,16 @@ export function artilleryScript(workloads: readonly Workload[], o: ArtilleryExpo
         name: 'conbench echo: POST the payload, check the echo',
         flow: [
           {
-            loop: [{ post: { url: '/', headers: { connection: '{{ connection }}' }, beforeRequest: 'conbenchBody', afterResponse: 'conbenchVerify' } }],
+            loop: [
+              {
+                post: {
+                  url: '/',
+                  headers: { connection: '{{ connection }}' },
+                  beforeRequest: 'conbenchBody',
+                  afterResponse: 'conbenchVerify',
+                },
+              },
+            ],
             whileTrue: 'conbenchUntilTimeUp',
           },
         ],

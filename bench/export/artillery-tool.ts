@@ -14,13 +14,18 @@ import { makeDirectory } from '../../lib/files.js';
 
 const TOOL_DIR = path.join(PROJECT_ROOT, 'tools', 'artillery');
 
-export const ARTILLERY_VERSION: string = (JSON.parse(readFileSync(path.join(TOOL_DIR, 'package.json'), 'utf8')) as { dependencies: { artillery: string } }).dependencies.artillery;
+export const ARTILLERY_VERSION: string = (
+  JSON.parse(readFileSync(path.join(TOOL_DIR, 'package.json'), 'utf8')) as { dependencies: { artillery: string } }
+).dependencies.artillery;
 
 /**
  * Environment for running Artillery here: no usage telemetry (this machine reaches no such service), and no browser
  * download for its Playwright engine, which HTTP scripts do not use.
  */
-export const ARTILLERY_ENV: NodeJS.ProcessEnv = { ARTILLERY_DISABLE_TELEMETRY: 'true', PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' };
+export const ARTILLERY_ENV: NodeJS.ProcessEnv = {
+  ARTILLERY_DISABLE_TELEMETRY: 'true',
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1',
+};
 
 /** Where it is installed: $CONBENCH_ARTILLERY_DIR, else the user's cache folder, one folder per version. */
 export function artilleryDir(): string {
@@ -42,10 +47,16 @@ export function artilleryBinary(): string {
 
 export function artilleryAvailable(): Availability {
   const manifest = path.join(artilleryDir(), 'node_modules', 'artillery', 'package.json');
-  if (!existsSync(artilleryBinary()) || !existsSync(manifest)) return { ok: false, reason: `Artillery ${ARTILLERY_VERSION} is not installed (npm run artillery:install)` };
+  if (!existsSync(artilleryBinary()) || !existsSync(manifest))
+    return { ok: false, reason: `Artillery ${ARTILLERY_VERSION} is not installed (npm run artillery:install)` };
   const installed = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  if (installed !== ARTILLERY_VERSION) return { ok: false, reason: `Artillery ${installed} is installed, ${ARTILLERY_VERSION} expected (npm run artillery:install)` };
-  if (existsSync(path.join(artilleryDir(), 'node_modules', TELEMETRY_PACKAGE))) return { ok: false, reason: `Artillery in ${artilleryDir()} still has its telemetry (npm run artillery:install)` };
+  if (installed !== ARTILLERY_VERSION)
+    return {
+      ok: false,
+      reason: `Artillery ${installed} is installed, ${ARTILLERY_VERSION} expected (npm run artillery:install)`,
+    };
+  if (existsSync(path.join(artilleryDir(), 'node_modules', TELEMETRY_PACKAGE)))
+    return { ok: false, reason: `Artillery in ${artilleryDir()} still has its telemetry (npm run artillery:install)` };
   return { ok: true };
 }
 
@@ -53,10 +64,16 @@ export function artilleryAvailable(): Availability {
 export function installArtillery(): string {
   const dir = artilleryDir();
   makeDirectory(dir);
-  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(TOOL_DIR, file), path.join(dir, file));
+  for (const file of ['package.json', 'package-lock.json'])
+    copyFileSync(path.join(TOOL_DIR, file), path.join(dir, file));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', env: { ...process.env, ...ARTILLERY_ENV } });
-  if (r.status !== 0) throw new Error(`npm ci of Artillery ${ARTILLERY_VERSION} in ${dir} failed (exit ${r.status ?? r.signal})`);
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: dir,
+    stdio: 'inherit',
+    env: { ...process.env, ...ARTILLERY_ENV },
+  });
+  if (r.status !== 0)
+    throw new Error(`npm ci of Artillery ${ARTILLERY_VERSION} in ${dir} failed (exit ${r.status ?? r.signal})`);
   rmSync(path.join(dir, 'node_modules', TELEMETRY_PACKAGE), { recursive: true, force: true });
   return dir;
 }

@@ -29,10 +29,18 @@ export function throughputSpec(title: string, cells: readonly CellSummary[]): To
         mark: 'bar',
         encoding: {
           x: { field: 'median', type: 'quantitative', title: 'msgs/s (median, 95% CI of the mean)' },
-          color: { field: 'client', type: 'nominal', scale: { domain: ['server-bound', 'client-bound'], range: ['#4c78a8', '#bab0ac'] }, title: null },
+          color: {
+            field: 'client',
+            type: 'nominal',
+            scale: { domain: ['server-bound', 'client-bound'], range: ['#4c78a8', '#bab0ac'] },
+            title: null,
+          },
         },
       },
-      { mark: { type: 'rule', color: 'black' }, encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
+      {
+        mark: { type: 'rule', color: 'black' },
+        encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } },
+      },
     ],
   };
 }
@@ -59,8 +67,24 @@ export function verdictSpec(rows: readonly VerdictRow[], models: readonly string
       y: { field: 'workload', type: 'nominal', sort: null, title: null },
     },
     layer: [
-      { mark: 'rect', encoding: { color: { field: 'relative', type: 'quantitative', scale: { domain: [0, 1], scheme: 'blues', clamp: true }, title: 'relative' } } },
-      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label' }, color: { condition: { test: 'datum.relative > 0.6', value: 'white' }, value: 'black' } } },
+      {
+        mark: 'rect',
+        encoding: {
+          color: {
+            field: 'relative',
+            type: 'quantitative',
+            scale: { domain: [0, 1], scheme: 'blues', clamp: true },
+            title: 'relative',
+          },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 10 },
+        encoding: {
+          text: { field: 'label' },
+          color: { condition: { test: 'datum.relative > 0.6', value: 'white' }, value: 'black' },
+        },
+      },
     ],
   };
 }
@@ -71,7 +95,11 @@ export { chartFile } from './chart-files.js';
 export function oneTwoFive(low: number, high: number): number[] {
   if (!(low > 0) || !(high >= low)) return [];
   const ticks: number[] = [];
-  for (let decade = 10 ** Math.floor(Math.log10(low)); ticks.at(-1) === undefined || ticks.at(-1)! < high; decade *= 10) {
+  for (
+    let decade = 10 ** Math.floor(Math.log10(low));
+    ticks.at(-1) === undefined || ticks.at(-1)! < high;
+    decade *= 10
+  ) {
     for (const step of [1, 2, 5]) if (ticks.at(-1) === undefined || ticks.at(-1)! < high) ticks.push(step * decade);
   }
   while (ticks.length > 1 && ticks[1]! <= low) ticks.shift();
@@ -120,7 +148,11 @@ export function latencySpec(title: string, cells: readonly CellSummary[]): TopLe
         field: 'x',
         type: 'quantitative',
         scale: { type: 'log', domain: [1, maxX] },
-        axis: { title: 'percentile', values: PERCENTILE_TICKS.filter((t) => t <= maxX * 1.0001), labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'" },
+        axis: {
+          title: 'percentile',
+          values: PERCENTILE_TICKS.filter((t) => t <= maxX * 1.0001),
+          labelExpr: "format(100 - 100 / datum.value, '.6~g') + '%'",
+        },
       },
       y: {
         field: 'us',
@@ -129,13 +161,27 @@ export function latencySpec(title: string, cells: readonly CellSummary[]): TopLe
         axis: {
           title: 'latency (log scale)',
           values: yTicks,
-          labelExpr: "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' s' : datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + ' ms' : format(datum.value, '~g') + ' µs'",
+          labelExpr:
+            "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' s' : datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + ' ms' : format(datum.value, '~g') + ' µs'",
         },
       },
       color: { field: 'model', type: 'nominal', sort: drawn.map((c) => c.model), title: null },
       // Dashed client-bound curves (and their legend) only when some row was client-bound.
       ...(drawn.some((c) => c.clientSaturated)
-        ? { strokeDash: { field: 'bound', type: 'nominal', scale: { domain: ['server-bound', 'client-bound'], range: [[1, 0], [5, 3]] }, title: null } }
+        ? {
+            strokeDash: {
+              field: 'bound',
+              type: 'nominal',
+              scale: {
+                domain: ['server-bound', 'client-bound'],
+                range: [
+                  [1, 0],
+                  [5, 3],
+                ],
+              },
+              title: null,
+            },
+          }
         : {}),
     },
   };

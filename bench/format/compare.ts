@@ -15,7 +15,9 @@ const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1
 
 function changeText(r: CompareRow): string {
   if (!Number.isFinite(r.change)) return '–';
-  return Number.isFinite(r.changeLow) ? `${signed(r.change)} [${signed(r.changeLow)}, ${signed(r.changeHigh)}]` : signed(r.change);
+  return Number.isFinite(r.changeLow)
+    ? `${signed(r.change)} [${signed(r.changeLow)}, ${signed(r.changeHigh)}]`
+    : signed(r.change);
 }
 
 function verdictText(r: CompareRow): string {
@@ -43,7 +45,11 @@ function cells(r: CompareRow): string[] {
 }
 
 /** The metrics whose undecided rows a decided server CPU µs/msg passes, and those only reported (METRICS' inGate). */
-const labelsOf = (role: 'defers' | 'reports'): string => Object.values(METRICS).filter((m) => m.inGate === role).map((m) => m.label).join(', ');
+const labelsOf = (role: 'defers' | 'reports'): string =>
+  Object.values(METRICS)
+    .filter((m) => m.inGate === role)
+    .map((m) => m.label)
+    .join(', ');
 
 const HEAD = ['cell', 'metric', 'baseline', 'current', 'change [95% CI]', 'p', 'runs', 'verdict'];
 
@@ -59,11 +65,14 @@ function notes(report: CompareReport, thresholdPercent: number, decision: string
   for (const w of report.environmentWarnings) lines.push(`⚠ ${w}`);
   const missing = new Set(report.rows.filter((r) => r.verdict === 'missing').map((r) => r.key)).size;
   const fresh = new Set(report.rows.filter((r) => r.verdict === 'new').map((r) => r.key)).size;
-  if (missing > 0) lines.push(`⚠ ${missing} baseline cell(s) were not measured this time (missing): they were not checked`);
+  if (missing > 0)
+    lines.push(`⚠ ${missing} baseline cell(s) were not measured this time (missing): they were not checked`);
   if (fresh > 0) lines.push(`${fresh} cell(s) have no baseline yet (new)`);
   for (const d of report.dropped) lines.push(`not compared: ${d.key} ${METRICS[d.metric].label}: ${d.reason}`);
   for (const r of report.rows.filter((x) => x.verdict === 'inconclusive')) {
-    lines.push(`inconclusive${r.gating ? '' : ' (not gating: the cell\'s CPU µs/msg is unchanged)'}: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
+    lines.push(
+      `inconclusive${r.gating ? '' : " (not gating: the cell's CPU µs/msg is unchanged)"}: ${r.key} ${METRICS[r.metric].label}: ${r.note}`,
+    );
   }
   for (const r of report.unstable) lines.push(`unstable: ${r.key} ${METRICS[r.metric].label}: ${r.note}`);
   lines.push(decision);

@@ -14,10 +14,15 @@ export interface BenchmarkEntry {
 }
 
 function range(low: number, high: number, value: number): string | undefined {
-  return Number.isFinite(low) && Number.isFinite(high) ? `± ${((high - low) / 2).toFixed(value >= 100 ? 0 : 2)}` : undefined;
+  return Number.isFinite(low) && Number.isFinite(high)
+    ? `± ${((high - low) / 2).toFixed(value >= 100 ? 0 : 2)}`
+    : undefined;
 }
 
-export function githubBenchmarkJson(cells: readonly CellSummary[]): { bigger: BenchmarkEntry[]; smaller: BenchmarkEntry[] } {
+export function githubBenchmarkJson(cells: readonly CellSummary[]): {
+  bigger: BenchmarkEntry[];
+  smaller: BenchmarkEntry[];
+} {
   const bigger: BenchmarkEntry[] = [];
   const smaller: BenchmarkEntry[] = [];
   for (const c of cells) {
@@ -26,13 +31,26 @@ export function githubBenchmarkJson(cells: readonly CellSummary[]): { bigger: Be
     const extra = `${c.okRuns} runs, driver ${c.params.driver}${c.clientSaturated ? ', client-bound' : ''}${c.conclusive ? '' : ', inconclusive'}`;
     const t = c.throughput;
     const tr = range(t.low, t.high, t.mean);
-    bigger.push({ name: `${name} throughput`, unit: 'msgs/s', value: Math.round(t.mean), ...(tr ? { range: tr } : {}), extra });
+    bigger.push({
+      name: `${name} throughput`,
+      unit: 'msgs/s',
+      value: Math.round(t.mean),
+      ...(tr ? { range: tr } : {}),
+      extra,
+    });
     const cpu = c.serverCpuInterval;
     if (cpu.n > 0) {
       const cr = range(cpu.low, cpu.high, cpu.mean);
-      smaller.push({ name: `${name} server CPU per message`, unit: 'µs', value: Number(cpu.mean.toFixed(3)), ...(cr ? { range: cr } : {}), extra });
+      smaller.push({
+        name: `${name} server CPU per message`,
+        unit: 'µs',
+        value: Number(cpu.mean.toFixed(3)),
+        ...(cr ? { range: cr } : {}),
+        extra,
+      });
     }
-    if (c.params.rate !== undefined) smaller.push({ name: `${name} p99 (open loop)`, unit: 'µs', value: c.latency.p99, extra });
+    if (c.params.rate !== undefined)
+      smaller.push({ name: `${name} p99 (open loop)`, unit: 'µs', value: c.latency.p99, extra });
   }
   return { bigger, smaller };
 }

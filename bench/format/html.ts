@@ -8,7 +8,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CellSummary } from '../judge/aggregate.js';
 import type { VerdictRow } from '../judge/verdict.js';
 import type { CompareReport } from '../judge/compare.js';
-import type { Environment, RunRecord } from '../data/record.js';
+import type { RunRecord } from '../data/record.js';
 import { columnsFor, groupByWorkload, describeParams } from './table.js';
 import { latencySpec } from './charts.js';
 import { METRICS } from '../data/metrics.js';
@@ -16,7 +16,8 @@ import { verdictLines, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
 import type { SuiteJudgement } from '../judge/judgement.js';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The anchor of a workload's section: what a verdict cell links to. */
 export function workloadAnchor(protocol: string, workload: string): string {
@@ -28,15 +29,17 @@ export function runsSpec(title: string, runs: readonly RunRecord[]): TopLevelSpe
   const values = runs.flatMap((r) => {
     if (r.status !== 'ok' || r.counts !== undefined) return [];
     const cpu = METRICS.cpuPerMsg.ofRun(r);
-    return [{
-      model: r.model,
-      run: r.run + 1,
-      msgsPerSec: r.result.msgsPerSec,
-      cpuUsPerMsg: cpu !== undefined ? Number(cpu.toFixed(2)) : null,
-      kind: r.discarded ? 'set aside' : r.result.client.saturated ? 'client-bound' : 'counted',
-      why: r.discarded ?? '',
-      ...(r.side ? { side: r.side } : {}),
-    }];
+    return [
+      {
+        model: r.model,
+        run: r.run + 1,
+        msgsPerSec: r.result.msgsPerSec,
+        cpuUsPerMsg: cpu !== undefined ? Number(cpu.toFixed(2)) : null,
+        kind: r.discarded ? 'set aside' : r.result.client.saturated ? 'client-bound' : 'counted',
+        why: r.discarded ?? '',
+        ...(r.side ? { side: r.side } : {}),
+      },
+    ];
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -48,7 +51,12 @@ export function runsSpec(title: string, runs: readonly RunRecord[]): TopLevelSpe
       y: { field: 'model', type: 'nominal', sort: null, title: null },
       x: { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s, one point per run' },
       yOffset: { field: 'kind', type: 'nominal' },
-      color: { field: 'kind', type: 'nominal', scale: { domain: ['counted', 'set aside', 'client-bound'], range: ['#4c78a8', '#e45756', '#bab0ac'] }, title: null },
+      color: {
+        field: 'kind',
+        type: 'nominal',
+        scale: { domain: ['counted', 'set aside', 'client-bound'], range: ['#4c78a8', '#e45756', '#bab0ac'] },
+        title: null,
+      },
       shape: values.some((v) => 'side' in v) ? { field: 'side', type: 'nominal', title: null } : { value: 'circle' },
       tooltip: [
         { field: 'model' },
@@ -64,7 +72,15 @@ export function runsSpec(title: string, runs: readonly RunRecord[]): TopLevelSpe
 }
 
 function verdictHeatmap(rows: readonly VerdictRow[], models: readonly string[]): string {
-  const mark: Partial<Record<string, string>> = { winner: ' ★', tie: ' ≈', behind: ' ↓', undecided: ' ?', saturated: ' client-sat', ceiling: ' ceiling', 'missed-rate': ' missed rate' };
+  const mark: Partial<Record<string, string>> = {
+    winner: ' ★',
+    tie: ' ≈',
+    behind: ' ↓',
+    undecided: ' ?',
+    saturated: ' client-sat',
+    ceiling: ' ceiling',
+    'missed-rate': ' missed rate',
+  };
   // The answer first (winner, then what decided it), so it is seen without scrolling past ten model columns.
   const head = `<tr><th>workload</th><th>winner</th><th>decided by</th>${models.map((m) => `<th>${esc(m)}</th>`).join('')}</tr>`;
   const body = rows.map((row) => {
@@ -75,8 +91,13 @@ function verdictHeatmap(rows: readonly VerdictRow[], models: readonly string[]):
       const rel = c.relative;
       // Blues by relative performance: the leader darkest; text flips to white on dark cells.
       const shade = rel === undefined ? 0 : Math.max(0, Math.min(1, rel));
-      const style = rel === undefined ? '' : ` style="background: hsl(210 60% ${Math.round(95 - 55 * shade)}%); color: ${shade > 0.6 ? 'white' : 'black'}"`;
-      const interval = c.interval ? ` · 90% interval ${(c.interval[0] * 100).toFixed(1)}% … ${(c.interval[1] * 100).toFixed(1)}%` : '';
+      const style =
+        rel === undefined
+          ? ''
+          : ` style="background: hsl(210 60% ${Math.round(95 - 55 * shade)}%); color: ${shade > 0.6 ? 'white' : 'black'}"`;
+      const interval = c.interval
+        ? ` · 90% interval ${(c.interval[0] * 100).toFixed(1)}% … ${(c.interval[1] * 100).toFixed(1)}%`
+        : '';
       const title = `${m}: ${c.status}${interval}${c.runsNeeded !== undefined ? ` · ~${c.runsNeeded} more runs each` : ''}`;
       return `<td class="v ${c.status}"${style} title="${esc(title)}"><a href="${href}">${rel !== undefined ? rel.toFixed(2) : c.status}${esc(rel !== undefined ? (mark[c.status] ?? '') : '')}</a></td>`;
     });
@@ -91,15 +112,27 @@ function vegaSpec(spec: TopLevelSpec): object {
   return compiled;
 }
 
-function workloadSection(key: string, cells: readonly CellSummary[], runs: readonly RunRecord[], charts: Map<string, object>): string {
+function workloadSection(
+  key: string,
+  cells: readonly CellSummary[],
+  runs: readonly RunRecord[],
+  charts: Map<string, object>,
+): string {
   const first = cells[0]!;
   const anchor = workloadAnchor(first.params.protocol, first.workload);
   const { columns, ctx } = columnsFor('markdown', cells);
-  const head = columns.map((col, i) => `<th data-col="${i}" title="${esc(col.describe)}">${esc(col.header(ctx))}</th>`).join('');
-  const body = cells.map((c) => {
-    const tds = c.status === 'ok' && (c.okRuns > 0 || c.countedRuns > 0) ? columns.map((col) => `<td class="${col.align}">${esc(col.cell(c, ctx))}</td>`).join('') : `<td>${esc(c.model)}</td><td colspan="${columns.length - 1}">${esc(c.status === 'ok' ? `every run set aside: ${c.setAsideReasons[0] ?? ''}` : `${c.status}: ${c.reasons.join('; ')}`)}</td>`;
-    return `<tr data-model="${esc(c.model)}" data-driver="${esc(c.params.driver)}">${tds}</tr>`;
-  }).join('');
+  const head = columns
+    .map((col, i) => `<th data-col="${i}" title="${esc(col.describe)}">${esc(col.header(ctx))}</th>`)
+    .join('');
+  const body = cells
+    .map((c) => {
+      const tds =
+        c.status === 'ok' && (c.okRuns > 0 || c.countedRuns > 0)
+          ? columns.map((col) => `<td class="${col.align}">${esc(col.cell(c, ctx))}</td>`).join('')
+          : `<td>${esc(c.model)}</td><td colspan="${columns.length - 1}">${esc(c.status === 'ok' ? `every run set aside: ${c.setAsideReasons[0] ?? ''}` : `${c.status}: ${c.reasons.join('; ')}`)}</td>`;
+      return `<tr data-model="${esc(c.model)}" data-driver="${esc(c.params.driver)}">${tds}</tr>`;
+    })
+    .join('');
   const drivers = [...new Set(cells.map((c) => c.params.driver))];
   const runsId = `${anchor}-runs`;
   const latencyId = `${anchor}-latency`;
@@ -124,7 +157,11 @@ function comparisonSection(c: { heading: string; decision: string; report: Compa
   const rows = c.report.rows.map((r) => {
     const m = METRICS[r.metric];
     const fmt = (v: number): string => (r.normalized ? `${v.toFixed(3)}×` : m.format(v));
-    const gating = r.informational ? 'report only' : r.verdict === 'inconclusive' && r.gating === false ? 'not gating' : '';
+    const gating = r.informational
+      ? 'report only'
+      : r.verdict === 'inconclusive' && r.gating === false
+        ? 'not gating'
+        : '';
     return `<tr data-model="${esc(r.model)}" class="${esc(r.verdict)}"><td>${esc(r.workload)}</td><td>${esc(r.model)}</td><td>${esc(m.label)}</td><td class="right">${esc(fmt(r.baseline))} (${r.nBaseline})</td><td class="right">${esc(fmt(r.current))} (${r.nCurrent})</td><td class="right">${pct(r.change)}</td><td class="right">${Number.isFinite(r.changeLow) ? `${pct(r.changeLow)} … ${pct(r.changeHigh)}` : '–'}</td><td>${esc(r.verdict)}${gating ? ` (${gating})` : ''}</td><td>${esc(r.note ?? '')}</td></tr>`;
   });
   return `<section id="comparison"><h2>${esc(c.heading)}</h2><p class="decision ${c.decision.startsWith('PASS') ? 'pass' : 'fail'}">${esc(c.decision)}</p>
@@ -193,10 +230,14 @@ export function htmlReport(j: SuiteJudgement, vegaSource: string): string {
     runs: j.records,
     verdictText: `${verdictLines(j)}${j.stopNote ? `\n\n${j.stopNote}` : ''}`,
     costModel: costModelText(j, true),
-    ...(j.gate ? { comparison: { heading: j.gate.heading, decision: j.gate.result.decision, report: j.gate.result.report } } : {}),
+    ...(j.gate
+      ? { comparison: { heading: j.gate.heading, decision: j.gate.result.decision, report: j.gate.result.report } }
+      : {}),
   };
   const charts = new Map<string, object>();
-  const sections = [...groupByWorkload(input.cells)].map(([key, group]) => workloadSection(key, group, input.runs, charts));
+  const sections = [...groupByWorkload(input.cells)].map(([key, group]) =>
+    workloadSection(key, group, input.runs, charts),
+  );
   const e = input.env;
   const env: [string, string][] = [
     ['CPU', `${e.cpuModel} × ${e.cores}`],
@@ -209,7 +250,15 @@ export function htmlReport(j: SuiteJudgement, vegaSource: string): string {
   ];
   // JSON inside <script type="application/json">: only "</" could end it early.
   const chartJson = JSON.stringify(Object.fromEntries(charts)).replace(/<\//g, '<\\/');
-  const nav = [['verdict', '#verdict'], ...(input.comparison ? [['comparison', '#comparison']] : []), ...[...groupByWorkload(input.cells)].map(([key, g]) => [key, `#${workloadAnchor(g[0]!.params.protocol, g[0]!.workload)}`]), ['cost model', '#cost-model']];
+  const nav = [
+    ['verdict', '#verdict'],
+    ...(input.comparison ? [['comparison', '#comparison']] : []),
+    ...[...groupByWorkload(input.cells)].map(([key, g]) => [
+      key,
+      `#${workloadAnchor(g[0]!.params.protocol, g[0]!.workload)}`,
+    ]),
+    ['cost model', '#cost-model'],
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(input.title)}</title><style>${STYLE}</style></head>

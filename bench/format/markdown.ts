@@ -27,20 +27,36 @@ export function markdownReport(j: SuiteJudgement): string {
     out.push(row(columns.map(() => '---')));
     for (const c of group) {
       if (c.status !== 'ok' || (c.okRuns === 0 && c.countedRuns === 0)) {
-        const why = c.status !== 'ok' ? `${c.status}: ${c.reasons.join('; ')}` : `every run set aside: ${c.setAsideReasons[0] ?? ''}`;
+        const why =
+          c.status !== 'ok'
+            ? `${c.status}: ${c.reasons.join('; ')}`
+            : `every run set aside: ${c.setAsideReasons[0] ?? ''}`;
         out.push(row([c.model, '', String(c.totalRuns), why, ...columns.slice(4).map(() => '')]));
         continue;
       }
       out.push(row(columns.map((col) => col.cell(c, ctx))));
     }
     const notes: string[] = [];
-    if (group.some((c) => c.latencyResolution === 'ms')) notes.push('Latency from autocannon: whole-millisecond resolution.');
+    if (group.some((c) => c.latencyResolution === 'ms'))
+      notes.push('Latency from autocannon: whole-millisecond resolution.');
     const steal = Math.max(...group.map((c) => (Number.isFinite(c.hostStealPercent) ? c.hostStealPercent : 0)));
-    if (steal >= STEAL_WARN_PERCENT) notes.push(`⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`);
-    if (group.some((c) => c.clientSaturated)) notes.push('⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).');
-    if (group.some((c) => c.status === 'ok' && !c.conclusive)) notes.push(`? undecided: its comparison with the row's leader is not settled at ±${+(j.margin * 100).toFixed(1)}% (see the verdict).`);
+    if (steal >= STEAL_WARN_PERCENT)
+      notes.push(
+        `⚠ Contended host: the hypervisor took up to ${steal.toFixed(0)}% of the CPU time (steal) during these runs.`,
+      );
+    if (group.some((c) => c.clientSaturated))
+      notes.push(
+        '⚠ saturated: the load client, not the server, set the pace of that row (client CPU ≥ 90 %, or within 20 % of the driver ceiling).',
+      );
+    if (group.some((c) => c.status === 'ok' && !c.conclusive))
+      notes.push(
+        `? undecided: its comparison with the row's leader is not settled at ±${+(j.margin * 100).toFixed(1)}% (see the verdict).`,
+      );
     out.push('', ...notes.flatMap((n) => [n, '']));
-    out.push(`![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`, '');
+    out.push(
+      `![${workload} throughput](${chartFile('throughput', workload)}) ![${workload} latency by percentile](${chartFile('latency', workload)})`,
+      '',
+    );
   }
   out.push('## Verdict', '', '```', verdict, '```', '');
   return out.join('\n');

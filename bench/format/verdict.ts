@@ -53,16 +53,28 @@ export function verdictLegend(margin: number): string {
 
 /** Who won a row: the winner and its ties, or why none (short for the table's column, long for the line under it). */
 export function winnerText(row: VerdictRow, long: boolean): string {
-  const m = row.decidedAt !== undefined ? `±${(row.decidedAt * 100).toFixed(1)}%` : `±${(row.margin * 100).toFixed(0)}%`;
+  const m =
+    row.decidedAt !== undefined ? `±${(row.decidedAt * 100).toFixed(1)}%` : `±${(row.margin * 100).toFixed(0)}%`;
   if (row.decided) {
-    const narrower = row.decidedAt !== undefined && long ? `; decided at ${m}, inside ±${(row.margin * 100).toFixed(0)}%, where a model's interval straddled ±${(row.margin * 100).toFixed(0)}% itself` : '';
+    const narrower =
+      row.decidedAt !== undefined && long
+        ? `; decided at ${m}, inside ±${(row.margin * 100).toFixed(0)}%, where a model's interval straddled ±${(row.margin * 100).toFixed(0)}% itself`
+        : '';
     const behind = row.cells.filter((c) => c.status === 'behind' && c.interval);
-    const others = behind.length > 0 ? `; ${behind.map((c) => `${c.model} behind by ${(-c.interval![1] * 100).toFixed(1)}–${(-c.interval![0] * 100).toFixed(1)}%`).join(', ')} (provably slower, about the margin); every other model beaten by more than ${m}` : `; every other model beaten by more than ${m}`;
-    if (row.winners.length === 1) return long ? `${row.winners[0]} wins (${row.decider.label}${others}${narrower})` : row.winners[0]!;
-    const achieved = row.achieved !== undefined ? ` (the widest 90% interval reached ±${(row.achieved * 100).toFixed(1)}%)` : '';
-    return long ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}${others}${narrower}` : `${row.winners.join(' ≈ ')} (${m})`;
+    const others =
+      behind.length > 0
+        ? `; ${behind.map((c) => `${c.model} behind by ${(-c.interval![1] * 100).toFixed(1)}–${(-c.interval![0] * 100).toFixed(1)}%`).join(', ')} (provably slower, about the margin); every other model beaten by more than ${m}`
+        : `; every other model beaten by more than ${m}`;
+    if (row.winners.length === 1)
+      return long ? `${row.winners[0]} wins (${row.decider.label}${others}${narrower})` : row.winners[0]!;
+    const achieved =
+      row.achieved !== undefined ? ` (the widest 90% interval reached ±${(row.achieved * 100).toFixed(1)}%)` : '';
+    return long
+      ? `${row.winners.join(' ≈ ')}: equivalent within ${m}${achieved} on ${row.decider.label}${others}${narrower}`
+      : `${row.winners.join(' ≈ ')} (${m})`;
   }
-  if (row.clientBound) return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
+  if (row.clientBound)
+    return long ? 'no winner: the load client saturated at a rate no ranked model beat' : 'none: client-bound';
   if (row.undecided) {
     const leading = row.leading ? row.leading.join(' ≈ ') : '';
     if (!long) return `undecided${leading ? ` (leading: ${leading})` : ''}`;
@@ -78,7 +90,12 @@ export function verdictTable(rows: readonly VerdictRow[], models: readonly strin
   });
   for (const row of rows) {
     const byModel = new Map(row.cells.map((c) => [c.model, c]));
-    table.push([`${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`, ...models.map((m) => verdictCellText(byModel.get(m))), row.decider.label, winnerText(row, false)]);
+    table.push([
+      `${row.protocol === 'tcp' ? '' : `${row.protocol}/`}${row.workload}`,
+      ...models.map((m) => verdictCellText(byModel.get(m))),
+      row.decider.label,
+      winnerText(row, false),
+    ]);
   }
   return `${table.toString()}\n${verdictLegend(rows[0]?.margin ?? 0.1)}`;
 }
@@ -88,7 +105,10 @@ export function verdictLines(j: Pick<SuiteJudgement, 'rows'>): string {
   return j.rows
     .map((row) => {
       // When the client set the pace, the servers' CPU cost per message still tells them apart.
-      const cost = row.cheapest && row.cheapest.length > 0 ? `; server CPU µs per message, cheapest first: ${row.cheapest.map((c) => `${c.model} ${formatCpuPerMsg(c.cpuUsPerMsg)}`).join(', ')}` : '';
+      const cost =
+        row.cheapest && row.cheapest.length > 0
+          ? `; server CPU µs per message, cheapest first: ${row.cheapest.map((c) => `${c.model} ${formatCpuPerMsg(c.cpuUsPerMsg)}`).join(', ')}`
+          : '';
       return `  ${row.workload}: ${winnerText(row, true)}${cost}${row.why ? `\n    why: ${row.why}` : ''}${row.predicted ? `\n    predicted: ${row.predicted}` : ''}`;
     })
     .join('\n');

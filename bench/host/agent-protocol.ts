@@ -50,7 +50,9 @@ export interface Answers {
 /** usage: the request was bad (exit 2 at the bench); auth: no or wrong token; failure: it went wrong on the agent. */
 export type ErrorKind = 'usage' | 'auth' | 'failure';
 
-export type Reply = ({ id: number; ok: true } & Record<string, unknown>) | { id: number; ok: false; kind: ErrorKind; error: string };
+export type Reply =
+  | ({ id: number; ok: true } & Record<string, unknown>)
+  | { id: number; ok: false; kind: ErrorKind; error: string };
 
 export function encode(message: Request | Reply): string {
   return JSON.stringify(message) + '\n';
@@ -60,7 +62,11 @@ export function encode(message: Request | Reply): string {
  * Calls onMessage with each JSON line read from the socket. A line that is not JSON, or longer than
  * MAX_LINE_BYTES, goes to onBadInput instead and ends the reading.
  */
-export function readJsonLines(socket: net.Socket, onMessage: (message: unknown) => void, onBadInput: (why: string) => void): void {
+export function readJsonLines(
+  socket: net.Socket,
+  onMessage: (message: unknown) => void,
+  onBadInput: (why: string) => void,
+): void {
   let buffered = '';
   let broken = false;
   socket.setEncoding('utf8');
@@ -100,10 +106,14 @@ export function readTokenFile(file: string, flag: string, minChars = 1): string 
   try {
     token = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new UsageError(`--${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UsageError(
+      `--${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   if (token.length < minChars) {
-    throw new UsageError(`--${flag} ${file} holds a token of ${token.length} characters; use at least ${minChars}, e.g. openssl rand -hex 32 > ${file}`);
+    throw new UsageError(
+      `--${flag} ${file} holds a token of ${token.length} characters; use at least ${minChars}, e.g. openssl rand -hex 32 > ${file}`,
+    );
   }
   return token;
 }

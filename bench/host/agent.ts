@@ -14,10 +14,28 @@ import { bootId, captureEnvironment } from '../run/env.js';
 import type { CpuSplit } from '../run/pinning.js';
 import type { PinMode } from '../data/record.js';
 import { localHost, type ServerHandle, type ServerSampler } from '../run/server-host.js';
-import { encode, PIN_MODES, readJsonLines, tokenMatches, type Answers, type ErrorKind, type Reply, type Request, type Welcome } from './agent-protocol.js';
+import {
+  encode,
+  PIN_MODES,
+  readJsonLines,
+  tokenMatches,
+  type Answers,
+  type ErrorKind,
+  type Reply,
+  type Request,
+  type Welcome,
+} from './agent-protocol.js';
 
 /** serve's flags a bench may set; host and port are the agent's to decide. */
-export const REMOTE_FLAGS: readonly string[] = ['model', 'protocol', 'work', 'workers', 'max-children', 'cpu-rate', 'inject-cpu'];
+export const REMOTE_FLAGS: readonly string[] = [
+  'model',
+  'protocol',
+  'work',
+  'workers',
+  'max-children',
+  'cpu-rate',
+  'inject-cpu',
+];
 const HELLO_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 2000;
 
@@ -60,13 +78,17 @@ function pinMode(value: unknown): PinMode {
 
 /** The start options as serve's flag values: only REMOTE_FLAGS, each a string. */
 function remoteValues(options: unknown): Partial<Record<string, string>> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new UsageError('options must be an object of serve flags');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new UsageError('options must be an object of serve flags');
   const values: Partial<Record<string, string>> = {};
   for (const [key, value] of Object.entries(options)) {
     if (!(REMOTE_FLAGS as readonly string[]).includes(key)) {
-      throw new UsageError(`option --${key} is not accepted by the agent (accepted: ${REMOTE_FLAGS.map((f) => `--${f}`).join(', ')})`);
+      throw new UsageError(
+        `option --${key} is not accepted by the agent (accepted: ${REMOTE_FLAGS.map((f) => `--${f}`).join(', ')})`,
+      );
     }
-    if (typeof value !== 'string') throw new UsageError(`option --${key} must be given as a string (got ${JSON.stringify(value)})`);
+    if (typeof value !== 'string')
+      throw new UsageError(`option --${key} must be given as a string (got ${JSON.stringify(value)})`);
     values[key] = value;
   }
   return values;
@@ -101,14 +123,22 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
     return r;
   }
 
-  async function answer(session: Session, request: Partial<Request> & Record<string, unknown>): Promise<Record<string, unknown>> {
+  async function answer(
+    session: Session,
+    request: Partial<Request> & Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     switch (request.type) {
       case 'calibrate':
         return { cpuRate: await local.calibrateCpuRate(splits[pinMode(request.pin)]) } satisfies Answers['calibrate'];
       case 'start': {
         const split = splits[pinMode(request.pin)];
         const values = remoteValues(request.options);
-        const o = serveOptionsFromText({ ...values, workers: values.workers ?? String(split.serverCpuCount), host: options.host, port: '0' });
+        const o = serveOptionsFromText({
+          ...values,
+          workers: values.workers ?? String(split.serverCpuCount),
+          host: options.host,
+          port: '0',
+        });
         const handle = await local.start({
           model: o.model.name,
           protocol: o.protocol,
@@ -123,7 +153,9 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
         });
         const id = nextServer++;
         session.servers.set(id, { handle });
-        log(`bench ${session.peer}: started ${o.model.name} (${o.protocol}, work ${formatWork(o.work)}, ${handle.ready.workers} worker(s), CPUs ${split.server ?? 'all'}) on port ${handle.ready.port}`);
+        log(
+          `bench ${session.peer}: started ${o.model.name} (${o.protocol}, work ${formatWork(o.work)}, ${handle.ready.workers} worker(s), CPUs ${split.server ?? 'all'}) on port ${handle.ready.port}`,
+        );
         return { server: id, ready: handle.ready } satisfies Answers['start'];
       }
       case 'sample-start': {
@@ -144,7 +176,10 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
       case 'stop': {
         const r = running(session, request.server);
         session.servers.delete(request.server as number);
-        const timeoutMs = typeof request.timeoutMs === 'number' && request.timeoutMs > 0 ? Math.min(request.timeoutMs, 60_000) : undefined;
+        const timeoutMs =
+          typeof request.timeoutMs === 'number' && request.timeoutMs > 0
+            ? Math.min(request.timeoutMs, 60_000)
+            : undefined;
         return { ...(await stopRunning(r, timeoutMs)) };
       }
       case 'hello':
@@ -157,7 +192,15 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
   function onConnection(socket: net.Socket): void {
     let ended = (): void => {};
     const done = new Promise<void>((resolve) => (ended = resolve));
-    const session: Session = { peer: `${socket.remoteAddress}:${socket.remotePort}`, socket, authed: false, closed: false, servers: new Map(), queue: Promise.resolve(), done };
+    const session: Session = {
+      peer: `${socket.remoteAddress}:${socket.remotePort}`,
+      socket,
+      authed: false,
+      closed: false,
+      servers: new Map(),
+      queue: Promise.resolve(),
+      done,
+    };
     sessions.add(session);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
@@ -169,18 +212,32 @@ export function startAgent(options: AgentOptions): Promise<Agent> {
       send({ id, ok: false, kind, error });
       socket.end();
     };
-    const helloTimer = setTimeout(() => refuse(0, 'auth', `no hello with the token within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(
+      () => refuse(0, 'auth', `no hello with the token within ${HELLO_TIMEOUT_MS / 1000} s`),
+      HELLO_TIMEOUT_MS,
+    );
 
     const handle = async (message: unknown): Promise<void> => {
       if (session.closed) return;
-      const request = (typeof message === 'object' && message !== null ? message : {}) as Partial<Request> & Record<string, unknown>;
+      const request = (typeof message === 'object' && message !== null ? message : {}) as Partial<Request> &
+        Record<string, unknown>;
       const id = typeof request.id === 'number' ? request.id : 0;
       if (!session.authed) {
         clearTimeout(helloTimer);
         if (request.type !== 'hello') return refuse(id, 'auth', 'the first request must be hello with the token');
-        if (typeof request.token !== 'string' || request.token === '') return refuse(id, 'auth', 'no token given: this agent answers only requests with its token (bench: --agent-token-file FILE)');
+        if (typeof request.token !== 'string' || request.token === '')
+          return refuse(
+            id,
+            'auth',
+            'no token given: this agent answers only requests with its token (bench: --agent-token-file FILE)',
+          );
         if (!tokenMatches(request.token, options.token)) return refuse(id, 'auth', 'wrong token');
-        if (active) return refuse(id, 'failure', `busy: a bench from ${active.peer} is connected (one bench at a time, so runs do not disturb each other)`);
+        if (active)
+          return refuse(
+            id,
+            'failure',
+            `busy: a bench from ${active.peer} is connected (one bench at a time, so runs do not disturb each other)`,
+          );
         session.authed = true;
         active = session;
         log(`bench ${session.peer} connected`);

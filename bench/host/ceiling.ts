@@ -12,12 +12,10 @@ import path from 'node:path';
 import { hasCommand } from '../run/env.js';
 import type { ExitInfo, ServerProcess } from '../run/server-process.js';
 import { localHandle, type ServerHandle } from '../run/server-host.js';
-import type { CellSummary } from '../judge/aggregate.js';
 import type { CellContext, CellSubject } from '../run/run-cell.js';
-import { CEILING_PREFIX, isCeiling } from '../data/record.js';
+import { CEILING_PREFIX } from '../data/record.js';
 import { HTTP_GET_BODY } from '../../servers/http-echo.js';
 import { track } from '../../lib/lifecycle.js';
-
 
 export interface CeilingTarget {
   /** Record model name, e.g. "ceiling:nginx". */
@@ -25,7 +23,6 @@ export interface CeilingTarget {
   describe: string;
   start(ctx: CellContext): Promise<ServerHandle>;
 }
-
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,11 +66,16 @@ async function startNginx(cpus: string | undefined, workers: number): Promise<Se
   writeFileSync(conf, nginxConfig(dir, port, workers));
   const args = ['-c', conf, '-p', dir, '-e', path.join(dir, 'error.log')];
   const [command, argv] = cpus !== undefined ? ['taskset', ['-c', cpus, 'nginx', ...args]] : ['nginx', args];
-  const child = track(spawn(command as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }), { group: true });
+  const child = track(
+    spawn(command as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }),
+    { group: true },
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let exitInfo: ExitInfo | undefined;
-  const exited = new Promise<ExitInfo>((resolve) => child.once('exit', (code, signal) => resolve((exitInfo = { code, signal }))));
+  const exited = new Promise<ExitInfo>((resolve) =>
+    child.once('exit', (code, signal) => resolve((exitInfo = { code, signal }))),
+  );
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   // Ready when the port accepts connections.
   const deadline = Date.now() + 10_000;
@@ -98,7 +100,15 @@ async function startNginx(cpus: string | undefined, workers: number): Promise<Se
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    ready: { model: 'ceiling:nginx', protocol: 'http', host: '127.0.0.1', port, pid: child.pid!, workers, work: 'none' },
+    ready: {
+      model: 'ceiling:nginx',
+      protocol: 'http',
+      host: '127.0.0.1',
+      port,
+      pid: child.pid!,
+      workers,
+      work: 'none',
+    },
     pid: child.pid!,
     child,
     stderr: () => stderr,
@@ -136,8 +146,16 @@ export function httpCeilingTarget(workers: number, onAgent = false): CeilingTarg
   }
   return {
     name: `${CEILING_PREFIX}event-loop`,
-    describe: onAgent ? 'our event-loop HTTP server on the agent answering GET' : 'our event-loop HTTP server answering GET (nginx is not installed)',
-    start: (ctx) => ctx.host.start({ model: 'event-loop', protocol: 'http', ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}), pin: ctx.split.mode }),
+    describe: onAgent
+      ? 'our event-loop HTTP server on the agent answering GET'
+      : 'our event-loop HTTP server answering GET (nginx is not installed)',
+    start: (ctx) =>
+      ctx.host.start({
+        model: 'event-loop',
+        protocol: 'http',
+        ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
+        pin: ctx.split.mode,
+      }),
   };
 }
 

@@ -21,7 +21,9 @@ export interface AgentAddress {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-type Call = <T extends Request['type']>(request: Omit<Extract<Request, { type: T }>, 'id'> & { type: T }) => Promise<Answers[T]>;
+type Call = <T extends Request['type']>(
+  request: Omit<Extract<Request, { type: T }>, 'id'> & { type: T },
+) => Promise<Answers[T]>;
 
 /**
  * One request at a time is enough for the bench, but ids keep answers matched to questions regardless. The socket
@@ -61,7 +63,9 @@ function channel(socket: net.Socket, where: string): { call: Call; closed: Promi
     },
   );
   const closed = new Promise<void>((resolve) => {
-    socket.on('error', (error) => fail(new Error(`agent ${where}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+    socket.on('error', (error) =>
+      fail(new Error(`agent ${where}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)),
+    );
     socket.on('close', () => {
       fail(new Error(`agent ${where} closed the connection`));
       resolve();
@@ -124,11 +128,20 @@ export async function connectAgent(address: AgentAddress): Promise<ServerHost> {
     throw error;
   }
   const here = bootId();
-  const agent: AgentHost = { ...welcome.agent, address: where, sameMachine: here !== undefined && welcome.bootId === here };
+  const agent: AgentHost = {
+    ...welcome.agent,
+    address: where,
+    sameMachine: here !== undefined && welcome.bootId === here,
+  };
   const split = (mode: PinMode): CpuSplit => {
     const there = welcome.splits[mode];
     const server = there.server !== undefined ? `CPU ${there.server}` : 'unpinned';
-    return { mode: there.mode, ...(there.server !== undefined ? { server: there.server } : {}), serverCpuCount: there.serverCpuCount, describe: `server on agent ${where} (${agent.hostname}, ${server} of ${agent.cores}), client here unpinned` };
+    return {
+      mode: there.mode,
+      ...(there.server !== undefined ? { server: there.server } : {}),
+      serverCpuCount: there.serverCpuCount,
+      describe: `server on agent ${where} (${agent.hostname}, ${server} of ${agent.cores}), client here unpinned`,
+    };
   };
   return {
     describe: `agent ${where} (${agent.hostname})`,
@@ -156,7 +169,9 @@ export async function connectAgent(address: AgentAddress): Promise<ServerHost> {
         },
         // With the connection gone the agent has stopped the server already (it stops whatever a bench leaves).
         stop: async (timeoutMs) =>
-          isOpen() ? call({ type: 'stop', server, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }) : { code: null, signal: null, forced: false },
+          isOpen()
+            ? call({ type: 'stop', server, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
+            : { code: null, signal: null, forced: false },
       };
     },
     async close() {

@@ -2,8 +2,14 @@
  * Folds the repetitions of each cell into one summary: throughput interval over runs, latency percentiles from the
  * merged histograms (never averaged), medians of resource use, summed error counts. Pure.
  */
-import { mergeHistograms, percentileCurve, summarize, type LatencySummary, type PercentilePoint } from '../../clients/histogram.js';
-import { noErrors, sumErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
+import {
+  mergeHistograms,
+  percentileCurve,
+  summarize,
+  type LatencySummary,
+  type PercentilePoint,
+} from '../../clients/histogram.js';
+import { sumErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from '../data/stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from '../data/record.js';
 import { commonSource, METRIC_IDS, samplesOf, sourcesFor, type MetricId, type SampleSource } from '../data/metrics.js';
@@ -27,6 +33,8 @@ export interface CellSummary {
   interruptedRuns: number;
   /** Runs that failed (errored) while the suite went on. */
   failedRuns: number;
+  /** Runs whose server ignored SIGTERM and was killed. */
+  forcedStops: number;
   /** Their reasons (deduplicated). */
   failures: string[];
   /** Runs counted although disturbed (--if-disturbed keep, once a disturbance persisted). */
@@ -78,7 +86,6 @@ export interface CellSummary {
   countedRuns: number;
 }
 
-
 /** Per-run server CPU µs per verified message, for the runs that sampled the server. */
 export function cpuPerMessageSamples(records: readonly OkRecord[]): number[] {
   return samplesOf('cpuPerMsg', records);
@@ -109,7 +116,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
   const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
-  const merged = histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
+  const merged =
+    histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
   const latency = merged ? summarize(merged) : medianLatency(results.map((r) => r.latency));
   const uncorrected = results.map((r) => r.latencyUncorrected).filter((l): l is LatencySummary => l !== undefined);
   const saturatedRuns = results.filter((r) => r.client.saturated);
@@ -119,7 +127,13 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const interruptedRuns = records.filter((r) => r.status === 'interrupted').length;
   // A cell whose runs all measured but were set aside is measured, not failed: the table says why none counted.
   const status =
-    ok.length > 0 || counted.length > 0 || records.some((r) => r.status === 'ok') ? 'ok' : records.every((r) => r.status === 'skipped') ? 'skipped' : interruptedRuns > 0 && !records.some((r) => r.status === 'errored') ? 'interrupted' : 'errored';
+    ok.length > 0 || counted.length > 0 || records.some((r) => r.status === 'ok')
+      ? 'ok'
+      : records.every((r) => r.status === 'skipped')
+        ? 'skipped'
+        : interruptedRuns > 0 && !records.some((r) => r.status === 'errored')
+          ? 'interrupted'
+          : 'errored';
   const throughput = confidenceInterval(samples);
   const serverCpuInterval = confidenceInterval(cpuPerMessageSamples(ok));
   const conclusive = ok.length >= 2;
@@ -136,6 +150,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     setAsideReasons: [...new Set(records.flatMap((r) => (r.status === 'ok' && r.discarded ? [r.discarded] : [])))],
     interruptedRuns,
     failedRuns: records.filter((r) => r.status === 'errored').length,
+    forcedStops: records.filter((r) => r.status === 'ok' && r.stopForced).length,
     failures: [...new Set(records.flatMap((r) => (r.status === 'errored' ? [r.reason] : [])))],
     disturbedRuns: ok.filter((r) => r.disturbed !== undefined).length,
     conclusive,
@@ -150,21 +165,30 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     serverCpuUsPerMsg: serverCpuInterval.median,
     serverCpuInterval,
     serverMemoryBytes: median(usage.map((u) => u.pssBytes ?? u.rssPeakBytes)),
-    hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined) ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0)) : NaN,
+    hostStealPercent: usage.some((u) => u.hostStealPercent !== undefined)
+      ? Math.max(...usage.map((u) => u.hostStealPercent ?? 0))
+      : NaN,
     clientCpuPercent: median(results.map((r) => r.client.cpuPercent)),
-    clientCpuUsPerMsg: median(results.filter((r) => r.msgsPerSec > 0).map((r) => (r.client.cpuPercent / 100) * (1e6 / r.msgsPerSec))),
+    clientCpuUsPerMsg: median(
+      results.filter((r) => r.msgsPerSec > 0).map((r) => (r.client.cpuPercent / 100) * (1e6 / r.msgsPerSec)),
+    ),
     clientSaturated: saturatedRuns.length * 2 > results.length,
     ...(saturatedRuns[0]?.client.reason ? { clientReason: saturatedRuns[0].client.reason } : {}),
     errors,
     errorTotal: totalErrors(errors),
     starved: median(results.map((r) => (r.connections ? r.connections.total - r.connections.served : 0))) || 0,
-    ...(results[0]?.readiness && results[0].readiness.expected < first.params.connections ? { servesAtOnce: results[0].readiness.expected } : {}),
+    ...(results[0]?.readiness && results[0].readiness.expected < first.params.connections
+      ? { servesAtOnce: results[0].readiness.expected }
+      : {}),
     readyWaitSec: median(results.map((r) => r.readiness?.waitedSec ?? 0)) || 0,
     workers: okFirst?.server.workers ?? 0,
     ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
     ...(okFirst?.clientCpus ? { clientCpus: okFirst.clientCpus } : {}),
     values: Object.fromEntries(METRIC_IDS.map((id) => [id, samplesFor(id)])) as Record<MetricId, number[]>,
-    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesFor(id))])) as Record<MetricId, Interval>,
+    metrics: Object.fromEntries(METRIC_IDS.map((id) => [id, confidenceInterval(samplesFor(id))])) as Record<
+      MetricId,
+      Interval
+    >,
     countedRuns: counted.length,
   };
 }
@@ -173,7 +197,15 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
 function medianLatency(list: LatencySummary[]): LatencySummary {
   const pick = (k: keyof LatencySummary): number => median(list.map((l) => l[k]));
   if (list.length === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-  return { count: list.reduce((s, l) => s + l.count, 0), mean: pick('mean'), p50: pick('p50'), p90: pick('p90'), p99: pick('p99'), p999: pick('p999'), max: Math.max(...list.map((l) => l.max)) };
+  return {
+    count: list.reduce((s, l) => s + l.count, 0),
+    mean: pick('mean'),
+    p50: pick('p50'),
+    p90: pick('p90'),
+    p99: pick('p99'),
+    p999: pick('p999'),
+    max: Math.max(...list.map((l) => l.max)),
+  };
 }
 
 /** Groups records by cell, keeping the order in which cells first appear. */

@@ -30,16 +30,24 @@
 import { cellKey, isCeiling, type Environment, type OkRecord, type RunRecord } from '../data/record.js';
 import { instructionRuns, timedRuns } from './aggregate.js';
 import { compareSamples, comparePaired, confidenceInterval, mean, median, runsToResolve } from '../data/stats.js';
-import { commonSource, METRICS, METRIC_IDS, runSamplesOf, sourcesFor, type Metric, type MetricId, type SampleSource } from '../data/metrics.js';
+import {
+  commonSource,
+  METRICS,
+  METRIC_IDS,
+  runSamplesOf,
+  sourcesFor,
+  type Metric,
+  type MetricId,
+  type SampleSource,
+} from '../data/metrics.js';
 
 /** The metrics the gate compares; each row of its report is one of them (see bench/data/metrics.ts). */
 export type MetricName = MetricId;
 export { METRICS };
 
 /** Each count's regression rule, from its metric (data/metrics.ts: threshold). Timing metrics use --threshold. */
-export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: number; absolute: number }>>> = Object.fromEntries(
-  METRIC_IDS.flatMap((id) => (METRICS[id].threshold ? [[id, METRICS[id].threshold]] : [])),
-);
+export const COUNT_THRESHOLDS: Readonly<Partial<Record<MetricId, { relative: number; absolute: number }>>> =
+  Object.fromEntries(METRIC_IDS.flatMap((id) => (METRICS[id].threshold ? [[id, METRICS[id].threshold]] : [])));
 
 export type CompareVerdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'unstable' | 'new' | 'missing';
 
@@ -160,7 +168,12 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
   const out = new Map<string, CellSamples>();
   for (const [key, runs] of byCell) {
     const first = runs[0]!;
-    const cell: CellSamples = { workload: first.workload, model: first.model, bySource: { timed: { values: {}, runs: {} }, counted: { values: {}, runs: {} } }, missing: {} };
+    const cell: CellSamples = {
+      workload: first.workload,
+      model: first.model,
+      bySource: { timed: { values: {}, runs: {} }, counted: { values: {}, runs: {} } },
+      missing: {},
+    };
     const take = (metric: MetricName, source: SampleSource, from: readonly OkRecord[]): number => {
       const samples = runSamplesOf(metric, from);
       if (samples.length > 0) {
@@ -171,9 +184,11 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
     };
     const timed = runs.filter((r) => r.counts === undefined); // runs under callgrind are counted, not timed
     const countedRuns = runs.filter((r) => r.counts !== undefined);
-    if (take('cpuPerMsg', 'timed', timed) === 0 && timed.length > 0) cell.missing.cpuPerMsg = 'the server\'s CPU was not sampled';
+    if (take('cpuPerMsg', 'timed', timed) === 0 && timed.length > 0)
+      cell.missing.cpuPerMsg = "the server's CPU was not sampled";
     const unsaturated = timed.filter((r) => !r.result.client.saturated);
-    if (timed.length > 0 && unsaturated.length === 0) cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
+    if (timed.length > 0 && unsaturated.length === 0)
+      cell.missing.throughput = 'the load client saturated in every run (its throughput measures the client)';
     else if (reference) {
       const values = unsaturated.flatMap((r) => {
         const ref = nearestReference(references, r);
@@ -192,7 +207,11 @@ export function cellSamples(records: readonly RunRecord[], reference: string | u
 }
 
 /** The reference both suites measured, if any (native first). */
-export function pickReference(baseline: readonly RunRecord[], current: readonly RunRecord[], preferred: readonly string[]): string | undefined {
+export function pickReference(
+  baseline: readonly RunRecord[],
+  current: readonly RunRecord[],
+  preferred: readonly string[],
+): string | undefined {
   const has = (rs: readonly RunRecord[], m: string): boolean => rs.some((r) => r.model === m && r.status === 'ok');
   return preferred.find((m) => has(baseline, m) && has(current, m));
 }
@@ -202,10 +221,16 @@ export function pickReference(baseline: readonly RunRecord[], current: readonly 
  * base's and the head's run of the same round, whose windows alternated on servers up together. Rounds with only one
  * side (the other set aside or failed) drop out. Undefined when any run is not a block's: those compare unpaired.
  */
-export function pairedByRound(base: readonly OkRecord[], cur: readonly OkRecord[], baseValues: readonly number[], curValues: readonly number[]): { base: number[]; cur: number[] } | undefined {
+export function pairedByRound(
+  base: readonly OkRecord[],
+  cur: readonly OkRecord[],
+  baseValues: readonly number[],
+  curValues: readonly number[],
+): { base: number[]; cur: number[] } | undefined {
   const all = [...base, ...cur];
   if (all.length === 0 || all.some((r) => r.block === undefined || r.round === undefined)) return undefined;
-  const byRound = (runs: readonly OkRecord[], values: readonly number[]): Map<number, number> => new Map(runs.map((r, i) => [r.round!, values[i]!]));
+  const byRound = (runs: readonly OkRecord[], values: readonly number[]): Map<number, number> =>
+    new Map(runs.map((r, i) => [r.round!, values[i]!]));
   const [b, c] = [byRound(base, baseValues), byRound(cur, curValues)];
   const rounds = [...b.keys()].filter((k) => c.has(k)).sort((x, y) => x - y);
   return { base: rounds.map((k) => b.get(k)!), cur: rounds.map((k) => c.get(k)!) };
@@ -221,7 +246,19 @@ export function compareMetric(
   counted = false,
   /** The samples as pairs measured together (pairedByRound): tested as pairs, on the ratio within each. */
   pairs?: { base: readonly number[]; cur: readonly number[] },
-): Pick<CompareRow, 'baseline' | 'current' | 'nBaseline' | 'nCurrent' | 'change' | 'changeLow' | 'changeHigh' | 'pValue' | 'verdict' | 'note'> {
+): Pick<
+  CompareRow,
+  | 'baseline'
+  | 'current'
+  | 'nBaseline'
+  | 'nCurrent'
+  | 'change'
+  | 'changeLow'
+  | 'changeHigh'
+  | 'pValue'
+  | 'verdict'
+  | 'note'
+> {
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
   const test = pairs ? comparePaired(pairs.base, pairs.cur, options.alpha) : compareSamples(base, cur, options.alpha);
   const common = {
@@ -238,7 +275,10 @@ export function compareMetric(
   const worse = metric.better === 'higher' ? -1 : 1;
   const baseRule = COUNT_THRESHOLDS[metric.id];
   // A model whose fresh processes spread wider than the default gets a threshold of its own (the registry's).
-  const countRule = baseRule && metric.id === 'instructionsPerMsg' && options.instructionThreshold !== undefined ? { ...baseRule, relative: Math.max(baseRule.relative, options.instructionThreshold) } : baseRule;
+  const countRule =
+    baseRule && metric.id === 'instructionsPerMsg' && options.instructionThreshold !== undefined
+      ? { ...baseRule, relative: Math.max(baseRule.relative, options.instructionThreshold) }
+      : baseRule;
   // A count of a counted process is a measurement of exact windows, not a sample of noise: fresh processes repeat
   // within a few per cent (docs/counts.md), and the threshold (1.5 × that spread, at least 1 %) is the test. Each side
   // is its processes' median, so with three a side (the gate's confirmation of a change, see bench/run/confirm.ts) one
@@ -249,19 +289,42 @@ export function compareMetric(
     const beyond = (d: number): boolean => d > countRule.relative && Math.abs(c - b) >= countRule.absolute;
     const verdict = beyond(worse * change) ? 'regression' : beyond(-worse * change) ? 'improvement' : 'same';
     const sides = base.length === cur.length ? `${base.length}` : `${base.length} and ${cur.length}`;
-    const what = base.length === 1 && cur.length === 1 ? 'one counted run a side' : `the median of ${sides} counted processes a side`;
-    return { ...common, baseline: b, current: c, change, changeLow: NaN, changeHigh: NaN, pValue: NaN, verdict, note: `${what}: judged against ±${pct(countRule.relative, false)}${countRule.absolute > 0 ? ` and ${countRule.absolute} per message` : ''}, above the spread of fresh processes` };
+    const what =
+      base.length === 1 && cur.length === 1
+        ? 'one counted run a side'
+        : `the median of ${sides} counted processes a side`;
+    return {
+      ...common,
+      baseline: b,
+      current: c,
+      change,
+      changeLow: NaN,
+      changeHigh: NaN,
+      pValue: NaN,
+      verdict,
+      note: `${what}: judged against ±${pct(countRule.relative, false)}${countRule.absolute > 0 ? ` and ${countRule.absolute} per message` : ''}, above the spread of fresh processes`,
+    };
   }
   if (pairs && pairs.base.length < minSamples) {
-    return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} blocks with both sides (has ${pairs.base.length})` };
+    return {
+      ...common,
+      verdict: 'inconclusive',
+      note: `needs ≥ ${minSamples} blocks with both sides (has ${pairs.base.length})`,
+    };
   }
   if (base.length < minSamples || cur.length < minSamples) {
-    return { ...common, verdict: 'inconclusive', note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})` };
+    return {
+      ...common,
+      verdict: 'inconclusive',
+      note: `needs ≥ ${minSamples} runs on each side (has ${base.length} and ${cur.length})`,
+    };
   }
   const t = countRule ? countRule.relative : options.threshold;
   // A count's growth must also be real in absolute terms (0.004 → 0.006 context switches per message is noise).
-  const absoluteFloor = countRule && countRule.absolute > 0 && Math.abs(common.current - common.baseline) < countRule.absolute;
-  if (countRule && absoluteFloor && (test.significant || worse * test.change <= t)) return { ...common, verdict: 'same', note: `changed by less than ${countRule.absolute} per message` };
+  const absoluteFloor =
+    countRule && countRule.absolute > 0 && Math.abs(common.current - common.baseline) < countRule.absolute;
+  if (countRule && absoluteFloor && (test.significant || worse * test.change <= t))
+    return { ...common, verdict: 'same', note: `changed by less than ${countRule.absolute} per message` };
   // An identical rerun with as many runs as the baseline has a change interval about √2 times the baseline's own:
   // when that reaches the threshold, the baseline cannot tell a change of the threshold's size from its noise, and
   // judging it would fail (or pass) by chance. Measured here: fork-per-connection's echo moved +12 % and +25 % between
@@ -280,13 +343,16 @@ export function compareMetric(
     const proven = inSession
       ? `significant and beyond ${pct(t, false)} with both sides in one session, although the baseline alone is ±${(margin * 100).toFixed(1)}%`
       : `its whole 95% interval lies beyond ${pct(t, false)}, although the baseline alone is ±${(margin * 100).toFixed(1)}%`;
-    if (worseLow > t || (inSession && worse * test.change > t)) return { ...common, verdict: 'regression', note: proven };
-    if (-worseHigh > t || (inSession && -worse * test.change > t)) return { ...common, verdict: 'improvement', note: proven };
+    if (worseLow > t || (inSession && worse * test.change > t))
+      return { ...common, verdict: 'regression', note: proven };
+    if (-worseHigh > t || (inSession && -worse * test.change > t))
+      return { ...common, verdict: 'improvement', note: proven };
     const needed = runsToResolve(base, t);
     return {
       ...common,
       verdict: 'unstable',
-      note: `the baseline's own 95% interval is ±${(margin * 100).toFixed(1)}% after ${base.length} runs, too wide to resolve a ${pct(t, false)} change, so it is not gated` +
+      note:
+        `the baseline's own 95% interval is ±${(margin * 100).toFixed(1)}% after ${base.length} runs, too wide to resolve a ${pct(t, false)} change, so it is not gated` +
         (needed !== undefined ? ` (about ${needed} runs a side would resolve it, if the suites agree)` : ''),
     };
   }
@@ -324,14 +390,22 @@ export function environmentWarnings(baseline: readonly RunRecord[], current: rea
     ['os', 'kernel'],
   ];
   for (const [field, what] of fields) {
-    if (a[field] !== b[field]) out.push(`the baseline ran on another ${what} (${String(a[field])} vs ${String(b[field])}): differences may come from that, not from the code`);
+    if (a[field] !== b[field])
+      out.push(
+        `the baseline ran on another ${what} (${String(a[field])} vs ${String(b[field])}): differences may come from that, not from the code`,
+      );
   }
   const drivers = (rs: readonly RunRecord[]): string => [...new Set(rs.map((r) => r.params.driver))].sort().join(',');
-  if (drivers(baseline) !== drivers(current)) out.push(`the suites used different load drivers (${drivers(baseline)} vs ${drivers(current)})`);
+  if (drivers(baseline) !== drivers(current))
+    out.push(`the suites used different load drivers (${drivers(baseline)} vs ${drivers(current)})`);
   return out;
 }
 
-export function compareSuites(baseline: readonly RunRecord[], current: readonly RunRecord[], given: CompareOptions): CompareReport {
+export function compareSuites(
+  baseline: readonly RunRecord[],
+  current: readonly RunRecord[],
+  given: CompareOptions,
+): CompareReport {
   const suiteIds = new Set([...baseline, ...current].map((r) => r.suiteId));
   const sameSession = baseline.length > 0 && current.length > 0 && suiteIds.size === 1;
   // Dividing by the reference's nearest run takes out drift between suites of different days; within one session
@@ -345,18 +419,36 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
   const rows: CompareRow[] = [];
   const dropped: CompareReport['dropped'] = [];
   const compared = new Set<string>();
-  const row = (key: string, c: CellSamples, metric: MetricName, rest: Omit<CompareRow, 'key' | 'workload' | 'model' | 'metric'>): CompareRow => ({
-    key, workload: c.workload, model: c.model, metric, ...rest,
+  const row = (
+    key: string,
+    c: CellSamples,
+    metric: MetricName,
+    rest: Omit<CompareRow, 'key' | 'workload' | 'model' | 'metric'>,
+  ): CompareRow => ({
+    key,
+    workload: c.workload,
+    model: c.model,
+    metric,
+    ...rest,
     ...(metric === 'throughput' && options.reference ? { normalized: true } : {}),
   });
   for (const [key, c] of cur) {
     const b = base.get(key);
     for (const metric of Object.keys(METRICS) as MetricName[]) {
-      const has = (x: CellSamples): Set<SampleSource> => new Set(sourcesFor(metric, 'gate').filter((src) => x.bySource[src].values[metric] !== undefined));
+      const has = (x: CellSamples): Set<SampleSource> =>
+        new Set(sourcesFor(metric, 'gate').filter((src) => x.bySource[src].values[metric] !== undefined));
       if (!b) {
         const src = commonSource(metric, 'gate', [has(c)]);
         const curValues = src ? c.bySource[src].values[metric] : undefined;
-        if (curValues) rows.push(row(key, c, metric, { ...emptyComparison(), current: mean(curValues), nCurrent: curValues.length, verdict: 'new' }));
+        if (curValues)
+          rows.push(
+            row(key, c, metric, {
+              ...emptyComparison(),
+              current: mean(curValues),
+              nCurrent: curValues.length,
+              verdict: 'new',
+            }),
+          );
         continue;
       }
       // Both sides from one source (metrics.ts: commonSource), never one side's timed runs against the other's counted.
@@ -364,7 +456,12 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       if (!source) {
         const why = c.missing[metric] ?? b.missing[metric];
         if (why) dropped.push({ key, metric, reason: `${c.missing[metric] ? 'current' : 'baseline'}: ${why}` });
-        else if (has(b).size > 0 && has(c).size > 0) dropped.push({ key, metric, reason: `not compared: the baseline has only ${[...has(b)].join(' and ')} runs of it, the current suite only ${[...has(c)].join(' and ')} (a count under callgrind is not comparable with one at full speed)` });
+        else if (has(b).size > 0 && has(c).size > 0)
+          dropped.push({
+            key,
+            metric,
+            reason: `not compared: the baseline has only ${[...has(b)].join(' and ')} runs of it, the current suite only ${[...has(c)].join(' and ')} (a count under callgrind is not comparable with one at full speed)`,
+          });
         continue;
       }
       const baseValues = b.bySource[source].values[metric]!;
@@ -373,30 +470,76 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
       // A model whose counts vary between processes (a thread handoff's timing moves its instructions and its
       // wake-up syscalls alike: piscina's counted syscalls/msg 2.50–2.93 in identical processes) is judged by timing.
       const varies = METRICS[metric].kind === 'count' ? options.countsVary?.get(c.model) : undefined;
-      const own = options.instructionThresholds?.get(`${c.model}/${c.workload}`) ?? options.instructionThresholds?.get(c.model);
+      const own =
+        options.instructionThresholds?.get(`${c.model}/${c.workload}`) ?? options.instructionThresholds?.get(c.model);
       const counted = source === 'counted';
-      const pairs = options.sameSession && !counted ? pairedByRound(b.bySource.timed.runs[metric] ?? [], c.bySource.timed.runs[metric] ?? [], baseValues, curValues) : undefined;
+      const pairs =
+        options.sameSession && !counted
+          ? pairedByRound(
+              b.bySource.timed.runs[metric] ?? [],
+              c.bySource.timed.runs[metric] ?? [],
+              baseValues,
+              curValues,
+            )
+          : undefined;
       const judged = {
-        ...compareMetric(baseValues, curValues, METRICS[metric], own !== undefined ? { ...options, instructionThreshold: own } : options, counted, pairs),
+        ...compareMetric(
+          baseValues,
+          curValues,
+          METRICS[metric],
+          own !== undefined ? { ...options, instructionThreshold: own } : options,
+          counted,
+          pairs,
+        ),
         ...(counted ? { counted } : {}),
         ...(pairs ? { paired: pairs.base.length } : {}),
       };
-      rows.push(row(key, c, metric, varies ? { ...judged, verdict: 'unstable', note: `not gated: ${c.model}'s counts vary between fresh processes of the same code (${varies}); its timing decides the cell` } : judged));
+      rows.push(
+        row(
+          key,
+          c,
+          metric,
+          varies
+            ? {
+                ...judged,
+                verdict: 'unstable',
+                note: `not gated: ${c.model}'s counts vary between fresh processes of the same code (${varies}); its timing decides the cell`,
+              }
+            : judged,
+        ),
+      );
     }
   }
   for (const [key, b] of base) {
     if (cur.has(key)) continue;
     for (const metric of Object.keys(METRICS) as MetricName[]) {
       const v = b.bySource.timed.values[metric] ?? b.bySource.counted.values[metric];
-      if (v) rows.push(row(key, b, metric, { ...emptyComparison(), baseline: mean(v), nBaseline: v.length, verdict: 'missing' }));
+      if (v)
+        rows.push(
+          row(key, b, metric, { ...emptyComparison(), baseline: mean(v), nBaseline: v.length, verdict: 'missing' }),
+        );
     }
   }
   // What decides a cell: its instruction counts when both sides have them (timing then only informs: on a shared
   // machine it moves with the neighbours); otherwise its server CPU µs/msg, unless that is itself undecided. A metric
   // that defers to it (throughput, p99) fails an undecided cell only when that is undecided too; one that reports
   // (context switches) never fails. Syscalls always gate: a change that adds a write per message shows there first.
-  const counted = new Set(rows.filter((r) => r.metric === 'instructionsPerMsg' && r.verdict !== 'new' && r.verdict !== 'missing' && r.verdict !== 'unstable').map((r) => r.key));
-  const decidedByCpu = new Set(rows.filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement')).map((r) => r.key));
+  const counted = new Set(
+    rows
+      .filter(
+        (r) =>
+          r.metric === 'instructionsPerMsg' &&
+          r.verdict !== 'new' &&
+          r.verdict !== 'missing' &&
+          r.verdict !== 'unstable',
+      )
+      .map((r) => r.key),
+  );
+  const decidedByCpu = new Set(
+    rows
+      .filter((r) => r.metric === 'cpuPerMsg' && (r.verdict === 'same' || r.verdict === 'improvement'))
+      .map((r) => r.key),
+  );
   for (const r of rows) {
     const { kind, inGate } = METRICS[r.metric];
     if ((counted.has(r.key) && kind === 'timing') || inGate === 'reports') {
@@ -407,7 +550,11 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
   const judged = rows.filter((r) => r.verdict !== 'unstable' && r.verdict !== 'new' && r.verdict !== 'missing');
   return {
     rows,
-    basis: options.reference ? `throughput relative to ${options.reference}'s run nearest in time in the same suite` : sameSession ? 'absolute msgs/s (both sides in one session, runs interleaved)' : 'absolute msgs/s',
+    basis: options.reference
+      ? `throughput relative to ${options.reference}'s run nearest in time in the same suite`
+      : sameSession
+        ? 'absolute msgs/s (both sides in one session, runs interleaved)'
+        : 'absolute msgs/s',
     regressions: rows.filter((r) => r.verdict === 'regression' && !r.informational),
     inconclusive: rows.filter((r) => r.verdict === 'inconclusive' && r.gating),
     dropped,
@@ -419,22 +566,41 @@ export function compareSuites(baseline: readonly RunRecord[], current: readonly 
 }
 
 function emptyComparison(): Omit<CompareRow, 'key' | 'workload' | 'model' | 'metric' | 'verdict'> {
-  return { baseline: NaN, current: NaN, nBaseline: 0, nCurrent: 0, change: NaN, changeLow: NaN, changeHigh: NaN, pValue: NaN };
+  return {
+    baseline: NaN,
+    current: NaN,
+    nBaseline: 0,
+    nCurrent: 0,
+    change: NaN,
+    changeLow: NaN,
+    changeHigh: NaN,
+    pValue: NaN,
+  };
 }
 
 /** The gate's decision: 1 on a regression, on nothing compared, or on an undecided cell unless allowed. */
 export function gateFails(report: CompareReport, allowInconclusive: boolean): { fails: boolean; why: string } {
   if (report.regressions.length > 0) {
-    return { fails: true, why: `${report.regressions.length} regression(s): ${report.regressions.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` };
+    return {
+      fails: true,
+      why: `${report.regressions.length} regression(s): ${report.regressions.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`,
+    };
   }
   if (report.compared === 0) return { fails: true, why: 'nothing was compared: no cell is comparable in both suites' };
-  if (report.gated === 0) return { fails: true, why: `nothing was gated: every compared metric's baseline is too noisy to resolve the threshold (${report.unstable.length} unstable)` };
+  if (report.gated === 0)
+    return {
+      fails: true,
+      why: `nothing was gated: every compared metric's baseline is too noisy to resolve the threshold (${report.unstable.length} unstable)`,
+    };
   if (report.inconclusive.length > 0 && !allowInconclusive) {
     return {
       fails: true,
       why: `${report.inconclusive.length} comparison(s) inconclusive (use --allow-inconclusive to pass them): ${report.inconclusive.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`,
     };
   }
-  const ungated = report.unstable.length > 0 ? `; not gated (too noisy to judge, see their notes): ${report.unstable.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}` : '';
+  const ungated =
+    report.unstable.length > 0
+      ? `; not gated (too noisy to judge, see their notes): ${report.unstable.map((r) => `${r.key} (${METRICS[r.metric].label})`).join(', ')}`
+      : '';
   return { fails: false, why: `no regression in ${report.gated} gated cell(s)${ungated}` };
 }

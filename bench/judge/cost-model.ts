@@ -59,9 +59,19 @@ export const COST_SHAPES: Readonly<Record<string, CostShape>> = {
   'cluster-rr': { base: 'event-loop', perConnection: ['handle-pass'], threads: 'workers' },
   'cluster-none': { base: 'event-loop', threads: 'workers' },
   'fork-pool': { base: 'event-loop', perConnection: ['handle-pass'], threads: 'workers' },
-  'fork-per-connection': { base: 'event-loop', perConnection: ['fork-start', 'handle-pass'], threads: 'children', startsPerConnection: true },
+  'fork-per-connection': {
+    base: 'event-loop',
+    perConnection: ['fork-start', 'handle-pass'],
+    threads: 'children',
+    startsPerConnection: true,
+  },
   // Its threads serve one connection each, relayed by the main thread: a MessagePort round trip per message.
-  'thread-per-connection': { base: 'event-loop', perMessage: ['thread-postmessage'], perConnection: ['thread-start'], threads: 'workers+main' },
+  'thread-per-connection': {
+    base: 'event-loop',
+    perMessage: ['thread-postmessage'],
+    perConnection: ['thread-start'],
+    threads: 'workers+main',
+  },
   'worker-threads': { base: 'event-loop', threads: 'workers' },
   piscina: { base: 'event-loop', perMessage: ['piscina-task'], threads: 'workers+main' },
   'native-epoll': { base: 'none', why: 'the C ceiling, not built from Node primitives' },
@@ -168,7 +178,8 @@ function threadCount(threads: Threads, cell: CellSummary): number {
 /** CPUs the server had: its pinned set, less the client's share when the client runs on one of them. */
 export function cpusGiven(cell: CellSummary, machineCores: number): number {
   const n = cell.serverCpus === undefined || cell.serverCpus === 'all' ? machineCores : countCpus(cell.serverCpus);
-  const clientShare = cell.params.pin === 'shared' && Number.isFinite(cell.clientCpuPercent) ? cell.clientCpuPercent / 100 : 0;
+  const clientShare =
+    cell.params.pin === 'shared' && Number.isFinite(cell.clientCpuPercent) ? cell.clientCpuPercent / 100 : 0;
   return Math.max(0.1, n - clientShare);
 }
 
@@ -183,7 +194,14 @@ interface Estimate {
   startupCpuUs?: number;
 }
 
-function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }>, cell: CellSummary, base: CellSummary | undefined, records: readonly MicroRecord[], work: number, machineCores: number): Estimate | string {
+function estimate(
+  shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }>,
+  cell: CellSummary,
+  base: CellSummary | undefined,
+  records: readonly MicroRecord[],
+  work: number,
+  machineCores: number,
+): Estimate | string {
   const cpus = cell.serverCpus ?? 'all';
   if (shape.base === 'one-connection') {
     if (cell.params.protocol !== 'tcp') return 'the one-connection base is measured over TCP only';
@@ -206,17 +224,22 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
     if (typeof steady === 'string') return steady;
     terms = steady;
   } else {
-    if (!base || base.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg)) return `no measured ${BASE_MODEL} cell in this workload`;
+    if (base?.status !== 'ok' || !Number.isFinite(base.serverCpuUsPerMsg))
+      return `no measured ${BASE_MODEL} cell in this workload`;
     terms = [{ label: `${BASE_MODEL} measured`, us: base.serverCpuUsPerMsg }];
     for (const id of shape.perMessage ?? []) terms.push({ label: id, us: micro(records, id, cpus).cpuUsPerOp! });
     if (work > 0 && parallel) {
-      terms.push({ label: `cpu:${work} extra with every CPU busy`, us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false) });
+      terms.push({
+        label: `cpu:${work} extra with every CPU busy`,
+        us: workCost(records, cpus, work, true) - workCost(records, cpus, work, false),
+      });
     }
   }
   const est: Estimate = { terms, threads };
   if (shape.perConnection) {
     est.perConnectionUs = shape.perConnection.reduce((sum, id) => sum + micro(records, id, cpus).cpuUsPerOp!, 0);
-    if (cell.params.pattern === 'connect-per-request') terms.push({ label: `per connection (${shape.perConnection.join(' + ')})`, us: est.perConnectionUs });
+    if (cell.params.pattern === 'connect-per-request')
+      terms.push({ label: `per connection (${shape.perConnection.join(' + ')})`, us: est.perConnectionUs });
   }
   if (shape.startsPerConnection && cell.params.pattern === 'persistent') {
     const burst = micro(records, MICRO_IDS.forkBurst, cpus);
@@ -232,7 +255,14 @@ function estimate(shape: Exclude<CostShape, { base: 'none' } | { base: 'input' }
  * echo of `children` one-connection processes sharing the CPUs (one: the one-connection echo), plus the work (at its
  * every-CPU-busy cost when the children run on several CPUs). Measured over TCP, for the micro's process count only.
  */
-function processPerConnection(cell: CellSummary, records: readonly MicroRecord[], cpus: string, children: number, work: number, parallel: boolean): Term[] | string {
+function processPerConnection(
+  cell: CellSummary,
+  records: readonly MicroRecord[],
+  cpus: string,
+  children: number,
+  work: number,
+  parallel: boolean,
+): Term[] | string {
   if (cell.params.protocol !== 'tcp') return 'the per-process echo micro-benchmarks are measured over TCP only';
   let echo: Term;
   if (children === 1) {
@@ -240,17 +270,47 @@ function processPerConnection(cell: CellSummary, records: readonly MicroRecord[]
   } else {
     const r = micro(records, MICRO_IDS.manyProcesses, cpus);
     const processes = Number(r.details?.processes);
-    if (processes !== children) return `the ${r.id} micro-benchmark ran ${r.details?.processes ?? '?'} processes, this cell ${children} children`;
-    echo = { label: `${processes} fresh one-connection processes (${r.details?.framesPerProcess ?? '?'} frames each), server side`, us: serverSide(r) };
+    if (processes !== children)
+      return `the ${r.id} micro-benchmark ran ${r.details?.processes ?? '?'} processes, this cell ${children} children`;
+    echo = {
+      label: `${processes} fresh one-connection processes (${r.details?.framesPerProcess ?? '?'} frames each), server side`,
+      us: serverSide(r),
+    };
   }
   if (work === 0) return [echo];
-  return [echo, { label: parallel ? `cpu:${work} work, every CPU busy` : `cpu:${work} work`, us: workCost(records, cpus, work, parallel) }];
+  return [
+    echo,
+    {
+      label: parallel ? `cpu:${work} work, every CPU busy` : `cpu:${work} work`,
+      us: workCost(records, cpus, work, parallel),
+    },
+  ];
 }
 
-export function predictCell(cell: CellSummary, base: CellSummary | undefined, records: readonly MicroRecord[], machineCores: number, options: CostModelOptions = {}): Prediction {
+export function predictCell(
+  cell: CellSummary,
+  base: CellSummary | undefined,
+  records: readonly MicroRecord[],
+  machineCores: number,
+  options: CostModelOptions = {},
+): Prediction {
   const cpus = cell.serverCpus ?? 'all';
-  const measured = { cpuUsPerMsg: cell.serverCpuUsPerMsg, msgsPerSec: cell.throughput.median, clientBound: cell.clientSaturated, serverCpuPercent: cell.serverCpuPercent };
-  const out: Prediction = { key: cell.key, workload: cell.workload, protocol: cell.params.protocol, model: cell.model, cpus, kind: 'not-predicted', terms: [], measured };
+  const measured = {
+    cpuUsPerMsg: cell.serverCpuUsPerMsg,
+    msgsPerSec: cell.throughput.median,
+    clientBound: cell.clientSaturated,
+    serverCpuPercent: cell.serverCpuPercent,
+  };
+  const out: Prediction = {
+    key: cell.key,
+    workload: cell.workload,
+    protocol: cell.params.protocol,
+    model: cell.model,
+    cpus,
+    kind: 'not-predicted',
+    terms: [],
+    measured,
+  };
   const shape = COST_SHAPES[cell.model];
   const work = workMicros(cell.params.work);
   if (!shape) return { ...out, reason: 'no cost shape for this model' };
@@ -258,7 +318,11 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
   if (work === undefined) return { ...out, reason: `work ${cell.params.work} is not CPU per message` };
   if (cell.status !== 'ok') return { ...out, reason: `the cell ${cell.status}` };
   const given = cpusGiven(cell, machineCores);
-  if (shape.base === 'input') return { ...settle(out, [{ label: `${BASE_MODEL} measured`, us: cell.serverCpuUsPerMsg }], Math.min(1, given), 'cpu'), kind: 'input' };
+  if (shape.base === 'input')
+    return {
+      ...settle(out, [{ label: `${BASE_MODEL} measured`, us: cell.serverCpuUsPerMsg }], Math.min(1, given), 'cpu'),
+      kind: 'input',
+    };
   let est: Estimate | string;
   try {
     est = estimate(shape, cell, base, records, work, machineCores);
@@ -273,24 +337,50 @@ export function predictCell(cell: CellSummary, base: CellSummary | undefined, re
   const extra = est.perConnectionUs !== undefined ? { perConnectionUs: est.perConnectionUs } : {};
   if (est.startupCpuUs === undefined) {
     const latencyBound = est.latencyRate !== undefined && est.latencyRate < capacity;
-    return { ...settle(out, est.terms, usable, latencyBound ? 'latency' : 'cpu', latencyBound ? est.latencyRate : capacity), ...extra };
+    return {
+      ...settle(out, est.terms, usable, latencyBound ? 'latency' : 'cpu', latencyBound ? est.latencyRate : capacity),
+      ...extra,
+    };
   }
   // fork-per-connection: its first connections start every child at once, at the start of the warm-up; the window
   // waits for them (bench/run/run-cell.ts readiness), so start-up CPU lands inside it only if they were not all ready.
-  if (options.warmupSec === undefined || options.windowSec === undefined) return { ...out, reason: "needs the run's warm-up and window (npm run bench passes them)", ...extra };
+  if (options.warmupSec === undefined || options.windowSec === undefined)
+    return { ...out, reason: "needs the run's warm-up and window (npm run bench passes them)", ...extra };
   const children = threadCount('children', cell);
   const seconds = est.startupCpuUs / 1e6 / usable;
   // The window opened after every served connection's first answer (the readiness wait) and then the warm-up.
   const windowStart = options.warmupSec + (cell.readyWaitSec || 0);
   const windowEnd = windowStart + options.windowSec;
-  const startup = { children, seconds, starved: seconds >= windowEnd, overCap: Math.max(0, cell.params.connections - cell.workers) };
-  if (startup.starved) return { ...out, kind: 'predicted', terms: est.terms, usableCpus: usable, msgsPerSec: 0, bound: 'start-up', startup, ...extra };
+  const startup = {
+    children,
+    seconds,
+    starved: seconds >= windowEnd,
+    overCap: Math.max(0, cell.params.connections - cell.workers),
+  };
+  if (startup.starved)
+    return {
+      ...out,
+      kind: 'predicted',
+      terms: est.terms,
+      usableCpus: usable,
+      msgsPerSec: 0,
+      bound: 'start-up',
+      startup,
+      ...extra,
+    };
   // Children are taken to be ready together at `seconds` and to serve at full capacity after; the start-up CPU
   // spent inside the window is spread over the messages answered in it.
   const messages = capacity * (windowEnd - Math.max(windowStart, seconds));
   const startupInWindow = est.startupCpuUs * (Math.max(0, seconds - windowStart) / seconds);
-  const terms = startupInWindow > 0 ? [...est.terms, { label: 'start-up CPU inside the window', us: startupInWindow / messages }] : est.terms;
-  return { ...settle(out, terms, usable, 'start-up', messages / options.windowSec), startup: { ...startup, framesPerChild: messages / children }, ...extra };
+  const terms =
+    startupInWindow > 0
+      ? [...est.terms, { label: 'start-up CPU inside the window', us: startupInWindow / messages }]
+      : est.terms;
+  return {
+    ...settle(out, terms, usable, 'start-up', messages / options.windowSec),
+    startup: { ...startup, framesPerChild: messages / children },
+    ...extra,
+  };
 }
 
 function countCpusOf(cpus: string, machineCores: number): number {
@@ -300,7 +390,13 @@ function countCpusOf(cpus: string, machineCores: number): number {
 /** A server at ≥ 90 % of the CPUs it could use was the bottleneck: its msgs/s is its capacity. */
 export const SATURATED_SHARE = 0.9;
 
-function settle(out: Prediction, terms: Term[], usable: number, bound: Bound, rate = (usable * 1e6) / terms.reduce((sum, t) => sum + t.us, 0)): Prediction {
+function settle(
+  out: Prediction,
+  terms: Term[],
+  usable: number,
+  bound: Bound,
+  rate = (usable * 1e6) / terms.reduce((sum, t) => sum + t.us, 0),
+): Prediction {
   const cpu = terms.reduce((sum, t) => sum + t.us, 0);
   const m = out.measured;
   // Throughput is comparable only where the predicted limit was the real one: not when the client set the pace,
@@ -321,16 +417,28 @@ function settle(out: Prediction, terms: Term[], usable: number, bound: Bound, ra
 }
 
 /** Predictions for every cell whose workload the model covers (work none or cpu:<µs>, closed loop). */
-export function predictSuite(cells: readonly CellSummary[], records: readonly MicroRecord[], machineCores: number, options: CostModelOptions = {}): Prediction[] {
-  const covered = cells.filter((c) => workMicros(c.params.work) !== undefined && c.params.rate === undefined && c.model in COST_SHAPES);
+export function predictSuite(
+  cells: readonly CellSummary[],
+  records: readonly MicroRecord[],
+  machineCores: number,
+  options: CostModelOptions = {},
+): Prediction[] {
+  const covered = cells.filter(
+    (c) => workMicros(c.params.work) !== undefined && c.params.rate === undefined && c.model in COST_SHAPES,
+  );
   return covered.map((cell) => {
-    const base = cells.find((c) => c.model === BASE_MODEL && c.workload === cell.workload && c.params.protocol === cell.params.protocol);
+    const base = cells.find(
+      (c) => c.model === BASE_MODEL && c.workload === cell.workload && c.params.protocol === cell.params.protocol,
+    );
     return predictCell(cell, base, records, machineCores, options);
   });
 }
 
 /** The Node models' predictions whose CPU per message is within ±tolerance of the measured one, of those compared. */
-export function withinTolerance(predictions: readonly Prediction[], tolerance = 0.25): { within: Prediction[]; compared: Prediction[] } {
+export function withinTolerance(
+  predictions: readonly Prediction[],
+  tolerance = 0.25,
+): { within: Prediction[]; compared: Prediction[] } {
   const compared = predictions.filter((p) => p.kind === 'predicted' && p.cpuError !== undefined);
   return { within: compared.filter((p) => Math.abs(p.cpuError!) <= tolerance), compared };
 }

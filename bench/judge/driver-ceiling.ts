@@ -13,13 +13,17 @@ export const CEILING_MARGIN = 0.2;
  */
 export function applyDriverCeiling(cells: readonly CellSummary[]): CellSummary[] {
   const ceilings = new Map<string, CellSummary>();
-  for (const c of cells) if (isCeiling(c.model) && c.status === 'ok') ceilings.set(`${c.params.protocol}/${c.workload}`, c);
+  for (const c of cells)
+    if (isCeiling(c.model) && c.status === 'ok') ceilings.set(`${c.params.protocol}/${c.workload}`, c);
   return cells.map((c) => {
     const ceiling = ceilings.get(`${c.params.protocol}/${c.workload}`);
     if (!ceiling || isCeiling(c.model) || c.status !== 'ok' || c.clientSaturated) return c;
     const limit = ceiling.throughput.median;
     if (c.throughput.median < limit * (1 - CEILING_MARGIN)) return c;
-    return { ...c, clientSaturated: true, clientReason: `within ${CEILING_MARGIN * 100}% of the driver's ceiling (${Math.round(limit)}/s against ${ceiling.model.slice(CEILING_PREFIX.length)})` };
+    return {
+      ...c,
+      clientSaturated: true,
+      clientReason: `within ${CEILING_MARGIN * 100}% of the driver's ceiling (${Math.round(limit)}/s against ${ceiling.model.slice(CEILING_PREFIX.length)})`,
+    };
   });
 }
-

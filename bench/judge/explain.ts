@@ -10,7 +10,9 @@ const WHY_ORDER: readonly MetricId[] = ['cpuPerMsg', 'instructionsPerMsg', 'sysc
 import { formatPercent } from '../../lib/format/units.js';
 
 /** The costs that say why, in the order they are looked at (metrics.ts: why): each shown where it differs from the leader's. */
-const WHY = METRIC_IDS.flatMap((id) => (METRICS[id].why ? [{ id, ...METRICS[id].why }] : [])).sort((a, b) => WHY_ORDER.indexOf(a.id) - WHY_ORDER.indexOf(b.id));
+const WHY = METRIC_IDS.flatMap((id) => (METRICS[id].why ? [{ id, ...METRICS[id].why }] : [])).sort(
+  (a, b) => WHY_ORDER.indexOf(a.id) - WHY_ORDER.indexOf(b.id),
+);
 
 function range(values: readonly number[], format: (v: number) => string): string {
   const lo = Math.min(...values);
@@ -24,32 +26,48 @@ function range(values: readonly number[], format: (v: number) => string): string
  * switches (× the leader's), connections it serves at once. Pure.
  */
 export function explainRow(row: VerdictRow, cells: readonly CellSummary[]): string | undefined {
-  const byModel = new Map(cells.filter((c) => c.workload === row.workload && c.params.protocol === row.protocol).map((c) => [c.model, c]));
+  const byModel = new Map(
+    cells.filter((c) => c.workload === row.workload && c.params.protocol === row.protocol).map((c) => [c.model, c]),
+  );
   const med = (c: CellSummary, id: MetricId): number => c.metrics[id].median;
-  const group = (row.winners.length > 0 ? row.winners : (row.leading ?? [])).map((m) => byModel.get(m)).filter((c): c is CellSummary => c !== undefined);
+  const group = (row.winners.length > 0 ? row.winners : (row.leading ?? []))
+    .map((m) => byModel.get(m))
+    .filter((c): c is CellSummary => c !== undefined);
   const leader = group[0];
   if (!leader) return undefined;
-  const costs = WHY.filter((w) => group.every((c) => Number.isFinite(med(c, w.id)))).map((w) => `${range(group.map((c) => med(c, w.id)), METRICS[w.id].format)} ${w.short}`);
+  const costs = WHY.filter((w) => group.every((c) => Number.isFinite(med(c, w.id)))).map(
+    (w) =>
+      `${range(
+        group.map((c) => med(c, w.id)),
+        METRICS[w.id].format,
+      )} ${w.short}`,
+  );
   const behind = row.cells
-    .filter((v) => v.status === 'beaten' || v.status === 'behind' || v.status === 'missed-rate' || v.status === 'undecided')
+    .filter(
+      (v) => v.status === 'beaten' || v.status === 'behind' || v.status === 'missed-rate' || v.status === 'undecided',
+    )
     .sort((a, b) => (b.relative ?? 0) - (a.relative ?? 0))
     .flatMap((v) => {
       const c = byModel.get(v.model);
       if (!c) return [];
       const notes: string[] = [];
       if (v.status === 'missed-rate') notes.push('missed the rate');
-      if (c.servesAtOnce !== undefined && c.servesAtOnce < c.params.connections) notes.push(`serves ${c.servesAtOnce} of ${c.params.connections} connections at once`);
-      if (leader.serverCpuPercent > 1.3 * c.serverCpuPercent) notes.push(`server CPU ${formatPercent(c.serverCpuPercent)} vs ${formatPercent(leader.serverCpuPercent)}`);
+      if (c.servesAtOnce !== undefined && c.servesAtOnce < c.params.connections)
+        notes.push(`serves ${c.servesAtOnce} of ${c.params.connections} connections at once`);
+      if (leader.serverCpuPercent > 1.3 * c.serverCpuPercent)
+        notes.push(`server CPU ${formatPercent(c.serverCpuPercent)} vs ${formatPercent(leader.serverCpuPercent)}`);
       for (const w of WHY) {
         const x = med(c, w.id);
         const l = med(leader, w.id);
-        if (Number.isFinite(x) && Number.isFinite(l) && l > 0 && w.notable(x, l)) notes.push(`${METRICS[w.id].format(x)} ${w.short}/msg (${(x / l).toFixed(1)}×)`);
+        if (Number.isFinite(x) && Number.isFinite(l) && l > 0 && w.notable(x, l))
+          notes.push(`${METRICS[w.id].format(x)} ${w.short}/msg (${(x / l).toFixed(1)}×)`);
         if (notes.length >= 3) break;
       }
-      return [`${v.model} ${v.relative !== undefined ? v.relative.toFixed(2) : '?'}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`];
+      return [
+        `${v.model} ${v.relative !== undefined ? v.relative.toFixed(2) : '?'}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`,
+      ];
     });
   const parts = [`${group.length > 1 ? 'tie group' : leader.model} at ${costs.join(', ')} per message`];
   if (behind.length > 0) parts.push(`behind it: ${behind.join('; ')}`);
   return parts.join('; ');
 }
-

@@ -24,7 +24,9 @@ export interface GateResult {
 }
 
 /** The models whose instruction counts do not repeat between processes, with why (data/count-spreads.ts). */
-export const COUNTS_VARY: ReadonlyMap<string, string> = new Map(COUNTS_VARY_MEASURED.map((v) => [v.model, v.why] as const));
+export const COUNTS_VARY: ReadonlyMap<string, string> = new Map(
+  COUNTS_VARY_MEASURED.map((v) => [v.model, v.why] as const),
+);
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
@@ -39,7 +41,9 @@ export function countRuleText(model: string): string {
 }
 
 /** Measured count spreads as instruction thresholds: 1.5 × the spread, at least the metric's own. Pure. */
-export function instructionThresholds(spreads: readonly Pick<CountSpread, 'model' | 'workload' | 'spread'>[]): ReadonlyMap<string, number> {
+export function instructionThresholds(
+  spreads: readonly Pick<CountSpread, 'model' | 'workload' | 'spread'>[],
+): ReadonlyMap<string, number> {
   const floor = METRICS.instructionsPerMsg.threshold!.relative;
   const threshold = (spread: number): number => Math.max(floor, 1.5 * spread);
   const out = new Map<string, number>();
@@ -61,7 +65,12 @@ export const MODEL_COUNT_RULES = { countsVary: COUNTS_VARY, instructionThreshold
 export function runGate(baseline: readonly RunRecord[], current: readonly RunRecord[], o: GateOptions): GateResult {
   const natives = MODELS.filter((m) => m.runtime === 'native').map((m) => m.name);
   const reference = o.absolute ? undefined : pickReference(baseline, current, natives);
-  const report = compareSuites(baseline, current, { threshold: o.thresholdPercent / 100, alpha: o.alpha, ...MODEL_COUNT_RULES, ...(reference ? { reference } : {}) });
+  const report = compareSuites(baseline, current, {
+    threshold: o.thresholdPercent / 100,
+    alpha: o.alpha,
+    ...MODEL_COUNT_RULES,
+    ...(reference ? { reference } : {}),
+  });
   const { fails, why } = gateFails(report, o.allowInconclusive);
   return { report, fails, decision: `${fails ? 'FAIL' : 'PASS'}: ${why}` };
 }

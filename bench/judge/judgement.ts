@@ -65,35 +65,64 @@ export function splitText(records: readonly RunRecord[]): string {
   const byMode = new Map<string, string>();
   for (const r of records) {
     if (!isOk(r) || byMode.has(r.params.pin)) continue;
-    byMode.set(r.params.pin, r.split?.describe ?? `server on CPU ${r.server.cpus}, client on CPU ${r.clientCpus ?? 'unpinned'}`);
+    byMode.set(
+      r.params.pin,
+      r.split?.describe ?? `server on CPU ${r.server.cpus}, client on CPU ${r.clientCpus ?? 'unpinned'}`,
+    );
   }
   return [...byMode].map(([mode, d]) => `${mode}: ${d}`).join('; ');
 }
 
 /** The models that are references (the native ceiling, the driver's ceilings), not contenders. */
 function referencesOf(cells: readonly CellSummary[]): string[] {
-  return [...MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), ...new Set(cells.map((c) => c.model).filter(isCeiling))];
+  return [
+    ...MODELS.filter((m) => m.runtime === 'native').map((m) => m.name),
+    ...new Set(cells.map((c) => c.model).filter(isCeiling)),
+  ];
 }
 
 /** The verdict's model columns: registry order, then ceilings. */
 function modelColumns(cells: readonly CellSummary[]): string[] {
   const present = new Set(cells.map((c) => c.model));
-  return [...MODELS.map((m) => m.name).filter((m) => present.has(m)), ...[...present].filter((m) => !MODELS.some((x) => x.name === m))];
+  return [
+    ...MODELS.map((m) => m.name).filter((m) => present.has(m)),
+    ...[...present].filter((m) => !MODELS.some((x) => x.name === m)),
+  ];
 }
 
 function cheapestFirst(row: VerdictRow, cells: readonly CellSummary[]): { model: string; cpuUsPerMsg: number }[] {
   return cells
-    .filter((c) => c.workload === row.workload && c.params.protocol === row.protocol && Number.isFinite(c.serverCpuUsPerMsg) && !isCeiling(c.model))
+    .filter(
+      (c) =>
+        c.workload === row.workload &&
+        c.params.protocol === row.protocol &&
+        Number.isFinite(c.serverCpuUsPerMsg) &&
+        !isCeiling(c.model),
+    )
     .sort((a, b) => a.serverCpuUsPerMsg - b.serverCpuUsPerMsg)
     .map((c) => ({ model: c.model, cpuUsPerMsg: c.serverCpuUsPerMsg }));
 }
 
 /** The cost model's predictions for the cells, from a micro run (or why there are none). Pure. */
-export function costModelOf(cells: readonly CellSummary[], micro: JudgeParams['micro'], cores: number, window?: { warmupSec: number; durationSec: number }): SuiteJudgement['costModel'] {
+export function costModelOf(
+  cells: readonly CellSummary[],
+  micro: JudgeParams['micro'],
+  cores: number,
+  window?: { warmupSec: number; durationSec: number },
+): SuiteJudgement['costModel'] {
   if (!micro || 'missing' in micro) return { missing: micro?.missing ?? 'no micro-benchmark records were given' };
   const first = micro.records[0];
   if (first === undefined) return { missing: `the micro run in ${micro.from} is empty` };
-  return { predictions: predictSuite(cells, micro.records, cores, window ? { warmupSec: window.warmupSec, windowSec: window.durationSec } : {}), from: micro.from, micro: first };
+  return {
+    predictions: predictSuite(
+      cells,
+      micro.records,
+      cores,
+      window ? { warmupSec: window.warmupSec, windowSec: window.durationSec } : {},
+    ),
+    from: micro.from,
+    micro: first,
+  };
 }
 
 /** Judges a suite's records. */
@@ -102,15 +131,26 @@ export function judgeSuite(allRecords: readonly RunRecord[], params: JudgeParams
   if (!first) throw new Error('a suite with no records cannot be judged');
   // An --against suite's tables and verdict are the head's (what the code measures now); the base is in the gate.
   const records = allRecords.some((r) => r.side !== undefined) ? splitSides(allRecords)[1] : allRecords;
-  const summarized = applyDriverCeiling(summarizeRecords(records)).sort((a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)));
+  const summarized = applyDriverCeiling(summarizeRecords(records)).sort(
+    (a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)),
+  );
   const rows = verdict(summarized, { references: referencesOf(summarized), margin: params.margin });
   // A cell is decided when its comparison with its row's leader is.
-  const undecided = new Set(rows.flatMap((r) => r.cells.filter((c) => c.status === 'undecided').map((c) => `${r.protocol}/${r.workload}/${c.model}`)));
+  const undecided = new Set(
+    rows.flatMap((r) =>
+      r.cells.filter((c) => c.status === 'undecided').map((c) => `${r.protocol}/${r.workload}/${c.model}`),
+    ),
+  );
   const cells = summarized.map((c) => ({ ...c, conclusive: c.okRuns >= 2 && !undecided.has(c.key) }));
   const judged: JudgedRow[] = rows.map((row) => {
     const why = explainRow(row, cells);
     const predicted = params.workloads?.find((w) => w.name === row.workload)?.predicts;
-    return { ...row, ...(why ? { why } : {}), ...(predicted ? { predicted } : {}), ...(row.clientBound ? { cheapest: cheapestFirst(row, cells) } : {}) };
+    return {
+      ...row,
+      ...(why ? { why } : {}),
+      ...(predicted ? { predicted } : {}),
+      ...(row.clientBound ? { cheapest: cheapestFirst(row, cells) } : {}),
+    };
   });
   const window = records.find((r) => r.window)?.window;
   const costModel = costModelOf(cells, params.micro, first.env.cores, window);
@@ -128,4 +168,24 @@ export function judgeSuite(allRecords: readonly RunRecord[], params: JudgeParams
     ...(params.gate ? { gate: params.gate } : {}),
     ...(params.stopNote ? { stopNote: params.stopNote } : {}),
   };
+}
+
+/**
+ * What makes a finished suite a measured failure (exit 1), each in one line: a server that answered wrong bytes, and
+ * a cell that verified nothing in any run (its server never started, died, or never answered). Pure.
+ */
+export function measuredFailures(j: Pick<SuiteJudgement, 'cells'>): string[] {
+  const out: string[] = [];
+  for (const c of j.cells) {
+    if (isCeiling(c.model)) continue;
+    if (c.errors.mismatches > 0)
+      out.push(`${c.model} answered wrong bytes on ${c.workload}: ${c.errors.mismatches} mismatched message(s)`);
+    else if (c.status === 'errored')
+      out.push(`nothing verified for ${c.model} on ${c.workload}: ${c.reasons[0] ?? 'every run failed'}`);
+    if (c.forcedStops > 0)
+      out.push(
+        `${c.model} did not stop on SIGTERM in ${c.forcedStops} run(s) of ${c.workload}: killed with its process group`,
+      );
+  }
+  return out;
 }

@@ -24,7 +24,20 @@ import type { CellSummary } from './aggregate.js';
 import { compareSamples, mean, sampleStandardDeviation } from '../data/stats.js';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
-export type VerdictStatus = 'winner' | 'tie' | 'beaten' | 'behind' | 'undecided' | 'missed-rate' | 'saturated' | 'errored' | 'skipped' | 'interrupted' | 'invalid' | 'ceiling' | 'unmeasured';
+export type VerdictStatus =
+  | 'winner'
+  | 'tie'
+  | 'beaten'
+  | 'behind'
+  | 'undecided'
+  | 'missed-rate'
+  | 'saturated'
+  | 'errored'
+  | 'skipped'
+  | 'interrupted'
+  | 'invalid'
+  | 'ceiling'
+  | 'unmeasured';
 
 /** The measure that decides a row, by workload family. */
 export interface Decider {
@@ -36,7 +49,11 @@ export interface Decider {
 
 export function deciderFor(c: Pick<CellSummary, 'params'>): Decider {
   if (c.params.rate !== undefined) return { metric: 'p99', better: 'lower', label: 'p99 latency at the held rate' };
-  return { metric: 'throughput', better: 'higher', label: c.params.pattern === 'connect-per-request' ? 'connections served per second' : 'throughput' };
+  return {
+    metric: 'throughput',
+    better: 'higher',
+    label: c.params.pattern === 'connect-per-request' ? 'connections served per second' : 'throughput',
+  };
 }
 
 export interface VerdictCell {
@@ -116,12 +133,27 @@ function relativeTo(x: number, leader: number, d: Decider): number {
  * X against the leader L: the 90 % interval of (X − L) / L, signed so that positive is better, and the decision.
  * Pure; exported for the tests and the orchestrator's allocation.
  */
-export function judgePair(leader: readonly number[], x: readonly number[], d: Decider, margin: number, comparisons = 1, spreadPrior?: number): { status: 'tie' | 'beaten' | 'behind' | 'undecided'; interval?: [number, number]; slowerBelow?: number; runsNeeded?: number } {
-  if (leader.length < 2 || x.length < 2) return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
+export function judgePair(
+  leader: readonly number[],
+  x: readonly number[],
+  d: Decider,
+  margin: number,
+  comparisons = 1,
+  spreadPrior?: number,
+): {
+  status: 'tie' | 'beaten' | 'behind' | 'undecided';
+  interval?: [number, number];
+  slowerBelow?: number;
+  runsNeeded?: number;
+} {
+  if (leader.length < 2 || x.length < 2)
+    return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
   const sign = d.better === 'higher' ? 1 : -1;
   const signed = (alpha: number): [number, number, number] => {
     const test = compareSamples(leader, x, alpha);
-    return sign > 0 ? [test.changeLow, test.changeHigh, test.change] : [-test.changeHigh, -test.changeLow, -test.change];
+    return sign > 0
+      ? [test.changeLow, test.changeHigh, test.change]
+      : [-test.changeHigh, -test.changeLow, -test.change];
   };
   const [lo, hi, g] = signed(0.1);
   const slowerBelow = comparisons > 1 ? signed(0.1 / comparisons)[1] : hi;
@@ -129,7 +161,12 @@ export function judgePair(leader: readonly number[], x: readonly number[], d: De
   if (lo > -margin && hi < margin) return { status: 'tie', interval, slowerBelow };
   if (hi < -margin) return { status: 'beaten', interval, slowerBelow };
   if (slowerBelow < 0) return { status: 'behind', interval, slowerBelow };
-  return { status: 'undecided', interval, slowerBelow, runsNeeded: runsToDecide(leader, x, g, margin, comparisons, spreadPrior) };
+  return {
+    status: 'undecided',
+    interval,
+    slowerBelow,
+    runsNeeded: runsToDecide(leader, x, g, margin, comparisons, spreadPrior),
+  };
 }
 
 /**
@@ -139,19 +176,33 @@ export function judgePair(leader: readonly number[], x: readonly number[], d: De
  * pair's own): a spread from two runs is itself off by a factor of 2–3 either way, and a row whose two runs
  * happened to land far apart was priced out of a budget it needed (docs/method.md).
  */
-export function runsToDecide(leader: readonly number[], x: readonly number[], g: number, margin: number, comparisons: number, spreadPrior?: number): number | undefined {
+export function runsToDecide(
+  leader: readonly number[],
+  x: readonly number[],
+  g: number,
+  margin: number,
+  comparisons: number,
+  spreadPrior?: number,
+): number | undefined {
   const base = Math.abs(mean(leader));
   const own = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
   const have = Math.min(leader.length, x.length);
   const ownDf = 2 * have - 2;
-  const s = spreadPrior !== undefined && Number.isFinite(spreadPrior) ? Math.sqrt((ownDf * own ** 2 + PRIOR_DF * spreadPrior ** 2) / (ownDf + PRIOR_DF)) : own;
+  const s =
+    spreadPrior !== undefined && Number.isFinite(spreadPrior)
+      ? Math.sqrt((ownDf * own ** 2 + PRIOR_DF * spreadPrior ** 2) / (ownDf + PRIOR_DF))
+      : own;
   if (!Number.isFinite(s)) return undefined;
   const until = (gap: number, level: number): number | undefined => {
     if (gap < 1e-6) return undefined;
-    for (let n = have + 1; n <= 1000; n++) if (tQuantile(level, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
+    for (let n = have + 1; n <= 1000; n++)
+      if (tQuantile(level, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
     return undefined;
   };
-  const options = [until(Math.abs(Math.abs(g) - margin), 0.95), g < 0 ? until(-g, 1 - 0.05 / comparisons) : undefined].filter((n): n is number => n !== undefined);
+  const options = [
+    until(Math.abs(Math.abs(g) - margin), 0.95),
+    g < 0 ? until(-g, 1 - 0.05 / comparisons) : undefined,
+  ].filter((n): n is number => n !== undefined);
   return options.length > 0 ? Math.min(...options) : undefined;
 }
 
@@ -163,12 +214,22 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
   const contenders = cells.filter((c) => rankable(c) && !isReference(c));
   const held = contenders.filter(heldRate);
   const point = (c: CellSummary): number => mean(valuesOf(c, decider));
-  const better = (a: CellSummary, b: CellSummary): boolean => (decider.better === 'higher' ? point(a) > point(b) : point(a) < point(b));
+  const better = (a: CellSummary, b: CellSummary): boolean =>
+    decider.better === 'higher' ? point(a) > point(b) : point(a) < point(b);
   const leader = held.reduce<CellSummary | undefined>((b, c) => (!b || better(c, b) ? c : b), undefined);
   const measured = cells.filter((c) => c.status === 'ok' && c.okRuns > 0);
-  const fastest = measured.reduce<CellSummary | undefined>((b, c) => (!b || c.throughput.median > b.throughput.median ? c : b), undefined);
+  const fastest = measured.reduce<CellSummary | undefined>(
+    (b, c) => (!b || c.throughput.median > b.throughput.median ? c : b),
+    undefined,
+  );
   // A saturated row at least as fast as the best ranked one: the client, not the servers, set the limit.
-  const clientBound = cells.some((c) => !isReference(c) && c.clientSaturated && c.status === 'ok' && (!leader || c.throughput.median >= leader.throughput.median * 0.95));
+  const clientBound = cells.some(
+    (c) =>
+      !isReference(c) &&
+      c.clientSaturated &&
+      c.status === 'ok' &&
+      (!leader || c.throughput.median >= leader.throughput.median * 0.95),
+  );
   const out: VerdictCell[] = cells.map((c) => {
     const common = { model: c.model, timeouts: c.errors.timeouts > 0 };
     if (c.status === 'skipped') return { ...common, status: 'skipped' };
@@ -176,15 +237,35 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     if (c.status !== 'ok') return { ...common, status: 'errored' };
     if (c.okRuns === 0) return { ...common, status: 'unmeasured' };
     const norm = clientBound || !leader ? fastest : leader;
-    const relative = norm && c !== norm ? (clientBound || !leader ? c.throughput.median / norm.throughput.median : relativeTo(point(c), point(norm), decider)) : norm ? 1 : undefined;
+    const relative =
+      norm && c !== norm
+        ? clientBound || !leader
+          ? c.throughput.median / norm.throughput.median
+          : relativeTo(point(c), point(norm), decider)
+        : norm
+          ? 1
+          : undefined;
     const withRel = { ...common, ...(relative !== undefined && Number.isFinite(relative) ? { relative } : {}) };
     if (c.errors.mismatches > 0) return { ...withRel, status: 'invalid' };
     if (c.clientSaturated) return { ...withRel, status: 'saturated' };
     if (isReference(c)) return { ...withRel, status: 'ceiling' };
     if (!heldRate(c)) return { ...withRel, status: 'missed-rate' };
     if (c === leader) return { ...withRel, status: 'winner' };
-    const j = judgePair(valuesOf(leader!, decider), valuesOf(c, decider), decider, margin, Math.max(1, held.length - 1), options.spreadPrior?.[decider.metric]);
-    return { ...withRel, status: j.status, ...(j.interval ? { interval: j.interval } : {}), ...(j.slowerBelow !== undefined ? { slowerBelow: j.slowerBelow } : {}), ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}) };
+    const j = judgePair(
+      valuesOf(leader!, decider),
+      valuesOf(c, decider),
+      decider,
+      margin,
+      Math.max(1, held.length - 1),
+      options.spreadPrior?.[decider.metric],
+    );
+    return {
+      ...withRel,
+      status: j.status,
+      ...(j.interval ? { interval: j.interval } : {}),
+      ...(j.slowerBelow !== undefined ? { slowerBelow: j.slowerBelow } : {}),
+      ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}),
+    };
   });
   holmStepDown(out, cells, leader, decider);
   const separatedAt = pendingSeparated(out, margin);
@@ -196,12 +277,18 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     }
   }
   const pending = out.filter((c) => c.status === 'undecided');
-  const unmeasured = cells.filter((c) => !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0 && c.countedRuns === 0))).map((c) => c.model);
+  const unmeasured = cells
+    .filter(
+      (c) =>
+        !isReference(c) && (c.status === 'interrupted' || (c.status === 'ok' && c.okRuns === 0 && c.countedRuns === 0)),
+    )
+    .map((c) => c.model);
   let undecided: string | undefined;
   if (!clientBound && !leader && contenders.length > 0) undecided = 'no model held the rate';
   else if (!clientBound && pending.length > 0) {
     undecided = `undecided at ±${pct(margin)}: ${pending.map((c) => `${c.model} (${c.interval ? `${signed(c.interval[0])} … ${signed(c.interval[1])}` : 'too few runs'}${c.runsNeeded !== undefined ? `; ~${c.runsNeeded} more runs each` : c.interval ? '; at the margin' : ''})`).join(', ')} against ${leader!.model}`;
-  } else if (!clientBound && unmeasured.length > 0) undecided = `undecided: ${unmeasured.join(', ')} not measured (interrupted)`;
+  } else if (!clientBound && unmeasured.length > 0)
+    undecided = `undecided: ${unmeasured.join(', ')} not measured (interrupted)`;
   const group = out.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model);
   if (clientBound) for (const c of out) if (c.status === 'winner' || c.status === 'tie') c.status = 'beaten';
   const decided = !clientBound && leader !== undefined && undecided === undefined;
@@ -231,9 +318,18 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
  * row the models far behind take the strictest levels. Mutates `out`; slowerBelow stays the Bonferroni bound that
  * pendingSeparated rests on.
  */
-function holmStepDown(out: VerdictCell[], cells: readonly CellSummary[], leader: CellSummary | undefined, d: Decider): void {
+function holmStepDown(
+  out: VerdictCell[],
+  cells: readonly CellSummary[],
+  leader: CellSummary | undefined,
+  d: Decider,
+): void {
   if (!leader) return;
-  const judged = out.map((c, i) => ({ c, summary: cells[i]! })).filter(({ c }) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided');
+  const judged = out
+    .map((c, i) => ({ c, summary: cells[i]! }))
+    .filter(
+      ({ c }) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided',
+    );
   const m = judged.length;
   if (m < 2) return;
   const ranked = judged
@@ -269,13 +365,19 @@ function tieBound(interval: readonly [number, number]): number {
  * what the same intervals prove. Undefined when no such X exists or a model has too few runs.
  */
 function pendingSeparated(cells: readonly VerdictCell[], margin: number): number | undefined {
-  const judged = cells.filter((c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided');
-  if (!judged.some((c) => c.status === 'undecided' || c.status === 'behind') || judged.some((c) => !c.interval)) return undefined;
+  const judged = cells.filter(
+    (c) => c.status === 'tie' || c.status === 'beaten' || c.status === 'behind' || c.status === 'undecided',
+  );
+  if (!judged.some((c) => c.status === 'undecided' || c.status === 'behind') || judged.some((c) => !c.interval))
+    return undefined;
   // "Beaten by more than X" below the margin rests on the widened interval, as "behind" does (see the header).
   const below = (c: VerdictCell): number => c.slowerBelow ?? c.interval![1];
   const valid = (x: number): boolean => judged.every((c) => tieBound(c.interval!) <= x || below(c) < -x);
   // Candidates: each tie bound, and just under each beaten bound; the largest valid one below the margin.
-  const candidates = judged.flatMap((c) => [tieBound(c.interval!), -below(c) - 1e-9]).filter((x) => x > 0 && x < margin).sort((a, b) => b - a);
+  const candidates = judged
+    .flatMap((c) => [tieBound(c.interval!), -below(c) - 1e-9])
+    .filter((x) => x > 0 && x < margin)
+    .sort((a, b) => b - a);
   return candidates.find(valid);
 }
 

@@ -21,9 +21,21 @@ import { countCpus } from '../../lib/cpu-list.js';
 import { microRoot, readMicroRecords, type MicroRecord } from '../data/micro-record.js';
 
 const OPTIONS = {
-  filter: textOption('filter', { meta: 'TEXT', help: 'only primitives whose id contains TEXT (comma-separated: any of them)' }),
-  cpus: repeatedOption('cpus', { meta: 'LIST', help: 'run on this taskset CPU list; repeat for several sets; "all" runs unpinned\n(default: the suite\'s server CPUs, for separate and for shared pinning)' }),
-  timeMs: integerOption('time', { min: 1, max: 60_000, meta: 'MS', default: 1000, help: 'tinybench time budget per primitive and CPU set' }),
+  filter: textOption('filter', {
+    meta: 'TEXT',
+    help: 'only primitives whose id contains TEXT (comma-separated: any of them)',
+  }),
+  cpus: repeatedOption('cpus', {
+    meta: 'LIST',
+    help: 'run on this taskset CPU list; repeat for several sets; "all" runs unpinned\n(default: the suite\'s server CPUs, for separate and for shared pinning)',
+  }),
+  timeMs: integerOption('time', {
+    min: 1,
+    max: 60_000,
+    meta: 'MS',
+    default: 1000,
+    help: 'tinybench time budget per primitive and CPU set',
+  }),
   out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
   list: switchOption('list', 'list the primitives and exit'),
   help: switchOption('help', 'this text'),
@@ -51,7 +63,8 @@ function checkCpuSet(text: string): string {
   const n = countCpus(text);
   const max = os.cpus().length - 1;
   const highest = Math.max(...text.split(/[,-]/).map(Number));
-  if (!(n >= 1) || highest > max) throw new UsageError(`--cpus must be a CPU list such as 0, 0-1 or 0,2 with CPUs 0..${max}, or all (got "${text}")`);
+  if (!(n >= 1) || highest > max)
+    throw new UsageError(`--cpus must be a CPU list such as 0, 0-1 or 0,2 with CPUs 0..${max}, or all (got "${text}")`);
   return text;
 }
 
@@ -59,7 +72,9 @@ const abort = new AbortController();
 function stopMicro(signal: StopSignal): void {
   abort.abort();
   process.exitCode = SIGNAL_EXIT[signal];
-  process.stderr.write(`\n${signal}: stopping after the current operation; the records so far are kept (again to quit now)\n`);
+  process.stderr.write(
+    `\n${signal}: stopping after the current operation; the records so far are kept (again to quit now)\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -74,18 +89,24 @@ async function main(): Promise<void> {
   }
   const wanted = values.filter !== undefined ? list('filter', values.filter) : undefined;
   const primitives = wanted ? PRIMITIVES.filter((p) => wanted.some((w) => p.id.includes(w))) : PRIMITIVES;
-  if (primitives.length === 0) throw new UsageError(`--filter ${values.filter} matches no primitive; known: ${PRIMITIVES.map((p) => p.id).join(', ')}`);
+  if (primitives.length === 0)
+    throw new UsageError(
+      `--filter ${values.filter} matches no primitive; known: ${PRIMITIVES.map((p) => p.id).join(', ')}`,
+    );
   const { timeMs } = values;
   const env = captureEnvironment();
   const cpuSets = values.cpus ? values.cpus.map(checkCpuSet) : defaultCpuSets(env.taskset);
-  if (!env.taskset && cpuSets.some((c) => c !== 'all')) throw new UsageError('--cpus needs taskset, which is not installed; use --cpus all');
+  if (!env.taskset && cpuSets.some((c) => c !== 'all'))
+    throw new UsageError('--cpus needs taskset, which is not installed; use --cpus all');
 
   const root = microRoot(values.out);
   const previous = safePrevious(root);
   const runId = newSuiteId();
   const results = beforeAnythingRuns(() => new ResultsDir(root, runId, false));
   const err = process.stderr;
-  err.write(`bench:micro: ${primitives.length} primitive(s) × CPU set(s) ${cpuSets.join(' and ')}, ${timeMs} ms each; records: ${results.recordsFile}\n`);
+  err.write(
+    `bench:micro: ${primitives.length} primitive(s) × CPU set(s) ${cpuSets.join(' and ')}, ${timeMs} ms each; records: ${results.recordsFile}\n`,
+  );
 
   // Ctrl-C / SIGTERM stop after the running operation and keep what was measured (stopMicro); a second signal, or
   // an operation stuck past the grace, ends it with every process it started (lib/lifecycle.ts).
@@ -112,18 +133,24 @@ async function main(): Promise<void> {
       });
       records.push(record);
       results.append(record);
-      err.write(record.status === 'ok' ? `${record.latency!.samples} samples\n` : `${record.status}: ${record.reason}\n`);
+      err.write(
+        record.status === 'ok' ? `${record.latency!.samples} samples\n` : `${record.status}: ${record.reason}\n`,
+      );
     }
   }
 
   const plain = !process.stdout.isTTY;
   const notes = microNotes(records, previous);
   process.stdout.write(`\n${microTable(records, plain)}\n${notes.map((n) => `${n}\n`).join('')}`);
-  process.stdout.write(`CPU µs/op: CPU time of every process and thread involved per operation (warm-up excluded); ±mean: tinybench's 95% margin of error of the mean\n`);
+  process.stdout.write(
+    `CPU µs/op: CPU time of every process and thread involved per operation (warm-up excluded); ±mean: tinybench's 95% margin of error of the mean\n`,
+  );
   // Only a whole run becomes the one the cost model reads.
   const complete = !abort.signal.aborted && records.some((r) => r.status === 'ok');
   if (complete) results.markLatest();
-  err.write(`wrote ${path.relative(process.cwd(), results.recordsFile)}${complete ? ` (${path.join(root, 'LATEST')} → ${runId})` : abort.signal.aborted ? ' (interrupted: LATEST unchanged)' : ' (nothing measured: LATEST unchanged)'}\n`);
+  err.write(
+    `wrote ${path.relative(process.cwd(), results.recordsFile)}${complete ? ` (${path.join(root, 'LATEST')} → ${runId})` : abort.signal.aborted ? ' (interrupted: LATEST unchanged)' : ' (nothing measured: LATEST unchanged)'}\n`,
+  );
   if (records.some((r) => r.status === 'errored') && process.exitCode === undefined) process.exitCode = 1;
 }
 
@@ -136,4 +163,5 @@ function safePrevious(root: string): MicroRecord[] {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE, onStop: stopMicro, graceMs: 5000 });
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]))
+  runCommand(main, { usage: USAGE, onStop: stopMicro, graceMs: 5000 });

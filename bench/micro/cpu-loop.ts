@@ -29,7 +29,8 @@ function cpuLoop(everyCpu: boolean): Primitive {
     op: everyCpu
       ? `the calibrated ${micros} µs spin while a spinning child keeps each other CPU of the set busy`
       : `the calibrated ${micros} µs spin of the cpu: handler work`,
-    unavailable: (ctx: MicroContext) => (everyCpu && ctx.cpuCount < 2 ? 'needs a CPU set of at least 2 CPUs' : undefined),
+    unavailable: (ctx: MicroContext) =>
+      everyCpu && ctx.cpuCount < 2 ? 'needs a CPU set of at least 2 CPUs' : undefined,
     async setup(ctx: MicroContext): Promise<Fixture> {
       const rateAtStart = calibrateSpin();
       const iterations = Math.max(1, Math.round(micros * rateAtStart));

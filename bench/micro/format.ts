@@ -24,7 +24,17 @@ export function microTable(records: readonly MicroRecord[], plain = false): stri
       continue;
     }
     const l = r.latency;
-    table.push([r.title, r.cpus, us(l.meanUs), us(l.p50Us), us(l.p99Us), `${l.rmePercent.toFixed(1)}%`, String(l.samples), us(r.cpuUsPerOp ?? NaN), sides(r)]);
+    table.push([
+      r.title,
+      r.cpus,
+      us(l.meanUs),
+      us(l.p50Us),
+      us(l.p99Us),
+      `${l.rmePercent.toFixed(1)}%`,
+      String(l.samples),
+      us(r.cpuUsPerOp ?? NaN),
+      sides(r),
+    ]);
   }
   return table.toString();
 }
@@ -43,13 +53,24 @@ export function microNotes(records: readonly MicroRecord[], previous: readonly M
     const target = Number(d.targetUs);
     // CPU per op is the loop's cost; wall time adds whatever took the CPU away meanwhile (other threads, steal).
     const cpu = r.cpuUsPerOp ?? NaN;
-    const parts = [`${r.title} on CPUs ${r.cpus}: ${us(cpu)} µs of CPU for ${target} µs asked (${percent(cpu / target - 1)}), ${us(r.latency!.meanUs)} µs wall`];
-    if (start > 0 && end > 0) parts.push(`calibration ${start.toFixed(1)} → ${end.toFixed(1)} iterations/µs during the run (${percent(end / start - 1)})`);
-    const before = previous.find((p) => p.id === r.id && p.cpus === r.cpus && p.status === 'ok' && Number(p.details?.iterationsPerUs) > 0);
-    if (before && start > 0) parts.push(`vs the previous micro run ${before.runId}: ${percent(start / Number(before.details!.iterationsPerUs) - 1)}`);
+    const parts = [
+      `${r.title} on CPUs ${r.cpus}: ${us(cpu)} µs of CPU for ${target} µs asked (${percent(cpu / target - 1)}), ${us(r.latency!.meanUs)} µs wall`,
+    ];
+    if (start > 0 && end > 0)
+      parts.push(
+        `calibration ${start.toFixed(1)} → ${end.toFixed(1)} iterations/µs during the run (${percent(end / start - 1)})`,
+      );
+    const before = previous.find(
+      (p) => p.id === r.id && p.cpus === r.cpus && p.status === 'ok' && Number(p.details?.iterationsPerUs) > 0,
+    );
+    if (before && start > 0)
+      parts.push(
+        `vs the previous micro run ${before.runId}: ${percent(start / Number(before.details!.iterationsPerUs) - 1)}`,
+      );
     notes.push(parts.join('; '));
   }
   const notRun = records.filter((r) => r.status !== 'ok');
-  if (notRun.length > 0) notes.push(`not measured: ${notRun.map((r) => `${r.id} on ${r.cpus} (${r.status}: ${r.reason})`).join('; ')}`);
+  if (notRun.length > 0)
+    notes.push(`not measured: ${notRun.map((r) => `${r.id} on ${r.cpus} (${r.status}: ${r.reason})`).join('; ')}`);
   return notes;
 }

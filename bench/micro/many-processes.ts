@@ -18,14 +18,15 @@ import { pinProcess } from './pin.js';
 import { connectEcho, FRAME_PAYLOAD_BYTES, type EchoConnection } from './sockets.js';
 import type { Fixture, MicroContext, Primitive } from './primitive.js';
 
-
 /** Starts `count` echo-server children, `parallel` at a time (each start is a Node boot); stops them all on failure. */
 async function startEchoServers(count: number, parallel: number): Promise<MicroChild[]> {
   const started: MicroChild[] = [];
   try {
     while (started.length < count) {
       const wave = Math.min(parallel, count - started.length);
-      const results = await Promise.allSettled(Array.from({ length: wave }, () => startMicroChild('echo-server', ['tcp'])));
+      const results = await Promise.allSettled(
+        Array.from({ length: wave }, () => startMicroChild('echo-server', ['tcp'])),
+      );
       for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

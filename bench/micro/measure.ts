@@ -83,7 +83,8 @@ export async function measurePrimitive(p: Primitive, ctx: MicroContext, options:
     const result = bench.tasks[0]!.result;
     if (result.state === 'errored') return { ...base, status: 'errored', reason: result.error.message };
     if (result.state === 'aborted') return { ...base, status: 'skipped', reason: 'interrupted before any sample' };
-    if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') return { ...base, status: 'errored', reason: `tinybench task ${result.state}` };
+    if (result.state !== 'completed' && result.state !== 'aborted-with-statistics')
+      return { ...base, status: 'errored', reason: `tinybench task ${result.state}` };
     const l = result.latency;
     const latency: MicroLatency = {
       meanUs: l.mean * US_PER_MS,
@@ -94,9 +95,12 @@ export async function measurePrimitive(p: Primitive, ctx: MicroContext, options:
       rmePercent: l.rme,
       samples: l.samplesCount,
     };
-    const cpuBySide = Object.fromEntries(Object.keys(cpuEnd).map((side) => [side, ((cpuEnd[side] ?? 0) - (cpuStart[side] ?? 0)) / Math.max(1, ops)]));
+    const cpuBySide = Object.fromEntries(
+      Object.keys(cpuEnd).map((side) => [side, ((cpuEnd[side] ?? 0) - (cpuStart[side] ?? 0)) / Math.max(1, ops)]),
+    );
     const cpuUsPerOp = Object.values(cpuBySide).reduce((a, b) => a + b, 0);
-    if (!Number.isFinite(cpuUsPerOp)) return { ...base, status: 'errored', reason: 'CPU time could not be read (no /proc?)' };
+    if (!Number.isFinite(cpuUsPerOp))
+      return { ...base, status: 'errored', reason: 'CPU time could not be read (no /proc?)' };
     // Interrupted (Ctrl-C) after some samples: keep them, and say so.
     const details = { ...f.details?.(), ...(result.state === 'aborted-with-statistics' ? { interrupted: 'yes' } : {}) };
     return {

@@ -21,8 +21,14 @@ export interface MicroChild {
   close(): Promise<void>;
 }
 
-export async function startMicroChild(role: Role, args: string[] = [], serialization: 'json' | 'advanced' = 'json'): Promise<MicroChild> {
-  const child = track(fork(MICRO_CHILD_ENTRY, [role, ...args], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+export async function startMicroChild(
+  role: Role,
+  args: string[] = [],
+  serialization: 'json' | 'advanced' = 'json',
+): Promise<MicroChild> {
+  const child = track(
+    fork(MICRO_CHILD_ENTRY, [role, ...args], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   child.on('error', () => undefined); // a send to a child that is going away; 'exit' settles what waits
   let ready: { port?: number };
   try {

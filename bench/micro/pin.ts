@@ -19,6 +19,7 @@ export function allowedCpus(): string | undefined {
 export function pinProcess(cpus: string): string {
   const list = cpus === 'all' ? `0-${os.availableParallelism() - 1}` : cpus;
   const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`taskset could not pin to CPUs ${list}: ${(r.stderr || r.error?.message || '').trim()}`);
+  if (r.status !== 0)
+    throw new Error(`taskset could not pin to CPUs ${list}: ${(r.stderr || r.error?.message || '').trim()}`);
   return allowedCpus() ?? list;
 }

@@ -6,4 +6,10 @@ import { SOCKET_PRIMITIVES } from './sockets.js';
 import { MANY_PROCESS_PRIMITIVES } from './many-processes.js';
 import { CPU_PRIMITIVES } from './cpu-loop.js';
 
-export const PRIMITIVES: readonly Primitive[] = [...THREAD_PRIMITIVES, ...PROCESS_PRIMITIVES, ...SOCKET_PRIMITIVES, ...MANY_PROCESS_PRIMITIVES, ...CPU_PRIMITIVES];
+export const PRIMITIVES: readonly Primitive[] = [
+  ...THREAD_PRIMITIVES,
+  ...PROCESS_PRIMITIVES,
+  ...SOCKET_PRIMITIVES,
+  ...MANY_PROCESS_PRIMITIVES,
+  ...CPU_PRIMITIVES,
+];

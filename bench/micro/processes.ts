@@ -90,13 +90,18 @@ function forkChildren(count: number): Primitive {
   return {
     id: count === 1 ? 'fork-start' : 'fork-burst',
     title: count === 1 ? 'fork() to first message' : `${count} × fork() at once to every first message`,
-    op: count === 1 ? "fork the fork models' child entry, wait for its ready message; then let it exit" : `fork ${count} of the fork models' child entry together, wait until all are ready; then let them exit`,
+    op:
+      count === 1
+        ? "fork the fork models' child entry, wait for its ready message; then let it exit"
+        : `fork ${count} of the fork models' child entry together, wait until all are ready; then let them exit`,
     minSamples: count === 1 ? 16 : 4,
     async setup(): Promise<Fixture> {
       const env = childEnv({ protocol: 'tcp', host: '127.0.0.1', port: 0, work: { kind: 'none' } });
       const live = new Set<ChildProcess>();
       const startOne = async (): Promise<void> => {
-        const child = track(fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+        const child = track(
+          fork(FORK_CHILD_ENTRY, ['single'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+        );
         live.add(child);
         await waitForReady(child, 'fork-child', 60_000);
       };
@@ -111,7 +116,9 @@ function forkChildren(count: number): Primitive {
           try {
             await Promise.all(Array.from({ length: count }, startOne));
             const ready = performance.now() - t0;
-            const exits = [...live].map((c) => new Promise<void>((resolve) => (hasExited(c) ? resolve() : c.once('exit', () => resolve()))));
+            const exits = [...live].map(
+              (c) => new Promise<void>((resolve) => (hasExited(c) ? resolve() : c.once('exit', () => resolve()))),
+            );
             for (const c of live) c.disconnect(); // a single-connection child exits when its parent lets go
             await Promise.all(exits);
             return { overriddenDuration: ready, overriddenIterationCost: performance.now() - t0 };
@@ -128,4 +135,10 @@ function forkChildren(count: number): Primitive {
   };
 }
 
-export const PROCESS_PRIMITIVES: readonly Primitive[] = [ipcRoundTrip('json'), ipcRoundTrip('advanced'), handlePass, forkChildren(1), forkChildren(FORK_BURST)];
+export const PROCESS_PRIMITIVES: readonly Primitive[] = [
+  ipcRoundTrip('json'),
+  ipcRoundTrip('advanced'),
+  handlePass,
+  forkChildren(1),
+  forkChildren(FORK_BURST),
+];

@@ -81,7 +81,9 @@ function echoRoundTrip(transport: 'tcp' | 'unix'): Primitive {
       };
       try {
         if (ctx.clientCpus !== undefined) pinProcess(ctx.clientCpus);
-        conn = await connectEcho(() => (transport === 'tcp' ? net.connect(peer.port!, '127.0.0.1') : net.connect(socketPath)));
+        conn = await connectEcho(() =>
+          transport === 'tcp' ? net.connect(peer.port!, '127.0.0.1') : net.connect(socketPath),
+        );
       } catch (error) {
         await close();
         throw error;

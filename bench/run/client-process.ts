@@ -18,12 +18,16 @@ export interface ClientRun extends DriverCommand {
   /** Aborting kills the client at once (SIGTERM, SIGKILL 500 ms later) and rejects. */
   signal?: AbortSignal;
   /** With a lingering driver, its connections stay open until what 'done' returns has settled. */
-  onPhase?: (phase: 'measure' | 'done') => void | Promise<unknown>;
+  onPhase?: (phase: 'measure' | 'done') => undefined | Promise<unknown>;
 }
 
 export function runClientProcess(run: ClientRun): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnDriver({ command: run.command, args: run.args, ...(run.cpus !== undefined ? { cpus: run.cpus } : {}) });
+    const child = spawnDriver({
+      command: run.command,
+      args: run.args,
+      ...(run.cpus !== undefined ? { cpus: run.cpus } : {}),
+    });
     // A lingering driver keeps its connections open after its window until its stdin ends: the server (a process
     // or thread per connection) is sampled whole first. Any other driver's stdin ends at once.
     const release = (): void => {
@@ -53,7 +57,10 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
       if (line.startsWith(PHASE_PREFIX)) {
         const phase = line.slice(PHASE_PREFIX.length).trim();
         if (phase === 'measure') void run.onPhase?.(phase);
-        else if (phase === 'done') void Promise.resolve(run.onPhase?.(phase)).catch(() => {}).finally(release);
+        else if (phase === 'done')
+          void Promise.resolve(run.onPhase?.(phase))
+            .catch(() => {})
+            .finally(release);
       } else if (line.startsWith(run.resultPrefix)) {
         try {
           result = run.toResult(JSON.parse(line.slice(run.resultPrefix.length)));
@@ -72,9 +79,13 @@ export function runClientProcess(run: ClientRun): Promise<LoadResult> {
       run.signal?.removeEventListener('abort', onAbort);
       if (result && !run.signal?.aborted) resolve(result);
       else {
-        const why = run.signal?.aborted ? 'interrupted'
-          : timedOut ? `killed after its ${run.timeoutMs} ms limit`
-          : signal ? `killed by ${signal}` : `exit code ${code}`;
+        const why = run.signal?.aborted
+          ? 'interrupted'
+          : timedOut
+            ? `killed after its ${run.timeoutMs} ms limit`
+            : signal
+              ? `killed by ${signal}`
+              : `exit code ${code}`;
         const text = stderr.trim().split('\n').slice(-3).join(' | ');
         reject(new Error(`load client gave no result (${why})${text ? `: ${text}` : ''}`));
       }

@@ -19,25 +19,38 @@ export const CONFIRM_PROCESSES = 3;
 /** `workload/model` of the cells whose counted rows changed beyond their threshold, with fewer processes a side than a confirmation has. */
 export function cellsToConfirm(records: readonly RunRecord[]): Set<string> {
   const [base, head] = splitSides(records);
-  const { report } = runGate(base, head, { thresholdPercent: DEFAULTS.thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: true });
+  const { report } = runGate(base, head, {
+    thresholdPercent: DEFAULTS.thresholdPercent,
+    alpha: DEFAULTS.alpha,
+    allowInconclusive: true,
+  });
   const out = new Set<string>();
   for (const r of report.rows) {
     const changed = r.verdict === 'regression' || r.verdict === 'improvement';
-    if (r.counted && changed && Math.min(r.nBaseline, r.nCurrent) < CONFIRM_PROCESSES) out.add(`${r.workload}/${r.model}`);
+    if (r.counted && changed && Math.min(r.nBaseline, r.nCurrent) < CONFIRM_PROCESSES)
+      out.add(`${r.workload}/${r.model}`);
   }
   return out;
 }
 
 /** The counted runs that bring each side of each cell in `cells` to CONFIRM_PROCESSES ok processes, sides alternating. */
-export function confirmationJobs(groups: readonly WorkloadGroup[], records: readonly RunRecord[], cells: ReadonlySet<string>): CountJob[] {
+export function confirmationJobs(
+  groups: readonly WorkloadGroup[],
+  records: readonly RunRecord[],
+  cells: ReadonlySet<string>,
+): CountJob[] {
   const perSide: CountJob[][] = [];
   for (const group of groups) {
     for (const subject of group.subjects) {
       if (!cells.has(`${group.workload.name}/${subject.name}`)) continue;
-      const mine = records.filter((r) => r.workload === group.workload.name && r.model === subject.name && r.side === subject.side);
+      const mine = records.filter(
+        (r) => r.workload === group.workload.name && r.model === subject.name && r.side === subject.side,
+      );
       const ok = instructionRuns(mine).length;
       const nextRun = Math.max(-1, ...mine.map((r) => r.run)) + 1;
-      perSide.push(Array.from({ length: Math.max(0, CONFIRM_PROCESSES - ok) }, (_, i) => ({ group, subject, run: nextRun + i })));
+      perSide.push(
+        Array.from({ length: Math.max(0, CONFIRM_PROCESSES - ok) }, (_, i) => ({ group, subject, run: nextRun + i })),
+      );
     }
   }
   // base, head, base, head…: the slots count both sides at once.

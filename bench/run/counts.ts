@@ -66,7 +66,14 @@ export const COUNTING = {
   // after idle time, the new space grown and shrunk around them), and time is what valgrind changes. With the warm-up
   // uninstrumented (3× faster than the counted windows) event-loop's echo settled at two levels, 13.7k and 14.3k
   // per message over 3 processes (4.0 %); with these flags 12,881–12,960 over 4 (0.6 %), iterative 0.5 %.
-  nodeFlags: ['--hash-seed=1', '--random-seed=1', '--no-concurrent-recompilation', '--min-semi-space-size=16', '--max-semi-space-size=16', '--no-memory-reducer'],
+  nodeFlags: [
+    '--hash-seed=1',
+    '--random-seed=1',
+    '--no-concurrent-recompilation',
+    '--min-semi-space-size=16',
+    '--max-semi-space-size=16',
+    '--no-memory-reducer',
+  ],
   /** Modified JIT code must be seen; workers and forked children are traced too. */
   valgrindArgs: ['--trace-children=yes', '--smc-check=all-non-file', '--fair-sched=try'],
   /** Connections a counted window uses at most, and children a process-per-connection model may start (each ~10 s
@@ -125,7 +132,14 @@ export function schedulingPolicy(pid: number | undefined): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-    return ({ 0: 'SCHED_OTHER', 1: 'SCHED_FIFO', 2: 'SCHED_RR', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE' } as Record<number, string>)[policy] ?? `policy ${policy}`;
+    return (
+      (
+        { 0: 'SCHED_OTHER', 1: 'SCHED_FIFO', 2: 'SCHED_RR', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE' } as Record<
+          number,
+          string
+        >
+      )[policy] ?? `policy ${policy}`
+    );
   } catch {
     return undefined;
   }
@@ -140,7 +154,8 @@ export function driverAtFifo(): boolean {
 
 /** Why counting cannot run here (valgrind, callgrind_control, setarch or the native driver missing), or undefined. */
 export function countsUnavailable(): string | undefined {
-  for (const tool of ['valgrind', 'callgrind_control', 'setarch']) if (!hasCommand(tool)) return `${tool} is not installed (valgrind is a Debian package: apt-get install valgrind)`;
+  for (const tool of ['valgrind', 'callgrind_control', 'setarch'])
+    if (!hasCommand(tool)) return `${tool} is not installed (valgrind is a Debian package: apt-get install valgrind)`;
   const driver = nativeStatus(TCP_LOAD);
   if (!driver.ok) return `the native driver is needed to count in windows of known size: ${driver.reason}`;
   return undefined;
@@ -150,7 +165,8 @@ export function countsUnavailable(): string | undefined {
 export function countExclusion(w: Workload, model: { name: string; runtime: string }): string | undefined {
   if (w.protocol !== 'tcp') return `counts use the native TCP driver; ${w.protocol} is not counted`;
   if (w.rate !== undefined) return 'an open-loop rate cannot be held by a server running 50–400× slower under valgrind';
-  if (model.runtime === 'native' && w.work.startsWith('cpu')) return `${model.name}'s cpu work spins for a time, not a number of iterations: under valgrind its count would measure valgrind's speed`;
+  if (model.runtime === 'native' && w.work.startsWith('cpu'))
+    return `${model.name}'s cpu work spins for a time, not a number of iterations: under valgrind its count would measure valgrind's speed`;
   return undefined;
 }
 
@@ -171,7 +187,11 @@ export function dumpInstructions(text: string): number {
  * Dumps every counted process of the tree under `root` and sums what the dumps written since `seen` hold: the
  * instructions the tree executed since the last dump (or zeroing), and from how many processes.
  */
-export async function dumpTree(root: number, dir: string, seen: Set<string>): Promise<{ instructions: number; processes: Set<string>; pids: number[] }> {
+export async function dumpTree(
+  root: number,
+  dir: string,
+  seen: Set<string>,
+): Promise<{ instructions: number; processes: Set<string>; pids: number[] }> {
   const pids = await control(root, ['-d']);
   await awaitDumps(dir, seen, pids);
   return { ...newDumps(dir, seen), pids };
@@ -202,9 +222,14 @@ export async function zeroTree(root: number, dir: string, seen: Set<string>): Pr
  * single windows: some models repeat a pattern (cluster-rr here: 11.7k, 13.9k, 13.9k, 11.7k …), a GC lands in one
  * window of several, and the block's mean holds still where a window does not. Pure.
  */
-export function settledBlocks(windows: readonly { instructions: number; messages: number }[], n: number, spread: number): boolean {
+export function settledBlocks(
+  windows: readonly { instructions: number; messages: number }[],
+  n: number,
+  spread: number,
+): boolean {
   if (windows.length < 2 * n) return false;
-  const perMsg = (ws: readonly { instructions: number; messages: number }[]): number => ws.reduce((s, w) => s + w.instructions, 0) / ws.reduce((s, w) => s + w.messages, 0);
+  const perMsg = (ws: readonly { instructions: number; messages: number }[]): number =>
+    ws.reduce((s, w) => s + w.instructions, 0) / ws.reduce((s, w) => s + w.messages, 0);
   const last = perMsg(windows.slice(-n));
   const before = perMsg(windows.slice(-2 * n, -n));
   return Math.abs(last / before - 1) <= spread;
@@ -287,7 +312,14 @@ async function awaitDumps(dir: string, seen: Set<string>, pids: readonly number[
  * One counted run of a cell: a fresh server process under callgrind, warm windows until its count per message
  * settles, then COUNTING.windows counted windows. Always returns a record (errored with the reason on failure).
  */
-export async function countCell(subject: CellSubject, cellWorkload: Workload, runIndex: number, ctx: CellContext, round?: number, schedule: CountSchedule = COUNTING.schedule): Promise<RunRecord> {
+export async function countCell(
+  subject: CellSubject,
+  cellWorkload: Workload,
+  runIndex: number,
+  ctx: CellContext,
+  round?: number,
+  schedule: CountSchedule = COUNTING.schedule,
+): Promise<RunRecord> {
   const workload = { ...subject.load(cellWorkload) };
   const { name: _n, family: _f, description: _d, predicts: _p, ...params } = workload;
   const connections = countedConnections(subject, workload, ctx);
@@ -301,7 +333,11 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     ...(round !== undefined ? { round } : {}),
     ...(subject.side ? { side: subject.side } : {}),
     params,
-    split: { mode: ctx.split.mode, ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}), describe: ctx.split.describe },
+    split: {
+      mode: ctx.split.mode,
+      ...(ctx.split.server !== undefined ? { server: ctx.split.server } : {}),
+      describe: ctx.split.describe,
+    },
     env: ctx.env,
   } as const;
   const availability = subject.available();
@@ -344,15 +380,41 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     // 12,848–13,253 over 6 processes (3.1 %); at SCHED_FIFO 12,894–12,914 (0.2 %), as quiet (docs/counts.md).
     const driver = spawnDriver({ command: nativeBinary(TCP_LOAD), args: driverArgs, fifo: driverAtFifo() });
     // The first windows are sized at one frame per connection; K then follows the measured pace.
-    const result = await driveWindows(driver, dir, server.ready.pid, connections, schedule, instrumentLater, ctx.signal);
+    const result = await driveWindows(
+      driver,
+      dir,
+      server.ready.pid,
+      connections,
+      schedule,
+      instrumentLater,
+      ctx.signal,
+    );
     // Where a counted run's time goes (the server's start under valgrind, warm windows, counted windows), so the
     // schedule can be judged by what it costs.
-    const seconds = { start: (readyAt - startedAt) / 1000, warm: (result.settledAt - readyAt) / 1000, counted: (performance.now() - result.settledAt) / 1000 };
+    const seconds = {
+      start: (readyAt - startedAt) / 1000,
+      warm: (result.settledAt - readyAt) / 1000,
+      counted: (performance.now() - result.settledAt) / 1000,
+    };
     const stopped = await server.stop(10_000);
     stopServer = undefined;
-    const totals = result.counted.reduce((t, w) => ({ messages: t.messages + w.messages, instructions: t.instructions + w.instructions, seconds: t.seconds + w.seconds }), { messages: 0, instructions: 0, seconds: 0 });
+    const totals = result.counted.reduce(
+      (t, w) => ({
+        messages: t.messages + w.messages,
+        instructions: t.instructions + w.instructions,
+        seconds: t.seconds + w.seconds,
+      }),
+      { messages: 0, instructions: 0, seconds: 0 },
+    );
     const errors = sumErrors(result.counted.map((w) => w.errors));
-    const counts: Counts = { instructions: totals.instructions, messages: totals.messages, processes: Math.max(...result.counted.map((w) => w.processes)), warmWindows: result.warm.length, windowPerMessage: result.counted.map((w) => w.instructions / w.messages), ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}) };
+    const counts: Counts = {
+      instructions: totals.instructions,
+      messages: totals.messages,
+      processes: Math.max(...result.counted.map((w) => w.processes)),
+      warmWindows: result.warm.length,
+      windowPerMessage: result.counted.map((w) => w.instructions / w.messages),
+      ...(result.syscalls !== undefined ? { syscalls: result.syscalls } : {}),
+    };
     const load: LoadResult = {
       driver: 'native',
       seconds: totals.seconds,
@@ -369,15 +431,33 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
     const record: RunRecord = {
       ...base,
       status: 'ok',
-      server: { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', details: { counted: 'callgrind', driverPolicy: result.driverPolicy ?? 'unknown', windowFrames: result.windowFrames, countedConnections: connections, settled: result.settled, perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '), warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' '), seconds: Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') } },
+      server: {
+        workers: server.ready.workers,
+        cpus: ctx.split.server ?? 'all',
+        details: {
+          counted: 'callgrind',
+          driverPolicy: result.driverPolicy ?? 'unknown',
+          windowFrames: result.windowFrames,
+          countedConnections: connections,
+          settled: result.settled,
+          perWindow: result.counted.map((w) => Math.round(w.instructions / w.messages)).join(' '),
+          warmWindows: result.warm.map((w) => `${Math.round(w.instructions / w.messages)}/${w.messages}`).join(' '),
+          seconds: Object.entries(seconds)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join(', '),
+        },
+      },
       result: load,
       counts,
     };
-    if (!result.settled) record.reason = `the count per message had not settled within ±${schedule.settleSpread * 100}% after ${result.warm.length} warm windows`;
-    if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+    if (!result.settled)
+      record.reason = `the count per message had not settled within ±${schedule.settleSpread * 100}% after ${result.warm.length} warm windows`;
+    if (stopped.forced)
+      Object.assign(record, { reason: 'server did not stop on SIGTERM and was killed', stopForced: true });
     return record;
   } catch (error) {
-    if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: 'interrupted before the counted run finished' };
+    if (ctx.signal?.aborted)
+      return { ...base, status: 'interrupted', reason: 'interrupted before the counted run finished' };
     return { ...base, status: 'errored', reason: `counting: ${(error as Error).message}` };
   } finally {
     await stopServer?.();
@@ -387,13 +467,20 @@ export async function countCell(subject: CellSubject, cellWorkload: Workload, ru
   }
 }
 
-
 /**
  * The window protocol with the driver (tcp-load --window-frames): at its first quiet point every process is zeroed;
  * each window ends quiet and is dumped. Warm windows size K (about COUNTING.windowSec each) and run until the count
  * per message settles; then COUNTING.windows counted ones.
  */
-async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string, serverPid: number, connections: number, S: CountSchedule, instrumentLater: boolean, signal: AbortSignal | undefined) {
+async function driveWindows(
+  driver: ReturnType<typeof spawnDriver>,
+  dir: string,
+  serverPid: number,
+  connections: number,
+  S: CountSchedule,
+  instrumentLater: boolean,
+  signal: AbortSignal | undefined,
+) {
   const seen = new Set<string>();
   const warm: Window[] = [];
   const counted: Window[] = [];
@@ -415,7 +502,9 @@ async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string,
     }
   };
   const send = (command: string): void => void driver.stdin!.write(`${command}\n`);
-  const runWindow = async (frames: number): Promise<{ messages: number; seconds: number; errors: Partial<ErrorCounts> }> => {
+  const runWindow = async (
+    frames: number,
+  ): Promise<{ messages: number; seconds: number; errors: Partial<ErrorCounts> }> => {
     if (signal?.aborted) throw new Error('interrupted');
     send(`go ${frames}`);
     const w = (await next('counted')).window;
@@ -444,8 +533,17 @@ async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string,
       const w = await runWindow(windowFrames);
       const dumped = await dumpTree(serverPid, dir, seen);
       const late = switchedOn ? dumped.pids.filter((p) => !switchedOn.has(p)) : [];
-      if (late.length > 0) throw new Error(`process ${late.join(', ')} started after counting was switched on: what it ran before would be missing`);
-      const window: Window = { messages: w.messages, instructions: dumped.instructions, processes: dumped.processes.size, errors: { ...noErrors(), ...w.errors }, seconds: w.seconds };
+      if (late.length > 0)
+        throw new Error(
+          `process ${late.join(', ')} started after counting was switched on: what it ran before would be missing`,
+        );
+      const window: Window = {
+        messages: w.messages,
+        instructions: dumped.instructions,
+        processes: dumped.processes.size,
+        errors: { ...noErrors(), ...w.errors },
+        seconds: w.seconds,
+      };
       if (window.messages === 0) throw new Error('a window verified no message');
       if (settledNow) counted.push(window);
       else {
@@ -458,8 +556,10 @@ async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string,
           // Cold counts plateau for a while (~110k, then ~14k per message on event-loop's echo): a plateau is not the
           // end of the JIT's work until enough messages have gone through for V8 to tier the handlers up.
           const served = warm.reduce((n, x) => n + x.messages, 0);
-          if (served >= S.jitMessages && settledBlocks(warm.slice(phaseFrom), S.settleWindows, S.warmSpread)) phase = 'sizing';
-          else if (window.instructions < S.windowInstructions && windowFrames * 2 * connections <= S.jitMessages) windowFrames *= 2;
+          if (served >= S.jitMessages && settledBlocks(warm.slice(phaseFrom), S.settleWindows, S.warmSpread))
+            phase = 'sizing';
+          else if (window.instructions < S.windowInstructions && windowFrames * 2 * connections <= S.jitMessages)
+            windowFrames *= 2;
         }
         if (phase === 'sizing') {
           // Straight to the power-of-two multiple of K that holds S.windowInstructions, not one doubling a window:
@@ -484,7 +584,15 @@ async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string,
     const syscalls = syscallsAtStart !== undefined ? (await treeSyscalls(serverPid)) - syscallsAtStart : undefined;
     send('stop');
     await exited;
-    return { warm, counted, windowFrames, syscalls, settledAt, driverPolicy, settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread) };
+    return {
+      warm,
+      counted,
+      windowFrames,
+      syscalls,
+      settledAt,
+      driverPolicy,
+      settled: phase === 'fixed' && settledBlocks(warm.slice(phaseFrom), S.fixedSettleWindows, S.settleSpread),
+    };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (driver.exitCode === null) driver.kill('SIGKILL');
@@ -492,7 +600,11 @@ async function driveWindows(driver: ReturnType<typeof spawnDriver>, dir: string,
 }
 
 /** K doubled until a window of `instructions` per K frames would hold S.windowInstructions (at most S.maxWindowFrames). Pure. */
-export function grownFrames(frames: number, instructions: number, S: Pick<CountSchedule, 'windowInstructions' | 'maxWindowFrames'>): number {
+export function grownFrames(
+  frames: number,
+  instructions: number,
+  S: Pick<CountSchedule, 'windowInstructions' | 'maxWindowFrames'>,
+): number {
   let k = frames;
   while (instructions * (k / frames) < S.windowInstructions && k * 2 <= S.maxWindowFrames) k *= 2;
   return k;
@@ -520,13 +632,20 @@ type CountHooks = { onRecord(r: RunRecord): void; onProgress?(r: RunRecord, done
  * as many cells at once as there are CPUs in `cpus`. A cell that cannot be counted gets one skipped record that says
  * why, never silence.
  */
-export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountPassOptions, hooks: CountHooks): Promise<RunRecord[]> {
+export async function runCountedPass(
+  groups: readonly WorkloadGroup[],
+  o: CountPassOptions,
+  hooks: CountHooks,
+): Promise<RunRecord[]> {
   const skipped: RunRecord[] = [];
   const jobs: CountJob[] = [];
   for (let run = 0; run < o.runs; run++) {
     for (const group of groups) {
       for (const subject of group.subjects) {
-        const excluded = countExclusion(group.workload, { name: subject.name, runtime: subject.reference ? 'native' : 'node' });
+        const excluded = countExclusion(group.workload, {
+          name: subject.name,
+          runtime: subject.reference ? 'native' : 'node',
+        });
         if (excluded) {
           if (run === 0) {
             const r = skippedCount(subject, group, excluded);
@@ -543,14 +662,25 @@ export async function runCountedPass(groups: readonly WorkloadGroup[], o: CountP
 }
 
 /** Counted runs, `countSlots` at a time, each server pinned round-robin to `o.cpus`. */
-export async function runCountJobs(jobs: readonly CountJob[], o: Omit<CountPassOptions, 'runs'>, hooks: CountHooks): Promise<RunRecord[]> {
+export async function runCountJobs(
+  jobs: readonly CountJob[],
+  o: Omit<CountPassOptions, 'runs'>,
+  hooks: CountHooks,
+): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   let next = 0;
   let done = 0;
   const worker = async (cpu: string): Promise<void> => {
     while (next < jobs.length && !o.signal?.aborted) {
       const job = jobs[next++]!;
-      const ctx: CellContext = { ...job.group.ctx, split: { ...job.group.ctx.split, server: cpu, describe: `counted under callgrind: server on CPU ${cpu}, driver unpinned ${driverAtFifo() ? 'at SCHED_FIFO' : 'at normal priority (chrt -f not permitted: a busy neighbour can move counts ~3 %)'}` } };
+      const ctx: CellContext = {
+        ...job.group.ctx,
+        split: {
+          ...job.group.ctx.split,
+          server: cpu,
+          describe: `counted under callgrind: server on CPU ${cpu}, driver unpinned ${driverAtFifo() ? 'at SCHED_FIFO' : 'at normal priority (chrt -f not permitted: a busy neighbour can move counts ~3 %)'}`,
+        },
+      };
       const record = await countCell(job.subject, job.group.workload, job.run, ctx, job.run);
       records.push(record);
       hooks.onRecord(record);

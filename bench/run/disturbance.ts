@@ -28,8 +28,16 @@ export interface DisturbanceLimits {
 export function disturbanceOf(usage: ServerUsage | undefined, limits: DisturbanceLimits): Disturbance | undefined {
   const steal = usage?.hostStealPercent;
   const other = usage?.otherLoadPercent;
-  if (steal !== undefined && steal > limits.stealLimitPercent) return { cause: 'steal', text: `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${limits.stealLimitPercent}%)` };
-  if (other !== undefined && other > limits.otherLoadLimitPercent) return { cause: 'other-load', text: `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${limits.otherLoadLimitPercent}%)` };
+  if (steal !== undefined && steal > limits.stealLimitPercent)
+    return {
+      cause: 'steal',
+      text: `the hypervisor stole ${steal.toFixed(0)}% of the CPU during the window (limit ${limits.stealLimitPercent}%)`,
+    };
+  if (other !== undefined && other > limits.otherLoadLimitPercent)
+    return {
+      cause: 'other-load',
+      text: `other processes used ${other.toFixed(0)}% of a CPU during the window (limit ${limits.otherLoadLimitPercent}%)`,
+    };
   return undefined;
 }
 
@@ -53,7 +61,10 @@ function range(values: readonly number[]): string {
 export function describePersistent(runs: readonly OkRecord[], cause: DisturbanceCause): string {
   const usages = runs.map((r) => r.server.usage).filter((u): u is ServerUsage => u !== undefined);
   const parts: string[] = [];
-  if (cause === 'steal') parts.push(`the hypervisor stole ${range(usages.map((u) => u.hostStealPercent ?? 0))} of the machine's CPU during each`);
+  if (cause === 'steal')
+    parts.push(
+      `the hypervisor stole ${range(usages.map((u) => u.hostStealPercent ?? 0))} of the machine's CPU during each`,
+    );
   else parts.push(`other processes used ${range(usages.map((u) => u.otherLoadPercent ?? 0))} of a CPU during each`);
   const cpus = Object.keys(usages[0]?.cpuBusyPercent ?? {}).map(Number);
   const busy = cpus
@@ -62,10 +73,16 @@ export function describePersistent(runs: readonly OkRecord[], cause: Disturbance
     .map((c) => `CPU ${c.id} ≥ ${c.least.toFixed(0)}% busy in each`);
   if (busy.length > 0) parts.push(busy.join(', '));
   const seen = new Map<string, { pid: number; command: string; cpuPercent: number }>();
-  for (const u of usages) for (const p of u.busiestOthers ?? []) if ((seen.get(`${p.pid}`)?.cpuPercent ?? -1) < p.cpuPercent) seen.set(`${p.pid}`, p);
+  for (const u of usages)
+    for (const p of u.busiestOthers ?? [])
+      if ((seen.get(`${p.pid}`)?.cpuPercent ?? -1) < p.cpuPercent) seen.set(`${p.pid}`, p);
   const busiest = [...seen.values()].sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 3);
-  if (busiest.length > 0) parts.push(`the busiest other processes: ${busiest.map((p) => `pid ${p.pid} (${p.command}) ${p.cpuPercent.toFixed(0)}%`).join(', ')}`);
-  const spanSec = (Date.parse(runs.at(-1)!.time) - Date.parse(runs[0]!.time)) / 1000 + (runs.at(-1)!.window?.durationSec ?? 0);
+  if (busiest.length > 0)
+    parts.push(
+      `the busiest other processes: ${busiest.map((p) => `pid ${p.pid} (${p.command}) ${p.cpuPercent.toFixed(0)}%`).join(', ')}`,
+    );
+  const spanSec =
+    (Date.parse(runs.at(-1)!.time) - Date.parse(runs[0]!.time)) / 1000 + (runs.at(-1)!.window?.durationSec ?? 0);
   return `a disturbance that persists: the last ${runs.length} runs, over ${Math.round(spanSec)} s, were set aside, ${parts.join('; ')}`;
 }
 
@@ -91,7 +108,8 @@ export class DisturbanceWatch {
     this.cause = d?.cause;
     if (!d) return undefined;
     this.streak.push(record);
-    const spanSec = (Date.parse(record.time) - Date.parse(this.streak[0]!.time)) / 1000 + (record.window?.durationSec ?? 0);
+    const spanSec =
+      (Date.parse(record.time) - Date.parse(this.streak[0]!.time)) / 1000 + (record.window?.durationSec ?? 0);
     if (this.named || this.streak.length < this.after || !(spanSec >= this.afterSec)) return undefined;
     this.named = true;
     return describePersistent(this.streak, d.cause);

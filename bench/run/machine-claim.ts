@@ -64,7 +64,11 @@ export function claimMachine(): void {
   const file = path.join(dir, `${process.pid}.json`);
   try {
     makeDirectory(dir);
-    const note: SuiteNote = { pid: process.pid, started: new Date().toISOString(), command: process.argv.slice(1).join(' ') };
+    const note: SuiteNote = {
+      pid: process.pid,
+      started: new Date().toISOString(),
+      command: process.argv.slice(1).join(' '),
+    };
     writeFileSync(file, JSON.stringify(note));
     process.once('exit', () => rmSync(file, { force: true }));
   } catch {
@@ -75,6 +79,8 @@ export function claimMachine(): void {
 /** The warning for a suite that starts beside others, or undefined. */
 export function busyWarning(others: readonly SuiteNote[]): string | undefined {
   if (others.length === 0) return undefined;
-  const each = others.map((o) => `pid ${o.pid}${o.started !== '?' ? `, since ${o.started.slice(11, 19)} UTC` : ''}: ${o.command}`).join('; ');
+  const each = others
+    .map((o) => `pid ${o.pid}${o.started !== '?' ? `, since ${o.started.slice(11, 19)} UTC` : ''}: ${o.command}`)
+    .join('; ');
   return `the CPUs are busy: ${others.length === 1 ? 'another conbench suite is' : `${others.length} other conbench suites are`} measuring on this machine (${each}). Both measure each other's load: runs are set aside while it lasts, and the suite stops if it persists (--if-disturbed). Wait for it, or stop it, for figures worth keeping`;
 }

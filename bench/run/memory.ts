@@ -34,7 +34,7 @@ export function groupProcesses(pgid: number): { pid: number; rssBytes: number }[
     if (!stat) continue;
     // After "pid (comm) ": state ppid pgrp … (field 5 is the process group, 24 the RSS in pages).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) !== pgid) continue;
+    if (Number(fields[2]) !== pgid || fields[0] === 'Z') continue; // a zombie runs nothing and holds no memory
     out.push({ pid: Number(name), rssBytes: Number(fields[21]) * PAGE_BYTES });
   }
   return out;
@@ -66,7 +66,12 @@ export interface MemoryGuard {
  * Watches the process group `pgid` every `intervalMs`; when its PSS passes `capBytes`, calls `onTrip` with why (which
  * should kill the group) and stops watching.
  */
-export function guardMemory(pgid: number, capBytes: number, onTrip: (why: string) => void, intervalMs = 500): MemoryGuard {
+export function guardMemory(
+  pgid: number,
+  capBytes: number,
+  onTrip: (why: string) => void,
+  intervalMs = 500,
+): MemoryGuard {
   let why: string | undefined;
   const timer = setInterval(() => {
     const group = groupProcesses(pgid);

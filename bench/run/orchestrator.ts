@@ -74,7 +74,13 @@ export type CellRunner = typeof runCell;
 
 /** --against: runs both sides of a cell together as one block (bench/run/run-block.ts), in the order given, and returns
  * their records in that order. */
-export type PairRunner = (pair: readonly [CellSubject, CellSubject], workload: Workload, runs: readonly [number, number], ctx: CellContext, round: number) => Promise<[RunRecord, RunRecord]>;
+export type PairRunner = (
+  pair: readonly [CellSubject, CellSubject],
+  workload: Workload,
+  runs: readonly [number, number],
+  ctx: CellContext,
+  round: number,
+) => Promise<[RunRecord, RunRecord]>;
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];
@@ -89,7 +95,10 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 export function units(subjects: readonly CellSubject[]): CellSubject[][] {
   const out: CellSubject[][] = [];
   for (const s of subjects) {
-    const pair = s.side !== undefined ? out.find((u) => u[0]!.name === s.name && u[0]!.side !== undefined && u.length === 1) : undefined;
+    const pair =
+      s.side !== undefined
+        ? out.find((u) => u[0]!.name === s.name && u[0]!.side !== undefined && u.length === 1)
+        : undefined;
     if (pair) pair.push(s);
     else out.push([s]);
   }
@@ -112,7 +121,14 @@ function shortOfMinimum(records: readonly RunRecord[], budget: Pick<RunBudget, '
   return timedRuns(records).length < budget.minRuns && records.length < 2 * budget.maxRuns;
 }
 
-export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudget, hooks: SuiteHooks, planner: Planner, run: CellRunner = runCell, runPair?: PairRunner): Promise<RunRecord[]> {
+export async function runSuite(
+  groups: readonly WorkloadGroup[],
+  budget: RunBudget,
+  hooks: SuiteHooks,
+  planner: Planner,
+  run: CellRunner = runCell,
+  runPair?: PairRunner,
+): Promise<RunRecord[]> {
   const records: RunRecord[] = [];
   const byGroup = new Map<WorkloadGroup, Map<CellSubject, RunRecord[]>>(groups.map((g) => [g, new Map()]));
   const runsOf: RunsOf = (g, s) => byGroup.get(g)?.get(s) ?? [];
@@ -145,15 +161,22 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     mine.set(subject, [...(mine.get(subject) ?? []), record]);
     hooks.onRecord(record);
     const perRun = elapsedSec() / records.length;
-    const etaSec = adaptive ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec()) : perRun * Math.max(0, planned - records.length);
+    const etaSec = adaptive
+      ? Math.max(0, (budget.maxSec ?? Infinity) - elapsedSec())
+      : perRun * Math.max(0, planned - records.length);
     hooks.onProgress?.({ record, done: records.length, planned, adaptive, etaSec });
   };
   // A pair of sides runs as one block when a pair runner is given; anything else one subject at a time.
-  const runUnit = async (g: WorkloadGroup, unit: readonly CellSubject[], round: number, adaptive: boolean): Promise<void> => {
+  const runUnit = async (
+    g: WorkloadGroup,
+    unit: readonly CellSubject[],
+    round: number,
+    adaptive: boolean,
+  ): Promise<void> => {
     if (runPair && unit.length === 2) {
       const pair = [unit[0]!, unit[1]!] as const;
       const got = await runPair(pair, g.workload, [runsOf(g, pair[0]).length, runsOf(g, pair[1]).length], g.ctx, round);
-      pair.forEach((s, i) => keep(g, s, got[i]!, adaptive));
+      for (const [i, s] of pair.entries()) keep(g, s, got[i]!, adaptive);
       return;
     }
     for (const subject of unit) {
@@ -176,7 +199,10 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     const wanted = new Map<CellSubject, number>();
     for (const g of groups) for (const s of g.subjects) if (shortOfMinimum(runsOf(g, s), budget)) wanted.set(s, -1);
     const pace = records.length > 0 ? elapsedSec() / records.length : 0;
-    const runsLeft = budget.maxSec !== undefined ? Math.max(0, Math.floor((budget.maxSec - elapsedSec()) / Math.max(pace, 0.001))) : undefined;
+    const runsLeft =
+      budget.maxSec !== undefined
+        ? Math.max(0, Math.floor((budget.maxSec - elapsedSec()) / Math.max(pace, 0.001)))
+        : undefined;
     for (const w of planner(groups, runsOf, runsLeft)) {
       if (timedRuns(runsOf(w.g, w.subject)).length >= budget.maxRuns) continue;
       wanted.set(w.subject, Math.min(wanted.get(w.subject) ?? Infinity, w.priority));
@@ -184,16 +210,26 @@ export async function runSuite(groups: readonly WorkloadGroup[], budget: RunBudg
     if (wanted.size === 0) return records;
     const fits = runsLeft ?? wanted.size;
     if (fits <= 0) {
-      hooks.onStop?.(`the time budget (${budget.maxSec} s) is spent with ${wanted.size} cell(s) still wanted for undecided comparisons`);
+      hooks.onStop?.(
+        `the time budget (${budget.maxSec} s) is spent with ${wanted.size} cell(s) still wanted for undecided comparisons`,
+      );
       return records;
     }
     // The most promising first (the planner's priority: fewest runs to a decision), so a budget that runs out cuts
     // the comparisons least likely to be decided anyway.
-    const chosen = new Set([...wanted].sort((a, b) => a[1] - b[1]).slice(0, fits).map(([s]) => s));
+    const chosen = new Set(
+      [...wanted]
+        .sort((a, b) => a[1] - b[1])
+        .slice(0, fits)
+        .map(([s]) => s),
+    );
     // Both sides of a cell run together (--against): a comparison is only as good as its weaker side.
-    for (const g of groups) for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
+    for (const g of groups)
+      for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
     for (const g of groups) {
-      const mine = units(g.subjects).map((u) => u.filter((s) => chosen.has(s))).filter((u) => u.length > 0);
+      const mine = units(g.subjects)
+        .map((u) => u.filter((s) => chosen.has(s)))
+        .filter((u) => u.length > 0);
       for (const unit of ordered(mine, round)) {
         if (aborted()) break;
         await runUnit(g, unit, round, true);

@@ -51,7 +51,11 @@ export interface Capacities {
 }
 
 /** Assumed where no suite of this machine says better (measured on the 2-core VM: ~170k and ~110k on echo). */
-export const ASSUMED_CAPACITIES: Capacities = { driverPerThread: 150_000, serverPerWorker: 110_000, source: 'assumed (no earlier suite of this machine)' };
+export const ASSUMED_CAPACITIES: Capacities = {
+  driverPerThread: 150_000,
+  serverPerWorker: 110_000,
+  source: 'assumed (no earlier suite of this machine)',
+};
 
 /** Keep the driver below this share of its capacity: at ≥ 90 % CPU a row is flagged client-bound. */
 const DRIVER_HEADROOM = 0.8;
@@ -78,7 +82,9 @@ function readText(file: string): string | undefined {
 /** This machine's topology from /sys, limited to the CPUs this process may run on; a flat one where /sys says nothing. */
 export function readTopology(): Topology {
   const allowedText = /Cpus_allowed_list:\s*(\S+)/.exec(readText('/proc/self/status') ?? '')?.[1];
-  const allowed = allowedText ? parseCpuList(allowedText) : Array.from({ length: os.availableParallelism() }, (_, i) => i);
+  const allowed = allowedText
+    ? parseCpuList(allowedText)
+    : Array.from({ length: os.availableParallelism() }, (_, i) => i);
   const nodeOf = new Map<number, number>();
   try {
     for (const d of readdirSync('/sys/devices/system/node')) {
@@ -115,15 +121,30 @@ const k = (x: number): string => `${Math.round(x / 1000)}k`;
  * The split for a cell. Pure: the same topology, capacities and cell always give the same plan; `taskset` false (or
  * one CPU) gives an unpinned plan that says why.
  */
-export function planSplit(mode: PinMode, topology: Topology, capacities: Capacities, need: SplitNeed, taskset: boolean, overrides: SplitOverrides = {}): CpuSplit {
+export function planSplit(
+  mode: PinMode,
+  topology: Topology,
+  capacities: Capacities,
+  need: SplitNeed,
+  taskset: boolean,
+  overrides: SplitOverrides = {},
+): CpuSplit {
   const all = topology.cpus.map((c) => c.id);
   if (mode === 'off' || !taskset || all.length < 2) {
     const why = mode === 'off' ? 'pinning off' : !taskset ? 'taskset not available' : 'only one CPU';
-    return { mode: 'off', serverCpuCount: all.length, describe: `unpinned (${why}): server and client share ${all.length} CPU(s)` };
+    return {
+      mode: 'off',
+      serverCpuCount: all.length,
+      describe: `unpinned (${why}): server and client share ${all.length} CPU(s)`,
+    };
   }
   if (overrides.serverCpus !== undefined || overrides.driverCpus !== undefined) {
-    const server = overrides.serverCpus !== undefined ? parseCpuList(overrides.serverCpus) : all.filter((c) => !parseCpuList(overrides.driverCpus!).includes(c));
-    const client = overrides.driverCpus !== undefined ? parseCpuList(overrides.driverCpus) : all.filter((c) => !server.includes(c));
+    const server =
+      overrides.serverCpus !== undefined
+        ? parseCpuList(overrides.serverCpus)
+        : all.filter((c) => !parseCpuList(overrides.driverCpus!).includes(c));
+    const client =
+      overrides.driverCpus !== undefined ? parseCpuList(overrides.driverCpus) : all.filter((c) => !server.includes(c));
     const threads = overrides.driverThreads ?? client.length;
     return {
       mode,
@@ -153,14 +174,18 @@ export function planSplit(mode: PinMode, topology: Topology, capacities: Capacit
   const nodes = [...new Set(list.map((c) => c.node))];
   const largest = nodes.map((n) => list.filter((c) => c.node === n)).sort((a, b) => b.length - a.length)[0]!;
   const pool = largest.length >= 2 ? largest : list;
-  const numaNote = nodes.length > 1 && pool === largest ? `; both on NUMA node ${largest[0]!.node} of ${nodes.length}` : '';
+  const numaNote =
+    nodes.length > 1 && pool === largest ? `; both on NUMA node ${largest[0]!.node} of ${nodes.length}` : '';
   let chosen: { server: typeof pool; driver: typeof pool; threads: number } | undefined;
   for (let driverCores = 1; driverCores < pool.length; driverCores++) {
     const server = pool.slice(0, pool.length - driverCores);
     const driver = pool.slice(pool.length - driverCores);
     const serverThreads = server.reduce((n, c) => n + c.cpus.length, 0);
     const demand = (need.parallel ? serverThreads : 1) * capacities.serverPerWorker;
-    const threads = Math.min(driver.reduce((n, c) => n + c.cpus.length, 0), Math.max(1, Math.ceil(demand / (capacities.driverPerThread * DRIVER_HEADROOM))));
+    const threads = Math.min(
+      driver.reduce((n, c) => n + c.cpus.length, 0),
+      Math.max(1, Math.ceil(demand / (capacities.driverPerThread * DRIVER_HEADROOM))),
+    );
     chosen = { server, driver, threads };
     if (threads * capacities.driverPerThread * DRIVER_HEADROOM >= demand) break;
   }
@@ -175,7 +200,9 @@ export function planSplit(mode: PinMode, topology: Topology, capacities: Capacit
   const why =
     `driver ${k(capacities.driverPerThread)} msgs/s a thread, server ${k(capacities.serverPerWorker)} a worker (${capacities.source}): ` +
     `${threads} driver thread(s) for up to ${k(demand)} msgs/s from ${need.parallel ? `${serverCpus.length} worker(s)` : 'one loop'}, ${headroom.toFixed(1)}× headroom${numaNote}` +
-    (short ? ` — short even with every spare core: rows may be driver-bound; run the servers on a second host (npm run agent)` : '');
+    (short
+      ? ` — short even with every spare core: rows may be driver-bound; run the servers on a second host (npm run agent)`
+      : '');
   return {
     mode,
     server: formatCpuList(serverCpus),
@@ -189,6 +216,9 @@ export function planSplit(mode: PinMode, topology: Topology, capacities: Capacit
 
 /** The split with this machine's topology and assumed capacities (serve agents, bench:micro). */
 export function cpuSplit(mode: PinMode, tasksetAvailable: boolean, cpuCount?: number): CpuSplit {
-  const topology = cpuCount !== undefined ? { cpus: Array.from({ length: cpuCount }, (_, id) => ({ id, core: String(id), node: 0 })) } : readTopology();
+  const topology =
+    cpuCount !== undefined
+      ? { cpus: Array.from({ length: cpuCount }, (_, id) => ({ id, core: String(id), node: 0 })) }
+      : readTopology();
   return planSplit(mode, topology, ASSUMED_CAPACITIES, { parallel: false }, tasksetAvailable);
 }

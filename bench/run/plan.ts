@@ -100,25 +100,48 @@ export const CONFIRM_TIMING_RUNS = 10;
  * runs unspent while a +32 % regression passed). Throughput is compared absolute within a session (see
  * compareSuites), so no reference needs runs beside them.
  */
-export function comparisonPlanner(o: { thresholdPercent: number; baseline?: readonly RunRecord[]; countedLater?: boolean }): Planner {
+export function comparisonPlanner(o: {
+  thresholdPercent: number;
+  baseline?: readonly RunRecord[];
+  countedLater?: boolean;
+}): Planner {
   return (groups, runsOf) =>
     groups.flatMap((g) => {
-      const side = (name: 'base' | 'head'): RunRecord[] => g.subjects.filter((s) => s.side === name).flatMap((s) => runsOf(g, s)).map(({ side: _s, ...r }) => r as RunRecord);
+      const side = (name: 'base' | 'head'): RunRecord[] =>
+        g.subjects
+          .filter((s) => s.side === name)
+          .flatMap((s) => runsOf(g, s))
+          .map(({ side: _s, ...r }) => r as RunRecord);
       // --baseline: the saved suite's runs of this workload are the base, this suite's runs the head.
       const [base, head] = o.baseline
-        ? [o.baseline.filter((r) => r.workload === g.workload.name && r.params.protocol === g.workload.protocol), g.subjects.flatMap((s) => runsOf(g, s))]
+        ? [
+            o.baseline.filter((r) => r.workload === g.workload.name && r.params.protocol === g.workload.protocol),
+            g.subjects.flatMap((s) => runsOf(g, s)),
+          ]
         : [side('base'), side('head')];
-      const report = compareSuites(base, head, { threshold: o.thresholdPercent / 100, alpha: DEFAULTS.alpha, ...MODEL_COUNT_RULES });
+      const report = compareSuites(base, head, {
+        threshold: o.thresholdPercent / 100,
+        alpha: DEFAULTS.alpha,
+        ...MODEL_COUNT_RULES,
+      });
       // A row that only informs (timing in a cell its counts decide) gets no runs: nothing waits on it.
       const noisyTiming = report.unstable.filter((row) => METRICS[row.metric].kind === 'timing' && !row.informational);
-      const unconfirmed = report.regressions.filter((row) => METRICS[row.metric].kind === 'timing' && Math.min(row.nBaseline, row.nCurrent) < CONFIRM_TIMING_RUNS);
+      const unconfirmed = report.regressions.filter(
+        (row) => METRICS[row.metric].kind === 'timing' && Math.min(row.nBaseline, row.nCurrent) < CONFIRM_TIMING_RUNS,
+      );
       // Counts are taken after the timed runs (--counts): a cell the base counted will be decided by its counts, and
       // its timing only informs, so it waits on no timed run.
-      const decidedByCounts = new Set(o.countedLater ? base.filter((r) => r.status === 'ok' && r.counts !== undefined).map((r) => r.model) : []);
-      return [...report.inconclusive, ...noisyTiming, ...unconfirmed].filter((row) => !(decidedByCounts.has(row.model) && METRICS[row.metric].kind === 'timing')).flatMap((row) => {
-        const n = Math.min(row.nBaseline, row.nCurrent);
-        return g.subjects.filter((s) => s.name === row.model && (o.baseline !== undefined || s.side !== undefined)).map((subject) => ({ g, subject, priority: n }));
-      });
+      const decidedByCounts = new Set(
+        o.countedLater ? base.filter((r) => r.status === 'ok' && r.counts !== undefined).map((r) => r.model) : [],
+      );
+      return [...report.inconclusive, ...noisyTiming, ...unconfirmed]
+        .filter((row) => !(decidedByCounts.has(row.model) && METRICS[row.metric].kind === 'timing'))
+        .flatMap((row) => {
+          const n = Math.min(row.nBaseline, row.nCurrent);
+          return g.subjects
+            .filter((s) => s.name === row.model && (o.baseline !== undefined || s.side !== undefined))
+            .map((subject) => ({ g, subject, priority: n }));
+        });
     });
 }
 

@@ -11,7 +11,19 @@
  * ten pairs, against 10.6 % for servers restarted each window (docs/gate.md). Fresh servers for every block keep
  * what differs between processes (layout, JIT) in the comparison's noise, where it belongs.
  */
-import { failedRecord, measureWindowOf, missedCpuReason, preflight, recordBase, runCell, serverInfo, setAsideReason, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
+import {
+  failedRecord,
+  measureWindowOf,
+  missedCpuReason,
+  preflight,
+  recordBase,
+  runCell,
+  serverInfo,
+  setAsideReason,
+  throwIfAborted,
+  type CellContext,
+  type CellSubject,
+} from './run-cell.js';
 import type { ServerHandle } from './server-host.js';
 import type { Workload } from '../data/workloads.js';
 import type { RunRecord, ServerUsage, Side } from '../data/record.js';
@@ -68,14 +80,28 @@ export async function runBlock(
   const side = (i: 0 | 1): SideState => {
     const subject = pair[i];
     const workload = subject.load(cellWorkload);
-    return { subject, workload, base: { ...recordBase(subject, workload, runs[i], ctx, round), block: { windows, windowSec, settleSec, first } }, results: [], usages: [] };
+    return {
+      subject,
+      workload,
+      base: { ...recordBase(subject, workload, runs[i], ctx, round), block: { windows, windowSec, settleSec, first } },
+      results: [],
+      usages: [],
+    };
   };
   const sides: [SideState, SideState] = [side(0), side(1)];
   const ready = sides.map((s) => preflight(s.subject, s.workload));
   const skipped = ready.map((r) => ('skipped' in r ? r.skipped : undefined));
   if (skipped[0] !== undefined || skipped[1] !== undefined) {
     return (await Promise.all(
-      sides.map((s, i) => (skipped[i] !== undefined ? ({ ...recordBase(s.subject, s.workload, runs[i]!, ctx, round), status: 'skipped', reason: skipped[i]! } as RunRecord) : runCell(s.subject, cellWorkload, runs[i]!, ctx, round))),
+      sides.map((s, i) =>
+        skipped[i] !== undefined
+          ? ({
+              ...recordBase(s.subject, s.workload, runs[i]!, ctx, round),
+              status: 'skipped',
+              reason: skipped[i]!,
+            } as RunRecord)
+          : runCell(s.subject, cellWorkload, runs[i]!, ctx, round),
+      ),
     )) as [RunRecord, RunRecord];
   }
   const drivers = ready.map((r) => ('driver' in r ? r.driver : undefined));
@@ -89,14 +115,22 @@ export async function runBlock(
       throwIfAborted(ctx.signal);
       const s = sides[i]!;
       const warmupSec = s.results.length === 0 ? ctx.settings.warmupSec : settleSec;
-      const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, { warmupSec, durationSec: windowSec });
+      const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, {
+        warmupSec,
+        durationSec: windowSec,
+      });
       s.results.push(result);
       s.usages.push(usage);
       s.missed ??= missedCpuReason(s.workload.work, result, usage);
     }
     const stopped = await Promise.all(sides.map((s) => s.server!.stop()));
     const records = sides.map((s, i) => {
-      const usages = s.usages.every((u): u is ServerUsage => u !== undefined) ? sumServerUsage(s.usages as ServerUsage[], s.results.map((r) => r.seconds)) : undefined;
+      const usages = s.usages.every((u): u is ServerUsage => u !== undefined)
+        ? sumServerUsage(
+            s.usages as ServerUsage[],
+            s.results.map((r) => r.seconds),
+          )
+        : undefined;
       const record: RunRecord = {
         ...s.base,
         status: 'ok',
@@ -104,13 +138,16 @@ export async function runBlock(
         ...(ctx.split.client !== undefined ? { clientCpus: ctx.split.client } : {}),
         result: sumLoadResults(s.results),
       };
-      if (stopped[i]!.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+      if (stopped[i]!.forced)
+        Object.assign(record, { reason: 'server did not stop on SIGTERM and was killed', stopForced: true });
       return record;
     }) as [RunRecord & { status: 'ok' }, RunRecord & { status: 'ok' }];
     for (const s of sides) s.server = undefined;
     // Either side disturbed: the block is set aside whole (its windows interleaved, the disturbance fell on both).
     // So is a block where a window's CPU time was not all seen.
-    const why = sides.map((s) => s.missed).find((w) => w !== undefined) ?? records.map((r) => setAsideReason(r.server.usage, ctx.settings)).find((w) => w !== undefined);
+    const why =
+      sides.map((s) => s.missed).find((w) => w !== undefined) ??
+      records.map((r) => setAsideReason(r.server.usage, ctx.settings)).find((w) => w !== undefined);
     if (why) for (const r of records) r.discarded = why;
     return records;
   } catch (error) {

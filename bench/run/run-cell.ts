@@ -14,7 +14,15 @@ import { DEFAULTS } from '../../lib/defaults.js';
 import { parseWorkSpec } from '../../servers/work.js';
 import type { Workload } from '../data/workloads.js';
 import type { CpuSplit } from './pinning.js';
-import { RECORD_SCHEMA, type Environment, type RecordedSplit, type OkRecord, type RunRecord, type ServerUsage, type Side } from '../data/record.js';
+import {
+  RECORD_SCHEMA,
+  type Environment,
+  type RecordedSplit,
+  type OkRecord,
+  type RunRecord,
+  type ServerUsage,
+  type Side,
+} from '../data/record.js';
 import type { CallgrindLaunch } from './server-process.js';
 import type { Settings } from '../data/settings.js';
 import { disturbanceOf } from './disturbance.js';
@@ -78,21 +86,38 @@ export function modelSubject(model: Model, side?: { side: Side; root?: string })
     available: () => model.available(),
     load: (w) => w,
     reference: model.runtime === 'native',
-    ...(model.servesAtOnce ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: maxChildrenOf(ctx) }) } : {}),
+    ...(model.servesAtOnce
+      ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: maxChildrenOf(ctx) }) }
+      : {}),
     start: (workload, workers, ctx) =>
       ctx.host.start({
         model: model.name,
         protocol: workload.protocol,
         work: workload.work,
         workers,
-        ...(ctx.maxChildren !== undefined || ctx.settings.maxChildren !== undefined ? { maxChildren: maxChildrenOf(ctx) } : {}),
+        ...(ctx.maxChildren !== undefined || ctx.settings.maxChildren !== undefined
+          ? { maxChildren: maxChildrenOf(ctx) }
+          : {}),
         ...(ctx.cpuRate !== undefined ? { cpuRate: ctx.cpuRate } : {}),
-        ...(ctx.settings.injectCpu[model.name] !== undefined ? { injectCpuMicros: ctx.settings.injectCpu[model.name] } : {}),
+        ...(ctx.settings.injectCpu[model.name] !== undefined
+          ? { injectCpuMicros: ctx.settings.injectCpu[model.name] }
+          : {}),
         ...(ctx.split.server !== undefined ? { cpus: ctx.split.server } : {}),
         pin: ctx.split.mode,
         ...(ctx.callgrind ? { callgrind: ctx.callgrind } : {}),
         ...(side?.root ? { root: side.root } : {}),
         ...(ctx.memoryCapBytes !== undefined ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
+        ...(ctx.callgrind ? {} : { readyTimeoutMs: ctx.settings.startTimeoutSec * 1000 }),
+        // A server from outside runs its own command, from the side's tree (--against: REF's, else the current one).
+        ...(model.runtime === 'external'
+          ? {
+              external: {
+                command: model.command,
+                ...(model.httpPath ? { httpPath: model.httpPath } : {}),
+                cwd: side?.root ?? process.cwd(),
+              },
+            }
+          : {}),
       }),
   };
 }
@@ -107,7 +132,10 @@ export function readyConnections(subject: CellSubject, workload: Workload, ctx: 
  * Why a finished run does not count (it is repeated): the hypervisor stole, or other processes used, more CPU during
  * its window than the limits allow. Never, with keepEveryRun: then the figures are only recorded. Pure.
  */
-export function setAsideReason(usage: ServerUsage | undefined, limits: Pick<Settings, 'stealLimitPercent' | 'otherLoadLimitPercent'> & { keepEveryRun?: boolean }): string | undefined {
+export function setAsideReason(
+  usage: ServerUsage | undefined,
+  limits: Pick<Settings, 'stealLimitPercent' | 'otherLoadLimitPercent'> & { keepEveryRun?: boolean },
+): string | undefined {
   if (limits.keepEveryRun) return undefined;
   return disturbanceOf(usage, limits)?.text;
 }
@@ -166,7 +194,12 @@ export function preflight(subject: CellSubject, workload: Workload): { driver: L
 
 /** The server as a record describes it. */
 export function serverInfo(server: ServerHandle, ctx: CellContext): Omit<OkRecord['server'], 'usage'> {
-  return { workers: server.ready.workers, cpus: ctx.split.server ?? 'all', ...(server.ready.details ? { details: server.ready.details } : {}), ...(server.agent ? { agent: server.agent } : {}) };
+  return {
+    workers: server.ready.workers,
+    cpus: ctx.split.server ?? 'all',
+    ...(server.ready.details ? { details: server.ready.details } : {}),
+    ...(server.agent ? { agent: server.agent } : {}),
+  };
 }
 
 /** One measured window of a running server: the driver's result and the server's resources over exactly it. */
@@ -200,14 +233,17 @@ export async function measureWindowOf(
       warmupSec: window.warmupSec,
       durationSec: window.durationSec,
       timeoutMs: ctx.settings.timeoutMs,
-      ...(tcp ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.settings.readyTimeoutSec } : {}),
+      ...(tcp
+        ? { readyConnections: readyConnections(subject, workload, ctx), readyTimeoutSec: ctx.settings.readyTimeoutSec }
+        : {}),
       ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
       ...(ctx.settings.seed !== undefined ? { seed: ctx.settings.seed } : {}),
     });
     const result = await runClientProcess({
       ...driverCommand,
       ...(ctx.split.client !== undefined ? { cpus: ctx.split.client } : {}),
-      timeoutMs: (window.warmupSec + ctx.settings.readyTimeoutSec + window.durationSec) * 1000 + ctx.settings.timeoutMs + 30_000,
+      timeoutMs:
+        (window.warmupSec + ctx.settings.readyTimeoutSec + window.durationSec) * 1000 + ctx.settings.timeoutMs + 30_000,
       signal: cut.signal,
       onPhase: (phase) => {
         if (phase === 'measure') sampler = server.startSampler();
@@ -226,8 +262,16 @@ export async function measureWindowOf(
             // On an agent of this machine the bench and its driver are "other processes" to the agent's sampler.
             otherLoadPercent:
               sampled.otherProcessesPercent !== undefined
-                ? Math.max(0, sampled.otherProcessesPercent - (server.agent?.sameMachine ? result.client.cpuPercent : 0))
-                : Math.max(0, sampled.hostBusyPercent - sampled.cpuPercent - (server.agent && !server.agent.sameMachine ? 0 : result.client.cpuPercent)),
+                ? Math.max(
+                    0,
+                    sampled.otherProcessesPercent - (server.agent?.sameMachine ? result.client.cpuPercent : 0),
+                  )
+                : Math.max(
+                    0,
+                    sampled.hostBusyPercent -
+                      sampled.cpuPercent -
+                      (server.agent && !server.agent.sameMachine ? 0 : result.client.cpuPercent),
+                  ),
           }
         : sampled;
     return { result, ...(serverUsage ? { usage: serverUsage } : {}) };
@@ -238,7 +282,13 @@ export async function measureWindowOf(
   }
 }
 
-export async function runCell(subject: CellSubject, cellWorkload: Workload, run: number, ctx: CellContext, round?: number): Promise<RunRecord> {
+export async function runCell(
+  subject: CellSubject,
+  cellWorkload: Workload,
+  run: number,
+  ctx: CellContext,
+  round?: number,
+): Promise<RunRecord> {
   const workload = subject.load(cellWorkload);
   const base = recordBase(subject, workload, run, ctx, round);
   const ready = preflight(subject, workload);
@@ -261,7 +311,8 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
       ...(ctx.split.client !== undefined ? { clientCpus: ctx.split.client } : {}),
       result,
     };
-    if (stopped.forced) record.reason = 'server did not stop on SIGTERM and was killed';
+    if (stopped.forced)
+      Object.assign(record, { reason: 'server did not stop on SIGTERM and was killed', stopForced: true });
     const setAside = missedCpuReason(workload.work, result, usage) ?? setAsideReason(usage, ctx.settings);
     if (setAside) record.discarded = setAside;
     return record;
@@ -276,7 +327,17 @@ export async function runCell(subject: CellSubject, cellWorkload: Workload, run:
  * A run that did not finish: interrupted (the suite's abort signal), or errored with why — the server's death first
  * when it died (the driver's own complaint is then only its consequence).
  */
-export function failedRecord(base: ReturnType<typeof recordBase>, error: unknown, ctx: CellContext, serverDied?: string): RunRecord {
-  if (ctx.signal?.aborted) return { ...base, status: 'interrupted', reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished` };
+export function failedRecord(
+  base: ReturnType<typeof recordBase>,
+  error: unknown,
+  ctx: CellContext,
+  serverDied?: string,
+): RunRecord {
+  if (ctx.signal?.aborted)
+    return {
+      ...base,
+      status: 'interrupted',
+      reason: `${String(ctx.signal.reason ?? 'interrupted')} before the run finished`,
+    };
   return { ...base, status: 'errored', reason: serverDied ?? (error as Error).message };
 }

@@ -41,7 +41,9 @@ function read(file: string): string | undefined {
 }
 
 /** CPU seconds of a process itself and of its reaped children (utime+stime, cutime+cstime), and its RSS. */
-function readProcStat(pid: number | 'self'): { ownSeconds: number; reapedSeconds: number; rssBytes: number } | undefined {
+function readProcStat(
+  pid: number | 'self',
+): { ownSeconds: number; reapedSeconds: number; rssBytes: number } | undefined {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   // Fields after the command name (which may contain spaces) start at index 0 = state (field 3).
@@ -94,7 +96,15 @@ async function pollTree(rootPid: number): Promise<{ rssBytes: number; tids: numb
 }
 
 async function sampleTree(rootPid: number): Promise<TreeSample> {
-  const s: TreeSample = { cpuSeconds: 0, rssBytes: 0, processes: 0, syscalls: { read: 0, write: 0 }, contextSwitches: { voluntary: 0, involuntary: 0 }, taskNs: new Map(), pids: [] };
+  const s: TreeSample = {
+    cpuSeconds: 0,
+    rssBytes: 0,
+    processes: 0,
+    syscalls: { read: 0, write: 0 },
+    contextSwitches: { voluntary: 0, involuntary: 0 },
+    taskNs: new Map(),
+    pids: [],
+  };
   for (const pid of await treePids(rootPid)) {
     const p = readProcStat(pid);
     if (!p) continue;
@@ -125,7 +135,11 @@ async function sampleTree(rootPid: number): Promise<TreeSample> {
  * (or polled in between) was gone at the last: its time since the last look is unknown to this clock. Threads born
  * in the window count whole. Pure.
  */
-export function taskCpuNs(first: ReadonlyMap<number, number>, last: ReadonlyMap<number, number>, seen: ReadonlySet<number> = new Set(first.keys())): number | undefined {
+export function taskCpuNs(
+  first: ReadonlyMap<number, number>,
+  last: ReadonlyMap<number, number>,
+  seen: ReadonlySet<number> = new Set(first.keys()),
+): number | undefined {
   let ns = 0;
   for (const tid of seen) if (!last.has(tid)) return undefined;
   for (const [tid, now] of last) ns += now - (first.get(tid) ?? 0);
@@ -136,15 +150,27 @@ export function taskCpuNs(first: ReadonlyMap<number, number>, last: ReadonlyMap<
  * Cumulative CPU ticks of the whole machine from /proc/stat: all of them, those stolen by the hypervisor, and those
  * spent running anything (user, nice, system, irq, softirq); and the same busy ticks and totals per CPU.
  */
-function readHostTicks(): { total: number; steal: number; busy: number; perCpu: { id: number; total: number; busy: number }[] } | undefined {
+function readHostTicks():
+  | { total: number; steal: number; busy: number; perCpu: { id: number; total: number; busy: number }[] }
+  | undefined {
   const text = read('/proc/stat');
   if (!text) return undefined;
   const parse = (line: string) => {
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal, busy: user + nice + system + irq + softirq };
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    return {
+      total: user + nice + system + idle + iowait + irq + softirq + steal,
+      steal,
+      busy: user + nice + system + irq + softirq,
+    };
   };
   const lines = text.split('\n');
-  const perCpu = lines.filter((l) => /^cpu\d+ /.test(l)).map((l) => ({ id: Number(/^cpu(\d+)/.exec(l)![1]), ...parse(l) }));
+  const perCpu = lines
+    .filter((l) => /^cpu\d+ /.test(l))
+    .map((l) => ({ id: Number(/^cpu(\d+)/.exec(l)![1]), ...parse(l) }));
   return { ...parse(lines[0]!), perCpu: perCpu.map(({ id, total, busy }) => ({ id, total, busy })) };
 }
 
@@ -176,7 +202,10 @@ function otherProcesses(exclude: ReadonlySet<number>): Map<number, OtherProcess>
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // ppid 2 (kthreadd) or pid 2 itself: a kernel thread. PF_KTHREAD would say the same from the flags field.
     if (pid === 2 || fields[1] === '2') continue;
-    out.set(pid, { seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    out.set(pid, {
+      seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    });
   }
   return out;
 }
@@ -185,7 +214,11 @@ function otherProcesses(exclude: ReadonlySet<number>): Map<number, OtherProcess>
  * The other processes' CPU over a window, % of one core, and the busiest of them (those that used ≥ 5 %), from two
  * looks. A process that exited in the window drops out of the second look: its share is lost, never negative. Pure.
  */
-export function otherLoad(before: ReadonlyMap<number, OtherProcess>, after: ReadonlyMap<number, OtherProcess>, wallSec: number): { percent: number; busiest: { pid: number; command: string; cpuPercent: number }[] } {
+export function otherLoad(
+  before: ReadonlyMap<number, OtherProcess>,
+  after: ReadonlyMap<number, OtherProcess>,
+  wallSec: number,
+): { percent: number; busiest: { pid: number; command: string; cpuPercent: number }[] } {
   let seconds = 0;
   const each: { pid: number; command: string; cpuPercent: number }[] = [];
   for (const [pid, p] of after) {
@@ -193,7 +226,10 @@ export function otherLoad(before: ReadonlyMap<number, OtherProcess>, after: Read
     seconds += used;
     if (used > 0) each.push({ pid, command: p.command, cpuPercent: (used / wallSec) * 100 });
   }
-  const busiest = each.filter((p) => p.cpuPercent >= 5).sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 3);
+  const busiest = each
+    .filter((p) => p.cpuPercent >= 5)
+    .sort((a, b) => b.cpuPercent - a.cpuPercent)
+    .slice(0, 3);
   return { percent: (seconds / wallSec) * 100, busiest };
 }
 
@@ -202,7 +238,10 @@ function otherFigures(o: ReturnType<typeof otherLoad>): Pick<ServerUsage, 'other
 }
 
 /** Each CPU's busy share of its own time between two looks, %, by CPU id. Pure. */
-export function busyByCpu(before: readonly { id: number; total: number; busy: number }[], after: readonly { id: number; total: number; busy: number }[]): Record<number, number> {
+export function busyByCpu(
+  before: readonly { id: number; total: number; busy: number }[],
+  after: readonly { id: number; total: number; busy: number }[],
+): Record<number, number> {
   const out: Record<number, number> = {};
   for (const a of after) {
     const b = before.find((x) => x.id === a.id);
@@ -253,7 +292,8 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
       clearInterval(timer);
       const last = await sampleTree(rootPid);
       // A tree that is gone has no figures for this window (a CPU share from it would be negative, not a measurement).
-      if (last.processes === 0 || !last.pids.includes(rootPid)) throw new Error("the server's process was gone when the window closed");
+      if (last.processes === 0 || !last.pids.includes(rootPid))
+        throw new Error("the server's process was gone when the window closed");
       const other1 = otherProcesses(await excluded());
       const wall = (performance.now() - t0) / 1000;
       const host1 = readHostTicks();
@@ -274,7 +314,10 @@ export async function startServerSampler(rootPid: number, pollIntervalMs = 500):
           involuntary: Math.max(0, last.contextSwitches.involuntary - first.contextSwitches.involuntary),
         },
         ...(host0 && host1 && hostTicks > 0
-          ? { hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100, hostBusyPercent: wall > 0 ? ((host1.busy - host0.busy) / CLOCK_TICKS / wall) * 100 : 0 }
+          ? {
+              hostStealPercent: ((host1.steal - host0.steal) / hostTicks) * 100,
+              hostBusyPercent: wall > 0 ? ((host1.busy - host0.busy) / CLOCK_TICKS / wall) * 100 : 0,
+            }
           : {}),
         // A process that exited in the window drops out of the second sum: clamped at zero, never negative.
         ...(other0 && other1 && wall > 0 ? otherFigures(otherLoad(other0, other1, wall)) : {}),

@@ -7,7 +7,15 @@
 import { spawnSync } from 'node:child_process';
 import { startServer, type ServerLaunch, type ServerProcess } from './server-process.js';
 import { startServerSampler, type ServerSampler } from './sampler.js';
-import { ASSUMED_CAPACITIES, planSplit, readTopology, type Capacities, type CpuSplit, type SplitNeed, type SplitOverrides } from './pinning.js';
+import {
+  ASSUMED_CAPACITIES,
+  planSplit,
+  readTopology,
+  type Capacities,
+  type CpuSplit,
+  type SplitNeed,
+  type SplitOverrides,
+} from './pinning.js';
 import { compiled } from '../../lib/paths.js';
 import type { ReadyInfo } from '../../servers/protocol.js';
 import type { AgentHost, PinMode } from '../data/record.js';
@@ -71,24 +79,35 @@ export function localHandle(server: ServerProcess): ServerHandle {
 /** Runs the spin-loop calibration as its own process on the first server CPU (pinned when a list is given). */
 export function calibrateCpuRate(cpus: string | undefined): number {
   const entry = compiled('servers/calibrate.ts');
-  const [command, args] = cpus !== undefined ? ['taskset', ['-c', cpus.split(/[,-]/)[0]!, process.execPath, entry]] : [process.execPath, [entry]];
+  const [command, args] =
+    cpus !== undefined
+      ? ['taskset', ['-c', cpus.split(/[,-]/)[0]!, process.execPath, entry]]
+      : [process.execPath, [entry]];
   const r = spawnSync(command as string, args as string[], { encoding: 'utf8' });
   const rate = Number(r.stdout.trim());
-  if (r.status !== 0 || !(rate > 0)) throw new Error(`cpu work calibration failed: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.status !== 0 || !(rate > 0))
+    throw new Error(`cpu work calibration failed: ${r.stderr.trim() || r.stdout.trim()}`);
   return rate;
 }
 
 /** Servers on this machine, bound to 127.0.0.1 unless the launch says otherwise. */
 /** Servers on this machine; CPU splits planned from its topology, the capacities given and any overrides. */
-export function localHost(tasksetAvailable: boolean, capacities: Capacities = ASSUMED_CAPACITIES, overrides: SplitOverrides = {}): ServerHost {
+export function localHost(
+  tasksetAvailable: boolean,
+  capacities: Capacities = ASSUMED_CAPACITIES,
+  overrides: SplitOverrides = {},
+): ServerHost {
   const topology = readTopology();
   return {
     describe: 'this machine',
-    cpuSplit: (mode, need = { parallel: false }) => planSplit(mode, topology, capacities, need, tasksetAvailable, overrides),
+    cpuSplit: (mode, need = { parallel: false }) =>
+      planSplit(mode, topology, capacities, need, tasksetAvailable, overrides),
     calibrateCpuRate: async (split) => calibrateCpuRate(split.server),
     start: async (launch) => {
       const handle = localHandle(await startServer(launch));
-      return launch.host !== undefined && launch.host !== '0.0.0.0' && launch.host !== '::' ? { ...handle, host: launch.host } : handle;
+      return launch.host !== undefined && launch.host !== '0.0.0.0' && launch.host !== '::'
+        ? { ...handle, host: launch.host }
+        : handle;
     },
     close: async () => {},
   };

@@ -19,8 +19,7 @@ function weighted(values: readonly (number | undefined)[], weights: readonly num
   return total > 0 ? sum / total : undefined;
 }
 
-
-const defined = <T,>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
+const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
 
 /** The driver's results of consecutive windows on the same server as one result. */
 export function sumLoadResults(windows: readonly LoadResult[]): LoadResult {
@@ -34,7 +33,10 @@ export function sumLoadResults(windows: readonly LoadResult[]): LoadResult {
   const histograms = defined(windows.map((w) => w.histogram));
   const merged = histograms.length === windows.length ? mergeHistograms(histograms) : undefined;
   const saturated = windows.find((w) => w.client.saturated);
-  const elu = weighted(windows.map((w) => w.client.eventLoopUtilization), weights);
+  const elu = weighted(
+    windows.map((w) => w.client.eventLoopUtilization),
+    weights,
+  );
   const busiest = defined(windows.map((w) => w.client.busiestThreadCpuPercent));
   const connections = defined(windows.map((w) => w.connections));
   const openLoop = defined(windows.map((w) => w.openLoop));
@@ -53,16 +55,31 @@ export function sumLoadResults(windows: readonly LoadResult[]): LoadResult {
     latencyResolution: windows.some((w) => w.latencyResolution === 'ms') ? 'ms' : 'us',
     errors: sumErrors(windows.map((w) => w.errors)),
     client: {
-      cpuPercent: weighted(windows.map((w) => w.client.cpuPercent), weights) ?? 0,
+      cpuPercent:
+        weighted(
+          windows.map((w) => w.client.cpuPercent),
+          weights,
+        ) ?? 0,
       ...(elu !== undefined ? { eventLoopUtilization: elu } : {}),
       saturated: saturated !== undefined,
       ...(saturated?.client.reason ? { reason: saturated.client.reason } : {}),
       ...(first.client.threads !== undefined ? { threads: first.client.threads } : {}),
       ...(busiest.length > 0 ? { busiestThreadCpuPercent: Math.max(...busiest) } : {}),
     },
-    ...(connections.length > 0 ? { connections: { total: Math.max(...connections.map((c) => c.total)), served: Math.min(...connections.map((c) => c.served)) } } : {}),
+    ...(connections.length > 0
+      ? {
+          connections: {
+            total: Math.max(...connections.map((c) => c.total)),
+            served: Math.min(...connections.map((c) => c.served)),
+          },
+        }
+      : {}),
     ...(firstError !== undefined ? { firstError } : {}),
-    ...(openLoop.length > 0 ? { openLoop: { targetRate: openLoop[0]!.targetRate, backlogged: openLoop.reduce((s, o) => s + o.backlogged, 0) } } : {}),
+    ...(openLoop.length > 0
+      ? {
+          openLoop: { targetRate: openLoop[0]!.targetRate, backlogged: openLoop.reduce((s, o) => s + o.backlogged, 0) },
+        }
+      : {}),
     ...(first.readiness ? { readiness: first.readiness } : {}),
   };
   // An open loop's uncorrected latency has no histogram to merge: it is left out of a run of several windows.
@@ -78,26 +95,43 @@ export function sumServerUsage(usages: readonly ServerUsage[], seconds: readonly
     const parts = usages.map((u) => u[key]);
     if (parts.some((p) => p === undefined)) return undefined;
     const out: Record<string, number> = {};
-    for (const p of parts as Record<string, number>[]) for (const [k, v] of Object.entries(p)) out[k] = (out[k] ?? 0) + v;
+    for (const p of parts as Record<string, number>[])
+      for (const [k, v] of Object.entries(p)) out[k] = (out[k] ?? 0) + v;
     return out as ServerUsage[K];
   };
-  const optional = (key: string, v: number | undefined): Record<string, number> => (v !== undefined ? { [key]: v } : {});
+  const optional = (key: string, v: number | undefined): Record<string, number> =>
+    v !== undefined ? { [key]: v } : {};
   const syscalls = sumOf('syscalls');
   const contextSwitches = sumOf('contextSwitches');
   const threads = defined(usages.map((u) => u.threads));
   return {
     cpuPercent: w((u) => u.cpuPercent) ?? 0,
     cpuClock: usages.every((u) => u.cpuClock === 'schedstat') ? 'schedstat' : 'ticks',
-    ...optional('cpuTickPercent', w((u) => u.cpuTickPercent)),
+    ...optional(
+      'cpuTickPercent',
+      w((u) => u.cpuTickPercent),
+    ),
     ...(threads.length > 0 ? { threads: Math.max(...threads) } : {}),
     ...(syscalls ? { syscalls } : {}),
     ...(contextSwitches ? { contextSwitches } : {}),
     rssPeakBytes: Math.max(...usages.map((u) => u.rssPeakBytes)),
     ...(usages.every((u) => u.pssBytes !== undefined) ? { pssBytes: Math.max(...usages.map((u) => u.pssBytes!)) } : {}),
     processes: Math.max(...usages.map((u) => u.processes)),
-    ...optional('hostStealPercent', w((u) => u.hostStealPercent)),
-    ...optional('hostBusyPercent', w((u) => u.hostBusyPercent)),
-    ...optional('otherProcessesPercent', w((u) => u.otherProcessesPercent)),
-    ...optional('otherLoadPercent', w((u) => u.otherLoadPercent)),
+    ...optional(
+      'hostStealPercent',
+      w((u) => u.hostStealPercent),
+    ),
+    ...optional(
+      'hostBusyPercent',
+      w((u) => u.hostBusyPercent),
+    ),
+    ...optional(
+      'otherProcessesPercent',
+      w((u) => u.otherProcessesPercent),
+    ),
+    ...optional(
+      'otherLoadPercent',
+      w((u) => u.otherLoadPercent),
+    ),
   };
 }

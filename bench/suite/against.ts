@@ -37,12 +37,15 @@ function git(args: string[], cwd = PROJECT_ROOT): { ok: boolean; out: string } {
  * commit before the last). Anything else is any revision git understands.
  */
 export function resolveRef(ref: string): { commit: string; describe: string } {
-  if (!git(['rev-parse', '--git-dir']).ok) throw new UsageError(`--against needs a git checkout (${PROJECT_ROOT} is not one)`);
+  if (!git(['rev-parse', '--git-dir']).ok)
+    throw new UsageError(`--against needs a git checkout (${PROJECT_ROOT} is not one)`);
   let spec = ref;
   let how = '';
   if (ref === 'auto') {
     const branch = git(['rev-parse', '--abbrev-ref', 'HEAD']).out;
-    const main = ['main', 'origin/main', 'master', 'origin/master'].find((b) => git(['rev-parse', '--verify', '--quiet', `${b}^{commit}`]).ok);
+    const main = ['main', 'origin/main', 'master', 'origin/master'].find(
+      (b) => git(['rev-parse', '--verify', '--quiet', `${b}^{commit}`]).ok,
+    );
     const head = git(['rev-parse', 'HEAD']).out;
     const mainCommit = main ? git(['rev-parse', `${main}^{commit}`]).out : undefined;
     if (!main || mainCommit === head || branch === 'main' || branch === 'master') {
@@ -54,18 +57,28 @@ export function resolveRef(ref: string): { commit: string; describe: string } {
     }
   }
   const r = git(['rev-parse', '--verify', '--quiet', `${spec}^{commit}`]);
-  if (!r.ok || r.out === '') throw new UsageError(`--against ${ref}: not a revision of this repository${spec !== ref ? ` (${spec})` : ''}`);
-  return { commit: r.out, describe: `${ref}${ref === r.out ? '' : ` (${r.out.slice(0, 12)}${how ? `, ${how}` : ''})`}` };
+  if (!r.ok || r.out === '')
+    throw new UsageError(`--against ${ref}: not a revision of this repository${spec !== ref ? ` (${spec})` : ''}`);
+  return {
+    commit: r.out,
+    describe: `${ref}${ref === r.out ? '' : ` (${r.out.slice(0, 12)}${how ? `, ${how}` : ''})`}`,
+  };
 }
 
 /** Where built bases are kept: outside the repository, one folder per commit. */
 export function cacheRoot(): string {
-  return process.env.CONBENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'conbench', 'against');
+  return (
+    process.env.CONBENCH_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'conbench', 'against')
+  );
 }
 
 function run(command: string, args: string[], cwd: string, what: string): void {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${what} failed in ${cwd}: ${(r.stderr || r.stdout || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${what} failed in ${cwd}: ${(r.stderr || r.stdout || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
+    );
 }
 
 /**
@@ -80,9 +93,13 @@ export async function prepareBase(ref: string, log: (line: string) => void): Pro
     log(`building the base ${describe} into ${root} (once per commit)`);
     rmSync(root, { recursive: true, force: true });
     makeDirectory(root);
-    const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${root}"`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${root}"`], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
     if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr.trim()}`);
-    const lock = (dir: string): string => (existsSync(path.join(dir, 'package-lock.json')) ? readFileSync(path.join(dir, 'package-lock.json'), 'utf8') : '');
+    const lock = (dir: string): string =>
+      existsSync(path.join(dir, 'package-lock.json')) ? readFileSync(path.join(dir, 'package-lock.json'), 'utf8') : '';
     if (lock(root) === lock(PROJECT_ROOT) && existsSync(path.join(PROJECT_ROOT, 'node_modules'))) {
       symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
     } else {
@@ -93,8 +110,12 @@ export async function prepareBase(ref: string, log: (line: string) => void): Pro
     writeFileSync(stamp, `${commit}\n`);
   }
   const registry = path.join(root, 'dist', 'servers', 'registry.js');
-  if (!existsSync(registry)) throw new Error(`the base ${describe} has no servers/registry.ts: it predates the servers this suite measures`);
-  const mod = (await import(pathToFileURL(registry).href)) as { MODEL_NAMES?: readonly string[]; MODELS?: readonly { name: string }[] };
+  if (!existsSync(registry))
+    throw new Error(`the base ${describe} has no servers/registry.ts: it predates the servers this suite measures`);
+  const mod = (await import(pathToFileURL(registry).href)) as {
+    MODEL_NAMES?: readonly string[];
+    MODELS?: readonly { name: string }[];
+  };
   const models = mod.MODEL_NAMES ?? mod.MODELS?.map((m) => m.name) ?? [];
   return { ref, commit, root, models, describe };
 }

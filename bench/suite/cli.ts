@@ -15,6 +15,7 @@ import { newSuiteId, ResultsDir, writeBaseline } from '../data/records-file.js';
 import { splitSides, type RunRecord } from '../data/record.js';
 import type { Workload } from '../data/workloads.js';
 import { runGate } from '../judge/gate.js';
+import { measuredFailures } from '../judge/judgement.js';
 import { captureEnvironment } from '../run/env.js';
 import type { CpuSplit } from '../run/pinning.js';
 import { localHost, type ServerHost } from '../run/server-host.js';
@@ -55,7 +56,8 @@ const REPORT_BYTES = 4 * 2 ** 20;
  */
 function splitsFor(p: Preflight, host: ServerHost): Map<Workload, CpuSplit> {
   const splits = new Map<Workload, CpuSplit>();
-  for (const w of p.plan.workloads) splits.set(w, host.cpuSplit(w.pin, { parallel: p.plan.cells.some((c) => c.workload === w && c.model.parallel) }));
+  for (const w of p.plan.workloads)
+    splits.set(w, host.cpuSplit(w.pin, { parallel: p.plan.cells.some((c) => c.workload === w && c.model.parallel) }));
   return splits;
 }
 
@@ -74,7 +76,9 @@ function runContexts(o: {
   const subjectsOf = (model: Model): CellSubject[] => {
     if (!o.base) return [modelSubject(model)];
     const head = modelSubject(model, { side: 'head' });
-    return o.base.models.includes(model.name) ? [modelSubject(model, { side: 'base', root: o.base.root }), head] : [head];
+    // A server from outside runs on both sides, each from its revision's tree.
+    const inBase = model.runtime === 'external' || o.base.models.includes(model.name);
+    return inBase ? [modelSubject(model, { side: 'base', root: o.base.root }), head] : [head];
   };
   return o.found.plan.workloads.map((workload) => {
     const ceiling = o.ceilings.get(workload);
@@ -109,58 +113,113 @@ async function main(): Promise<void> {
   const found = preflight(settings);
   const { plan } = found;
   const env = captureEnvironment();
-  const host = found.agent ? await connectAgent(found.agent) : localHost(env.taskset, measuredCapacities(settings.out, env), found.cpus);
+  const host = found.agent
+    ? await connectAgent(found.agent)
+    : localHost(env.taskset, measuredCapacities(settings.out, env), found.cpus);
   const splits = splitsFor(found, host);
   const ceilings = new Map<Workload, CeilingTarget | undefined>();
   for (const [w, split] of splits) {
     // Looked up (is nginx installed?) only when some workload needs it.
-    ceilings.set(w, w.protocol === 'http' && !settings.skipCeiling ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined) : undefined);
+    ceilings.set(
+      w,
+      w.protocol === 'http' && !settings.skipCeiling
+        ? httpCeilingTarget(settings.workers ?? split.serverCpuCount, host.agent !== undefined)
+        : undefined,
+    );
   }
   const err = process.stderr;
   const sides = settings.against !== undefined ? 2 : 1;
-  const plannedCount = sides * plan.cells.length * settings.runs + plan.workloads.filter((w) => ceilings.get(w)).length * settings.runs;
+  const plannedCount =
+    sides * plan.cells.length * settings.runs + plan.workloads.filter((w) => ceilings.get(w)).length * settings.runs;
   const estimateSec = estimateSeconds(plannedCount, settings.warmupSec, settings.durationSec);
   // Two sides measure twice the cells: the budget is the profile's per side.
   const budgetSec = settings.maxSec !== undefined ? settings.maxSec * sides : undefined;
-  err.write(planLines({ settings, plan, notes: found.notes, sides, splits, ceilings, estimateSec, ...(budgetSec !== undefined ? { budgetSec } : {}) }).join('\n') + '\n');
+  err.write(
+    planLines({
+      settings,
+      plan,
+      notes: found.notes,
+      sides,
+      splits,
+      ceilings,
+      estimateSec,
+      ...(budgetSec !== undefined ? { budgetSec } : {}),
+    }).join('\n') + '\n',
+  );
   if (settings.dryRun) {
-    for (const w of plan.workloads) process.stdout.write(`${w.name}: ${plan.cells.filter((c) => c.workload === w).map((c) => c.model.name).join(', ')}\n`);
+    for (const w of plan.workloads)
+      process.stdout.write(
+        `${w.name}: ${plan.cells
+          .filter((c) => c.workload === w)
+          .map((c) => c.model.name)
+          .join(', ')}\n`,
+      );
     return;
   }
 
   // Before the first server starts: a results folder of this suite's own that can take its records (a bad --out, a
   // read-only or full disk is a usage error, found now rather than after minutes of measuring).
-  const results = preflightResults(settings.out, newSuiteId(), plannedCount * Math.max(2, settings.maxRuns / settings.runs) * RECORD_BYTES + REPORT_BYTES);
-  results.writeParams({ suiteId: results.suiteId, marginPercent: settings.marginPercent, profile: settings.profile, argv: process.argv.slice(2), started: new Date().toISOString() });
+  const results = preflightResults(
+    settings.out,
+    newSuiteId(),
+    plannedCount * Math.max(2, settings.maxRuns / settings.runs) * RECORD_BYTES + REPORT_BYTES,
+  );
+  results.writeParams({
+    suiteId: results.suiteId,
+    marginPercent: settings.marginPercent,
+    profile: settings.profile,
+    argv: process.argv.slice(2),
+    started: new Date().toISOString(),
+  });
   err.write(`records: ${results.recordsFile}\n`);
   const busy = busyWarning(otherSuites());
   if (busy) err.write(`⚠ ${busy}\n`);
   claimMachine();
 
   const injected = Object.entries(settings.injectCpu);
-  if (injected.length > 0) err.write(`injected per-message overhead (test knob): ${injected.map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
+  if (injected.length > 0)
+    err.write(`injected per-message overhead (test knob): ${injected.map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
   const needsCpuRate = injected.length > 0 || plan.workloads.some((w) => w.work.startsWith('cpu'));
   const cpuRate = needsCpuRate ? await host.calibrateCpuRate(splits.values().next().value!) : undefined;
-  if (cpuRate !== undefined) err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
+  if (cpuRate !== undefined)
+    err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
 
   // --against: the base's build (made once per commit), measured beside the working tree in the same rounds.
-  const base = settings.against !== undefined ? await prepareBase(settings.against, (line) => err.write(`${line}\n`)) : undefined;
+  const base =
+    settings.against !== undefined ? await prepareBase(settings.against, (line) => err.write(`${line}\n`)) : undefined;
   if (base) {
     const dirty = env.gitDirty ? ' with uncommitted changes (measured as it is)' : '';
-    err.write(`against ${base.describe}: base built in ${base.root}; head is the working tree at ${env.gitCommit}${dirty}\n`);
+    err.write(
+      `against ${base.describe}: base built in ${base.root}; head is the working tree at ${env.gitCommit}${dirty}\n`,
+    );
     if (settings.alternateSec > 0 && !settings.skipTiming) {
       const { windows, windowSec } = blockWindows(settings.durationSec, settings.alternateSec);
-      err.write(`each round runs a cell's two servers together, taking turns: ${windows} window(s) of ${windowSec.toFixed(2)} s a side (--alternate 0: one window each)\n`);
+      err.write(
+        `each round runs a cell's two servers together, taking turns: ${windows} window(s) of ${windowSec.toFixed(2)} s a side (--alternate 0: one window each)\n`,
+      );
     }
   }
   // The runs every consumer needs: the verdict's, and the gate's (--against, or a saved --baseline): a gate never
   // fails identical code for want of runs the planner could have asked for.
-  const verdictRuns = verdictPlanner({ references: MODELS.filter((m) => m.runtime === 'native').map((m) => m.name), margin: settings.marginPercent / 100 });
+  const verdictRuns = verdictPlanner({
+    references: MODELS.filter((m) => m.runtime === 'native').map((m) => m.name),
+    margin: settings.marginPercent / 100,
+  });
   const planner = allPlanners(
     base ? comparisonPlanner({ thresholdPercent: settings.thresholdPercent }) : verdictRuns,
-    ...(found.baseline ? [comparisonPlanner({ thresholdPercent: settings.thresholdPercent, baseline: found.baseline, countedLater: settings.countRuns > 0 })] : []),
+    ...(found.baseline
+      ? [
+          comparisonPlanner({
+            thresholdPercent: settings.thresholdPercent,
+            baseline: found.baseline,
+            countedLater: settings.countRuns > 0,
+          }),
+        ]
+      : []),
     // A suite saved as a baseline serves a gate later: enough runs a cell for it to judge by.
-    ...(settings.saveBaseline && !settings.skipTiming ? [baselinePlanner(Math.min(settings.maxRuns, CONFIRM_TIMING_RUNS))] : []),
+    ...(settings.saveBaseline && !settings.skipTiming
+      ? [baselinePlanner(Math.min(settings.maxRuns, CONFIRM_TIMING_RUNS))]
+      : []),
   );
 
   // Each run is appended as it finishes; a write that fails (a full disk, a folder gone read-only) ends the suite.
@@ -174,12 +233,28 @@ async function main(): Promise<void> {
       throw writeFailure(error, results, kept);
     }
   };
-  const groups = runContexts({ settings, found, suiteId: results.suiteId, env, host, splits, ceilings, ...(cpuRate !== undefined ? { cpuRate } : {}), ...(base ? { base } : {}) });
+  const groups = runContexts({
+    settings,
+    found,
+    suiteId: results.suiteId,
+    env,
+    host,
+    splits,
+    ceilings,
+    ...(cpuRate !== undefined ? { cpuRate } : {}),
+    ...(base ? { base } : {}),
+  });
   const records = settings.skipTiming
     ? []
     : await runSuite(
         groups,
-        { minRuns: settings.runs, maxRuns: settings.maxRuns, ...(budgetSec !== undefined ? { maxSec: budgetSec } : {}), signal: stopper.signal, ifDisturbed: settings.ifDisturbed },
+        {
+          minRuns: settings.runs,
+          maxRuns: settings.maxRuns,
+          ...(budgetSec !== undefined ? { maxSec: budgetSec } : {}),
+          signal: stopper.signal,
+          ifDisturbed: settings.ifDisturbed,
+        },
         {
           onRecord: keepRecord,
           onStop: (why) => err.write(`adaptive runs stopped: ${why}\n`),
@@ -191,18 +266,36 @@ async function main(): Promise<void> {
         },
         planner,
         runCell,
-        base && settings.alternateSec > 0 ? (pair, workload, runIndex, ctx, round) => runBlock(pair, workload, runIndex, ctx, round, settings.alternateSec) : undefined,
+        base && settings.alternateSec > 0
+          ? (pair, workload, runIndex, ctx, round) =>
+              runBlock(pair, workload, runIndex, ctx, round, settings.alternateSec)
+          : undefined,
       );
   if (settings.countRuns > 0 && !stopper.signal.aborted && disturbedStop === undefined) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
-    err.write(`counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`);
-    const hooks = (what: string) => ({ onRecord: keepRecord, onProgress: (r: RunRecord, done: number, total: number) => err.write(`${countedLine(what, r, done, total)}\n`) });
-    records.push(...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, hooks('counted'))));
+    err.write(
+      `counting: ${settings.countRuns} callgrind run(s) per cell, ${countSlots(cpus.length)} cell(s) at a time on ${cpus.length} CPU(s) (counts do not mind the company)\n`,
+    );
+    const hooks = (what: string) => ({
+      onRecord: keepRecord,
+      onProgress: (r: RunRecord, done: number, total: number) => err.write(`${countedLine(what, r, done, total)}\n`),
+    });
+    records.push(
+      ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, hooks('counted'))),
+    );
     // Both sides counted: a change beyond a threshold is confirmed in fresh processes before the gate believes it.
     const confirm = base && !stopper.signal.aborted ? cellsToConfirm(records) : new Set<string>();
     if (confirm.size > 0) {
-      err.write(`confirming ${confirm.size} cell(s) whose counts changed beyond their threshold (${[...confirm].join(', ')}): ${CONFIRM_PROCESSES} processes a side, judged by their medians\n`);
-      records.push(...(await runCountJobs(confirmationJobs(groups, records, confirm), { cpus, signal: stopper.signal }, hooks('confirming'))));
+      err.write(
+        `confirming ${confirm.size} cell(s) whose counts changed beyond their threshold (${[...confirm].join(', ')}): ${CONFIRM_PROCESSES} processes a side, judged by their medians\n`,
+      );
+      records.push(
+        ...(await runCountJobs(
+          confirmationJobs(groups, records, confirm),
+          { cpus, signal: stopper.signal },
+          hooks('confirming'),
+        )),
+      );
     }
   }
   const interrupted = stoppedBy !== undefined || disturbedStop !== undefined;
@@ -210,15 +303,23 @@ async function main(): Promise<void> {
   const stopNote = interrupted
     ? `⚠ the suite ${how} after ${records.filter((r) => r.status === 'ok').length} completed run(s)${disturbedStop ? ` — ${disturbedStop}` : ''}: cells with fewer runs are inconclusive and rows with an unmeasured model name no winner`
     : undefined;
-  if (!interrupted && settings.saveBaseline) err.write(`saved as the baseline: ${writeBaseline(settings.out, records)}\n`);
+  if (!interrupted && settings.saveBaseline)
+    err.write(`saved as the baseline: ${writeBaseline(settings.out, records)}\n`);
   const [baseRecords, headRecords] = base ? splitSides(records) : [found.baseline, records];
-  const gate = !interrupted && baseRecords
-    ? {
-        result: runGate(baseRecords, headRecords, { thresholdPercent: settings.thresholdPercent, alpha: DEFAULTS.alpha, allowInconclusive: settings.allowInconclusive }),
-        thresholdPercent: settings.thresholdPercent,
-        heading: base ? `Against ${base.describe} (both measured in this session, the same rounds)` : 'Against the baseline',
-      }
-    : undefined;
+  const gate =
+    !interrupted && baseRecords
+      ? {
+          result: runGate(baseRecords, headRecords, {
+            thresholdPercent: settings.thresholdPercent,
+            alpha: DEFAULTS.alpha,
+            allowInconclusive: settings.allowInconclusive,
+          }),
+          thresholdPercent: settings.thresholdPercent,
+          heading: base
+            ? `Against ${base.describe} (both measured in this session, the same rounds)`
+            : 'Against the baseline',
+        }
+      : undefined;
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
   const rendered = await renderSuite(results, records, {
     plain: !process.stdout.isTTY,
@@ -231,9 +332,13 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
-  err.write(`\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`);
+  err.write(
+    `\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`,
+  );
+  const failures = measuredFailures(rendered.judgement);
+  for (const f of failures) err.write(`✗ ${f}\n`);
   if (stoppedBy !== undefined) process.exitCode = SIGNAL_EXIT[stoppedBy];
-  else if (disturbedStop !== undefined || gate?.result.fails) process.exitCode = 1;
+  else if (disturbedStop !== undefined || gate?.result.fails || failures.length > 0) process.exitCode = 1;
 }
 
 /** The suite's results folder, made and checked for `bytes` of room; a file-system failure is a usage error here. */
@@ -249,7 +354,10 @@ function preflightResults(root: string, suiteId: string, bytes: number): Results
 /** A write that failed while measuring: what failed, and where the runs measured before it are. */
 function writeFailure(error: unknown, results: ResultsDir, kept: number): Error {
   if (!isFileSystemError(error)) return error as Error;
-  return new Error(`${(error as Error).message}; the suite stopped. ${kept} run(s) measured before it are in ${results.recordsFile} (npm run report -- ${results.dir} renders them once the folder can be written)`);
+  return new Error(
+    `${(error as Error).message}; the suite stopped. ${kept} run(s) measured before it are in ${results.recordsFile} (npm run report -- ${results.dir} renders them once the folder can be written)`,
+  );
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) runCommand(main, { usage: USAGE, onStop: stopSuite });
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]))
+  runCommand(main, { usage: USAGE, onStop: stopSuite });

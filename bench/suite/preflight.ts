@@ -39,7 +39,10 @@ export interface Preflight {
  * The preferred driver of each workload (native for TCP) when it is present, else its fallback, said once; a driver
  * the user named must be present.
  */
-export function resolveDrivers(workloads: readonly Workload[], driverNamed: boolean): { workloads: Workload[]; notes: string[] } {
+export function resolveDrivers(
+  workloads: readonly Workload[],
+  driverNamed: boolean,
+): { workloads: Workload[]; notes: string[] } {
   const notes = new Set<string>();
   const resolved = workloads.map((w) => {
     if (driverNamed) {
@@ -58,7 +61,10 @@ export function resolveDrivers(workloads: readonly Workload[], driverNamed: bool
 function allowedCpus(list: string, flag: string): string {
   const allowed = new Set(readTopology().cpus.map((c) => c.id));
   const outside = parseCpuList(list).filter((c) => !allowed.has(c));
-  if (outside.length > 0) throw new UsageError(`--${flag} names CPU ${outside.join(',')}, not one this process may use (${formatCpuList([...allowed])})`);
+  if (outside.length > 0)
+    throw new UsageError(
+      `--${flag} names CPU ${outside.join(',')}, not one this process may use (${formatCpuList([...allowed])})`,
+    );
   return list;
 }
 
@@ -78,7 +84,16 @@ export function preflight(settings: Settings): Preflight {
     plan,
     notes,
     ...(settings.baseline !== undefined ? { baseline: readRecords(settings.baseline) } : {}),
-    ...(settings.agent !== undefined ? { agent: { ...settings.agent, ...(settings.agentTokenFile !== undefined ? { token: readTokenFile(settings.agentTokenFile, 'agent-token-file') } : {}) } } : {}),
+    ...(settings.agent !== undefined
+      ? {
+          agent: {
+            ...settings.agent,
+            ...(settings.agentTokenFile !== undefined
+              ? { token: readTokenFile(settings.agentTokenFile, 'agent-token-file') }
+              : {}),
+          },
+        }
+      : {}),
     cpus: {
       ...(settings.serverCpus !== undefined ? { serverCpus: allowedCpus(settings.serverCpus, 'server-cpus') } : {}),
       ...(settings.driverCpus !== undefined ? { driverCpus: allowedCpus(settings.driverCpus, 'driver-cpus') } : {}),
@@ -105,14 +120,15 @@ export function listEverything(): string {
     lines.push(`  ${f.name.padEnd(20)} ${f.description}`, `  ${''.padEnd(20)} → ${names.join(', ')}`);
   }
   lines.push('', 'Profiles:');
-  for (const p of PROFILES) lines.push(`  ${p.name.padEnd(20)} ${p.description} (${p.runs} runs × ${p.warmupSec}+${p.durationSec} s)`);
+  for (const p of PROFILES)
+    lines.push(`  ${p.name.padEnd(20)} ${p.description} (${p.runs} runs × ${p.warmupSec}+${p.durationSec} s)`);
   lines.push('', 'Drivers:');
   for (const d of DRIVERS) {
     const a = d.present();
     lines.push(`  ${d.name.padEnd(20)} ${d.protocol}${a.ok ? '' : ` [missing: ${a.reason}]`}`);
   }
   lines.push('', 'Tools found:');
-  for (const tool of ['taskset', 'cc', 'wrk', 'nginx']) lines.push(`  ${tool.padEnd(20)} ${hasCommand(tool) ? 'yes' : 'no'}`);
+  for (const tool of ['taskset', 'cc', 'wrk', 'nginx'])
+    lines.push(`  ${tool.padEnd(20)} ${hasCommand(tool) ? 'yes' : 'no'}`);
   return lines.join('\n');
 }
-

@@ -26,8 +26,12 @@ export function planLines(o: {
   budgetSec?: number;
 }): string[] {
   const { settings: s, plan, sides } = o;
-  const adaptive = s.maxRuns > s.runs ? `, then up to ${s.maxRuns} runs per cell for the comparisons still undecided at ±${s.marginPercent}%` : '';
-  const budget = o.budgetSec !== undefined ? `; at most ${formatDuration(Math.max(o.budgetSec, o.estimateSec))} of runs` : '';
+  const adaptive =
+    s.maxRuns > s.runs
+      ? `, then up to ${s.maxRuns} runs per cell for the comparisons still undecided at ±${s.marginPercent}%`
+      : '';
+  const budget =
+    o.budgetSec !== undefined ? `; at most ${formatDuration(Math.max(o.budgetSec, o.estimateSec))} of runs` : '';
   const cells = `conbench ${s.profile}: ${plan.workloads.length} workload(s) × ${new Set(plan.cells.map((c) => c.model.name)).size} model(s) = ${plan.cells.length} cells${sides > 1 ? ' × 2 sides' : ''}`;
   const lines = [
     s.skipTiming
@@ -41,8 +45,12 @@ export function planLines(o: {
     const key = `${split.mode} ${split.describe}`;
     planned.set(key, { split, workloads: [...(planned.get(key)?.workloads ?? []), w.name] });
   }
-  for (const { split, workloads } of planned.values()) lines.push(`CPU split (${split.mode}; ${workloads.join(', ')}): ${split.describe}${split.why ? `\n  why: ${split.why}` : ''}`);
-  for (const c of new Set(o.ceilings.values())) if (c) lines.push(`driver ceiling measured against ${c.describe}; rows within 20% of it are marked client-bound`);
+  for (const { split, workloads } of planned.values())
+    lines.push(
+      `CPU split (${split.mode}; ${workloads.join(', ')}): ${split.describe}${split.why ? `\n  why: ${split.why}` : ''}`,
+    );
+  for (const c of new Set(o.ceilings.values()))
+    if (c) lines.push(`driver ceiling measured against ${c.describe}; rows within 20% of it are marked client-bound`);
   if (plan.excluded.length > 0) {
     const byReason = new Map<string, number>();
     for (const e of plan.excluded) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
@@ -58,14 +66,19 @@ export function runLine(p: Progress): string {
     r.status === 'ok' && r.result
       ? `${formatRate(r.result.msgsPerSec)} msgs/s${r.result.client.saturated ? ' (client saturated)' : ''}${r.discarded ? ` — set aside: ${r.discarded}` : ''}`
       : `${r.status}: ${r.reason}`;
-  const count = p.adaptive ? `+${p.done - p.planned} adaptive, ≤ ${formatDuration(p.etaSec)} left` : `${String(p.done).padStart(String(p.planned).length)}/${p.planned} ETA ${formatDuration(p.etaSec)}`;
+  const count = p.adaptive
+    ? `+${p.done - p.planned} adaptive, ≤ ${formatDuration(p.etaSec)} left`
+    : `${String(p.done).padStart(String(p.planned).length)}/${p.planned} ETA ${formatDuration(p.etaSec)}`;
   return `[${count}] ${r.workload} · ${r.model}${r.side ? ` (${r.side})` : ''} · run ${r.run + 1}: ${what}`;
 }
 
 /** One counted run as it finishes: the metric's own value (the median window), what the gate will compare. */
 export function countedLine(what: string, r: RunRecord, done: number, total: number): string {
   const instructions = r.status === 'ok' ? METRICS.instructionsPerMsg.ofRun(r) : undefined;
-  const line = r.status === 'ok' && r.counts && instructions !== undefined ? `${Math.round(instructions)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}` : `${r.status}: ${r.reason}`;
+  const line =
+    r.status === 'ok' && r.counts && instructions !== undefined
+      ? `${Math.round(instructions)} instructions/msg (${r.counts.warmWindows} warm windows)${r.reason ? ` — ${r.reason}` : ''}`
+      : `${r.status}: ${r.reason}`;
   return `[${what} ${done}/${total}] ${r.workload} · ${r.model}${r.side ? ` (${r.side})` : ''} · run ${r.run + 1}: ${line}`;
 }
 

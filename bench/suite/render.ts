@@ -28,23 +28,32 @@ export function microRunOf(resultsRoot: string): JudgeParams['micro'] {
     const records = readMicroRecords(root);
     return { records, from: records[0] ? path.join(root, records[0].runId) : root };
   } catch (error) {
-    return { missing: (error as Error).message.startsWith('no results') ? `no micro-benchmark records in ${root}` : (error as Error).message };
+    return {
+      missing: (error as Error).message.startsWith('no results')
+        ? `no micro-benchmark records in ${root}`
+        : (error as Error).message,
+    };
   }
 }
 
 /** Judges a suite, writes its report files, and returns what to print. */
-export async function renderSuite(sink: ReportSink, records: readonly RunRecord[], o: RenderOptions): Promise<{ judgement: SuiteJudgement; text: string; charts: number; chartError?: string }> {
+export async function renderSuite(
+  sink: ReportSink,
+  records: readonly RunRecord[],
+  o: RenderOptions,
+): Promise<{ judgement: SuiteJudgement; text: string; charts: number; chartError?: string }> {
   const { plain, charts: drawCharts, resultsRoot, ...params } = o;
   const judgement = judgeSuite(records, { ...params, micro: microRunOf(resultsRoot) });
   writeReports(sink, judgement);
   let chartError: string | undefined;
   // Charts draw timed runs; a counted-only suite has none (empty scales would be drawn as infinities).
   const timed = judgement.cells.some((c) => c.okRuns > 0);
-  const charts = drawCharts && timed
-    ? await writeCharts(sink, judgement).catch((error: Error) => {
-        chartError = error.message;
-        return 0;
-      })
-    : 0;
+  const charts =
+    drawCharts && timed
+      ? await writeCharts(sink, judgement).catch((error: Error) => {
+          chartError = error.message;
+          return 0;
+        })
+      : 0;
   return { judgement, text: terminalReport(judgement, plain), charts, ...(chartError ? { chartError } : {}) };
 }

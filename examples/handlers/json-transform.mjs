@@ -27,8 +27,12 @@ export default function jsonTransform(request) {
     items,
     itemCount: items.length,
     total: Math.round(total * 100) / 100,
-    names: items.map((item) => (typeof item === 'object' && item !== null ? item.name : undefined)).filter((n) => typeof n === 'string'),
-    ...(typeof doc.text === 'string' ? { textLength: doc.text.length, textUpper: doc.text.slice(0, 64).toUpperCase() } : {}),
+    names: items
+      .map((item) => (typeof item === 'object' && item !== null ? item.name : undefined))
+      .filter((n) => typeof n === 'string'),
+    ...(typeof doc.text === 'string'
+      ? { textLength: doc.text.length, textUpper: doc.text.slice(0, 64).toUpperCase() }
+      : {}),
     requestBytes: request.length,
     processed: true,
   });

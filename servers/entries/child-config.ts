@@ -31,7 +31,8 @@ export class ChildConfigError extends Error {
 /** Reads and checks the config a parent put in the environment; a child started by hand gets a clear error. */
 export function readChildConfig(env: NodeJS.ProcessEnv = process.env): ChildConfig {
   const text = env[CHILD_CONFIG_ENV];
-  if (text === undefined) throw new ChildConfigError(`${CHILD_CONFIG_ENV} is not set: this entry is started by a model, not by hand`);
+  if (text === undefined)
+    throw new ChildConfigError(`${CHILD_CONFIG_ENV} is not set: this entry is started by a model, not by hand`);
   let value: unknown;
   try {
     value = JSON.parse(text);

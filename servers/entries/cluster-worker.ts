@@ -12,7 +12,11 @@ import { readChildConfig } from './child-config.js';
 async function main(): Promise<void> {
   if (!cluster.isWorker) throw new Error('cluster-worker runs as a node:cluster worker only');
   const config = readChildConfig();
-  const endpoint = await openEndpoint(config.protocol, { host: config.host, port: config.port }, localHandler(config.work));
+  const endpoint = await openEndpoint(
+    config.protocol,
+    { host: config.host, port: config.port },
+    localHandler(config.work),
+  );
   process.send!({ type: 'ready', port: endpoint.port } satisfies ChildMessage);
 }
 

@@ -88,14 +88,18 @@ async function main(): Promise<void> {
   const data = workerData as ConnectionThreadData;
   const socket = new RelayedSocket(port, data.remoteAddress, data.remotePort);
   port.on('message', (message: ToThread) => {
-    if (message instanceof Uint8Array) socket.receive(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    if (message instanceof Uint8Array)
+      socket.receive(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
     else if (message === 'end') socket.push(null);
     else if (message === 'close') socket.destroy();
   });
   const handler = localHandler(data.work);
   // TCP loads only the framed echo: the endpoint module brings node:http and node:dgram, which cost a new thread
   // ~20 ms more CPU to start (measured: 68–75 ms with them, 52 ms for an empty thread).
-  const serve = data.protocol === 'tcp' ? (s: Socket) => serveEchoConnection(s, handler) : (await import('../endpoint.js')).handedSocketServer(data.protocol, handler);
+  const serve =
+    data.protocol === 'tcp'
+      ? (s: Socket) => serveEchoConnection(s, handler)
+      : (await import('../endpoint.js')).handedSocketServer(data.protocol, handler);
   serve(socket as unknown as Socket);
   port.postMessage({ type: 'ready' } satisfies FromThread);
 }

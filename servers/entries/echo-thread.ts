@@ -59,7 +59,8 @@ export function findListeningFd(port: number): number {
     const m = /^socket:\[(\d+)\]$/.exec(link);
     if (m && inodes.has(m[1]!)) found.push(Number(name));
   }
-  if (found.length !== 1) throw new Error(`expected one listening socket on port ${port} in this process, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected one listening socket on port ${port} in this process, found ${found.length}`);
   return found[0]!;
 }
 
@@ -79,7 +80,11 @@ async function main(): Promise<void> {
     endpoint = await openEndpoint(data.protocol, data.target, handler);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    port.postMessage({ type: 'error', message: e.message, ...(e.code ? { code: e.code } : {}) } satisfies ThreadMessage);
+    port.postMessage({
+      type: 'error',
+      message: e.message,
+      ...(e.code ? { code: e.code } : {}),
+    } satisfies ThreadMessage);
     return;
   }
   let fd: number | undefined;

@@ -31,7 +31,9 @@ let frozenPolicy: SchedPolicy | undefined;
 
 function setPolicy(policy: SchedPolicy): void {
   if (frozenPolicy !== undefined && frozenPolicy !== policy) {
-    throw new Error(`cluster scheduling policy is already ${frozenPolicy} in this process; cluster-${policy} needs a fresh process`);
+    throw new Error(
+      `cluster scheduling policy is already ${frozenPolicy} in this process; cluster-${policy} needs a fresh process`,
+    );
   }
   if (!cluster.isPrimary) throw new Error('cluster models start from the primary process');
   cluster.schedulingPolicy = policy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
@@ -60,15 +62,19 @@ export async function startCluster(options: ModelStartOptions, policy: SchedPoli
       workers.delete(worker);
       if (closing || worker.exitedAfterDisconnect || !started) return;
       const delay = backoff.next(Date.now() - bornAt);
-      process.stderr.write(`cluster-${policy}: worker ${worker.process.pid} died (code ${code}, signal ${signal}); replacing in ${delay} ms\n`);
+      process.stderr.write(
+        `cluster-${policy}: worker ${worker.process.pid} died (code ${code}, signal ${signal}); replacing in ${delay} ms\n`,
+      );
       const timer = setTimeout(() => {
         restartTimers.delete(timer);
         if (closing) return;
         restarts++;
         const replacement = fork();
-        waitForReady(replacement.process, `cluster-${policy} replacement worker ${replacement.process.pid}`, readyTimeoutMs(1)).catch(
-          (error: Error) => closing || process.stderr.write(`${error.message}\n`),
-        );
+        waitForReady(
+          replacement.process,
+          `cluster-${policy} replacement worker ${replacement.process.pid}`,
+          readyTimeoutMs(1),
+        ).catch((error: Error) => closing || process.stderr.write(`${error.message}\n`));
       }, delay);
       restartTimers.add(timer);
     });
@@ -79,7 +85,9 @@ export async function startCluster(options: ModelStartOptions, policy: SchedPoli
     closing = true;
     for (const timer of restartTimers) clearTimeout(timer);
     restartTimers.clear();
-    const exits = [...workers].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    const exits = [...workers].map(
+      (w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))),
+    );
     await Promise.all([...workers].map((w) => stopChild(w.process)));
     await Promise.all(exits);
     // The primary drops its listening handle when the last worker is removed; let that close run.
@@ -92,7 +100,9 @@ export async function startCluster(options: ModelStartOptions, policy: SchedPoli
     // A free port is picked first, so replacements can rebind it even if every worker had died.
     if (port === 0) port = await pickFreePort(options.host, options.protocol === 'udp');
     const initial = Array.from({ length: count }, () => fork());
-    await Promise.all(initial.map((w) => waitForReady(w.process, `cluster-${policy} worker ${w.process.pid}`, readyTimeoutMs(count))));
+    await Promise.all(
+      initial.map((w) => waitForReady(w.process, `cluster-${policy} worker ${w.process.pid}`, readyTimeoutMs(count))),
+    );
     started = true;
   } catch (error) {
     await close();

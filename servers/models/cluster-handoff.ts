@@ -24,12 +24,16 @@ interface Closable {
 
 function isHandoff(message: unknown): message is { seq: number } {
   const m = message as { cmd?: unknown; act?: unknown; seq?: unknown } | null;
-  return typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && m.act === 'newconn' && typeof m.seq === 'number';
+  return (
+    typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && m.act === 'newconn' && typeof m.seq === 'number'
+  );
 }
 
 function ackOf(message: unknown): number | undefined {
   const m = message as { cmd?: unknown; ack?: unknown } | null;
-  return typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && typeof m.ack === 'number' ? m.ack : undefined;
+  return typeof m === 'object' && m !== null && m.cmd === 'NODE_CLUSTER' && typeof m.ack === 'number'
+    ? m.ack
+    : undefined;
 }
 
 function isClosable(handle: unknown): handle is Closable {

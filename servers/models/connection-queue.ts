@@ -34,7 +34,8 @@ export class ConnectionQueue {
     }
     this.waiting.push(socket);
     this.serveNext();
-    if (this.waiting.length > 0 && this.sweeper === undefined) this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
+    if (this.waiting.length > 0 && this.sweeper === undefined)
+      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   /** Call when a server ended: the next waiting connections get one. */
@@ -65,7 +66,11 @@ export class ConnectionQueue {
 }
 
 /** Listens on host:port and puts every accepted connection, paused, into the queue. */
-export async function listenIntoQueue(queue: ConnectionQueue, host: string, port: number): Promise<{ server: net.Server; port: number }> {
+export async function listenIntoQueue(
+  queue: ConnectionQueue,
+  host: string,
+  port: number,
+): Promise<{ server: net.Server; port: number }> {
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     queue.add(socket);

@@ -37,13 +37,23 @@ export function parseTcpTable(text: string): TcpTableRow[] {
     const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
     const rx = f[4]!.split(':')[1];
-    rows.push({ local: f[1]!, remote: f[2]!, state: parseInt(f[3]!, 16), rxQueue: parseInt(rx ?? '0', 16), inode: Number(f[9]) });
+    rows.push({
+      local: f[1]!,
+      remote: f[2]!,
+      state: parseInt(f[3]!, 16),
+      rxQueue: parseInt(rx ?? '0', 16),
+      inode: Number(f[9]),
+    });
   }
   return rows;
 }
 
 /** Given the kernel's rows, whether the client of our socket (whose inode is `inode`) has left. Pure. */
-export function peerDeparted(inode: number, byInode: ReadonlyMap<number, TcpTableRow>, byAddresses: ReadonlyMap<string, TcpTableRow>): boolean {
+export function peerDeparted(
+  inode: number,
+  byInode: ReadonlyMap<number, TcpTableRow>,
+  byAddresses: ReadonlyMap<string, TcpTableRow>,
+): boolean {
   const mine = byInode.get(inode);
   if (!mine) return true;
   if (mine.state !== CLOSE_WAIT) return false;

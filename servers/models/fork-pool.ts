@@ -59,7 +59,9 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
       if (index >= 0) ready.splice(index, 1);
       if (closing || !started) return;
       const delay = backoff.next(Date.now() - bornAt);
-      process.stderr.write(`fork-pool: child ${child.pid} died (code ${code}, signal ${signal}); replacing in ${delay} ms\n`);
+      process.stderr.write(
+        `fork-pool: child ${child.pid} died (code ${code}, signal ${signal}); replacing in ${delay} ms\n`,
+      );
       const timer = setTimeout(() => {
         restartTimers.delete(timer);
         if (closing) return;

@@ -33,18 +33,25 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
 
   try {
     // Ready means every thread has loaded the task file and run a task: N probes held concurrently need N threads.
-    const ids = await Promise.all(Array.from({ length: threads }, () => pool.run(PROBE_HOLD_MS, { name: 'whichThread' }) as Promise<number>));
+    const ids = await Promise.all(
+      Array.from({ length: threads }, () => pool.run(PROBE_HOLD_MS, { name: 'whichThread' }) as Promise<number>),
+    );
     const distinct = new Set(ids).size;
-    if (distinct !== threads) throw new Error(`piscina: ${threads} start-up probes ran on ${distinct} thread(s), expected ${threads}`);
+    if (distinct !== threads)
+      throw new Error(`piscina: ${threads} start-up probes ran on ${distinct} thread(s), expected ${threads}`);
   } catch (error) {
     await pool.destroy();
     throw error;
   }
 
   const work = options.work;
-  let endpoint;
+  let endpoint: Awaited<ReturnType<typeof openEndpoint>>;
   try {
-    endpoint = await openEndpoint(options.protocol, options, withInjectedOverhead(() => pool.run(work) as Promise<void>));
+    endpoint = await openEndpoint(
+      options.protocol,
+      options,
+      withInjectedOverhead(() => pool.run(work) as Promise<void>),
+    );
   } catch (error) {
     await pool.destroy();
     throw error;

@@ -41,7 +41,8 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
       queue.serveNext();
     });
     worker.on('error', (error) => {
-      if (!closing) process.stderr.write(`thread-per-connection: a connection's thread failed: ${error.stack ?? error.message}\n`);
+      if (!closing)
+        process.stderr.write(`thread-per-connection: a connection's thread failed: ${error.stack ?? error.message}\n`);
     });
     waitForReady(worker, 'thread-per-connection thread', startTimeoutMs(THREAD_READY_TIMEOUT_MS)).then(
       () => (closing || socket.destroyed ? void worker.terminate() : relay(socket, worker)),
@@ -58,7 +59,12 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
   return {
     port,
     workers: maxThreads,
-    details: { maxThreads, overCap: 'queue', threadStart: 'new Worker per accepted connection', io: 'main thread, relayed over a MessagePort' },
+    details: {
+      maxThreads,
+      overCap: 'queue',
+      threadStart: 'new Worker per accepted connection',
+      io: 'main thread, relayed over a MessagePort',
+    },
     close: async () => {
       closing = true;
       queue.close();
@@ -113,5 +119,8 @@ function relay(socket: net.Socket, worker: Worker): void {
 }
 
 function remoteOf(socket: net.Socket): Pick<ConnectionThreadData, 'remoteAddress' | 'remotePort'> {
-  return { ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}), ...(socket.remotePort ? { remotePort: socket.remotePort } : {}) };
+  return {
+    ...(socket.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
+    ...(socket.remotePort ? { remotePort: socket.remotePort } : {}),
+  };
 }

@@ -28,7 +28,10 @@ const THREAD_ENTRY = new URL('../entries/echo-thread.js', import.meta.url);
 export { reusePortSupported };
 
 class ThreadStartError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -56,14 +59,19 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
     const thread: Thread = { index, worker } as Thread;
     thread.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     thread.ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ThreadStartError(`thread ${index} did not report ready in time`)), readyTimeoutMs(count));
+      const timer = setTimeout(
+        () => reject(new ThreadStartError(`thread ${index} did not report ready in time`)),
+        readyTimeoutMs(count),
+      );
       worker.on('message', (message: ThreadMessage) => {
         if (message.type === 'ready') {
           clearTimeout(timer);
           resolve(message.fd === undefined ? { port: message.port } : { port: message.port, fd: message.fd });
         } else if (message.type === 'error') {
           clearTimeout(timer);
-          reject(new ThreadStartError(`worker-threads thread ${index} failed to start: ${message.message}`, message.code));
+          reject(
+            new ThreadStartError(`worker-threads thread ${index} failed to start: ${message.message}`, message.code),
+          );
         }
       });
       worker.on('error', (error) => {
@@ -92,10 +100,12 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
   // shared-listen-fd the first one to go closes the listening socket for all.
   const close = async (): Promise<void> => {
     closing = true;
-    await Promise.all(threads.map(async (t) => {
-      await t.worker.terminate();
-      await t.exited;
-    }));
+    await Promise.all(
+      threads.map(async (t) => {
+        await t.worker.terminate();
+        await t.exited;
+      }),
+    );
     if (process.env.CONBENCH_REPORT_SPREAD) {
       process.stderr.write(`worker-threads frames per thread: ${Array.from(frameCounts).join(' ')}\n`);
     }
@@ -105,7 +115,11 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
   let port: number;
   try {
     const useReusePort = mechanism === 'reusePort';
-    const first = startThread(0, { host: options.host, port: options.port, ...(useReusePort ? { reusePort: true } : {}) }, options.protocol !== 'udp');
+    const first = startThread(
+      0,
+      { host: options.host, port: options.port, ...(useReusePort ? { reusePort: true } : {}) },
+      options.protocol !== 'udp',
+    );
     const firstReady = await first.ready;
     port = firstReady.port;
     const fdTarget = (): ThreadData['target'] => {
@@ -117,9 +131,12 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
       rest.push(startThread(i, useReusePort ? { host: options.host, port, reusePort: true } : fdTarget(), false));
     }
     const results = await Promise.allSettled(rest.map((t) => t.ready));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ thread: rest[i]!, error: r.reason as ThreadStartError }] : []));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ thread: rest[i]!, error: r.reason as ThreadStartError }] : [],
+    );
     if (failed.length > 0) {
-      if (!(useReusePort && options.protocol !== 'udp' && failed.every((f) => f.error.code === 'EADDRINUSE'))) throw failed[0]!.error;
+      if (!(useReusePort && options.protocol !== 'udp' && failed.every((f) => f.error.code === 'EADDRINUSE')))
+        throw failed[0]!.error;
       // The endpoint did not pass reusePort to listen(): join thread 0's listening socket instead.
       mechanism = 'shared-listen-fd';
       fallbackReason = 'reusePort not passed to listen() by the endpoint';

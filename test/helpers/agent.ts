@@ -24,8 +24,22 @@ export function tokenFile(token = randomBytes(24).toString('hex')): { file: stri
 }
 
 /** `prefix` runs the agent through another command, e.g. ['ip', 'netns', 'exec', NS]. */
-export function startAgentProcess(host: string, tokenPath: string, prefix: readonly string[] = []): Promise<AgentProcess> {
-  const argv = [...prefix, process.execPath, compiled('scripts/agent.ts'), '--host', host, '--port', '0', '--token-file', tokenPath];
+export function startAgentProcess(
+  host: string,
+  tokenPath: string,
+  prefix: readonly string[] = [],
+): Promise<AgentProcess> {
+  const argv = [
+    ...prefix,
+    process.execPath,
+    compiled('scripts/agent.ts'),
+    '--host',
+    host,
+    '--port',
+    '0',
+    '--token-file',
+    tokenPath,
+  ];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));

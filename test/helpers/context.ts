@@ -14,6 +14,16 @@ export function testSettings(args: readonly string[] = [], over: Partial<Setting
 const host = localHost(false);
 
 /** A context for running cells on this machine, unpinned. */
-export function testContext(settings: Partial<Settings> = {}, over: Partial<Omit<CellContext, 'settings'>> = {}): CellContext {
-  return { settings: testSettings([], settings), suiteId: 't', env: captureEnvironment(), split: host.cpuSplit('off'), host, ...over };
+export function testContext(
+  settings: Partial<Settings> = {},
+  over: Partial<Omit<CellContext, 'settings'>> = {},
+): CellContext {
+  return {
+    settings: testSettings([], settings),
+    suiteId: 't',
+    env: captureEnvironment(),
+    split: host.cpuSplit('off'),
+    host,
+    ...over,
+  };
 }

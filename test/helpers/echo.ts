@@ -52,7 +52,11 @@ export interface ExchangeReport {
  * `connections` concurrent connections each send `sizes` as pipelined frames (written in odd-sized pieces, so
  * frames straddle writes), half-close, and compare everything echoed with what was sent.
  */
-export async function concurrentExchange(port: number, connections: number, sizes: readonly number[]): Promise<ExchangeReport> {
+export async function concurrentExchange(
+  port: number,
+  connections: number,
+  sizes: readonly number[],
+): Promise<ExchangeReport> {
   const report: ExchangeReport = { connections, frames: 0, mismatches: 0, failures: [] };
   await Promise.all(
     Array.from({ length: connections }, async (_, i) => {
@@ -93,16 +97,25 @@ export function delay(ms: number): Promise<void> {
 }
 
 /** `clients` concurrent HTTP clients (keep-alive unless told otherwise) each POST `requests` random bodies and GET once; all must echo. */
-export async function httpExchange(port: number, clients: number, requests: number, sizes: readonly number[], keepAlive = true): Promise<ExchangeReport> {
+export async function httpExchange(
+  port: number,
+  clients: number,
+  requests: number,
+  sizes: readonly number[],
+  keepAlive = true,
+): Promise<ExchangeReport> {
   const report: ExchangeReport = { connections: clients, frames: 0, mismatches: 0, failures: [] };
   const request = (agent: http.Agent, method: string, body?: Buffer): Promise<{ status: number; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method, path: '/', agent, headers: body ? { 'content-length': body.length } : {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, method, path: '/', agent, headers: body ? { 'content-length': body.length } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(20_000, () => req.destroy(new Error('request timed out')));
       req.on('error', reject);
       req.end(body);

@@ -5,7 +5,14 @@ import { RECORD_SCHEMA, type RunRecord } from '../../bench/data/record.js';
 import { DEFAULT_PARAMS } from '../../bench/data/workloads.js';
 
 export const ENV: RunRecord['env'] = {
-  node: 'v20.0.0', cpuModel: 'test cpu', cores: 2, os: 'Linux test', gitCommit: 'abc', gitDirty: false, hostname: 'h', taskset: true,
+  node: 'v20.0.0',
+  cpuModel: 'test cpu',
+  cores: 2,
+  os: 'Linux test',
+  gitCommit: 'abc',
+  gitDirty: false,
+  hostname: 'h',
+  taskset: true,
 };
 
 export interface FakeRun {
@@ -45,7 +52,9 @@ export function fakeRecord(f: FakeRun): RunRecord {
     params: { ...DEFAULT_PARAMS, ...(f.rate !== undefined ? { rate: f.rate } : {}) },
     env: { ...ENV, ...f.env },
     ...(f.side ? { side: f.side } : {}),
-    ...(f.blockRound !== undefined ? { round: f.blockRound, block: { windows: 8, windowSec: 0.25, settleSec: 0.05, first: 'base' as const } } : {}),
+    ...(f.blockRound !== undefined
+      ? { round: f.blockRound, block: { windows: 8, windowSec: 0.25, settleSec: 0.05, first: 'base' as const } }
+      : {}),
   } as const;
   if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
   const h = latencyHistogram();
@@ -63,9 +72,26 @@ export function fakeRecord(f: FakeRun): RunRecord {
     errors: { ...noErrors(), ...f.errors },
     client: { cpuPercent: f.saturated ? 99 : 40, saturated: f.saturated ?? false },
   };
-  const syscalls = f.syscallsPerMsg !== undefined ? { syscalls: { read: (f.syscallsPerMsg * f.msgsPerSec) / 2, write: (f.syscallsPerMsg * f.msgsPerSec) / 2 } } : {};
-  const counts = f.instructionsPerMsg !== undefined ? { counts: { instructions: f.instructionsPerMsg * 1000, messages: 1000, processes: 1, warmWindows: 5 } } : {};
-  return { ...base, status: 'ok', server: { workers: 1, cpus: '0', usage: { cpuPercent: f.serverCpuPercent ?? 90, rssPeakBytes: 50e6, processes: 1, ...syscalls } }, clientCpus: '1', result, ...counts };
+  const syscalls =
+    f.syscallsPerMsg !== undefined
+      ? { syscalls: { read: (f.syscallsPerMsg * f.msgsPerSec) / 2, write: (f.syscallsPerMsg * f.msgsPerSec) / 2 } }
+      : {};
+  const counts =
+    f.instructionsPerMsg !== undefined
+      ? { counts: { instructions: f.instructionsPerMsg * 1000, messages: 1000, processes: 1, warmWindows: 5 } }
+      : {};
+  return {
+    ...base,
+    status: 'ok',
+    server: {
+      workers: 1,
+      cpus: '0',
+      usage: { cpuPercent: f.serverCpuPercent ?? 90, rssPeakBytes: 50e6, processes: 1, ...syscalls },
+    },
+    clientCpus: '1',
+    result,
+    ...counts,
+  };
 }
 
 /** Three runs per model with the given throughputs. */
