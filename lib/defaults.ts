@@ -13,6 +13,8 @@ export const DEFAULTS = {
   timeoutMs: 5000,
   /** A server not ready this long after it was started is a failed run (its ready line; --server: an answer). */
   startTimeoutSec: 15,
+  /** A server still running this long after SIGTERM is killed with its process group. */
+  stopTimeoutSec: 8,
   /** Bound on the wait, after the warmup, for every served connection's first answer. */
   readyTimeoutSec: 30,
   /** `npm run load`'s window and warmup (the bench's come from its profile). */

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../lib/cli-args.js';
 import { runCommand } from '../lib/lifecycle.js';
+import { isFileSystemError } from '../lib/files.js';
 import { helpText, parseOptions, positiveNumberOption, switchOption } from '../lib/options.js';
 import { readRecords, readSuiteParams, recordsFileFor, ResultsDir } from '../bench/data/records-file.js';
 import { FAMILIES } from '../bench/data/workloads.js';
@@ -56,7 +57,11 @@ async function main(): Promise<void> {
     process.stdout.write((await renderSuite(discard, records, { ...options, charts: false })).text);
     return;
   }
-  const rendered = await renderSuite(dir, records, { ...options, charts: true });
+  const rendered = await renderSuite(dir, records, { ...options, charts: true }).catch((error: unknown) => {
+    if (isFileSystemError(error))
+      throw new Error(`${(error as Error).message} (--no-write prints the suite without writing its files)`);
+    throw error;
+  });
   process.stdout.write(rendered.text);
   if (rendered.chartError) process.stderr.write(`charts not written: ${rendered.chartError}\n`);
   process.stderr.write(

@@ -35,7 +35,11 @@ const quick = [
   '--keep-every-run',
   '--start-timeout',
   '3',
+  '--stop-timeout',
+  '1',
 ];
+/** One run a cell: enough to see a server fail, and the others measured beside it. */
+const once = [...quick, '--runs', '1', '--max-runs', '1', '--start-timeout', '1.5'];
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
   const out = mkdtempSync(path.join(os.tmpdir(), 'external-'));
@@ -119,7 +123,7 @@ describe('--server: rows beside the built-in models', () => {
   });
 
   it('a server that answers one byte in 10,000 wrong: mismatches, exit 1 naming it', async () => {
-    const r = await bench([...quick, ...server('mangler', '{port} mangle 10000')]);
+    const r = await bench([...once, ...server('mangler', '{port} mangle 10000')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/✗ mangler answered wrong bytes on echo: \d+ mismatched message/);
     expect(fixturesRunning()).toEqual([]);
@@ -139,12 +143,12 @@ describe('--server: rows beside the built-in models', () => {
     [
       'a server that never listens',
       `deaf=${node} ${ECHO} {port} never-listen`,
-      /nothing verified for deaf on echo: deaf did not answer tcp on port \d+ within 3000 ms .*leave \{port\} out/,
+      /nothing verified for deaf on echo: deaf did not answer tcp on port \d+ within 1500 ms .*leave \{port\} out/,
     ],
     [
       'a server that listens on another port',
       `elsewhere=${node} ${ECHO} {port} other-port`,
-      /nothing verified for elsewhere on echo: elsewhere did not answer tcp on port \d+ within 3000 ms/,
+      /nothing verified for elsewhere on echo: elsewhere did not answer tcp on port \d+ within 1500 ms/,
     ],
     [
       'a server that names no port',
@@ -152,18 +156,18 @@ describe('--server: rows beside the built-in models', () => {
       /nothing verified for quiet on echo: quiet printed "hello" first, which names no port/,
     ],
   ])('%s: a clear error naming it, the other models measured, exit 1', async (_what, spec, message) => {
-    const r = await bench([...quick, '--server', spec]);
+    const r = await bench([...once, '--server', spec]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
     const records = readRecords(r.out, () => {});
-    expect(records.filter((x) => x.model === 'event-loop' && x.status === 'ok').length).toBeGreaterThanOrEqual(2);
+    expect(records.filter((x) => x.model === 'event-loop' && x.status === 'ok').length).toBeGreaterThanOrEqual(1);
     expect(fixturesRunning()).toEqual([]);
   });
 
   it('a server that ignores SIGTERM: measured, then killed with its group; exit 1 naming it', async () => {
-    const r = await bench([...quick, '--runs', '1', '--max-runs', '1', ...server('stubborn', '{port} ignore-term')]);
+    const r = await bench([...once, ...server('stubborn', '{port} ignore-term')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/✗ stubborn did not stop on SIGTERM in 1 run\(s\) of echo: killed with its process group/);
     expect(fixturesRunning()).toEqual([]);
-  }, 60_000);
+  });
 });

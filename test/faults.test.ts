@@ -44,14 +44,17 @@ function fake(mode: string, arg?: string): CellSubject {
       ctx.host.start({
         model: `fake-${mode}`,
         command: { command: process.execPath, args: [FAKE, mode, ...(arg !== undefined ? [arg] : [])] },
-        readyTimeoutMs: 3000,
+        readyTimeoutMs: 1500,
         ...(ctx.memoryCapBytes !== undefined ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
       }),
   };
 }
 
 const context = (settings: Partial<Settings> = {}, over: Partial<CellContext> = {}): CellContext =>
-  testContext({ warmupSec: 0.1, durationSec: 1.5, timeoutMs: 2000, readyTimeoutSec: 5, ...settings }, over);
+  testContext(
+    { warmupSec: 0.1, durationSec: 1.5, timeoutMs: 2000, readyTimeoutSec: 5, stopTimeoutSec: 1, ...settings },
+    over,
+  );
 
 /** Pids whose command line names the fixture in a mode (left running if a test failed to stop them). */
 function fakesRunning(mode: string): number[] {
@@ -85,7 +88,7 @@ describe('a server that misbehaves is a failed run with its reason, never a meas
   it('a server that never reports ready: errored after its ready timeout', async () => {
     const r = await runCell(fake('never-ready'), echo, 0, context());
     expect(r.status).toBe('errored');
-    expect((r as { reason: string }).reason).toMatch(/did not report ready within 3000 ms/);
+    expect((r as { reason: string }).reason).toMatch(/did not report ready within 1500 ms/);
     await waitFor(() => fakesRunning('never-ready').length === 0, 3000);
   });
 
@@ -127,7 +130,7 @@ describe('a server that misbehaves is a failed run with its reason, never a meas
     expect(r.status).toBe('ok');
     expect((r as { reason?: string }).reason).toMatch(/did not stop on SIGTERM and was killed/);
     expect(fakesRunning('ignore-term')).toEqual([]);
-  }, 20_000);
+  });
 });
 
 describe('results folders', () => {

@@ -162,6 +162,11 @@ export const BENCH_OPTIONS = {
     default: DEFAULTS.startTimeoutSec,
     help: 'a server not ready SEC after it was started (its ready line; --server: an answer on its\nport) is a failed run',
   }),
+  stopTimeoutSec: positiveNumberOption('stop-timeout', {
+    meta: 'SEC',
+    default: DEFAULTS.stopTimeoutSec,
+    help: 'a server still running SEC after SIGTERM is killed with its process group (and the run says so)',
+  }),
   readyTimeoutSec: nonNegativeNumberOption('ready-timeout', {
     meta: 'SEC',
     default: DEFAULTS.readyTimeoutSec,
@@ -298,6 +303,7 @@ export const USAGE = helpText(
         O.keepEveryRun,
         O.memoryCapMiB,
         O.startTimeoutSec,
+        O.stopTimeoutSec,
         O.readyTimeoutSec,
         O.durationSec,
         O.warmupSec,

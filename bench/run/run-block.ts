@@ -123,7 +123,7 @@ export async function runBlock(
       s.usages.push(usage);
       s.missed ??= missedCpuReason(s.workload.work, result, usage);
     }
-    const stopped = await Promise.all(sides.map((s) => s.server!.stop()));
+    const stopped = await Promise.all(sides.map((s) => s.server!.stop(ctx.settings.stopTimeoutSec * 1000)));
     const records = sides.map((s, i) => {
       const usages = s.usages.every((u): u is ServerUsage => u !== undefined)
         ? sumServerUsage(

@@ -302,7 +302,7 @@ export async function runCell(
     throwIfAborted(ctx.signal);
     const info = serverInfo(server, ctx);
     const { result, usage } = await measureWindowOf(subject, workload, server, ready.driver, ctx, ctx.settings);
-    const stopped = await server.stop();
+    const stopped = await server.stop(ctx.settings.stopTimeoutSec * 1000);
     server = undefined;
     const record: RunRecord = {
       ...base,

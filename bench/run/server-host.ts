@@ -60,7 +60,8 @@ export function localHandle(server: ServerProcess): ServerHandle {
     const e = server.exitInfo();
     if (!e || stopping) return undefined;
     const how = e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
-    const said = server.stderr().trim().split('\n').slice(-3).join(' | ');
+    // What a server that failed said last (a stack trace); one killed by a signal said nothing about it.
+    const said = e.signal ? '' : server.stderr().trim().split('\n').slice(-3).join(' | ');
     return server.stoppedBecause() ?? `the server exited during the run (${how})${said ? `: ${said}` : ''}`;
   };
   return {
