@@ -18,11 +18,15 @@ import { nativeBinary, TCP_LOAD } from '../lib/native.js';
 import { RESULT_PREFIX } from './line-protocol.js';
 import type { LoadResult } from './load-result.js';
 import type { LoadParams } from './load-params.js';
+import type { VerifyMode } from './requests-file.js';
 
 export type { Availability };
 
-/** What the bench asks a driver for: the load parameters, without the in-process phase callback. */
-export type LoadSpec = Omit<LoadParams, 'onPhase'>;
+/**
+ * What the bench asks a driver for: the load parameters without the in-process phase callback, and (--handler) the
+ * requests file it sends and checks the answers against.
+ */
+export type LoadSpec = Omit<LoadParams, 'onPhase'> & { requestsFile?: string; verify?: VerifyMode };
 
 /** A driver's process: its command line, and how its one result line becomes a LoadResult (converted once, here). */
 export interface DriverCommand {
@@ -84,6 +88,8 @@ function tcpArgs(s: LoadSpec): string[] {
   ];
   if (s.readyConnections !== undefined) args.push('--ready-connections', String(s.readyConnections));
   if (s.readyTimeoutSec !== undefined) args.push('--ready-timeout', String(s.readyTimeoutSec));
+  if (s.requestsFile !== undefined)
+    args.push('--requests', s.requestsFile, ...(s.verify ? ['--verify', s.verify] : []));
   return args;
 }
 

@@ -5,6 +5,9 @@
  * merge the same way.
  */
 import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { latencyHistogram, encodeHistogram, summarize, type Histogram } from './histogram.js';
 import { CLIENT_SATURATION_CPU_PERCENT } from './usage.js';
 import { validateTcpLoadOptions, type TcpLoadOptions } from './tcp.js';
@@ -13,12 +16,18 @@ import { nativeBinary, nativeStatus, TCP_LOAD, type NativeStatus } from '../lib/
 import { UsageError } from '../lib/cli-args.js';
 import { PHASE_PREFIX } from './line-protocol.js';
 import { spawnDriver } from './spawn-driver.js';
+import { writeRequestsFile, type VerifyMode } from './requests-file.js';
 
-/** The native driver takes the common load parameters (threads included). */
+/** The native driver takes the common load parameters (threads included) and the requests of request/response mode
+ * (the C driver reads `requests.file`, or a temporary copy of `requests.pairs` written for it). */
 export type NativeTcpLoadOptions = TcpLoadOptions;
 
 /** Everything the C driver takes (clients/native/tcp-load.c, its OPTIONS table): the one place its command line is built. */
-export interface NativeArgs extends Omit<NativeTcpLoadOptions, 'onPhase'> {
+export interface NativeArgs extends Omit<NativeTcpLoadOptions, 'onPhase' | 'requests'> {
+  /** Request/response mode: the requests file (clients/requests-file.ts) the driver sends from and verifies against. */
+  requestsFile?: string;
+  /** With requestsFile: what a response must match (the driver's default: bytes). */
+  verify?: VerifyMode;
   /** Counted windows of exactly K frames per connection, driven over stdin (bench/run/counts.ts). */
   windowFrames?: number;
   /** After its window, connections stay open until stdin ends or this many seconds pass. */
@@ -58,6 +67,8 @@ export function nativeLoadArgs(o: NativeArgs): string[] {
   if (o.windowFrames !== undefined) args.push('--window-frames', String(o.windowFrames));
   if (o.lingerSec !== undefined) args.push('--linger', String(o.lingerSec));
   if (o.seed !== undefined) args.push('--seed', String(o.seed));
+  if (o.requestsFile !== undefined) args.push('--requests', o.requestsFile);
+  if (o.verify !== undefined) args.push('--verify', o.verify);
   return args;
 }
 
@@ -163,9 +174,23 @@ export class NativeLoadError extends Error {
 /** Runs the C driver once. Phase lines reach o.onPhase as they happen; SIGINT/SIGTERM here stop the driver too. */
 export async function runNativeTcpLoad(o: NativeTcpLoadOptions): Promise<LoadResult> {
   validateTcpLoadOptions(o);
+  const requests = o.requests;
+  if (!requests) return runNative(nativeLoadArgs(o), o);
+  // Request/response mode: the driver reads the requests from a file, the one given or a copy of the pairs.
+  const dir = requests.file === undefined ? mkdtempSync(path.join(os.tmpdir(), 'conbench-requests-')) : undefined;
+  try {
+    const requestsFile = requests.file ?? path.join(dir!, 'requests.bin');
+    if (dir) writeRequestsFile(requestsFile, requests.pairs);
+    return await runNative(nativeLoadArgs({ ...o, requestsFile, verify: requests.verify }), o);
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runNative(args: string[], o: NativeTcpLoadOptions): Promise<LoadResult> {
   const binary = nativeBinary(TCP_LOAD);
   return new Promise<LoadResult>((resolve, reject) => {
-    const child = spawnDriver({ command: binary, args: nativeLoadArgs(o) });
+    const child = spawnDriver({ command: binary, args });
     child.stdin.end();
     const forward = (signal: NodeJS.Signals) => (): void => void child.kill(signal);
     const onTerm = forward('SIGTERM');

@@ -6,8 +6,14 @@
  * closes, again and again. Every echoed byte is compared with what was sent: payloads are a per-connection random
  * template stamped with the frame's sequence number and connection id, so a lost, reordered, misrouted or corrupted
  * frame is a mismatch. Latency goes into an HdrHistogram in µs; a warmup is run and discarded first.
+ *
+ * Request/response mode (`requests`, for a handler that does not echo): frame j of connection c (j counted from 0 on
+ * each new connection, warmup included) is request (c + j) mod K, connect-per-request takes the requests in turn from
+ * one counter, and each response (a frame, in request order) must match that request's expected response as
+ * `requests.verify` says; anything else is a mismatch. Same semantics as the C driver's --requests (tcp-load.c).
  */
 import type { LoadParams } from './load-params.js';
+import { MAX_REQUESTS, VERIFY_MODES, type RequestSet, type VerifyMode } from './requests-file.js';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
 import { fillPayload } from '../lib/seeded-bytes.js';
@@ -21,8 +27,11 @@ import { measureWindow } from './window.js';
 
 export { PATTERNS, type ConnectionPattern } from './load-params.js';
 
-/** The Node TCP client takes the common load parameters as they are. */
-export type TcpLoadOptions = LoadParams;
+/** The Node TCP client takes the common load parameters, and the requests of request/response mode. */
+export interface TcpLoadOptions extends LoadParams {
+  /** Request/response mode instead of echoes (clients/requests-file.ts); --size (payloadBytes) is then unused. */
+  requests?: RequestSet;
+}
 
 /** Bytes of the payload that carry the sequence number (u32 LE) and connection id (u32 LE). */
 const TAG_BYTES = 8;
@@ -38,6 +47,29 @@ class Stats extends WindowCounters {
   override reset(): void {
     super.reset();
     this.backlogged = 0;
+  }
+}
+
+/** Request/response mode, shared by one run's connections. */
+class Requests {
+  /** Each request as the frame sent (length + payload), built once. */
+  readonly frames: Buffer[];
+  readonly expected: Buffer[];
+  readonly count: number;
+  readonly verify: VerifyMode;
+  /** Connect-per-request: the request the next connection sends. */
+  next = 0;
+
+  constructor(set: RequestSet) {
+    this.frames = set.pairs.map(({ request }) => {
+      const frame = Buffer.allocUnsafe(HEADER_BYTES + request.length);
+      frame.writeUInt32BE(request.length, 0);
+      request.copy(frame, HEADER_BYTES);
+      return frame;
+    });
+    this.expected = set.pairs.map((p) => p.response);
+    this.count = set.pairs.length;
+    this.verify = set.verify;
   }
 }
 
@@ -73,6 +105,11 @@ class EchoConnection {
   served = false;
   /** Completed at least one verified echo, warmup included (readiness). */
   everServed = false;
+  /** Request/response mode: frame j of this connection is request (requestBase + j) mod K. */
+  private requestBase: number;
+  /** Request/response mode: the length of the response being read, once its 4 bytes are in. */
+  private readonly responseHeader = Buffer.alloc(HEADER_BYTES);
+  private responseLength = 0;
 
   constructor(
     private readonly id: number,
@@ -81,12 +118,16 @@ class EchoConnection {
     private readonly isRunning: () => boolean,
     /** Closed loop before readiness: answered frames are not replaced (the native driver's ramp, tcp-load.c). */
     private readonly isHeld: () => boolean = () => false,
+    /** Request/response mode: what to send and expect (undefined: echoes). */
+    private readonly requests?: Requests,
   ) {
-    this.frameBytes = HEADER_BYTES + o.payloadBytes;
-    this.tagBytes = Math.min(TAG_BYTES, o.payloadBytes);
+    const payloadBytes = requests ? 0 : o.payloadBytes; // no echo template in request/response mode
+    this.frameBytes = HEADER_BYTES + payloadBytes;
+    this.tagBytes = Math.min(TAG_BYTES, payloadBytes);
     this.template = Buffer.alloc(this.frameBytes);
-    this.template.writeUInt32BE(o.payloadBytes, 0);
+    this.template.writeUInt32BE(payloadBytes, 0);
     fillPayload(this.template, HEADER_BYTES, o.seed, randomFillSync);
+    this.requestBase = id;
     this.expectedPrefix = Buffer.from(this.template.subarray(0, HEADER_BYTES + this.tagBytes));
   }
 
@@ -155,6 +196,7 @@ class EchoConnection {
     socket.on('connect', () => {
       this.connecting = false;
       if (this.o.pattern === 'connect-per-request') {
+        if (this.requests) this.requestBase = this.requests.next++;
         // Latency of a connect-per-request exchange includes the connect.
         this.sendFrame(this.connectStartedAt, this.connectStartedAt);
       } else if (this.o.rate === undefined) {
@@ -163,7 +205,9 @@ class EchoConnection {
         socket.uncork();
       }
     });
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    // The receive path is chosen once per socket: the echo path carries nothing of request/response mode.
+    if (this.requests) socket.on('data', (chunk: Buffer) => this.receiveResponses(chunk));
+    else socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!this.closedOnPurpose) classify(this.stats, error, this.connecting);
     });
@@ -188,6 +232,10 @@ class EchoConnection {
   }
 
   private sendFrame(now: number, intended: number): void {
+    if (this.requests) {
+      this.sendRequest(now, intended);
+      return;
+    }
     const socket = this.socket!;
     const seq = this.sendSeq++;
     if (this.frameBytes <= COPY_LIMIT) {
@@ -201,6 +249,14 @@ class EchoConnection {
       socket.write(prefix);
       socket.write(this.template.subarray(prefix.length));
     }
+    this.sentAt.push(now);
+    this.intendedAt.push(intended);
+  }
+
+  /** Request/response mode: sends this connection's next request (a prebuilt frame, shared and never mutated). */
+  private sendRequest(now: number, intended: number): void {
+    const requests = this.requests!;
+    this.socket!.write(requests.frames[(this.requestBase + this.sendSeq++) % requests.count]!);
     this.sentAt.push(now);
     this.intendedAt.push(intended);
   }
@@ -240,7 +296,65 @@ class EchoConnection {
       this.recvOffset += take;
       if (this.recvOffset === this.frameBytes) {
         this.recvOffset = 0;
-        this.completeFrame(closedLoop);
+        this.completeFrame(closedLoop, this.frameBytes);
+        if (this.o.pattern === 'connect-per-request') {
+          socket.end();
+          return;
+        }
+      }
+    }
+    if (closedLoop) socket.uncork();
+  }
+
+  /**
+   * Request/response mode: reads response frames as they stream and checks each against the expected response of the
+   * oldest request awaiting one. A response announcing more than 64 MiB is a protocol error: the connection fails.
+   */
+  private receiveResponses(chunk: Buffer): void {
+    const requests = this.requests!;
+    let pos = 0;
+    const socket = this.socket!;
+    const closedLoop = this.o.rate === undefined && this.o.pattern === 'persistent';
+    if (closedLoop) socket.cork();
+    while (pos < chunk.length) {
+      if (this.recvOffset === 0) {
+        if (this.sentAt.length === 0) {
+          // A response nobody asked for.
+          if (this.stats.recording) this.stats.errors.mismatches++;
+          socket.destroy();
+          return;
+        }
+        this.frameMismatched = false;
+      }
+      const index = (this.requestBase + this.recvSeq) % requests.count;
+      const expected = requests.expected[index]!;
+      if (this.recvOffset < HEADER_BYTES) {
+        const k = Math.min(HEADER_BYTES - this.recvOffset, chunk.length - pos);
+        chunk.copy(this.responseHeader, this.recvOffset, pos, pos + k);
+        pos += k;
+        this.recvOffset += k;
+        if (this.recvOffset < HEADER_BYTES) break;
+        this.responseLength = this.responseHeader.readUInt32BE(0);
+        if (this.responseLength > MAX_PAYLOAD_BYTES) {
+          const error = new Error(
+            `read: a response of ${this.responseLength} bytes (over 64 MiB) from ${this.o.host}:${this.o.port}`,
+          );
+          socket.destroy(Object.assign(error, { code: 'EPROTO' }));
+          return;
+        }
+        if (requests.verify !== 'none' && this.responseLength !== expected.length) this.frameMismatched = true;
+      }
+      const frameBytes = HEADER_BYTES + this.responseLength;
+      const take = Math.min(frameBytes - this.recvOffset, chunk.length - pos);
+      if (take > 0 && !this.frameMismatched && requests.verify === 'bytes') {
+        const from = this.recvOffset - HEADER_BYTES;
+        if (chunk.compare(expected, from, from + take, pos, pos + take) !== 0) this.frameMismatched = true;
+      }
+      pos += take;
+      this.recvOffset += take;
+      if (this.recvOffset === frameBytes) {
+        this.recvOffset = 0;
+        this.completeFrame(closedLoop, requests.frames[index]!.length + frameBytes);
         if (this.o.pattern === 'connect-per-request') {
           socket.end();
           return;
@@ -263,7 +377,8 @@ class EchoConnection {
     return offset >= end || chunk.compare(this.template, offset, end, pos, pos + (end - offset)) === 0;
   }
 
-  private completeFrame(closedLoop: boolean): void {
+  /** A whole echo (or response) is in: `bytes` counts what went both ways for it if it verified. */
+  private completeFrame(closedLoop: boolean, bytes: number): void {
     const now = performance.now();
     const sent = this.sentAt.shift();
     const intended = this.intendedAt.shift();
@@ -273,7 +388,7 @@ class EchoConnection {
       if (this.frameMismatched) {
         stats.errors.mismatches++;
       } else {
-        stats.answered(this.frameBytes, now, sent, intended);
+        stats.answered(bytes, now, sent, intended);
         this.served = true;
       }
     }
@@ -315,6 +430,18 @@ export function validateTcpLoadOptions(o: TcpLoadOptions): void {
     o.readyTimeoutSec === undefined || o.readyTimeoutSec >= 0,
     `readyTimeoutSec must be ≥ 0 (got ${o.readyTimeoutSec})`,
   );
+  if (o.requests !== undefined) {
+    const { pairs, verify } = o.requests;
+    check(
+      pairs.length >= 1 && pairs.length <= MAX_REQUESTS,
+      `requests must hold 1 to ${MAX_REQUESTS} pairs (got ${pairs.length})`,
+    );
+    check(VERIFY_MODES.includes(verify), `requests.verify must be one of ${VERIFY_MODES.join(', ')} (got ${verify})`);
+    const tooBig = pairs.findIndex(
+      (p) => p.request.length > MAX_PAYLOAD_BYTES || p.response.length > MAX_PAYLOAD_BYTES,
+    );
+    check(tooBig < 0, `request pair ${tooBig} has a payload over ${MAX_PAYLOAD_BYTES} bytes`);
+  }
 }
 
 /** Runs one load: warmup (discarded), then the measured window. Resolves with the window's result. */
@@ -324,6 +451,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
   let running = true;
   const expected = Math.min(o.readyConnections ?? 0, o.connections);
   let held = expected > 0 && o.pattern === 'persistent' && o.rate === undefined;
+  const requests = o.requests ? new Requests(o.requests) : undefined;
   const connections = Array.from(
     { length: o.connections },
     (_, i) =>
@@ -333,6 +461,7 @@ export async function runTcpLoad(o: TcpLoadOptions): Promise<LoadResult> {
         stats,
         () => running,
         () => held,
+        requests,
       ),
   );
   const startedAt = performance.now();

@@ -7,6 +7,8 @@ import http from 'node:http';
 import dgram from 'node:dgram';
 import type { Protocol } from './protocol.js';
 import { serveEchoConnection, type FrameHandler } from './tcp-echo.js';
+import { serveRequestConnection } from './tcp-respond.js';
+import type { ConnectionHandler } from './handler.js';
 import { httpEchoListener } from './http-echo.js';
 import { serveUdpEcho } from './udp-echo.js';
 import { bindUdp, closeServer, listenOn, trackSockets } from './listen.js';
@@ -18,19 +20,24 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
-export async function openEndpoint(protocol: Protocol, target: ListenTarget, handler: FrameHandler): Promise<Endpoint> {
+export async function openEndpoint(
+  protocol: Protocol,
+  target: ListenTarget,
+  handler: ConnectionHandler,
+): Promise<Endpoint> {
+  const serveTcp = tcpServing(handler);
   switch (protocol) {
     case 'tcp': {
       const open = new Set<net.Socket>();
       const server = net.createServer({ allowHalfOpen: true }, (socket) => {
         trackSockets(open, socket);
-        serveEchoConnection(socket, handler);
+        serveTcp(socket);
       });
       return listenStream(server, open, target);
     }
     case 'http': {
       const open = new Set<net.Socket>();
-      const server = http.createServer({ keepAlive: true }, httpEchoListener(handler));
+      const server = http.createServer({ keepAlive: true }, httpEchoListener(echoOnly(handler, 'HTTP')));
       server.on('connection', (socket: net.Socket) => trackSockets(open, socket));
       return listenStream(server, open, target);
     }
@@ -40,11 +47,24 @@ export async function openEndpoint(protocol: Protocol, target: ListenTarget, han
         type: target.host.includes(':') ? 'udp6' : 'udp4',
         ...(target.reusePort ? { reusePort: true } : {}),
       } as dgram.SocketOptions);
-      serveUdpEcho(socket, handler);
+      serveUdpEcho(socket, echoOnly(handler, 'UDP'));
       const port = await bindUdp(socket, target.host, target.port);
       return { port, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
     }
   }
+}
+
+/** How a TCP connection is served: streamed back (the echo), or answered by a request handler. */
+function tcpServing(handler: ConnectionHandler): (socket: net.Socket) => void {
+  return handler.kind === 'echo'
+    ? (socket) => serveEchoConnection(socket, handler.beforeFrame)
+    : (socket) => serveRequestConnection(socket, handler.respond);
+}
+
+/** HTTP and UDP serve the echo only: no driver of theirs verifies a handler's answers (the bench excludes them). */
+function echoOnly(handler: ConnectionHandler, protocol: string): FrameHandler {
+  if (handler.kind !== 'echo') throw new Error(`a request handler is served over framed TCP only, not ${protocol}`);
+  return handler.beforeFrame;
 }
 
 async function listenStream(server: net.Server, open: Set<net.Socket>, target: ListenTarget): Promise<Endpoint> {
@@ -70,12 +90,12 @@ function listenFd(server: net.Server, fd: number): Promise<number> {
  * Serves sockets accepted elsewhere (handed over by a parent process or taken from a queue) in the given protocol.
  * Returns the function to call with each socket.
  */
-export function handedSocketServer(protocol: Protocol, handler: FrameHandler): (socket: net.Socket) => void {
+export function handedSocketServer(protocol: Protocol, handler: ConnectionHandler): (socket: net.Socket) => void {
   switch (protocol) {
     case 'tcp':
-      return (socket) => serveEchoConnection(socket, handler);
+      return tcpServing(handler);
     case 'http': {
-      const server = http.createServer({ keepAlive: true }, httpEchoListener(handler));
+      const server = http.createServer({ keepAlive: true }, httpEchoListener(echoOnly(handler, 'HTTP')));
       return (socket) => {
         server.emit('connection', socket);
         socket.resume();

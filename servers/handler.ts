@@ -1,5 +1,12 @@
 import type { FrameHandler } from './tcp-echo.js';
+import { loadHandler, type Respond } from './user-handler.js';
 import { runWork, spin, type Work } from './work.js';
+
+/**
+ * How a connection is served: the echo (each frame streamed back, `beforeFrame` run at its start: the built-in work),
+ * or a request handler's answers (servers/tcp-respond.ts).
+ */
+export type ConnectionHandler = { kind: 'echo'; beforeFrame: FrameHandler } | { kind: 'respond'; respond: Respond };
 
 /**
  * The regression gate's test knob (`serve --inject-cpu <µs>`, `bench --inject-cpu MODEL:µs`): extra busy work on
@@ -23,7 +30,46 @@ export function withInjectedOverhead(handler: FrameHandler, iterations = injecte
   };
 }
 
-/** The per-frame handler running the work on the calling thread. */
-export function localHandler(work: Work): FrameHandler {
-  return withInjectedOverhead(work.kind === 'none' ? () => undefined : () => runWork(work));
+/**
+ * The handler with `extra` run before each message, echoed or answered: how a change a middleware would make (a
+ * request id, a log line, a metric) is added to a model (the gate's patch fixtures do).
+ */
+export function beforeEachMessage(handler: ConnectionHandler, extra: () => void): ConnectionHandler {
+  if (handler.kind === 'echo') {
+    const inner = handler.beforeFrame;
+    return {
+      kind: 'echo',
+      beforeFrame: () => {
+        extra();
+        return inner();
+      },
+    };
+  }
+  const respond = handler.respond;
+  return {
+    kind: 'respond',
+    respond: (request) => {
+      extra();
+      return respond(request);
+    },
+  };
+}
+
+/** A respond function preceded on every request by the injected overhead (if any). */
+function respondWithOverhead(respond: Respond, iterations = injectedIterations()): Respond {
+  if (iterations <= 0) return respond;
+  return (request) => {
+    spin(iterations);
+    return respond(request);
+  };
+}
+
+/** How the calling thread serves connections for this work: its echo with the work, or the user's handler. */
+export async function localHandler(work: Work): Promise<ConnectionHandler> {
+  if (work.kind === 'handler')
+    return { kind: 'respond', respond: respondWithOverhead((await loadHandler(work.module)).respond) };
+  return {
+    kind: 'echo',
+    beforeFrame: withInjectedOverhead(work.kind === 'none' ? () => undefined : () => runWork(work)),
+  };
 }

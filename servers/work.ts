@@ -1,13 +1,16 @@
 /**
- * Handler work: the per-message cost every model runs before echoing a frame.
- * Parsed once when a server starts; `none`, `cpu:<µs>`, `block:<ms>`, `async:<ms>`.
+ * Handler work: the per-message cost every model runs before echoing a frame — `none`, `cpu:<µs>`, `block:<ms>`,
+ * `async:<ms>` — or `handler:<module>`, a user's request handler whose response is sent instead of the echo
+ * (servers/user-handler.ts). Parsed once when a server starts.
  */
 import { performance } from 'node:perf_hooks';
 
-export type WorkKind = 'none' | 'cpu' | 'block' | 'async';
+export type WorkKind = 'none' | 'cpu' | 'block' | 'async' | 'handler';
 
 export type Work =
   | { kind: 'none' }
+  /** A user's request handler: an ES module, by absolute path (servers/user-handler.ts). */
+  | { kind: 'handler'; module: string }
   /** `iterations` of a fixed integer loop, calibrated so they cost about `micros` on the calibrating CPU. */
   | { kind: 'cpu'; micros: number; iterations: number }
   | { kind: 'block'; millis: number }
@@ -18,21 +21,32 @@ export class WorkSpecError extends Error {
 }
 
 const WORK_PATTERN = /^(none|cpu|block|async)(?::(\d+(?:\.\d+)?))?$/;
-const LIMITS: Record<Exclude<WorkKind, 'none'>, { max: number; unit: string }> = {
+const LIMITS: Record<Exclude<WorkKind, 'none' | 'handler'>, { max: number; unit: string }> = {
   cpu: { max: 1_000_000, unit: 'µs' },
   block: { max: 60_000, unit: 'ms' },
   async: { max: 60_000, unit: 'ms' },
 };
 
 /** A spec before calibration: what the user typed, validated. */
-export type WorkSpec = { kind: 'none' } | { kind: Exclude<WorkKind, 'none'>; amount: number };
+export type WorkSpec =
+  | { kind: 'none' }
+  | { kind: 'handler'; module: string }
+  | { kind: Exclude<WorkKind, 'none' | 'handler'>; amount: number };
+
+const HANDLER_PREFIX = 'handler:';
 
 export function parseWorkSpec(text: string): WorkSpec {
+  if (text.startsWith(HANDLER_PREFIX)) {
+    const module = text.slice(HANDLER_PREFIX.length);
+    if (!module.startsWith('/'))
+      throw new WorkSpecError(`work handler:<module> takes the module's absolute path (got "${text}")`);
+    return { kind: 'handler', module };
+  }
   const m = WORK_PATTERN.exec(text.trim());
   if (!m) {
     throw new WorkSpecError(`work must be one of none, cpu:<µs>, block:<ms>, async:<ms> (got "${text}")`);
   }
-  const kind = m[1] as WorkKind;
+  const kind = m[1] as Exclude<WorkKind, 'handler'>;
   if (kind === 'none') {
     if (m[2] !== undefined) throw new WorkSpecError(`work "none" takes no amount (got "${text}")`);
     return { kind };
@@ -51,6 +65,8 @@ export function formatWork(work: WorkSpec | Work): string {
   switch (work.kind) {
     case 'none':
       return 'none';
+    case 'handler':
+      return `${HANDLER_PREFIX}${work.module}`;
     case 'cpu':
       return `cpu:${'amount' in work ? work.amount : work.micros}`;
     case 'block':
@@ -64,6 +80,8 @@ export function resolveWork(spec: WorkSpec, cpuIterationsPerMicro: () => number)
   switch (spec.kind) {
     case 'none':
       return { kind: 'none' };
+    case 'handler':
+      return spec;
     case 'cpu':
       return {
         kind: 'cpu',
@@ -121,6 +139,8 @@ export function runWork(work: Work): void | Promise<void> {
   switch (work.kind) {
     case 'none':
       return;
+    case 'handler':
+      throw new Error('a handler answers requests (servers/user-handler.ts); it is not work run before an echo');
     case 'cpu':
       spin(work.iterations);
       return;

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function endpoint(protocol: 'http' | 'udp'): Promise<Endpoint> {
-  const e = await openEndpoint(protocol, { host: '127.0.0.1', port: 0 }, localHandler({ kind: 'none' }));
+  const e = await openEndpoint(protocol, { host: '127.0.0.1', port: 0 }, await localHandler({ kind: 'none' }));
   closers.push(() => e.close());
   return e;
 }

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function echoServer(): Promise<Endpoint> {
-  const endpoint = await openEndpoint('tcp', { host: '127.0.0.1', port: 0 }, localHandler({ kind: 'none' }));
+  const endpoint = await openEndpoint('tcp', { host: '127.0.0.1', port: 0 }, await localHandler({ kind: 'none' }));
   servers.push(endpoint);
   return endpoint;
 }

@@ -137,7 +137,7 @@ export const AXES: { readonly [K in AxisKey]-?: Axis<K> } = {
     },
     base: 'none',
     label: String,
-    describe: (v) => `work ${v}`,
+    describe: (v) => (v.startsWith('handler:') ? `handler ${v.slice(v.lastIndexOf('/') + 1)}` : `work ${v}`),
     section: 'workload',
   },
   pattern: {

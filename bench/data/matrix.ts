@@ -56,6 +56,8 @@ export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): s
   }
   if (w.rate !== undefined && w.pattern === 'connect-per-request')
     return 'an open-loop rate applies to persistent connections only';
+  if (w.work.startsWith('handler:') && w.protocol !== 'tcp')
+    return `a handler's answers are verified over framed TCP only (no ${w.protocol.toUpperCase()} driver here checks them)`;
   if (w.protocol === 'udp' && w.payloadBytes > UDP_MAX_PAYLOAD) return `UDP payloads stop at ${UDP_MAX_PAYLOAD} B`;
   if (w.protocol === 'udp' && w.pattern === 'connect-per-request') return 'UDP has no connections';
   if (w.protocol === 'udp' && w.payloadBytes < UDP_TAG_BYTES)
@@ -74,6 +76,8 @@ export function workloadExclusion(w: WorkloadParams, limits: HostLimits = {}): s
 export function cellExclusion(model: Model, w: WorkloadParams, limits: HostLimits = {}): string | undefined {
   if (!model.protocols.includes(w.protocol))
     return `${model.name} does not serve ${w.protocol}${model.whyNot?.[w.protocol] ? `: ${model.whyNot[w.protocol]}` : ''}`;
+  if (w.work.startsWith('handler:') && model.runtime === 'native')
+    return `${model.name} is the native ceiling: an echo in C, it runs no handler`;
   // The handler work is the built-in servers' (servers/work.ts): a server brought from outside does its own.
   if (model.runtime === 'external' && w.work !== 'none')
     return `${model.name} is an external server: --work ${w.work} applies to the built-in models (it does its own work)`;

@@ -124,6 +124,8 @@ interface RecordBase {
    * one block share their round, and the gate compares them as a pair.
    */
   block?: { windows: number; windowSec: number; settleSec: number; first: Side };
+  /** --handler: how the handler's answers were checked (bytes, length or none) and how many distinct requests were sent. */
+  answers?: { verify: 'bytes' | 'length' | 'none'; requests: number };
   /** The measured window and the warmup before it, seconds (absent in older records). */
   window?: { warmupSec: number; durationSec: number };
   /** How the CPUs were split between server and driver for this run (absent in older records). */

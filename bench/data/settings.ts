@@ -6,6 +6,7 @@
  * (suite/preflight.ts). A pass-through option costs two edits: its line in the table, and the place that reads
  * `settings.<name>`.
  */
+import path from 'node:path';
 import { list, UsageError } from '../../lib/cli-args.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import {
@@ -94,6 +95,14 @@ function profileDefault(value: (p: Profile) => number | undefined): string {
 
 export const BENCH_OPTIONS = {
   ...WORKLOAD_OPTIONS,
+  handler: textOption('handler', {
+    meta: 'MODULE',
+    help: "your request handler in every model, where the model runs handler work: an ES module whose\ndefault export answers a request (Buffer) with a Buffer, Uint8Array or string, or a promise\nof one; the profile's echo workloads run it over framed TCP (docs/handlers.md)",
+  }),
+  requests: textOption('requests', {
+    meta: 'FILE',
+    help: 'the requests --handler is sent, in rotation: JSON lines (a string is UTF-8 text,\n{"base64": …} bytes) or a folder of files (default: 16 random bodies of the payload size)',
+  }),
   server: repeatedOption('server', {
     meta: 'NAME=CMD',
     help: 'a server of your own as a model named NAME: CMD runs by /bin/sh -c, {port} replaced by a free\nport (without it, its first line of output names the port); framed TCP unless a --servers\nfile says otherwise (repeatable; always included, --model chooses among the built-in ones)',
@@ -284,7 +293,18 @@ export const USAGE = helpText(
   [
     {
       heading: 'Choosing what runs',
-      options: [O.profile, O.model, O.server, O.servers, O.filter, ...axisOptions('choose'), O.list, O.dryRun],
+      options: [
+        O.profile,
+        O.model,
+        O.handler,
+        O.requests,
+        O.server,
+        O.servers,
+        O.filter,
+        ...axisOptions('choose'),
+        O.list,
+        O.dryRun,
+      ],
     },
     {
       heading: 'Changing workloads (apply to every workload of the profile; a swept axis becomes fixed)',
@@ -402,6 +422,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchValues {
   return parseOptions(argv, BENCH_OPTIONS).values;
 }
 
+/**
+ * With --handler, the handler is the work: the profile's workloads whose work is none (the echo, connections,
+ * payload, pipelining, open-loop, connect-per-request families) run it instead; those whose work is the built-in
+ * synthetic kind (cpu, block, async) have nothing to add and are left out.
+ */
+export function handlerWorkloads(workloads: readonly Workload[], module: string): Workload[] {
+  const kept = workloads.filter((w) => w.work === 'none').map((w) => ({ ...w, work: `handler:${module}` }));
+  if (kept.length === 0)
+    throw new UsageError('--handler: the profile (with --filter) has no echo workload for the handler to run in');
+  return kept;
+}
+
 /** Settings from a command line, or what to print instead. Pure: a bad flag or combination is a UsageError. */
 export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | 'list' {
   const v = parseBenchArgs(argv);
@@ -409,7 +441,14 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
   if (v.list) return 'list';
   if (v.agentTokenFile !== undefined && v.agent === undefined)
     throw new UsageError('--agent-token-file needs --agent HOST:PORT');
-  const { profile, workloads, driverNamed } = workloadsFromFlags(v);
+  const flagged = workloadsFromFlags(v);
+  const { profile, driverNamed } = flagged;
+  if (v.requests !== undefined && v.handler === undefined)
+    throw new UsageError('--requests needs --handler MODULE: they are the requests it is sent');
+  if (v.handler !== undefined && v.work !== undefined)
+    throw new UsageError('--handler is the work: --work does not apply with it');
+  const workloads =
+    v.handler !== undefined ? handlerWorkloads(flagged.workloads, path.resolve(v.handler)) : flagged.workloads;
   const builtIn: readonly Model[] = v.model !== undefined ? list('model', v.model).map(findModel) : MODELS;
   const models: readonly Model[] = [...builtIn, ...externalServers(v.server, v.servers)];
   if (v.against !== undefined && v.baseline !== undefined)

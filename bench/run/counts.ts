@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import pidtree from 'pidtree';
 import { hasCommand } from './env.js';
 import type { CallgrindLaunch } from './server-process.js';
-import type { CellContext, CellSubject } from './run-cell.js';
+import { requestsOf, type CellContext, type CellSubject } from './run-cell.js';
 import type { WorkloadGroup } from './orchestrator.js';
 import type { Workload } from '../data/workloads.js';
 import { RECORD_SCHEMA, type Counts, type RunRecord } from '../data/record.js';
@@ -374,6 +374,9 @@ export async function countCell(
       windowFrames: 1,
       threads: 1,
       ...(ctx.settings.seed !== undefined ? { seed: ctx.settings.seed } : {}),
+      ...(requestsOf(ctx, workload)
+        ? { requestsFile: requestsOf(ctx, workload)!.file, verify: requestsOf(ctx, workload)!.verify }
+        : {}),
     });
     // The server's count per message depends on how many sockets each epoll_wait finds ready, so on the driver
     // answering at once: a driver sharing a CPU with a busy loop answered late and event-loop's echo count moved

@@ -41,9 +41,26 @@ export interface CellContext {
   cpuRate?: number;
   /** The memory guard's cap on a server's process tree (PSS, bytes). */
   memoryCapBytes?: number;
+  /** --handler: each handler workload's requests file (what the drivers send and check) and how they check it. */
+  requests?: ReadonlyMap<string, HandlerFile>;
   /** Counted runs: the server runs under callgrind (bench/run/counts.ts), with its own cap on children. */
   callgrind?: CallgrindLaunch;
   maxChildren?: number;
+}
+
+/** A handler workload's requests as the drivers take them: the file, how answers are checked, how many there are. */
+export interface HandlerFile {
+  file: string;
+  verify: 'bytes' | 'length' | 'none';
+  count: number;
+}
+
+/** The requests of a workload (--handler), found by its name and protocol. */
+export function requestsOf(
+  ctx: Pick<CellContext, 'requests'>,
+  w: Pick<Workload, 'name' | 'protocol'>,
+): HandlerFile | undefined {
+  return ctx.requests?.get(`${w.protocol}/${w.name}`);
 }
 
 /** The children cap a run uses: a counted run's own, else the user's, else the default. */
@@ -176,6 +193,9 @@ export function recordBase(subject: CellSubject, workload: Workload, run: number
     params,
     ...(subject.side ? { side: subject.side } : {}),
     window: { warmupSec: ctx.settings.warmupSec, durationSec: ctx.settings.durationSec },
+    ...(requestsOf(ctx, workload)
+      ? { answers: { verify: requestsOf(ctx, workload)!.verify, requests: requestsOf(ctx, workload)!.count } }
+      : {}),
     split: recordedSplit(ctx.split),
     env: ctx.env,
   } as const;
@@ -238,6 +258,9 @@ export async function measureWindowOf(
         : {}),
       ...(ctx.split.driverThreads !== undefined ? { threads: ctx.split.driverThreads } : {}),
       ...(ctx.settings.seed !== undefined ? { seed: ctx.settings.seed } : {}),
+      ...(requestsOf(ctx, workload)
+        ? { requestsFile: requestsOf(ctx, workload)!.file, verify: requestsOf(ctx, workload)!.verify }
+        : {}),
     });
     const result = await runClientProcess({
       ...driverCommand,

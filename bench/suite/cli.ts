@@ -20,7 +20,7 @@ import { captureEnvironment } from '../run/env.js';
 import type { CpuSplit } from '../run/pinning.js';
 import { localHost, type ServerHost } from '../run/server-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from '../run/orchestrator.js';
-import { modelSubject, runCell, type CellContext, type CellSubject } from '../run/run-cell.js';
+import { modelSubject, runCell, type CellContext, type CellSubject, type HandlerFile } from '../run/run-cell.js';
 import { blockWindows, runBlock } from '../run/run-block.js';
 import { measuredCapacities } from '../run/capacities.js';
 import { busyWarning, claimMachine, otherSuites } from '../run/machine-claim.js';
@@ -33,6 +33,8 @@ import { MODELS, type Model } from '../../servers/registry.js';
 import { renderSuite } from './render.js';
 import { prepareBase, type BaseBuild } from './against.js';
 import { listEverything, preflight, type Preflight } from './preflight.js';
+import { checkHandler, type HandlerRequests } from './handler-check.js';
+import { writeRequestsFile } from '../../clients/requests-file.js';
 import { countedLine, disturbedLines, planLines, runLine } from './progress.js';
 
 // Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the current
@@ -72,6 +74,7 @@ function runContexts(o: {
   ceilings: ReadonlyMap<Workload, CeilingTarget | undefined>;
   cpuRate?: number;
   base?: BaseBuild;
+  requests?: ReadonlyMap<string, HandlerFile>;
 }): WorkloadGroup[] {
   const subjectsOf = (model: Model): CellSubject[] => {
     if (!o.base) return [modelSubject(model)];
@@ -95,6 +98,7 @@ function runContexts(o: {
         signal: stopper.signal,
         memoryCapBytes: o.found.memoryCapBytes,
         ...(o.cpuRate !== undefined ? { cpuRate: o.cpuRate } : {}),
+        ...(o.requests ? { requests: o.requests } : {}),
       },
     };
   });
@@ -112,6 +116,14 @@ async function main(): Promise<void> {
   }
   const found = preflight(settings);
   const { plan } = found;
+  // --handler: asked every request here first; a handler that fails that ends the command before anything runs.
+  const answers =
+    settings.handler !== undefined
+      ? await checkHandler(plan.workloads, {
+          ...(settings.requests !== undefined ? { requestsFile: settings.requests } : {}),
+          ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+        })
+      : undefined;
   const env = captureEnvironment();
   const host = found.agent
     ? await connectAgent(found.agent)
@@ -172,6 +184,7 @@ async function main(): Promise<void> {
     started: new Date().toISOString(),
   });
   err.write(`records: ${results.recordsFile}\n`);
+  const requests = answers ? writeHandlerFiles(results, answers) : undefined;
   const busy = busyWarning(otherSuites());
   if (busy) err.write(`⚠ ${busy}\n`);
   claimMachine();
@@ -243,6 +256,7 @@ async function main(): Promise<void> {
     ceilings,
     ...(cpuRate !== undefined ? { cpuRate } : {}),
     ...(base ? { base } : {}),
+    ...(requests ? { requests } : {}),
   });
   const records = settings.skipTiming
     ? []
@@ -339,6 +353,38 @@ async function main(): Promise<void> {
   for (const f of failures) err.write(`✗ ${f}\n`);
   if (stoppedBy !== undefined) process.exitCode = SIGNAL_EXIT[stoppedBy];
   else if (disturbedStop !== undefined || gate?.result.fails || failures.length > 0) process.exitCode = 1;
+}
+
+/**
+ * The handler's requests and answers as the drivers read them, one file per distinct set in the suite's folder (kept:
+ * what the runs were checked against), by workload.
+ */
+function writeHandlerFiles(
+  results: ResultsDir,
+  answers: ReadonlyMap<Workload, HandlerRequests>,
+): Map<string, HandlerFile> {
+  const files = new Map<HandlerRequests, HandlerFile>();
+  const out = new Map<string, HandlerFile>();
+  for (const [w, set] of answers) {
+    let file = files.get(set);
+    if (!file) {
+      const name = `requests-${files.size + 1}.bin`;
+      writeRequestsFile(path.join(results.dir, name), set.pairs);
+      file = { file: path.join(results.dir, name), verify: set.verify, count: set.pairs.length };
+      files.set(set, file);
+      const how =
+        set.verify === 'bytes'
+          ? 'byte for byte'
+          : set.verify === 'length'
+            ? 'by length only (the handler says so)'
+            : 'not at all (the handler says so)';
+      process.stderr.write(
+        `handler ${set.module}: ${set.pairs.length} request(s) answered in this process; answers checked ${how}: ${name}\n`,
+      );
+    }
+    out.set(`${w.protocol}/${w.name}`, file);
+  }
+  return out;
 }
 
 /** The suite's results folder, made and checked for `bytes` of room; a file-system failure is a usage error here. */

@@ -14,6 +14,14 @@
  *   - epoll, level-triggered, one loop per thread; --threads T splits the connections over T threads, each pinned
  *     to one CPU of the affinity set it was started with (taskset) when there are enough CPUs.
  *
+ * Request/response mode (--requests FILE): instead of echoes, frame j of connection c (j counted from 0 on each new
+ * connection, warmup included) is request (c + j) mod K of the file, and each response (a frame, in request order)
+ * must be that request's expected response: exactly (--verify bytes), in length only (length), or any frame (none).
+ * The requests file (clients/requests-file.ts): the 8 bytes "CBREQ01\n", u32 K, then K times u32 reqLen, reqLen bytes,
+ * u32 respLen, respLen bytes (all big-endian); each request is sent as the file holds it (its length is its header).
+ * Connect-per-request takes the requests in turn, one per connection, from one counter. The echo path is untouched:
+ * its writes and reads are other functions, chosen by one flag at each call.
+ *
  * Readiness, then warmup, then the window: with --ready-connections K, connections send their first frames and (closed
  * loop) no more until K of them have each had one verified echo (bounded by --ready-timeout), so a server still
  * starting its workers is not measured as a slow one, nor a server still accepting connections while loaded; the
@@ -101,15 +109,17 @@ static inline void hist_record(uint64_t *h, int64_t nanos) {
 #define CB_STR(x) CB_STR_(x)
 
 enum pattern { PERSISTENT, CONNECT_PER_REQUEST };
+enum verify { VERIFY_UNSET, VERIFY_BYTES, VERIFY_LENGTH, VERIFY_NONE };
 
 static struct {
-  const char *target;
+  const char *target, *requests;
   struct sockaddr_storage addr;
   socklen_t addr_len;
   unsigned connections, in_flight, threads, ready_connections, window_frames, windows, payload, seed;
   double duration, warmup, rate, ready_timeout, linger;
   int64_t timeout_ns;
   enum pattern pattern;
+  enum verify verify;
 } opt = {.connections = CB_DEFAULT_CONNECTIONS, .in_flight = CB_DEFAULT_IN_FLIGHT, .threads = 1,
          .payload = CB_DEFAULT_PAYLOAD_BYTES, .duration = CB_DEFAULT_DURATION_SEC, .warmup = CB_DEFAULT_WARMUP_SEC,
          .ready_timeout = CB_DEFAULT_READY_TIMEOUT_SEC, .timeout_ns = CB_DEFAULT_TIMEOUT_MS * 1000000LL,
@@ -150,7 +160,7 @@ static void resolve_target(const char *target) {
 
 /* The options, one table: name, placeholder, help, how the value is checked and where it goes. --help, the parser
  * and its messages all come from it (wrk2 keeps three lists in step by index; an option here is one line). */
-enum value_kind { V_TEXT, V_UINT, V_NUM, V_MS, V_PATTERN };
+enum value_kind { V_TEXT, V_UINT, V_NUM, V_MS, V_PATTERN, V_VERIFY };
 static const struct option_spec {
   const char *name, *meta, *help;
   enum value_kind kind;
@@ -188,12 +198,22 @@ static const struct option_spec {
      "payload bytes from this seed (splitmix64), the same in every run given it; default: random\n"
      "(getrandom), a new payload per process",
      V_UINT, &opt.seed, 1, 4294967295.0},
+    {"requests", "FILE",
+     "request/response mode: send the requests of FILE (\"CBREQ01\\n\", u32 K, then K times u32\n"
+     "reqLen, request, u32 respLen, expected response; big-endian) instead of echo frames:\n"
+     "frame j of connection c is request (c + j) mod K; --size is ignored",
+     V_TEXT, &opt.requests, 0, 0},
+    {"verify", "V",
+     "with --requests, what a response (a frame, in request order) must match: bytes (the\n"
+     "expected response exactly; default), length (its length only) or none (any frame)",
+     V_VERIFY, &opt.verify, 0, 0},
 };
 enum { N_OPTIONS = sizeof OPTIONS / sizeof OPTIONS[0] };
 
 static void print_usage(void) {
   fputs("usage: tcp-load --target HOST:PORT [options]\n"
-        "Native load driver for the conbench framed echo protocol; verifies every echoed byte.\n",
+        "Native load driver for the conbench framed echo protocol; verifies every echoed byte (with\n"
+        "--requests: every response).\n",
         stdout);
   for (int k = 0; k < N_OPTIONS; k++) {
     char left[64];
@@ -217,6 +237,12 @@ static void set_option(const struct option_spec *o, const char *v) {
     if (strcmp(v, "persistent") == 0) *(enum pattern *)o->field = PERSISTENT;
     else if (strcmp(v, "connect-per-request") == 0) *(enum pattern *)o->field = CONNECT_PER_REQUEST;
     else die(2, "--%s must be one of persistent, connect-per-request (got \"%s\")", o->name, v);
+    break;
+  case V_VERIFY:
+    if (strcmp(v, "bytes") == 0) *(enum verify *)o->field = VERIFY_BYTES;
+    else if (strcmp(v, "length") == 0) *(enum verify *)o->field = VERIFY_LENGTH;
+    else if (strcmp(v, "none") == 0) *(enum verify *)o->field = VERIFY_NONE;
+    else die(2, "--%s must be one of bytes, length, none (got \"%s\")", o->name, v);
     break;
   }
 }
@@ -242,6 +268,8 @@ static void parse_args(int argc, char **argv) {
   if (!opt.target) die(2, "--target HOST:PORT is required");
   if (opt.rate > 0 && opt.pattern != PERSISTENT) die(2, "--rate applies to --pattern persistent only");
   if (opt.window_frames > 0 && opt.rate > 0) die(2, "--window-frames applies to the closed loop (no --rate)");
+  if (opt.verify != VERIFY_UNSET && !opt.requests) die(2, "--verify applies to --requests only");
+  if (opt.verify == VERIFY_UNSET) opt.verify = VERIFY_BYTES;
   if (opt.threads > opt.connections) opt.threads = opt.connections;
   if (opt.ready_connections > opt.connections) opt.ready_connections = opt.connections;
   resolve_target(opt.target);
@@ -264,6 +292,69 @@ static _Atomic unsigned window_budget; /* K of the current window (--window-fram
 static uint8_t *template_bytes;      /* random payload shared by every connection; bytes [0,tag) replaced by the tag */
 static uint32_t tag_bytes, frame_bytes;
 static int64_t started_ns;           /* open loop: frame k of a connection is due at started + (k + offset) / rate */
+
+/* ---- request/response mode (--requests): the file's requests, sent from and verified against the file's bytes ---- */
+
+#define REQUESTS_MAGIC "CBREQ01\n"
+#define MAX_REQUESTS 1000000u
+
+struct request {
+  uint8_t *frame;          /* u32 length + request payload, as the file holds it: the frame sent */
+  const uint8_t *response; /* the expected response payload */
+  uint32_t frame_len, response_len;
+};
+static bool request_mode;
+static struct request *requests;
+static uint32_t n_requests;
+static _Atomic uint64_t next_request; /* connect-per-request: the request of the next connection, all threads */
+
+static inline uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Reads and checks the whole file; the requests point into it. A bad file is bad usage (exit 2), named. */
+static void load_requests(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die(2, "--requests %s: %s", path, strerror(errno));
+  size_t size = 0, cap = 1 << 16;
+  uint8_t *buf = malloc(cap);
+  for (;;) {
+    if (!buf) die(1, "--requests %s: out of memory", path);
+    if (size == cap) buf = realloc(buf, cap *= 2);
+    if (!buf) die(1, "--requests %s: out of memory", path);
+    size_t got = fread(buf + size, 1, cap - size, f);
+    size += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) die(2, "--requests %s: %s", path, strerror(errno));
+  fclose(f);
+  if (size < 8 || memcmp(buf, REQUESTS_MAGIC, 8) != 0) die(2, "--requests %s: not a requests file (it does not start with CBREQ01)", path);
+  if (size < 12) die(2, "--requests %s: truncated: no request count", path);
+  n_requests = be32(buf + 8);
+  if (n_requests < 1 || n_requests > MAX_REQUESTS)
+    die(2, "--requests %s: %u requests (must be 1 to %u)", path, n_requests, MAX_REQUESTS);
+  requests = calloc(n_requests, sizeof *requests);
+  if (!requests) die(1, "--requests %s: out of memory for %u requests", path, n_requests);
+  size_t pos = 12;
+  for (uint32_t i = 0; i < n_requests; i++) {
+    for (int part = 0; part < 2; part++) {
+      const char *what = part == 0 ? "request" : "response";
+      if (size - pos < 4) die(2, "--requests %s: truncated in %s %u of %u (its length)", path, what, i, n_requests);
+      uint32_t len = be32(buf + pos);
+      if (len > MAX_PAYLOAD_BYTES) die(2, "--requests %s: %s %u is %u bytes (at most %u)", path, what, i, len, MAX_PAYLOAD_BYTES);
+      if (size - pos - 4 < len) die(2, "--requests %s: truncated in %s %u of %u (%u bytes announced)", path, what, i, n_requests, len);
+      if (part == 0) {
+        requests[i].frame = buf + pos;
+        requests[i].frame_len = 4 + len;
+      } else {
+        requests[i].response = buf + pos + 4;
+        requests[i].response_len = len;
+      }
+      pos += 4 + (size_t)len;
+    }
+  }
+  if (pos != size) die(2, "--requests %s: %zu bytes after its %u requests", path, size - pos, n_requests);
+}
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -338,6 +429,8 @@ struct conn {
   unsigned budget;     /* counted windows: frames this connection may still send in the current window */
   uint8_t expect[4 + TAG_BYTES];
   struct ring ring;
+  uint64_t request_base; /* --requests: frame j of this connection is request (request_base + j) mod K */
+  uint32_t response_len; /* --requests: the payload length the response being read announced */
 };
 
 struct worker {
@@ -498,15 +591,17 @@ static void fail_conn(struct conn *c, const char *what, int err) {
   close_conn(c, RECONNECT_DELAY_NS);
 }
 
+static int pump_requests(struct conn *c);
+
 /* Sends what is queued; a write error fails the connection. Returns whether it is still open. */
 static bool flush_writes(struct conn *c) {
-  int rc = pump_writes(c);
+  int rc = request_mode ? pump_requests(c) : pump_writes(c);
   if (rc < 0) fail_conn(c, "write", -rc);
   return rc >= 0;
 }
 
-/* A whole echoed frame has arrived: verify, time, and (closed loop) send the next one. */
-static void complete_frame(struct conn *c, int64_t now) {
+/* A whole echoed frame (or response) has arrived: verify, time, and (closed loop) send the next one. */
+static void complete_frame(struct conn *c, int64_t now, uint64_t bytes) {
   struct worker *w = c->w;
   int64_t sent, intended;
   ring_shift(&c->ring, &sent, &intended);
@@ -520,7 +615,7 @@ static void complete_frame(struct conn *c, int64_t now) {
       w->c.mismatches++;
     } else {
       w->c.messages++;
-      w->c.bytes += frame_bytes;
+      w->c.bytes += bytes;
       c->served_in_window = true;
       if (intended == 0) {
         hist_record(w->latency, now - sent);
@@ -531,6 +626,14 @@ static void complete_frame(struct conn *c, int64_t now) {
     }
   }
   if (opt.pattern == PERSISTENT && opt.rate == 0 && running() && !atomic_load_explicit(&ramp_held, memory_order_relaxed) && take_budget(c)) enqueue(c, now, 0);
+}
+
+/* Connect-per-request: the exchange is over; close and start the next (while running and within the budget). */
+static void next_exchange(struct conn *c) {
+  close(c->fd);
+  c->fd = -1;
+  c->state = IDLE;
+  if (running() && (!atomic_load(&budgeted) || c->budget > 0)) start_connect(c);
 }
 
 /* Compares received bytes with what the frame being read must contain. Returns false once the connection closed. */
@@ -561,12 +664,108 @@ static bool receive(struct conn *c, const uint8_t *p, size_t n, int64_t now) {
     c->recv_off += (uint32_t)take;
     if (c->recv_off == frame_bytes) {
       c->recv_off = 0;
-      complete_frame(c, now);
+      complete_frame(c, now, frame_bytes);
       if (opt.pattern == CONNECT_PER_REQUEST) { /* one exchange per connection: close and start the next */
-        close(c->fd);
-        c->fd = -1;
-        c->state = IDLE;
-        if (running() && (!atomic_load(&budgeted) || c->budget > 0)) start_connect(c);
+        next_exchange(c);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/* --requests: the request frame j of this connection sends. */
+static inline const struct request *request_of(const struct conn *c, uint64_t seq) {
+  return &requests[(c->request_base + seq) % n_requests];
+}
+
+/* --requests: pump_writes for the file's requests, each written from the file's bytes. */
+static int pump_requests(struct conn *c) {
+  while (c->write_seq < c->next_seq) {
+    struct iovec iov[2 * FRAMES_PER_WRITEV];
+    size_t total = 0;
+    int n = 0;
+    uint64_t seq = c->write_seq;
+    size_t off = c->write_off;
+    for (; n < 2 * FRAMES_PER_WRITEV && seq < c->next_seq; seq++, off = 0) {
+      const struct request *r = request_of(c, seq);
+      iov[n++] = (struct iovec){r->frame + off, r->frame_len - off};
+      total += r->frame_len - off;
+    }
+    ssize_t written = writev(c->fd, iov, n);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return -errno;
+    }
+    size_t left = (size_t)written;
+    while (left > 0) {
+      size_t rest = request_of(c, c->write_seq)->frame_len - c->write_off;
+      if (left >= rest) {
+        left -= rest;
+        c->write_seq++;
+        c->write_off = 0;
+      } else {
+        c->write_off += (uint32_t)left;
+        left = 0;
+      }
+    }
+    if ((size_t)written < total) break; /* the socket buffer is full */
+  }
+  bool want = c->write_seq < c->next_seq;
+  if (want != c->want_write) {
+    c->want_write = want;
+    watch(c, EPOLLIN | (want ? EPOLLOUT : 0), EPOLL_CTL_MOD);
+  }
+  return 0;
+}
+
+/*
+ * --requests: reads response frames (u32 length + payload) as they stream and checks each against the expected
+ * response of the oldest request awaiting one (--verify). Returns false once the connection closed.
+ */
+static bool receive_response(struct conn *c, const uint8_t *p, size_t n, int64_t now) {
+  while (n > 0) {
+    if (c->recv_off == 0) {
+      if (c->recv_seq == c->next_seq) { /* a response nobody asked for */
+        if (recording()) c->w->c.mismatches++;
+        close_conn(c, RECONNECT_DELAY_NS);
+        return false;
+      }
+      c->mismatched = false;
+    }
+    const struct request *r = request_of(c, c->recv_seq);
+    if (c->recv_off < 4) { /* the length, possibly split over reads */
+      size_t k = 4 - c->recv_off < n ? 4 - c->recv_off : n;
+      memcpy(c->expect + c->recv_off, p, k);
+      p += k;
+      n -= k;
+      c->recv_off += (uint32_t)k;
+      if (c->recv_off < 4) break;
+      c->response_len = be32(c->expect);
+      if (c->response_len > MAX_PAYLOAD_BYTES) { /* a protocol error, not a wrong answer */
+        struct worker *w = c->w;
+        if (recording() && !w->first_error[0])
+          snprintf(w->first_error, sizeof w->first_error, "read: a response of %u bytes (over 64 MiB) from %s",
+                   c->response_len, opt.target);
+        fail_conn(c, "read", EPROTO);
+        return false;
+      }
+      if (opt.verify != VERIFY_NONE && c->response_len != r->response_len) c->mismatched = true;
+    }
+    uint32_t frame_len = 4 + c->response_len;
+    size_t take = frame_len - c->recv_off < n ? frame_len - c->recv_off : n;
+    if (take > 0 && !c->mismatched && opt.verify == VERIFY_BYTES &&
+        memcmp(p, r->response + (c->recv_off - 4), take) != 0)
+      c->mismatched = true;
+    p += take;
+    n -= take;
+    c->recv_off += (uint32_t)take;
+    if (c->recv_off == frame_len) {
+      c->recv_off = 0;
+      complete_frame(c, now, (uint64_t)r->frame_len + frame_len);
+      if (opt.pattern == CONNECT_PER_REQUEST) {
+        next_exchange(c);
         return false;
       }
     }
@@ -586,7 +785,10 @@ static void on_connected(struct conn *c) {
   c->state = OPEN;
   watch(c, EPOLLIN, EPOLL_CTL_MOD);
   if (opt.pattern == CONNECT_PER_REQUEST) {
-    if (take_budget(c)) enqueue(c, c->connect_started, 0); /* latency of a connect-per-request exchange includes the connect */
+    if (take_budget(c)) {
+      if (request_mode) c->request_base = atomic_fetch_add_explicit(&next_request, 1, memory_order_relaxed);
+      enqueue(c, c->connect_started, 0); /* latency of a connect-per-request exchange includes the connect */
+    }
   } else if (opt.rate == 0) {
     int64_t now = now_ns();
     for (unsigned i = 0; i < opt.in_flight && take_budget(c); i++) enqueue(c, now, 0);
@@ -599,7 +801,8 @@ static void on_readable(struct conn *c) {
   for (int reads = 0; reads < READS_PER_TURN; reads++) {
     ssize_t n = read(c->fd, w->rbuf, READ_BYTES);
     if (n > 0) {
-      if (!receive(c, w->rbuf, (size_t)n, now_ns())) return;
+      bool still_open = request_mode ? receive_response(c, w->rbuf, (size_t)n, now_ns()) : receive(c, w->rbuf, (size_t)n, now_ns());
+      if (!still_open) return;
       if (n < READ_BYTES) break;
     } else if (n == 0) { /* the server closed the connection */
       if (recording() && (opt.pattern == PERSISTENT || c->recv_seq < c->next_seq)) {
@@ -958,6 +1161,11 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
 
+  if (opt.requests) {
+    load_requests(opt.requests);
+    request_mode = true;
+    opt.payload = 0; /* --size is ignored: no echo template */
+  }
   frame_bytes = 4 + opt.payload;
   tag_bytes = opt.payload < TAG_BYTES ? opt.payload : TAG_BYTES;
   template_bytes = malloc(opt.payload > 0 ? opt.payload : 1);
@@ -1007,6 +1215,7 @@ int main(int argc, char **argv) {
       c->id = first + i;
       c->fd = -1;
       c->phase_offset = (double)(first + i) / opt.connections;
+      c->request_base = c->id;
     }
     first += share;
   }

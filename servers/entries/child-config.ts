@@ -74,7 +74,11 @@ function checkWork(value: unknown): Work {
       return { kind: 'block', millis: positive('millis') };
     case 'async':
       return { kind: 'async', millis: positive('millis') };
+    case 'handler':
+      if (typeof w.module !== 'string' || !w.module.startsWith('/'))
+        throw new ChildConfigError('child config work.module must be an absolute path');
+      return { kind: 'handler', module: w.module };
     default:
-      throw new ChildConfigError('child config work.kind must be one of none, cpu, block, async');
+      throw new ChildConfigError('child config work.kind must be one of none, cpu, block, async, handler');
   }
 }

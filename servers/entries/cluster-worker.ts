@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const endpoint = await openEndpoint(
     config.protocol,
     { host: config.host, port: config.port },
-    localHandler(config.work),
+    await localHandler(config.work),
   );
   process.send!({ type: 'ready', port: endpoint.port } satisfies ChildMessage);
 }

@@ -10,6 +10,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { serveEchoConnection } from '../tcp-echo.js';
 import { localHandler } from '../handler.js';
+import { serveRequestConnection } from '../tcp-respond.js';
 import { post, type ConnectionThreadData, type FromThread, type ToThread } from '../thread-relay.js';
 
 /** The socket as this thread sees it: what the endpoint's connection code uses of a net.Socket, over the relay. */
@@ -93,12 +94,14 @@ async function main(): Promise<void> {
     else if (message === 'end') socket.push(null);
     else if (message === 'close') socket.destroy();
   });
-  const handler = localHandler(data.work);
-  // TCP loads only the framed echo: the endpoint module brings node:http and node:dgram, which cost a new thread
-  // ~20 ms more CPU to start (measured: 68–75 ms with them, 52 ms for an empty thread).
+  const handler = await localHandler(data.work);
+  // TCP loads only the framed protocol's servers: the endpoint module brings node:http and node:dgram, which cost a
+  // new thread ~20 ms more CPU to start (measured: 68–75 ms with them, 52 ms for an empty thread).
   const serve =
     data.protocol === 'tcp'
-      ? (s: Socket) => serveEchoConnection(s, handler)
+      ? handler.kind === 'echo'
+        ? (s: Socket) => serveEchoConnection(s, handler.beforeFrame)
+        : (s: Socket) => serveRequestConnection(s, handler.respond)
       : (await import('../endpoint.js')).handedSocketServer(data.protocol, handler);
   serve(socket as unknown as Socket);
   port.postMessage({ type: 'ready' } satisfies FromThread);

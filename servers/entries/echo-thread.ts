@@ -7,9 +7,8 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEndpoint, type Endpoint, type ListenTarget } from '../endpoint.js';
-import { localHandler } from '../handler.js';
+import { localHandler, type ConnectionHandler } from '../handler.js';
 import type { Protocol } from '../protocol.js';
-import type { FrameHandler } from '../tcp-echo.js';
 import type { Work } from '../work.js';
 
 export interface ThreadData {
@@ -70,11 +69,24 @@ async function main(): Promise<void> {
   const data = workerData as ThreadData;
   const counts = data.frameCounts;
   const slot = data.index;
-  const inner = localHandler(data.work);
-  const handler: FrameHandler = () => {
-    counts[slot]!++;
-    return inner();
-  };
+  // Each thread counts the frames it serves (the model checks that every thread took connections).
+  const inner = await localHandler(data.work);
+  const handler: ConnectionHandler =
+    inner.kind === 'echo'
+      ? {
+          kind: 'echo',
+          beforeFrame: () => {
+            counts[slot]!++;
+            return inner.beforeFrame();
+          },
+        }
+      : {
+          kind: 'respond',
+          respond: (request) => {
+            counts[slot]!++;
+            return inner.respond(request);
+          },
+        };
   let endpoint: Endpoint;
   try {
     endpoint = await openEndpoint(data.protocol, data.target, handler);

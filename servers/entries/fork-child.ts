@@ -14,12 +14,12 @@ import { trackSockets } from '../listen.js';
 import { reportStartFailure, type ChildMessage } from '../models/supervise.js';
 import { readChildConfig } from './child-config.js';
 
-function main(): void {
+async function main(): Promise<void> {
   const mode = process.argv[2];
   if (mode !== 'pool' && mode !== 'single') throw new Error(`fork-child mode must be pool or single (got ${mode})`);
   if (!process.send) throw new Error('fork-child needs an IPC channel: it is started by child_process.fork');
   const config = readChildConfig();
-  const serve = handedSocketServer(config.protocol, localHandler(config.work));
+  const serve = handedSocketServer(config.protocol, await localHandler(config.work));
   const open = new Set<Socket>();
   let served = 0;
 
@@ -51,8 +51,4 @@ function main(): void {
   process.send({ type: 'ready' } satisfies ChildMessage);
 }
 
-try {
-  main();
-} catch (error) {
-  reportStartFailure(error);
-}
+main().catch(reportStartFailure);

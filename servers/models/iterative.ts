@@ -11,7 +11,7 @@ import type { RunningServer, ModelStartOptions } from '../types.js';
 
 export async function start(options: ModelStartOptions): Promise<RunningServer> {
   if (options.protocol === 'udp') throw new Error('iterative serves tcp and http only');
-  const serve = handedSocketServer(options.protocol, localHandler(options.work));
+  const serve = handedSocketServer(options.protocol, await localHandler(options.work));
   const open = new Set<net.Socket>();
   const waiting: net.Socket[] = [];
   let serving: net.Socket | undefined;

@@ -8,7 +8,7 @@
  * time for cpu/block work, many for async work (a waiting task does not occupy its thread).
  */
 import { Piscina } from 'piscina';
-import { withInjectedOverhead } from '../handler.js';
+import { withInjectedOverhead, type ConnectionHandler } from '../handler.js';
 import { openEndpoint } from '../endpoint.js';
 import type { RunningServer, ModelStartOptions } from '../types.js';
 
@@ -45,13 +45,26 @@ export async function start(options: ModelStartOptions): Promise<RunningServer> 
   }
 
   const work = options.work;
+  // A request handler's request goes to the pool and its answer comes back: the bytes moved, not copied, both ways.
+  const handler: ConnectionHandler =
+    work.kind === 'handler'
+      ? {
+          kind: 'respond',
+          respond: async (request) => {
+            // A copy in an ArrayBuffer of its own, exactly the request: a Buffer's may be Node's shared pool, and the
+            // socket's chunk may hold other frames; this one is moved to the thread, not cloned.
+            const moved = new Uint8Array(request);
+            const answer = (await pool.run(
+              { module: work.module, request: moved.buffer },
+              { name: 'respond', transferList: [moved.buffer] },
+            )) as ArrayBuffer;
+            return Buffer.from(answer);
+          },
+        }
+      : { kind: 'echo', beforeFrame: withInjectedOverhead(() => pool.run(work) as Promise<void>) };
   let endpoint: Awaited<ReturnType<typeof openEndpoint>>;
   try {
-    endpoint = await openEndpoint(
-      options.protocol,
-      options,
-      withInjectedOverhead(() => pool.run(work) as Promise<void>),
-    );
+    endpoint = await openEndpoint(options.protocol, options, handler);
   } catch (error) {
     await pool.destroy();
     throw error;

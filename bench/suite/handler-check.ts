@@ -1,0 +1,126 @@
+/**
+ * Before anything runs, the user's handler is loaded here, in the bench's own process, and asked every request once:
+ * the answers are what every driver then checks byte for byte (or by length, as the handler's `verify` says). A
+ * handler that cannot load, throws, never answers, or (verify 'bytes') answers the same request two ways is found
+ * now, with its module and the request named, instead of as a hang or a wall of mismatches.
+ */
+import path from 'node:path';
+import { SetupError } from '../../lib/cli-args.js';
+import { HandlerError, loadHandler, type VerifyMode } from '../../servers/user-handler.js';
+import { generatedRequests, GENERATED_REQUESTS, readRequests } from '../data/requests.js';
+import type { Workload } from '../data/workloads.js';
+import { parseWorkSpec } from '../../servers/work.js';
+
+/** How long one request may take in the check before the handler is called stuck. */
+const ANSWER_TIMEOUT_MS = 5000;
+
+/** A workload's requests and the answers the handler gives them. */
+export interface HandlerRequests {
+  module: string;
+  verify: VerifyMode;
+  pairs: { request: Buffer; response: Buffer }[];
+}
+
+function describe(request: Buffer): string {
+  const text = request.subarray(0, 40).toString('utf8');
+  return /^[\x20-\x7e]*$/.test(text) ? `"${text}${request.length > 40 ? '…' : ''}"` : `${request.length} bytes`;
+}
+
+async function answer(
+  respond: (r: Buffer) => Buffer | Promise<Buffer>,
+  request: Buffer,
+  i: number,
+  count: number,
+  module: string,
+  timeoutMs: number,
+): Promise<Buffer> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SetupError(
+            `the handler ${module} did not answer request ${i + 1} of ${count} (${describe(request)}) within ${timeoutMs / 1000} s`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => respond(request)), stuck]);
+  } catch (error) {
+    if (error instanceof SetupError) throw error;
+    throw new SetupError(
+      `the handler ${module} threw on request ${i + 1} of ${count} (${describe(request)}): ${(error as Error).message}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The module a workload's work names, if it is a handler. */
+export function handlerOf(w: Pick<Workload, 'work'>): string | undefined {
+  const spec = parseWorkSpec(w.work);
+  return spec.kind === 'handler' ? spec.module : undefined;
+}
+
+/**
+ * Each handler workload's requests and their answers: from --requests, or generated at its payload size (one set per
+ * size). Throws a SetupError (exit 2, nothing run) for a handler that fails the check.
+ */
+export async function checkHandler(
+  workloads: readonly Workload[],
+  o: { requestsFile?: string; seed?: number; answerTimeoutMs?: number },
+): Promise<Map<Workload, HandlerRequests>> {
+  const timeoutMs = o.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  const out = new Map<Workload, HandlerRequests>();
+  const given = o.requestsFile !== undefined ? readRequests(o.requestsFile) : undefined;
+  const bySize = new Map<string, HandlerRequests>();
+  for (const w of workloads) {
+    const module = handlerOf(w);
+    if (!module) continue;
+    const key = `${module} ${given ? 'given' : w.payloadBytes}`;
+    let plan = bySize.get(key);
+    if (!plan) {
+      let handler;
+      try {
+        handler = await loadHandler(module);
+      } catch (error) {
+        throw new SetupError(
+          error instanceof HandlerError ? error.message : `the handler ${module}: ${(error as Error).message}`,
+        );
+      }
+      const requests = given ?? generatedRequests(w.payloadBytes, Math.max(GENERATED_REQUESTS, w.inFlight + 1), o.seed);
+      const pairs: HandlerRequests['pairs'] = [];
+      for (const [i, request] of requests.entries()) {
+        const response = await answer(
+          handler.respond,
+          Buffer.from(request),
+          i,
+          requests.length,
+          path.basename(module),
+          timeoutMs,
+        );
+        if (handler.verify === 'bytes') {
+          const again = await answer(
+            handler.respond,
+            Buffer.from(request),
+            i,
+            requests.length,
+            path.basename(module),
+            timeoutMs,
+          );
+          if (!again.equals(response))
+            throw new SetupError(
+              `the handler ${module} answered request ${i + 1} (${describe(request)}) two ways: its answers are checked byte for byte unless it exports verify = 'length' or 'none'`,
+            );
+        }
+        pairs.push({ request, response: Buffer.from(response) });
+      }
+      plan = { module, verify: handler.verify, pairs };
+      bySize.set(key, plan);
+    }
+    out.set(w, plan);
+  }
+  return out;
+}
