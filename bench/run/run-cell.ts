@@ -58,9 +58,14 @@ export interface HandlerFile {
 /** The requests of a workload (--handler), found by its name and protocol. */
 export function requestsOf(
   ctx: Pick<CellContext, 'requests'>,
-  w: Pick<Workload, 'name' | 'protocol'>,
+  w: Pick<Workload, 'name' | 'protocol' | 'work'>,
 ): HandlerFile | undefined {
-  return ctx.requests?.get(`${w.protocol}/${w.name}`);
+  return ctx.requests?.get(requestsKey(w));
+}
+
+/** A handler workload's key: its name and protocol, and its module (--against: each side's handler has its own answers). */
+export function requestsKey(w: Pick<Workload, 'name' | 'protocol' | 'work'>): string {
+  return `${w.protocol}/${w.name}/${w.work}`;
 }
 
 /** The children cap a run uses: a counted run's own, else the user's, else the default. */
@@ -96,12 +101,14 @@ export function recordedSplit(s: CpuSplit): RecordedSplit {
 }
 
 /** A registered model as a cell's subject; with a side, its servers come from that side's build (root). */
-export function modelSubject(model: Model, side?: { side: Side; root?: string }): CellSubject {
+export function modelSubject(model: Model, side?: { side: Side; root?: string; handlerModule?: string }): CellSubject {
   return {
     name: model.name,
     ...(side ? { side: side.side } : {}),
     available: () => model.available(),
-    load: (w) => w,
+    // --against with --handler: the base side runs the handler as it was at REF.
+    load: (w) =>
+      side?.handlerModule && w.work.startsWith('handler:') ? { ...w, work: `handler:${side.handlerModule}` } : w,
     reference: model.runtime === 'native',
     ...(model.servesAtOnce
       ? { servesAtOnce: (n, ctx) => model.servesAtOnce!(n, { maxChildren: maxChildrenOf(ctx) }) }

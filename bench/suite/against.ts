@@ -27,7 +27,7 @@ export interface BaseBuild {
   describe: string;
 }
 
-function git(args: string[], cwd = PROJECT_ROOT): { ok: boolean; out: string } {
+function gitIn(args: string[], cwd: string): { ok: boolean; out: string } {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
   return { ok: r.status === 0, out: (r.status === 0 ? r.stdout : r.stderr).trim() };
 }
@@ -36,9 +36,9 @@ function git(args: string[], cwd = PROJECT_ROOT): { ok: boolean; out: string } {
  * `auto`: on a branch, the merge-base with main (what a pull request is judged against); on main itself, HEAD~1 (the
  * commit before the last). Anything else is any revision git understands.
  */
-export function resolveRef(ref: string): { commit: string; describe: string } {
-  if (!git(['rev-parse', '--git-dir']).ok)
-    throw new UsageError(`--against needs a git checkout (${PROJECT_ROOT} is not one)`);
+export function resolveRef(ref: string, repo = PROJECT_ROOT): { commit: string; describe: string } {
+  const git = (args: string[]): { ok: boolean; out: string } => gitIn(args, repo);
+  if (!git(['rev-parse', '--git-dir']).ok) throw new UsageError(`--against needs a git checkout (${repo} is not one)`);
   let spec = ref;
   let how = '';
   if (ref === 'auto') {
@@ -118,4 +118,48 @@ export async function prepareBase(ref: string, log: (line: string) => void): Pro
   };
   const models = mod.MODEL_NAMES ?? mod.MODELS?.map((m) => m.name) ?? [];
   return { ref, commit, root, models, describe };
+}
+
+/** --against with --handler: the handler as it was at REF in its own repository. */
+export interface HandlerBase {
+  ref: string;
+  commit: string;
+  /** The handler module at REF: the same path in REF's tree, checked out outside the repository. */
+  module: string;
+  describe: string;
+}
+
+/**
+ * The handler at REF: its repository's tree at that commit (a `git archive`, cached by commit outside the repository,
+ * the project's node_modules linked in so its imports resolve as they do now), and the module at the same path in it.
+ * The servers are this conbench's on both sides: what differs is the user's code.
+ */
+export function prepareHandlerBase(ref: string, module: string, log: (line: string) => void): HandlerBase {
+  const repo = gitIn(['rev-parse', '--show-toplevel'], path.dirname(module));
+  if (!repo.ok)
+    throw new UsageError(
+      `--against with --handler needs the handler in a git repository (${path.dirname(module)} is not in one)`,
+    );
+  const { commit, describe } = resolveRef(ref, repo.out);
+  const relative = path.relative(repo.out, module);
+  const root = path.join(cacheRoot(), 'handlers', commit);
+  const stamp = path.join(root, '.conbench-archived');
+  if (!existsSync(stamp)) {
+    log(`checking out ${describe} of ${repo.out} into ${root} (once per commit)`);
+    rmSync(root, { recursive: true, force: true });
+    makeDirectory(root);
+    const archive = spawnSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C "${root}"`], {
+      cwd: repo.out,
+      encoding: 'utf8',
+    });
+    if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr.trim()}`);
+    const modules = path.join(repo.out, 'node_modules');
+    // The project's installed dependencies, unless the revision carries its own.
+    if (existsSync(modules) && !existsSync(path.join(root, 'node_modules')))
+      symlinkSync(modules, path.join(root, 'node_modules'), 'dir');
+    writeFileSync(stamp, `${commit}\n`);
+  }
+  const based = path.join(root, relative);
+  if (!existsSync(based)) throw new UsageError(`--against ${ref}: ${relative} is not in that revision of ${repo.out}`);
+  return { ref, commit, module: based, describe: `${describe} of ${relative}` };
 }

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run bench [-- options]`: runs the workload matrix against the registered models and prints one table per
  * workload and the verdict; writes records, Markdown, CSV, summary JSON and charts under results/<suite>/.
@@ -5,6 +6,7 @@
  * folder, the timed rounds, the counted pass, the gate, the render, the exit code.
  */
 import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runCommand, SIGNAL_EXIT, type StopSignal } from '../../lib/lifecycle.js';
 import { SetupError } from '../../lib/cli-args.js';
@@ -20,7 +22,14 @@ import { captureEnvironment } from '../run/env.js';
 import type { CpuSplit } from '../run/pinning.js';
 import { localHost, type ServerHost } from '../run/server-host.js';
 import { estimateSeconds, runSuite, type WorkloadGroup } from '../run/orchestrator.js';
-import { modelSubject, runCell, type CellContext, type CellSubject, type HandlerFile } from '../run/run-cell.js';
+import {
+  modelSubject,
+  runCell,
+  type CellContext,
+  type CellSubject,
+  type HandlerFile,
+  requestsKey,
+} from '../run/run-cell.js';
 import { blockWindows, runBlock } from '../run/run-block.js';
 import { measuredCapacities } from '../run/capacities.js';
 import { busyWarning, claimMachine, otherSuites } from '../run/machine-claim.js';
@@ -31,7 +40,7 @@ import { connectAgent } from '../host/remote-host.js';
 import { ceilingSubject, httpCeilingTarget, type CeilingTarget } from '../host/ceiling.js';
 import { MODELS, type Model } from '../../servers/registry.js';
 import { renderSuite } from './render.js';
-import { prepareBase, type BaseBuild } from './against.js';
+import { prepareBase, prepareHandlerBase, type BaseBuild, type HandlerBase } from './against.js';
 import { listEverything, preflight, type Preflight } from './preflight.js';
 import { checkHandler, type HandlerRequests } from './handler-check.js';
 import { writeRequestsFile } from '../../clients/requests-file.js';
@@ -63,6 +72,11 @@ function splitsFor(p: Preflight, host: ServerHost): Map<Workload, CpuSplit> {
   return splits;
 }
 
+/** What --against compares: conbench's servers at REF (a build), or your handler at REF in its repository. */
+type Comparison =
+  | { kind: 'build'; build: BaseBuild; describe: string }
+  | { kind: 'handler'; handler: HandlerBase; describe: string };
+
 /** The one place a run's context is built: the settings by reference, and what this suite found or measured. */
 function runContexts(o: {
   settings: Settings;
@@ -73,15 +87,18 @@ function runContexts(o: {
   splits: ReadonlyMap<Workload, CpuSplit>;
   ceilings: ReadonlyMap<Workload, CeilingTarget | undefined>;
   cpuRate?: number;
-  base?: BaseBuild;
+  base?: Comparison;
   requests?: ReadonlyMap<string, HandlerFile>;
 }): WorkloadGroup[] {
   const subjectsOf = (model: Model): CellSubject[] => {
     if (!o.base) return [modelSubject(model)];
     const head = modelSubject(model, { side: 'head' });
+    // Your handler at REF, in this conbench's servers.
+    if (o.base.kind === 'handler')
+      return [modelSubject(model, { side: 'base', handlerModule: o.base.handler.module }), head];
     // A server from outside runs on both sides, each from its revision's tree.
-    const inBase = model.runtime === 'external' || o.base.models.includes(model.name);
-    return inBase ? [modelSubject(model, { side: 'base', root: o.base.root }), head] : [head];
+    const inBase = model.runtime === 'external' || o.base.build.models.includes(model.name);
+    return inBase ? [modelSubject(model, { side: 'base', root: o.base.build.root }), head] : [head];
   };
   return o.found.plan.workloads.map((workload) => {
     const ceiling = o.ceilings.get(workload);
@@ -116,11 +133,23 @@ async function main(): Promise<void> {
   }
   const found = preflight(settings);
   const { plan } = found;
-  // --handler: asked every request here first; a handler that fails that ends the command before anything runs.
+  // --against with --handler: your handler as it was at REF (its repository's tree, checked out once per commit).
+  const handlerBase =
+    settings.against !== undefined && settings.handler !== undefined
+      ? prepareHandlerBase(settings.against, path.resolve(settings.handler), (line) =>
+          process.stderr.write(`${line}\n`),
+        )
+      : undefined;
+  // --handler: asked every request here first; a handler that fails that ends the command before anything runs. Both
+  // sides of a comparison are sent the same requests (generated from one seed), each checked against its own answers.
+  const handlerWorkloads = handlerBase
+    ? [...plan.workloads, ...plan.workloads.map((w) => ({ ...w, work: `handler:${handlerBase.module}` }))]
+    : plan.workloads;
   const answers =
     settings.handler !== undefined
-      ? await checkHandler(plan.workloads, {
+      ? await checkHandler(handlerWorkloads, {
           ...(settings.requests !== undefined ? { requestsFile: settings.requests } : {}),
+          ...(settings.seed === undefined && handlerBase ? { seed: 1 } : {}),
           ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
         })
       : undefined;
@@ -198,12 +227,21 @@ async function main(): Promise<void> {
     err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
 
   // --against: the base's build (made once per commit), measured beside the working tree in the same rounds.
-  const base =
-    settings.against !== undefined ? await prepareBase(settings.against, (line) => err.write(`${line}\n`)) : undefined;
+  const build =
+    settings.against !== undefined && !handlerBase
+      ? await prepareBase(settings.against, (line) => err.write(`${line}\n`))
+      : undefined;
+  const base: Comparison | undefined = build
+    ? { kind: 'build', build, describe: build.describe }
+    : handlerBase
+      ? { kind: 'handler', handler: handlerBase, describe: handlerBase.describe }
+      : undefined;
   if (base) {
     const dirty = env.gitDirty ? ' with uncommitted changes (measured as it is)' : '';
     err.write(
-      `against ${base.describe}: base built in ${base.root}; head is the working tree at ${env.gitCommit}${dirty}\n`,
+      base.kind === 'build'
+        ? `against ${base.describe}: base built in ${base.build.root}; head is the working tree at ${env.gitCommit}${dirty}\n`
+        : `against ${base.describe}: the handler at REF (${base.handler.module}) beside the working tree's, in the same servers\n`,
     );
     if (settings.alternateSec > 0 && !settings.skipTiming) {
       const { windows, windowSec } = blockWindows(settings.durationSec, settings.alternateSec);
@@ -382,7 +420,7 @@ function writeHandlerFiles(
         `handler ${set.module}: ${set.pairs.length} request(s) answered in this process; answers checked ${how}: ${name}\n`,
       );
     }
-    out.set(`${w.protocol}/${w.name}`, file);
+    out.set(requestsKey(w), file);
   }
   return out;
 }
@@ -405,5 +443,6 @@ function writeFailure(error: unknown, results: ResultsDir, kept: number): Error 
   );
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]))
+// Run as a command (`npm run bench`, or `npx conbench` through a bin symlink: hence the real path), not when imported.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]))
   runCommand(main, { usage: USAGE, onStop: stopSuite });
