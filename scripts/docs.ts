@@ -17,6 +17,7 @@ import { countRuleText } from '../bench/judge/gate.js';
 import { AXES, AXIS_KEYS } from '../bench/data/axes.js';
 import { METRIC_IDS, METRICS } from '../bench/data/metrics.js';
 import { COLUMNS, type TableContext } from '../bench/format/table.js';
+import { SUMMARY_FIELDS } from '../bench/format/summary.js';
 
 const OPTIONS = {
   check: switchOption('check', 'compare the file with what would be written; exit 1 when they differ'),
@@ -147,6 +148,22 @@ function reference(help: (entry: string) => string = helpOf): string {
     table(
       ['column', 'what it shows'],
       COLUMNS.map((c) => [c.header(everything), c.describe]),
+    ),
+    '',
+    '## summary.json',
+    '',
+    "Every suite's `summary.json` (and `npm run report`'s) carries the verdict first, then the cells; check `schema`",
+    'first. A script reads the winner of each workload with:',
+    '',
+    '```sh',
+    'node -e \'const fs = require("fs"); const id = fs.readFileSync("results/LATEST", "utf8").trim();',
+    '  const s = JSON.parse(fs.readFileSync("results/" + id + "/summary.json", "utf8"));',
+    '  for (const r of s.verdict) console.log(r.workload, r.status, r.winners.join(" ≈ "))\'',
+    '```',
+    '',
+    table(
+      ['field', 'what it holds'],
+      SUMMARY_FIELDS.map((f) => [`\`${f.field}\``, f.describe]),
     ),
     '',
     '## Commands',

@@ -18,6 +18,7 @@ const OPTIONS = {
     help: "judge the verdict at this equivalence margin instead of the suite's own",
     defaultText: 'the margin the suite ran with',
   }),
+  wide: switchOption('wide', 'print every column, the verdict matrix, the cost model and the gate table'),
   noWrite: switchOption(
     'no-write',
     'print only; do not rewrite report.md, report.html, results.csv, summary.json and charts/',
@@ -30,7 +31,7 @@ const USAGE = helpText(
   `Re-renders a saved suite's tables, verdict and cost model from its records (results/<suite>/records.jsonl);
 the cost model's micro-costs come from the newest micro run beside it (<root>/micro/LATEST).
   SUITE        a suite folder, a records.jsonl, or a results root (its LATEST suite); default results`,
-  [{ options: [OPTIONS.marginPercent, OPTIONS.noWrite, OPTIONS.help] }],
+  [{ options: [OPTIONS.marginPercent, OPTIONS.wide, OPTIONS.noWrite, OPTIONS.help] }],
 );
 
 async function main(): Promise<void> {
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   const marginPercent = values.marginPercent ?? readSuiteParams(dir.dir, records).marginPercent;
   const options = {
     plain: !process.stdout.isTTY,
+    wide: values.wide,
+    ...(process.stdout.isTTY ? { width: process.stdout.columns } : {}),
     margin: marginPercent / 100,
     workloads: FAMILIES.flatMap((f) => expandFamily(f)),
     resultsRoot: dir.root,

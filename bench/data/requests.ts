@@ -16,7 +16,7 @@ export const GENERATED_REQUESTS = 16;
 
 /** The requests of a --requests file or folder. */
 export function readRequests(location: string): Buffer[] {
-  let stat;
+  let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(location);
   } catch {

@@ -116,6 +116,10 @@ export const BENCH_OPTIONS = {
     help: `only these models (default: all ${MODELS.length}: ${MODELS.map((m) => m.name).join(', ')})`,
   }),
   list: switchOption('list', 'list models, workload families and profiles, then exit'),
+  wide: switchOption(
+    'wide',
+    'print every column, the verdict matrix, the cost model and the gate table (report.md\nand report.html always have them); by default the first screen fits the terminal',
+  ),
   dryRun: switchOption('dry-run', 'print the plan (cells, runs, estimated time) and exit'),
   runs: integerOption('runs', {
     min: 1,

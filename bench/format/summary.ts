@@ -1,6 +1,126 @@
-/** summary.json: the suite's judgement as data, for scripts. Pure. */
-import type { SuiteJudgement } from '../judge/judgement.js';
+/**
+ * summary.json: the suite's judgement as data, for scripts — the verdict first (who won each workload, at what
+ * margin, on what measure, and every model's place), then the cells' figures. Its fields are described once, here
+ * (SUMMARY_FIELDS), and docs/reference.md lists them (npm run docs). Pure.
+ */
+import type { SuiteJudgement, JudgedRow } from '../judge/judgement.js';
+import type { VerdictCell, VerdictStatus } from '../judge/verdict.js';
+
+/** The version of summary.json's layout; a script can refuse one it does not know. */
+export const SUMMARY_SCHEMA = 2;
+
+/** A model's place in a row, in one word a script can switch on. */
+export type ModelClass = 'winner' | 'tied' | 'beaten' | 'behind' | 'undecided' | 'not-ranked';
+
+const CLASS: Readonly<Record<VerdictStatus, ModelClass>> = {
+  winner: 'winner',
+  tie: 'tied',
+  beaten: 'beaten',
+  behind: 'behind',
+  undecided: 'undecided',
+  'missed-rate': 'beaten',
+  saturated: 'not-ranked',
+  errored: 'not-ranked',
+  skipped: 'not-ranked',
+  interrupted: 'not-ranked',
+  invalid: 'not-ranked',
+  ceiling: 'not-ranked',
+  unmeasured: 'not-ranked',
+};
+
+/** Each field of summary.json's verdict, with what it means (docs/reference.md). */
+export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
+  { field: 'schema', describe: `the layout's version (${SUMMARY_SCHEMA}); a script should check it` },
+  { field: 'margin', describe: 'the equivalence margin the suite was judged at, a fraction (0.2 = ±20 %)' },
+  { field: 'verdict[]', describe: 'one entry per workload, in the order the suite ran them' },
+  { field: 'verdict[].workload, .protocol', describe: "the row: the workload's name and its protocol" },
+  {
+    field: 'verdict[].decidedBy',
+    describe:
+      '{ metric, label }: the measure that ranks the row (throughput, or the p99 at the held rate for open-loop rows)',
+  },
+  {
+    field: 'verdict[].status',
+    describe:
+      'decided (every model placed against the leader), undecided (some comparison is still open: see .undecided), client-bound (the load client, not the servers, set the pace) or nothing-ranked',
+  },
+  {
+    field: 'verdict[].winners',
+    describe: 'the winner and the models tied with it (empty unless decided); one name: a single winner',
+  },
+  {
+    field: 'verdict[].achieved',
+    describe: 'a decided tie: the widest end of its 90 % intervals, the margin the data supports',
+  },
+  {
+    field: 'verdict[].decidedAt',
+    describe: 'decided at this narrower margin, where an interval straddled the asked one',
+  },
+  { field: 'verdict[].undecided', describe: 'why no winner is named yet, with the runs it would take' },
+  {
+    field: 'verdict[].why, .predicted',
+    describe: "the costs behind the outcome, and what the designs predict (the printed verdict's lines)",
+  },
+  {
+    field: 'verdict[].models[]',
+    describe: 'every model of the row: { model, class, status, relative, interval, runsNeeded }',
+  },
+  {
+    field: 'verdict[].models[].class',
+    describe:
+      'winner, tied (within ±margin of the leader), beaten (worse by more than the margin), behind (provably slower, by about the margin), undecided, or not-ranked (the ceiling, a client-bound, failed or unverified row: see .status)',
+  },
+  {
+    field: 'verdict[].models[].relative',
+    describe: "its deciding measure relative to the leader's, as performance: 1 the leader, 0.5 half as good",
+  },
+  {
+    field: 'verdict[].models[].interval',
+    describe:
+      'the 90 % interval of its difference from the leader, [low, high] as fractions (positive: better); null where not compared',
+  },
+  {
+    field: 'cells[]',
+    describe:
+      "every cell's figures (the tables' and more): throughput interval, latency percentiles, CPU and counts per message, errors",
+  },
+];
+
+function rowStatus(row: JudgedRow): 'decided' | 'undecided' | 'client-bound' | 'nothing-ranked' {
+  if (row.decided) return 'decided';
+  if (row.clientBound) return 'client-bound';
+  return row.undecided ? 'undecided' : 'nothing-ranked';
+}
+
+function modelEntry(c: VerdictCell) {
+  return {
+    model: c.model,
+    class: CLASS[c.status],
+    status: c.status,
+    relative: c.relative ?? null,
+    interval: c.interval ?? null,
+    ...(c.runsNeeded !== undefined ? { runsNeeded: c.runsNeeded } : {}),
+  };
+}
+
+/** The verdict as data (summary.json's `verdict`). */
+export function verdictData(j: Pick<SuiteJudgement, 'rows'>) {
+  return j.rows.map((row) => ({
+    workload: row.workload,
+    protocol: row.protocol,
+    decidedBy: { metric: row.decider.metric, label: row.decider.label },
+    margin: row.margin,
+    status: rowStatus(row),
+    winners: row.winners,
+    ...(row.achieved !== undefined ? { achieved: row.achieved } : {}),
+    ...(row.decidedAt !== undefined ? { decidedAt: row.decidedAt } : {}),
+    ...(row.undecided ? { undecided: row.undecided } : {}),
+    ...(row.why ? { why: row.why } : {}),
+    ...(row.predicted ? { predicted: row.predicted } : {}),
+    models: row.cells.map(modelEntry),
+  }));
+}
 
 export function summaryJson(j: SuiteJudgement): string {
-  return JSON.stringify({ suiteId: j.suiteId, env: j.env, split: j.split, cells: j.cells }, null, 2) + '\n';
+  return `${JSON.stringify({ schema: SUMMARY_SCHEMA, suiteId: j.suiteId, env: j.env, split: j.split, margin: j.margin, verdict: verdictData(j), cells: j.cells }, null, 2)}\n`;
 }

@@ -44,7 +44,7 @@ import { prepareBase, prepareHandlerBase, type BaseBuild, type HandlerBase } fro
 import { listEverything, preflight, type Preflight } from './preflight.js';
 import { checkHandler, type HandlerRequests } from './handler-check.js';
 import { writeRequestsFile } from '../../clients/requests-file.js';
-import { countedLine, disturbedLines, planLines, runLine } from './progress.js';
+import { countedLine, disturbedLines, planLines, progressLine, runLine } from './progress.js';
 
 // Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the current
 // run is cut short (its client and server killed) and recorded as interrupted; what finished is kept and rendered.
@@ -169,6 +169,8 @@ async function main(): Promise<void> {
     );
   }
   const err = process.stderr;
+  // In a terminal the run lines overwrite each other; anything else said keeps its line.
+  const progress = progressLine(err);
   const sides = settings.against !== undefined ? 2 : 1;
   const plannedCount =
     sides * plan.cells.length * settings.runs + plan.workloads.filter((w) => ceilings.get(w)).length * settings.runs;
@@ -314,7 +316,7 @@ async function main(): Promise<void> {
             err.write(`${disturbedLines(what, mode)}\n`);
             if (mode === 'stop') disturbedStop = what;
           },
-          onProgress: (p) => err.write(`${runLine(p)}\n`),
+          onProgress: (p) => progress.status(runLine(p)),
         },
         planner,
         runCell,
@@ -330,7 +332,7 @@ async function main(): Promise<void> {
     );
     const hooks = (what: string) => ({
       onRecord: keepRecord,
-      onProgress: (r: RunRecord, done: number, total: number) => err.write(`${countedLine(what, r, done, total)}\n`),
+      onProgress: (r: RunRecord, done: number, total: number) => progress.status(countedLine(what, r, done, total)),
     });
     records.push(
       ...(await runCountedPass(groups, { runs: settings.countRuns, cpus, signal: stopper.signal }, hooks('counted'))),
@@ -373,8 +375,11 @@ async function main(): Promise<void> {
         }
       : undefined;
   // Rendering charts takes a moment; an interrupted suite leaves them to `npm run report`.
+  progress.done();
   const rendered = await renderSuite(results, records, {
     plain: !process.stdout.isTTY,
+    wide: settings.wide,
+    ...(process.stdout.isTTY ? { width: process.stdout.columns } : {}),
     margin: settings.marginPercent / 100,
     workloads: plan.workloads,
     resultsRoot: settings.out,

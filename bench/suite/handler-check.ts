@@ -82,7 +82,7 @@ export async function checkHandler(
     const key = `${module} ${given ? 'given' : w.payloadBytes}`;
     let plan = bySize.get(key);
     if (!plan) {
-      let handler;
+      let handler: Awaited<ReturnType<typeof loadHandler>>;
       try {
         handler = await loadHandler(module);
       } catch (error) {

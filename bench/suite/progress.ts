@@ -86,3 +86,33 @@ export function countedLine(what: string, r: RunRecord, done: number, total: num
 export function disturbedLines(what: string, mode: 'stop' | 'keep'): string {
   return `\n⚠ ${what}\n  ${mode === 'stop' ? 'stopping the suite (exit 1); --if-disturbed keep measures on with such runs counted and marked' : 'measuring on (--if-disturbed keep): such runs now count, marked in the records and the tables'}`;
 }
+
+/**
+ * The run lines: in a terminal one line, rewritten in place (and cleared before anything else is written); to a pipe
+ * or a file, a line each, as before, for the logs.
+ */
+export function progressLine(stream: NodeJS.WriteStream): { status(line: string): void; done(): void } {
+  if (!stream.isTTY) return { status: (line) => void stream.write(`${line}\n`), done: () => {} };
+  let shown = false;
+  const write = stream.write.bind(stream);
+  // Whatever else is written first clears the status line, so it never runs into it.
+  stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (shown) {
+      write('\r\x1b[K');
+      shown = false;
+    }
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+  return {
+    status: (line) => {
+      const width = stream.columns ?? 100;
+      write(`\r\x1b[K${[...line].slice(0, width - 1).join('')}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) write('\r\x1b[K');
+      shown = false;
+      stream.write = write as typeof stream.write;
+    },
+  };
+}

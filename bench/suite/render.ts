@@ -15,6 +15,9 @@ export type { ReportSink };
 export interface RenderOptions extends Omit<JudgeParams, 'micro'> {
   /** No colour codes (files, pipes). */
   plain: boolean;
+  /** The terminal's width (undefined: not a terminal, nothing wrapped); --wide: every column. */
+  width?: number;
+  wide?: boolean;
   /** Draw the SVG charts (an interrupted suite leaves them to `npm run report`). */
   charts: boolean;
   /** The results root, where the cost model's micro run is (<root>/micro/LATEST). */
@@ -42,7 +45,7 @@ export async function renderSuite(
   records: readonly RunRecord[],
   o: RenderOptions,
 ): Promise<{ judgement: SuiteJudgement; text: string; charts: number; chartError?: string }> {
-  const { plain, charts: drawCharts, resultsRoot, ...params } = o;
+  const { plain, width, wide, charts: drawCharts, resultsRoot, ...params } = o;
   const judgement = judgeSuite(records, { ...params, micro: microRunOf(resultsRoot) });
   writeReports(sink, judgement);
   let chartError: string | undefined;
@@ -55,5 +58,10 @@ export async function renderSuite(
           return 0;
         })
       : 0;
-  return { judgement, text: terminalReport(judgement, plain), charts, ...(chartError ? { chartError } : {}) };
+  return {
+    judgement,
+    text: terminalReport(judgement, { plain, wide: wide === true, ...(width !== undefined ? { width } : {}) }),
+    charts,
+    ...(chartError ? { chartError } : {}),
+  };
 }
