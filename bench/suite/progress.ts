@@ -1,4 +1,5 @@
 /** The lines the bench writes to stderr while it works: the plan before, a line per run, a line per counted run. */
+import { wrap } from '../../lib/format/wrap.js';
 import { formatRate } from '../../lib/format/units.js';
 import { METRICS } from '../data/metrics.js';
 import type { Plan } from '../data/matrix.js';
@@ -95,13 +96,13 @@ export function progressLine(stream: NodeJS.WriteStream): { status(line: string)
   if (!stream.isTTY) return { status: (line) => void stream.write(`${line}\n`), done: () => {} };
   let shown = false;
   const write = stream.write.bind(stream);
-  // Whatever else is written first clears the status line, so it never runs into it.
+  // Whatever else is written first clears the status line, so it never runs into it; and is wrapped to the width.
   stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
     if (shown) {
       write('\r\x1b[K');
       shown = false;
     }
-    return write(chunk, ...rest);
+    return write(typeof chunk === 'string' ? wrap(chunk, stream.columns, '    ') : chunk, ...rest);
   }) as typeof stream.write;
   return {
     status: (line) => {
