@@ -28,14 +28,16 @@ export const DEFAULTS = {
   alpha: 0.05,
   /**
    * The verdict's equivalence margin: two models within ±this % of each other (90 % interval, TOST) are tied.
-   * Measured on the 2-core VM: a run's echo throughput varies 15–20 % (docs/method.md), so in the quick profile's
-   * budget the closest models' intervals reach ±12–16 %; ±20 % is what the budget can prove. Quieter machines can
-   * afford --margin 5.
+   * A row's models take turns in blocks and are judged on the ratio within each block (bench/run/run-block.ts), whose
+   * spread measured here was 2.6–7.6 % a block of two 0.25 s windows (echo and cpu, event-loop, cluster-rr,
+   * worker-threads and piscina against their row's leader), so ±5 % is decided in a few blocks for models that are
+   * equal, and the quick profile's budget places the rest (docs/method.md). It was ±20 % while models were compared
+   * run against run on a noisier machine (runs 15–25 % apart).
    */
-  marginPercent: 20,
+  marginPercent: 5,
   /**
-   * --against: each side's measured time in a round is split into windows of about this many seconds, the two sides'
-   * servers up together and taking turns. Measured here (event-loop echo, the same code both sides): the ratio of two
+   * Each model's (--against: each side's) measured time in a round is split into windows of about this many seconds,
+   * the servers of a row (of a cell) up together and taking turns. Measured here (event-loop echo, the same code both sides): the ratio of two
    * servers' CPU µs/msg spread 8.1 % between windows of 0.5 s, 5.2 % at 0.2 s; servers restarted for every window,
    * 10.6 %; blocks of fresh servers with ten 0.2 s windows each, 1.2 % (docs/gate.md).
    */

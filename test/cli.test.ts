@@ -37,7 +37,7 @@ describe('bad input', () => {
     [['--margin', '150'], /--margin must be at most 100/],
     [['--against', 'no-such-ref-xyz', '--baseline', 'x'], /--against and --baseline are two ways/],
     [['--skip-timing'], /--skip-timing needs --counts/],
-    [['--alternate', '0.5'], /--alternate applies to --against/],
+    [['--alternate', '-1'], /--alternate must be/],
     [['--against', 'HEAD', '--alternate', '-1'], /--alternate must be/],
     [['--max-runs', 'x'], /--max-runs must be an integer/],
     [['--baseline', '/nonexistent/x'], /no results at/],

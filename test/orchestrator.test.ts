@@ -307,12 +307,15 @@ describe('adaptive runs go where a comparison is undecided', () => {
       { onRecord: (r) => kept.push(`${r.model}@${r.side}#${r.run}`) },
       noPlanner,
       single,
-      async (pair, _w, runs, _ctx, round) => {
-        blocks.push(`${round}:${pair.map((s) => `${s.name}@${s.side}`).join('+')}`);
-        return pair.map((s, i) => ({
-          ...fakeRecord({ model: s.name, msgsPerSec: 100, run: runs[i]! }),
-          side: s.side!,
-        })) as [RunRecord, RunRecord];
+      {
+        turns: 'sides',
+        run: async (pair, _w, runs, _ctx, round) => {
+          blocks.push(`${round}:${pair.map((s) => `${s.name}@${s.side}`).join('+')}`);
+          return pair.map((s, i) => ({
+            ...fakeRecord({ model: s.name, msgsPerSec: 100, run: runs[i]! }),
+            side: s.side!,
+          })) as RunRecord[];
+        },
       },
     );
     expect(blocks).toEqual(['0:a@base+a@head', '0:b@base+b@head', '1:b@head+b@base', '1:a@head+a@base']);
@@ -392,5 +395,36 @@ describe('adaptive runs go where a comparison is undecided', () => {
       async (s, _w, run) => fakeRecord({ model: s.name, msgsPerSec: 100, run }),
     );
     expect(records).toHaveLength(4);
+  });
+
+  it("models taking turns: each round runs a row's models as one block, their order rotated; later rounds only the wanted", async () => {
+    const subjects = [subject('a'), subject('b'), subject('c')];
+    expect(units(subjects, 'models').map((u) => u.map((s) => s.name))).toEqual([['a', 'b', 'c']]);
+    const g = { workload, subjects, leading: [], ctx: {} as CellContext } satisfies WorkloadGroup;
+    const blocks: string[] = [];
+    // After the two rounds every model has, the planner wants a and c once more (a leader and a model undecided).
+    const wantAC: Planner = (groups, runsOf) =>
+      groups.flatMap((gr) =>
+        gr.subjects
+          .filter((s) => (s.name === 'a' || s.name === 'c') && runsOf(gr, s).length < 3)
+          .map((s) => ({ g: gr, subject: s, priority: 1 })),
+      );
+    await runSuite(
+      [g],
+      { minRuns: 2, maxRuns: 5 },
+      { onRecord: () => {} },
+      wantAC,
+      async () => {
+        throw new Error('models taking turns must not run alone');
+      },
+      {
+        turns: 'models',
+        run: async (members, _w, runs, _ctx, round) => {
+          blocks.push(`${round}:${members.map((s) => s.name).join('+')}`);
+          return members.map((s, i) => fakeRecord({ model: s.name, msgsPerSec: 100, run: runs[i]! }));
+        },
+      },
+    );
+    expect(blocks).toEqual(['0:a+b+c', '1:b+c+a', '2:a+c']);
   });
 });

@@ -119,11 +119,20 @@ interface RecordBase {
    */
   side?: Side;
   /**
-   * --against, one side of a block: both sides' servers stayed up through the round and took turns, `windows` windows
-   * each of `windowSec`, alternating (bench/run/run-block.ts); the result and usage are those windows summed. Records of
-   * one block share their round, and the gate compares them as a pair.
+   * A run of a block (bench/run/run-block.ts): the servers of the block stayed up through the round and took turns,
+   * `windows` windows each of `windowSec`; the result and usage are its windows summed. Records of one block share
+   * their workload and round, and are compared as pairs: --against, the two sides of a cell (`first`, the side that
+   * measured first; the gate); models taking turns, the models of a row (`members`; the verdict).
    */
-  block?: { windows: number; windowSec: number; settleSec: number; first: Side };
+  block?: {
+    windows: number;
+    windowSec: number;
+    settleSec: number;
+    first?: Side;
+    members?: string[];
+    /** Each window's msgs/s, in the order measured (absent in older records). */
+    rates?: number[];
+  };
   /** --handler: how the handler's answers were checked (bytes, length or none) and how many distinct requests were sent. */
   answers?: { verify: 'bytes' | 'length' | 'none'; requests: number };
   /** The measured window and the warmup before it, seconds (absent in older records). */

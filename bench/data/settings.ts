@@ -271,7 +271,7 @@ export const BENCH_OPTIONS = {
   alternateSec: nonNegativeNumberOption('alternate', {
     meta: 'SEC',
     default: DEFAULTS.alternateSec,
-    help: "--against: in each round both sides' servers stay up and take turns in windows of about\nSEC seconds (the run's --duration split up), judged as pairs; 0: one window a side, a\nserver started for each",
+    help: "in each round a row's models (--against: a cell's two sides) stay up together and take\nturns in windows of about SEC seconds (the run's --duration split up), judged as pairs;\n0: one window each, a server started for every run, judged unpaired",
   }),
   thresholdPercent: positiveNumberOption('threshold', {
     meta: 'PCT',
@@ -460,8 +460,6 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
   if (v.against !== undefined && v.agent !== undefined)
     throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
-  if (v.against === undefined && argv.some((a) => a === '--alternate' || a.startsWith('--alternate=')))
-    throw new UsageError('--alternate applies to --against (the two sides taking turns)');
   if (v.driverThreads !== undefined && v.agent !== undefined)
     throw new UsageError(
       '--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead',

@@ -1,4 +1,5 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
+import { pairingTable } from './pairing.js';
 import { chartFile } from './chart-files.js';
 import type { SuiteJudgement } from '../judge/judgement.js';
 import { verdictReport } from './verdict.js';
@@ -59,5 +60,7 @@ export function markdownReport(j: SuiteJudgement): string {
     );
   }
   out.push('## Verdict', '', '```', verdict, '```', '');
+  const pairing = pairingTable(j.pairing, true);
+  if (pairing) out.push('## Taking turns', '', '```', pairing, '```', '');
   return out.join('\n');
 }

@@ -17,6 +17,7 @@ import { describeParams, errorsCell, groupByWorkload, throughputCell, workloadTa
 import { verdictReport, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
 import { compareTable } from './compare.js';
+import { pairingTable } from './pairing.js';
 
 export interface TerminalOptions {
   /** No colour codes (files, pipes). */
@@ -45,6 +46,11 @@ export function verdictHeadline(row: JudgedRow): string {
   if (row.decided) {
     const who = winners.length === 1 ? `${winners[0]} wins` : `${winners.join(' ≈ ')} tie`;
     return `${who} (±${pct(margin)} on ${row.decider.label})${next}`;
+  }
+  const pending = row.cells.filter((c) => c.status === 'undecided');
+  if (winners.length > 0 && pending.length > 0) {
+    const more = Math.max(...pending.map((c) => c.runsNeeded ?? 0));
+    return `undecided at ±${pct(margin)}: ${winners.join(' ≈ ')} lead${winners.length === 1 ? 's' : ''}; ${pending.map((c) => c.model).join(', ')} not yet placed${more > 0 ? ` (~${more} more runs)` : ''}`;
   }
   return winnerText(row, false) + (row.undecided ? ` — ${row.undecided.split(':')[0]}` : '');
 }
@@ -129,7 +135,7 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
   const names = j.rows.map((r) => (r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`));
   const pad = Math.max(...names.map((n) => n.length));
   const verdict = [
-    `Verdict: which model wins each workload here, at ±${pct(j.margin)} (90% intervals)`,
+    `Verdict: which model wins each workload here, at ±${pct(j.margin)} (90% intervals${j.rows.some((r) => r.cells.some((c) => c.paired !== undefined)) ? '; the models took turns, judged on the ratio within each block' : ''})`,
     ...j.rows.map((r, i) => wrap(`  ${names[i]!.padEnd(pad)}  ${verdictHeadline(r)}`, w, ' '.repeat(pad + 4))),
   ];
   const tables = [...groupByWorkload(j.cells)].map(([key, group]) =>
@@ -176,7 +182,8 @@ function wideReport(j: SuiteJudgement, plain: boolean): string {
   const gate = j.gate
     ? `\n\n${j.gate.heading}\n${compareTable(j.gate.result.report, j.gate.thresholdPercent, j.gate.result.decision, plain)}`
     : '';
-  return `${tables}\n\nCPU split — ${j.split}\n\nVerdict\n${verdictReport(j, plain)}\n\n${costModelText(j, plain)}${gate}\n`;
+  const pairing = pairingTable(j.pairing, plain);
+  return `${tables}\n\nCPU split — ${j.split}\n\nVerdict\n${verdictReport(j, plain)}\n\n${pairing ? `Taking turns\n${pairing}\n\n` : ''}${costModelText(j, plain)}${gate}\n`;
 }
 
 export function terminalReport(j: SuiteJudgement, o: TerminalOptions): string {

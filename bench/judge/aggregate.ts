@@ -12,7 +12,15 @@ import {
 import { sumErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from '../data/stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from '../data/record.js';
-import { commonSource, METRIC_IDS, samplesOf, sourcesFor, type MetricId, type SampleSource } from '../data/metrics.js';
+import {
+  commonSource,
+  METRIC_IDS,
+  runSamplesOf,
+  samplesOf,
+  sourcesFor,
+  type MetricId,
+  type SampleSource,
+} from '../data/metrics.js';
 
 export interface CellSummary {
   key: string;
@@ -46,6 +54,11 @@ export interface CellSummary {
   conclusive: boolean;
   /** msgs/s of each ok run, in run order. */
   samples: number[];
+  /**
+   * The block each sample's run took turns in with the row's other models (its round), aligned with `samples` and
+   * with `values.p99`; undefined for a run measured alone. Two models' runs of one block are compared as a pair.
+   */
+  turns: { throughput: (number | undefined)[]; p99: (number | undefined)[] };
   throughput: Interval;
   bytesPerSec: number;
   latency: LatencySummary;
@@ -115,6 +128,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
   const okFirst = records.find((r): r is OkRecord => r.status === 'ok');
   const results = ok.map((r) => r.result);
   const samples = results.map((r) => r.msgsPerSec);
+  const turnOf = (r: OkRecord): number | undefined => (r.block?.members !== undefined ? r.round : undefined);
+  const turns = { throughput: ok.map(turnOf), p99: runSamplesOf('p99', ok).map((s) => turnOf(s.run)) };
   const histograms = results.map((r) => r.histogram).filter((h): h is string => h !== undefined);
   const merged =
     histograms.length === results.length && histograms.length > 0 ? mergeHistograms(histograms) : undefined;
@@ -155,6 +170,7 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     disturbedRuns: ok.filter((r) => r.disturbed !== undefined).length,
     conclusive,
     samples,
+    turns,
     throughput,
     bytesPerSec: median(results.map((r) => r.bytesPerSec)),
     latency,

@@ -9,6 +9,7 @@ import { summarizeRecords, type CellSummary } from './aggregate.js';
 import { applyDriverCeiling } from './driver-ceiling.js';
 import { verdict, type VerdictRow } from './verdict.js';
 import { explainRow } from './explain.js';
+import { pairSpreads, type PairSpread } from './pairing.js';
 import { predictSuite, type Prediction } from './cost-model.js';
 import type { GateResult } from './gate.js';
 import { isCeiling, isOk, splitSides, type Environment, type RunRecord } from '../data/record.js';
@@ -58,6 +59,8 @@ export interface SuiteJudgement {
   costModel: { predictions: Prediction[]; from: string; micro: MicroRecord } | { missing: string };
   gate?: JudgeParams['gate'];
   stopNote?: string;
+  /** Each model's ratio to its row's leader: how much it spread per window pair, per block, and unpaired. */
+  pairing: PairSpread[];
 }
 
 /** "separate: server on CPU 0, client on CPU 1; shared: …", from what the records say. */
@@ -165,6 +168,13 @@ export function judgeSuite(allRecords: readonly RunRecord[], params: JudgeParams
     models: modelColumns(cells),
     margin: params.margin,
     costModel,
+    pairing: pairSpreads(
+      records,
+      rows.flatMap((r) => {
+        const leader = r.cells.find((c) => c.status === 'winner')?.model;
+        return leader ? [{ protocol: r.protocol, workload: r.workload, leader }] : [];
+      }),
+    ),
     ...(params.gate ? { gate: params.gate } : {}),
     ...(params.stopNote ? { stopNote: params.stopNote } : {}),
   };

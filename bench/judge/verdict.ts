@@ -21,7 +21,7 @@
  * errored, were skipped or interrupted, or echoed wrong bytes are never ranked. The native ceiling is a reference.
  */
 import type { CellSummary } from './aggregate.js';
-import { compareSamples, mean, sampleStandardDeviation } from '../data/stats.js';
+import { comparePaired, compareSamples, mean, sampleStandardDeviation } from '../data/stats.js';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
 export type VerdictStatus =
@@ -69,6 +69,8 @@ export interface VerdictCell {
   slowerBelow?: number;
   /** Undecided: about how many more runs of each of the two would decide it, at the spread seen so far. */
   runsNeeded?: number;
+  /** Judged as pairs with the leader: the blocks they took turns in together (absent: unpaired, Welch). */
+  paired?: number;
   /** Some messages timed out (the model kept clients waiting). */
   timeouts: boolean;
 }
@@ -102,8 +104,9 @@ export interface VerdictOptions {
   /** Equivalence margin, a fraction (0.10 = ±10 %). */
   margin: number;
   /** For runsNeeded only: the suite's typical run-to-run spread of the deciding measure (relative SD, by decider
-   * metric), which a cell's own spread from 2–3 runs is shrunk towards (see runsToDecide). */
-  spreadPrior?: Partial<Record<Decider['metric'], number>>;
+   * metric; `paired`: the SD of the log ratio within a block), which a pair's own spread from 2–3 runs is shrunk
+   * towards (see runsToDecide). */
+  spreadPrior?: Partial<Record<Decider['metric'], number>> & { paired?: Partial<Record<Decider['metric'], number>> };
 }
 
 /** Degrees of freedom the suite's typical spread weighs as, beside a cell's own (n − 1). */
@@ -124,6 +127,42 @@ export function valuesOf(c: CellSummary, d: Decider): number[] {
   return d.metric === 'throughput' ? c.samples : (c.values.p99 ?? []);
 }
 
+/** Two models' values of the deciding measure from the blocks both took turns in, as pairs (same order). */
+export interface Pairs {
+  leader: number[];
+  x: number[];
+}
+
+/** The fewest blocks shared with the leader for a comparison to be judged as pairs. */
+export const MIN_PAIRS = 2;
+
+/**
+ * A model's values and the leader's paired by the block they took turns in (bench/run/run-block.ts): undefined when
+ * they shared fewer than MIN_PAIRS blocks (then they are compared unpaired, Welch). Runs of one model alone (a run
+ * made up for one set aside) are left out of a paired comparison. Pure.
+ */
+export function pairsOf(leader: CellSummary, x: CellSummary, d: Decider): Pairs | undefined {
+  const turns = (c: CellSummary): readonly (number | undefined)[] => c.turns?.[d.metric] ?? [];
+  const leaderValues = valuesOf(leader, d);
+  const byBlock = new Map<number, number>();
+  for (const [i, block] of turns(leader).entries())
+    if (block !== undefined && leaderValues[i] !== undefined) byBlock.set(block, leaderValues[i]!);
+  const xValues = valuesOf(x, d);
+  const out: Pairs = { leader: [], x: [] };
+  for (const [i, block] of turns(x).entries()) {
+    const l = block !== undefined ? byBlock.get(block) : undefined;
+    if (l === undefined || xValues[i] === undefined) continue;
+    out.leader.push(l);
+    out.x.push(xValues[i]!);
+  }
+  return out.x.length >= MIN_PAIRS ? out : undefined;
+}
+
+/** The test of X against the leader: paired on the ratio within each block when there are pairs, else Welch's. */
+function testOf(leader: readonly number[], x: readonly number[], alpha: number, pairs?: Pairs) {
+  return pairs ? comparePaired(pairs.leader, pairs.x, alpha) : compareSamples(leader, x, alpha);
+}
+
 /** Performance relative to the leader: > 1 is better. */
 function relativeTo(x: number, leader: number, d: Decider): number {
   return d.better === 'higher' ? x / leader : leader / x;
@@ -140,17 +179,18 @@ export function judgePair(
   margin: number,
   comparisons = 1,
   spreadPrior?: number,
+  pairs?: Pairs,
 ): {
   status: 'tie' | 'beaten' | 'behind' | 'undecided';
   interval?: [number, number];
   slowerBelow?: number;
   runsNeeded?: number;
 } {
-  if (leader.length < 2 || x.length < 2)
+  if (!pairs && (leader.length < 2 || x.length < 2))
     return { status: 'undecided', runsNeeded: Math.max(0, 2 - Math.min(leader.length, x.length)) };
   const sign = d.better === 'higher' ? 1 : -1;
   const signed = (alpha: number): [number, number, number] => {
-    const test = compareSamples(leader, x, alpha);
+    const test = testOf(leader, x, alpha, pairs);
     return sign > 0
       ? [test.changeLow, test.changeHigh, test.change]
       : [-test.changeHigh, -test.changeLow, -test.change];
@@ -165,8 +205,73 @@ export function judgePair(
     status: 'undecided',
     interval,
     slowerBelow,
-    runsNeeded: runsToDecide(leader, x, g, margin, comparisons, spreadPrior),
+    runsNeeded: pairs
+      ? pairsToDecide(pairs, g, margin, comparisons, spreadPrior)
+      : runsToDecide(leader, x, g, margin, comparisons, spreadPrior),
   };
+}
+
+/**
+ * Blocks that would decide X against the leader when they are compared as pairs: as runsToDecide, on the spread of
+ * the per-block log ratio (pooled with the suite's typical paired spread as the prior), n pairs giving an interval
+ * of t·s/√n.
+ */
+export function pairsToDecide(
+  pairs: Pairs,
+  g: number,
+  margin: number,
+  comparisons: number,
+  spreadPrior?: number,
+): number | undefined {
+  const logs = pairs.x.map((v, i) => Math.log(v / pairs.leader[i]!)).filter(Number.isFinite);
+  const have = logs.length;
+  const own = sampleStandardDeviation(logs);
+  return blocksUntil(
+    own,
+    have - 1,
+    have,
+    g,
+    margin,
+    comparisons,
+    spreadPrior,
+    (n) => Math.sqrt(1 / n),
+    (n) => n - 1,
+  );
+}
+
+/**
+ * The smallest number of further runs (or blocks) after `have` at which the interval's half-width falls below the gap
+ * that decides: to the margin (95 % one-sided), or, for a model behind, to zero at the family-wise level.
+ */
+function blocksUntil(
+  own: number,
+  ownDf: number,
+  have: number,
+  g: number,
+  margin: number,
+  comparisons: number,
+  spreadPrior: number | undefined,
+  scale: (n: number) => number,
+  df: (n: number) => number,
+): number | undefined {
+  const s =
+    spreadPrior !== undefined && Number.isFinite(spreadPrior)
+      ? Math.sqrt(
+          (Math.max(0, ownDf) * (Number.isFinite(own) ? own : 0) ** 2 + PRIOR_DF * spreadPrior ** 2) /
+            (Math.max(0, ownDf) + PRIOR_DF),
+        )
+      : own;
+  if (!Number.isFinite(s)) return undefined;
+  const until = (gap: number, level: number): number | undefined => {
+    if (gap < 1e-6) return undefined;
+    for (let n = have + 1; n <= 1000; n++) if (tQuantile(level, df(n)) * s * scale(n) < gap) return n - have;
+    return undefined;
+  };
+  const options = [
+    until(Math.abs(Math.abs(g) - margin), 0.95),
+    g < 0 ? until(-g, 1 - 0.05 / comparisons) : undefined,
+  ].filter((n): n is number => n !== undefined);
+  return options.length > 0 ? Math.min(...options) : undefined;
 }
 
 /**
@@ -187,23 +292,17 @@ export function runsToDecide(
   const base = Math.abs(mean(leader));
   const own = Math.sqrt((sampleStandardDeviation(leader) ** 2 + sampleStandardDeviation(x) ** 2) / 2) / base;
   const have = Math.min(leader.length, x.length);
-  const ownDf = 2 * have - 2;
-  const s =
-    spreadPrior !== undefined && Number.isFinite(spreadPrior)
-      ? Math.sqrt((ownDf * own ** 2 + PRIOR_DF * spreadPrior ** 2) / (ownDf + PRIOR_DF))
-      : own;
-  if (!Number.isFinite(s)) return undefined;
-  const until = (gap: number, level: number): number | undefined => {
-    if (gap < 1e-6) return undefined;
-    for (let n = have + 1; n <= 1000; n++)
-      if (tQuantile(level, 2 * n - 2) * s * Math.sqrt(2 / n) < gap) return n - have;
-    return undefined;
-  };
-  const options = [
-    until(Math.abs(Math.abs(g) - margin), 0.95),
-    g < 0 ? until(-g, 1 - 0.05 / comparisons) : undefined,
-  ].filter((n): n is number => n !== undefined);
-  return options.length > 0 ? Math.min(...options) : undefined;
+  return blocksUntil(
+    own,
+    2 * have - 2,
+    have,
+    g,
+    margin,
+    comparisons,
+    spreadPrior,
+    (n) => Math.sqrt(2 / n),
+    (n) => 2 * n - 2,
+  );
 }
 
 export function verdictRow(cells: readonly CellSummary[], options: VerdictOptions): VerdictRow {
@@ -251,17 +350,20 @@ export function verdictRow(cells: readonly CellSummary[], options: VerdictOption
     if (isReference(c)) return { ...withRel, status: 'ceiling' };
     if (!heldRate(c)) return { ...withRel, status: 'missed-rate' };
     if (c === leader) return { ...withRel, status: 'winner' };
+    const pairs = pairsOf(leader!, c, decider);
     const j = judgePair(
       valuesOf(leader!, decider),
       valuesOf(c, decider),
       decider,
       margin,
       Math.max(1, held.length - 1),
-      options.spreadPrior?.[decider.metric],
+      pairs ? options.spreadPrior?.paired?.[decider.metric] : options.spreadPrior?.[decider.metric],
+      pairs,
     );
     return {
       ...withRel,
       status: j.status,
+      ...(pairs ? { paired: pairs.x.length } : {}),
       ...(j.interval ? { interval: j.interval } : {}),
       ...(j.slowerBelow !== undefined ? { slowerBelow: j.slowerBelow } : {}),
       ...(j.runsNeeded !== undefined ? { runsNeeded: j.runsNeeded } : {}),
@@ -333,7 +435,10 @@ function holmStepDown(
   const m = judged.length;
   if (m < 2) return;
   const ranked = judged
-    .map((j) => ({ ...j, p: slowerPValue(valuesOf(leader, d), valuesOf(j.summary, d), d) }))
+    .map((j) => ({
+      ...j,
+      p: slowerPValue(valuesOf(leader, d), valuesOf(j.summary, d), d, pairsOf(leader, j.summary, d)),
+    }))
     .sort((a, b) => a.p - b.p);
   for (const [i, j] of ranked.entries()) {
     if (!(j.p <= 0.05 / (m - i))) return;
@@ -344,9 +449,9 @@ function holmStepDown(
   }
 }
 
-/** One-sided p-value of "x is worse than the leader" (Welch's t). */
-function slowerPValue(leader: readonly number[], x: readonly number[], d: Decider): number {
-  const t = compareSamples(leader, x);
+/** One-sided p-value of "x is worse than the leader" (Welch's t, or the paired t on the block ratios). */
+function slowerPValue(leader: readonly number[], x: readonly number[], d: Decider, pairs?: Pairs): number {
+  const t = testOf(leader, x, 0.05, pairs);
   if (!Number.isFinite(t.pValue)) return 1;
   const worse = d.better === 'higher' ? t.change < 0 : t.change > 0;
   return worse ? t.pValue / 2 : 1 - t.pValue / 2;

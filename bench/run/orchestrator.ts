@@ -1,6 +1,7 @@
 /**
  * Runs a suite in rounds so that drift on a shared machine hits all models alike: in each round every cell that
- * still needs a run gets one, back to back, the model order rotated from round to round. With --against, a cell is
+ * still needs a run gets one, the model order rotated from round to round. With a block runner, a row's models run a
+ * round as one block, their servers up together and taking turns (bench/run/run-block.ts); with --against, a cell is
  * a pair (the base's server and the head's) that always runs together, which side goes first alternating.
  *
  * The first `minRuns` rounds run every cell. After that a planner says which cells more runs would help decide (the
@@ -72,15 +73,20 @@ export type Planner = (groups: readonly WorkloadGroup[], runsOf: RunsOf, runsLef
 /** Runs one repetition of a cell and returns its record (runCell; a test may stand in for it). */
 export type CellRunner = typeof runCell;
 
-/** --against: runs both sides of a cell together as one block (bench/run/run-block.ts), in the order given, and returns
- * their records in that order. */
-export type PairRunner = (
-  pair: readonly [CellSubject, CellSubject],
+/**
+ * Runs subjects together as one block (bench/run/run-block.ts), in the order given, and returns their records in that
+ * order: the two sides of a cell (--against), or a row's models taking turns.
+ */
+export type BlockRunner = (
+  members: readonly CellSubject[],
   workload: Workload,
-  runs: readonly [number, number],
+  runs: readonly number[],
   ctx: CellContext,
   round: number,
-) => Promise<[RunRecord, RunRecord]>;
+) => Promise<RunRecord[]>;
+
+/** What runs as a block: the two sides of each cell (--against), or all of a row's models in a round. */
+export type Turns = 'sides' | 'models';
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];
@@ -90,9 +96,11 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 
 /**
  * A group's subjects as the units a round runs: a lone subject, or the two sides of one cell (--against), in the
- * order given. Within a pair the side that goes first alternates with the round.
+ * order given; with models taking turns, all of them as one unit. Within a pair the side that goes first alternates
+ * with the round.
  */
-export function units(subjects: readonly CellSubject[]): CellSubject[][] {
+export function units(subjects: readonly CellSubject[], turns?: Turns): CellSubject[][] {
+  if (turns === 'models') return subjects.length > 0 ? [[...subjects]] : [];
   const out: CellSubject[][] = [];
   for (const s of subjects) {
     const pair =
@@ -106,7 +114,7 @@ export function units(subjects: readonly CellSubject[]): CellSubject[][] {
 }
 
 function ordered(unitList: readonly CellSubject[][], round: number): CellSubject[][] {
-  return rotate(unitList, round).map((u) => (round % 2 === 1 ? [...u].reverse() : u));
+  return rotate(unitList, round).map((u) => (u.length > 2 ? rotate(u, round) : round % 2 === 1 ? [...u].reverse() : u));
 }
 
 /** Runs in the mandatory rounds (every cell minRuns times, plus the leading subjects). */
@@ -127,8 +135,9 @@ export async function runSuite(
   hooks: SuiteHooks,
   planner: Planner,
   run: CellRunner = runCell,
-  runPair?: PairRunner,
+  blocks?: { turns: Turns; run: BlockRunner },
 ): Promise<RunRecord[]> {
+  const turns = blocks?.turns;
   const records: RunRecord[] = [];
   const byGroup = new Map<WorkloadGroup, Map<CellSubject, RunRecord[]>>(groups.map((g) => [g, new Map()]));
   const runsOf: RunsOf = (g, s) => byGroup.get(g)?.get(s) ?? [];
@@ -166,17 +175,22 @@ export async function runSuite(
       : perRun * Math.max(0, planned - records.length);
     hooks.onProgress?.({ record, done: records.length, planned, adaptive, etaSec });
   };
-  // A pair of sides runs as one block when a pair runner is given; anything else one subject at a time.
+  // A unit of two or more runs as one block when a block runner is given; anything else one subject at a time.
   const runUnit = async (
     g: WorkloadGroup,
     unit: readonly CellSubject[],
     round: number,
     adaptive: boolean,
   ): Promise<void> => {
-    if (runPair && unit.length === 2) {
-      const pair = [unit[0]!, unit[1]!] as const;
-      const got = await runPair(pair, g.workload, [runsOf(g, pair[0]).length, runsOf(g, pair[1]).length], g.ctx, round);
-      for (const [i, s] of pair.entries()) keep(g, s, got[i]!, adaptive);
+    if (blocks && unit.length >= 2) {
+      const got = await blocks.run(
+        unit,
+        g.workload,
+        unit.map((s) => runsOf(g, s).length),
+        g.ctx,
+        round,
+      );
+      for (const [i, s] of unit.entries()) keep(g, s, got[i]!, adaptive);
       return;
     }
     for (const subject of unit) {
@@ -188,7 +202,7 @@ export async function runSuite(
   let round = 0;
   for (; round < budget.minRuns && !aborted(); round++) {
     for (const g of groups) {
-      for (const unit of [...g.leading.map((s) => [s]), ...ordered(units(g.subjects), round)]) {
+      for (const unit of [...g.leading.map((s) => [s]), ...ordered(units(g.subjects, turns), round)]) {
         if (aborted()) break;
         await runUnit(g, unit, round, false);
       }
@@ -224,10 +238,11 @@ export async function runSuite(
         .map(([s]) => s),
     );
     // Both sides of a cell run together (--against): a comparison is only as good as its weaker side.
-    for (const g of groups)
-      for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
+    if (turns !== 'models')
+      for (const g of groups)
+        for (const u of units(g.subjects)) if (u.some((s) => chosen.has(s))) for (const s of u) chosen.add(s);
     for (const g of groups) {
-      const mine = units(g.subjects)
+      const mine = units(g.subjects, turns)
         .map((u) => u.filter((s) => chosen.has(s)))
         .filter((u) => u.length > 0);
       for (const unit of ordered(mine, round)) {

@@ -1,8 +1,10 @@
 /**
- * One round of one cell of an --against session, as a block: the base's server and the head's are both started
- * (fresh processes, pinned to the same server CPUs), then take turns under load in short windows — A B B A A B … —
- * while the other waits idle, and each side's windows are summed into one run. The gate then compares the two runs
- * of a block as a pair (bench/judge/compare.ts).
+ * One round of a row's models (or of one cell of an --against session, its two sides) as a block: their servers are
+ * all started (fresh processes, pinned to the same server CPUs), then take turns under load in short windows —
+ * A B, B A, … — while the others wait idle, and each one's windows are summed into one run. The verdict compares two
+ * models' runs of a block as a pair (bench/judge/verdict.ts), the gate the two sides' (bench/judge/compare.ts).
+ * Idle, the servers cost nothing measurable: each model started idle on one CPU used ≤ 0.11 s of CPU in 10 s (the
+ * tick), most 0.
  *
  * Why: on this shared VM the same server's CPU µs/msg moves 8–15 % from one half-second to the next, and most of that
  * movement is the machine's, not the server's — the host, a neighbour, the CPU's clock. Two servers measured in
@@ -26,7 +28,7 @@ import {
 } from './run-cell.js';
 import type { ServerHandle } from './server-host.js';
 import type { Workload } from '../data/workloads.js';
-import type { RunRecord, ServerUsage, Side } from '../data/record.js';
+import type { RunRecord, ServerUsage } from '../data/record.js';
 import type { LoadResult } from '../../clients/load-result.js';
 import { sumLoadResults, sumServerUsage } from './sum-windows.js';
 
@@ -42,89 +44,137 @@ export function blockWindows(durationSec: number, alternateSec: number): { windo
   return { windows, windowSec: durationSec / windows };
 }
 
-/** Which side measures in each window slot: A B, B A, A B, … (each pair's order alternating, so a drift over the
- * block weighs on both sides alike). Pure. */
-export function turnOrder(windows: number): (0 | 1)[] {
-  const out: (0 | 1)[] = [];
-  for (let i = 0; i < windows; i++) out.push(...(i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)));
+/**
+ * Which member measures in each window slot: cycles in which every member measures once, each cycle's order the
+ * previous one reversed, and every second cycle starting one member further on: A B, B A, A B, … for two (each
+ * pair's order alternating, so a drift over the block weighs on both alike); A B C, C B A, B C A, A C B, … for three
+ * (each member as often early as late). Pure.
+ */
+export function turnOrder(windows: number, members = 2): number[] {
+  const out: number[] = [];
+  const all = Array.from({ length: members }, (_, i) => i);
+  for (let cycle = 0; cycle < windows; cycle++) {
+    const shift = members > 2 ? Math.floor(cycle / 2) % members : 0;
+    const order = [...all.slice(shift), ...all.slice(0, shift)];
+    out.push(...(cycle % 2 === 0 ? order : order.reverse()));
+  }
   return out;
 }
 
-interface SideState {
+interface MemberState {
   subject: CellSubject;
   workload: Workload;
+  run: number;
   base: ReturnType<typeof recordBase> & Pick<RunRecord, 'block'>;
   server?: ServerHandle;
   results: LoadResult[];
   usages: (ServerUsage | undefined)[];
   /** Why a window's CPU figure cannot be true (missedCpuReason), the first such. */
   missed?: string;
+  /** This member failed: its record, its server stopped; the others go on. */
+  failed?: RunRecord;
 }
 
 /**
- * Runs a block: `pair` in the order the round gives (the first measures first), `runs` their repetition indices.
- * Returns one record per side, in the same order. A side that cannot run (unavailable, no driver) is skipped and
- * the other runs alone as an ordinary run would; a failure of either side fails both (a block is only worth its pair).
+ * Runs a block: `members` in the order the round gives (the first measures first), `runs` their repetition indices.
+ * Returns one record per member, in the same order. A member that cannot run (unavailable, no driver) is left out:
+ * skipped, while the others take their turns (a lone one runs as an ordinary run would).
+ *
+ * The two sides of an --against cell stand or fall together: a failure or a disturbance of either fails or sets
+ * aside both (a block is only worth its pair). Models taking turns (every model of a row, or the leader and the
+ * models still undecided against it) do not: a model that fails is stopped and the others go on, and a run set aside
+ * is that model's alone (its windows saw the disturbance; the others' did not).
  */
 export async function runBlock(
-  pair: readonly [CellSubject, CellSubject],
+  members: readonly CellSubject[],
   cellWorkload: Workload,
-  runs: readonly [number, number],
+  runs: readonly number[],
   ctx: CellContext,
   round: number,
   alternateSec: number,
-): Promise<[RunRecord, RunRecord]> {
+): Promise<RunRecord[]> {
   const { windows, windowSec } = blockWindows(ctx.settings.durationSec, alternateSec);
   const settleSec = Math.min(ctx.settings.warmupSec, SETTLE_SEC);
-  const first: Side = pair[0].side ?? 'base';
-  const side = (i: 0 | 1): SideState => {
-    const subject = pair[i];
+  const sides = members.every((m) => m.side !== undefined);
+  const ready = members.map((m) => preflight(m, m.load(cellWorkload)));
+  const runnable = ready.flatMap((r, i) => ('driver' in r ? [i] : []));
+  const skippedRecord = (i: number): RunRecord => ({
+    ...recordBase(members[i]!, members[i]!.load(cellWorkload), runs[i]!, ctx, round),
+    status: 'skipped',
+    reason: (ready[i] as { skipped: string }).skipped,
+  });
+  if (runnable.length < 2) {
+    return Promise.all(
+      members.map((m, i) => (runnable.includes(i) ? runCell(m, cellWorkload, runs[i]!, ctx, round) : skippedRecord(i))),
+    );
+  }
+  const names = runnable.map((i) => members[i]!.name);
+  const block = (): NonNullable<RunRecord['block']> => ({
+    windows,
+    windowSec,
+    settleSec,
+    ...(sides ? { first: members[runnable[0]!]!.side! } : { members: names }),
+  });
+  const states: MemberState[] = runnable.map((i) => {
+    const subject = members[i]!;
     const workload = subject.load(cellWorkload);
     return {
       subject,
       workload,
-      base: { ...recordBase(subject, workload, runs[i], ctx, round), block: { windows, windowSec, settleSec, first } },
+      run: runs[i]!,
+      base: { ...recordBase(subject, workload, runs[i]!, ctx, round), block: block() },
       results: [],
       usages: [],
     };
-  };
-  const sides: [SideState, SideState] = [side(0), side(1)];
-  const ready = sides.map((s) => preflight(s.subject, s.workload));
-  const skipped = ready.map((r) => ('skipped' in r ? r.skipped : undefined));
-  if (skipped[0] !== undefined || skipped[1] !== undefined) {
-    return (await Promise.all(
-      sides.map((s, i) =>
-        skipped[i] !== undefined
-          ? ({
-              ...recordBase(s.subject, s.workload, runs[i]!, ctx, round),
-              status: 'skipped',
-              reason: skipped[i]!,
-            } as RunRecord)
-          : runCell(s.subject, cellWorkload, runs[i]!, ctx, round),
-      ),
-    )) as [RunRecord, RunRecord];
-  }
-  const drivers = ready.map((r) => ('driver' in r ? r.driver : undefined));
+  });
+  const drivers = runnable.map((i) => (ready[i] as { driver: Parameters<typeof measureWindowOf>[3] }).driver);
   const workers = ctx.settings.workers ?? ctx.split.serverCpuCount;
+  const fail = async (s: MemberState, error: unknown): Promise<void> => {
+    s.failed = failedRecord(s.base, error, ctx, s.server?.died?.());
+    await s.server?.stop(ctx.signal?.aborted ? 500 : 2000);
+    s.server = undefined;
+  };
   try {
-    for (const s of sides) {
+    if (sides) {
+      for (const s of states) {
+        throwIfAborted(ctx.signal);
+        s.server = await s.subject.start(s.workload, workers, ctx);
+      }
+    } else {
+      // Started together: they take turns from the first window on, and one that cannot start is left out.
+      await Promise.all(
+        states.map(async (s) => {
+          try {
+            s.server = await s.subject.start(s.workload, workers, ctx);
+          } catch (error) {
+            await fail(s, error);
+          }
+        }),
+      );
       throwIfAborted(ctx.signal);
-      s.server = await s.subject.start(s.workload, workers, ctx);
     }
-    for (const i of turnOrder(windows)) {
+    for (const i of turnOrder(windows, states.length)) {
       throwIfAborted(ctx.signal);
-      const s = sides[i]!;
+      const s = states[i]!;
+      if (s.failed) continue;
       const warmupSec = s.results.length === 0 ? ctx.settings.warmupSec : settleSec;
-      const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, {
-        warmupSec,
-        durationSec: windowSec,
-      });
-      s.results.push(result);
-      s.usages.push(usage);
-      s.missed ??= missedCpuReason(s.workload.work, result, usage);
+      try {
+        const { result, usage } = await measureWindowOf(s.subject, s.workload, s.server!, drivers[i]!, ctx, {
+          warmupSec,
+          durationSec: windowSec,
+        });
+        s.results.push(result);
+        s.usages.push(usage);
+        s.missed ??= missedCpuReason(s.workload.work, result, usage);
+      } catch (error) {
+        if (sides || ctx.signal?.aborted) throw error;
+        await fail(s, error);
+      }
     }
-    const stopped = await Promise.all(sides.map((s) => s.server!.stop(ctx.settings.stopTimeoutSec * 1000)));
-    const records = sides.map((s, i) => {
+    const measured = states.filter((s) => !s.failed);
+    const stopped = await Promise.all(measured.map((s) => s.server!.stop(ctx.settings.stopTimeoutSec * 1000)));
+    const records = new Map<MemberState, RunRecord>();
+    for (const [k, s] of measured.entries()) {
       const usages = s.usages.every((u): u is ServerUsage => u !== undefined)
         ? sumServerUsage(
             s.usages as ServerUsage[],
@@ -133,27 +183,38 @@ export async function runBlock(
         : undefined;
       const record: RunRecord = {
         ...s.base,
+        block: { ...s.base.block!, rates: s.results.map((r) => r.msgsPerSec) },
         status: 'ok',
         server: { ...serverInfo(s.server!, ctx), ...(usages ? { usage: usages } : {}) },
         ...(ctx.split.client !== undefined ? { clientCpus: ctx.split.client } : {}),
         result: sumLoadResults(s.results),
       };
-      if (stopped[i]!.forced)
+      if (stopped[k]!.forced)
         Object.assign(record, { reason: 'server did not stop on SIGTERM and was killed', stopForced: true });
-      return record;
-    }) as [RunRecord & { status: 'ok' }, RunRecord & { status: 'ok' }];
-    for (const s of sides) s.server = undefined;
-    // Either side disturbed: the block is set aside whole (its windows interleaved, the disturbance fell on both).
-    // So is a block where a window's CPU time was not all seen.
-    const why =
-      sides.map((s) => s.missed).find((w) => w !== undefined) ??
-      records.map((r) => setAsideReason(r.server.usage, ctx.settings)).find((w) => w !== undefined);
-    if (why) for (const r of records) r.discarded = why;
-    return records;
+      s.server = undefined;
+      const why = s.missed ?? setAsideReason(usages, ctx.settings);
+      if (why) (record as RunRecord & { status: 'ok' }).discarded = why;
+      records.set(s, record);
+    }
+    // The sides of an --against block: either disturbed, both set aside (their windows interleaved, the disturbance
+    // fell on both).
+    if (sides) {
+      const why = [...records.values()].map((r) => (r.status === 'ok' ? r.discarded : undefined)).find(Boolean);
+      if (why) for (const r of records.values()) if (r.status === 'ok') r.discarded = why;
+    }
+    const byMember = new Map(runnable.map((m, k) => [m, states[k]!]));
+    return members.map((_, i) => {
+      const s = byMember.get(i);
+      return s ? (s.failed ?? records.get(s)!) : skippedRecord(i);
+    });
   } catch (error) {
-    const died = sides.map((s) => s.server?.died?.()).find((d) => d !== undefined);
-    return sides.map((s) => failedRecord(s.base, error, ctx, died)) as [RunRecord, RunRecord];
+    const died = states.map((s) => s.server?.died?.()).find((d) => d !== undefined);
+    const byMember = new Map(runnable.map((m, k) => [m, states[k]!]));
+    return members.map((_, i) => {
+      const s = byMember.get(i);
+      return s ? (s.failed ?? failedRecord(s.base, error, ctx, sides ? died : s.server?.died?.())) : skippedRecord(i);
+    });
   } finally {
-    await Promise.all(sides.map((s) => s.server?.stop(ctx.signal?.aborted ? 500 : 2000)));
+    await Promise.all(states.map((s) => s.server?.stop(ctx.signal?.aborted ? 500 : 2000)));
   }
 }

@@ -252,6 +252,12 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (!base && settings.alternateSec > 0 && !settings.skipTiming) {
+    const { windows, windowSec } = blockWindows(settings.durationSec, settings.alternateSec);
+    err.write(
+      `each round runs a row's models together, taking turns: ${windows} window(s) of ${windowSec.toFixed(2)} s each, judged as pairs (--alternate 0: a server started for every run)\n`,
+    );
+  }
   // The runs every consumer needs: the verdict's, and the gate's (--against, or a saved --baseline): a gate never
   // fails identical code for want of runs the planner could have asked for.
   const verdictRuns = verdictPlanner({
@@ -320,9 +326,12 @@ async function main(): Promise<void> {
         },
         planner,
         runCell,
-        base && settings.alternateSec > 0
-          ? (pair, workload, runIndex, ctx, round) =>
-              runBlock(pair, workload, runIndex, ctx, round, settings.alternateSec)
+        settings.alternateSec > 0
+          ? {
+              turns: base ? 'sides' : 'models',
+              run: (members, workload, runIndex, ctx, round) =>
+                runBlock(members, workload, runIndex, ctx, round, settings.alternateSec),
+            }
           : undefined,
       );
   if (settings.countRuns > 0 && !stopper.signal.aborted && disturbedStop === undefined) {

@@ -38,6 +38,8 @@ export interface FakeRun {
   side?: 'base' | 'head';
   /** One side of an --against block of this round (bench/run/run-block.ts). */
   blockRound?: number;
+  /** A run of a block of models taking turns, this round (bench/run/run-block.ts). */
+  turnRound?: number;
   suiteId?: string;
 }
 
@@ -54,6 +56,9 @@ export function fakeRecord(f: FakeRun): RunRecord {
     ...(f.side ? { side: f.side } : {}),
     ...(f.blockRound !== undefined
       ? { round: f.blockRound, block: { windows: 8, windowSec: 0.25, settleSec: 0.05, first: 'base' as const } }
+      : {}),
+    ...(f.turnRound !== undefined
+      ? { round: f.turnRound, block: { windows: 2, windowSec: 0.25, settleSec: 0.05, members: ['(test)'] } }
       : {}),
   } as const;
   if (f.status && f.status !== 'ok') return { ...base, status: f.status, reason: f.reason ?? 'because' };
