@@ -179,7 +179,9 @@ describe.skipIf(unavailable !== undefined)(
         expect(r.server.usage?.processes).toBeGreaterThan(0);
         expect(r.clientCpus).toBeUndefined();
       }
-      // The bench's connection ended, and with it every server it started.
+      // The bench's connection ended, and with it every server it started (the agent says so a moment later).
+      for (let waited = 0; waited < 5000 && !/disconnected/.test(agent.stderr()); waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(agent.stderr()).toMatch(/bench 10\.231\.0\.2:\d+ disconnected/);
       expect(agent.stderr().match(/started (event-loop|cluster-rr) \(tcp/g)).toHaveLength(4);
     }, 120_000);

@@ -1,6 +1,6 @@
 import { testContext } from './helpers/context.js';
 import { describe, it, expect } from 'vitest';
-import { blockWindows, runBlock, turnOrder } from '../bench/run/run-block.js';
+import { blockWindows, runBlock, turnOrder, untilQuiet } from '../bench/run/run-block.js';
 import { modelSubject, type CellContext } from '../bench/run/run-cell.js';
 import { expandFamily } from '../bench/data/matrix.js';
 import { FAMILIES } from '../bench/data/workloads.js';
@@ -121,4 +121,26 @@ describe('a block on this machine: two event-loop servers taking turns', () => {
     expect(records[1]).toMatchObject({ status: 'ok', side: 'head' });
     expect(records[1]!.block).toBeUndefined();
   }, 60_000);
+});
+
+describe('between windows, a server that goes on working is waited out', () => {
+  /** A server whose tree is busy for the first `busyLooks` looks at it, then idle. */
+  const server = (busyLooks: number) => {
+    let looks = 0;
+    return {
+      looks: () => looks,
+      startSampler: async () => ({
+        finish: async () => ({ cpuPercent: looks++ < busyLooks ? 80 : 1, rssPeakBytes: 1, processes: 1 }),
+      }),
+    };
+  };
+
+  it('looks until it is quiet: a quiet one once, a busy one until its work is done', async () => {
+    const quiet = server(0);
+    expect(await untilQuiet(quiet)).toBeLessThan(1);
+    expect(quiet.looks()).toBe(1);
+    const busy = server(3);
+    expect(await untilQuiet(busy)).toBeGreaterThanOrEqual(0.15);
+    expect(busy.looks()).toBe(4);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { summarizeRecords } from '../bench/judge/aggregate.js';
 import { runsToDecide, verdict } from '../bench/judge/verdict.js';
-import { suiteSpread } from '../bench/run/plan.js';
+import { suiteSpread } from '../bench/judge/spread.js';
 import { verdictTable, verdictCellText, winnerText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
 

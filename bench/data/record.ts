@@ -3,6 +3,7 @@
  * resources, the driver's LoadResult and the machine it ran on. Everything downstream (tables, Markdown, CSV,
  * charts, the regression gate) is a function of a list of these.
  */
+import type { Objective } from './slo.js';
 import type { LoadResult } from '../../clients/load-result.js';
 import type { PinMode, WorkloadParams } from './axes.js';
 
@@ -132,7 +133,14 @@ interface RecordBase {
     members?: string[];
     /** Each window's msgs/s, in the order measured (absent in older records). */
     rates?: number[];
+    /** Seconds its server went on working after its windows (waited out before the next window; absent: < 0.1 s). */
+    busyAfterSec?: number;
   };
+  /**
+   * A step of a capacity search (--slo): the objective searched for, the rate this run was offered (open loop) and
+   * the rate the search started from. Such runs are not the cell's timed runs; bench/judge/capacity.ts reads them.
+   */
+  slo?: { objective: Objective; rate: number; start: number };
   /** --handler: how the handler's answers were checked (bytes, length or none) and how many distinct requests were sent. */
   answers?: { verify: 'bytes' | 'length' | 'none'; requests: number };
   /** The measured window and the warmup before it, seconds (absent in older records). */

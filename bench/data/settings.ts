@@ -23,6 +23,7 @@ import {
   type OptionSpec,
   type OptionValues,
 } from '../../lib/options.js';
+import { parseObjective } from './slo.js';
 import { FAMILIES, PROFILES, type Profile, type Workload } from './workloads.js';
 import { AXES, AXIS_KEYS, axisForSetKey, setKeyNames, type AxisKey, type WorkloadParams } from './axes.js';
 import { expandFamily } from './matrix.js';
@@ -228,6 +229,10 @@ export const BENCH_OPTIONS = {
     default: DEFAULTS.timeoutMs,
     help: 'a message unanswered this long is a timeout',
   }),
+  slo: customOption('slo', (text, flag) => parseObjective(text, flag), {
+    meta: 'P=LAT',
+    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve (docs/capacity.md)",
+  }),
   seed: integerOption('seed', {
     min: 1,
     max: 2 ** 32 - 1,
@@ -319,6 +324,7 @@ export const USAGE = helpText(
       options: [
         O.runs,
         O.marginPercent,
+        O.slo,
         O.maxRuns,
         O.maxSec,
         O.stealLimitPercent,
@@ -460,6 +466,10 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
   if (v.against !== undefined && v.agent !== undefined)
     throw new UsageError('--against builds the base on this machine; it cannot be combined with --agent');
   if (v.skipTiming && !v.counts) throw new UsageError('--skip-timing needs --counts (otherwise nothing would run)');
+  if (v.slo !== undefined && (v.against !== undefined || v.baseline !== undefined || v.saveBaseline || v.skipTiming))
+    throw new UsageError(
+      '--slo searches capacity after the timed runs of one suite: it cannot be combined with --against, --baseline, --save-baseline or --skip-timing',
+    );
   if (v.driverThreads !== undefined && v.agent !== undefined)
     throw new UsageError(
       '--driver-threads: with --agent the driver runs here unpinned; give it with --server-cpus on the agent side instead',

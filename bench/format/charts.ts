@@ -7,6 +7,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CellSummary } from '../judge/aggregate.js';
 import type { VerdictRow } from '../judge/verdict.js';
+import type { CapacityRow } from '../judge/capacity.js';
 
 export function throughputSpec(title: string, cells: readonly CellSummary[]): TopLevelSpec {
   const values = cells
@@ -185,6 +186,75 @@ export function latencySpec(title: string, cells: readonly CellSummary[]): TopLe
         : {}),
     },
   };
+}
+
+/**
+ * Latency against offered load (--slo): per model its p50, p99 and p99.9 at every rate its capacity search ran
+ * (medians over the step's runs), the objective as a rule, and each model's capacity (the highest rate held) as a
+ * point: the knee.
+ */
+export function loadSpec(row: CapacityRow): TopLevelSpec {
+  const names = { p50: 'p50', p99: 'p99', p999: 'p99.9' } as const;
+  const values = row.cells.flatMap((c) =>
+    c.steps
+      .filter((s) => s.runs.length > 0)
+      .flatMap((s) =>
+        (Object.keys(names) as (keyof typeof names)[]).map((k) => ({
+          model: c.model,
+          rate: s.rate,
+          us: Math.max(1, s.latency[k]),
+          percentile: names[k],
+        })),
+      ),
+  );
+  const knees = row.cells.flatMap((c) => {
+    const s = c.steps.find((x) => x.rate === c.result.held);
+    return s ? [{ model: c.model, rate: s.rate, us: Math.max(1, s.objectiveUs) }] : [];
+  });
+  const all = [...values.map((v) => v.us), row.objective.limitUs];
+  const yTicks = oneTwoFive(Math.min(...all), Math.max(...all));
+  const y = {
+    field: 'us',
+    type: 'quantitative' as const,
+    scale: { type: 'log' as const },
+    axis: {
+      title: 'latency (log scale)',
+      values: yTicks,
+      labelExpr:
+        "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' s' : datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + ' ms' : format(datum.value, '~g') + ' µs'",
+    },
+  };
+  const x = { field: 'rate', type: 'quantitative' as const, title: 'offered msgs/s (open loop)' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: `${row.protocol}/${row.workload}: latency against offered load`,
+      subtitle: [
+        `medians over each rate's runs; ● the highest rate that held ${row.objective.text}; the rule: the objective`,
+      ],
+    },
+    width: 560,
+    height: 340,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: true, strokeWidth: 1.4 },
+        encoding: {
+          x,
+          y,
+          color: { field: 'model', type: 'nominal', title: null },
+          strokeDash: { field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9'], title: null },
+          order: { field: 'rate', type: 'quantitative' },
+        },
+      },
+      { data: { values: [{ us: row.objective.limitUs }] }, mark: { type: 'rule', color: '#d62728' }, encoding: { y } },
+      {
+        data: { values: knees },
+        mark: { type: 'point', filled: true, size: 90 },
+        encoding: { x, y, color: { field: 'model', type: 'nominal', title: null } },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 /** Renders a Vega-Lite spec to an SVG string without a browser or canvas. */

@@ -10,7 +10,8 @@ import type { VerdictRow } from '../judge/verdict.js';
 import type { CompareReport } from '../judge/compare.js';
 import type { RunRecord } from '../data/record.js';
 import { columnsFor, groupByWorkload, describeParams } from './table.js';
-import { latencySpec } from './charts.js';
+import { latencySpec, loadSpec } from './charts.js';
+import { CAPACITY_NOTE, capacityHeadline, capacityTable, capacityTitle } from './capacity.js';
 import { METRICS } from '../data/metrics.js';
 import { verdictLines, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
@@ -238,6 +239,13 @@ export function htmlReport(j: SuiteJudgement, vegaSource: string): string {
   const sections = [...groupByWorkload(input.cells)].map(([key, group]) =>
     workloadSection(key, group, input.runs, charts),
   );
+  // --slo: per workload the capacities and the latency-vs-load curve.
+  const capacitySections = j.capacity.map((row) => {
+    const id = `load-${workloadAnchor(row.protocol, row.workload)}`;
+    charts.set(id, vegaSpec(loadSpec(row)));
+    return `<section id="capacity-${workloadAnchor(row.protocol, row.workload)}"><h2>${esc(`${row.protocol}/${row.workload}: ${capacityTitle(row)}`)}</h2>
+<p>${esc(capacityHeadline(row))}</p><pre>${esc(capacityTable(row, true))}</pre><div class="chart" id="${id}"></div><p>${esc(CAPACITY_NOTE)}</p></section>`;
+  });
   const e = input.env;
   const env: [string, string][] = [
     ['CPU', `${e.cpuModel} × ${e.cores}`],
@@ -271,6 +279,7 @@ ${verdictHeatmap(input.rows, input.models)}
 <pre class="why">${esc(input.verdictText)}</pre></section>
 ${input.comparison ? comparisonSection(input.comparison) : ''}
 ${sections.join('\n')}
+${capacitySections.join('\n')}
 <section id="cost-model"><h2>Cost model</h2><pre>${esc(input.costModel)}</pre></section>
 <script type="application/json" id="conbench-charts">${chartJson}</script>
 <script>${vegaSource.replace(/<\/script/gi, '<\\/script')}</script>

@@ -1,5 +1,6 @@
 /** The Markdown report of a suite: environment, one table per workload, the verdict. Pure. */
 import { pairingTable } from './pairing.js';
+import { CAPACITY_NOTE, capacityHeadline, capacityTable, capacityTitle } from './capacity.js';
 import { chartFile } from './chart-files.js';
 import type { SuiteJudgement } from '../judge/judgement.js';
 import { verdictReport } from './verdict.js';
@@ -60,6 +61,20 @@ export function markdownReport(j: SuiteJudgement): string {
     );
   }
   out.push('## Verdict', '', '```', verdict, '```', '');
+  for (const r of j.capacity)
+    out.push(
+      `## ${r.protocol}/${r.workload}: ${capacityTitle(r)}`,
+      '',
+      capacityHeadline(r),
+      '',
+      '```',
+      capacityTable(r, true),
+      '```',
+      '',
+      `![${r.workload} latency against offered load](${chartFile('load', `${r.protocol}/${r.workload}`)})`,
+      '',
+    );
+  if (j.capacity.length > 0) out.push(CAPACITY_NOTE, '');
   const pairing = pairingTable(j.pairing, true);
   if (pairing) out.push('## Taking turns', '', '```', pairing, '```', '');
   return out.join('\n');

@@ -5,6 +5,7 @@
  */
 import type { SuiteJudgement, JudgedRow } from '../judge/judgement.js';
 import type { VerdictCell, VerdictStatus } from '../judge/verdict.js';
+import type { CapacityStatus } from '../judge/capacity.js';
 
 /** The version of summary.json's layout; a script can refuse one it does not know. */
 export const SUMMARY_SCHEMA = 2;
@@ -80,6 +81,11 @@ export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
       'the 90 % interval of its difference from the leader, [low, high] as fractions (positive: better); null where not compared',
   },
   {
+    field: 'capacity[]',
+    describe:
+      'with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, msgs/s',
+  },
+  {
     field: 'cells[]',
     describe:
       "every cell's figures (the tables' and more): throughput interval, latency percentiles, CPU and counts per message, errors",
@@ -121,6 +127,45 @@ export function verdictData(j: Pick<SuiteJudgement, 'rows'>) {
   }));
 }
 
+/** The capacities as data (summary.json's `capacity`). */
+export function capacityData(j: Pick<SuiteJudgement, 'capacity'>) {
+  const classOf: Record<CapacityStatus, ModelClass> = {
+    winner: 'winner',
+    tie: 'tied',
+    beaten: 'beaten',
+    behind: 'behind',
+    undecided: 'undecided',
+    'driver-bound': 'not-ranked',
+    none: 'not-ranked',
+    ceiling: 'not-ranked',
+  };
+  return j.capacity.map((row) => ({
+    workload: row.workload,
+    protocol: row.protocol,
+    objective: row.objective,
+    winners: row.winners,
+    decided: row.decided,
+    models: row.cells.map((c) => ({
+      model: c.model,
+      class: classOf[c.status],
+      status: c.status,
+      held: c.result.held ?? null,
+      failed: c.result.failed ?? null,
+      driverBound: c.result.driverBound,
+      relative: c.relative ?? null,
+      ...(c.ranOut ? { ranOut: c.ranOut } : {}),
+      ...(c.result.note ? { note: c.result.note } : {}),
+      steps: c.steps.map((s) => ({
+        rate: s.rate,
+        verdict: s.verdict,
+        why: s.why,
+        runs: s.runs.length + s.errored.length,
+        latency: s.latency,
+      })),
+    })),
+  }));
+}
+
 export function summaryJson(j: SuiteJudgement): string {
-  return `${JSON.stringify({ schema: SUMMARY_SCHEMA, suiteId: j.suiteId, env: j.env, split: j.split, margin: j.margin, verdict: verdictData(j), cells: j.cells }, null, 2)}\n`;
+  return `${JSON.stringify({ schema: SUMMARY_SCHEMA, suiteId: j.suiteId, env: j.env, split: j.split, margin: j.margin, verdict: verdictData(j), ...(j.capacity.length > 0 ? { capacity: capacityData(j) } : {}), cells: j.cells }, null, 2)}\n`;
 }

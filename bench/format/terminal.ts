@@ -18,6 +18,7 @@ import { verdictReport, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
 import { compareTable } from './compare.js';
 import { pairingTable } from './pairing.js';
+import { CAPACITY_NOTE, capacityHeadline, capacityTable, capacityTitle } from './capacity.js';
 
 export interface TerminalOptions {
   /** No colour codes (files, pipes). */
@@ -50,7 +51,7 @@ export function verdictHeadline(row: JudgedRow): string {
   const pending = row.cells.filter((c) => c.status === 'undecided');
   if (winners.length > 0 && pending.length > 0) {
     const more = Math.max(...pending.map((c) => c.runsNeeded ?? 0));
-    return `undecided at ±${pct(margin)}: ${winners.join(' ≈ ')} lead${winners.length === 1 ? 's' : ''}; ${pending.map((c) => c.model).join(', ')} not yet placed${more > 0 ? ` (~${more} more runs)` : ''}`;
+    return `undecided at ±${pct(margin)}: ${winners.join(' ≈ ')} lead${winners.length === 1 ? 's' : ''}; ${pending.map((c) => c.model).join(', ')} not yet placed${more > 0 ? ` (~${more} more run${more === 1 ? '' : 's'})` : ''}`;
   }
   return winnerText(row, false) + (row.undecided ? ` — ${row.undecided.split(':')[0]}` : '');
 }
@@ -138,9 +139,26 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
     `Verdict: which model wins each workload here, at ±${pct(j.margin)} (90% intervals${j.rows.some((r) => r.cells.some((c) => c.paired !== undefined)) ? '; the models took turns, judged on the ratio within each block' : ''})`,
     ...j.rows.map((r, i) => wrap(`  ${names[i]!.padEnd(pad)}  ${verdictHeadline(r)}`, w, ' '.repeat(pad + 4))),
   ];
-  const tables = [...groupByWorkload(j.cells)].map(([key, group]) =>
-    [wrap(`${key}: ${describeParams(group[0]!)}`, w, '  '), compactTable(group, rowOf(key), w)].join('\n'),
-  );
+  const capacityLines =
+    j.capacity.length > 0
+      ? [
+          '',
+          `Capacity: the highest rate each model holds at ${j.capacity[0]!.objective.text}`,
+          ...j.capacity.map((r) =>
+            wrap(
+              `  ${r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`}  ${capacityHeadline(r)}`,
+              w,
+              '      ',
+            ),
+          ),
+        ]
+      : [];
+  const tables = [
+    ...[...groupByWorkload(j.cells)].map(([key, group]) =>
+      [wrap(`${key}: ${describeParams(group[0]!)}`, w, '  '), compactTable(group, rowOf(key), w)].join('\n'),
+    ),
+    ...j.capacity.map((r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n${capacityTable(r, o.plain)}`),
+  ];
   const why = j.rows.flatMap((r) => [
     wrap(`  ${r.workload}: ${winnerText(r, true)}`, w, '      '),
     ...(r.why ? [wrap(`    why: ${r.why}`, w, '      ')] : []),
@@ -159,6 +177,7 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
   return (
     [
       ...verdict,
+      ...capacityLines,
       '',
       ...tables.flatMap((t) => [t, '']),
       legend,
@@ -183,7 +202,12 @@ function wideReport(j: SuiteJudgement, plain: boolean): string {
     ? `\n\n${j.gate.heading}\n${compareTable(j.gate.result.report, j.gate.thresholdPercent, j.gate.result.decision, plain)}`
     : '';
   const pairing = pairingTable(j.pairing, plain);
-  return `${tables}\n\nCPU split — ${j.split}\n\nVerdict\n${verdictReport(j, plain)}\n\n${pairing ? `Taking turns\n${pairing}\n\n` : ''}${costModelText(j, plain)}${gate}\n`;
+  const capacity = j.capacity
+    .map(
+      (r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n  ${capacityHeadline(r)}\n${capacityTable(r, plain)}`,
+    )
+    .join('\n\n');
+  return `${tables}\n\nCPU split — ${j.split}\n\nVerdict\n${verdictReport(j, plain)}\n\n${capacity ? `${capacity}\n${CAPACITY_NOTE}\n\n` : ''}${pairing ? `Taking turns\n${pairing}\n\n` : ''}${costModelText(j, plain)}${gate}\n`;
 }
 
 export function terminalReport(j: SuiteJudgement, o: TerminalOptions): string {

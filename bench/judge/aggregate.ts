@@ -228,6 +228,8 @@ function medianLatency(list: LatencySummary[]): LatencySummary {
 export function summarizeRecords(records: readonly RunRecord[]): CellSummary[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
+    // A capacity search's steps are open-loop runs at rates of their own (bench/judge/capacity.ts).
+    if (r.slo !== undefined) continue;
     const key = cellKey(r);
     const list = groups.get(key);
     if (list) list.push(r);

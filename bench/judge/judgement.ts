@@ -10,6 +10,8 @@ import { applyDriverCeiling } from './driver-ceiling.js';
 import { verdict, type VerdictRow } from './verdict.js';
 import { explainRow } from './explain.js';
 import { pairSpreads, type PairSpread } from './pairing.js';
+import { capacityRows, type CapacityRow } from './capacity.js';
+import { suiteSpread } from './spread.js';
 import { predictSuite, type Prediction } from './cost-model.js';
 import type { GateResult } from './gate.js';
 import { isCeiling, isOk, splitSides, type Environment, type RunRecord } from '../data/record.js';
@@ -61,6 +63,8 @@ export interface SuiteJudgement {
   stopNote?: string;
   /** Each model's ratio to its row's leader: how much it spread per window pair, per block, and unpaired. */
   pairing: PairSpread[];
+  /** --slo: each workload's capacities at the objective, ranked (empty without a capacity search). */
+  capacity: CapacityRow[];
 }
 
 /** "separate: server on CPU 0, client on CPU 1; shared: …", from what the records say. */
@@ -137,7 +141,12 @@ export function judgeSuite(allRecords: readonly RunRecord[], params: JudgeParams
   const summarized = applyDriverCeiling(summarizeRecords(records)).sort(
     (a, b) => Number(isCeiling(a.model)) - Number(isCeiling(b.model)),
   );
-  const rows = verdict(summarized, { references: referencesOf(summarized), margin: params.margin });
+  // The same prior the planner judged with: a pair's spread from few blocks is pooled with the suite's typical one.
+  const rows = verdict(summarized, {
+    references: referencesOf(summarized),
+    margin: params.margin,
+    spreadPrior: suiteSpread(summarized),
+  });
   // A cell is decided when its comparison with its row's leader is.
   const undecided = new Set(
     rows.flatMap((r) =>
@@ -168,6 +177,11 @@ export function judgeSuite(allRecords: readonly RunRecord[], params: JudgeParams
     models: modelColumns(cells),
     margin: params.margin,
     costModel,
+    capacity: capacityRows(records, {
+      margin: params.margin,
+      references: referencesOf(summarized),
+      singleThreaded: MODELS.filter((m) => !m.parallel).map((m) => m.name),
+    }),
     pairing: pairSpreads(
       records,
       rows.flatMap((r) => {

@@ -38,6 +38,30 @@ import { sumLoadResults, sumServerUsage } from './sum-windows.js';
  */
 export const SETTLE_SEC = 0.05;
 
+/** A server still working at more than this % of a CPU after its window is not yet quiet (see untilQuiet). */
+const QUIET_PERCENT = 5;
+/** How long one look at a server's CPU lasts, and the most a block waits for one to go quiet. */
+const QUIET_LOOK_MS = 50;
+const QUIET_MAX_MS = 5000;
+
+/**
+ * Waits until a server that just had its window is quiet: some models go on working after the driver has gone —
+ * fork-per-connection starts a child for each connection still queued, the iterative server serves its backlog —
+ * and on the shared server CPUs that work fell into the next model's window: with fork-per-connection and iterative
+ * in a block, cluster-rr's cpu row read 2.6–5.8k msgs/s at 63–126 % CPU, against 7.3–7.6k at 161 % with event-loop
+ * alone beside it. Returns the seconds waited (0 when it was already quiet).
+ */
+export async function untilQuiet(server: Pick<ServerHandle, 'startSampler'>): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const sampler = await server.startSampler();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_LOOK_MS));
+    const usage = await sampler.finish();
+    const waited = performance.now() - started;
+    if (!usage || usage.cpuPercent < QUIET_PERCENT || waited >= QUIET_MAX_MS) return waited / 1000;
+  }
+}
+
 /** How a run's measured time is split: windows a side, and each one's length. Pure. */
 export function blockWindows(durationSec: number, alternateSec: number): { windows: number; windowSec: number } {
   const windows = alternateSec > 0 ? Math.max(1, Math.round(durationSec / alternateSec)) : 1;
@@ -71,6 +95,8 @@ interface MemberState {
   usages: (ServerUsage | undefined)[];
   /** Why a window's CPU figure cannot be true (missedCpuReason), the first such. */
   missed?: string;
+  /** Seconds it went on working after its windows, waited out before the next one (untilQuiet). */
+  quietSec: number;
   /** This member failed: its record, its server stopped; the others go on. */
   failed?: RunRecord;
 }
@@ -125,6 +151,7 @@ export async function runBlock(
       base: { ...recordBase(subject, workload, runs[i]!, ctx, round), block: block() },
       results: [],
       usages: [],
+      quietSec: 0,
     };
   });
   const drivers = runnable.map((i) => (ready[i] as { driver: Parameters<typeof measureWindowOf>[3] }).driver);
@@ -166,6 +193,7 @@ export async function runBlock(
         s.results.push(result);
         s.usages.push(usage);
         s.missed ??= missedCpuReason(s.workload.work, result, usage);
+        s.quietSec += await untilQuiet(s.server!);
       } catch (error) {
         if (sides || ctx.signal?.aborted) throw error;
         await fail(s, error);
@@ -183,7 +211,11 @@ export async function runBlock(
         : undefined;
       const record: RunRecord = {
         ...s.base,
-        block: { ...s.base.block!, rates: s.results.map((r) => r.msgsPerSec) },
+        block: {
+          ...s.base.block!,
+          rates: s.results.map((r) => r.msgsPerSec),
+          ...(s.quietSec >= 0.1 ? { busyAfterSec: +s.quietSec.toFixed(2) } : {}),
+        },
         status: 'ok',
         server: { ...serverInfo(s.server!, ctx), ...(usages ? { usage: usages } : {}) },
         ...(ctx.split.client !== undefined ? { clientCpus: ctx.split.client } : {}),

@@ -44,6 +44,7 @@ import { prepareBase, prepareHandlerBase, type BaseBuild, type HandlerBase } fro
 import { listEverything, preflight, type Preflight } from './preflight.js';
 import { checkHandler, type HandlerRequests } from './handler-check.js';
 import { writeRequestsFile } from '../../clients/requests-file.js';
+import { runCapacityPhase } from './capacity-phase.js';
 import { countedLine, disturbedLines, planLines, progressLine, runLine } from './progress.js';
 
 // Ctrl-C, SIGTERM (timeout, a cancelled CI job) or the parent's death stop the suite within moments: the current
@@ -334,6 +335,17 @@ async function main(): Promise<void> {
             }
           : undefined,
       );
+  if (settings.slo !== undefined && !stopper.signal.aborted && disturbedStop === undefined) {
+    const timed = [...records];
+    await runCapacityPhase(groups, timed, settings.slo, stopper.signal, {
+      onRecord: (r) => {
+        keepRecord(r);
+        records.push(r);
+      },
+      status: (line) => progress.status(line),
+      say: (line) => err.write(`${line}\n`),
+    });
+  }
   if (settings.countRuns > 0 && !stopper.signal.aborted && disturbedStop === undefined) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));
     err.write(

@@ -46,12 +46,16 @@ export function writeReports(sink: ReportSink, j: SuiteJudgement): void {
 /** Per workload a throughput chart and the latency percentile curves, and the verdict heatmap, as SVG. Returns how many were written. */
 export async function writeCharts(sink: ReportSink, j: SuiteJudgement): Promise<number> {
   // vega and vega-lite take ~0.35 s to load: only a suite that draws charts pays it (not --help, a bad flag, a test).
-  const { latencySpec, renderSvg, throughputSpec, verdictSpec } = await import('../format/charts.js');
+  const { latencySpec, loadSpec, renderSvg, throughputSpec, verdictSpec } = await import('../format/charts.js');
   let n = 0;
   for (const [name, group] of groupByWorkload(j.cells)) {
     sink.write(chartFile('throughput', name), await renderSvg(throughputSpec(name, group)));
     sink.write(chartFile('latency', name), await renderSvg(latencySpec(name, group)));
     n += 2;
+  }
+  for (const row of j.capacity) {
+    sink.write(chartFile('load', `${row.protocol}/${row.workload}`), await renderSvg(loadSpec(row)));
+    n++;
   }
   sink.write('charts/verdict.svg', await renderSvg(verdictSpec(j.rows, j.models)));
   return n + 1;

@@ -1,0 +1,69 @@
+/** Capacity at a latency objective (bench/judge/capacity.ts) for people: a headline a workload and a table. Pure. */
+import Table from 'cli-table3';
+import type { CapacityCell, CapacityRow } from '../judge/capacity.js';
+import { formatLatency, formatRate } from '../../lib/format/units.js';
+
+const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+
+/** "48.1k–49.0k", "≥ 130k (driver-bound)", "< 2.0k", "–". */
+export function capacityText(c: Pick<CapacityCell, 'result'>): string {
+  const { held, failed, driverBound } = c.result;
+  if (driverBound) return `≥ ${held !== undefined ? formatRate(held) : '?'} (driver-bound)`;
+  if (held === undefined) return failed !== undefined ? `< ${formatRate(failed)}` : '–';
+  return failed !== undefined ? `${formatRate(held)}–${formatRate(failed)}` : `≥ ${formatRate(held)}`;
+}
+
+/** The title of a workload's capacity: "capacity at p99 ≤ 10 ms". */
+export function capacityTitle(row: Pick<CapacityRow, 'objective'>): string {
+  return `capacity at ${row.objective.text}`;
+}
+
+/** One line: who holds the most, at what margin, and the next model. */
+export function capacityHeadline(row: CapacityRow): string {
+  const leader = row.cells.find((c) => c.status === 'winner');
+  if (!leader) {
+    const bound = row.cells.filter((c) => c.status === 'driver-bound');
+    return bound.length > 0
+      ? `driver-bound: ${bound.map((c) => `${c.model} ${capacityText(c)}`).join(', ')}`
+      : 'no model held the objective at any rate tried';
+  }
+  const group = row.cells.filter((c) => c.status === 'winner' || c.status === 'tie');
+  const rest = row.cells
+    .filter((c) => c.relative && !group.includes(c))
+    .sort((a, b) => b.relative![1] - a.relative![1]);
+  const next = rest[0] ? `; next: ${rest[0].model} ${capacityText(rest[0])}` : '';
+  const pending = row.cells.filter((c) => c.status === 'undecided').map((c) => c.model);
+  const who = group.length === 1 ? `${leader.model} holds the most` : `${group.map((c) => c.model).join(' ≈ ')} tie`;
+  const undecided = pending.length > 0 ? `; undecided at ±${pct(row.margin)}: ${pending.join(', ')}` : '';
+  return `${who}: ${capacityText(leader)} msgs/s (±${pct(row.margin)})${next}${undecided}`;
+}
+
+const MARK: Partial<Record<CapacityCell['status'], string>> = {
+  winner: '★',
+  tie: '≈',
+  behind: '↓',
+  undecided: '?',
+  'driver-bound': 'driver-bound',
+  ceiling: 'ceiling',
+  none: 'none held',
+};
+
+/** A workload's capacities: every model, its bracket, its latency at the rate it held, what ran out, its place. */
+export function capacityTable(row: CapacityRow, plain: boolean): string {
+  const table = new Table({
+    head: ['model', 'msgs/s held–failed', `${row.objective.text.split(' ')[0]} at held`, 'ran out first', 'place'],
+    colAligns: ['left', 'right', 'right', 'left', 'left'],
+    ...(plain ? { style: { head: [], border: [] } } : {}),
+  });
+  for (const c of row.cells) {
+    const heldStep = c.steps.find((s) => s.rate === c.result.held);
+    const latency = heldStep ? formatLatency(heldStep.objectiveUs) : '–';
+    const rel = c.relative ? `${c.relative[0].toFixed(2)}–${Math.min(9.99, c.relative[1]).toFixed(2)}` : '';
+    table.push([c.model, capacityText(c), latency, c.ranOut ?? '–', [MARK[c.status], rel].filter(Boolean).join(' ')]);
+  }
+  return table.toString();
+}
+
+/** How the capacities were found, said once under them. */
+export const CAPACITY_NOTE =
+  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 %; a rate the driver could not offer is the driver's limit, never ranked (docs/capacity.md)";

@@ -1,0 +1,345 @@
+/**
+ * Capacity at a latency objective (--slo p99=10ms): the highest offered rate at which a model holds the objective.
+ * Pure: every step, the search's next rate and the ranking are functions of the step runs' records, so the search
+ * (bench/run/capacity-search.ts) and a re-rendered report decide alike.
+ *
+ * A step is a rate, run open loop (latency from each message's intended send time) in fresh servers, repeated:
+ *   - it holds when every run achieved ≥ 99 % of the rate with no timeout or error, and the 90 % interval of the
+ *     percentile (over runs, on its log) lies below the objective: it provably holds;
+ *   - it fails when two runs missed the rate (or one, once the step has all its runs), or the interval lies above the
+ *     objective: it provably does not;
+ *   - otherwise it gets another run, up to STEP_RUNS.max; a step still undecided then ends the search there.
+ * A failing step whose driver ran out of CPU (the runs that failed had a saturated client) is the driver's failure,
+ * not the server's: the search ends with "≥ the highest rate held, driver-bound", never ranked.
+ *
+ * The search (after Nighthawk's adaptive load controller, with repetition and percentiles): the first step at the
+ * model's closed-loop throughput; ×1.5 while steps hold, ÷2 while they fail, until the capacity is bracketed; then
+ * the geometric middle of the bracket until it is within 2 % of the rate.
+ */
+import type { OkRecord, RunRecord } from '../data/record.js';
+import { percentileOf, type Objective } from '../data/slo.js';
+import { mean, median, sampleStandardDeviation } from '../data/stats.js';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { formatLatency, formatRate } from '../../lib/format/units.js';
+
+export const STEP_RUNS = { min: 2, max: 5 } as const;
+/** The search ends when the bracket's two rates are this close (fail / held − 1). */
+export const PRECISION = 0.02;
+/** At most this many steps a search (bracketing from far off takes ~6, bisecting 50 % down to 2 % ~5). */
+export const MAX_STEPS = 16;
+/** A step's rate must be achieved to this fraction (the rest is the driver's or the server's backlog). */
+export const ACHIEVED = 0.99;
+
+export type StepVerdict = 'holds' | 'fails' | 'undecided';
+
+export interface StepRun {
+  record: OkRecord;
+  /** msgs/s answered. */
+  achieved: number;
+  /** The objective's percentile of this run, µs. */
+  latencyUs: number;
+  /** Why this run did not hold its rate (missed it, timeouts, errors, wrong bytes). */
+  missed?: string;
+  driverSaturated: boolean;
+}
+
+export interface Step {
+  rate: number;
+  runs: StepRun[];
+  /** Runs that errored (a server that died under the rate fails the step). */
+  errored: string[];
+  verdict: StepVerdict;
+  /** The deciding figure, for people: "p99 1.2 ms [0.9, 1.6]", "achieved 48.1k of 52.0k msgs/s". */
+  why: string;
+  /** Failed for the driver's want of CPU, not the server's. */
+  driverBound: boolean;
+  /** Median over the step's runs, µs: the curve's points. */
+  latency: { p50: number; p99: number; p999: number };
+  /** The objective's percentile, median over the step's runs, µs. */
+  objectiveUs: number;
+  /** Median server CPU % over its runs (of one core). */
+  serverCpuPercent?: number;
+}
+
+/** The search's end: the capacity as a bracket, and why it ended where it did. */
+export interface CapacityResult {
+  /** The highest rate shown to hold. */
+  held?: number;
+  /** The lowest rate shown to fail (above held). */
+  failed?: number;
+  /** The capacity is the driver's: "≥ held", not ranked. */
+  driverBound: boolean;
+  /** Why the search stopped short of the 2 % bracket (an undecided step, no rate held, …). */
+  note?: string;
+}
+
+/** One record's step marker: the objective it was searched for, and the rate it was offered. */
+export type SloMarker = NonNullable<RunRecord['slo']>;
+
+function stepRun(r: OkRecord, objective: Objective): StepRun {
+  const rate = r.slo!.rate;
+  const achieved = r.result.msgsPerSec;
+  const e = r.result.errors;
+  const missed =
+    e.mismatches > 0
+      ? `${e.mismatches} wrong answers`
+      : e.timeouts > 0
+        ? `${e.timeouts} timeouts`
+        : achieved < ACHIEVED * rate
+          ? `achieved ${formatRate(achieved)} of ${formatRate(rate)} msgs/s`
+          : Object.entries(e).some(([k, v]) => k !== 'mismatches' && k !== 'timeouts' && v > 0)
+            ? 'connection errors'
+            : undefined;
+  return {
+    record: r,
+    achieved,
+    latencyUs: percentileOf(r.result.latency, objective.percentile),
+    ...(missed ? { missed } : {}),
+    driverSaturated: r.result.client.saturated,
+  };
+}
+
+/** A step's verdict from its runs so far. `complete`: no more runs will come (the step has STEP_RUNS.max). Pure. */
+export function judgeStep(
+  runs: readonly StepRun[],
+  errored: readonly string[],
+  objective: Objective,
+): Pick<Step, 'verdict' | 'why' | 'driverBound'> {
+  const n = runs.length + errored.length;
+  const complete = n >= STEP_RUNS.max;
+  const missed = runs.filter((r) => r.missed !== undefined);
+  const failures = missed.length + errored.length;
+  const majoritySaturated = (rs: readonly StepRun[]): boolean =>
+    rs.length > 0 && rs.filter((r) => r.driverSaturated).length * 2 > rs.length;
+  if (failures >= 2 || (failures >= 1 && complete)) {
+    return {
+      verdict: 'fails',
+      why: errored[0] !== undefined ? `a run errored: ${errored[0]}` : missed[0]!.missed!,
+      driverBound: errored.length === 0 && majoritySaturated(missed),
+    };
+  }
+  const name = objective.text.split(' ')[0]!;
+  if (failures === 1 || runs.length < STEP_RUNS.min)
+    return {
+      verdict: 'undecided',
+      why: failures === 1 ? `one run missed (${missed[0]?.missed ?? errored[0]})` : 'too few runs',
+      driverBound: false,
+    };
+  const logs = runs.map((r) => Math.log(Math.max(1, r.latencyUs)));
+  const m = mean(logs);
+  const half = tQuantile(0.95, logs.length - 1) * (sampleStandardDeviation(logs) / Math.sqrt(logs.length));
+  const [low, high] = [Math.exp(m - half), Math.exp(m + half)];
+  const figure = `${name} ${formatLatency(Math.exp(m))} [${formatLatency(low)}, ${formatLatency(high)}]`;
+  if (high <= objective.limitUs) return { verdict: 'holds', why: figure, driverBound: false };
+  if (low > objective.limitUs) return { verdict: 'fails', why: figure, driverBound: majoritySaturated(runs) };
+  return { verdict: 'undecided', why: `${figure} straddles ${formatLatency(objective.limitUs)}`, driverBound: false };
+}
+
+/** The steps of one cell's search, in the order first tried. Pure. */
+export function stepsOf(records: readonly RunRecord[], objective: Objective): Step[] {
+  const byRate = new Map<number, RunRecord[]>();
+  for (const r of records) {
+    if (!r.slo || r.status === 'skipped' || r.status === 'interrupted') continue;
+    if (r.status === 'ok' && r.discarded) continue;
+    byRate.set(r.slo.rate, [...(byRate.get(r.slo.rate) ?? []), r]);
+  }
+  return [...byRate].map(([rate, rs]) => {
+    const runs = rs.filter((r): r is OkRecord => r.status === 'ok').map((r) => stepRun(r, objective));
+    const errored = rs.flatMap((r) => (r.status === 'errored' ? [r.reason] : []));
+    const pick = (k: 'p50' | 'p99' | 'p999'): number => median(runs.map((r) => r.record.result.latency[k]));
+    const cpu = runs.flatMap((r) =>
+      r.record.server.usage?.cpuPercent !== undefined ? [r.record.server.usage.cpuPercent] : [],
+    );
+    return {
+      rate,
+      runs,
+      errored,
+      ...judgeStep(runs, errored, objective),
+      latency: { p50: pick('p50'), p99: pick('p99'), p999: pick('p999') },
+      objectiveUs: median(runs.map((r) => r.latencyUs)),
+      ...(cpu.length > 0 ? { serverCpuPercent: median(cpu) } : {}),
+    };
+  });
+}
+
+/** Where the search goes next from its steps so far: the rate of the next run, or the end and its result. Pure. */
+export function nextStep(steps: readonly Step[], start: number): { rate: number } | { done: CapacityResult } {
+  if (steps.length === 0) return { rate: Math.max(1, Math.round(start)) };
+  const open = steps.find((s) => s.verdict === 'undecided');
+  if (open) {
+    if (open.runs.length + open.errored.length < STEP_RUNS.max) return { rate: open.rate };
+    return { done: bracket(steps, `the step at ${formatRate(open.rate)} msgs/s stayed undecided (${open.why})`) };
+  }
+  const driver = steps.find((s) => s.verdict === 'fails' && s.driverBound);
+  if (driver)
+    return {
+      done: {
+        ...bracket(steps),
+        driverBound: true,
+        note: `the driver gave out at ${formatRate(driver.rate)} msgs/s (${driver.why})`,
+      },
+    };
+  const held = steps.filter((s) => s.verdict === 'holds').map((s) => s.rate);
+  const failed = steps.filter((s) => s.verdict === 'fails').map((s) => s.rate);
+  if (steps.length >= MAX_STEPS) return { done: bracket(steps, `stopped after ${MAX_STEPS} steps`) };
+  if (failed.length === 0) {
+    const next = Math.round(Math.max(...held) * 1.5);
+    return next > 64 * start
+      ? { done: bracket(steps, `held up to ${formatRate(Math.max(...held))} msgs/s; higher rates not tried`) }
+      : { rate: next };
+  }
+  const lowestFail = Math.min(...failed);
+  const below = held.filter((h) => h < lowestFail);
+  if (below.length === 0) {
+    const next = Math.round(lowestFail / 2);
+    return next < Math.max(1, start / 64)
+      ? { done: bracket(steps, `no rate held down to ${formatRate(lowestFail)} msgs/s`) }
+      : { rate: next };
+  }
+  const h = Math.max(...below);
+  if (lowestFail / h - 1 <= PRECISION) return { done: bracket(steps) };
+  const next = Math.round(Math.sqrt(h * lowestFail));
+  if (next <= h || next >= lowestFail) return { done: bracket(steps) };
+  return { rate: next };
+}
+
+/** The capacity bracket the steps support: the highest held below the lowest failed. */
+function bracket(steps: readonly Step[], note?: string): CapacityResult {
+  const failed = steps.filter((s) => s.verdict === 'fails' && !s.driverBound).map((s) => s.rate);
+  const lowestFail = failed.length > 0 ? Math.min(...failed) : undefined;
+  const held = steps
+    .filter((s) => s.verdict === 'holds' && (lowestFail === undefined || s.rate < lowestFail))
+    .map((s) => s.rate);
+  return {
+    ...(held.length > 0 ? { held: Math.max(...held) } : {}),
+    ...(lowestFail !== undefined ? { failed: lowestFail } : {}),
+    driverBound: false,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** A finished (or interrupted) search's result from its steps. Pure. */
+export function capacityOf(steps: readonly Step[], start: number): CapacityResult {
+  const next = nextStep(steps, start);
+  return 'done' in next ? next.done : bracket(steps, 'the search did not finish');
+}
+
+export type CapacityStatus = 'winner' | 'tie' | 'beaten' | 'behind' | 'undecided' | 'driver-bound' | 'none' | 'ceiling';
+
+export interface CapacityCell {
+  model: string;
+  result: CapacityResult;
+  steps: Step[];
+  status: CapacityStatus;
+  /** Capacity relative to the leader's, as the bracket allows: [low, high]. */
+  relative?: [number, number];
+  /** What ran out at the first failing rate above the capacity: "server CPU", "one loop's CPU", "the driver", "latency
+   * before CPU" (queueing or handoffs while CPU was left). */
+  ranOut?: string;
+}
+
+export interface CapacityRow {
+  protocol: string;
+  workload: string;
+  objective: Objective;
+  margin: number;
+  cells: CapacityCell[];
+  /** The leader and the models tied with it; empty while undecided. */
+  winners: string[];
+  decided: boolean;
+}
+
+/** What ran out at a failed step: the driver, every server CPU, one loop's CPU, or nothing yet (queueing). */
+function ranOutAt(step: Step | undefined, serverCpus: number, singleThreaded: boolean): string | undefined {
+  if (!step) return undefined;
+  if (step.driverBound) return 'the driver';
+  const cpu = step.serverCpuPercent;
+  if (cpu === undefined) return undefined;
+  if (cpu >= 85 * serverCpus) return `server CPU (${Math.round(cpu)}% of ${serverCpus})`;
+  if (singleThreaded && cpu >= 85) return `one loop's CPU (${Math.round(cpu)}%, ${serverCpus} CPUs)`;
+  return `latency before CPU (${Math.round(cpu)}% of ${serverCpus}: queueing or handoffs)`;
+}
+
+/**
+ * The capacity rows: per workload, every model's capacity ranked against the leader's (the highest rate held) at the
+ * margin — tied when the ratio the two brackets allow lies within ±margin, beaten when it lies wholly below it,
+ * behind when it is provably lower but by about the margin, undecided otherwise. A driver-bound capacity is a lower
+ * bound and is not ranked; nor is a reference (the native ceiling).
+ */
+export function capacityRows(
+  records: readonly RunRecord[],
+  o: { margin: number; references: readonly string[]; singleThreaded: readonly string[] },
+): CapacityRow[] {
+  const withSlo = records.filter((r) => r.slo !== undefined && (r.side === undefined || r.side === 'head'));
+  const rows = new Map<string, RunRecord[]>();
+  for (const r of withSlo) {
+    const key = `${r.params.protocol}/${r.workload}`;
+    rows.set(key, [...(rows.get(key) ?? []), r]);
+  }
+  return [...rows.values()].map((rs) => {
+    const first = rs[0]!;
+    const objective = first.slo!.objective;
+    const models = [...new Set(rs.map((r) => r.model))];
+    const cells: CapacityCell[] = models.map((model) => {
+      const mine = rs.filter((r) => r.model === model);
+      const steps = stepsOf(mine, objective);
+      const result = capacityOf(steps, mine[0]!.slo!.start);
+      const aboveHeld = steps
+        .filter((s) => s.verdict === 'fails' && (result.held === undefined || s.rate > result.held))
+        .sort((a, b) => a.rate - b.rate)[0];
+      const ranOut = ranOutAt(aboveHeld, cpuCount(mine), o.singleThreaded.includes(model));
+      return {
+        model,
+        result,
+        steps,
+        status: o.references.includes(model)
+          ? 'ceiling'
+          : result.driverBound
+            ? 'driver-bound'
+            : result.held === undefined
+              ? 'none'
+              : 'undecided',
+        ...(ranOut ? { ranOut } : {}),
+      };
+    });
+    const ranked = cells.filter((c) => c.status === 'undecided');
+    const leader = ranked.reduce<CapacityCell | undefined>(
+      (b, c) => (!b || c.result.held! > b.result.held! ? c : b),
+      undefined,
+    );
+    for (const c of ranked) {
+      if (c === leader) {
+        c.status = 'winner';
+        continue;
+      }
+      const L = leader!.result;
+      const low = c.result.held! / (L.failed ?? Infinity);
+      const high = (c.result.failed ?? Infinity) / L.held!;
+      c.relative = [low, high];
+      if (low >= 1 - o.margin && high <= 1 + o.margin) c.status = 'tie';
+      else if (high < 1 - o.margin) c.status = 'beaten';
+      else if (high < 1) c.status = 'behind';
+      else c.status = 'undecided';
+    }
+    const decided = leader !== undefined && !cells.some((c) => c.status === 'undecided');
+    return {
+      protocol: first.params.protocol,
+      workload: first.workload,
+      objective,
+      margin: o.margin,
+      cells,
+      winners: decided ? cells.filter((c) => c.status === 'winner' || c.status === 'tie').map((c) => c.model) : [],
+      decided,
+    };
+  });
+}
+
+/** How many CPUs the server was given (its taskset list), from a record of the cell. */
+function cpuCount(records: readonly RunRecord[]): number {
+  const list = records.find((r): r is OkRecord => r.status === 'ok')?.server.cpus;
+  if (!list) return 1;
+  return list.split(',').reduce((n, part) => {
+    const [a, b] = part.split('-').map(Number);
+    return n + (b !== undefined && a !== undefined ? b - a + 1 : 1);
+  }, 0);
+}

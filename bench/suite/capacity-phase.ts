@@ -1,0 +1,60 @@
+/**
+ * --slo: after the timed runs, a capacity search for every model of every closed-loop workload of persistent
+ * connections, each starting from the model's own closed-loop throughput (bench/run/capacity-search.ts).
+ */
+import { searchCapacity } from '../run/capacity-search.js';
+import type { WorkloadGroup } from '../run/orchestrator.js';
+import { timedRuns } from '../judge/aggregate.js';
+import { mean } from '../data/stats.js';
+import type { Objective } from '../data/slo.js';
+import type { RunRecord } from '../data/record.js';
+import { formatRate } from '../../lib/format/units.js';
+
+export interface CapacityHooks {
+  onRecord(record: RunRecord): void;
+  /** One line of progress. */
+  status(line: string): void;
+  /** Said once, kept on screen. */
+  say(line: string): void;
+}
+
+/** Why a workload gets no capacity search, or undefined when it does. Pure. */
+export function noSearchReason(w: WorkloadGroup['workload']): string | undefined {
+  if (w.rate !== undefined) return 'it is open loop already (its rate is fixed)';
+  if (w.pattern !== 'persistent') return `its connections are not persistent (${w.pattern})`;
+  return undefined;
+}
+
+export async function runCapacityPhase(
+  groups: readonly WorkloadGroup[],
+  timed: readonly RunRecord[],
+  objective: Objective,
+  signal: AbortSignal,
+  hooks: CapacityHooks,
+): Promise<void> {
+  for (const g of groups) {
+    const why = noSearchReason(g.workload);
+    if (why) {
+      hooks.say(`capacity at ${objective.text}: ${g.workload.name} left out: ${why}`);
+      continue;
+    }
+    for (const subject of g.subjects) {
+      if (signal.aborted) return;
+      const runs = timedRuns(
+        timed.filter(
+          (r) =>
+            r.workload === g.workload.name && r.params.protocol === g.workload.protocol && r.model === subject.name,
+        ),
+      );
+      if (runs.length === 0) continue;
+      const start = mean(runs.map((r) => r.result.msgsPerSec));
+      const what = `capacity · ${g.workload.name} · ${subject.name}`;
+      const result = await searchCapacity(subject, g.workload, g.ctx, objective, start, {
+        onRecord: hooks.onRecord,
+        onStep: (rate, verdict, stepWhy) =>
+          hooks.status(`${what} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`),
+      });
+      if (result.note && !signal.aborted) hooks.say(`${what}: ${result.note}`);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Capacity at a latency objective: the objective's syntax, a step's verdict, the search's path on a simulated server
+ * (seeded noise), and the ranking of brackets.
+ */
+import { describe, it, expect } from 'vitest';
+import { parseObjective } from '../bench/data/slo.js';
+import { capacityRows, judgeStep, nextStep, PRECISION, stepsOf, type StepRun } from '../bench/judge/capacity.js';
+import { isUsageError } from '../lib/cli-args.js';
+import { fakeRecord } from './helpers/records.js';
+import type { OkRecord, RunRecord } from '../bench/data/record.js';
+
+const p99at10ms = parseObjective('p99=10ms');
+
+describe('the objective', () => {
+  it('reads a percentile and a latency', () => {
+    expect(parseObjective('p99=10ms')).toEqual({ percentile: 'p99', limitUs: 10_000, text: 'p99 ≤ 10 ms' });
+    expect(parseObjective('p99.9<=250us')).toMatchObject({ percentile: 'p999', limitUs: 250 });
+    expect(parseObjective('p50=1.5s')).toMatchObject({ percentile: 'p50', limitUs: 1_500_000 });
+  });
+
+  it('refuses what it cannot read, saying what it accepts', () => {
+    for (const bad of ['p99', '10ms', 'p98=10ms', 'p99=10', 'p99=-1ms', 'p99=1us']) {
+      let thrown: unknown;
+      try {
+        parseObjective(bad);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isUsageError(thrown), bad).toBe(true);
+    }
+  });
+});
+
+/** A step run at `rate` answering `achieved` msgs/s with this p99. */
+function stepRecord(
+  model: string,
+  rate: number,
+  p99: number,
+  o: { achieved?: number; saturated?: boolean; run?: number } = {},
+): RunRecord {
+  const r = fakeRecord({
+    model,
+    workload: 'echo',
+    msgsPerSec: o.achieved ?? rate,
+    run: o.run ?? 0,
+    latencies: [p99],
+    saturated: o.saturated ?? false,
+  });
+  return { ...r, slo: { objective: p99at10ms, rate, start: 1000 } } as RunRecord;
+}
+
+const runsOf = (records: RunRecord[]): StepRun[] => stepsOf(records, p99at10ms)[0]!.runs;
+
+describe('a step', () => {
+  it('holds when every run kept the rate and the interval of its p99 lies below the objective', () => {
+    const runs = runsOf([stepRecord('m', 1000, 2000), stepRecord('m', 1000, 2500)]);
+    expect(judgeStep(runs, [], p99at10ms).verdict).toBe('holds');
+  });
+
+  it('fails when the interval lies above it, or two runs missed the rate', () => {
+    expect(
+      judgeStep(runsOf([stepRecord('m', 1000, 40_000), stepRecord('m', 1000, 50_000)]), [], p99at10ms).verdict,
+    ).toBe('fails');
+    const missed = judgeStep(
+      runsOf([stepRecord('m', 1000, 500, { achieved: 900 }), stepRecord('m', 1000, 500, { achieved: 950 })]),
+      [],
+      p99at10ms,
+    );
+    expect(missed).toMatchObject({ verdict: 'fails', driverBound: false });
+    expect(missed.why).toMatch(/achieved 900 of 1\.00k/);
+  });
+
+  it('wants more runs while it straddles the objective, or one run missed; a failure of a saturated driver is the driver’s', () => {
+    expect(judgeStep(runsOf([stepRecord('m', 1000, 6000), stepRecord('m', 1000, 16_000)]), [], p99at10ms).verdict).toBe(
+      'undecided',
+    );
+    expect(
+      judgeStep(runsOf([stepRecord('m', 1000, 500, { achieved: 900 }), stepRecord('m', 1000, 500)]), [], p99at10ms)
+        .verdict,
+    ).toBe('undecided');
+    const driver = judgeStep(
+      runsOf([
+        stepRecord('m', 1000, 500, { achieved: 900, saturated: true }),
+        stepRecord('m', 1000, 500, { achieved: 900, saturated: true }),
+      ]),
+      [],
+      p99at10ms,
+    );
+    expect(driver).toMatchObject({ verdict: 'fails', driverBound: true });
+  });
+});
+
+/** A seeded uniform. */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs a search against a simulated server: p99 = 500 µs / (1 − rate/capacity) (a queue), ±10 % noise; past the
+ * capacity it misses the rate. Returns the result and how many runs it took. */
+function simulateSearch(capacity: number, start: number, seed: number, driverLimit = Infinity) {
+  const noise = uniform(seed);
+  const records: RunRecord[] = [];
+  for (let i = 0; i < 200; i++) {
+    const next = nextStep(stepsOf(records, p99at10ms), start);
+    if ('done' in next) return { result: next.done, runs: records.length };
+    const rate = next.rate;
+    const load = rate / capacity;
+    const p99 = load < 1 ? (500 / (1 - load)) * (0.9 + 0.2 * noise()) : 1_000_000;
+    const achieved = Math.min(rate, capacity * 1.02, driverLimit);
+    records.push(stepRecord('m', rate, p99, { achieved, saturated: rate > driverLimit, run: i }));
+  }
+  throw new Error('the search did not end');
+}
+
+describe('the search', () => {
+  it('brackets the capacity within 2 % from a start far above or below it', () => {
+    // The objective (10 ms at 500 µs / (1 − load)) holds up to 95 % of the server's capacity.
+    const truth = 0.95 * 40_000;
+    for (const start of [10_000, 45_000, 120_000]) {
+      const { result, runs } = simulateSearch(40_000, start, start);
+      expect(result.held!).toBeLessThanOrEqual(truth * 1.05);
+      expect(result.failed!).toBeGreaterThan(truth * 0.9);
+      expect(result.failed! / result.held! - 1).toBeLessThanOrEqual(PRECISION + 1e-9);
+      expect(runs).toBeLessThan(60);
+    }
+  });
+
+  it('a driver that gives out first ends the search as a lower bound, driver-bound', () => {
+    const { result } = simulateSearch(400_000, 50_000, 3, 100_000);
+    expect(result.driverBound).toBe(true);
+    expect(result.held!).toBeLessThanOrEqual(100_000);
+    expect(result.note).toMatch(/the driver gave out/);
+  });
+});
+
+describe('capacities ranked', () => {
+  const searched = (model: string, held: number, failed: number): RunRecord[] => [
+    stepRecord(model, held, 1000),
+    stepRecord(model, held, 1100, { run: 1 }),
+    stepRecord(model, failed, 50_000, { run: 2 }),
+    stepRecord(model, failed, 60_000, { run: 3 }),
+  ];
+  it('the highest held leads; a bracket within the margin ties, one wholly below it is beaten, a driver-bound one is not ranked', () => {
+    const records = [
+      ...searched('a', 10_000, 10_200),
+      ...searched('b', 9_900, 10_100),
+      ...searched('c', 5_000, 5_100),
+      stepRecord('d', 20_000, 500, { achieved: 15_000, saturated: true }),
+      stepRecord('d', 20_000, 500, { achieved: 15_000, saturated: true, run: 1 }),
+    ];
+    const [row] = capacityRows(records, { margin: 0.05, references: [], singleThreaded: [] });
+    const status = Object.fromEntries(row!.cells.map((c) => [c.model, c.status]));
+    expect(status).toEqual({ a: 'winner', b: 'tie', c: 'beaten', d: 'driver-bound' });
+    expect(row!.decided).toBe(true);
+    expect(row!.winners).toEqual(['a', 'b']);
+    const c = row!.cells.find((x) => x.model === 'c')!;
+    expect(c.relative![1]).toBeLessThan(0.52);
+  });
+
+  it('step runs are not the cell’s timed runs', async () => {
+    const { summarizeRecords } = await import('../bench/judge/aggregate.js');
+    const timed = fakeRecord({ model: 'a', workload: 'echo', msgsPerSec: 12_345 });
+    const cells = summarizeRecords([timed, ...searched('a', 10_000, 10_200)]);
+    expect(cells).toHaveLength(1);
+    expect(cells[0]!.samples).toEqual([12_345]);
+    expect((timed as OkRecord).slo).toBeUndefined();
+  });
+});
