@@ -7,9 +7,10 @@ const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 
 /** "48.1k–49.0k", "≥ 130k (driver-bound)", "< 2.0k", "–". */
 export function capacityText(c: Pick<CapacityCell, 'result'>): string {
-  const { held, failed, driverBound } = c.result;
+  const { held, failed, driverBound, aboutAt } = c.result;
   if (driverBound) return `≥ ${held !== undefined ? formatRate(held) : '?'} (driver-bound)`;
   if (held === undefined) return failed !== undefined ? `< ${formatRate(failed)}` : '–';
+  if (aboutAt !== undefined) return `${formatRate(held)}–${formatRate(aboutAt)}?`;
   return failed !== undefined ? `${formatRate(held)}–${formatRate(failed)}` : `≥ ${formatRate(held)}`;
 }
 
@@ -58,7 +59,11 @@ export function capacityTable(row: CapacityRow, plain: boolean): string {
   for (const c of row.cells) {
     const heldStep = c.steps.find((s) => s.rate === c.result.held);
     const latency = heldStep ? formatLatency(heldStep.objectiveUs) : '–';
-    const rel = c.relative ? `${c.relative[0].toFixed(2)}–${Math.min(9.99, c.relative[1]).toFixed(2)}` : '';
+    const rel = c.relative
+      ? Number.isFinite(c.relative[1])
+        ? `${c.relative[0].toFixed(2)}–${c.relative[1].toFixed(2)}`
+        : `≥ ${c.relative[0].toFixed(2)}`
+      : '';
     table.push([c.model, capacityText(c), latency, c.ranOut ?? '–', [MARK[c.status], rel].filter(Boolean).join(' ')]);
   }
   return table.toString();

@@ -146,9 +146,9 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
           `Capacity: the highest rate each model holds at ${j.capacity[0]!.objective.text}`,
           ...j.capacity.map((r) =>
             wrap(
-              `  ${r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`}  ${capacityHeadline(r)}`,
+              `  ${(r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`).padEnd(pad)}  ${capacityHeadline(r)}`,
               w,
-              '      ',
+              ' '.repeat(pad + 4),
             ),
           ),
         ]

@@ -21,17 +21,22 @@ export async function searchCapacity(
   objective: Objective,
   start: number,
   hooks: SearchHooks,
+  /** The rate the driver gave out at on the reference server: no step goes past it. */
+  cap?: number,
 ): Promise<CapacityResult> {
   const records: RunRecord[] = [];
   let attempts = 0;
   for (;;) {
     throwIfAborted(ctx.signal);
-    const next = nextStep(stepsOf(records, objective), start);
+    const next = nextStep(stepsOf(records, objective), start, cap);
     if ('done' in next) return next.done;
     // A run set aside (a disturbance) is repeated, up to as many again as the search has runs.
     if (++attempts > 200) return { driverBound: false, note: 'too many runs set aside or skipped' };
     const record = await runCell(subject, { ...workload, rate: next.rate }, records.length, ctx);
-    const marked = { ...record, slo: { objective, rate: next.rate, start } } as RunRecord;
+    const marked = {
+      ...record,
+      slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}) },
+    } as RunRecord;
     hooks.onRecord(marked);
     records.push(marked);
     if (record.status === 'skipped') return { driverBound: false, note: `skipped: ${record.reason}` };

@@ -38,7 +38,12 @@ export async function runCapacityPhase(
       hooks.say(`capacity at ${objective.text}: ${g.workload.name} left out: ${why}`);
       continue;
     }
-    for (const subject of g.subjects) {
+    // The reference first (the native server): without handler work its per-frame cost is negligible, so where the
+    // driver gives out on it bounds every other search. With handler work it is one more single-threaded model.
+    let cap: number | undefined;
+    const driverProbe = g.workload.work === 'none';
+    const ordered = [...g.subjects.filter((s) => s.reference), ...g.subjects.filter((s) => !s.reference)];
+    for (const subject of ordered) {
       if (signal.aborted) return;
       const runs = timedRuns(
         timed.filter(
@@ -49,11 +54,20 @@ export async function runCapacityPhase(
       if (runs.length === 0) continue;
       const start = mean(runs.map((r) => r.result.msgsPerSec));
       const what = `capacity · ${g.workload.name} · ${subject.name}`;
-      const result = await searchCapacity(subject, g.workload, g.ctx, objective, start, {
-        onRecord: hooks.onRecord,
-        onStep: (rate, verdict, stepWhy) =>
-          hooks.status(`${what} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`),
-      });
+      const result = await searchCapacity(
+        subject,
+        g.workload,
+        g.ctx,
+        objective,
+        start,
+        {
+          onRecord: hooks.onRecord,
+          onStep: (rate, verdict, stepWhy) =>
+            hooks.status(`${what} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`),
+        },
+        subject.reference ? undefined : cap,
+      );
+      if (subject.reference && driverProbe) cap = result.failed ?? result.aboutAt ?? cap;
       if (result.note && !signal.aborted) hooks.say(`${what}: ${result.note}`);
     }
   }
