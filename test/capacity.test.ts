@@ -122,6 +122,20 @@ describe('the search', () => {
     }
   });
 
+  it('ends at once where connections went unanswered and nothing held: a lower rate serves no more of them', () => {
+    const starved = (run: number): RunRecord => {
+      const r = stepRecord('iterative', 12_000, 300, { achieved: 11_000, run });
+      if (r.status === 'ok') r.result.connections = { total: 50, served: 1 };
+      return r;
+    };
+    const next = nextStep(stepsOf([starved(0), starved(1)], p99at10ms), 12_000);
+    expect(next).toMatchObject({ done: { note: expect.stringMatching(/served 1 of the 50 connections at once/) } });
+    expect('done' in next && next.done.held).toBeUndefined();
+    // Once a rate has held, unanswered connections at a higher one are a failing step like any other.
+    const held = [stepRecord('m', 6_000, 300), stepRecord('m', 6_000, 320, { run: 1 }), starved(2), starved(3)];
+    expect(nextStep(stepsOf(held, p99at10ms), 6_000)).toHaveProperty('rate');
+  });
+
   it('goes no higher than where the driver gave out on the reference server', () => {
     const { result } = simulateSearch(400_000, 50_000, 3, 100_000);
     expect(result.held).toBe(100_000);

@@ -122,6 +122,17 @@ describe('--server: rows beside the built-in models', () => {
     expect(fixturesRunning()).toEqual([]);
   });
 
+  it('a server that serves one connection at a time: its cap learned from the first window, not waited for again', async () => {
+    const r = await bench([...quick, '--ready-timeout', '1.5', ...server('iter', '{port} one-at-a-time')]);
+    expect(r.code, r.stderr).toBe(0);
+    const runs = readRecords(r.out, () => {}).filter((x) => x.model === 'iter' && x.status === 'ok');
+    const waits = runs.map((x) => (x.status === 'ok' ? x.result.readiness : undefined));
+    expect(waits[0]).toMatchObject({ expected: 50, ready: 1, timedOut: true });
+    for (const w of waits.slice(1)) expect(w).toMatchObject({ expected: 1, timedOut: false });
+    expect(r.stdout).toMatch(/iter .* serves 1\/50 conn at once/);
+    expect(fixturesRunning()).toEqual([]);
+  });
+
   it('a server that answers one byte in 10,000 wrong: mismatches, exit 1 naming it', async () => {
     const r = await bench([...once, ...server('mangler', '{port} mangle 10000')]);
     expect(r.code).toBe(1);

@@ -118,6 +118,17 @@ describe('the check before anything runs', () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it('says what the handler costs a request in CPU: a reversal costs little, 101 rounds of SHA-256 much more', async () => {
+    const light = [...(await checkHandler([w('a', fixture('reverse.mjs'))], {})).values()][0]!;
+    const heavy = [
+      ...(await checkHandler([w('b', path.join(PROJECT_ROOT, 'examples/handlers/hash-sync.mjs'))], {})).values(),
+    ][0]!;
+    // CPU time, not wall time: a loaded machine slows both, it does not shrink either.
+    expect(light.cpuMicrosPerRequest).toBeLessThan(20);
+    expect(heavy.cpuMicrosPerRequest).toBeGreaterThan(30);
+    expect(heavy.cpuMicrosPerRequest).toBeGreaterThan(3 * light.cpuMicrosPerRequest);
+  });
+
   it("a handler whose answers are not a function of the request fails a byte-for-byte check, passes with verify 'length'", async () => {
     await expect(checkHandler([w('a', fixture('random.mjs'))], {})).rejects.toThrow(
       /answered request 1 .* two ways: .* unless it exports verify = 'length' or 'none'/,
@@ -190,6 +201,23 @@ describe('the bench with --handler', () => {
       for (const x of ok)
         if (x.status === 'ok') expect([x.result.errors.mismatches, x.answers?.verify]).toEqual([0, 'bytes']);
     }
+  });
+
+  it('a handler heavier than the driver runs with the server on every CPU, as CPU-bound work does, unless --pin says', async () => {
+    const hash = path.join(PROJECT_ROOT, 'examples/handlers/hash-sync.mjs');
+    const shared = await bench([...quick, '--model', 'event-loop', '--handler', hash]);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stderr).toMatch(/CPU split \(shared; echo\)/);
+    expect(shared.stderr).toMatch(
+      /your handler took [\d.]+ CPU µs a request here, more than the driver takes a message/,
+    );
+    const records = readRecords(shared.out, () => {});
+    expect(records.every((x) => x.params.pin === 'shared')).toBe(true);
+    const given = await bench([...quick, '--model', 'event-loop', '--handler', hash, '--pin', 'separate']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stderr).toMatch(/CPU split \(separate; echo\)/);
+    const light = await bench([...quick, '--model', 'event-loop', '--handler', fixture('reverse.mjs')]);
+    expect(light.stderr).toMatch(/CPU split \(separate; echo\)/);
   });
 
   it('a handler that throws: exit 2 before anything runs, naming it and the request', async () => {

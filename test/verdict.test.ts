@@ -4,6 +4,7 @@ import { runsToDecide, verdict } from '../bench/judge/verdict.js';
 import { suiteSpread } from '../bench/judge/spread.js';
 import { verdictTable, verdictCellText, winnerText } from '../bench/format/verdict.js';
 import { runsOf, fakeRecord } from './helpers/records.js';
+import { METRICS } from '../bench/data/metrics.js';
 
 const options = { references: ['native-epoll'], margin: 0.1 };
 
@@ -307,6 +308,18 @@ describe('aggregation', () => {
     expect(cell!.errorTotal).toBe(7);
     expect(cell!.reasons).toEqual(['x']);
     expect(cell!.status).toBe('ok');
+  });
+
+  it('syscalls/msg is unseen (–), not 0, where a server answered without a read or without a write it could see', () => {
+    const withIo = (read: number, write: number) => {
+      const r = fakeRecord({ model: 'a', msgsPerSec: 1000, run: 0 });
+      if (r.status === 'ok') r.server.usage!.syscalls = { read, write };
+      return r;
+    };
+    expect(METRICS.syscallsPerMsg.ofRun(withIo(1000, 1000) as never)).toBe(2);
+    // recv + send (Rust's std, CPython's sockets): nothing in syscr/syscw; send only (native-epoll): half of it.
+    expect(METRICS.syscallsPerMsg.ofRun(withIo(0, 0) as never)).toBeUndefined();
+    expect(METRICS.syscallsPerMsg.ofRun(withIo(1000, 0) as never)).toBeUndefined();
   });
 });
 

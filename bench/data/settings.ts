@@ -438,7 +438,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchValues {
  * synthetic kind (cpu, block, async) have nothing to add and are left out.
  */
 export function handlerWorkloads(workloads: readonly Workload[], module: string): Workload[] {
-  const kept = workloads.filter((w) => w.work === 'none').map((w) => ({ ...w, work: `handler:${module}` }));
+  // The echo's prediction is about no work at all; what the handler does decides instead.
+  const kept = workloads
+    .filter((w) => w.work === 'none')
+    .map((w) => ({
+      ...w,
+      work: `handler:${module}`,
+      predicts:
+        'your handler decides: CPU work favours the models that spread it over the server CPUs; waiting, those that keep many requests in flight; a thread pool costs hand-offs',
+    }));
   if (kept.length === 0)
     throw new UsageError('--handler: the profile (with --filter) has no echo workload for the handler to run in');
   return kept;

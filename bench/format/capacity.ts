@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import type { CapacityCell, CapacityRow } from '../judge/capacity.js';
 import { formatLatency, formatRate } from '../../lib/format/units.js';
+import { BORDERLESS, trimTable } from './borderless.js';
 
 const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 
@@ -50,23 +51,25 @@ const MARK: Partial<Record<CapacityCell['status'], string>> = {
 };
 
 /** A workload's capacities: every model, its bracket, its latency at the rate it held, what ran out, its place. */
-export function capacityTable(row: CapacityRow, plain: boolean): string {
+export function capacityTable(row: CapacityRow): string {
   const table = new Table({
     head: ['model', 'msgs/s held–failed', `${row.objective.text.split(' ')[0]} at held`, 'ran out first', 'place'],
     colAligns: ['left', 'right', 'right', 'left', 'left'],
-    ...(plain ? { style: { head: [], border: [] } } : {}),
+    ...BORDERLESS,
   });
   for (const c of row.cells) {
     const heldStep = c.steps.find((s) => s.rate === c.result.held);
     const latency = heldStep ? formatLatency(heldStep.objectiveUs) : '–';
+    // Two significant figures below 0.1: piscina's echo capacity read "0.00–0.00" of event-loop's.
+    const fmt = (v: number): string => (v < 0.1 ? v.toPrecision(2) : v.toFixed(2));
     const rel = c.relative
       ? Number.isFinite(c.relative[1])
-        ? `${c.relative[0].toFixed(2)}–${c.relative[1].toFixed(2)}`
-        : `≥ ${c.relative[0].toFixed(2)}`
+        ? `${fmt(c.relative[0])}–${fmt(c.relative[1])}`
+        : `≥ ${fmt(c.relative[0])}`
       : '';
     table.push([c.model, capacityText(c), latency, c.ranOut ?? '–', [MARK[c.status], rel].filter(Boolean).join(' ')]);
   }
-  return table.toString();
+  return trimTable(table.toString());
 }
 
 /** How the capacities were found, said once under them. */

@@ -244,7 +244,7 @@ export function htmlReport(j: SuiteJudgement, vegaSource: string): string {
     const id = `load-${workloadAnchor(row.protocol, row.workload)}`;
     charts.set(id, vegaSpec(loadSpec(row)));
     return `<section id="capacity-${workloadAnchor(row.protocol, row.workload)}"><h2>${esc(`${row.protocol}/${row.workload}: ${capacityTitle(row)}`)}</h2>
-<p>${esc(capacityHeadline(row))}</p><pre>${esc(capacityTable(row, true))}</pre><div class="chart" id="${id}"></div><p>${esc(CAPACITY_NOTE)}</p></section>`;
+<p>${esc(capacityHeadline(row))}</p><pre>${esc(capacityTable(row))}</pre><div class="chart" id="${id}"></div><p>${esc(CAPACITY_NOTE)}</p></section>`;
   });
   const e = input.env;
   const env: [string, string][] = [

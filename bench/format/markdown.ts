@@ -68,7 +68,7 @@ export function markdownReport(j: SuiteJudgement): string {
       capacityHeadline(r),
       '',
       '```',
-      capacityTable(r, true),
+      capacityTable(r),
       '```',
       '',
       `![${r.workload} latency against offered load](${chartFile('load', `${r.protocol}/${r.workload}`)})`,

@@ -21,10 +21,16 @@ export function errorsCell(c: CellSummary, datagramColumnsShown = false): string
   const parts = Object.entries(c.errors)
     .filter(([k, v]) => v > 0 && !shown.has(k))
     .map(([k, v]) => `${k} ${v}`);
-  if (c.starved > 0)
+  // Said once, short: "starved 49/50 conn (serves 1 at once)" wrapped the compact table in 100 columns.
+  if (c.starved > 0) {
+    const n = c.params.connections;
+    const cap = c.servesAtOnce;
     parts.push(
-      `starved ${c.starved}/${c.params.connections} conn${c.servesAtOnce !== undefined && c.servesAtOnce < c.params.connections ? ` (serves ${c.servesAtOnce} at once)` : ''}`,
+      cap !== undefined && cap < n
+        ? `serves ${cap}/${n} conn at once${c.starved !== n - cap ? `, starved ${c.starved}` : ''}`
+        : `starved ${c.starved}/${n} conn`,
     );
+  }
   return parts.length === 0 ? '0' : parts.join(', ');
 }
 
@@ -73,13 +79,20 @@ function formatSpread(i: { n: number; low: number; high: number; median: number 
   return i.n > 1 ? `${(((i.high - i.low) / 2 / i.median) * 100).toFixed(1)}%` : '';
 }
 
+/** Instructions per message, ± half the spread of the counted processes; '–' where nothing was counted. */
+export function instructionsCell(c: CellSummary): string {
+  return c.countedRuns > 0
+    ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}`
+    : '–';
+}
+
 /** A latency percentile; '–' where no timed run measured one (a counted-only cell's windows record no latency). */
 const latencyCell =
   (p: 'p50' | 'p99' | 'p999') =>
   (c: CellSummary): string =>
     c.okRuns > 0 ? formatMicros(c.latency[p]) : '–';
 
-const metricCell =
+export const metricCell =
   (id: MetricId) =>
   (c: CellSummary): string =>
     METRICS[id].format(c.metrics[id].median);
@@ -168,10 +181,7 @@ export const COLUMNS: readonly Column[] = [
   metricColumn('instructionsPerMsg', {
     describe: ', ± half the spread of the counted processes',
     when: (t) => t.counts,
-    cell: (c) =>
-      c.countedRuns > 0
-        ? `${metricCell('instructionsPerMsg')(c)}${c.countedRuns > 1 ? ` ±${formatSpread(c.metrics.instructionsPerMsg)}` : ''}`
-        : '–',
+    cell: instructionsCell,
   }),
   {
     header: () => 'server mem',
@@ -211,7 +221,7 @@ export const COLUMNS: readonly Column[] = [
   {
     header: () => 'errors',
     describe:
-      'mismatched bytes, socket errors, resets, timeouts (summed over runs) and `starved k/n conn`: connections that got no answer in the window, with how many the model serves at once',
+      'mismatched bytes, socket errors, resets, timeouts (summed over runs) and `starved k/n conn`: connections that got no answer in the window (`serves s/n conn at once` where the model serves only s at once and the rest starved)',
     align: 'left',
     cell: (c, t) => errorsCell(c, t.udp),
   },

@@ -13,7 +13,16 @@ import { formatCpuPerMsg, METRICS } from '../data/metrics.js';
 import { isCeiling } from '../data/record.js';
 import { formatMicros } from '../../lib/format/units.js';
 import { wrap } from '../../lib/format/wrap.js';
-import { describeParams, errorsCell, groupByWorkload, throughputCell, workloadTable } from './table.js';
+import { BORDERLESS, trimTable } from './borderless.js';
+import {
+  describeParams,
+  errorsCell,
+  groupByWorkload,
+  instructionsCell,
+  metricCell,
+  throughputCell,
+  workloadTable,
+} from './table.js';
 import { verdictReport, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
 import { compareTable } from './compare.js';
@@ -83,14 +92,26 @@ function placeCell(v: VerdictCell | undefined, c: CellSummary): string {
 /** The compact table of one workload: it fits a terminal; the rest is in --wide and the reports. */
 function compactTable(cells: readonly CellSummary[], row: JudgedRow | undefined, width: number | undefined): string {
   const byModel = new Map(row?.cells.map((v) => [v.model, v]));
+  const timed = (c: CellSummary): boolean => c.status === 'ok' && c.okRuns > 0;
+  // Counted only (--skip-timing): what was counted, not three columns of dashes.
+  const countedOnly = cells.every((c) => c.okRuns === 0) && cells.some((c) => c.countedRuns > 0);
+  const measured: [string, (c: CellSummary) => string][] = countedOnly
+    ? [
+        [METRICS.instructionsPerMsg.column!, instructionsCell],
+        [METRICS.syscallsPerMsg.column!, metricCell('syscallsPerMsg')],
+        [METRICS.ctxSwitchesPerMsg.column!, metricCell('ctxSwitchesPerMsg')],
+      ]
+    : [
+        ['msgs/s ±95%', (c) => (timed(c) ? throughputCell(c) : '–')],
+        ['p99 µs', (c) => (timed(c) ? formatMicros(c.latency.p99) : '–')],
+        [METRICS.cpuPerMsg.column!, (c) => (timed(c) ? formatCpuPerMsg(c.serverCpuUsPerMsg) : '–')],
+      ];
   const rows = cells.map((c) => [
     isCeiling(c.model) ? `${c.model} (GET)` : c.model,
-    c.status === 'ok' && c.okRuns > 0 ? throughputCell(c) : '–',
-    c.status === 'ok' && c.okRuns > 0 ? formatMicros(c.latency.p99) : '–',
-    c.status === 'ok' && c.okRuns > 0 ? formatCpuPerMsg(c.serverCpuUsPerMsg) : '–',
+    ...measured.map(([, cell]) => cell(c)),
     placeCell(byModel.get(c.model), c),
   ]);
-  const head = ['model', 'msgs/s ±95%', 'p99 µs', METRICS.cpuPerMsg.column!, 'place'];
+  const head = ['model', ...measured.map(([h]) => h), 'place'];
   const widths = head.slice(0, 4).map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)) + 2);
   const used = widths.reduce((a, b) => a + b, 0) + 2;
   const last =
@@ -100,33 +121,12 @@ function compactTable(cells: readonly CellSummary[], row: JudgedRow | undefined,
     colWidths: [...widths, last],
     colAligns: ['left', 'right', 'right', 'right', 'left'],
     wordWrap: true,
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: ' ',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '',
-    },
-    style: { head: [], border: [], compact: true, 'padding-left': 1, 'padding-right': 1 },
+    ...BORDERLESS,
   });
   table.push(...rows);
   // Each model's place: ★ the leader, ≈ tied with it, ↓ provably slower by about the margin, ? undecided, a plain
   // number beaten by more; the number is its throughput (open loop: p99) relative to the leader's.
-  return table
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .join('\n');
+  return trimTable(table.toString());
 }
 
 /** The first screen: the verdict, a compact table a workload, the why. */
@@ -136,14 +136,18 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
   const names = j.rows.map((r) => (r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`));
   const pad = Math.max(...names.map((n) => n.length));
   const verdict = [
-    `Verdict: which model wins each workload here, at ±${pct(j.margin)} (90% intervals${j.rows.some((r) => r.cells.some((c) => c.paired !== undefined)) ? '; the models took turns, judged on the ratio within each block' : ''})`,
+    wrap(
+      `Verdict: which model wins each workload here, at ±${pct(j.margin)} (90% intervals${j.rows.some((r) => r.cells.some((c) => c.paired !== undefined)) ? '; paired: models took turns' : ''})`,
+      w,
+      '  ',
+    ),
     ...j.rows.map((r, i) => wrap(`  ${names[i]!.padEnd(pad)}  ${verdictHeadline(r)}`, w, ' '.repeat(pad + 4))),
   ];
   const capacityLines =
     j.capacity.length > 0
       ? [
           '',
-          `Capacity: the highest rate each model holds at ${j.capacity[0]!.objective.text}`,
+          wrap(`Capacity: the highest rate each model holds at ${j.capacity[0]!.objective.text}`, w, '  '),
           ...j.capacity.map((r) =>
             wrap(
               `  ${(r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`).padEnd(pad)}  ${capacityHeadline(r)}`,
@@ -157,7 +161,7 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
     ...[...groupByWorkload(j.cells)].map(([key, group]) =>
       [wrap(`${key}: ${describeParams(group[0]!)}`, w, '  '), compactTable(group, rowOf(key), w)].join('\n'),
     ),
-    ...j.capacity.map((r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n${capacityTable(r, o.plain)}`),
+    ...j.capacity.map((r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n${capacityTable(r)}`),
   ];
   const why = j.rows.flatMap((r) => [
     wrap(`  ${r.workload}: ${winnerText(r, true)}`, w, '      '),
@@ -203,9 +207,7 @@ function wideReport(j: SuiteJudgement, plain: boolean): string {
     : '';
   const pairing = pairingTable(j.pairing, plain);
   const capacity = j.capacity
-    .map(
-      (r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n  ${capacityHeadline(r)}\n${capacityTable(r, plain)}`,
-    )
+    .map((r) => `${r.protocol}/${r.workload}: ${capacityTitle(r)}\n  ${capacityHeadline(r)}\n${capacityTable(r)}`)
     .join('\n\n');
   return `${tables}\n\nCPU split — ${j.split}\n\nVerdict\n${verdictReport(j, plain)}\n\n${capacity ? `${capacity}\n${CAPACITY_NOTE}\n\n` : ''}${pairing ? `Taking turns\n${pairing}\n\n` : ''}${costModelText(j, plain)}${gate}\n`;
 }

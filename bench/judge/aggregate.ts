@@ -9,7 +9,7 @@ import {
   type LatencySummary,
   type PercentilePoint,
 } from '../../clients/histogram.js';
-import { sumErrors, totalErrors, type ErrorCounts } from '../../clients/load-result.js';
+import { sumErrors, totalErrors, type ErrorCounts, type LoadResult } from '../../clients/load-result.js';
 import { confidenceInterval, median, type Interval } from '../data/stats.js';
 import { cellKey, type CellParams, type OkRecord, type RunRecord } from '../data/record.js';
 import {
@@ -193,9 +193,8 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
     errors,
     errorTotal: totalErrors(errors),
     starved: median(results.map((r) => (r.connections ? r.connections.total - r.connections.served : 0))) || 0,
-    ...(results[0]?.readiness && results[0].readiness.expected < first.params.connections
-      ? { servesAtOnce: results[0].readiness.expected }
-      : {}),
+    // The fewest waited for: a --server's cap is learned after its first window (bench/run/run-cell.ts).
+    ...(atOnce(results) < first.params.connections ? { servesAtOnce: atOnce(results) } : {}),
     readyWaitSec: median(results.map((r) => r.readiness?.waitedSec ?? 0)) || 0,
     workers: okFirst?.server.workers ?? 0,
     ...(okFirst?.server.cpus ? { serverCpus: okFirst.server.cpus } : {}),
@@ -210,6 +209,11 @@ export function summarizeCell(records: readonly RunRecord[]): CellSummary {
 }
 
 /** Without histograms (e.g. a driver that gives only percentiles), the median of each percentile over runs. */
+/** The fewest connections any run waited for (Infinity when none waited). */
+function atOnce(results: readonly LoadResult[]): number {
+  return Math.min(...results.map((r) => r.readiness?.expected ?? Infinity));
+}
+
 function medianLatency(list: LatencySummary[]): LatencySummary {
   const pick = (k: keyof LatencySummary): number => median(list.map((l) => l[k]));
   if (list.length === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };

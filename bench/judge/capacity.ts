@@ -43,6 +43,8 @@ export interface StepRun {
   /** Why this run did not hold its rate (missed it, timeouts, errors, wrong bytes). */
   missed?: string;
   driverSaturated: boolean;
+  /** Connections never answered in the window: the model serves fewer at once than the workload opens. */
+  starved?: { served: number; total: number };
 }
 
 export interface Step {
@@ -82,22 +84,27 @@ function stepRun(r: OkRecord, objective: Objective): StepRun {
   const rate = r.slo!.rate;
   const achieved = r.result.msgsPerSec;
   const e = r.result.errors;
+  const c = r.result.connections;
+  const starved = c && c.served < c.total ? { served: c.served, total: c.total } : undefined;
   const missed =
     e.mismatches > 0
       ? `${e.mismatches} wrong answers`
-      : e.timeouts > 0
-        ? `${e.timeouts} timeouts`
-        : achieved < ACHIEVED * rate
-          ? `achieved ${formatRate(achieved)} of ${formatRate(rate)} msgs/s`
-          : Object.entries(e).some(([k, v]) => k !== 'mismatches' && k !== 'timeouts' && v > 0)
-            ? 'connection errors'
-            : undefined;
+      : starved
+        ? `served ${starved.served} of ${starved.total} connections, the rest never answered`
+        : e.timeouts > 0
+          ? `${e.timeouts} timeouts`
+          : achieved < ACHIEVED * rate
+            ? `achieved ${formatRate(achieved)} of ${formatRate(rate)} msgs/s`
+            : Object.entries(e).some(([k, v]) => k !== 'mismatches' && k !== 'timeouts' && v > 0)
+              ? 'connection errors'
+              : undefined;
   return {
     record: r,
     achieved,
     latencyUs: percentileOf(r.result.latency, objective.percentile),
     ...(missed ? { missed } : {}),
     driverSaturated: r.result.client.saturated,
+    ...(starved ? { starved } : {}),
   };
 }
 
@@ -191,6 +198,16 @@ export function nextStep(
   }
   const lowest = Math.min(...above);
   const below = held.filter((h) => h < lowest);
+  // Connections never answered where nothing has held: a lower rate serves no more of them at once (iterative,
+  // fork-per-connection under 50 connections went down seven halvings, 30–60 runs, to fail at 22–58 msgs/s).
+  const starved = held.length === 0 ? steps.flatMap((s) => s.runs).find((r) => r.starved)?.starved : undefined;
+  if (below.length === 0 && starved)
+    return {
+      done: bracket(
+        steps,
+        `no rate held: it served ${starved.served} of the ${starved.total} connections at once, and a lower rate does not serve more`,
+      ),
+    };
   if (below.length === 0) {
     const next = Math.round(lowest / 2);
     return next < Math.max(1, start / 256)
@@ -262,6 +279,8 @@ export interface CapacityRow {
 /** What ran out at a failed step: the driver, every server CPU, one loop's CPU, or nothing yet (queueing). */
 function ranOutAt(step: Step | undefined, serverCpus: number, singleThreaded: boolean): string | undefined {
   if (!step) return undefined;
+  const starved = step.runs.find((r) => r.starved)?.starved;
+  if (starved) return `connections (served ${starved.served} of ${starved.total} at once)`;
   const cpu = step.serverCpuPercent;
   if (cpu === undefined) return undefined;
   if (cpu >= 85 * serverCpus) return `server CPU (${Math.round(cpu)}% of ${serverCpus})`;

@@ -146,10 +146,27 @@ export function modelSubject(model: Model, side?: { side: Side; root?: string; h
   };
 }
 
+/**
+ * How many connections a server whose design is not known here (your --server) was seen to serve at once: the most
+ * that had an answer when a window's wait for all of them gave out. Learned once, so the next windows wait for that
+ * many instead of the whole --ready-timeout again: a Python iterative server (one connection at a time) cost 30 s a
+ * window, 60 of a block's 89 s.
+ */
+const seenServingAtOnce = new WeakMap<CellSubject, Map<number, number>>();
+
 /** Connections whose first answer opens the window: all of them, unless the model serves fewer at once. */
 export function readyConnections(subject: CellSubject, workload: Workload, ctx: CellContext): number {
   if (workload.pattern !== 'persistent') return workload.connections; // every short connection gets its turn
-  return subject.servesAtOnce ? subject.servesAtOnce(workload.connections, ctx) : workload.connections;
+  if (subject.servesAtOnce) return subject.servesAtOnce(workload.connections, ctx);
+  return seenServingAtOnce.get(subject)?.get(workload.connections) ?? workload.connections;
+}
+
+/** What a window's wait said about a server without a known cap (see seenServingAtOnce). */
+function learnServingAtOnce(subject: CellSubject, workload: Workload, readiness: LoadResult['readiness']): void {
+  if (subject.servesAtOnce || !readiness?.timedOut || readiness.ready < 1) return;
+  const seen = seenServingAtOnce.get(subject) ?? new Map<number, number>();
+  seen.set(workload.connections, Math.max(seen.get(workload.connections) ?? 0, readiness.ready));
+  seenServingAtOnce.set(subject, seen);
 }
 
 /**
@@ -284,6 +301,7 @@ export async function measureWindowOf(
     throwIfAborted(ctx.signal);
     const died = server.died?.();
     if (died) throw new Error(died);
+    learnServingAtOnce(subject, workload, result.readiness);
     const sampled = usage ? await usage : undefined;
     const serverUsage =
       sampled?.hostBusyPercent !== undefined

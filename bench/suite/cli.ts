@@ -12,6 +12,7 @@ import { runCommand, SIGNAL_EXIT, type StopSignal } from '../../lib/lifecycle.js
 import { SetupError } from '../../lib/cli-args.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import { beforeAnythingRuns, isFileSystemError } from '../../lib/files.js';
+import { wrap } from '../../lib/format/wrap.js';
 import { settingsFromArgs, USAGE, type Settings } from '../data/settings.js';
 import { newSuiteId, ResultsDir, writeBaseline } from '../data/records-file.js';
 import { splitSides, type RunRecord } from '../data/record.js';
@@ -66,11 +67,42 @@ const REPORT_BYTES = 4 * 2 ** 20;
  * Each workload's split, planned from its pin mode and whether any of its models serves on several CPUs (the driver
  * is sized for the fastest of them), unless --pin or the CPU flags overrode it.
  */
-function splitsFor(p: Preflight, host: ServerHost): Map<Workload, CpuSplit> {
+function splitsFor(p: Preflight, host: ServerHost, shared: ReadonlyMap<Workload, string>): Map<Workload, CpuSplit> {
   const splits = new Map<Workload, CpuSplit>();
-  for (const w of p.plan.workloads)
-    splits.set(w, host.cpuSplit(w.pin, { parallel: p.plan.cells.some((c) => c.workload === w && c.model.parallel) }));
+  for (const w of p.plan.workloads) {
+    const split = host.cpuSplit(w.pin, { parallel: p.plan.cells.some((c) => c.workload === w && c.model.parallel) });
+    const why = shared.get(w);
+    splits.set(w, why && split.why ? { ...split, why: `${why}; ${split.why}` } : split);
+  }
   return splits;
+}
+
+/**
+ * A handler whose work per request outweighs the driver's per message is CPU-bound work like the cpu workload's, and
+ * gets its split: the server on every CPU. On one server CPU every model tied on a hash handler (138–151 CPU µs a
+ * request) while the models built to use both CPUs sat on one. Unless --pin said otherwise, and only here (an agent's
+ * driver is elsewhere). Mutates the plan's workloads, so their records say the split they ran with.
+ */
+function pinHandlerWork(
+  settings: Settings,
+  answers: ReadonlyMap<Workload, HandlerRequests> | undefined,
+  plan: readonly Workload[],
+  driverPerThread: number,
+): Map<Workload, string> {
+  const reasons = new Map<Workload, string>();
+  const pinGiven = settings.pin !== undefined || (settings.set ?? []).some((s) => s.startsWith('pin='));
+  if (!answers || pinGiven) return reasons;
+  const driverMicros = 1e6 / driverPerThread;
+  for (const w of plan) {
+    const cost = answers.get(w)?.cpuMicrosPerRequest;
+    if (cost === undefined || w.pin !== 'separate' || cost < driverMicros) continue;
+    w.pin = 'shared';
+    reasons.set(
+      w,
+      `your handler took ${cost.toFixed(1)} CPU µs a request here, more than the driver takes a message (${driverMicros.toFixed(1)})`,
+    );
+  }
+  return reasons;
 }
 
 /** What --against compares: conbench's servers at REF (a build), or your handler at REF in its repository. */
@@ -155,10 +187,13 @@ async function main(): Promise<void> {
         })
       : undefined;
   const env = captureEnvironment();
-  const host = found.agent
-    ? await connectAgent(found.agent)
-    : localHost(env.taskset, measuredCapacities(settings.out, env), found.cpus);
-  const splits = splitsFor(found, host);
+  const capacities = measuredCapacities(settings.out, env);
+  const host = found.agent ? await connectAgent(found.agent) : localHost(env.taskset, capacities, found.cpus);
+  const splits = splitsFor(
+    found,
+    host,
+    found.agent ? new Map() : pinHandlerWork(settings, answers, found.plan.workloads, capacities.driverPerThread),
+  );
   const ceilings = new Map<Workload, CeilingTarget | undefined>();
   for (const [w, split] of splits) {
     // Looked up (is nginx installed?) only when some workload needs it.
@@ -410,11 +445,13 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`\n${rendered.text}`);
   if (rendered.chartError) err.write(`charts not written: ${rendered.chartError}\n`);
+  // The progress line's wrapping ended with the runs; the last words are wrapped here (they were 127 characters).
+  const errWidth = err.isTTY ? err.columns : undefined;
   err.write(
-    `\nwrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})\n`,
+    `\n${wrap(`wrote ${results.dir}/ (records.jsonl, summary.json, report.md, report.html, results.csv${rendered.charts > 0 ? `, ${rendered.charts} chart(s) in charts/` : ''})`, errWidth, '    ')}\n`,
   );
   const failures = measuredFailures(rendered.judgement);
-  for (const f of failures) err.write(`✗ ${f}\n`);
+  for (const f of failures) err.write(`${wrap(`✗ ${f}`, errWidth, '  ')}\n`);
   if (stoppedBy !== undefined) process.exitCode = SIGNAL_EXIT[stoppedBy];
   else if (disturbedStop !== undefined || gate?.result.fails || failures.length > 0) process.exitCode = 1;
 }

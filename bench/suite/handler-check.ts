@@ -14,11 +14,38 @@ import { parseWorkSpec } from '../../servers/work.js';
 /** How long one request may take in the check before the handler is called stuck. */
 const ANSWER_TIMEOUT_MS = 5000;
 
+/** How long the handler's cost is sampled for, after the check: the second half of the calls is timed (warm). */
+const COST_SAMPLE_MS = 200;
+const COST_MAX_CALLS = 4000;
+
 /** A workload's requests and the answers the handler gives them. */
 export interface HandlerRequests {
   module: string;
   verify: VerifyMode;
   pairs: { request: Buffer; response: Buffer }[];
+  /** CPU µs this process spent per request (every thread: a thread pool's work counts), one request at a time. */
+  cpuMicrosPerRequest: number;
+}
+
+/**
+ * The handler's CPU per request, asked the requests in turn for about COST_SAMPLE_MS: the first half warms it up (the
+ * JIT, lazy pools), the second is timed with process.cpuUsage, which counts every thread of the process.
+ */
+async function costPerRequest(respond: (r: Buffer) => Buffer | Promise<Buffer>, requests: readonly Buffer[]) {
+  const started = performance.now();
+  let calls = 0;
+  let timedFrom: { calls: number; cpu: NodeJS.CpuUsage } | undefined;
+  while (calls < COST_MAX_CALLS) {
+    await respond(Buffer.from(requests[calls % requests.length]!));
+    calls++;
+    const elapsed = performance.now() - started;
+    if (!timedFrom && (elapsed >= COST_SAMPLE_MS / 2 || calls >= COST_MAX_CALLS / 2))
+      timedFrom = { calls, cpu: process.cpuUsage() };
+    else if (timedFrom && elapsed >= COST_SAMPLE_MS) break;
+  }
+  if (!timedFrom || calls === timedFrom.calls) return 0;
+  const used = process.cpuUsage(timedFrom.cpu);
+  return (used.user + used.system) / (calls - timedFrom.calls);
 }
 
 function describe(request: Buffer): string {
@@ -117,7 +144,12 @@ export async function checkHandler(
         }
         pairs.push({ request, response: Buffer.from(response) });
       }
-      plan = { module, verify: handler.verify, pairs };
+      plan = {
+        module,
+        verify: handler.verify,
+        pairs,
+        cpuMicrosPerRequest: await costPerRequest(handler.respond, requests),
+      };
       bySize.set(key, plan);
     }
     out.set(w, plan);
