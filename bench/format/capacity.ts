@@ -8,11 +8,13 @@ const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 
 /** "48.1k–49.0k", "≥ 130k (driver-bound)", "< 2.0k", "–". */
 export function capacityText(c: Pick<CapacityCell, 'result'>): string {
-  const { held, failed, driverBound, aboutAt } = c.result;
+  const { held, failed, driverBound, aboutAt, byMajority } = c.result;
   if (driverBound) return `≥ ${held !== undefined ? formatRate(held) : '?'} (driver-bound)`;
   if (held === undefined) return failed !== undefined ? `< ${formatRate(failed)}` : '–';
   if (aboutAt !== undefined) return `${formatRate(held)}–${formatRate(aboutAt)}?`;
-  return failed !== undefined ? `${formatRate(held)}–${formatRate(failed)}` : `≥ ${formatRate(held)}`;
+  // "?": an end of the bracket went by the majority of a step's runs (bench/judge/capacity.ts).
+  const mark = byMajority ? '?' : '';
+  return failed !== undefined ? `${formatRate(held)}–${formatRate(failed)}${mark}` : `≥ ${formatRate(held)}${mark}`;
 }
 
 /** The title of a workload's capacity: "capacity at p99 ≤ 10 ms". */
