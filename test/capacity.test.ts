@@ -4,7 +4,15 @@
  */
 import { describe, it, expect } from 'vitest';
 import { parseObjective } from '../bench/data/slo.js';
-import { capacityRows, judgeStep, nextStep, PRECISION, stepsOf, type StepRun } from '../bench/judge/capacity.js';
+import {
+  capacityRows,
+  judgeStep,
+  nextStep,
+  PRECISION,
+  stepsOf,
+  stepWindowSec,
+  type StepRun,
+} from '../bench/judge/capacity.js';
 import { isUsageError } from '../lib/cli-args.js';
 import { fakeRecord } from './helpers/records.js';
 import type { OkRecord, RunRecord } from '../bench/data/record.js';
@@ -129,6 +137,12 @@ describe('the search', () => {
       expect(result.failed! / result.held! - 1).toBeLessThanOrEqual(PRECISION + 1e-9);
       expect(runs).toBeLessThan(60);
     }
+  });
+
+  it("a step's window holds 50 messages beyond the percentile, between the profile's window and 2 s", () => {
+    expect(stepWindowSec(4000, p99at10ms, 0.5)).toBeCloseTo(1.25, 6);
+    expect(stepWindowSec(5_000_000, p99at10ms, 0.5)).toBe(0.5);
+    expect(stepWindowSec(100, p99at10ms, 0.5)).toBe(2);
   });
 
   it('ends at once where connections went unanswered and nothing held: a lower rate serves no more of them', () => {

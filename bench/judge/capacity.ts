@@ -27,6 +27,19 @@ import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { formatLatency, formatRate } from '../../lib/format/units.js';
 
 export const STEP_RUNS = { min: 2, max: 5 } as const;
+/** Messages beyond the objective's percentile a step's window should hold, and the longest window that buys. */
+export const STEP_TAIL = { messages: 50, maxSec: 2 } as const;
+const TAIL_SHARE: Record<Objective['percentile'], number> = { p50: 0.5, p90: 0.1, p99: 0.01, p999: 0.001 };
+
+/**
+ * A step's window: the profile's, or long enough that STEP_TAIL.messages lie beyond the percentile (up to its cap).
+ * A p99 from 0.5 s at 4k msgs/s rests on its 20 slowest messages, and one stall of the machine moved it from 2.8 to
+ * 15 ms between runs at one rate. Pure.
+ */
+export function stepWindowSec(rate: number, objective: Objective, baseSec: number): number {
+  const need = STEP_TAIL.messages / (TAIL_SHARE[objective.percentile] * rate);
+  return Math.max(baseSec, Math.min(STEP_TAIL.maxSec, need));
+}
 /** The search ends when the bracket's two rates are this close (fail / held − 1). */
 export const PRECISION = 0.02;
 /** At most this many steps a search (bracketing from far off takes ~6, bisecting 50 % down to 2 % ~5). */

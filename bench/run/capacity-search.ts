@@ -3,7 +3,7 @@
  * chooses, each run handed on as soon as it exists (a stopped suite keeps every step it measured).
  */
 import { runCell, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
-import { nextStep, stepsOf, type CapacityResult } from '../judge/capacity.js';
+import { nextStep, stepsOf, stepWindowSec, type CapacityResult } from '../judge/capacity.js';
 import type { Objective } from '../data/slo.js';
 import type { Workload } from '../data/workloads.js';
 import type { RunRecord } from '../data/record.js';
@@ -32,7 +32,11 @@ export async function searchCapacity(
     if ('done' in next) return next.done;
     // A run set aside (a disturbance) is repeated, up to as many again as the search has runs.
     if (++attempts > 200) return { driverBound: false, note: 'too many runs set aside or skipped' };
-    const record = await runCell(subject, { ...workload, rate: next.rate }, records.length, ctx);
+    const durationSec = stepWindowSec(next.rate, objective, ctx.settings.durationSec);
+    const record = await runCell(subject, { ...workload, rate: next.rate }, records.length, {
+      ...ctx,
+      settings: { ...ctx.settings, durationSec },
+    });
     const marked = {
       ...record,
       slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}) },
