@@ -14,6 +14,7 @@ import {
   type StepRun,
 } from '../bench/judge/capacity.js';
 import { isUsageError } from '../lib/cli-args.js';
+import { capacityHeadline } from '../bench/format/capacity.js';
 import { fakeRecord } from './helpers/records.js';
 import type { OkRecord, RunRecord } from '../bench/data/record.js';
 
@@ -83,6 +84,12 @@ describe('a step', () => {
     const step = judgeStep(runsOf(p99s.map((p, run) => stepRecord('m', 1000, p, { run }))), [], p99at10ms);
     expect(step).toMatchObject({ verdict: 'holds', byMajority: true });
     expect(step.why).toMatch(/straddles 10\.0ms; 4 of 5 runs met it: by the majority/);
+    // One window 2.4 % short among four that held (worker-threads, echo, 144k msgs/s): the majority again.
+    const short = [3073, 3615, 2525, 2081, 1897].map((p, run) =>
+      stepRecord('m', 144_122, p, { run, ...(run === 1 ? { achieved: 140_645 } : {}) }),
+    );
+    expect(judgeStep(runsOf(short), [], p99at10ms)).toMatchObject({ verdict: 'holds', byMajority: true });
+    expect(judgeStep(runsOf(short.slice(0, 3)), [], p99at10ms).verdict).toBe('undecided');
     const mostlyOver = [12_000, 15_000, 4000, 11_000, 9000].map((p, run) => stepRecord('m', 1000, p, { run }));
     expect(judgeStep(runsOf(mostlyOver), [], p99at10ms).verdict).toBe('fails');
   });
@@ -190,6 +197,10 @@ describe('capacities ranked', () => {
     expect(row!.winners).toEqual(['a', 'b']);
     const c = row!.cells.find((x) => x.model === 'c')!;
     expect(c.relative![1]).toBeLessThan(0.52);
+    // The headline says the driver-bound model first: the leader holds the most only below the driver's limit.
+    expect(capacityHeadline(row!)).toMatch(
+      /^d held ≥ 19\.0k msgs\/s, the driver's limit here \(driver-bound, not ranked\); below it, a ≈ b tie: 10\.0k–10\.2k/,
+    );
   });
 
   it('step runs are not the cell’s timed runs', async () => {

@@ -25,12 +25,14 @@ export function capacityTitle(row: Pick<CapacityRow, 'objective'>): string {
 /** One line: who holds the most, at what margin, and the next model. */
 export function capacityHeadline(row: CapacityRow): string {
   const leader = row.cells.find((c) => c.status === 'winner');
-  if (!leader) {
-    const bound = row.cells.filter((c) => c.status === 'driver-bound');
-    return bound.length > 0
-      ? `driver-bound: ${bound.map((c) => `${c.model} ${capacityText(c)}`).join(', ')}`
-      : 'no model held the objective at any rate tried';
-  }
+  // Driver-bound models said first: "piscina holds the most" read as if it out-held five models that held 400× more.
+  const bound = row.cells.filter((c) => c.status === 'driver-bound');
+  const lowestBound = Math.min(...bound.map((c) => c.result.held ?? Number.POSITIVE_INFINITY));
+  const boundText =
+    bound.length > 0
+      ? `${bound.map((c) => c.model).join(', ')} held ≥ ${Number.isFinite(lowestBound) ? formatRate(lowestBound) : '?'} msgs/s, the driver's limit here (driver-bound, not ranked)`
+      : '';
+  if (!leader) return boundText || 'no model held the objective at any rate tried';
   const group = row.cells.filter((c) => c.status === 'winner' || c.status === 'tie');
   const rest = row.cells
     .filter((c) => c.relative && !group.includes(c))
@@ -39,7 +41,8 @@ export function capacityHeadline(row: CapacityRow): string {
   const pending = row.cells.filter((c) => c.status === 'undecided').map((c) => c.model);
   const who = group.length === 1 ? `${leader.model} holds the most` : `${group.map((c) => c.model).join(' ≈ ')} tie`;
   const undecided = pending.length > 0 ? `; undecided at ±${pct(row.margin)}: ${pending.join(', ')}` : '';
-  return `${who}: ${capacityText(leader)} msgs/s (±${pct(row.margin)})${next}${undecided}`;
+  const ranked = `${who}: ${capacityText(leader)} msgs/s (±${pct(row.margin)})${next}${undecided}`;
+  return bound.length > 0 ? `${boundText}; below it, ${ranked}` : ranked;
 }
 
 const MARK: Partial<Record<CapacityCell['status'], string>> = {

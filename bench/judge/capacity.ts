@@ -6,8 +6,7 @@
  * A step is a rate, run open loop (latency from each message's intended send time) in fresh servers, repeated:
  *   - it holds when every run achieved ≥ 99 % of the rate with no timeout or error, and the 90 % interval of the
  *     percentile (over runs, on its log) lies below the objective: it provably holds;
- *   - it fails when two runs missed the rate (or one, once the step has all its runs), or the interval lies above the
- *     objective: it provably does not;
+ *   - it fails when two runs missed the rate, or the interval lies above the objective: it provably does not;
  *   - otherwise it gets another run, up to STEP_RUNS.max; a step whose interval still straddles the objective then
  *     goes by the majority of its runs, marked (the result reads "?"): one run's hiccup (p99 19 ms among 2.8–4.4 ms)
  *     had ended fork-pool's echo search at 298k msgs/s, a sixteenth of what it held in the other session.
@@ -137,28 +136,35 @@ export function judgeStep(
   const complete = n >= STEP_RUNS.max;
   const missed = runs.filter((r) => r.missed !== undefined);
   const failures = missed.length + errored.length;
-  if (failures >= 2 || (failures >= 1 && complete)) {
+  // Two runs that missed fail a step; so does a server that died under it once the step is complete. One run that
+  // missed, among runs that held, is weighed with them at the end: one window 2.4 % short (140.6k of 144.1k) had
+  // failed worker-threads' first echo step, and the search settled at 144k where the other session held ≥ 5M.
+  if (failures >= 2 || (errored.length > 0 && complete)) {
     return {
       verdict: 'fails',
       why: errored[0] !== undefined ? `a run errored: ${errored[0]}` : missed[0]!.missed!,
     };
   }
   const name = objective.text.split(' ')[0]!;
-  if (failures === 1 || runs.length < STEP_RUNS.min)
+  const clean = runs.filter((r) => r.missed === undefined);
+  if (!complete && (failures === 1 || runs.length < STEP_RUNS.min))
     return {
       verdict: 'undecided',
       why: failures === 1 ? `one run missed (${missed[0]?.missed ?? errored[0]})` : 'too few runs',
     };
-  const logs = runs.map((r) => Math.log(Math.max(1, r.latencyUs)));
+  const logs = clean.map((r) => Math.log(Math.max(1, r.latencyUs)));
   const m = mean(logs);
   const half = tQuantile(0.95, logs.length - 1) * (sampleStandardDeviation(logs) / Math.sqrt(logs.length));
   const [low, high] = [Math.exp(m - half), Math.exp(m + half)];
   const figure = `${name} ${formatLatency(Math.exp(m))} [${formatLatency(low)}, ${formatLatency(high)}]`;
-  if (high <= objective.limitUs) return { verdict: 'holds', why: figure };
+  if (failures === 0 && high <= objective.limitUs) return { verdict: 'holds', why: figure };
   if (low > objective.limitUs) return { verdict: 'fails', why: figure };
-  const straddles = `${figure} straddles ${formatLatency(objective.limitUs)}`;
+  const straddles =
+    failures === 0
+      ? `${figure} straddles ${formatLatency(objective.limitUs)}`
+      : `one run missed (${missed[0]!.missed})`;
   if (!complete) return { verdict: 'undecided', why: straddles };
-  const met = runs.filter((r) => r.latencyUs <= objective.limitUs).length;
+  const met = clean.filter((r) => r.latencyUs <= objective.limitUs).length;
   return {
     verdict: met * 2 > runs.length ? 'holds' : 'fails',
     why: `${straddles}; ${met} of ${runs.length} runs met it: by the majority`,
