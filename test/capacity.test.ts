@@ -153,9 +153,12 @@ describe('the search', () => {
   });
 
   it('ends at once where connections went unanswered and nothing held: a lower rate serves no more of them', () => {
-    const starved = (run: number): RunRecord => {
+    const starved = (run: number, capped = true): RunRecord => {
       const r = stepRecord('iterative', 12_000, 300, { achieved: 11_000, run });
-      if (r.status === 'ok') r.result.connections = { total: 50, served: 1 };
+      if (r.status === 'ok') {
+        r.result.connections = { total: 50, served: 1 };
+        r.result.readiness = { expected: capped ? 1 : 50, ready: 1, waitedSec: 0, timedOut: !capped };
+      }
       return r;
     };
     const next = nextStep(stepsOf([starved(0), starved(1)], p99at10ms), 12_000);
@@ -164,6 +167,8 @@ describe('the search', () => {
     // Once a rate has held, unanswered connections at a higher one are a failing step like any other.
     const held = [stepRecord('m', 6_000, 300), stepRecord('m', 6_000, 320, { run: 1 }), starved(2), starved(3)];
     expect(nextStep(stepsOf(held, p99at10ms), 6_000)).toHaveProperty('rate');
+    // A loop too far behind to reach every connection (it serves all 50 at lower rates): halve, as for any failure.
+    expect(nextStep(stepsOf([starved(0, false), starved(1, false)], p99at10ms), 12_000)).toEqual({ rate: 6_000 });
   });
 
   it('goes no higher than where the driver gave out on the reference server', () => {

@@ -57,8 +57,11 @@ export interface StepRun {
   /** Why this run did not hold its rate (missed it, timeouts, errors, wrong bytes). */
   missed?: string;
   driverSaturated: boolean;
-  /** Connections never answered in the window: the model serves fewer at once than the workload opens. */
-  starved?: { served: number; total: number };
+  /**
+   * Connections never answered in the window; `capped` when the model serves fewer at once than the workload opens
+   * (its readiness wait expected fewer: iterative 1, fork-per-connection 32), not a loop too far behind to reach them.
+   */
+  starved?: { served: number; total: number; capped: boolean };
 }
 
 export interface Step {
@@ -103,7 +106,8 @@ function stepRun(r: OkRecord, objective: Objective): StepRun {
   const achieved = r.result.msgsPerSec;
   const e = r.result.errors;
   const c = r.result.connections;
-  const starved = c && c.served < c.total ? { served: c.served, total: c.total } : undefined;
+  const capped = (r.result.readiness?.expected ?? Number.POSITIVE_INFINITY) < (c?.total ?? 0);
+  const starved = c && c.served < c.total ? { served: c.served, total: c.total, capped } : undefined;
   const missed =
     e.mismatches > 0
       ? `${e.mismatches} wrong answers`
@@ -230,9 +234,11 @@ export function nextStep(
   }
   const lowest = Math.min(...above);
   const below = held.filter((h) => h < lowest);
-  // Connections never answered where nothing has held: a lower rate serves no more of them at once (iterative,
-  // fork-per-connection under 50 connections went down seven halvings, 30–60 runs, to fail at 22–58 msgs/s).
-  const starved = held.length === 0 ? steps.flatMap((s) => s.runs).find((r) => r.starved)?.starved : undefined;
+  // Connections never answered where nothing has held, by a model that serves fewer at once than there are: a lower
+  // rate serves no more of them (iterative, fork-per-connection under 50 connections went down seven halvings, 30–60
+  // runs, to fail at 22–58 msgs/s). An overloaded loop leaves connections unanswered too (event-loop at 7.6k msgs/s
+  // of cpu work answered 2 of 50): that is a step too high, and the search halves as usual.
+  const starved = held.length === 0 ? steps.flatMap((s) => s.runs).find((r) => r.starved?.capped)?.starved : undefined;
   if (below.length === 0 && starved)
     return {
       done: bracket(
@@ -314,7 +320,7 @@ export interface CapacityRow {
 /** What ran out at a failed step: the driver, every server CPU, one loop's CPU, or nothing yet (queueing). */
 function ranOutAt(step: Step | undefined, serverCpus: number, singleThreaded: boolean): string | undefined {
   if (!step) return undefined;
-  const starved = step.runs.find((r) => r.starved)?.starved;
+  const starved = step.runs.find((r) => r.starved?.capped)?.starved;
   if (starved) return `connections (served ${starved.served} of ${starved.total} at once)`;
   const cpu = step.serverCpuPercent;
   if (cpu === undefined) return undefined;
