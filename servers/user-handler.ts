@@ -30,6 +30,20 @@ export function responseBytes(value: unknown, module: string): Buffer {
   );
 }
 
+/**
+ * Whether the handler's default export is declared `async` (it awaits something: a timer, a pool, I/O), read without
+ * running its setup(). A handler that returns a promise from a plain function is not seen, and is run as a computing
+ * one.
+ */
+export async function declaredAsync(module: string): Promise<boolean> {
+  try {
+    const mod = (await import(pathToFileURL(module).href)) as { default?: unknown };
+    return typeof mod.default === 'function' && mod.default.constructor.name === 'AsyncFunction';
+  } catch {
+    return false; // the workers' load reports it
+  }
+}
+
 const loaded = new Map<string, Promise<UserHandler>>();
 
 /** Loads a handler module once per process or thread, runs its setup(), and checks its exports. */

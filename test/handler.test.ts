@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MODELS } from '../servers/registry.js';
 import { startServer, type ServerProcess } from '../bench/run/server-process.js';
-import { loadHandler, responseBytes } from '../servers/user-handler.js';
+import { declaredAsync, loadHandler, responseBytes } from '../servers/user-handler.js';
 import { checkHandler } from '../bench/suite/handler-check.js';
 import { readRequests } from '../bench/data/requests.js';
 import { readRecords } from '../bench/data/records-file.js';
@@ -67,6 +67,13 @@ describe('the contract', () => {
     expect(responseBytes('héllo', 'm').toString('utf8')).toBe('héllo');
     expect([...responseBytes(new Uint8Array([1, 2]), 'm')]).toEqual([1, 2]);
     expect(() => responseBytes(42, 'm.mjs')).toThrow(/m\.mjs answered with number; a handler returns a Buffer/);
+  });
+
+  it('an `async` default export is seen as one that waits (piscina then runs many at once a thread)', async () => {
+    const example = (name: string): string => path.join(PROJECT_ROOT, 'examples/handlers', name);
+    expect(await declaredAsync(example('io-wait.mjs'))).toBe(true);
+    expect(await declaredAsync(example('hash-sync.mjs'))).toBe(false);
+    expect(await declaredAsync(example('deflate-async.mjs'))).toBe(false); // a plain function returning a promise
   });
 
   it('setup() is awaited before the first request; a module without a default function is refused', async () => {
