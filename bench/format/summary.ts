@@ -83,7 +83,7 @@ export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
   {
     field: 'capacity[]',
     describe:
-      'with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, msgs/s',
+      'with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s',
   },
   {
     field: 'cells[]',
@@ -151,6 +151,7 @@ export function capacityData(j: Pick<SuiteJudgement, 'capacity'>) {
       status: c.status,
       held: c.result.held ?? null,
       failed: c.result.failed ?? null,
+      undecided: c.result.undecided ?? null,
       driverBound: c.result.driverBound,
       relative: c.relative ?? null,
       ...(c.ranOut ? { ranOut: c.ranOut } : {}),

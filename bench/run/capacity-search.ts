@@ -1,6 +1,10 @@
 /**
- * The capacity search of one cell (--slo): open-loop runs in fresh servers at the rates bench/judge/capacity.ts
- * chooses, each run handed on as soon as it exists (a stopped suite keeps every step it measured).
+ * The capacity searches of a workload's models (--slo), in turns: each round every search not yet ended runs one
+ * step run, open loop in fresh servers, at the rate bench/judge/capacity.ts chooses for it, the order reversed every
+ * round (A B C, C B A, …). A drift of the machine then weighs on every model's steps alike, where one model searched
+ * after another met a different machine: three searches within an hour, one model after the other, put the Node
+ * models' cpu capacities 5–17 % apart, and their order with them. Each run is handed on as soon as it exists (a
+ * stopped suite keeps every step it measured).
  */
 import { runCell, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
 import { nextStep, stepsOf, stepWindowSec, type CapacityResult } from '../judge/capacity.js';
@@ -10,42 +14,66 @@ import type { RunRecord } from '../data/record.js';
 
 export interface SearchHooks {
   onRecord(record: RunRecord): void;
-  /** After each run: the rate just run and the step's verdict so far. */
-  onStep?(rate: number, verdict: string, why: string): void;
+  /** After each run: the model, the rate just run and the step's verdict so far. */
+  onStep?(model: string, rate: number, verdict: string, why: string): void;
 }
 
-export async function searchCapacity(
-  subject: CellSubject,
+export interface SearchMember {
+  subject: CellSubject;
+  /** The first step's rate: the model's closed-loop throughput. */
+  start: number;
+  /** The rate the driver gave out at on the reference server: no step goes past it. */
+  cap?: number;
+}
+
+/** A search's runs a model at most, counting runs set aside (a disturbance) and repeated. */
+const MAX_ATTEMPTS = 200;
+
+/** Searches every member's capacity in turns; the results in the members' order. */
+export async function searchCapacities(
+  members: readonly SearchMember[],
   workload: Workload,
   ctx: CellContext,
   objective: Objective,
-  start: number,
   hooks: SearchHooks,
-  /** The rate the driver gave out at on the reference server: no step goes past it. */
-  cap?: number,
-): Promise<CapacityResult> {
-  const records: RunRecord[] = [];
-  let attempts = 0;
-  for (;;) {
-    throwIfAborted(ctx.signal);
-    const next = nextStep(stepsOf(records, objective), start, cap);
-    if ('done' in next) return next.done;
-    // A run set aside (a disturbance) is repeated, up to as many again as the search has runs.
-    if (++attempts > 200) return { driverBound: false, note: 'too many runs set aside or skipped' };
-    const durationSec = stepWindowSec(next.rate, objective, ctx.settings.durationSec);
-    const record = await runCell(subject, { ...workload, rate: next.rate }, records.length, {
-      ...ctx,
-      settings: { ...ctx.settings, durationSec },
-    });
-    const marked = {
-      ...record,
-      slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}) },
-    } as RunRecord;
-    hooks.onRecord(marked);
-    records.push(marked);
-    if (record.status === 'skipped') return { driverBound: false, note: `skipped: ${record.reason}` };
-    if (record.status === 'interrupted') return { driverBound: false, note: 'interrupted' };
-    const step = stepsOf(records, objective).find((s) => s.rate === next.rate);
-    hooks.onStep?.(next.rate, step?.verdict ?? 'undecided', step?.why ?? '');
+  run: typeof runCell = runCell,
+): Promise<CapacityResult[]> {
+  const states = members.map((member) => ({
+    member,
+    records: [] as RunRecord[],
+    attempts: 0,
+    result: undefined as CapacityResult | undefined,
+  }));
+  for (let round = 0; ; round++) {
+    const live = states.filter((s) => s.result === undefined);
+    if (live.length === 0) return states.map((s) => s.result!);
+    for (const s of round % 2 === 0 ? live : live.reverse()) {
+      throwIfAborted(ctx.signal);
+      const { subject, start, cap } = s.member;
+      const next = nextStep(stepsOf(s.records, objective), start, cap);
+      if ('done' in next) {
+        s.result = next.done;
+        continue;
+      }
+      if (++s.attempts > MAX_ATTEMPTS) {
+        s.result = { driverBound: false, note: 'too many runs set aside or skipped' };
+        continue;
+      }
+      const durationSec = stepWindowSec(next.rate, objective, ctx.settings.durationSec);
+      const record = await run(subject, { ...workload, rate: next.rate }, s.records.length, {
+        ...ctx,
+        settings: { ...ctx.settings, durationSec },
+      });
+      const marked = {
+        ...record,
+        slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}) },
+      } as RunRecord;
+      hooks.onRecord(marked);
+      s.records.push(marked);
+      if (record.status === 'skipped') s.result = { driverBound: false, note: `skipped: ${record.reason}` };
+      else if (record.status === 'interrupted') s.result = { driverBound: false, note: 'interrupted' };
+      const step = stepsOf(s.records, objective).find((x) => x.rate === next.rate);
+      hooks.onStep?.(subject.name, next.rate, step?.verdict ?? 'undecided', step?.why ?? '');
+    }
   }
 }

@@ -1,8 +1,10 @@
 /**
  * --slo: after the timed runs, a capacity search for every model of every closed-loop workload of persistent
- * connections, each starting from the model's own closed-loop throughput (bench/run/capacity-search.ts).
+ * connections, each starting from the model's own closed-loop throughput, a workload's models in turns
+ * (bench/run/capacity-search.ts).
  */
-import { searchCapacity } from '../run/capacity-search.js';
+import { searchCapacities, type SearchMember } from '../run/capacity-search.js';
+import type { CapacityResult } from '../judge/capacity.js';
 import type { WorkloadGroup } from '../run/orchestrator.js';
 import { timedRuns } from '../judge/aggregate.js';
 import { mean } from '../data/stats.js';
@@ -39,36 +41,38 @@ export async function runCapacityPhase(
       continue;
     }
     // The reference first (the native server): without handler work its per-frame cost is negligible, so where the
-    // driver gives out on it bounds every other search. With handler work it is one more single-threaded model.
-    let cap: number | undefined;
-    const driverProbe = g.workload.work === 'none';
-    const ordered = [...g.subjects.filter((s) => s.reference), ...g.subjects.filter((s) => !s.reference)];
-    for (const subject of ordered) {
-      if (signal.aborted) return;
+    // driver gives out on it bounds every other search. With handler work it is one more single-threaded model, and
+    // takes its turns with the others.
+    const startOf = (name: string): number | undefined => {
       const runs = timedRuns(
         timed.filter(
-          (r) =>
-            r.workload === g.workload.name && r.params.protocol === g.workload.protocol && r.model === subject.name,
+          (r) => r.workload === g.workload.name && r.params.protocol === g.workload.protocol && r.model === name,
         ),
       );
-      if (runs.length === 0) continue;
-      const start = mean(runs.map((r) => r.result.msgsPerSec));
-      const what = `capacity · ${g.workload.name} · ${subject.name}`;
-      const result = await searchCapacity(
-        subject,
-        g.workload,
-        g.ctx,
-        objective,
-        start,
-        {
-          onRecord: hooks.onRecord,
-          onStep: (rate, verdict, stepWhy) =>
-            hooks.status(`${what} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`),
-        },
-        subject.reference ? undefined : cap,
-      );
-      if (subject.reference && driverProbe) cap = result.failed ?? result.aboutAt ?? cap;
-      if (result.note && !signal.aborted) hooks.say(`${what}: ${result.note}`);
-    }
+      return runs.length > 0 ? mean(runs.map((r) => r.result.msgsPerSec)) : undefined;
+    };
+    const members = g.subjects.flatMap((subject) => {
+      const start = startOf(subject.name);
+      return start !== undefined ? [{ subject, start }] : [];
+    });
+    const probe = g.workload.work === 'none' ? members.filter((m) => m.subject.reference) : [];
+    const rest = members.filter((m) => !probe.includes(m));
+    const search = async (list: SearchMember[]): Promise<CapacityResult[]> => {
+      if (list.length === 0 || signal.aborted) return [];
+      const results = await searchCapacities(list, g.workload, g.ctx, objective, {
+        onRecord: hooks.onRecord,
+        onStep: (model, rate, verdict, stepWhy) =>
+          hooks.status(
+            `capacity · ${g.workload.name} · ${model} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`,
+          ),
+      });
+      list.forEach((m, i) => {
+        const note = results[i]?.note;
+        if (note && !signal.aborted) hooks.say(`capacity · ${g.workload.name} · ${m.subject.name}: ${note}`);
+      });
+      return results;
+    };
+    const cap = (await search(probe)).find((r) => r.failed !== undefined)?.failed;
+    await search(rest.map((m) => (cap !== undefined ? { ...m, cap } : m)));
   }
 }
