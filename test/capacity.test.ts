@@ -238,6 +238,19 @@ describe('capacities ranked', () => {
     const status = Object.fromEntries(row!.cells.map((c) => [c.model, c.status]));
     expect(status).toEqual({ a: 'winner', b: 'tie', c: 'beaten', d: 'driver-bound', native: 'ceiling' });
     expect(row!.cells.find((x) => x.model === 'd')!.result.note).toMatch(/≥ 90 % of what the driver offered/);
+    // Nothing failed below the driver's limit, and it stayed undecided up there: the driver's too, not ranked.
+    const undecidedAtLimit = [
+      ...searched('e', 10_000, 10_200).slice(0, 2),
+      ...[4000, 30_000, 5000, 25_000, 8000].map((p, run) => stepRecord('e', 19_500, p, { run: 2 + run })),
+    ];
+    const [withE] = capacityRows([...records, ...undecidedAtLimit], {
+      margin: 0.05,
+      references: ['native'],
+      singleThreaded: [],
+    });
+    const e = withE!.cells.find((x) => x.model === 'e')!;
+    expect(e.status).toBe('driver-bound');
+    expect(e.result.note).toMatch(/nothing failed up to the driver's limit/);
     expect(row!.decided).toBe(true);
     expect(row!.winners).toEqual(['a', 'b']);
     const c = row!.cells.find((x) => x.model === 'c')!;

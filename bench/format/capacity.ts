@@ -6,13 +6,17 @@ import { BORDERLESS, trimTable } from './borderless.js';
 
 const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 
-/** "48.1k–49.0k", "4.40k–(4.52k)–4.95k" (undecided inside), "≥ 130k (driver-bound)", "< 2.0k", "–". */
+/** "48.1k–49.0k", "4.20k–(4.24k–4.89k)–4.96k" (undecided inside), "≥ 130k (driver-bound)", "< 2.0k", "–". */
 export function capacityText(c: Pick<CapacityCell, 'result'>): string {
   const { held, failed, driverBound, undecided } = c.result;
   if (driverBound) return `≥ ${held !== undefined ? formatRate(held) : '?'} (driver-bound)`;
   if (held === undefined) return failed !== undefined ? `< ${formatRate(failed)}` : '–';
   // Rates still undecided inside the interval, in brackets: where the objective was met in some runs, not in others.
-  const inside = undecided ? `(${formatRate(undecided[0])})–` : '';
+  const inside = !undecided
+    ? ''
+    : undecided[0] === undecided[1]
+      ? `(${formatRate(undecided[0])})–`
+      : `(${formatRate(undecided[0])}–${formatRate(undecided[1])})–`;
   return failed !== undefined ? `${formatRate(held)}–${inside}${formatRate(failed)}` : `≥ ${formatRate(held)}`;
 }
 
@@ -78,4 +82,4 @@ export function capacityTable(row: CapacityRow): string {
 
 /** How the capacities were found, said once under them. */
 export const CAPACITY_NOTE =
-  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (a rate in brackets stayed undecided after five runs: met in some, not in others); the models searched in turns; a rate the driver could not offer is the driver's limit, never ranked (docs/capacity.md)";
+  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (rates in brackets stayed undecided after five runs: met in some, not in others); the models searched in turns; a rate the driver could not offer is the driver's limit, never ranked. Ran out first, at the lowest rate not held: server CPU (every CPU it had), one loop (a single-threaded model's CPU, others idle), queueing (latency grew with CPU left: queues, handoffs), connections (it serves fewer at once than the workload opens), the driver (docs/capacity.md)";

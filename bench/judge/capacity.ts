@@ -317,8 +317,9 @@ export interface CapacityCell {
   status: CapacityStatus;
   /** Capacity relative to the leader's, as the bracket allows: [low, high]. */
   relative?: [number, number];
-  /** What ran out at the first failing rate above the capacity: "server CPU", "one loop's CPU", "the driver", "latency
-   * before CPU" (queueing or handoffs while CPU was left). */
+  /** What ran out at the first rate above the capacity not held: "server CPU", "one loop" (a single-threaded model's
+   * CPU, others left), "the driver" (the reference), "queueing" (latency grew while CPU was left: queues, handoffs),
+   * "connections" (it serves fewer at once than the workload opens). */
   ranOut?: string;
 }
 
@@ -337,12 +338,13 @@ export interface CapacityRow {
 function ranOutAt(step: Step | undefined, serverCpus: number, singleThreaded: boolean): string | undefined {
   if (!step) return undefined;
   const starved = step.runs.find((r) => r.starved?.capped)?.starved;
-  if (starved) return `connections (served ${starved.served} of ${starved.total} at once)`;
+  // Short: a column of the first screen (the capacity note says what each means).
+  if (starved) return `connections (${starved.served} of ${starved.total} at once)`;
   const cpu = step.serverCpuPercent;
   if (cpu === undefined) return undefined;
   if (cpu >= 85 * serverCpus) return `server CPU (${Math.round(cpu)}% of ${serverCpus})`;
-  if (singleThreaded && cpu >= 85) return `one loop's CPU (${Math.round(cpu)}%, ${serverCpus} CPUs)`;
-  return `latency before CPU (${Math.round(cpu)}% of ${serverCpus}: queueing or handoffs)`;
+  if (singleThreaded && cpu >= 85) return `one loop (${Math.round(cpu)}% of a CPU)`;
+  return `queueing (CPU ${Math.round(cpu)}% of ${serverCpus})`;
 }
 
 /**
@@ -378,12 +380,20 @@ export function capacityRows(
       const mine = rs.filter((r) => r.model === model);
       const steps = stepsOf(mine, objective);
       const own = capacityOf(steps, mine[0]!.slo!.start, mine[0]!.slo!.cap);
+      // Driver-bound: it held ≥ 90 % of what the reference held, or nothing failed below the driver's limit and it
+      // stayed undecided up there (cluster-rr's echo held 2.52M and stayed undecided at 5.05M–6.04M: the ranking had
+      // put it "? ≥ 0.0" of a leader that held 4.91M).
+      const limit = ceiling ? 0.9 * ceiling.held! : Infinity;
+      const undecidedAtLimit = own.failed === undefined && (own.undecided?.[1] ?? 0) >= limit;
       const result: CapacityResult =
-        !o.references.includes(model) && ceiling && own.held !== undefined && own.held >= 0.9 * ceiling.held!
+        !o.references.includes(model) && own.held !== undefined && (own.held >= limit || undecidedAtLimit)
           ? {
               ...own,
               driverBound: true,
-              note: `held ${formatRate(own.held)} msgs/s, ≥ 90 % of what the driver offered the reference (${formatRate(ceiling.held!)})`,
+              note:
+                own.held >= limit
+                  ? `held ${formatRate(own.held)} msgs/s, ≥ 90 % of what the driver offered the reference (${formatRate(ceiling!.held!)})`
+                  : `held ${formatRate(own.held)} msgs/s and nothing failed up to the driver's limit (${formatRate(ceiling!.held!)} on the reference), undecided at ${formatRate(own.undecided![0])}–${formatRate(own.undecided![1])}`,
             }
           : own;
       const aboveHeld = steps
@@ -391,7 +401,7 @@ export function capacityRows(
         .sort((a, b) => a.rate - b.rate)[0];
       const ranOut =
         o.references.includes(model) && first.params.work === 'none'
-          ? "the driver (the reference's per-frame cost is negligible)"
+          ? 'the driver'
           : ranOutAt(aboveHeld, cpuCount(mine), o.singleThreaded.includes(model));
       return {
         model,
