@@ -307,39 +307,7 @@ describe('searches in turns', () => {
       expect(r.failed! / r.held! - 1).toBeLessThanOrEqual(PRECISION + 1e-9);
     });
     expect(kept.every((r) => r.slo?.start === 15_000)).toBe(true);
-    // Once every search has ended, each rate held is run twice more, in turns: the last six runs.
-    const held = Object.fromEntries(results.map((r, i) => [Object.keys(capacity)[i]!, r.held]));
-    expect(kept.slice(-6).map((r) => [r.model, r.slo!.rate])).toEqual(
-      ['a', 'b', 'c', 'c', 'b', 'a'].map((m) => [m, held[m]]),
-    );
-  });
-
-  it('a rate held that misses when run again minutes later no longer holds: the search goes on below it', async () => {
-    const { searchCapacities } = await import('../bench/run/capacity-search.js');
-    const runsAt = new Map<number, number>();
-    let capacity = 10_000;
-    const fakeRun = async (subject: { name: string }, w: { rate?: number }, run: number): Promise<RunRecord> => {
-      const n = (runsAt.get(w.rate!) ?? 0) + 1;
-      runsAt.set(w.rate!, n);
-      if (n === 3) capacity = 9_000;
-      const load = w.rate! / capacity;
-      return fakeRecord({
-        model: subject.name,
-        workload: 'echo',
-        msgsPerSec: load < 1 ? w.rate! : capacity,
-        run,
-        latencies: [load < 1 ? 500 / (1 - load) : 1_000_000],
-      });
-    };
-    const [result] = await searchCapacities(
-      [{ subject: { name: 'a' } as never, start: 15_000 }],
-      { name: 'echo' } as never,
-      { settings: { durationSec: 0.5 } } as never,
-      p99at10ms,
-      { onRecord: () => {} },
-      fakeRun as never,
-    );
-    expect(result!.held!).toBeLessThanOrEqual(0.95 * 9_000);
-    expect(result!.failed!).toBeLessThanOrEqual(0.95 * 10_000 * 1.03);
+    // A search that ended leaves the turns: the last runs are the longest search's alone.
+    expect(new Set(order.slice(-2)).size).toBe(1);
   });
 });

@@ -29,16 +29,6 @@ export interface SearchMember {
 /** A search's runs a model at most, counting runs set aside (a disturbance) and repeated. */
 const MAX_ATTEMPTS = 200;
 
-/**
- * Runs the rate each model held gets again once every search of the workload has ended — minutes after it was shown
- * to hold — and the search goes on from what they say. Check runs minutes after a search held at the rate held in
- * 12 of 18 runs: two runs whose p99 lay well below the objective had not seen the pause a third window met.
- */
-export const RECHECK_RUNS = 2;
-/** A rate held that fails its recheck leaves an older one as the interval's lower end, rechecked in turn: this many
- * times at most. */
-export const RECHECK_PASSES = 3;
-
 /** Searches every member's capacity in turns; the results in the members' order. */
 export async function searchCapacities(
   members: readonly SearchMember[],
@@ -53,46 +43,20 @@ export async function searchCapacities(
     records: [] as RunRecord[],
     attempts: 0,
     result: undefined as CapacityResult | undefined,
-    /** Runs still to come at the rate held, once every search has ended (RECHECK_RUNS). */
-    recheck: [] as number[],
-    /** The rates held that have been run again. */
-    rechecked: [] as number[],
-    stopped: false,
   }));
   for (let round = 0; ; round++) {
     const live = states.filter((s) => s.result === undefined);
-    if (live.length === 0) {
-      // Every search has ended: the rate each held, below a rate that failed (not the driver's limit), again.
-      const again = states.filter((s) => {
-        const { held, failed } = s.result!;
-        return (
-          !s.stopped &&
-          held !== undefined &&
-          failed !== undefined &&
-          !s.rechecked.includes(held) &&
-          s.rechecked.length < RECHECK_PASSES
-        );
-      });
-      if (again.length === 0) return states.map((s) => s.result!);
-      for (const s of again) {
-        s.rechecked.push(s.result!.held!);
-        s.recheck = Array.from({ length: RECHECK_RUNS }, () => s.result!.held!);
-        s.result = undefined;
-      }
-      continue;
-    }
+    if (live.length === 0) return states.map((s) => s.result!);
     for (const s of round % 2 === 0 ? live : live.reverse()) {
       throwIfAborted(ctx.signal);
       const { subject, start, cap } = s.member;
-      const again = s.recheck.shift();
-      const next = again !== undefined ? { rate: again } : nextStep(stepsOf(s.records, objective), start, cap);
+      const next = nextStep(stepsOf(s.records, objective), start, cap);
       if ('done' in next) {
         s.result = next.done;
         continue;
       }
       if (++s.attempts > MAX_ATTEMPTS) {
         s.result = { driverBound: false, note: 'too many runs set aside or skipped' };
-        s.stopped = true;
         continue;
       }
       const durationSec = stepWindowSec(next.rate, objective, ctx.settings.durationSec);
@@ -108,7 +72,6 @@ export async function searchCapacities(
       s.records.push(marked);
       if (record.status === 'skipped') s.result = { driverBound: false, note: `skipped: ${record.reason}` };
       else if (record.status === 'interrupted') s.result = { driverBound: false, note: 'interrupted' };
-      if (record.status === 'skipped' || record.status === 'interrupted') s.stopped = true;
       const step = stepsOf(s.records, objective).find((x) => x.rate === next.rate);
       hooks.onStep?.(subject.name, next.rate, step?.verdict ?? 'undecided', step?.why ?? '');
     }
