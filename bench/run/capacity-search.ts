@@ -72,6 +72,8 @@ export async function searchCapacities(
       s.records.push(marked);
       if (record.status === 'skipped') s.result = { driverBound: false, note: `skipped: ${record.reason}` };
       else if (record.status === 'interrupted') s.result = { driverBound: false, note: 'interrupted' };
+      // A run that did not happen says nothing of its step (an interrupted one had printed "undecided ()").
+      if (s.result !== undefined) continue;
       const step = stepsOf(s.records, objective).find((x) => x.rate === next.rate);
       hooks.onStep?.(subject.name, next.rate, step?.verdict ?? 'undecided', step?.why ?? '');
     }
