@@ -14,7 +14,7 @@ import {
   type StepRun,
 } from '../bench/judge/capacity.js';
 import { isUsageError } from '../lib/cli-args.js';
-import { capacityHeadline, capacityText } from '../bench/format/capacity.js';
+import { capacityHeadline, capacityTable, capacityText } from '../bench/format/capacity.js';
 import { fakeRecord } from './helpers/records.js';
 import type { OkRecord, RunRecord } from '../bench/data/record.js';
 
@@ -309,5 +309,64 @@ describe('searches in turns', () => {
     expect(kept.every((r) => r.slo?.start === 15_000)).toBe(true);
     // A search that ended leaves the turns: the last runs are the longest search's alone.
     expect(new Set(order.slice(-2)).size).toBe(1);
+  });
+});
+
+describe('at a workload’s own rate', () => {
+  /** A run at the workload's own rate, marked as the check's step. */
+  const atRate = (model: string, p99: number, run: number, achieved = 5000): RunRecord => {
+    const r = stepRecord(model, 5000, p99, { run, achieved });
+    return { ...r, slo: { ...r.slo!, start: 5000, fixed: true } } as RunRecord;
+  };
+
+  it('runs the one rate until its step is decided or has all its runs, and never searches', () => {
+    const steps = (records: RunRecord[]) => stepsOf(records, p99at10ms);
+    expect(nextStep([], 5000, Infinity, true)).toEqual({ rate: 5000 });
+    const straddling = [atRate('m', 4000, 0), atRate('m', 30_000, 1)];
+    expect(nextStep(steps(straddling), 5000, Infinity, true)).toEqual({ rate: 5000 });
+    const held = [atRate('m', 2000, 0), atRate('m', 2100, 1)];
+    expect(nextStep(steps(held), 5000, Infinity, true)).toEqual({ done: { held: 5000, driverBound: false } });
+    const failed = [atRate('m', 40_000, 0), atRate('m', 50_000, 1)];
+    expect(nextStep(steps(failed), 5000, Infinity, true)).toEqual({ done: { failed: 5000, driverBound: false } });
+    const split = [4000, 30_000, 5000, 25_000, 8000].map((p, run) => atRate('m', p, run));
+    expect(nextStep(steps(split), 5000, Infinity, true)).toMatchObject({ done: { undecided: [5000, 5000] } });
+  });
+
+  it('says who holds it, who fails and why, and a failure the reference shares is the driver’s', () => {
+    const records = [
+      atRate('a', 2000, 0),
+      atRate('a', 2500, 1),
+      atRate('b', 40_000, 0),
+      atRate('b', 50_000, 1),
+      ...[4000, 30_000, 5000, 25_000, 8000].map((p, run) => atRate('c', p, run)),
+      atRate('native', 900, 0),
+      atRate('native', 950, 1),
+    ];
+    const o = { margin: 0.05, references: ['native'], singleThreaded: [] };
+    const [row] = capacityRows(records, o);
+    expect(row!.rate).toBe(5000);
+    expect(Object.fromEntries(row!.cells.map((c) => [c.model, c.status]))).toEqual({
+      a: 'holds',
+      b: 'fails',
+      c: 'undecided',
+      native: 'ceiling',
+    });
+    expect(row!.winners).toEqual(['a']);
+    expect(row!.decided).toBe(false);
+    expect(capacityHeadline(row!)).toBe('holds: a; fails: b; undecided: c; native (ceiling) holds');
+    expect(row!.cells.find((c) => c.model === 'b')!.ranOut).toMatch(/^(server CPU|queueing)/);
+    const table = capacityTable(row!);
+    expect(table).toMatch(/at 5\.00k msgs\/s/);
+    expect(table.split('\n').find((l) => l.trim().startsWith('b '))).toMatch(/fails/);
+    // The reference missed the rate too: the driver could not offer it, and b's failure is not b's.
+    const refMissed = [
+      ...records.filter((r) => r.model !== 'native'),
+      atRate('native', 900, 0, 4000),
+      atRate('native', 950, 1, 4100),
+    ];
+    const [driverRow] = capacityRows(refMissed, o);
+    const status = Object.fromEntries(driverRow!.cells.map((c) => [c.model, c.status]));
+    expect(status).toMatchObject({ a: 'holds', b: 'driver-bound', native: 'ceiling' });
+    expect(capacityHeadline(driverRow!)).toMatch(/the driver could not offer it: b; native \(ceiling\) fails/);
   });
 });

@@ -231,7 +231,7 @@ export const BENCH_OPTIONS = {
   }),
   slo: customOption('slo', (text, flag) => parseObjective(text, flag), {
     meta: 'P=LAT',
-    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve (docs/capacity.md)",
+    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve. A workload open loop\nalready (--rate R) is checked at its rate instead: holds, fails or undecided (docs/capacity.md)",
   }),
   seed: integerOption('seed', {
     min: 1,

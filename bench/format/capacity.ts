@@ -20,13 +20,47 @@ export function capacityText(c: Pick<CapacityCell, 'result'>): string {
   return failed !== undefined ? `${formatRate(held)}–${inside}${formatRate(failed)}` : `≥ ${formatRate(held)}`;
 }
 
-/** The title of a workload's capacity: "capacity at p99 ≤ 10 ms". */
-export function capacityTitle(row: Pick<CapacityRow, 'objective'>): string {
-  return `capacity at ${row.objective.text}`;
+/** The title of a workload's capacity: "capacity at p99 ≤ 10 ms", or "p99 ≤ 10 ms at 5.00k msgs/s" at its own rate. */
+export function capacityTitle(row: Pick<CapacityRow, 'objective' | 'rate'>): string {
+  return row.rate !== undefined
+    ? `${row.objective.text} at ${formatRate(row.rate)} msgs/s`
+    : `capacity at ${row.objective.text}`;
 }
 
-/** One line: who holds the most, at what margin, and the next model. */
+/** What the capacity rows answer, said once above them. */
+export function capacityHeading(rows: readonly CapacityRow[]): string {
+  const objective = rows[0]?.objective.text ?? '';
+  if (rows.every((r) => r.rate !== undefined))
+    return `Objective: whether each model holds ${objective} at the workload's rate`;
+  const fixed = rows.some((r) => r.rate !== undefined) ? " (at a workload's own rate: whether it holds there)" : '';
+  return `Capacity: the highest rate each model holds at ${objective}${fixed}`;
+}
+
+/** At a workload's own rate: each verdict, its models. */
+const FIXED_WORDS: [CapacityCell['status'], string][] = [
+  ['holds', 'holds'],
+  ['fails', 'fails'],
+  ['undecided', 'undecided'],
+  ['driver-bound', 'the driver could not offer it'],
+];
+
+/** A model's verdict at a workload's own rate, for people. */
+function fixedText(c: CapacityCell): string {
+  if (c.status === 'ceiling') return `ceiling: ${c.steps[0]?.verdict ?? 'not run'}`;
+  return FIXED_WORDS.find(([s]) => s === c.status)?.[1] ?? c.status;
+}
+
+/** One line: who holds the most, at what margin, and the next model; at a workload's own rate, who holds it. */
 export function capacityHeadline(row: CapacityRow): string {
+  if (row.rate !== undefined) {
+    const groups = FIXED_WORDS.flatMap(([status, words]) => {
+      const models = row.cells.filter((c) => c.status === status).map((c) => c.model);
+      return models.length > 0 ? [`${words}: ${models.join(', ')}`] : [];
+    });
+    const ceiling = row.cells.find((c) => c.status === 'ceiling');
+    const ref = ceiling ? [`${ceiling.model} (ceiling) ${ceiling.steps[0]?.verdict ?? 'not run'}`] : [];
+    return [...groups, ...ref].join('; ') || 'no model ran at this rate';
+  }
   const leader = row.cells.find((c) => c.status === 'winner');
   // Driver-bound models said first: "piscina holds the most" read as if it out-held five models that held 400× more.
   const bound = row.cells.filter((c) => c.status === 'driver-bound');
@@ -60,8 +94,23 @@ const MARK: Partial<Record<CapacityCell['status'], string>> = {
 
 /** A workload's capacities: every model, its bracket, its latency at the rate it held, what ran out, its place. */
 export function capacityTable(row: CapacityRow): string {
+  const percentile = row.objective.text.split(' ')[0]!;
+  if (row.rate !== undefined) {
+    const fixed = new Table({
+      head: ['model', `at ${formatRate(row.rate)} msgs/s`, `${percentile} (median of runs)`, 'runs', 'ran out first'],
+      colAligns: ['left', 'left', 'right', 'right', 'left'],
+      ...BORDERLESS,
+    });
+    for (const c of row.cells) {
+      const step = c.steps[0];
+      const runs = step ? step.runs.length + step.errored.length : 0;
+      const latency = step && step.runs.length > 0 ? formatLatency(step.objectiveUs) : '–';
+      fixed.push([c.model, fixedText(c), latency, String(runs), c.ranOut ?? '–']);
+    }
+    return trimTable(fixed.toString());
+  }
   const table = new Table({
-    head: ['model', 'msgs/s held–failed', `${row.objective.text.split(' ')[0]} at held`, 'ran out first', 'place'],
+    head: ['model', 'msgs/s held–failed', `${percentile} at held`, 'ran out first', 'place'],
     colAligns: ['left', 'right', 'right', 'left', 'left'],
     ...BORDERLESS,
   });
@@ -82,4 +131,4 @@ export function capacityTable(row: CapacityRow): string {
 
 /** How the capacities were found, said once under them. */
 export const CAPACITY_NOTE =
-  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (rates in brackets stayed undecided after five runs: met in some, not in others); the models searched in turns; a rate the driver could not offer is the driver's limit, never ranked. Ran out first, at the lowest rate not held: server CPU (every CPU it had), one loop (a single-threaded model's CPU, others idle), queueing (latency grew with CPU left: queues, handoffs), connections (it serves fewer at once than the workload opens), the driver (docs/capacity.md)";
+  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (rates in brackets stayed undecided after five runs: met in some, not in others); a workload open loop already is checked at its own rate, judged the same way (holds, fails, or undecided after five runs); the models searched in turns; a rate the driver could not offer is the driver's limit, never ranked. Ran out first, at the lowest rate not held: server CPU (every CPU it had), one loop (a single-threaded model's CPU, others idle), queueing (latency grew with CPU left: queues, handoffs), connections (it serves fewer at once than the workload opens), the driver (docs/capacity.md)";

@@ -83,7 +83,7 @@ export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
   {
     field: 'capacity[]',
     describe:
-      'with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s',
+      "with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s. A workload open loop already has `rate`, its own: the objective checked there, each model's status holds, fails, undecided, driver-bound (the driver could not offer it) or ceiling'",
   },
   {
     field: 'cells[]',
@@ -138,11 +138,14 @@ export function capacityData(j: Pick<SuiteJudgement, 'capacity'>) {
     'driver-bound': 'not-ranked',
     none: 'not-ranked',
     ceiling: 'not-ranked',
+    holds: 'not-ranked',
+    fails: 'not-ranked',
   };
   return j.capacity.map((row) => ({
     workload: row.workload,
     protocol: row.protocol,
     objective: row.objective,
+    ...(row.rate !== undefined ? { rate: row.rate } : {}),
     winners: row.winners,
     decided: row.decided,
     models: row.cells.map((c) => ({

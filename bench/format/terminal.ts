@@ -27,7 +27,7 @@ import { verdictReport, winnerText } from './verdict.js';
 import { costModelText } from './cost-model.js';
 import { compareTable } from './compare.js';
 import { pairingTable } from './pairing.js';
-import { CAPACITY_NOTE, capacityHeadline, capacityTable, capacityTitle } from './capacity.js';
+import { CAPACITY_NOTE, capacityHeading, capacityHeadline, capacityTable, capacityTitle } from './capacity.js';
 
 export interface TerminalOptions {
   /** No colour codes (files, pipes). */
@@ -147,7 +147,7 @@ function compactReport(j: SuiteJudgement, o: TerminalOptions): string {
     j.capacity.length > 0
       ? [
           '',
-          wrap(`Capacity: the highest rate each model holds at ${j.capacity[0]!.objective.text}`, w, '  '),
+          wrap(capacityHeading(j.capacity), w, '  '),
           ...j.capacity.map((r) =>
             wrap(
               `  ${(r.protocol === 'tcp' ? r.workload : `${r.protocol}/${r.workload}`).padEnd(pad)}  ${capacityHeadline(r)}`,

@@ -17,6 +17,9 @@
  * of what it held is driver-bound — "≥ the rate held", never ranked. The driver's CPU cannot say it: open loop, it
  * keeps its thread busy at any rate (95–98 % measured at 155k and at 6M frames/s on 50 connections).
  *
+ * A workload open loop already (its rate given) has one step, at its rate: whether each model holds the objective
+ * there, judged as any step (k6's thresholds on a fixed arrival rate, with repetition and an interval).
+ *
  * The search (after Nighthawk's adaptive load controller, with repetition and percentiles): the first step at the
  * model's closed-loop throughput; ×2 while steps hold, ÷2 while they fail, until the capacity is bracketed; then the
  * geometric middle of each end's gap until it is within 2 % (bench/run/capacity-search.ts runs a workload's models'
@@ -222,10 +225,13 @@ export function nextStep(
   start: number,
   /** The rate the driver failed at on the reference server: no step goes past it. */
   cap = Infinity,
+  /** The workload's own rate: the one step, checked rather than searched. */
+  fixed = false,
 ): { rate: number } | { done: CapacityResult } {
   if (steps.length === 0) return { rate: Math.max(1, Math.round(Math.min(start, cap))) };
   const open = steps.find((s) => s.verdict === 'undecided' && !settledUndecided(s));
   if (open) return { rate: open.rate };
+  if (fixed) return { done: bracket(steps) };
   if (steps.length >= MAX_STEPS) return { done: bracket(steps, `stopped after ${MAX_STEPS} steps`) };
   const { held, failed, zone } = bounds(steps);
   if (held === undefined) {
@@ -303,12 +309,23 @@ function bracket(steps: readonly Step[], note?: string): CapacityResult {
 }
 
 /** A finished (or interrupted) search's result from its steps. Pure. */
-export function capacityOf(steps: readonly Step[], start: number, cap?: number): CapacityResult {
-  const next = nextStep(steps, start, cap);
+export function capacityOf(steps: readonly Step[], start: number, cap?: number, fixed = false): CapacityResult {
+  const next = nextStep(steps, start, cap, fixed);
   return 'done' in next ? next.done : bracket(steps, 'the search did not finish');
 }
 
-export type CapacityStatus = 'winner' | 'tie' | 'beaten' | 'behind' | 'undecided' | 'driver-bound' | 'none' | 'ceiling';
+/** A searched capacity's place (winner … ceiling); at a workload's own rate, whether the objective holds there. */
+export type CapacityStatus =
+  | 'winner'
+  | 'tie'
+  | 'beaten'
+  | 'behind'
+  | 'undecided'
+  | 'driver-bound'
+  | 'none'
+  | 'ceiling'
+  | 'holds'
+  | 'fails';
 
 export interface CapacityCell {
   model: string;
@@ -328,8 +345,11 @@ export interface CapacityRow {
   workload: string;
   objective: Objective;
   margin: number;
+  /** The workload's own rate, when the objective was checked at it rather than each capacity searched. */
+  rate?: number;
   cells: CapacityCell[];
-  /** The leader and the models tied with it; empty while undecided. */
+  /** The leader and the models tied with it (at a workload's own rate: the models that hold it); empty while
+   * undecided. */
   winners: string[];
   decided: boolean;
 }
@@ -365,6 +385,7 @@ export function capacityRows(
   }
   return [...rows.values()].map((rs) => {
     const first = rs[0]!;
+    if (first.slo!.fixed) return fixedRateRow(rs, o);
     const objective = first.slo!.objective;
     const models = [...new Set(rs.map((r) => r.model))];
     // The driver's own limit: the reference's capacity, where the native server's per-frame cost is negligible (no
@@ -448,6 +469,60 @@ export function capacityRows(
       decided,
     };
   });
+}
+
+/**
+ * A workload open loop already: at its own rate, whether each model holds the objective (its one step's verdict).
+ * Where the reference (no handler work) fails the rate too, the driver could not offer it: a model failing there is
+ * driver-bound, not failed. Pure.
+ */
+function fixedRateRow(
+  rs: readonly RunRecord[],
+  o: { margin: number; references: readonly string[]; singleThreaded: readonly string[] },
+): CapacityRow {
+  const first = rs[0]!;
+  const { objective, rate } = first.slo!;
+  const isCeiling = (model: string): boolean => o.references.includes(model) && first.params.work === 'none';
+  const judged = [...new Set(rs.map((r) => r.model))].map((model) => {
+    const mine = rs.filter((r) => r.model === model);
+    const steps = stepsOf(mine, objective);
+    return { model, mine, steps, result: capacityOf(steps, rate, undefined, true) };
+  });
+  const driverFailed = judged.some((c) => isCeiling(c.model) && c.result.failed !== undefined);
+  const cells: CapacityCell[] = judged.map(({ model, mine, steps, result }) => {
+    const status: CapacityStatus = isCeiling(model)
+      ? 'ceiling'
+      : result.held !== undefined
+        ? 'holds'
+        : result.failed === undefined
+          ? 'undecided'
+          : driverFailed
+            ? 'driver-bound'
+            : 'fails';
+    const ranOut =
+      isCeiling(model) && result.failed !== undefined
+        ? 'the driver'
+        : status === 'fails'
+          ? ranOutAt(steps[0], cpuCount(mine), o.singleThreaded.includes(model))
+          : undefined;
+    return {
+      model,
+      result: { ...result, driverBound: status === 'driver-bound' },
+      steps,
+      status,
+      ...(ranOut ? { ranOut } : {}),
+    };
+  });
+  return {
+    protocol: first.params.protocol,
+    workload: first.workload,
+    objective,
+    margin: o.margin,
+    rate,
+    cells,
+    winners: cells.filter((c) => c.status === 'holds').map((c) => c.model),
+    decided: !cells.some((c) => c.status === 'undecided'),
+  };
 }
 
 /** How many CPUs the server was given (its taskset list), from a record of the cell. */

@@ -24,6 +24,8 @@ export interface SearchMember {
   start: number;
   /** The rate the driver gave out at on the reference server: no step goes past it. */
   cap?: number;
+  /** The workload's own rate (`start`): the objective checked there, not searched. */
+  fixed?: boolean;
 }
 
 /** A search's runs a model at most, counting runs set aside (a disturbance) and repeated. */
@@ -49,8 +51,8 @@ export async function searchCapacities(
     if (live.length === 0) return states.map((s) => s.result!);
     for (const s of round % 2 === 0 ? live : live.reverse()) {
       throwIfAborted(ctx.signal);
-      const { subject, start, cap } = s.member;
-      const next = nextStep(stepsOf(s.records, objective), start, cap);
+      const { subject, start, cap, fixed } = s.member;
+      const next = nextStep(stepsOf(s.records, objective), start, cap, fixed);
       if ('done' in next) {
         s.result = next.done;
         continue;
@@ -66,7 +68,7 @@ export async function searchCapacities(
       });
       const marked = {
         ...record,
-        slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}) },
+        slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}), ...(fixed ? { fixed } : {}) },
       } as RunRecord;
       hooks.onRecord(marked);
       s.records.push(marked);

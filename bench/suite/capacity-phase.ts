@@ -1,7 +1,7 @@
 /**
  * --slo: after the timed runs, a capacity search for every model of every closed-loop workload of persistent
  * connections, each starting from the model's own closed-loop throughput, a workload's models in turns
- * (bench/run/capacity-search.ts).
+ * (bench/run/capacity-search.ts); a workload open loop already is checked at its own rate, in turns too.
  */
 import { searchCapacities, type SearchMember } from '../run/capacity-search.js';
 import type { CapacityResult } from '../judge/capacity.js';
@@ -20,9 +20,8 @@ export interface CapacityHooks {
   say(line: string): void;
 }
 
-/** Why a workload gets no capacity search, or undefined when it does. Pure. */
+/** Why a workload gets no capacity search nor check at its rate, or undefined when it does. Pure. */
 export function noSearchReason(w: WorkloadGroup['workload']): string | undefined {
-  if (w.rate !== undefined) return 'it is open loop already (its rate is fixed)';
   if (w.pattern !== 'persistent') return `its connections are not persistent (${w.pattern})`;
   return undefined;
 }
@@ -51,11 +50,15 @@ export async function runCapacityPhase(
       );
       return runs.length > 0 ? mean(runs.map((r) => r.result.msgsPerSec)) : undefined;
     };
-    const members = g.subjects.flatMap((subject) => {
+    const fixedRate = g.workload.rate;
+    const label = fixedRate !== undefined ? `${objective.text} at its rate` : 'capacity';
+    const members = g.subjects.flatMap((subject): SearchMember[] => {
+      if (fixedRate !== undefined) return [{ subject, start: fixedRate, fixed: true }];
       const start = startOf(subject.name);
       return start !== undefined ? [{ subject, start }] : [];
     });
-    const probe = g.workload.work === 'none' ? members.filter((m) => m.subject.reference) : [];
+    const probe =
+      g.workload.work === 'none' && fixedRate === undefined ? members.filter((m) => m.subject.reference) : [];
     const rest = members.filter((m) => !probe.includes(m));
     const search = async (list: SearchMember[]): Promise<CapacityResult[]> => {
       if (list.length === 0 || signal.aborted) return [];
@@ -63,12 +66,12 @@ export async function runCapacityPhase(
         onRecord: hooks.onRecord,
         onStep: (model, rate, verdict, stepWhy) =>
           hooks.status(
-            `capacity · ${g.workload.name} · ${model} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`,
+            `${label} · ${g.workload.name} · ${model} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`,
           ),
       });
       list.forEach((m, i) => {
         const note = results[i]?.note;
-        if (note && !signal.aborted) hooks.say(`capacity · ${g.workload.name} · ${m.subject.name}: ${note}`);
+        if (note && !signal.aborted) hooks.say(`${label} · ${g.workload.name} · ${m.subject.name}: ${note}`);
       });
       return results;
     };
