@@ -353,15 +353,20 @@ describe('at a workload’s own rate', () => {
     return { ...r, slo: { ...r.slo!, start: 5000, fixed: true } } as RunRecord;
   };
 
-  it('runs the one rate until its step is decided or has all its runs, and never searches', () => {
+  it('runs the one rate five times (two runs that missed it fail it sooner), and never searches', () => {
     const steps = (records: RunRecord[]) => stepsOf(records, p99at10ms);
     expect(nextStep([], 5000, Infinity, true)).toEqual({ rate: 5000 });
     const straddling = [atRate('m', 4000, 0), atRate('m', 30_000, 1)];
     expect(nextStep(steps(straddling), 5000, Infinity, true)).toEqual({ rate: 5000 });
-    const held = [atRate('m', 2000, 0), atRate('m', 2100, 1)];
+    // Two runs that agree say little of the spread: no search's spread to lean on, so all five run.
+    const two = [atRate('m', 2000, 0), atRate('m', 2100, 1)];
+    expect(nextStep(steps(two), 5000, Infinity, true)).toEqual({ rate: 5000 });
+    const held = [2000, 2100, 2500, 1900, 2300].map((p, run) => atRate('m', p, run));
     expect(nextStep(steps(held), 5000, Infinity, true)).toEqual({ done: { held: 5000, driverBound: false } });
-    const failed = [atRate('m', 40_000, 0), atRate('m', 50_000, 1)];
+    const failed = [40_000, 50_000, 45_000, 60_000, 41_000].map((p, run) => atRate('m', p, run));
     expect(nextStep(steps(failed), 5000, Infinity, true)).toEqual({ done: { failed: 5000, driverBound: false } });
+    const missed = [atRate('m', 900, 0, 4000), atRate('m', 900, 1, 4100)];
+    expect(nextStep(steps(missed), 5000, Infinity, true)).toEqual({ done: { failed: 5000, driverBound: false } });
     const split = [4000, 30_000, 5000, 25_000, 8000].map((p, run) => atRate('m', p, run));
     expect(nextStep(steps(split), 5000, Infinity, true)).toMatchObject({ done: { undecided: [5000, 5000] } });
   });

@@ -276,9 +276,15 @@ export function nextStep(
   fixed = false,
 ): { rate: number } | { done: CapacityResult } {
   if (steps.length === 0) return { rate: Math.max(1, Math.round(Math.min(start, cap))) };
+  if (fixed) {
+    // One rate, so no search's spread to lean on: it runs all its runs, unless its runs already missed the rate.
+    const s = steps[0]!;
+    const missedOut = s.runs.filter((r) => r.missed !== undefined).length + s.errored.length >= 2;
+    const more = s.runs.length + s.errored.length < STEP_RUNS.max && !(s.verdict === 'fails' && missedOut);
+    return more ? { rate: s.rate } : { done: bracket(steps) };
+  }
   const open = steps.find((s) => s.verdict === 'undecided' && !settledUndecided(s));
   if (open) return { rate: open.rate };
-  if (fixed) return { done: bracket(steps) };
   if (steps.length >= MAX_STEPS) return { done: bracket(steps, `stopped after ${MAX_STEPS} steps`) };
   const { held, failed, zone } = bounds(steps);
   if (held === undefined) {
