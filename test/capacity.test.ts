@@ -343,6 +343,24 @@ describe('searches in turns', () => {
     expect(kept.every((r) => r.slo?.start === 15_000)).toBe(true);
     // A search that ended leaves the turns: the last runs are the longest search's alone.
     expect(new Set(order.slice(-2)).size).toBe(1);
+
+    // Stopped (SIGINT) mid-search: every search ends where it is, without throwing, so the suite renders its runs.
+    const stopper = new AbortController();
+    let runs = 0;
+    const stopping = async (...args: Parameters<typeof fakeRun>): Promise<RunRecord> => {
+      if (++runs === 4) stopper.abort('SIGINT');
+      return fakeRun(...args);
+    };
+    const stopped = await searchCapacities(
+      members,
+      { name: 'echo' } as never,
+      { settings: { durationSec: 0.5 }, signal: stopper.signal } as never,
+      p99at10ms,
+      { onRecord: () => undefined },
+      stopping as never,
+    );
+    expect(runs).toBe(4);
+    expect(stopped.map((r) => r.note)).toEqual(['interrupted', 'interrupted', 'interrupted']);
   });
 });
 

@@ -6,7 +6,7 @@
  * models' cpu capacities 5–17 % apart, and their order with them. Each run is handed on as soon as it exists (a
  * stopped suite keeps every step it measured).
  */
-import { runCell, throwIfAborted, type CellContext, type CellSubject } from './run-cell.js';
+import { runCell, type CellContext, type CellSubject } from './run-cell.js';
 import { nextStep, stepsOf, stepWindowSec, type CapacityResult } from '../judge/capacity.js';
 import type { Objective } from '../data/slo.js';
 import type { Workload } from '../data/workloads.js';
@@ -50,7 +50,9 @@ export async function searchCapacities(
     const live = states.filter((s) => s.result === undefined);
     if (live.length === 0) return states.map((s) => s.result!);
     for (const s of round % 2 === 0 ? live : live.reverse()) {
-      throwIfAborted(ctx.signal);
+      // Stopped (SIGINT): every search ends where it is, and the suite renders what they measured.
+      if (ctx.signal?.aborted) s.result = { driverBound: false, note: 'interrupted' };
+      if (s.result !== undefined) continue;
       const { subject, start, cap, fixed } = s.member;
       const next = nextStep(stepsOf(s.records, objective), start, cap, fixed);
       if ('done' in next) {
