@@ -83,7 +83,7 @@ export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
   {
     field: 'capacity[]',
     describe:
-      "with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s. A workload open loop already has `rate`, its own: the objective checked there, each model's status holds, fails, undecided, driver-bound (the driver could not offer it) or ceiling'",
+      "with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s. A workload open loop already has `rate`, its own: the objective checked there, each model's status holds, fails, undecided, driver-bound (the driver could not offer it) or ceiling",
   },
   {
     field: 'cells[]',
