@@ -143,7 +143,7 @@ export interface Spread {
 }
 
 /** The runs that held their rate: the ones whose percentile says something. */
-const heldRate = (runs: readonly StepRun[]): StepRun[] => runs.filter((r) => r.missed === undefined);
+const keptTheRate = (runs: readonly StepRun[]): StepRun[] => runs.filter((r) => r.missed === undefined);
 const logOf = (r: StepRun): number => Math.log(Math.max(1, r.latencyUs));
 
 /**
@@ -160,7 +160,7 @@ export function pooledSpread(steps: readonly (readonly StepRun[])[]): Spread | u
   let sum = 0;
   let df = 0;
   for (const runs of steps) {
-    const logs = heldRate(runs).map(logOf);
+    const logs = keptTheRate(runs).map(logOf);
     if (logs.length < 2) continue;
     sum += (logs.length - 1) * sampleStandardDeviation(logs) ** 2;
     df += logs.length - 1;
@@ -191,7 +191,7 @@ export function judgeStep(
       why: failures > 0 ? `${failures} of ${n} runs missed (${firstMiss})` : 'too few runs',
     };
   const name = objective.text.split(' ')[0]!;
-  const clean = heldRate(runs);
+  const clean = keptTheRate(runs);
   const logs = clean.map(logOf);
   const m = mean(logs);
   const own: Spread | undefined =
