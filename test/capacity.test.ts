@@ -83,7 +83,7 @@ describe('a step', () => {
     const p99s = [3931, 4395, 19_343, 4247, 2845]; // fork-pool echo at 298k msgs/s: one run's hiccup
     const step = judgeStep(runsOf(p99s.map((p, run) => stepRecord('m', 1000, p, { run }))), [], p99at10ms);
     expect(step.verdict).toBe('undecided');
-    expect(step.why).toMatch(/straddles 10\.0ms: 4 of 5 runs met it/);
+    expect(step.why).toMatch(/straddles 10\.0 ms: 4 of 5 runs met it/);
     // One window 2.4 % short among five whose p99s prove it (worker-threads, echo, 144k msgs/s): weighed with them.
     const short = [3073, 3615, 2525, 2081, 1897].map((p, run) =>
       stepRecord('m', 144_122, p, { run, ...(run === 1 ? { achieved: 140_645 } : {}) }),

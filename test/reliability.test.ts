@@ -567,7 +567,7 @@ describe('limits and errors stated where a user meets them', () => {
     }
   });
 
-  it('the open-loop line prints a latency with one unit ("188.0ms", not "188.0ms µs")', () => {
+  it('the open-loop line prints a latency with one unit ("188.0 ms", not "188.0ms µs")', () => {
     const latency = { count: 1, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
     const r = {
       driver: 'node',
@@ -582,9 +582,9 @@ describe('limits and errors stated where a user meets them', () => {
       errors: noErrors(),
       client: { cpuPercent: 1, saturated: false },
     } as LoadResult;
-    expect(printResult('h:1', r)).toMatch(/uncorrected p99 188\.0ms\n/);
+    expect(printResult('h:1', r)).toMatch(/uncorrected p99 188\.0 ms\n/);
     expect(formatLatency(77)).toBe('77 µs');
-    expect(formatLatency(1_990_000)).toBe('1.99s');
+    expect(formatLatency(1_990_000)).toBe('1.99 s');
   });
 
   it('serve --host nohost.invalid exits 2 with one clear line, for Node models and native-epoll alike', async () => {

@@ -27,10 +27,10 @@ export function formatMicros(us: number): string {
   return `${Math.round(us)}`;
 }
 
-/** A latency with its unit, for prose rather than a µs column: "77 µs", "188.0ms", "1.99s". */
+/** A latency with its unit, for prose and mixed columns rather than a µs column: "77 µs", "188.0 ms", "1.99 s". */
 export function formatLatency(us: number): string {
   const text = formatMicros(us);
-  return /\d$/.test(text) ? `${text} µs` : text;
+  return /\d$/.test(text) ? `${text} µs` : text.replace(/(ms|s)$/, ' $1');
 }
 
 export function formatPercent(p: number, digits = 0): string {
