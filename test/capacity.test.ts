@@ -5,6 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import { parseObjective } from '../bench/data/slo.js';
 import {
+  AGAIN_FACTOR,
+  capacityOf,
   capacityRows,
   judgeStep,
   nextStep,
@@ -14,7 +16,8 @@ import {
   type StepRun,
 } from '../bench/judge/capacity.js';
 import { isUsageError } from '../lib/cli-args.js';
-import { capacityHeadline, capacityTable, capacityText } from '../bench/format/capacity.js';
+import { capacityHeadline, capacityTable, capacityText, driftText } from '../bench/format/capacity.js';
+import { capacityData } from '../bench/format/summary.js';
 import { fakeRecord } from './helpers/records.js';
 import type { OkRecord, RunRecord } from '../bench/data/record.js';
 
@@ -209,6 +212,42 @@ describe('the search', () => {
     expect(result!.note).toMatch(/undecided at 5\.66k msgs\/s after 5 runs a step/);
   });
 
+  it('verdicts that disagree stay inside the interval: a rate failed below rates that met the objective in some runs', () => {
+    // cluster-none's cpu search: 4,302 "failed" on two runs below three rates met in 1–3 of 5 runs.
+    const straddling = (rate: number, first: number) =>
+      [6000, 14_000, 7000, 15_000, 9000].map((p, i) => stepRecord('m', rate, p, { run: first + i }));
+    const records = [
+      stepRecord('m', 4256, 5000),
+      stepRecord('m', 4256, 5200, { run: 1 }),
+      stepRecord('m', 4302, 24_000, { run: 2 }),
+      stepRecord('m', 4302, 25_000, { run: 3 }),
+      ...straddling(4349, 4),
+      ...straddling(4444, 9),
+      stepRecord('m', 6564, 33_000, { run: 14 }),
+      stepRecord('m', 6564, 34_000, { run: 15 }),
+    ];
+    const steps = stepsOf(records, p99at10ms);
+    expect(steps.map((s) => s.verdict)).toEqual(['holds', 'fails', 'undecided', 'undecided', 'fails']);
+    // The search goes on between the highest rate met in some runs and the failure above everything met.
+    expect(nextStep(steps, 4000)).toEqual({ rate: Math.round(Math.sqrt(4444 * 6564)) });
+    const result = capacityOf(steps, 4000);
+    expect([result.held, result.failed, result.undecided]).toEqual([4256, 6564, [4302, 4444]]);
+    expect(result.note).toMatch(/verdicts there disagree/);
+    // A rate that held above a failure: the lower end stays below the failure.
+    const above = [
+      stepRecord('m', 3000, 4000),
+      stepRecord('m', 3000, 4100, { run: 1 }),
+      stepRecord('m', 3500, 30_000, { run: 2 }),
+      stepRecord('m', 3500, 31_000, { run: 3 }),
+      stepRecord('m', 3600, 4000, { run: 4 }),
+      stepRecord('m', 3600, 4100, { run: 5 }),
+      stepRecord('m', 3672, 30_000, { run: 6 }),
+      stepRecord('m', 3672, 31_000, { run: 7 }),
+    ];
+    const held = capacityOf(stepsOf(above, p99at10ms), 3000);
+    expect([held.held, held.failed, held.undecided]).toEqual([3000, 3672, [3500, 3600]]);
+  });
+
   it("a step's window holds 50 messages beyond the percentile, between the profile's window and 2 s", () => {
     expect(stepWindowSec(4000, p99at10ms, 0.5)).toBeCloseTo(1.25, 6);
     expect(stepWindowSec(5_000_000, p99at10ms, 0.5)).toBe(0.5);
@@ -390,11 +429,10 @@ describe('at a workload’s own rate', () => {
   });
 
   it('says who holds it, who fails and why, and a failure the reference shares is the driver’s', () => {
+    const five = (model: string, p99s: number[]): RunRecord[] => p99s.map((p, run) => atRate(model, p, run));
     const records = [
-      atRate('a', 2000, 0),
-      atRate('a', 2500, 1),
-      atRate('b', 40_000, 0),
-      atRate('b', 50_000, 1),
+      ...five('a', [2000, 2500, 2200, 1900, 2400]),
+      ...five('b', [40_000, 50_000, 45_000, 60_000, 41_000]),
       ...[4000, 30_000, 5000, 25_000, 8000].map((p, run) => atRate('c', p, run)),
       atRate('native', 900, 0),
       atRate('native', 950, 1),
@@ -425,5 +463,140 @@ describe('at a workload’s own rate', () => {
     const status = Object.fromEntries(driverRow!.cells.map((c) => [c.model, c.status]));
     expect(status).toMatchObject({ a: 'holds', b: 'driver-bound', native: 'ceiling' });
     expect(capacityHeadline(driverRow!)).toMatch(/the driver could not offer it: b; native \(ceiling\) fails/);
+  });
+
+  it('a check stopped before its five runs is undecided, however its runs agreed', () => {
+    const two = [atRate('a', 2000, 0), atRate('a', 2100, 1)];
+    const stopped = capacityOf(stepsOf(two, p99at10ms), 5000, undefined, true);
+    expect(stopped.held).toBeUndefined();
+    expect(stopped.note).toMatch(/did not finish \(2 of 5 runs\): undecided/);
+    const o = { margin: 0.05, references: [], singleThreaded: [] };
+    expect(capacityRows(two, o)[0]!.cells[0]!.status).toBe('undecided');
+    // Two runs that missed the rate end it sooner, stopped or not: it fails.
+    const missed = [atRate('a', 900, 0, 4000), atRate('a', 900, 1, 4100)];
+    expect(capacityRows(missed, o)[0]!.cells[0]!.status).toBe('fails');
+  });
+});
+
+describe('the machine’s drift', () => {
+  /** A searched bracket: two runs that hold at `held`, two far over the objective at `failed`. */
+  const searched = (model: string, held: number, failed: number, again = false): RunRecord[] =>
+    [
+      stepRecord(model, held, 1000),
+      stepRecord(model, held, 1100, { run: 1 }),
+      stepRecord(model, failed, 50_000, { run: 2 }),
+      stepRecord(model, failed, 60_000, { run: 3 }),
+    ].map((r) => (again ? ({ ...r, slo: { ...r.slo!, again: true } } as RunRecord) : r));
+  const o = { margin: 0.05, references: ['native'], singleThreaded: [] };
+
+  it('the reference searched again brackets from the rate it held in steps of 4 %', () => {
+    expect(nextStep([], 4500, Infinity, false, AGAIN_FACTOR)).toEqual({ rate: 4500 });
+    const held = [stepRecord('m', 4500, 1000), stepRecord('m', 4500, 1100, { run: 1 })];
+    expect(nextStep(stepsOf(held, p99at10ms), 4500, Infinity, false, AGAIN_FACTOR)).toEqual({ rate: 4680 });
+    const failed = [stepRecord('m', 4500, 50_000), stepRecord('m', 4500, 60_000, { run: 1 })];
+    expect(nextStep(stepsOf(failed, p99at10ms), 4500, Infinity, false, AGAIN_FACTOR)).toEqual({ rate: 4327 });
+  });
+
+  it('widens every capacity by how far the reference moved, and leaves the places as one search judged them', () => {
+    const first = [
+      ...searched('a', 10_000, 10_200),
+      ...searched('b', 5_000, 5_100),
+      ...searched('native', 20_000, 20_400),
+    ];
+    const [still] = capacityRows(first, o);
+    expect(still!.drift).toBeUndefined();
+    expect(driftText(still!)).toMatch(/not measured \(no reference searched\)/);
+    // Searched again after the others, the reference held 19.6k and failed 20.0k: the machine moved ×0.961–1.000.
+    const [row] = capacityRows([...first, ...searched('native', 19_600, 20_000, true)], o);
+    expect(row!.drift!.factor![0]).toBeCloseTo(19_600 / 20_400, 6);
+    expect(row!.drift!.factor![1]).toBe(1);
+    const a = row!.cells.find((c) => c.model === 'a')!;
+    expect(a.result.range!.low).toBeCloseTo(10_000 * (19_600 / 20_400), 6);
+    expect(a.result.range!.high).toBe(10_200);
+    expect(capacityText(a)).toBe('9.61k–10.2k');
+    // The second search is not a step of the reference's capacity: its bracket and curve are the first search's.
+    const native = row!.cells.find((c) => c.model === 'native')!;
+    expect(native.steps.map((s) => s.rate)).toEqual([20_000, 20_400]);
+    expect([native.result.held, native.result.failed]).toEqual([20_000, 20_400]);
+    // Places as without it: judged on held and failed, where a drift weighs on all alike.
+    expect(row!.cells.map((c) => [c.status, c.relative])).toEqual(still!.cells.map((c) => [c.status, c.relative]));
+    const table = capacityTable(row!);
+    expect(table).toMatch(/msgs\/s ± drift/);
+    expect(table).toMatch(/native searched again after the others: 19\.6k–20\.0k msgs\/s \(first 20\.0k–20\.4k\)/);
+    expect(table).toMatch(/moved ×0\.961–1\.000/);
+    const [data] = capacityData({ capacity: [row!] });
+    expect(data!.drift).toEqual({
+      model: 'native',
+      first: [20_000, 20_400],
+      again: [19_600, 20_000],
+      factor: row!.drift!.factor,
+    });
+    expect(data!.models.find((m) => m.model === 'b')!.range).toEqual([5_000 * (19_600 / 20_400), 5_100]);
+    // Where the second search found no end above what held, the drift is not measured: brackets as they were.
+    const [open] = capacityRows([...first, ...searched('native', 19_600, 20_000, true).slice(0, 2)], o);
+    expect(open!.drift!.factor).toBeUndefined();
+    expect(open!.cells.find((c) => c.model === 'a')!.result.range).toBeUndefined();
+    expect(driftText(open!)).toMatch(/not measured \(a bracket without both ends\)/);
+  });
+});
+
+describe('the capacity phase', () => {
+  it('searches the reference again after every model, from the rate it held, and the row reads its drift', async () => {
+    const { runCapacityPhase } = await import('../bench/suite/capacity-phase.js');
+    // Each model a queue whose capacity is 3 % lower in its last runs: the machine slowed while they were searched.
+    const capacity: Record<string, number> = { a: 8_000, native: 4_600 };
+    let total = 0;
+    const fakeRun = async (subject: { name: string }, w: { rate?: number }, run: number): Promise<RunRecord> => {
+      const slowed = ++total > 20 ? 0.97 : 1;
+      const load = w.rate! / (capacity[subject.name]! * slowed);
+      return fakeRecord({
+        model: subject.name,
+        workload: 'cpu',
+        msgsPerSec: load < 1 ? w.rate! : capacity[subject.name]! * slowed,
+        run,
+        latencies: [load < 1 ? 500 / (1 - load) : 1_000_000],
+      });
+    };
+    const timed = [
+      fakeRecord({ model: 'a', workload: 'cpu', msgsPerSec: 9_000 }),
+      fakeRecord({ model: 'native', workload: 'cpu', msgsPerSec: 4_700 }),
+    ];
+    const subjects = [{ name: 'a' }, { name: 'native', reference: true }] as never[];
+    const group = {
+      workload: { name: 'cpu', protocol: 'tcp', pattern: 'persistent', work: 'cpu' },
+      subjects,
+      leading: [],
+      ctx: { settings: { durationSec: 0.5 } },
+    } as never;
+    const records: RunRecord[] = [];
+    await runCapacityPhase(
+      [group],
+      timed,
+      p99at10ms,
+      new AbortController().signal,
+      {
+        onRecord: (r) => records.push(r),
+        status: () => undefined,
+        say: () => undefined,
+      },
+      { run: fakeRun as never },
+    );
+    const again = records.filter((r) => r.slo?.again);
+    expect(again.length).toBeGreaterThan(0);
+    expect(new Set(again.map((r) => r.model))).toEqual(new Set(['native']));
+    // After every model's search: the last runs, none of a's among them.
+    expect(records.slice(-again.length).every((r) => r.slo?.again)).toBe(true);
+    const [row] = capacityRows(records, { margin: 0.05, references: ['native'], singleThreaded: [] });
+    const native = row!.cells.find((c) => c.model === 'native')!;
+    expect(again[0]!.slo!.rate).toBe(native.result.held);
+    expect(row!.drift!.factor![0]).toBeLessThan(1);
+    const a = row!.cells.find((c) => c.model === 'a')!;
+    expect(a.result.range!.low).toBeLessThan(a.result.held!);
+    // A profile's own objective checks open-loop rows at their rates only: nothing is searched here.
+    const none: RunRecord[] = [];
+    const hooks = { onRecord: (r: RunRecord) => none.push(r), status: () => undefined, say: () => undefined };
+    const profile = { searches: false, run: fakeRun as never };
+    await runCapacityPhase([group], timed, p99at10ms, new AbortController().signal, hooks, profile);
+    expect(none).toEqual([]);
   });
 });

@@ -208,6 +208,26 @@ describe('bench settings', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/about \d+m\d+s/);
     expect(r.stdout).toMatch(/^connections\/c1000: /m);
+    expect(r.stderr).toMatch(/then: whether each model holds p99 ≤ 10 ms at the open-loop rows' rates/);
+  });
+
+  it("the full profile checks its objective at the open-loop rows' rates; --slo searches every workload", () => {
+    const of = (argv: string[]) => {
+      const s = settingsFromArgs(argv);
+      if (typeof s === 'string') throw new Error('expected settings');
+      return s;
+    };
+    expect(of(['--profile', 'full'])).toMatchObject({ slo: { text: 'p99 ≤ 10 ms' }, sloSearches: false });
+    expect(of(['--profile', 'full', '--slo', 'p99.9=50ms'])).toMatchObject({
+      slo: { percentile: 'p999' },
+      sloSearches: true,
+    });
+    expect(of([]).slo).toBeUndefined();
+    // Where it cannot apply, the profile's objective is left out rather than refused: a rate for every workload (each
+    // would become a check), a comparison of two sides.
+    expect(of(['--profile', 'full', '--rate', '2000']).slo).toBeUndefined();
+    expect(of(['--profile', 'full', '--set', 'rate=2000']).slo).toBeUndefined();
+    expect(of(['--profile', 'full', '--against', 'HEAD']).slo).toBeUndefined();
   });
 });
 

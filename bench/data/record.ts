@@ -139,9 +139,10 @@ interface RecordBase {
   /**
    * A step of a capacity search (--slo): the objective searched for, the rate this run was offered (open loop) and
    * the rate the search started from; `fixed` when the rate was the workload's own (open loop already): the objective
-   * is checked at it, not searched. Such runs are not the cell's timed runs; bench/judge/capacity.ts reads them.
+   * is checked at it, not searched; `again` when the reference was searched again after every model's search (the
+   * machine's drift over the search). Such runs are not the cell's timed runs; bench/judge/capacity.ts reads them.
    */
-  slo?: { objective: Objective; rate: number; start: number; cap?: number; fixed?: true };
+  slo?: { objective: Objective; rate: number; start: number; cap?: number; fixed?: true; again?: true };
   /** --handler: how the handler's answers were checked (bytes, length or none) and how many distinct requests were sent. */
   answers?: { verify: 'bytes' | 'length' | 'none'; requests: number };
   /** The measured window and the warmup before it, seconds (absent in older records). */

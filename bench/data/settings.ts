@@ -90,7 +90,7 @@ export const WORKLOAD_OPTIONS = {
 } as const;
 
 /** A default that each profile sets: "the profile's: quick 2, full 3". */
-function profileDefault(value: (p: Profile) => number | undefined): string {
+function profileDefault(value: (p: Profile) => number | string | undefined): string {
   return `the profile's: ${PROFILES.map((p) => `${p.name} ${value(p) ?? 'none'}`).join(', ')}`;
 }
 
@@ -231,7 +231,8 @@ export const BENCH_OPTIONS = {
   }),
   slo: customOption('slo', (text, flag) => parseObjective(text, flag), {
     meta: 'P=LAT',
-    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve. A workload open loop\nalready (--rate R) is checked at its rate instead: holds, fails or undecided (docs/capacity.md)",
+    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve. A workload open loop\nalready (--rate R) is checked at its rate instead: holds, fails or undecided (docs/capacity.md).\nA profile's own objective is checked at its open-loop rows' rates only",
+    defaultText: profileDefault((p) => p.objective),
   }),
   seed: integerOption('seed', {
     min: 1,
@@ -377,6 +378,9 @@ export type Settings = Readonly<BenchValues> & {
   readonly durationSec: number;
   /** Once a disturbance persists: stop, or keep measuring with such runs counted and marked. */
   readonly ifDisturbed: 'stop' | 'keep';
+  /** `slo` was given (--slo): every workload's capacity is searched; otherwise it is the profile's, checked at the
+   * open-loop rows' own rates only. */
+  readonly sloSearches: boolean;
   /** Counted runs per cell under callgrind (0: none). */
   readonly countRuns: number;
   /** µs of injected per-message overhead by model (the gate's test knob), checked against the models. */
@@ -490,6 +494,19 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
     );
   const runs = v.runs ?? profile.runs;
   const maxSec = v.maxSec ?? profile.maxSec;
+  // The profile's objective where it can apply: one suite of timed runs, the open-loop rows at the profile's own rate
+  // (a --rate given to every workload would make each a check: hours on the full profile).
+  const rateGiven = v.rate !== undefined || (v.set ?? []).some((s) => s.trim().startsWith('rate='));
+  const ownObjective =
+    v.slo === undefined &&
+    profile.objective !== undefined &&
+    !rateGiven &&
+    v.against === undefined &&
+    v.baseline === undefined &&
+    !v.saveBaseline &&
+    !v.skipTiming
+      ? parseObjective(profile.objective, 'slo')
+      : undefined;
   return {
     ...v,
     profile: profile.name,
@@ -503,6 +520,8 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
     durationSec: v.durationSec ?? profile.durationSec,
     ifDisturbed: v.ifDisturbed ?? (v.counts ? 'keep' : 'stop'),
     countRuns: v.counts ? v.countRuns : 0,
+    ...(ownObjective ? { slo: ownObjective } : {}),
+    sloSearches: v.slo !== undefined,
     injectCpu: v.injectCpu !== undefined ? checkInjection(v.injectCpu, models) : {},
   };
 }

@@ -1,14 +1,20 @@
 /** Capacity at a latency objective (bench/judge/capacity.ts) for people: a headline a workload and a table. Pure. */
 import Table from 'cli-table3';
-import type { CapacityCell, CapacityRow } from '../judge/capacity.js';
+import type { CapacityCell, CapacityResult, CapacityRow } from '../judge/capacity.js';
+import { wrap } from '../../lib/format/wrap.js';
 import { formatLatency, formatRate } from '../../lib/format/units.js';
 import { BORDERLESS, trimTable } from './borderless.js';
 
 const pct = (x: number): string => `${+(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 
-/** "48.1k–49.0k", "4.20k–(4.24k–4.89k)–4.96k" (undecided inside), "≥ 130k (driver-bound)", "< 2.0k", "–". */
+/**
+ * "48.1k–49.0k", "4.20k–(4.24k–4.89k)–4.96k" (undecided inside), "≥ 130k (driver-bound)", "< 2.0k", "–"; the ends
+ * widened by the machine's drift where it was measured (its range).
+ */
 export function capacityText(c: Pick<CapacityCell, 'result'>): string {
-  const { held, failed, driverBound, undecided } = c.result;
+  const { driverBound, undecided, range } = c.result;
+  const held = range?.low ?? c.result.held;
+  const failed = range?.high ?? c.result.failed;
   if (driverBound) return `≥ ${held !== undefined ? formatRate(held) : '?'} (driver-bound)`;
   if (held === undefined) return failed !== undefined ? `< ${formatRate(failed)}` : '–';
   // Rates still undecided inside the interval, in brackets: where the objective was met in some runs, not in others.
@@ -110,7 +116,13 @@ export function capacityTable(row: CapacityRow): string {
     return trimTable(fixed.toString());
   }
   const table = new Table({
-    head: ['model', 'msgs/s held–failed', `${percentile} at held`, 'ran out first', 'place'],
+    head: [
+      'model',
+      row.drift?.factor ? 'msgs/s ± drift' : 'msgs/s held–failed',
+      `${percentile} at held`,
+      'ran out first',
+      'place',
+    ],
     colAligns: ['left', 'right', 'right', 'left', 'left'],
     ...BORDERLESS,
   });
@@ -126,9 +138,23 @@ export function capacityTable(row: CapacityRow): string {
       : '';
     table.push([c.model, capacityText(c), latency, c.ranOut ?? '–', [MARK[c.status], rel].filter(Boolean).join(' ')]);
   }
-  return trimTable(table.toString());
+  return `${trimTable(table.toString())}\n${wrap(driftText(row), DRIFT_WIDTH, '  ')}`;
+}
+
+/** The drift line fits the first screen's 100 columns. */
+const DRIFT_WIDTH = 100;
+const bracketText = (r: CapacityResult): string => capacityText({ result: { ...r, range: undefined } });
+
+/** How far the machine moved over a searched workload (the reference searched again), said under its table. Pure. */
+export function driftText(row: Pick<CapacityRow, 'drift'>): string {
+  const d = row.drift;
+  if (!d) return "drift: not measured (no reference searched): each capacity is one search's bracket";
+  const again = `drift: ${d.model} searched again after the others: ${bracketText(d.again)} msgs/s (first ${bracketText(d.first)})`;
+  if (!d.factor) return `${again}; not measured (a bracket without both ends)`;
+  const f = (x: number): string => x.toFixed(3);
+  return `${again}, so the machine moved ×${f(d.factor[0])}–${f(d.factor[1])}; each capacity is widened by it, places are judged within one search`;
 }
 
 /** How the capacities were found, said once under them. */
 export const CAPACITY_NOTE =
-  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (rates in brackets stayed undecided after five runs: met in some, not in others); a workload open loop already is checked at its own rate, judged the same way (holds, fails, or undecided after five runs); the models searched in turns; a rate the driver could not offer is the driver's limit, never ranked. Ran out first, at the lowest rate not held: server CPU (every CPU it had), one loop (a single-threaded model's CPU, others idle), queueing (latency grew with CPU left: queues, handoffs), connections (it serves fewer at once than the workload opens), the driver (docs/capacity.md)";
+  "each model's capacity: the highest open-loop rate (fresh servers, latency from the intended send time) whose percentile provably held the objective over its runs, and the lowest that provably did not, bisected to within 2 % (rates in brackets stayed undecided after five runs: met in some, not in others); a workload open loop already is checked at its own rate, judged the same way (holds, fails, or undecided after five runs); the models searched in turns; each range is the bracket widened by the machine's drift (the reference searched again after the others: how far its bracket moved); a rate the driver could not offer is the driver's limit, never ranked. Ran out first, at the lowest rate not held: server CPU (every CPU it had), one loop (a single-threaded model's CPU, others idle), queueing (latency grew with CPU left: queues, handoffs), connections (it serves fewer at once than the workload opens), the driver (docs/capacity.md)";

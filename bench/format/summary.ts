@@ -83,7 +83,7 @@ export const SUMMARY_FIELDS: readonly { field: string; describe: string }[] = [
   {
     field: 'capacity[]',
     describe:
-      "with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), msgs/s. A workload open loop already has `rate`, its own: the objective checked there, each model's status holds, fails, undecided, driver-bound (the driver could not offer it) or ceiling",
+      "with --slo: per workload { workload, protocol, objective, winners, decided, models[] }; each model { model, class, status, held, failed, undecided, range, driverBound, relative, ranOut, note, steps[] { rate, verdict, why, runs, latency } }: held the highest rate shown to hold the objective, failed the lowest shown not to, undecided [lowest, highest] rates between them still undecided after all their runs (or null), range [low, high] the capacity with the machine's drift (held and failed widened by drift.factor; null where not measured), msgs/s. A searched workload's drift { model, first, again, factor }: the reference's [held, failed] in its search and when searched again after every model's, and how far it moved, again ÷ first, as [low, high] (null without both ends); places are judged on held and failed, within one search. A workload open loop already has `rate`, its own: the objective checked there, each model's status holds, fails, undecided, driver-bound (the driver could not offer it) or ceiling",
   },
   {
     field: 'cells[]',
@@ -146,6 +146,16 @@ export function capacityData(j: Pick<SuiteJudgement, 'capacity'>) {
     protocol: row.protocol,
     objective: row.objective,
     ...(row.rate !== undefined ? { rate: row.rate } : {}),
+    ...(row.drift
+      ? {
+          drift: {
+            model: row.drift.model,
+            first: [row.drift.first.held ?? null, row.drift.first.failed ?? null],
+            again: [row.drift.again.held ?? null, row.drift.again.failed ?? null],
+            factor: row.drift.factor ?? null,
+          },
+        }
+      : {}),
     winners: row.winners,
     decided: row.decided,
     models: row.cells.map((c) => ({
@@ -155,6 +165,7 @@ export function capacityData(j: Pick<SuiteJudgement, 'capacity'>) {
       held: c.result.held ?? null,
       failed: c.result.failed ?? null,
       undecided: c.result.undecided ?? null,
+      range: c.result.range ? [c.result.range.low, c.result.range.high ?? null] : null,
       driverBound: c.result.driverBound,
       relative: c.relative ?? null,
       ...(c.ranOut ? { ranOut: c.ranOut } : {}),

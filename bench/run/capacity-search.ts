@@ -7,7 +7,14 @@
  * stopped suite keeps every step it measured).
  */
 import { runCell, type CellContext, type CellSubject } from './run-cell.js';
-import { nextStep, stepsOf, stepWindowSec, type CapacityResult } from '../judge/capacity.js';
+import {
+  AGAIN_FACTOR,
+  BRACKET_FACTOR,
+  nextStep,
+  stepsOf,
+  stepWindowSec,
+  type CapacityResult,
+} from '../judge/capacity.js';
 import type { Objective } from '../data/slo.js';
 import type { Workload } from '../data/workloads.js';
 import type { RunRecord } from '../data/record.js';
@@ -26,6 +33,8 @@ export interface SearchMember {
   cap?: number;
   /** The workload's own rate (`start`): the objective checked there, not searched. */
   fixed?: boolean;
+  /** The reference searched again, from the rate it held (the machine's drift over the search). */
+  again?: boolean;
 }
 
 /** A search's runs a model at most, counting runs set aside (a disturbance) and repeated. */
@@ -53,8 +62,8 @@ export async function searchCapacities(
       // Stopped (SIGINT): every search ends where it is, and the suite renders what they measured.
       if (ctx.signal?.aborted) s.result = { driverBound: false, note: 'interrupted' };
       if (s.result !== undefined) continue;
-      const { subject, start, cap, fixed } = s.member;
-      const next = nextStep(stepsOf(s.records, objective), start, cap, fixed);
+      const { subject, start, cap, fixed, again } = s.member;
+      const next = nextStep(stepsOf(s.records, objective), start, cap, fixed, again ? AGAIN_FACTOR : BRACKET_FACTOR);
       if ('done' in next) {
         s.result = next.done;
         continue;
@@ -70,7 +79,14 @@ export async function searchCapacities(
       });
       const marked = {
         ...record,
-        slo: { objective, rate: next.rate, start, ...(cap !== undefined ? { cap } : {}), ...(fixed ? { fixed } : {}) },
+        slo: {
+          objective,
+          rate: next.rate,
+          start,
+          ...(cap !== undefined ? { cap } : {}),
+          ...(fixed ? { fixed: true } : {}),
+          ...(again ? { again: true } : {}),
+        },
       } as RunRecord;
       hooks.onRecord(marked);
       s.records.push(marked);

@@ -1,9 +1,12 @@
 /**
  * --slo: after the timed runs, a capacity search for every model of every closed-loop workload of persistent
  * connections, each starting from the model's own closed-loop throughput, a workload's models in turns
- * (bench/run/capacity-search.ts); a workload open loop already is checked at its own rate, in turns too.
+ * (bench/run/capacity-search.ts); a workload open loop already is checked at its own rate, in turns too. The
+ * reference is searched again after all of them, from the rate it held: how far the machine drifted over the search
+ * (bench/judge/capacity.ts, Drift).
  */
 import { searchCapacities, type SearchMember } from '../run/capacity-search.js';
+import { runCell } from '../run/run-cell.js';
 import type { CapacityResult } from '../judge/capacity.js';
 import type { WorkloadGroup } from '../run/orchestrator.js';
 import { timedRuns } from '../judge/aggregate.js';
@@ -32,8 +35,17 @@ export async function runCapacityPhase(
   objective: Objective,
   signal: AbortSignal,
   hooks: CapacityHooks,
+  o: {
+    /** False for a profile's own objective: only its open-loop rows are checked, at their rates (a search of every
+     * workload is --slo's, and would take the full profile hours). */
+    searches?: boolean;
+    /** The run of one step (tests give a simulated server). */
+    run?: typeof runCell;
+  } = {},
 ): Promise<void> {
+  const { searches = true, run = runCell } = o;
   for (const g of groups) {
+    if (g.workload.rate === undefined && !searches) continue;
     const why = noSearchReason(g.workload);
     if (why) {
       hooks.say(`capacity at ${objective.text}: ${g.workload.name} left out: ${why}`);
@@ -60,22 +72,32 @@ export async function runCapacityPhase(
     const probe =
       g.workload.work === 'none' && fixedRate === undefined ? members.filter((m) => m.subject.reference) : [];
     const rest = members.filter((m) => !probe.includes(m));
-    const search = async (list: SearchMember[]): Promise<CapacityResult[]> => {
+    const search = async (list: SearchMember[], what = label): Promise<CapacityResult[]> => {
       if (list.length === 0 || signal.aborted) return [];
-      const results = await searchCapacities(list, g.workload, g.ctx, objective, {
-        onRecord: hooks.onRecord,
-        onStep: (model, rate, verdict, stepWhy) =>
-          hooks.status(
-            `${label} · ${g.workload.name} · ${model} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`,
-          ),
-      });
+      const onStep = (model: string, rate: number, verdict: string, stepWhy: string): void =>
+        hooks.status(`${what} · ${g.workload.name} · ${model} · ${formatRate(rate)} msgs/s: ${verdict} (${stepWhy})`);
+      const results = await searchCapacities(
+        list,
+        g.workload,
+        g.ctx,
+        objective,
+        { onRecord: hooks.onRecord, onStep },
+        run,
+      );
       list.forEach((m, i) => {
         const note = results[i]?.note;
-        if (note && !signal.aborted) hooks.say(`${label} · ${g.workload.name} · ${m.subject.name}: ${note}`);
+        if (note && !signal.aborted) hooks.say(`${what} · ${g.workload.name} · ${m.subject.name}: ${note}`);
       });
       return results;
     };
-    const cap = (await search(probe)).find((r) => r.failed !== undefined)?.failed;
-    await search(rest.map((m) => (cap !== undefined ? { ...m, cap } : m)));
+    const probed = await search(probe);
+    const cap = probed.find((r) => r.failed !== undefined)?.failed;
+    const capped = rest.map((m) => (cap !== undefined ? { ...m, cap } : m));
+    const searched = await search(capped);
+    // The reference again, from the rate it held: where its bracket moved, the machine did.
+    const reference = [...probe, ...capped].find((m) => m.subject.reference);
+    const first = reference && [...probed, ...searched][[...probe, ...capped].indexOf(reference)];
+    if (fixedRate === undefined && reference && first?.held !== undefined && first.failed !== undefined)
+      await search([{ ...reference, start: first.held, again: true }], 'drift: the reference again');
   }
 }

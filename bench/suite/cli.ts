@@ -372,14 +372,21 @@ async function main(): Promise<void> {
       );
   if (settings.slo !== undefined && !stopper.signal.aborted && disturbedStop === undefined) {
     const timed = [...records];
-    await runCapacityPhase(groups, timed, settings.slo, stopper.signal, {
-      onRecord: (r) => {
-        keepRecord(r);
-        records.push(r);
+    await runCapacityPhase(
+      groups,
+      timed,
+      settings.slo,
+      stopper.signal,
+      {
+        onRecord: (r) => {
+          keepRecord(r);
+          records.push(r);
+        },
+        status: (line) => progress.status(line),
+        say: (line) => err.write(`${line}\n`),
       },
-      status: (line) => progress.status(line),
-      say: (line) => err.write(`${line}\n`),
-    });
+      { searches: settings.sloSearches },
+    );
   }
   if (settings.countRuns > 0 && !stopper.signal.aborted && disturbedStop === undefined) {
     const cpus = Array.from({ length: env.cores }, (_, i) => String(i));

@@ -38,6 +38,13 @@ export function planLines(o: {
     s.skipTiming
       ? `${cells}, counted only (no timed runs): ${s.countRuns} callgrind process(es) a cell${sides > 1 ? ' and side' : ''}`
       : `${cells} × ${s.runs} runs (${s.warmupSec}+${s.durationSec} s each)${adaptive}; about ${formatDuration(o.estimateSec)} for the first ${s.runs}${budget}`,
+    ...(s.slo === undefined
+      ? []
+      : s.sloSearches
+        ? [`then: each model's capacity at ${s.slo.text}, searched (five runs a step at most)`]
+        : [
+            `then: whether each model holds ${s.slo.text} at the open-loop rows' rates (the profile's objective; --slo P=LAT searches every workload's capacity)`,
+          ]),
     ...o.notes.map((n) => `note: ${n}`),
   ];
   // Once per distinct split: where each side runs, with how many driver threads, and why.
