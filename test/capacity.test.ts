@@ -497,6 +497,15 @@ describe('the machine’s drift', () => {
     expect(nextStep(stepsOf(failed, p99at10ms), 4500, Infinity, false, AGAIN_FACTOR)).toEqual({ rate: 4327 });
   });
 
+  it('the second search pools its spread with the first: its first step is not held on two runs of the same p99', () => {
+    const again = [stepRecord('native', 4660, 7571), stepRecord('native', 4660, 7571, { run: 1 })].map(
+      (r) => ({ ...r, slo: { ...r.slo!, again: true } }) as RunRecord,
+    );
+    expect(stepsOf(again, p99at10ms)[0]!.verdict).toBe('holds');
+    const first = [3000, 9000, 4000, 8500].map((p, run) => stepRecord('native', 4500, p, { run }));
+    expect(stepsOf(again, p99at10ms, first)[0]!.verdict).toBe('undecided');
+  });
+
   it('widens every capacity by how far the reference moved, and leaves the places as one search judged them', () => {
     const first = [
       ...searched('a', 10_000, 10_200),

@@ -245,19 +245,28 @@ export function settledUndecided(s: Pick<Step, 'verdict' | 'runs' | 'errored'>):
 }
 
 /** The steps of one cell's search, in the order first tried. Pure. */
-export function stepsOf(records: readonly RunRecord[], objective: Objective): Step[] {
-  const byRate = new Map<number, RunRecord[]>();
-  for (const r of records) {
-    if (!r.slo || r.status === 'skipped' || r.status === 'interrupted') continue;
-    if (r.status === 'ok' && r.discarded) continue;
-    byRate.set(r.slo.rate, [...(byRate.get(r.slo.rate) ?? []), r]);
-  }
-  const grouped = [...byRate].map(([rate, rs]) => ({
-    rate,
-    runs: rs.filter((r): r is OkRecord => r.status === 'ok').map((r) => stepRun(r, objective)),
-    errored: rs.flatMap((r) => (r.status === 'errored' ? [r.reason] : [])),
-  }));
-  const pooled = pooledSpread(grouped.map((g) => g.runs));
+export function stepsOf(
+  records: readonly RunRecord[],
+  objective: Objective,
+  /** Steps of an earlier search of the same model whose spread is pooled too (the reference searched again: its
+   * first step, alone, had held on two runs of the same p99, an interval 0 wide). */
+  earlier: readonly RunRecord[] = [],
+): Step[] {
+  const group = (rs: readonly RunRecord[]) => {
+    const byRate = new Map<number, RunRecord[]>();
+    for (const r of rs) {
+      if (!r.slo || r.status === 'skipped' || r.status === 'interrupted') continue;
+      if (r.status === 'ok' && r.discarded) continue;
+      byRate.set(r.slo.rate, [...(byRate.get(r.slo.rate) ?? []), r]);
+    }
+    return [...byRate].map(([rate, byIt]) => ({
+      rate,
+      runs: byIt.filter((r): r is OkRecord => r.status === 'ok').map((r) => stepRun(r, objective)),
+      errored: byIt.flatMap((r) => (r.status === 'errored' ? [r.reason] : [])),
+    }));
+  };
+  const grouped = group(records);
+  const pooled = pooledSpread([...grouped, ...group(earlier)].map((g) => g.runs));
   return grouped.map(({ rate, runs, errored }) => {
     const pick = (k: 'p50' | 'p99' | 'p999'): number => median(runs.map((r) => r.record.result.latency[k]));
     const cpu = runs.flatMap((r) =>
@@ -578,7 +587,17 @@ export function capacityRows(
         ? driftOf(
             again[0]!.model,
             firstOf(again[0]!.model)!,
-            capacityOf(stepsOf(again, objective), again[0]!.slo!.start, again[0]!.slo!.cap, false, AGAIN_FACTOR),
+            capacityOf(
+              stepsOf(
+                again,
+                objective,
+                rs.filter((r) => r.model === again[0]!.model),
+              ),
+              again[0]!.slo!.start,
+              again[0]!.slo!.cap,
+              false,
+              AGAIN_FACTOR,
+            ),
           )
         : undefined;
     for (const c of cells) c.result = withDrift(c.result, drift);

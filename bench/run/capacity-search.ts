@@ -35,6 +35,8 @@ export interface SearchMember {
   fixed?: boolean;
   /** The reference searched again, from the rate it held (the machine's drift over the search). */
   again?: boolean;
+  /** Its first search's runs, whose spread the steps searched again pool with their own. */
+  earlier?: readonly RunRecord[];
 }
 
 /** A search's runs a model at most, counting runs set aside (a disturbance) and repeated. */
@@ -62,8 +64,9 @@ export async function searchCapacities(
       // Stopped (SIGINT): every search ends where it is, and the suite renders what they measured.
       if (ctx.signal?.aborted) s.result = { driverBound: false, note: 'interrupted' };
       if (s.result !== undefined) continue;
-      const { subject, start, cap, fixed, again } = s.member;
-      const next = nextStep(stepsOf(s.records, objective), start, cap, fixed, again ? AGAIN_FACTOR : BRACKET_FACTOR);
+      const { subject, start, cap, fixed, again, earlier } = s.member;
+      const steps = stepsOf(s.records, objective, earlier);
+      const next = nextStep(steps, start, cap, fixed, again ? AGAIN_FACTOR : BRACKET_FACTOR);
       if ('done' in next) {
         s.result = next.done;
         continue;
@@ -94,7 +97,7 @@ export async function searchCapacities(
       else if (record.status === 'interrupted') s.result = { driverBound: false, note: 'interrupted' };
       // A run that did not happen says nothing of its step (an interrupted one had printed "undecided ()").
       if (s.result !== undefined) continue;
-      const step = stepsOf(s.records, objective).find((x) => x.rate === next.rate);
+      const step = stepsOf(s.records, objective, earlier).find((x) => x.rate === next.rate);
       hooks.onStep?.(subject.name, next.rate, step?.verdict ?? 'undecided', step?.why ?? '');
     }
   }

@@ -72,6 +72,8 @@ export async function runCapacityPhase(
     const probe =
       g.workload.work === 'none' && fixedRate === undefined ? members.filter((m) => m.subject.reference) : [];
     const rest = members.filter((m) => !probe.includes(m));
+    // This workload's step runs so far: the reference's first search's spread is pooled into its second's.
+    const searchedRuns: RunRecord[] = [];
     const search = async (list: SearchMember[], what = label): Promise<CapacityResult[]> => {
       if (list.length === 0 || signal.aborted) return [];
       const onStep = (model: string, rate: number, verdict: string, stepWhy: string): void =>
@@ -81,7 +83,13 @@ export async function runCapacityPhase(
         g.workload,
         g.ctx,
         objective,
-        { onRecord: hooks.onRecord, onStep },
+        {
+          onRecord: (r) => {
+            searchedRuns.push(r);
+            hooks.onRecord(r);
+          },
+          onStep,
+        },
         run,
       );
       list.forEach((m, i) => {
@@ -98,6 +106,16 @@ export async function runCapacityPhase(
     const reference = [...probe, ...capped].find((m) => m.subject.reference);
     const first = reference && [...probed, ...searched][[...probe, ...capped].indexOf(reference)];
     if (fixedRate === undefined && reference && first?.held !== undefined && first.failed !== undefined)
-      await search([{ ...reference, start: first.held, again: true }], 'drift: the reference again');
+      await search(
+        [
+          {
+            ...reference,
+            start: first.held,
+            again: true,
+            earlier: searchedRuns.filter((r) => r.model === reference.subject.name),
+          },
+        ],
+        'drift: the reference again',
+      );
   }
 }
