@@ -394,7 +394,7 @@ export type WorkloadValues = Partial<OptionValues<typeof WORKLOAD_OPTIONS>>;
 export function workloadsFromFlags(
   values: WorkloadValues,
   defaultProfile = 'quick',
-): { profile: Profile; workloads: Workload[]; driverNamed: boolean } {
+): { profile: Profile; workloads: Workload[]; driverNamed: boolean; rateNamed: boolean } {
   const profileName = values.profile ?? defaultProfile;
   const profile = PROFILES.find((p) => p.name === profileName);
   if (!profile)
@@ -429,7 +429,7 @@ export function workloadsFromFlags(
     if (workloads.length === 0)
       throw new UsageError(`--filter "${values.filter}" matches no workload of profile ${profile.name}; see --list`);
   }
-  return { profile, workloads, driverNamed };
+  return { profile, workloads, driverNamed, rateNamed: overrides.rate !== undefined };
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchValues {
@@ -496,11 +496,10 @@ export function settingsFromArgs(argv: readonly string[]): Settings | 'help' | '
   const maxSec = v.maxSec ?? profile.maxSec;
   // The profile's objective where it can apply: one suite of timed runs, the open-loop rows at the profile's own rate
   // (a --rate given to every workload would make each a check: hours on the full profile).
-  const rateGiven = v.rate !== undefined || (v.set ?? []).some((s) => s.trim().startsWith('rate='));
   const ownObjective =
     v.slo === undefined &&
     profile.objective !== undefined &&
-    !rateGiven &&
+    !flagged.rateNamed &&
     v.against === undefined &&
     v.baseline === undefined &&
     !v.saveBaseline &&

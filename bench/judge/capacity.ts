@@ -581,17 +581,18 @@ export function capacityRows(
         ...(ranOut ? { ranOut } : {}),
       };
     });
-    const firstOf = (model: string): CapacityResult | undefined => cells.find((c) => c.model === model)?.result;
+    const againModel = again[0]?.model;
+    const firstSearch = cells.find((c) => c.model === againModel)?.result;
     const drift =
-      again.length > 0 && firstOf(again[0]!.model)
+      againModel !== undefined && firstSearch
         ? driftOf(
-            again[0]!.model,
-            firstOf(again[0]!.model)!,
+            againModel,
+            firstSearch,
             capacityOf(
               stepsOf(
                 again,
                 objective,
-                rs.filter((r) => r.model === again[0]!.model),
+                rs.filter((r) => r.model === againModel),
               ),
               again[0]!.slo!.start,
               again[0]!.slo!.cap,

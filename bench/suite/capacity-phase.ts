@@ -74,6 +74,7 @@ export async function runCapacityPhase(
     const rest = members.filter((m) => !probe.includes(m));
     // This workload's step runs so far: the reference's first search's spread is pooled into its second's.
     const searchedRuns: RunRecord[] = [];
+    const resultOf = new Map<string, CapacityResult>();
     const search = async (list: SearchMember[], what = label): Promise<CapacityResult[]> => {
       if (list.length === 0 || signal.aborted) return [];
       const onStep = (model: string, rate: number, verdict: string, stepWhy: string): void =>
@@ -94,17 +95,17 @@ export async function runCapacityPhase(
       );
       list.forEach((m, i) => {
         const note = results[i]?.note;
+        if (results[i]) resultOf.set(m.subject.name, results[i]);
         if (note && !signal.aborted) hooks.say(`${what} · ${g.workload.name} · ${m.subject.name}: ${note}`);
       });
       return results;
     };
-    const probed = await search(probe);
-    const cap = probed.find((r) => r.failed !== undefined)?.failed;
+    const cap = (await search(probe)).find((r) => r.failed !== undefined)?.failed;
     const capped = rest.map((m) => (cap !== undefined ? { ...m, cap } : m));
-    const searched = await search(capped);
+    await search(capped);
     // The reference again, from the rate it held: where its bracket moved, the machine did.
     const reference = [...probe, ...capped].find((m) => m.subject.reference);
-    const first = reference && [...probed, ...searched][[...probe, ...capped].indexOf(reference)];
+    const first = reference && resultOf.get(reference.subject.name);
     if (fixedRate === undefined && reference && first?.held !== undefined && first.failed !== undefined)
       await search(
         [
