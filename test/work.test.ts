@@ -8,6 +8,12 @@ import {
   spin,
   calibrateSpin,
 } from '../servers/work.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CPU_RATE_FILE, keepCpuRate, keptCpuRate, rateOfRecords } from '../bench/run/cpu-rate.js';
+import type { OkRecord, RunRecord } from '../bench/data/record.js';
+import { fakeRecord, type FakeRun } from './helpers/records.js';
 
 describe('work specs', () => {
   it('parses every kind', () => {
@@ -51,5 +57,36 @@ describe('work specs', () => {
   it('spin does work proportional to iterations and calibration is positive', () => {
     expect(spin(1000)).not.toBe(spin(1000) === 0 ? 1 : 0);
     expect(calibrateSpin(2, 100_000)).toBeGreaterThan(0);
+  });
+});
+
+describe('the cpu rate kept per machine', () => {
+  const machine = { hostname: 'h', cpuModel: 'test cpu' };
+  const cpuRecord = (iterations: number, extra: Partial<FakeRun> = {}): RunRecord => {
+    const r = fakeRecord({ model: 'event-loop', msgsPerSec: 1000, ...extra }) as OkRecord;
+    return {
+      ...r,
+      params: { ...r.params, work: 'cpu:200' },
+      server: { ...r.server, details: { cpuIterations: iterations } },
+    };
+  };
+
+  it("reads a suite's rate from its servers' iterations per message, leaving out the counted runs", () => {
+    expect(rateOfRecords([cpuRecord(136_200), cpuRecord(136_200, { run: 1 })])).toBeCloseTo(681, 5);
+    expect(rateOfRecords([cpuRecord(2_000, { instructionsPerMsg: 5e6 })])).toBeUndefined();
+    expect(rateOfRecords([fakeRecord({ model: 'event-loop', msgsPerSec: 1000 })])).toBeUndefined();
+  });
+
+  it('keeps a rate for this machine only, and says where it came from', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'cpu-rate-'));
+    expect(keptCpuRate(root, machine)).toBeUndefined();
+    keepCpuRate(root, machine, 681.1, '20261207-171219Z');
+    expect(keptCpuRate(root, machine)).toEqual({
+      iterationsPerUs: 681.1,
+      source: expect.stringMatching(/suite 20261207-171219Z .*--recalibrate/),
+    });
+    expect(keptCpuRate(root, { ...machine, cpuModel: 'another cpu' })).toBeUndefined();
+    writeFileSync(path.join(root, CPU_RATE_FILE), '{ not json');
+    expect(keptCpuRate(root, machine)).toBeUndefined();
   });
 });

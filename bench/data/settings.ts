@@ -245,6 +245,10 @@ export const BENCH_OPTIONS = {
     meta: 'M:US',
     help: 'test knob: model M does US µs of extra busy work per message (how gate:validate\nchecks that the gate catches a known slowdown); comma-separated for several models',
   }),
+  recalibrate: switchOption(
+    'recalibrate',
+    "measure the spin loop behind cpu:<µs> work again; otherwise the rate kept for this machine under\n--out (or a --baseline's own) is reused, so suites compared later did the same work",
+  ),
   out: textOption('out', { meta: 'DIR', default: 'results', help: 'results root' }),
   counts: switchOption(
     'counts',
@@ -348,6 +352,7 @@ export const USAGE = helpText(
         O.seed,
         O.skipCeiling,
         O.injectCpu,
+        O.recalibrate,
         O.out,
       ],
     },

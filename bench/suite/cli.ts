@@ -15,7 +15,7 @@ import { beforeAnythingRuns, isFileSystemError } from '../../lib/files.js';
 import { wrap } from '../../lib/format/wrap.js';
 import { settingsFromArgs, USAGE, type Settings } from '../data/settings.js';
 import { newSuiteId, ResultsDir, writeBaseline } from '../data/records-file.js';
-import { splitSides, type RunRecord } from '../data/record.js';
+import { splitSides, type Environment, type RunRecord } from '../data/record.js';
 import type { Workload } from '../data/workloads.js';
 import { runGate } from '../judge/gate.js';
 import { measuredFailures } from '../judge/judgement.js';
@@ -33,6 +33,7 @@ import {
 } from '../run/run-cell.js';
 import { blockWindows, runBlock } from '../run/run-block.js';
 import { measuredCapacities } from '../run/capacities.js';
+import { keepCpuRate, keptCpuRate, rateOfRecords, type CpuRate } from '../run/cpu-rate.js';
 import { busyWarning, claimMachine, otherSuites } from '../run/machine-claim.js';
 import { allPlanners, baselinePlanner, comparisonPlanner, CONFIRM_TIMING_RUNS, verdictPlanner } from '../run/plan.js';
 import { countSlots, runCountedPass, runCountJobs } from '../run/counts.js';
@@ -154,6 +155,44 @@ function runContexts(o: {
   });
 }
 
+/**
+ * The spin rate every model's cpu:<µs> work runs at (one for all, said on stderr): a --baseline's own, so the gate
+ * compares the same work; else the one kept for this machine; else calibrated now and kept. Servers on another host
+ * are calibrated there every time.
+ */
+async function cpuRateFor(
+  settings: Settings,
+  found: Preflight,
+  env: Environment,
+  host: ServerHost,
+  splits: ReadonlyMap<Workload, CpuSplit>,
+  suiteId: string,
+): Promise<number> {
+  const err = process.stderr;
+  const baselineRate = found.baseline ? rateOfRecords(found.baseline) : undefined;
+  const reused: CpuRate | undefined =
+    settings.recalibrate || found.agent
+      ? undefined
+      : baselineRate !== undefined
+        ? { iterationsPerUs: baselineRate, source: "the baseline's own, so both sides did the same work" }
+        : keptCpuRate(settings.out, env);
+  if (reused) {
+    err.write(`cpu work: ${reused.iterationsPerUs.toFixed(1)} spin iterations per µs, ${reused.source}\n`);
+    return reused.iterationsPerUs;
+  }
+  const rate = await host.calibrateCpuRate(splits.values().next().value!);
+  let kept = '';
+  if (!found.agent)
+    try {
+      keepCpuRate(settings.out, env, rate, suiteId);
+      kept = ", kept for this machine's next suites";
+    } catch (error) {
+      kept = `, not kept (${(error as Error).message})`;
+    }
+  err.write(`cpu work calibrated: ${rate.toFixed(1)} spin iterations per µs (one rate for every model${kept})\n`);
+  return rate;
+}
+
 async function main(): Promise<void> {
   const settings = settingsFromArgs(process.argv.slice(2));
   if (settings === 'help') {
@@ -260,9 +299,7 @@ async function main(): Promise<void> {
   if (injected.length > 0)
     err.write(`injected per-message overhead (test knob): ${injected.map(([m, us]) => `${m} +${us} µs`).join(', ')}\n`);
   const needsCpuRate = injected.length > 0 || plan.workloads.some((w) => w.work.startsWith('cpu'));
-  const cpuRate = needsCpuRate ? await host.calibrateCpuRate(splits.values().next().value!) : undefined;
-  if (cpuRate !== undefined)
-    err.write(`cpu work calibrated: ${cpuRate.toFixed(1)} spin iterations per µs (one rate for every model)\n`);
+  const cpuRate = needsCpuRate ? await cpuRateFor(settings, found, env, host, splits, results.suiteId) : undefined;
 
   // --against: the base's build (made once per commit), measured beside the working tree in the same rounds.
   const build =
