@@ -299,7 +299,7 @@ describe('capacities ranked', () => {
     const [row] = capacityRows(records, { margin: 0.05, references: ['native'], singleThreaded: [] });
     const status = Object.fromEntries(row!.cells.map((c) => [c.model, c.status]));
     expect(status).toEqual({ a: 'winner', b: 'tie', c: 'beaten', d: 'driver-bound', native: 'ceiling' });
-    expect(row!.cells.find((x) => x.model === 'd')!.result.note).toMatch(/≥ 90 % of what the driver offered/);
+    expect(row!.cells.find((x) => x.model === 'd')!.result.note).toMatch(/≥ 90 % of the lowest the driver offered/);
     // Nothing failed below the driver's limit, and it stayed undecided up there: the driver's too, not ranked.
     const undecidedAtLimit = [
       ...searched('e', 10_000, 10_200).slice(0, 2),
@@ -330,7 +330,7 @@ describe('capacities ranked', () => {
     expect(c.relative![1]).toBeLessThan(0.52);
     // The headline says the driver-bound model first: the leader holds the most only below the driver's limit.
     expect(capacityHeadline(row!)).toMatch(
-      /^d held ≥ 19\.0k msgs\/s, the driver's limit here \(driver-bound, not ranked\); below it, a ≈ b tie: 10\.0k–10\.2k/,
+      /^d: driver-bound, not ranked \(held ≥ 19\.0k msgs\/s; the driver's limit 20\.0k–20\.4k on native\); below it, a ≈ b tie: 10\.0k–10\.2k/,
     );
   });
 
@@ -546,6 +546,26 @@ describe('the machine’s drift', () => {
     expect(open!.drift!.factor).toBeUndefined();
     expect(open!.cells.find((c) => c.model === 'a')!.result.range).toBeUndefined();
     expect(driftText(open!)).toMatch(/not measured \(a bracket without both ends\)/);
+  });
+
+  it("a failure where the driver's limit fell during the search is not told apart from the driver's", () => {
+    const first = [
+      ...searched('a', 10_000, 10_200),
+      ...searched('w', 15_000, 19_000),
+      ...searched('native', 20_000, 20_400),
+    ];
+    // Without a drift, w failed below the 20.0k the reference held: its own failure, ranked (the leader).
+    const [still] = capacityRows(first, o);
+    expect(still!.cells.find((c) => c.model === 'w')!.status).toBe('winner');
+    // Searched again, the reference held only 18.0k: the driver's limit fell as low as 20.0k × 18.0/20.4 = 17.6k.
+    const [row] = capacityRows([...first, ...searched('native', 18_000, 18_500, true)], o);
+    const w = row!.cells.find((c) => c.model === 'w')!;
+    expect(w.status).toBe('driver-bound');
+    expect(w.result.note).toMatch(/failed at 19\.0k, where the driver itself gave out during the search \(17\.6k/);
+    expect(row!.cells.find((c) => c.model === 'a')!.status).toBe('winner');
+    expect(capacityHeadline(row!)).toMatch(
+      /^w: driver-bound, not ranked \(held ≥ 13\.2k msgs\/s; the driver's limit 17\.6k–20\.4k on native\); below it, a holds the most/,
+    );
   });
 });
 

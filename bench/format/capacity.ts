@@ -70,19 +70,31 @@ export function capacityHeadline(row: CapacityRow): string {
   const leader = row.cells.find((c) => c.status === 'winner');
   // Driver-bound models said first: "piscina holds the most" read as if it out-held five models that held 400× more.
   const bound = row.cells.filter((c) => c.status === 'driver-bound');
-  const lowestBound = Math.min(...bound.map((c) => c.result.held ?? Number.POSITIVE_INFINITY));
+  const heldBound = bound.map((c) => c.result.range?.low ?? c.result.held ?? 0).sort((a, b) => a - b);
+  const heldText = heldBound.length > 0 ? formatRate(heldBound[0]!) : '?';
+  const heldSpan = heldBound.length > 1 && heldBound.at(-1)! > heldBound[0]! ? `–${formatRate(heldBound.at(-1)!)}` : '';
+  const ceiling = row.cells.find((c) => c.status === 'ceiling' && c.result.held !== undefined);
+  // The driver's limit said as the reference measured it: "held ≥ 1.82M, the driver's limit here" had read as if the
+  // limit were the lowest model's lower bound, where the reference's was 4.70M–5.44M.
+  const limitText = ceiling ? `the driver's limit ${capacityText(ceiling)} on ${ceiling.model}` : "the driver's limit";
   const boundText =
     bound.length > 0
-      ? `${bound.map((c) => c.model).join(', ')} held ≥ ${Number.isFinite(lowestBound) ? formatRate(lowestBound) : '?'} msgs/s, the driver's limit here (driver-bound, not ranked)`
+      ? `${bound.map((c) => c.model).join(', ')}: driver-bound, not ranked (held ≥ ${heldText}${heldSpan} msgs/s; ${limitText})`
       : '';
   if (!leader) return boundText || 'no model held the objective at any rate tried';
   const group = row.cells.filter((c) => c.status === 'winner' || c.status === 'tie');
   const rest = row.cells
-    .filter((c) => c.relative && !group.includes(c))
+    .filter((c) => c.relative && !group.includes(c) && c.status !== 'undecided')
     .sort((a, b) => b.relative![1] - a.relative![1]);
   const next = rest[0] ? `; next: ${rest[0].model} ${capacityText(rest[0])}` : '';
   const pending = row.cells.filter((c) => c.status === 'undecided').map((c) => c.model);
-  const who = group.length === 1 ? `${leader.model} holds the most` : `${group.map((c) => c.model).join(' ≈ ')} tie`;
+  // "Holds the most" only when no model is undecided against it; else it is the highest rate held, no more.
+  const who =
+    group.length > 1
+      ? `${group.map((c) => c.model).join(' ≈ ')} tie`
+      : pending.length > 0
+        ? `${leader.model} held the highest rate`
+        : `${leader.model} holds the most`;
   const undecided = pending.length > 0 ? `; undecided at ±${pct(row.margin)}: ${pending.join(', ')}` : '';
   const ranked = `${who}: ${capacityText(leader)} msgs/s (±${pct(row.margin)})${next}${undecided}`;
   return bound.length > 0 ? `${boundText}; below it, ${ranked}` : ranked;

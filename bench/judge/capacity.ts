@@ -527,37 +527,65 @@ export function capacityRows(
     const again = all.filter((r) => r.slo!.again);
     const objective = first.slo!.objective;
     const models = [...new Set(rs.map((r) => r.model))];
+    const searchOf = (model: string): CapacityResult => {
+      const mine = rs.filter((r) => r.model === model);
+      return capacityOf(stepsOf(mine, objective), mine[0]!.slo!.start, mine[0]!.slo!.cap);
+    };
+    const againModel = again[0]?.model;
+    const drift =
+      againModel !== undefined && models.includes(againModel)
+        ? driftOf(
+            againModel,
+            searchOf(againModel),
+            capacityOf(
+              stepsOf(
+                again,
+                objective,
+                rs.filter((r) => r.model === againModel),
+              ),
+              again[0]!.slo!.start,
+              again[0]!.slo!.cap,
+              false,
+              AGAIN_FACTOR,
+            ),
+          )
+        : undefined;
     // The driver's own limit: the reference's capacity, where the native server's per-frame cost is negligible (no
     // handler work); with handler work it is a model like the others.
     const ceiling = models
       .filter((m) => o.references.includes(m) && first.params.work === 'none')
-      .map((m) => {
-        const mine = rs.filter((r) => r.model === m);
-        return capacityOf(stepsOf(mine, objective), mine[0]!.slo!.start, mine[0]!.slo!.cap);
-      })
+      .map(searchOf)
       .find((r) => r.held !== undefined);
+    // The lowest the driver's limit was seen at over the search: the reference's held rate times the drift's low
+    // factor. (worker-threads' echo failed at 5.17M where the reference had held 5.26M first and 4.91M searched
+    // again: ranked on the first alone, it was the "leader" below four driver-bound models.)
+    const driverLow = ceiling ? (withDrift(ceiling, drift).range?.low ?? ceiling.held!) : undefined;
     const cells: CapacityCell[] = models.map((model) => {
       const mine = rs.filter((r) => r.model === model);
       const steps = stepsOf(mine, objective);
       const own = capacityOf(steps, mine[0]!.slo!.start, mine[0]!.slo!.cap);
-      // Driver-bound: it held ≥ 90 % of what the reference held, or nothing failed below the driver's limit and it
-      // stayed undecided up there (cluster-rr's echo held 2.52M and stayed undecided at 5.05M–6.04M: the ranking had
-      // put it "? ≥ 0.0" of a leader that held 4.91M). A rate the reference failed too is the driver's failure, not
-      // the model's (worker-threads' echo, undecided at 3.96M–5.46M, "failed" at the 5.54M the reference failed at,
-      // had been ranked the leader below four driver-bound models).
-      const limit = ceiling ? 0.9 * ceiling.held! : Infinity;
-      const failedBelowDriver =
-        own.failed !== undefined && (ceiling?.failed === undefined || own.failed < ceiling.failed);
+      // Driver-bound: it held ≥ 90 % of the driver's lowest limit, or nothing failed below that limit and it stayed
+      // undecided up there (cluster-rr's echo held 2.52M and stayed undecided at 5.05M–6.04M: the ranking had put it
+      // "? ≥ 0.0" of a leader that held 4.91M). A failure at or above the limit may be the driver's, not the model's
+      // (worker-threads' echo, undecided at 3.96M–5.46M, "failed" at the 5.54M the reference failed at, had been
+      // ranked the leader below four driver-bound models).
+      const limit = driverLow !== undefined ? 0.9 * driverLow : Infinity;
+      const failedBelowDriver = own.failed !== undefined && (driverLow === undefined || own.failed < driverLow);
+      const failedAtDriver = own.failed !== undefined && !failedBelowDriver;
       const undecidedAtLimit = !failedBelowDriver && (own.undecided?.[1] ?? 0) >= limit;
       const result: CapacityResult =
-        !o.references.includes(model) && own.held !== undefined && (own.held >= limit || undecidedAtLimit)
+        !o.references.includes(model) &&
+        own.held !== undefined &&
+        (own.held >= limit || failedAtDriver || undecidedAtLimit)
           ? {
               ...own,
               driverBound: true,
               note:
                 own.held >= limit
-                  ? `held ${formatRate(own.held)} msgs/s, ≥ 90 % of what the driver offered the reference (${formatRate(ceiling!.held!)})`
-                  : `held ${formatRate(own.held)} msgs/s and nothing failed below the driver's limit (${formatRate(ceiling!.held!)} on the reference), undecided at ${formatRate(own.undecided![0])}–${formatRate(own.undecided![1])}`,
+                  ? `held ${formatRate(own.held)} msgs/s, ≥ 90 % of the lowest the driver offered the reference (${formatRate(driverLow!)})`
+                  : failedAtDriver
+                    ? `held ${formatRate(own.held)} msgs/s and failed at ${formatRate(own.failed!)}, where the driver itself gave out during the search (${formatRate(driverLow!)} at the lowest on the reference): not told apart from the driver's`
+                    : `held ${formatRate(own.held)} msgs/s and nothing failed below the driver's limit (${formatRate(driverLow!)} on the reference), undecided at ${formatRate(own.undecided![0])}–${formatRate(own.undecided![1])}`,
             }
           : own;
       const aboveHeld = steps
@@ -581,26 +609,6 @@ export function capacityRows(
         ...(ranOut ? { ranOut } : {}),
       };
     });
-    const againModel = again[0]?.model;
-    const firstSearch = cells.find((c) => c.model === againModel)?.result;
-    const drift =
-      againModel !== undefined && firstSearch
-        ? driftOf(
-            againModel,
-            firstSearch,
-            capacityOf(
-              stepsOf(
-                again,
-                objective,
-                rs.filter((r) => r.model === againModel),
-              ),
-              again[0]!.slo!.start,
-              again[0]!.slo!.cap,
-              false,
-              AGAIN_FACTOR,
-            ),
-          )
-        : undefined;
     for (const c of cells) c.result = withDrift(c.result, drift);
     const ranked = cells.filter((c) => c.status === 'undecided');
     const leader = ranked.reduce<CapacityCell | undefined>(
