@@ -334,6 +334,15 @@ describe('capacities ranked', () => {
     );
   });
 
+  it('while a model is undecided against the leader, the headline says who leads, not who holds the most', () => {
+    const records = [...searched('a', 10_000, 10_200), ...searched('u', 9_000, 12_000), ...searched('c', 5_000, 5_100)];
+    const [row] = capacityRows(records, { margin: 0.05, references: [], singleThreaded: [] });
+    expect(row!.decided).toBe(false);
+    expect(capacityHeadline(row!)).toBe(
+      'undecided at ±5%: a leads (held the highest rate: 10.0k–10.2k msgs/s); not yet placed: u; next: c 5.00k–5.10k',
+    );
+  });
+
   it('step runs are not the cell’s timed runs', async () => {
     const { summarizeRecords } = await import('../bench/judge/aggregate.js');
     const timed = fakeRecord({ model: 'a', workload: 'echo', msgsPerSec: 12_345 });
@@ -532,7 +541,7 @@ describe('the machine’s drift', () => {
     const table = capacityTable(row!);
     expect(table).toMatch(/msgs\/s ± drift/);
     expect(table).toMatch(/native searched again after the others: 19\.6k–20\.0k msgs\/s \(first 20\.0k–20\.4k\)/);
-    expect(table).toMatch(/moved ×0\.961–1\.000/);
+    expect(table).toMatch(/moved by ×0\.961–1\.000 at most, as far as the two brackets tell/);
     const [data] = capacityData({ capacity: [row!] });
     expect(data!.drift).toEqual({
       model: 'native',

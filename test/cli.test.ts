@@ -209,6 +209,11 @@ describe('bench settings', () => {
     expect(r.stderr).toMatch(/about \d+m\d+s/);
     expect(r.stdout).toMatch(/^connections\/c1000: /m);
     expect(r.stderr).toMatch(/then: whether each model holds p99 ≤ 10 ms at the open-loop rows' rates/);
+    // With a rate named, --slo checks that rate: the plan does not promise a search.
+    const atRate = run('bench/suite/cli.ts', ['--slo', 'p99=10ms', '--rate', '3000', '--filter', 'cpu', '--dry-run']);
+    expect(atRate.code).toBe(0);
+    expect(atRate.stderr).toMatch(/then: whether each model holds p99 ≤ 10 ms at the workload's own rate/);
+    expect(atRate.stderr).not.toMatch(/searched/);
   });
 
   it("the full profile checks its objective at the open-loop rows' rates; --slo searches every workload", () => {

@@ -88,15 +88,13 @@ export function capacityHeadline(row: CapacityRow): string {
     .sort((a, b) => b.relative![1] - a.relative![1]);
   const next = rest[0] ? `; next: ${rest[0].model} ${capacityText(rest[0])}` : '';
   const pending = row.cells.filter((c) => c.status === 'undecided').map((c) => c.model);
-  // "Holds the most" only when no model is undecided against it; else it is the highest rate held, no more.
-  const who =
-    group.length > 1
-      ? `${group.map((c) => c.model).join(' ≈ ')} tie`
-      : pending.length > 0
-        ? `${leader.model} held the highest rate`
-        : `${leader.model} holds the most`;
-  const undecided = pending.length > 0 ? `; undecided at ±${pct(row.margin)}: ${pending.join(', ')}` : '';
-  const ranked = `${who}: ${capacityText(leader)} msgs/s (±${pct(row.margin)})${next}${undecided}`;
+  // While a model is undecided against the leader, the leader only held the highest rate: said as the throughput
+  // verdict says it ("undecided: X leads"). "X held the highest rate" beside "cluster-rr wins" read as X holding more.
+  const margin = `ranked at ±${pct(row.margin)}`;
+  const ranked =
+    pending.length > 0
+      ? `undecided at ±${pct(row.margin)}: ${leader.model} leads (held the highest rate: ${capacityText(leader)} msgs/s); not yet placed: ${pending.join(', ')}${next}`
+      : `${group.length > 1 ? `${group.map((c) => c.model).join(' ≈ ')} tie` : `${leader.model} holds the most`}: ${capacityText(leader)} msgs/s (${margin})${next}`;
   return bound.length > 0 ? `${boundText}; below it, ${ranked}` : ranked;
 }
 
@@ -164,7 +162,8 @@ export function driftText(row: Pick<CapacityRow, 'drift'>): string {
   const again = `drift: ${d.model} searched again after the others: ${bracketText(d.again)} msgs/s (first ${bracketText(d.first)})`;
   if (!d.factor) return `${again}; not measured (a bracket without both ends)`;
   const f = (x: number): string => x.toFixed(3);
-  return `${again}, so the machine moved ×${f(d.factor[0])}–${f(d.factor[1])}; each capacity is widened by it, places are judged within one search`;
+  // "Moved" overclaimed: a second bracket inside the first still gives a factor as wide as the two brackets allow.
+  return `${again}, so the machine moved by ×${f(d.factor[0])}–${f(d.factor[1])} at most, as far as the two brackets tell; each capacity low–(undecided)–high is its bracket widened by that, places are judged within one search`;
 }
 
 /** How the capacities were found, said once under them. */

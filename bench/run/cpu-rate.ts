@@ -34,7 +34,7 @@ export function rateOfRecords(records: readonly RunRecord[]): number | undefined
   // Counted runs are left out: under callgrind the work is a fixed small count (run/counts.ts), not this rate.
   const rates = timedRuns(records).flatMap((r) => {
     const micros = /^cpu:(\d+(?:\.\d+)?)$/.exec(r.params.work)?.[1];
-    const iterations = r.server.details?.['cpuIterations'];
+    const iterations = r.server.details?.cpuIterations;
     return micros !== undefined && typeof iterations === 'number' ? [iterations / Number(micros)] : [];
   });
   return rates.length > 0 ? median(rates) : undefined;

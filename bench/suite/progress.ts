@@ -15,6 +15,14 @@ export function formatDuration(seconds: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** What --slo does after the timed runs: a workload open loop already is checked at its own rate, the others searched. */
+function sloPlan(objective: string, atOwnRate: number, workloads: number): string {
+  if (atOwnRate === workloads)
+    return `then: whether each model holds ${objective} at the workload's own rate (five runs at most)`;
+  const checked = atOwnRate > 0 ? `; the open-loop rows checked at their own rates` : '';
+  return `then: each model's capacity at ${objective}, searched (five runs a step at most)${checked}`;
+}
+
 /** What will run, where, and about how long it takes: printed once before the first run. */
 export function planLines(o: {
   settings: Settings;
@@ -41,7 +49,7 @@ export function planLines(o: {
     ...(s.slo === undefined
       ? []
       : s.sloSearches
-        ? [`then: each model's capacity at ${s.slo.text}, searched (five runs a step at most)`]
+        ? [sloPlan(s.slo.text, plan.workloads.filter((w) => w.rate !== undefined).length, plan.workloads.length)]
         : [
             `then: whether each model holds ${s.slo.text} at the open-loop rows' rates (the profile's objective; --slo P=LAT searches every workload's capacity)`,
           ]),
