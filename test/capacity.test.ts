@@ -69,6 +69,12 @@ describe('a step', () => {
     expect(judgeStep(runs, [], p99at10ms).verdict).toBe('holds');
   });
 
+  it('says the runs, not an interval no one can read, when two runs lie far apart', () => {
+    const step = judgeStep(runsOf([stepRecord('m', 1000, 2900), stepRecord('m', 1000, 40_000)]), [], p99at10ms);
+    expect(step.verdict).toBe('undecided');
+    expect(step.why).toMatch(/^p99 \S+ \S+ \(runs 29\d\d µs–40\.0 ms, too few to bound it\) straddles 10\.0 ms$/);
+  });
+
   it('fails when the interval lies above it, or two runs missed the rate', () => {
     expect(
       judgeStep(runsOf([stepRecord('m', 1000, 40_000), stepRecord('m', 1000, 50_000)]), [], p99at10ms).verdict,
