@@ -231,7 +231,7 @@ export const BENCH_OPTIONS = {
   }),
   slo: customOption('slo', (text, flag) => parseObjective(text, flag), {
     meta: 'P=LAT',
-    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms): the highest open-loop rate whose percentile provably holds it, as a bracket\nwithin 2 %; ranked per workload, with the latency-vs-load curve. A workload open loop\nalready (--rate R) is checked at its rate instead: holds, fails or undecided (docs/capacity.md).\nA profile's own objective is checked at its open-loop rows' rates only",
+    help: "after the timed runs, search each model's capacity at this latency objective (e.g.\np99=10ms; percentiles p50, median, p90, p99, p99.9, p999; units us, ms, s): the highest\nopen-loop rate whose percentile provably holds it, as a bracket within 2 %; ranked per\nworkload, with the latency-vs-load curve. A workload open loop already (--rate R) is checked\nat its rate instead: holds, fails or undecided (docs/capacity.md). Without --slo, a profile's\nown objective (the full profile's) is only checked at its open-loop rows' rates,\nnot searched",
     defaultText: profileDefault((p) => p.objective),
   }),
   seed: integerOption('seed', {
